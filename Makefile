@@ -1,0 +1,90 @@
+# Coffer -- one GNU Makefile (Redis, LMDB). Debian 12 packages only.
+#   make            bin/cofferd and bin/coffer
+#   make test       unit tests + end-to-end tests with real clients (the README's test command)
+#   make check      unit tests only
+#   make run        install missing packages, build, start cofferd on ./data
+#   SAN=1           build with ASan+UBSan into build-san/ and bin-san/
+
+CC ?= cc
+LLHTTP_DIR ?= /usr/share/llhttp
+LLHTTP_INC ?= /usr/share/include/llhttp
+
+ifeq ($(SAN),1)
+BUILD := build-san
+BIN := bin-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT := -O1
+else
+BUILD := build
+BIN := bin
+SANFLAGS :=
+OPT := -O2
+endif
+
+CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Werror -g $(OPT) $(SANFLAGS) \
+	-Isrc -I$(LLHTTP_INC) -pthread
+CFLAGS ?=
+ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS) -MMD -MP
+LDLIBS := -luv -lssl -lcrypto -lsqlite3 -lexpat -ljansson -lqrencode -lz -lisal -lpthread -lm
+LDFLAGS_ALL := $(SANFLAGS) -pthread $(LDFLAGS)
+
+LIB_SRC := $(filter-out src/main.c src/admin/coffer.c,$(wildcard src/*/*.c))
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+LLHTTP_OBJ := $(BUILD)/llhttp/llhttp.o $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o
+LIB := $(BUILD)/libcoffer.a
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test check e2e run deps clean bench lint
+all: $(BIN)/cofferd $(BIN)/coffer
+
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -O2 -g $(SANFLAGS) -I$(LLHTTP_INC) -w -c $< -o $@
+
+$(LIB): $(LIB_OBJ) $(LLHTTP_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/cofferd: $(BUILD)/main.o $(LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS)
+
+$(BIN)/coffer: $(BUILD)/admin/coffer.o $(LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LDLIBS) -lcmocka
+
+# Unit tests: cmocka, in-process, no sockets.
+check: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+# End-to-end: real clients against a cofferd started on free loopback ports.
+e2e: all
+	BIN=$(BIN) bash tests/e2e/run.sh
+
+# The README's test command: everything.
+test: check e2e
+
+deps:
+	bash scripts/deps.sh
+
+run: deps
+	$(MAKE) all
+	bash scripts/run.sh
+
+bench: all
+	bash bench/run.sh
+
+clean:
+	rm -rf build build-san bin bin-san
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/main.d $(BUILD)/admin/coffer.d

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# deps.sh -- installs the Debian 12 packages Coffer builds and tests with,
+# only those missing. Needs root (or sudo).
+set -euo pipefail
+
+pkgs=(build-essential pkg-config libuv1-dev node-llhttp libssl-dev libsqlite3-dev
+      libexpat1-dev libjansson-dev libqrencode-dev libcmocka-dev libisal-dev zlib1g-dev
+      s3cmd rclone oathtool zbar-tools curl openssl)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    echo "deps: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The end-to-end tests drive the server with boto3 and the AWS CLI.
+if ! python3 -c 'import boto3' 2>/dev/null || ! command -v aws >/dev/null; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    echo "deps: installing python3-boto3 and awscli from Debian"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-boto3 awscli >/dev/null
+fi

@@ -1,0 +1,107 @@
+/* object.c -- versioning semantics of writes and deletes. */
+#include "common.h"
+#include "core/object.h"
+
+#include <errno.h>
+
+enum s3_err
+object_bucket(struct md_conn *c, struct str name, int64_t account_id, struct arena *a,
+              struct md_bucket *b)
+{
+    int rc = md_bucket_get(c, name, a, b);
+
+    if (rc == -ENOENT)
+        return S3E_NO_SUCH_BUCKET;
+    if (rc < 0)
+        return S3E_INTERNAL;
+    if (b->account_id != account_id)
+        return S3E_ACCESS_DENIED;
+    return S3E_OK;
+}
+
+/* Removes the key's null version if there is one. */
+static enum s3_err
+drop_null(struct md_conn *c, int64_t bucket_id, struct str key, struct arena *a,
+          struct str *blob)
+{
+    struct md_version old;
+    int rc = md_version_get(c, bucket_id, key, STR_LIT("null"), a, &old);
+
+    *blob = STR_NULL;
+    if (rc == -ENOENT)
+        return S3E_OK;
+    if (rc < 0 || md_version_delete(c, old.seq) < 0)
+        return S3E_INTERNAL;
+    if (old.blob_id.n > 0)
+        *blob = old.blob_id;
+    return S3E_OK;
+}
+
+enum s3_err
+object_put(struct md_conn *c, const struct md_bucket *b, struct md_version *v, struct arena *a,
+           struct str *replaced_blob)
+{
+    enum s3_err err;
+
+    *replaced_blob = STR_NULL;
+    v->bucket_id = b->id;
+    if (b->versioning == MD_VER_ENABLED) {
+        /* AWS: every write on an Enabled bucket is a new version [spec §4.3]. */
+        v->version_id = STR_NULL;
+    } else {
+        /* AWS: unversioned and Suspended writes replace the null version in
+         * place; other versions are untouched [spec §4.3]. */
+        err = drop_null(c, b->id, v->key, a, replaced_blob);
+        if (err != S3E_OK)
+            return err;
+        v->version_id = STR_LIT("null");
+    }
+    return md_version_insert(c, v, a) < 0 ? S3E_INTERNAL : S3E_OK;
+}
+
+enum s3_err
+object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, struct str vid,
+              int64_t owner_id, int64_t now_ms, struct arena *a, struct object_del *out)
+{
+    struct md_version v = {0};
+    enum s3_err err;
+    int rc;
+
+    out->version_id = STR_NULL;
+    out->delete_marker = false;
+    out->blob_id = STR_NULL;
+    if (vid.p != NULL) {
+        /* AWS: DELETE ?versionId removes that version for good, a marker
+         * included; the response says which it was [spec §4.4]. */
+        rc = md_version_get(c, b->id, key, vid, a, &v);
+        out->version_id = vid;
+        if (rc == -ENOENT)
+            return S3E_OK;
+        if (rc < 0 || md_version_delete(c, v.seq) < 0)
+            return S3E_INTERNAL;
+        out->delete_marker = v.is_delete_marker;
+        if (v.blob_id.n > 0)
+            out->blob_id = v.blob_id;
+        return S3E_OK;
+    }
+    if (b->versioning == MD_VER_NONE)
+        return drop_null(c, b->id, key, a, &out->blob_id);
+    if (b->versioning == MD_VER_SUSPENDED) {
+        /* AWS: Suspended: the null version goes and a null marker takes
+         * its place [spec §4.4]. */
+        err = drop_null(c, b->id, key, a, &out->blob_id);
+        if (err != S3E_OK)
+            return err;
+        v.version_id = STR_LIT("null");
+    }
+    v.bucket_id = b->id;
+    v.key = key;
+    v.is_delete_marker = true;
+    v.mtime_ms = now_ms;
+    v.owner_id = owner_id;
+    if (md_version_insert(c, &v, a) < 0)
+        return S3E_INTERNAL;
+    out->version_id = v.version_id;
+    out->delete_marker = true;
+    return S3E_OK;
+}

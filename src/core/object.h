@@ -1,0 +1,42 @@
+/* object.h -- S3 object semantics on the versioned data model: what a PUT
+ * or DELETE does to the version rows of a key under each versioning state
+ * [spec-mfa-delete §4.3, §4.4]. No HTTP, no XML. Every function runs
+ * inside an md_write() closure, on the writer's connection, so the bucket
+ * state it reads and the rows it writes are one atomic step. */
+#ifndef COFFER_CORE_OBJECT_H
+#define COFFER_CORE_OBJECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "s3/s3_err.h"
+#include "store/md.h"
+#include "util/arena.h"
+#include "util/str.h"
+
+/* Re-reads the bucket on c and checks the owner: S3E_NO_SUCH_BUCKET,
+ * S3E_ACCESS_DENIED. */
+enum s3_err object_bucket(struct md_conn *c, struct str name, int64_t account_id, struct arena *a,
+                          struct md_bucket *b);
+
+/* Stores v (key, data fields filled by the caller) as the new current
+ * version: a fresh version id on an Enabled bucket, the "null" version
+ * (replacing any previous one) otherwise. *replaced_blob gets the data file
+ * of a replaced null version (to unlink after commit), or STR_NULL. */
+enum s3_err object_put(struct md_conn *c, const struct md_bucket *b, struct md_version *v,
+                       struct arena *a, struct str *replaced_blob);
+
+struct object_del {
+    struct str version_id; /* the version removed or the marker created; STR_NULL if none */
+    bool delete_marker;    /* x-amz-delete-marker: true */
+    struct str blob_id;    /* data to unlink after commit, or STR_NULL */
+};
+
+/* vid.p == NULL: simple delete (marker on Enabled, null marker on Suspended,
+ * plain removal when unversioned); otherwise removes exactly that version
+ * (a missing one is not an error, as on S3). */
+enum s3_err object_delete(struct md_conn *c, const struct md_bucket *b, struct str key,
+                          struct str vid, int64_t owner_id, int64_t now_ms, struct arena *a,
+                          struct object_del *out);
+
+#endif

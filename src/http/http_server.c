@@ -1,0 +1,1292 @@
+/* http_server.c -- the loop thread (sockets, TLS, llhttp) and the worker
+ * threads (handlers). See http_server.h for the model.
+ *
+ * Ownership: a struct conn belongs to the loop thread. A struct rq (one
+ * request) is shared: the loop appends body bytes and the worker consumes
+ * them under rq->mu; the worker sends output and "done" to the loop through
+ * one event queue and a uv_async. rq is reference-counted, and every
+ * refcount change happens on the loop thread. */
+#include "common.h"
+#include "bounds.h"
+#include "http/http_server.h"
+#include "net/tls.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/tm.h"
+#include "util/xmalloc.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <llhttp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#define BODY_HIGH_WATER (1024 * 1024) /* stop reading the socket above this */
+#define BODY_LOW_WATER (256 * 1024)   /* resume below this */
+#define OUT_HIGH_WATER (4 * 1024 * 1024)
+#define OUT_FLUSH_BYTES (64 * 1024)
+#define PENDING_MAX (1024 * 1024) /* pipelined bytes parked while busy */
+#define LINGER_MS 2000
+
+struct conn;
+
+struct rq {
+    struct http_req pub;
+    struct conn *c;    /* loop only; NULL once the connection is gone */
+    int refs;          /* loop only */
+    struct http_server *s;
+
+    /* Header accumulation (loop only). */
+    struct buf hraw;
+    uint32_t url_len;
+    uint32_t hoff[HTTP_MAX_HEADERS][4];
+    size_t n_hoff;
+    int hstate; /* 0 none, 1 in field, 2 in value */
+    bool headers_done, dispatched, message_done;
+
+    /* Shared with the worker, under mu. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct buf body;
+    size_t body_off;
+    bool body_complete, conn_dead, body_error, read_paused, want_close, worker_done;
+    size_t out_pending;
+
+    /* Worker only. */
+    struct buf wbuf;
+    bool resp_started, continue_sent, resp_close;
+    struct buf rhdr;
+    int status;
+    uint64_t bytes_in, bytes_out;
+};
+
+struct conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    struct http_server *s;
+    struct tls_conn *tls;
+    llhttp_t parser;
+    struct rq *rq;
+    struct buf pending;
+    bool paused, closing, discard, reading, read_stopped_pending, peer_eof, linger;
+    int open_handles;
+    char peer[64];
+    struct conn *prev, *next;
+};
+
+struct listener {
+    uv_tcp_t tcp;
+    struct http_server *s;
+    struct tls_ctx *tls;
+    struct listener *next;
+};
+
+enum ev_type { EV_OUT, EV_RESUME, EV_DONE };
+
+struct event {
+    struct event *next;
+    enum ev_type type;
+    struct rq *rq;
+    struct buf data; /* EV_OUT payload */
+};
+
+struct write_req {
+    uv_write_t w;
+    struct rq *rq; /* for out_pending accounting; holds a ref */
+    size_t plain_n;
+    char *mem;
+};
+
+struct http_server {
+    uv_loop_t loop;
+    struct http_server_opts o;
+    struct listener *listeners;
+    struct conn *conns;
+    size_t n_conns;
+    uv_async_t async;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t drain_timer;
+    bool draining;
+    atomic_int draining_flag;
+    llhttp_settings_t settings;
+
+    pthread_mutex_t ev_mu;
+    struct event *ev_head, *ev_tail;
+
+    pthread_mutex_t q_mu;
+    pthread_cond_t q_cv;
+    struct rq **queue;
+    size_t q_head, q_n, q_cap;
+    bool stopping;
+    pthread_t *workers;
+    int n_workers;
+    size_t busy;
+
+    atomic_uint_fast64_t req_counter;
+    uint64_t req_base;
+};
+
+static void conn_close(struct conn *c, bool graceful);
+static void process_plain(struct conn *c, const char *p, size_t n);
+static void conn_arm_timer(struct conn *c, int ms);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b);
+
+/* ---- worker queue ------------------------------------------------------ */
+
+static void
+post_event(struct http_server *s, enum ev_type type, struct rq *rq, struct buf *data)
+{
+    struct event *e = xcalloc(1, sizeof(*e));
+
+    e->type = type;
+    e->rq = rq;
+    if (data != NULL) {
+        e->data = *data;
+        buf_init(data, data->max);
+    }
+    pthread_mutex_lock(&s->ev_mu);
+    if (s->ev_tail)
+        s->ev_tail->next = e;
+    else
+        s->ev_head = e;
+    s->ev_tail = e;
+    pthread_mutex_unlock(&s->ev_mu);
+    uv_async_send(&s->async);
+}
+
+static void
+rq_unref(struct rq *rq)
+{
+    ASSERT(rq->refs > 0);
+    if (--rq->refs > 0)
+        return;
+    buf_free(&rq->hraw);
+    buf_free(&rq->body);
+    buf_free(&rq->wbuf);
+    buf_free(&rq->rhdr);
+    arena_free(rq->pub.arena);
+    pthread_mutex_destroy(&rq->mu);
+    pthread_cond_destroy(&rq->cv);
+    free(rq);
+}
+
+static struct rq *
+rq_new(struct conn *c)
+{
+    struct http_server *s = c->s;
+    struct rq *rq = xcalloc(1, sizeof(*rq));
+    uint64_t id = s->req_base + atomic_fetch_add(&s->req_counter, 1);
+
+    rq->c = c;
+    rq->s = s;
+    rq->refs = 1;
+    buf_init(&rq->hraw, HTTP_MAX_HEADER_BYTES);
+    buf_init(&rq->body, SIZE_MAX / 2);
+    buf_init(&rq->wbuf, SIZE_MAX / 2);
+    buf_init(&rq->rhdr, HTTP_MAX_HEADER_BYTES);
+    pthread_mutex_init(&rq->mu, NULL);
+    pthread_cond_init(&rq->cv, NULL);
+    rq->pub.arena = arena_new();
+    rq->pub.srv_ctx = s->o.ctx;
+    rq->pub.content_length = -1;
+    rq->pub.is_tls = c->tls != NULL;
+    rq->pub.start_ms = tm_now_ms();
+    snprintf(rq->pub.request_id, sizeof(rq->pub.request_id), "%016" PRIX64, id);
+    memcpy(rq->pub.peer, c->peer, sizeof(c->peer));
+    return rq;
+}
+
+static void
+dispatch(struct conn *c)
+{
+    struct http_server *s = c->s;
+    struct rq *rq = c->rq;
+
+    rq->dispatched = true;
+    rq->refs++; /* the worker's reference, dropped on EV_DONE */
+    uv_timer_stop(&c->timer);
+    pthread_mutex_lock(&s->q_mu);
+    if (s->q_n == s->q_cap) {
+        size_t cap = s->q_cap ? s->q_cap * 2 : 64;
+        struct rq **q = xmalloc(cap * sizeof(*q));
+        for (size_t i = 0; i < s->q_n; i++)
+            q[i] = s->queue[(s->q_head + i) % s->q_cap];
+        free(s->queue);
+        s->queue = q;
+        s->q_head = 0;
+        s->q_cap = cap;
+    }
+    s->queue[(s->q_head + s->q_n) % s->q_cap] = rq;
+    s->q_n++;
+    pthread_cond_signal(&s->q_cv);
+    pthread_mutex_unlock(&s->q_mu);
+}
+
+/* ---- response side (worker) -------------------------------------------- */
+
+static int
+flush_wbuf(struct rq *rq)
+{
+    struct http_server *s = rq->s;
+    size_t n = rq->wbuf.n;
+    int rc = 0;
+
+    if (n == 0)
+        return 0;
+    pthread_mutex_lock(&rq->mu);
+    if (rq->conn_dead) {
+        rc = -EPIPE;
+    } else {
+        rq->out_pending += n;
+        post_event(s, EV_OUT, rq, &rq->wbuf);
+        while (rq->out_pending > OUT_HIGH_WATER && !rq->conn_dead) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += HTTP_BODY_STALL_MS / 1000;
+            if (pthread_cond_timedwait(&rq->cv, &rq->mu, &ts) == ETIMEDOUT) {
+                rc = -ETIMEDOUT;
+                rq->want_close = true;
+                break;
+            }
+        }
+        if (rq->conn_dead)
+            rc = -EPIPE;
+    }
+    pthread_mutex_unlock(&rq->mu);
+    buf_reset(&rq->wbuf);
+    return rc;
+}
+
+static const char *
+reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Payload Too Large";
+    case 416: return "Requested Range Not Satisfiable";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+struct str
+http_header(const struct http_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_hdrs; i++)
+        if (str_ieq_c(r->hdrs[i].name, name))
+            return r->hdrs[i].value;
+    return STR_NULL;
+}
+
+void
+http_resp_header(struct http_req *r, const char *name, struct str value)
+{
+    struct rq *rq = (struct rq *)r;
+
+    ASSERT(!rq->resp_started);
+    /* Header values never carry CR or LF: they would split the response. */
+    for (size_t i = 0; i < value.n; i++)
+        if (value.p[i] == '\r' || value.p[i] == '\n')
+            return;
+    (void)buf_printf(&rq->rhdr, "%s: %.*s\r\n", name, STR_FMT(value));
+}
+
+void
+http_resp_header_c(struct http_req *r, const char *name, const char *value)
+{
+    http_resp_header(r, name, str_c(value));
+}
+
+void
+http_resp_close(struct http_req *r)
+{
+    ((struct rq *)r)->resp_close = true;
+}
+
+bool
+http_resp_started(const struct http_req *r)
+{
+    return ((const struct rq *)r)->resp_started;
+}
+
+int
+http_resp_begin(struct http_req *r, int status, int64_t content_length)
+{
+    struct rq *rq = (struct rq *)r;
+    char date[32];
+    bool close;
+
+    ASSERT(!rq->resp_started);
+    rq->resp_started = true;
+    rq->status = status;
+    pthread_mutex_lock(&rq->mu);
+    /* A body the handler did not consume cannot be skipped safely on a
+     * persistent connection: close after this response. */
+    close = rq->resp_close || !rq->body_complete || rq->want_close ||
+            atomic_load(&rq->s->draining_flag);
+    if (close)
+        rq->want_close = true;
+    pthread_mutex_unlock(&rq->mu);
+    tm_http_date(tm_now_ms(), date);
+    (void)buf_printf(&rq->wbuf, "HTTP/1.1 %d %s\r\n", status, reason(status));
+    (void)buf_append(&rq->wbuf, rq->rhdr.p ? rq->rhdr.p : "", rq->rhdr.n);
+    if (content_length >= 0)
+        (void)buf_printf(&rq->wbuf, "Content-Length: %" PRId64 "\r\n", content_length);
+    (void)buf_printf(&rq->wbuf,
+                     "x-amz-request-id: %s\r\nDate: %s\r\nServer: Coffer\r\nConnection: %s\r\n\r\n",
+                     r->request_id, date, close ? "close" : "keep-alive");
+    if (rq->wbuf.n >= OUT_FLUSH_BYTES)
+        return flush_wbuf(rq);
+    return 0;
+}
+
+int
+http_resp_write(struct http_req *r, const void *p, size_t n)
+{
+    struct rq *rq = (struct rq *)r;
+    int rc;
+
+    ASSERT(rq->resp_started);
+    if (r->is_head || n == 0)
+        return 0;
+    rq->bytes_out += n;
+    if (rq->wbuf.n + n < OUT_FLUSH_BYTES)
+        return buf_append(&rq->wbuf, p, n);
+    rc = flush_wbuf(rq);
+    if (rc < 0)
+        return rc;
+    if (n >= OUT_FLUSH_BYTES) {
+        (void)buf_append(&rq->wbuf, p, n);
+        return flush_wbuf(rq);
+    }
+    return buf_append(&rq->wbuf, p, n);
+}
+
+/* ---- body side (worker) ------------------------------------------------ */
+
+ssize_t
+http_body_read(struct http_req *r, void *p, size_t n)
+{
+    struct rq *rq = (struct rq *)r;
+    ssize_t got = 0;
+
+    pthread_mutex_lock(&rq->mu);
+    for (;;) {
+        size_t avail = rq->body.n - rq->body_off;
+        if (avail > 0) {
+            size_t k = avail < n ? avail : n;
+            memcpy(p, rq->body.p + rq->body_off, k);
+            rq->body_off += k;
+            if (rq->body_off == rq->body.n) {
+                buf_reset(&rq->body);
+                rq->body_off = 0;
+            }
+            if (rq->read_paused && rq->body.n - rq->body_off < BODY_LOW_WATER) {
+                rq->read_paused = false;
+                post_event(rq->s, EV_RESUME, rq, NULL);
+            }
+            rq->bytes_in += k;
+            got = (ssize_t)k;
+            break;
+        }
+        if (rq->body_complete)
+            break;
+        if (rq->body_error) {
+            got = -EPROTO;
+            break;
+        }
+        if (rq->conn_dead) {
+            got = -EPIPE;
+            break;
+        }
+        if (r->expect_continue && !rq->continue_sent) {
+            struct buf b;
+            rq->continue_sent = true;
+            buf_init(&b, 64);
+            (void)buf_append_c(&b, "HTTP/1.1 100 Continue\r\n\r\n");
+            rq->out_pending += b.n;
+            post_event(rq->s, EV_OUT, rq, &b);
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += HTTP_BODY_STALL_MS / 1000;
+        if (pthread_cond_timedwait(&rq->cv, &rq->mu, &ts) == ETIMEDOUT) {
+            got = -ETIMEDOUT;
+            rq->want_close = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&rq->mu);
+    return got;
+}
+
+bool
+http_body_done(const struct http_req *r)
+{
+    struct rq *rq = (struct rq *)r;
+    bool done;
+
+    pthread_mutex_lock(&rq->mu);
+    done = rq->body_complete && rq->body.n == rq->body_off;
+    pthread_mutex_unlock(&rq->mu);
+    return done;
+}
+
+static void
+access_log(struct rq *rq)
+{
+    struct http_req *r = &rq->pub;
+    char line[1024];
+    char ts[32];
+    int n;
+
+    tm_iso8601(r->start_ms, ts);
+    /* The query string is never logged: presigned URLs carry credentials. */
+    n = snprintf(line, sizeof(line),
+                 "{\"time\":\"%s\",\"remote\":\"%s\",\"tls\":%s,\"method\":\"%.*s\","
+                 "\"path\":\"%.*s\",\"status\":%d,\"in\":%" PRIu64 ",\"out\":%" PRIu64
+                 ",\"ms\":%" PRId64 ",\"request_id\":\"%s\"}",
+                 ts, r->peer, r->is_tls ? "true" : "false", STR_FMT(r->method),
+                 (int)(r->path.n > 512 ? 512 : r->path.n), r->path.p ? r->path.p : "",
+                 rq->status, rq->bytes_in, rq->bytes_out, tm_now_ms() - r->start_ms,
+                 r->request_id);
+    /* Paths may hold quotes or control bytes; keep the line one JSON-ish line. */
+    for (int i = 0; i < n && i < (int)sizeof(line); i++)
+        if ((unsigned char)line[i] < 0x20)
+            line[i] = '?';
+    log_access(line, n < (int)sizeof(line) ? n : (int)sizeof(line) - 1);
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct http_server *s = arg;
+
+    for (;;) {
+        struct rq *rq;
+
+        pthread_mutex_lock(&s->q_mu);
+        while (s->q_n == 0 && !s->stopping)
+            pthread_cond_wait(&s->q_cv, &s->q_mu);
+        if (s->q_n == 0) {
+            pthread_mutex_unlock(&s->q_mu);
+            return NULL;
+        }
+        rq = s->queue[s->q_head];
+        s->q_head = (s->q_head + 1) % s->q_cap;
+        s->q_n--;
+        s->busy++;
+        pthread_mutex_unlock(&s->q_mu);
+
+        s->o.handler(&rq->pub);
+        if (!rq->resp_started) {
+            log_error("handler for %.*s returned without a response", STR_FMT(rq->pub.path));
+            http_resp_close(&rq->pub);
+            http_resp_begin(&rq->pub, 500, 0);
+        }
+        (void)flush_wbuf(rq);
+        access_log(rq);
+        pthread_mutex_lock(&s->q_mu);
+        s->busy--;
+        pthread_mutex_unlock(&s->q_mu);
+        post_event(s, EV_DONE, rq, NULL);
+    }
+}
+
+/* ---- loop side: writing ------------------------------------------------ */
+
+static void
+on_written(uv_write_t *w, int status)
+{
+    struct write_req *wr = (struct write_req *)w;
+    struct rq *rq = wr->rq;
+
+    (void)status;
+    if (rq != NULL) {
+        pthread_mutex_lock(&rq->mu);
+        rq->out_pending -= wr->plain_n;
+        pthread_cond_broadcast(&rq->cv);
+        pthread_mutex_unlock(&rq->mu);
+        rq_unref(rq);
+    }
+    free(wr->mem);
+    free(wr);
+}
+
+/* Sends plaintext p (taking ownership of mem, which holds it) on c. */
+static void
+conn_send(struct conn *c, struct rq *rq, char *mem, size_t n)
+{
+    struct write_req *wr = xcalloc(1, sizeof(*wr));
+    uv_buf_t ub;
+
+    wr->rq = rq;
+    wr->plain_n = n;
+    if (rq)
+        rq->refs++;
+    if (c->tls != NULL) {
+        struct buf out;
+        buf_init(&out, SIZE_MAX / 2);
+        if (tls_conn_write(c->tls, mem, n) < 0) {
+            free(mem);
+            wr->mem = NULL;
+            on_written(&wr->w, -EIO);
+            conn_close(c, false);
+            return;
+        }
+        free(mem);
+        tls_conn_take_out(c->tls, &out);
+        mem = out.p;
+        n = out.n;
+    }
+    wr->mem = mem;
+    ub = uv_buf_init(mem ? mem : "", (unsigned)n);
+    if (c->closing || uv_write(&wr->w, (uv_stream_t *)&c->tcp, &ub, 1, on_written) < 0)
+        on_written(&wr->w, -EPIPE);
+}
+
+static void
+flush_tls(struct conn *c)
+{
+    struct buf out;
+
+    buf_init(&out, SIZE_MAX / 2);
+    if (c->tls == NULL || tls_conn_take_out(c->tls, &out) == 0) {
+        buf_free(&out);
+        return;
+    }
+    struct write_req *wr = xcalloc(1, sizeof(*wr));
+    uv_buf_t ub = uv_buf_init(out.p, (unsigned)out.n);
+    wr->mem = out.p;
+    if (c->closing || uv_write(&wr->w, (uv_stream_t *)&c->tcp, &ub, 1, on_written) < 0)
+        on_written(&wr->w, -EPIPE);
+}
+
+/* A response the loop writes itself: protocol errors before any handler. */
+static void
+send_simple_error(struct conn *c, int status, const char *code, const char *msg)
+{
+    struct buf b;
+    char body[512];
+    char date[32];
+    int n;
+    char rid[17];
+
+    snprintf(rid, sizeof(rid), "%016" PRIX64,
+             c->s->req_base + atomic_fetch_add(&c->s->req_counter, 1));
+    n = snprintf(body, sizeof(body),
+                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code>"
+                 "<Message>%s</Message><RequestId>%s</RequestId></Error>",
+                 code, msg, rid);
+    tm_http_date(tm_now_ms(), date);
+    buf_init(&b, 4096);
+    (void)buf_printf(&b,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/xml\r\nContent-Length: %d\r\n"
+                     "x-amz-request-id: %s\r\nDate: %s\r\nServer: Coffer\r\nConnection: close\r\n\r\n%s",
+                     status, reason(status), n, rid, date, body);
+    conn_send(c, NULL, b.p, b.n);
+}
+
+/* ---- loop side: connections -------------------------------------------- */
+
+static void
+maybe_finish_drain(struct http_server *s)
+{
+    if (s->draining && s->n_conns == 0) {
+        uv_timer_stop(&s->drain_timer);
+        uv_stop(&s->loop);
+    }
+}
+
+static void
+on_handle_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+
+    if (--c->open_handles > 0)
+        return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->s->n_conns--;
+    tls_conn_free(c->tls);
+    buf_free(&c->pending);
+    maybe_finish_drain(c->s);
+    free(c);
+}
+
+static void
+conn_mark_dead(struct conn *c)
+{
+    struct rq *rq = c->rq;
+
+    if (rq == NULL)
+        return;
+    pthread_mutex_lock(&rq->mu);
+    rq->conn_dead = true;
+    pthread_cond_broadcast(&rq->cv);
+    pthread_mutex_unlock(&rq->mu);
+    rq->c = NULL;
+    c->rq = NULL;
+    rq_unref(rq);
+}
+
+static void
+on_linger_timeout(uv_timer_t *t)
+{
+    conn_close(t->data, false);
+}
+
+static void
+on_shutdown(uv_shutdown_t *req, int status)
+{
+    struct conn *c = req->data;
+
+    (void)status;
+    free(req);
+    if (uv_is_closing((uv_handle_t *)&c->tcp))
+        return;
+    if (!c->linger || status < 0) {
+        conn_close(c, false);
+        return;
+    }
+    /* The client may still be sending a body we did not read: keep reading
+     * (and dropping) for a moment, so it sees our response, not a reset. */
+    c->discard = true;
+    uv_timer_stop(&c->timer);
+    c->timer.data = c;
+    uv_timer_start(&c->timer, on_linger_timeout, LINGER_MS, 0);
+    if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+        c->reading = true;
+}
+
+static void
+conn_close(struct conn *c, bool graceful)
+{
+    if (uv_is_closing((uv_handle_t *)&c->tcp))
+        return;
+    conn_mark_dead(c);
+    if (graceful && !c->closing) {
+        uv_shutdown_t *sh = xcalloc(1, sizeof(*sh));
+        c->closing = true;
+        sh->data = c;
+        if (c->tls != NULL)
+            flush_tls(c);
+        if (uv_shutdown(sh, (uv_stream_t *)&c->tcp, on_shutdown) == 0)
+            return;
+        free(sh);
+    }
+    c->closing = true;
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+static void
+on_conn_timeout(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+
+    if (c->rq != NULL && c->rq->dispatched)
+        return;
+    if (c->rq != NULL && c->rq->hraw.n > 0 && !c->rq->headers_done)
+        send_simple_error(c, 400, "RequestTimeout",
+                          "Your socket connection to the server was not read from or written to "
+                          "within the timeout period.");
+    conn_close(c, c->rq != NULL);
+}
+
+static void
+conn_arm_timer(struct conn *c, int ms)
+{
+    c->timer.data = c;
+    uv_timer_start(&c->timer, on_conn_timeout, (uint64_t)ms, 0);
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    (void)h;
+    (void)suggested;
+    b->base = xmalloc(65536);
+    b->len = 65536;
+}
+
+static void
+stop_reading(struct conn *c)
+{
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+static void
+start_reading(struct conn *c)
+{
+    if (!c->reading && !c->closing) {
+        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+            c->reading = true;
+    }
+}
+
+static void
+handle_parse_error(struct conn *c, llhttp_errno_t err)
+{
+    const char *code = "BadRequest", *msg = "An error occurred when parsing the HTTP request.";
+    int status = 400;
+
+    if (err == HPE_USER && c->rq != NULL && c->rq->n_hoff >= HTTP_MAX_HEADERS) {
+        code = "RequestHeaderSectionTooLarge";
+        msg = "Your request has too many headers.";
+    } else if (err == HPE_USER) {
+        code = "RequestHeaderSectionTooLarge";
+        msg = "Your request header section exceeds the maximum allowed size.";
+    }
+    if (c->rq != NULL && c->rq->dispatched) {
+        /* The worker owns the response; tell it the body is bad. */
+        pthread_mutex_lock(&c->rq->mu);
+        c->rq->body_error = true;
+        c->rq->want_close = true;
+        pthread_cond_broadcast(&c->rq->cv);
+        pthread_mutex_unlock(&c->rq->mu);
+        c->discard = true;
+        return;
+    }
+    send_simple_error(c, status, code, msg);
+    c->linger = true;
+    conn_close(c, true);
+}
+
+static void
+process_plain(struct conn *c, const char *p, size_t n)
+{
+    llhttp_errno_t err;
+
+    if (c->discard || n == 0)
+        return;
+    if (c->paused) {
+        if (buf_append(&c->pending, p, n) < 0 || c->pending.n > PENDING_MAX) {
+            stop_reading(c);
+            c->read_stopped_pending = true;
+        }
+        return;
+    }
+    if (c->rq == NULL) {
+        c->rq = rq_new(c);
+        conn_arm_timer(c, HTTP_HEADER_TIMEOUT_MS);
+    }
+    err = llhttp_execute(&c->parser, p, n);
+    if (err == HPE_PAUSED) {
+        const char *pos = llhttp_get_error_pos(&c->parser);
+        size_t used = pos ? (size_t)(pos - p) : n;
+        c->paused = true;
+        if (used < n)
+            (void)buf_append(&c->pending, p + used, n - used);
+        return;
+    }
+    if (err != HPE_OK)
+        handle_parse_error(c, err);
+}
+
+static void
+on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
+{
+    struct conn *c = st->data;
+
+    if (nread < 0) {
+        free(b->base);
+        if (c->closing || c->rq == NULL || !c->rq->message_done) {
+            conn_close(c, false);
+        } else {
+            /* Half-close after a complete request: answer, then close. */
+            c->peer_eof = true;
+            stop_reading(c);
+        }
+        return;
+    }
+    if (c->discard || c->closing) {
+        free(b->base);
+        return;
+    }
+    if (c->tls == NULL) {
+        process_plain(c, b->base, (size_t)nread);
+        free(b->base);
+        return;
+    }
+    if (tls_conn_feed(c->tls, b->base, (size_t)nread) < 0) {
+        free(b->base);
+        conn_close(c, false);
+        return;
+    }
+    free(b->base);
+    for (;;) {
+        char plain[16384];
+        int r = tls_conn_read(c->tls, plain, sizeof(plain));
+        if (r > 0) {
+            process_plain(c, plain, (size_t)r);
+            if (uv_is_closing((uv_handle_t *)&c->tcp))
+                return;
+            continue;
+        }
+        flush_tls(c);
+        if (r < 0)
+            conn_close(c, r == -EPIPE);
+        break;
+    }
+}
+
+/* ---- llhttp callbacks (loop) ------------------------------------------- */
+
+static int
+hraw_append(struct conn *c, const char *at, size_t n)
+{
+    return buf_append(&c->rq->hraw, at, n) < 0 ? HPE_USER : 0;
+}
+
+static int
+on_message_begin(llhttp_t *p)
+{
+    struct conn *c = p->data;
+
+    if (c->rq == NULL)
+        c->rq = rq_new(c);
+    return 0;
+}
+
+static int
+on_url(llhttp_t *p, const char *at, size_t n)
+{
+    struct conn *c = p->data;
+
+    if (c->rq->hraw.n + n > HTTP_MAX_URL_BYTES)
+        return HPE_USER;
+    c->rq->url_len += (uint32_t)n;
+    return hraw_append(c, at, n);
+}
+
+static int
+on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+    struct conn *c = p->data;
+    struct rq *rq = c->rq;
+
+    if (rq->hstate != 1) {
+        if (rq->n_hoff >= HTTP_MAX_HEADERS)
+            return HPE_USER;
+        rq->hoff[rq->n_hoff][0] = (uint32_t)rq->hraw.n;
+        rq->hoff[rq->n_hoff][1] = 0;
+        rq->hoff[rq->n_hoff][2] = 0;
+        rq->hoff[rq->n_hoff][3] = 0;
+        rq->n_hoff++;
+        rq->hstate = 1;
+    }
+    rq->hoff[rq->n_hoff - 1][1] += (uint32_t)n;
+    return hraw_append(c, at, n);
+}
+
+static int
+on_header_value(llhttp_t *p, const char *at, size_t n)
+{
+    struct conn *c = p->data;
+    struct rq *rq = c->rq;
+
+    if (rq->hstate != 2) {
+        rq->hoff[rq->n_hoff - 1][2] = (uint32_t)rq->hraw.n;
+        rq->hstate = 2;
+    }
+    rq->hoff[rq->n_hoff - 1][3] += (uint32_t)n;
+    return hraw_append(c, at, n);
+}
+
+static int
+on_header_value_complete(llhttp_t *p)
+{
+    struct conn *c = p->data;
+
+    if (c->rq->hstate == 1) {
+        /* Empty value: llhttp calls no on_header_value. */
+        c->rq->hoff[c->rq->n_hoff - 1][2] = (uint32_t)c->rq->hraw.n;
+    }
+    c->rq->hstate = 0;
+    return 0;
+}
+
+static int
+on_headers_complete(llhttp_t *p)
+{
+    struct conn *c = p->data;
+    struct rq *rq = c->rq;
+    struct http_req *r = &rq->pub;
+    struct http_hdr *h;
+    const char *base = rq->hraw.p ? rq->hraw.p : "";
+    const char *method = llhttp_method_name(llhttp_get_method(p));
+    struct str expect;
+
+    h = arena_alloc(r->arena, (rq->n_hoff ? rq->n_hoff : 1) * sizeof(*h));
+    for (size_t i = 0; i < rq->n_hoff; i++) {
+        h[i].name = str_make(base + rq->hoff[i][0], rq->hoff[i][1]);
+        h[i].value = str_trim(str_make(base + rq->hoff[i][2], rq->hoff[i][3]));
+    }
+    r->hdrs = h;
+    r->n_hdrs = rq->n_hoff;
+    r->method = str_c(method);
+    r->target = str_make(base, rq->url_len);
+    if (!str_split(r->target, '?', &r->path, &r->query))
+        r->query = str_make(base + rq->url_len, 0);
+    r->is_head = strcmp(method, "HEAD") == 0;
+    r->is_chunked = (p->flags & F_CHUNKED) != 0;
+    if (p->flags & F_CONTENT_LENGTH)
+        r->content_length = (int64_t)p->content_length;
+    expect = http_header(r, "expect");
+    r->expect_continue = str_ieq_c(expect, "100-continue");
+    rq->headers_done = true;
+    if (r->is_chunked || r->expect_continue || r->content_length > HTTP_PREBUFFER_MAX)
+        dispatch(c);
+    else
+        conn_arm_timer(c, HTTP_BODY_STALL_MS);
+    return 0;
+}
+
+static int
+on_body(llhttp_t *p, const char *at, size_t n)
+{
+    struct conn *c = p->data;
+    struct rq *rq = c->rq;
+
+    if (c->discard)
+        return 0;
+    pthread_mutex_lock(&rq->mu);
+    if (!rq->worker_done)
+        (void)buf_append(&rq->body, at, n);
+    if (rq->body.n - rq->body_off > BODY_HIGH_WATER && !rq->worker_done) {
+        rq->read_paused = true;
+        stop_reading(c);
+    }
+    pthread_cond_broadcast(&rq->cv);
+    pthread_mutex_unlock(&rq->mu);
+    if (!rq->dispatched)
+        conn_arm_timer(c, HTTP_BODY_STALL_MS);
+    return 0;
+}
+
+static int
+on_message_complete(llhttp_t *p)
+{
+    struct conn *c = p->data;
+    struct rq *rq = c->rq;
+
+    rq->message_done = true;
+    pthread_mutex_lock(&rq->mu);
+    rq->body_complete = true;
+    if (!llhttp_should_keep_alive(p))
+        rq->want_close = true;
+    pthread_cond_broadcast(&rq->cv);
+    pthread_mutex_unlock(&rq->mu);
+    if (!rq->dispatched)
+        dispatch(c);
+    /* Stop here: pipelined requests wait until this one is answered. */
+    return HPE_PAUSED;
+}
+
+/* ---- events from workers (loop) ---------------------------------------- */
+
+static void
+request_finished(struct conn *c, struct rq *rq)
+{
+    bool close;
+
+    pthread_mutex_lock(&rq->mu);
+    rq->worker_done = true;
+    close = rq->want_close || !rq->body_complete;
+    c->linger = !rq->body_complete;
+    pthread_mutex_unlock(&rq->mu);
+    if (c->peer_eof || c->s->draining)
+        close = true;
+    if (close) {
+        conn_close(c, true);
+        return;
+    }
+    c->rq = NULL;
+    rq->c = NULL;
+    rq_unref(rq);
+    c->paused = false;
+    llhttp_resume(&c->parser);
+    conn_arm_timer(c, HTTP_IDLE_TIMEOUT_MS);
+    if (c->pending.n > 0) {
+        struct buf pend = c->pending;
+        buf_init(&c->pending, PENDING_MAX * 2);
+        process_plain(c, pend.p, pend.n);
+        buf_free(&pend);
+    }
+    if (c->read_stopped_pending && !c->paused) {
+        c->read_stopped_pending = false;
+        start_reading(c);
+    }
+    if (!uv_is_closing((uv_handle_t *)&c->tcp) && !c->reading && !c->read_stopped_pending)
+        start_reading(c);
+}
+
+static void
+on_async(uv_async_t *a)
+{
+    struct http_server *s = a->data;
+    struct event *e, *next;
+
+    pthread_mutex_lock(&s->ev_mu);
+    e = s->ev_head;
+    s->ev_head = s->ev_tail = NULL;
+    pthread_mutex_unlock(&s->ev_mu);
+    for (; e != NULL; e = next) {
+        struct rq *rq = e->rq;
+        struct conn *c = rq->c;
+        next = e->next;
+        switch (e->type) {
+        case EV_OUT:
+            if (c != NULL) {
+                conn_send(c, rq, e->data.p, e->data.n);
+            } else {
+                pthread_mutex_lock(&rq->mu);
+                rq->out_pending -= e->data.n;
+                pthread_cond_broadcast(&rq->cv);
+                pthread_mutex_unlock(&rq->mu);
+                buf_free(&e->data);
+            }
+            break;
+        case EV_RESUME:
+            if (c != NULL && !c->paused)
+                start_reading(c);
+            break;
+        case EV_DONE:
+            if (c != NULL && c->rq == rq)
+                request_finished(c, rq);
+            rq_unref(rq); /* the worker's reference */
+            break;
+        }
+        free(e);
+    }
+}
+
+/* ---- accept, signals, lifecycle ---------------------------------------- */
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+    struct listener *l = server->data;
+    struct http_server *s = l->s;
+    struct conn *c;
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+
+    if (status < 0 || s->draining)
+        return;
+    c = xcalloc(1, sizeof(*c));
+    c->s = s;
+    uv_tcp_init(&s->loop, &c->tcp);
+    uv_timer_init(&s->loop, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->open_handles = 2;
+    buf_init(&c->pending, PENDING_MAX * 2);
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->n_conns++;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+        conn_close(c, false);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        char ip[48] = "?";
+        int port = 0;
+        if (ss.ss_family == AF_INET) {
+            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+        snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+    }
+    if (l->tls != NULL)
+        c->tls = tls_conn_new(l->tls);
+    llhttp_init(&c->parser, HTTP_REQUEST, &s->settings);
+    c->parser.data = c;
+    conn_arm_timer(c, HTTP_IDLE_TIMEOUT_MS);
+    start_reading(c);
+}
+
+static void
+on_drain_timeout(uv_timer_t *t)
+{
+    struct http_server *s = t->data;
+
+    log_warn("drain timeout: closing %zu connection(s)", s->n_conns);
+    for (struct conn *c = s->conns; c != NULL; c = c->next)
+        conn_close(c, false);
+    uv_stop(&s->loop);
+}
+
+static void
+on_listener_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void
+on_signal(uv_signal_t *sig, int signum)
+{
+    struct http_server *s = sig->data;
+
+    if (s->draining)
+        return;
+    log_info("signal %d: draining (%zu connection(s) open)", signum, s->n_conns);
+    s->draining = true;
+    atomic_store(&s->draining_flag, 1);
+    for (struct listener *l = s->listeners; l != NULL; l = l->next)
+        uv_close((uv_handle_t *)&l->tcp, on_listener_closed);
+    for (struct conn *c = s->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        if (c->rq == NULL || !c->rq->headers_done)
+            conn_close(c, false);
+    }
+    s->drain_timer.data = s;
+    uv_timer_start(&s->drain_timer, on_drain_timeout, (uint64_t)s->o.drain_timeout_ms, 0);
+    maybe_finish_drain(s);
+}
+
+struct http_server *
+http_server_new(const struct http_server_opts *o)
+{
+    struct http_server *s = xcalloc(1, sizeof(*s));
+    struct timespec ts;
+
+    s->o = *o;
+    if (s->o.n_workers <= 0)
+        s->o.n_workers = 32;
+    if (s->o.drain_timeout_ms <= 0)
+        s->o.drain_timeout_ms = 300000;
+    uv_loop_init(&s->loop);
+    uv_async_init(&s->loop, &s->async, on_async);
+    s->async.data = s;
+    uv_signal_init(&s->loop, &s->sigterm);
+    uv_signal_init(&s->loop, &s->sigint);
+    s->sigterm.data = s->sigint.data = s;
+    uv_timer_init(&s->loop, &s->drain_timer);
+    pthread_mutex_init(&s->ev_mu, NULL);
+    pthread_mutex_init(&s->q_mu, NULL);
+    pthread_cond_init(&s->q_cv, NULL);
+    llhttp_settings_init(&s->settings);
+    s->settings.on_message_begin = on_message_begin;
+    s->settings.on_url = on_url;
+    s->settings.on_header_field = on_header_field;
+    s->settings.on_header_value = on_header_value;
+    s->settings.on_header_value_complete = on_header_value_complete;
+    s->settings.on_headers_complete = on_headers_complete;
+    s->settings.on_body = on_body;
+    s->settings.on_message_complete = on_message_complete;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    s->req_base = ((uint64_t)ts.tv_sec << 24) ^ ((uint64_t)ts.tv_nsec << 8);
+    s->n_workers = s->o.n_workers;
+    s->workers = xcalloc((size_t)s->n_workers, sizeof(*s->workers));
+    for (int i = 0; i < s->n_workers; i++)
+        ASSERT(pthread_create(&s->workers[i], NULL, worker_main, s) == 0);
+    return s;
+}
+
+int
+http_server_listen(struct http_server *s, const char *host, int port, struct tls_ctx *tls)
+{
+    struct listener *l = xcalloc(1, sizeof(*l));
+    struct sockaddr_storage ss;
+    int rc;
+
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
+        free(l);
+        return -EINVAL;
+    }
+    l->s = s;
+    l->tls = tls;
+    uv_tcp_init(&s->loop, &l->tcp);
+    l->tcp.data = l;
+    rc = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&l->tcp, 1024, on_connection);
+    if (rc < 0) {
+        uv_close((uv_handle_t *)&l->tcp, NULL);
+        uv_run(&s->loop, UV_RUN_NOWAIT);
+        free(l);
+        return rc;
+    }
+    l->next = s->listeners;
+    s->listeners = l;
+    return 0;
+}
+
+int
+http_server_run(struct http_server *s)
+{
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    return 0;
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+void
+http_server_free(struct http_server *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->q_mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->q_cv);
+    pthread_mutex_unlock(&s->q_mu);
+    for (int i = 0; i < s->n_workers; i++)
+        pthread_join(s->workers[i], NULL);
+    /* Events posted by the last workers still hold references. */
+    on_async(&s->async);
+    uv_walk(&s->loop, close_walk, NULL);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&s->loop);
+    for (struct listener *l = s->listeners, *next; l != NULL; l = next) {
+        next = l->next;
+        free(l);
+    }
+    free(s->workers);
+    free(s->queue);
+    free(s);
+}

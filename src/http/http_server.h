@@ -1,0 +1,94 @@
+/* http_server.h -- HTTP/1.1 server: libuv event loop + llhttp + TLS, with
+ * request handlers running on worker threads.
+ *
+ * The loop thread owns every socket, parser and TLS state. When a request's
+ * headers are complete it is handed to a worker thread, where the handler
+ * runs as plain blocking code: http_body_read() waits for body bytes the loop
+ * delivers (the loop stops reading from a socket whose request has more than
+ * a few hundred KiB queued), http_resp_write() queues output for the loop
+ * (and waits when too much is queued). So a 5 GiB PUT streams through a few
+ * MiB of memory, and fsync or SQLite work never blocks the loop.
+ * Small bodies (known length <= HTTP_PREBUFFER_MAX, no Expect) are read in
+ * full before dispatch, so a slow client never parks a worker on them. */
+#ifndef COFFER_HTTP_HTTP_SERVER_H
+#define COFFER_HTTP_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/arena.h"
+#include "util/str.h"
+
+#define HTTP_PREBUFFER_MAX (64 * 1024)
+
+struct http_server;
+struct tls_ctx;
+
+struct http_hdr {
+    struct str name, value; /* name as sent; both borrowed from the request */
+};
+
+/* One request as the handler sees it. Everything is borrowed: valid until
+ * the handler returns. */
+struct http_req {
+    struct str method;
+    struct str target; /* raw request-target */
+    struct str path;   /* target up to '?', still percent-encoded */
+    struct str query;  /* after '?', STR_NULL-like empty if none */
+    const struct http_hdr *hdrs;
+    size_t n_hdrs;
+    int64_t content_length; /* -1 when absent (chunked or no body) */
+    bool is_chunked;
+    bool is_tls;
+    bool is_head;
+    bool expect_continue;
+    char peer[64];       /* "ip:port" */
+    char request_id[17]; /* sent as x-amz-request-id on every response */
+    int64_t start_ms;
+    struct arena *arena; /* request lifetime */
+    void *srv_ctx;       /* from http_server_new */
+};
+
+typedef void (*http_handler_fn)(struct http_req *r);
+
+struct http_server_opts {
+    int n_workers;       /* worker threads (default 32) */
+    http_handler_fn handler;
+    void *ctx;           /* copied into every http_req.srv_ctx */
+    int drain_timeout_ms;
+};
+
+/* Creates the server on the calling thread's new uv loop. Caller owns it. */
+struct http_server *http_server_new(const struct http_server_opts *o);
+/* Adds a listener; tls NULL for plain HTTP. 0 or -errno (e.g. -EADDRINUSE). */
+int http_server_listen(struct http_server *s, const char *host, int port, struct tls_ctx *tls);
+/* Runs until a drain completes (SIGTERM/SIGINT): listeners close at once,
+ * in-flight requests finish, idle connections close. Returns 0. */
+int http_server_run(struct http_server *s);
+void http_server_free(struct http_server *s);
+
+/* First header named name (ASCII case-insensitive), or STR_NULL. */
+struct str http_header(const struct http_req *r, const char *name);
+
+/* Reads up to n body bytes (the de-chunked HTTP body). Sends 100 Continue
+ * first if the client asked for it. Returns bytes read, 0 at the end of the
+ * body, -ETIMEDOUT when the client stalls, -EPIPE if it went away,
+ * -EPROTO on a malformed body. */
+ssize_t http_body_read(struct http_req *r, void *p, size_t n);
+/* True once the whole body has been read by the handler. */
+bool http_body_done(const struct http_req *r);
+
+/* Response. Headers accumulate until http_resp_begin(), which sends the
+ * status line, the given headers, Content-Length (content_length >= 0),
+ * Date, Server, x-amz-request-id and Connection. For HEAD requests the body
+ * writes are dropped. 0, or -EPIPE if the client is gone. */
+void http_resp_header(struct http_req *r, const char *name, struct str value);
+void http_resp_header_c(struct http_req *r, const char *name, const char *value);
+int http_resp_begin(struct http_req *r, int status, int64_t content_length);
+int http_resp_write(struct http_req *r, const void *p, size_t n);
+bool http_resp_started(const struct http_req *r);
+/* Asks to close the connection after this response. */
+void http_resp_close(struct http_req *r);
+
+#endif

@@ -1,0 +1,266 @@
+/* main.c -- cofferd: configuration, stores, listeners, signals, the loop.
+ * The only file with process-wide state. */
+#include "common.h"
+#include "http/http_server.h"
+#include "net/tls.h"
+#include "s3/s3.h"
+#include "store/blob.h"
+#include "store/md.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct config {
+    const char *data;
+    const char *listen;
+    const char *tls_listen;
+    const char *tls_cert, *tls_key;
+    const char *domain;
+    const char *region;
+    const char *access_log;
+    int workers;
+};
+
+static const char usage[] =
+    "usage: cofferd --data DIR --listen HOST:PORT [--tls-listen HOST:PORT]\n"
+    "               [--tls-cert FILE --tls-key FILE] [--config FILE]\n"
+    "               [--domain DOMAIN] [--region REGION] [--workers N] [--access-log FILE]\n"
+    "\n"
+    "  --data DIR         data directory (metadata, objects, keys); created if missing\n"
+    "  --listen H:P       plain HTTP listener, e.g. 127.0.0.1:9000\n"
+    "  --tls-listen H:P   HTTPS listener; without --tls-cert/--tls-key a self-signed CA and\n"
+    "                     certificate are generated under DIR/tls (clients trust DIR/tls/ca.pem)\n"
+    "  --config FILE      'name = value' lines with the long option names above\n"
+    "  --domain DOMAIN    virtual-hosted-style base domain (default localhost):\n"
+    "                     Host: BUCKET.DOMAIN addresses BUCKET\n"
+    "  --region REGION    the region this server signs as (default us-east-1)\n"
+    "  --workers N        request worker threads (default 32)\n"
+    "  --access-log FILE  one JSON line per request (default: stdout)\n"
+    "\n"
+    "SIGTERM or SIGINT drains: listeners close, requests in flight finish, then exit 0.\n";
+
+static int
+set_opt(struct config *cfg, const char *name, const char *val)
+{
+    if (strcmp(name, "data") == 0)
+        cfg->data = val;
+    else if (strcmp(name, "listen") == 0)
+        cfg->listen = val;
+    else if (strcmp(name, "tls-listen") == 0)
+        cfg->tls_listen = val;
+    else if (strcmp(name, "tls-cert") == 0)
+        cfg->tls_cert = val;
+    else if (strcmp(name, "tls-key") == 0)
+        cfg->tls_key = val;
+    else if (strcmp(name, "domain") == 0)
+        cfg->domain = val;
+    else if (strcmp(name, "region") == 0)
+        cfg->region = val;
+    else if (strcmp(name, "access-log") == 0)
+        cfg->access_log = val;
+    else if (strcmp(name, "workers") == 0)
+        cfg->workers = (int)strtol(val, NULL, 10);
+    else
+        return -EINVAL;
+    return 0;
+}
+
+/* Reads 'name = value' lines; '#' starts a comment. */
+static int
+load_config(struct config *cfg, const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    char line[1024];
+    int lineno = 0;
+
+    if (fp == NULL) {
+        fprintf(stderr, "cofferd: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        char *p = line, *eq, *end;
+        lineno++;
+        p[strcspn(p, "#\r\n")] = '\0';
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            continue;
+        eq = strchr(p, '=');
+        if (eq == NULL)
+            goto bad;
+        for (end = eq; end > p && (end[-1] == ' ' || end[-1] == '\t'); end--)
+            ;
+        *end = '\0';
+        eq++;
+        while (*eq == ' ' || *eq == '\t')
+            eq++;
+        for (end = eq + strlen(eq); end > eq && (end[-1] == ' ' || end[-1] == '\t'); end--)
+            ;
+        *end = '\0';
+        if (set_opt(cfg, p, strdup(eq)) < 0)
+            goto bad;
+    }
+    fclose(fp);
+    return 0;
+bad:
+    fprintf(stderr, "cofferd: %s:%d: not a known 'name = value' setting\n", path, lineno);
+    fclose(fp);
+    return -1;
+}
+
+static int
+split_hostport(const char *s, char *host, size_t cap, int *port)
+{
+    const char *colon = strrchr(s, ':');
+    char *end;
+    long p;
+
+    if (colon == NULL || (size_t)(colon - s) >= cap)
+        return -EINVAL;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    if (host[0] == '[') {
+        size_t n = strlen(host);
+        if (n < 2 || host[n - 1] != ']')
+            return -EINVAL;
+        memmove(host, host + 1, n - 2);
+        host[n - 2] = '\0';
+    }
+    p = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || p < 0 || p > 65535)
+        return -EINVAL;
+    *port = (int)p;
+    return 0;
+}
+
+static int
+gc_is_live(void *arg, struct str id)
+{
+    return md_blob_referenced(md_reader(arg), id) != 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"data", required_argument, NULL, 'd'},      {"listen", required_argument, NULL, 'l'},
+        {"tls-listen", required_argument, NULL, 't'}, {"tls-cert", required_argument, NULL, 'c'},
+        {"tls-key", required_argument, NULL, 'k'},   {"config", required_argument, NULL, 'f'},
+        {"domain", required_argument, NULL, 'D'},    {"region", required_argument, NULL, 'r'},
+        {"workers", required_argument, NULL, 'w'},   {"access-log", required_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+    };
+    struct config cfg = {.domain = "localhost", .region = "us-east-1", .workers = 32};
+    struct srv srv = {0};
+    struct md *md = NULL;
+    struct blob *blob = NULL;
+    struct tls_ctx *tls = NULL;
+    struct http_server *hs = NULL;
+    char host[256], cert[PATH_MAX], key[PATH_MAX];
+    int port, opt, idx = 0, rc, status = 1;
+
+    /* Options given on the command line win over the config file, so read
+     * the file first. */
+    for (int i = 1; i < argc - 1; i++)
+        if (strcmp(argv[i], "--config") == 0 && load_config(&cfg, argv[i + 1]) < 0)
+            return 2;
+    while ((opt = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+        if (opt == 'h') {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (opt == '?' || (opt != 'f' && set_opt(&cfg, longopts[idx].name, optarg) < 0)) {
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
+    if (cfg.data == NULL || cfg.listen == NULL || (cfg.tls_cert == NULL) != (cfg.tls_key == NULL)) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (mkdir(cfg.data, 0700) < 0 && errno != EEXIST) {
+        log_error("cannot create %s: %s", cfg.data, strerror(errno));
+        return 1;
+    }
+    if (log_access_open(cfg.access_log) < 0) {
+        log_error("cannot open access log %s: %s", cfg.access_log, strerror(errno));
+        return 1;
+    }
+    rc = md_open(cfg.data, &md);
+    if (rc < 0) {
+        log_error("cannot open metadata in %s: %s", cfg.data, strerror(-rc));
+        goto out;
+    }
+    rc = blob_open(cfg.data, &blob);
+    if (rc < 0) {
+        log_error("cannot open blob store in %s: %s", cfg.data, strerror(-rc));
+        goto out;
+    }
+    /* Nothing is in flight yet, so every unreferenced file is an orphan of
+     * a crash between data rename and metadata commit. */
+    rc = blob_gc(blob, gc_is_live, md, 0);
+    if (rc > 0)
+        log_info("removed %d orphan data file(s)", rc);
+
+    srv.md = md;
+    srv.blob = blob;
+    srv.domain = cfg.domain;
+    srv.region = cfg.region;
+    hs = http_server_new(&(struct http_server_opts){
+        .n_workers = cfg.workers, .handler = s3_handle, .ctx = &srv});
+    if (split_hostport(cfg.listen, host, sizeof(host), &port) < 0) {
+        log_error("bad --listen %s (want HOST:PORT)", cfg.listen);
+        goto out;
+    }
+    rc = http_server_listen(hs, host, port, NULL);
+    if (rc < 0) {
+        log_error("cannot listen on %s: %s", cfg.listen, strerror(-rc));
+        goto out;
+    }
+    log_info("listening on http://%s", cfg.listen);
+    if (cfg.tls_listen != NULL) {
+        if (cfg.tls_cert == NULL) {
+            rc = tls_ensure_self_signed(cfg.data);
+            if (rc < 0) {
+                log_error("cannot create a certificate in %s/tls: %s", cfg.data, strerror(-rc));
+                goto out;
+            }
+            snprintf(cert, sizeof(cert), "%s/tls/cert.pem", cfg.data);
+            snprintf(key, sizeof(key), "%s/tls/key.pem", cfg.data);
+            cfg.tls_cert = cert;
+            cfg.tls_key = key;
+        }
+        if (tls_ctx_new(cfg.tls_cert, cfg.tls_key, &tls) < 0)
+            goto out;
+        if (split_hostport(cfg.tls_listen, host, sizeof(host), &port) < 0) {
+            log_error("bad --tls-listen %s (want HOST:PORT)", cfg.tls_listen);
+            goto out;
+        }
+        rc = http_server_listen(hs, host, port, tls);
+        if (rc < 0) {
+            log_error("cannot listen on %s: %s", cfg.tls_listen, strerror(-rc));
+            goto out;
+        }
+        log_info("listening on https://%s (certificate %s)", cfg.tls_listen, cfg.tls_cert);
+    }
+    log_info("cofferd ready: data %s, region %s, domain %s", cfg.data, cfg.region, cfg.domain);
+    http_server_run(hs);
+    log_info("drained; exiting");
+    status = 0;
+out:
+    http_server_free(hs);
+    tls_ctx_free(tls);
+    blob_close(blob);
+    md_close(md);
+    return status;
+}

@@ -1,0 +1,21 @@
+/* s3.h -- the S3 front: what main.c needs to serve S3 over http_server. */
+#ifndef COFFER_S3_S3_H
+#define COFFER_S3_S3_H
+
+struct md;
+struct blob;
+struct http_req;
+
+/* Server-wide context, built by main.c and shared read-only by all workers. */
+struct srv {
+    struct md *md;
+    struct blob *blob;
+    const char *domain; /* virtual-hosted style: BUCKET.domain */
+    const char *region; /* "us-east-1" */
+};
+
+/* The http_server handler: routes, authenticates, runs the operation and
+ * renders errors. r->srv_ctx is a struct srv *. */
+void s3_handle(struct http_req *r);
+
+#endif

@@ -1,0 +1,54 @@
+/* s3_err.c -- the error table. Only s3_route.c renders errors as XML. */
+#include "common.h"
+#include "s3/s3_err.h"
+
+#include <errno.h>
+
+static const struct {
+    int status;
+    const char *code, *msg;
+} err_info[] = {
+    [S3E_OK] = {200, "OK", "OK"},
+#define S3_ERR(name, status, code, msg) [S3E_##name] = {status, code, msg},
+#include "s3/s3_errors.def"
+#undef S3_ERR
+};
+
+int
+s3_err_status(enum s3_err e)
+{
+    ASSERT(e < S3E__COUNT);
+    return err_info[e].status;
+}
+
+const char *
+s3_err_code(enum s3_err e)
+{
+    ASSERT(e < S3E__COUNT);
+    return err_info[e].code;
+}
+
+const char *
+s3_err_msg(enum s3_err e)
+{
+    ASSERT(e < S3E__COUNT);
+    return err_info[e].msg;
+}
+
+enum s3_err
+s3_err_from_errno(int rc)
+{
+    switch (rc) {
+    case 0:
+        return S3E_OK;
+    case -ENOSPC:
+    case -EDQUOT:
+        return S3E_SERVICE_UNAVAILABLE;
+    case -EBUSY:
+        return S3E_SERVICE_UNAVAILABLE;
+    case -E2BIG:
+        return S3E_ENTITY_TOO_LARGE;
+    default:
+        return S3E_INTERNAL;
+    }
+}

@@ -1,0 +1,20 @@
+/* s3_err.h -- enum s3_err, generated from s3_errors.def, and its table.
+ * S3E_OK == 0. Used by core/, auth/ and s3/. */
+#ifndef COFFER_S3_S3_ERR_H
+#define COFFER_S3_S3_ERR_H
+
+enum s3_err {
+    S3E_OK = 0,
+#define S3_ERR(name, status, code, msg) S3E_##name,
+#include "s3/s3_errors.def"
+#undef S3_ERR
+    S3E__COUNT
+};
+
+int s3_err_status(enum s3_err e);
+const char *s3_err_code(enum s3_err e);
+const char *s3_err_msg(enum s3_err e);
+/* The only errno-to-S3 mapping: -ENOENT etc. from store/ to an S3 code. */
+enum s3_err s3_err_from_errno(int rc);
+
+#endif

@@ -1,0 +1,100 @@
+/* s3_int.h -- shared by the files of s3/ only: the request as the handlers
+ * see it, the operation table, and helpers every handler uses. */
+#ifndef COFFER_S3_S3_INT_H
+#define COFFER_S3_S3_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth/sigv4.h"
+#include "http/http_server.h"
+#include "s3/s3.h"
+#include "s3/s3_err.h"
+#include "store/md.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/str.h"
+
+struct s3_param {
+    struct str name, value; /* percent-decoded; value.p == NULL for "?acl" */
+};
+
+enum s3_op {
+#define S3_OP(name, method, level, sub, fn) S3OP_##name,
+#include "s3/s3_ops.def"
+#undef S3_OP
+    S3OP__COUNT
+};
+
+struct s3_req {
+    struct http_req *http;
+    struct srv *srv;
+    struct arena *arena;
+    enum s3_op op;
+    const char *op_name;
+
+    struct str bucket;    /* decoded; STR_NULL at the service level */
+    struct str key;       /* decoded; STR_NULL at the bucket level */
+    struct s3_param *params;
+    size_t n_params;
+
+    struct sigv4_auth auth;
+    struct sigv4_ctx sig;
+    int64_t account_id;   /* authenticated principal's account */
+    int64_t user_id;      /* 0 = root */
+    struct md_account account;
+
+    /* Error detail rendered by s3_route.c beside the code. */
+    const char *err_msg;
+    const char *err_arg_name, *err_arg_value;
+    struct str err_key, err_version_id;
+    const char *err_method, *err_resource_type;
+    const char *err_extra_xml; /* pre-rendered elements, already escaped */
+};
+
+/* Query parameter by exact name; value (percent-decoded) or STR_NULL.
+ * *present tells whether it appeared at all (may be NULL). */
+struct str s3_param(const struct s3_req *q, const char *name, bool *present);
+bool s3_has_param(const struct s3_req *q, const char *name);
+
+/* Response helpers. */
+int s3_reply_xml(struct s3_req *q, int status, struct buf *xml); /* frees xml */
+int s3_reply_empty(struct s3_req *q, int status);
+void s3_set_error_detail(struct s3_req *q, const char *msg);
+
+/* Loads the bucket and checks the caller owns it:
+ * S3E_NO_SUCH_BUCKET, S3E_ACCESS_DENIED. */
+enum s3_err s3_bucket_load(struct s3_req *q, struct md_bucket *b);
+
+/* Body reading with every SigV4 payload mode, Content-MD5 and
+ * x-amz-checksum-* verification (header or trailer). */
+struct s3_body;
+struct s3_body_result {
+    unsigned char md5[16];
+    int cksum_algo;            /* enum cksum_algo; CKSUM_NONE if none asked */
+    unsigned char cksum[32];
+    size_t cksum_len;
+    int64_t size;
+};
+/* Prepares to read the request body. want_algo: also compute this checksum
+ * even if the client sent none (CKSUM_NONE for none). */
+enum s3_err s3_body_open(struct s3_req *q, int want_algo, struct s3_body **out);
+/* Decoded payload bytes: > 0, 0 at end, or -1 with *err set. */
+ssize_t s3_body_read(struct s3_body *b, void *p, size_t n, enum s3_err *err);
+/* After reading to the end: verifies sha256 / MD5 / checksums, decoded length. */
+enum s3_err s3_body_finish(struct s3_body *b, struct s3_body_result *res);
+void s3_body_free(struct s3_body *b);
+/* Reads a whole small body (XML) of at most max bytes into the arena. */
+enum s3_err s3_body_read_all(struct s3_req *q, size_t max, struct str *out);
+
+/* Handlers: one per operation in s3_ops.def. */
+#define S3_OP(name, method, level, sub, fn) enum s3_err fn(struct s3_req *q);
+#include "s3/s3_ops.def"
+#undef S3_OP
+
+/* Shared by object handlers and listings. */
+void s3_etag_quoted(struct str etag, char out[80]);
+bool s3_bucket_name_valid(struct str name);
+enum s3_err s3_key_check(struct str key);
+
+#endif

@@ -1,0 +1,1022 @@
+/* s3_object.c -- PutObject, CopyObject, GetObject/HeadObject, DeleteObject,
+ * DeleteObjects. Data streams between the socket and a blob file in fixed
+ * chunks; small objects live inline in the metadata row (one fsync: the
+ * group commit). Durability order: data fsync+rename, then the row commit;
+ * deletes commit the row first, then unlink the data. */
+#include "common.h"
+#include "bounds.h"
+#include "core/object.h"
+#include "crypto/cksum.h"
+#include "s3/s3_int.h"
+#include "store/blob.h"
+#include "util/enc.h"
+#include "util/log.h"
+#include "util/tm.h"
+#include "util/xmalloc.h"
+#include "xml/xml_read.h"
+#include "xml/xml_write.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define IO_CHUNK (256 * 1024)
+
+/* Headers stored with an object and returned by GET/HEAD. */
+static const char *const stored_headers[] = {
+    "content-encoding", "content-disposition", "cache-control", "expires", "content-language",
+    "x-amz-website-redirect-location",
+};
+
+static const char *const response_overrides[][2] = {
+    {"response-content-type", "Content-Type"},
+    {"response-content-language", "Content-Language"},
+    {"response-expires", "Expires"},
+    {"response-cache-control", "Cache-Control"},
+    {"response-content-disposition", "Content-Disposition"},
+    {"response-content-encoding", "Content-Encoding"},
+};
+
+/* ---- metadata ----------------------------------------------------------- */
+
+/* Drops the aws-chunked token, which describes the transfer, not the object. */
+static struct str
+strip_aws_chunked(struct s3_req *q, struct str v)
+{
+    struct buf b;
+    struct str rest = v, item;
+    bool first = true;
+
+    buf_init(&b, v.n + 1);
+    while (rest.p != NULL) {
+        str_split(rest, ',', &item, &rest);
+        item = str_trim(item);
+        if (item.n == 0 || str_ieq_c(item, "aws-chunked"))
+            continue;
+        if (!first)
+            buf_append_c(&b, ",");
+        buf_append_str(&b, item);
+        first = false;
+    }
+    struct str out = b.n ? arena_str(q->arena, buf_str(&b)) : STR_NULL;
+    buf_free(&b);
+    return out;
+}
+
+/* Collects x-amz-meta-* and the stored standard headers into "name: value\n"
+ * lines. S3E_METADATA_TOO_LARGE past the AWS limit on user metadata. */
+static enum s3_err
+collect_meta(struct s3_req *q, struct str *out)
+{
+    struct http_req *r = q->http;
+    struct buf b;
+    size_t user_bytes = 0;
+
+    buf_init(&b, 64 * 1024);
+    for (size_t i = 0; i < r->n_hdrs; i++) {
+        struct str n = r->hdrs[i].name, v = r->hdrs[i].value;
+        bool keep = false;
+        if (n.n > 11 && strncasecmp(n.p, "x-amz-meta-", 11) == 0) {
+            user_bytes += n.n - 11 + v.n;
+            keep = true;
+        } else {
+            for (size_t k = 0; k < ARRAY_LEN(stored_headers); k++)
+                if (str_ieq_c(n, stored_headers[k]))
+                    keep = true;
+            if (str_ieq_c(n, "content-encoding")) {
+                v = strip_aws_chunked(q, v);
+                keep = v.p != NULL;
+            }
+        }
+        if (!keep)
+            continue;
+        for (size_t k = 0; k < n.n; k++) {
+            char ch = n.p[k];
+            buf_append(&b, &(char){ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch}, 1);
+        }
+        buf_append_c(&b, ": ");
+        buf_append_str(&b, v);
+        buf_append_c(&b, "\n");
+    }
+    if (user_bytes > S3_MAX_META_BYTES) {
+        buf_free(&b);
+        return S3E_METADATA_TOO_LARGE;
+    }
+    *out = arena_str(q->arena, buf_str(&b));
+    buf_free(&b);
+    return S3E_OK;
+}
+
+static void
+emit_meta(struct s3_req *q, struct str meta)
+{
+    struct str rest = meta, line, name, value;
+
+    while (rest.p != NULL && rest.n > 0) {
+        str_split(rest, '\n', &line, &rest);
+        if (!str_split(line, ':', &name, &value))
+            continue;
+        /* Overridden by response-* parameters on GET. */
+        bool skip = false;
+        for (size_t k = 0; k < ARRAY_LEN(response_overrides); k++)
+            if (str_ieq_c(name, response_overrides[k][1]) &&
+                s3_param(q, response_overrides[k][0], NULL).p != NULL)
+                skip = true;
+        if (!skip)
+            http_resp_header(q->http, arena_cstr(q->arena, name), str_trim(value));
+    }
+}
+
+static enum s3_err
+check_storage_class(struct s3_req *q)
+{
+    static const char *const classes[] = {
+        "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+        "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS", "SNOW", "EXPRESS_ONEZONE",
+    };
+    struct str sc = http_header(q->http, "x-amz-storage-class");
+
+    if (sc.p == NULL)
+        return S3E_OK;
+    for (size_t i = 0; i < ARRAY_LEN(classes); i++)
+        if (str_eq_c(sc, classes[i]))
+            return S3E_OK;
+    return S3E_INVALID_STORAGE_CLASS;
+}
+
+static enum s3_err
+check_unsupported_headers(struct s3_req *q)
+{
+    /* Server-side encryption with customer keys, object lock and tagging
+     * would be silently ignored if accepted: refuse them instead. */
+    static const char *const hdrs[] = {
+        "x-amz-server-side-encryption-customer-algorithm", "x-amz-object-lock-mode",
+        "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold", "x-amz-tagging",
+        "x-amz-server-side-encryption-aws-kms-key-id",
+    };
+    for (size_t i = 0; i < ARRAY_LEN(hdrs); i++) {
+        if (http_header(q->http, hdrs[i]).p != NULL) {
+            q->err_msg = arena_printf(q->arena, "The header %s is not implemented by Coffer.",
+                                      hdrs[i]);
+            return S3E_NOT_IMPLEMENTED;
+        }
+    }
+    return S3E_OK;
+}
+
+/* ---- PUT ---------------------------------------------------------------- */
+
+struct put_ctx {
+    struct s3_req *q;
+    struct md_version v;
+    struct md_bucket b;
+    struct str replaced_blob;
+    enum s3_err err;
+};
+
+static int
+put_txn(struct md_conn *c, void *arg)
+{
+    struct put_ctx *p = arg;
+
+    p->err = object_bucket(c, p->q->bucket, p->q->account_id, p->q->arena, &p->b);
+    if (p->err == S3E_OK)
+        p->err = object_put(c, &p->b, &p->v, p->q->arena, &p->replaced_blob);
+    return p->err == S3E_OK ? 0 : -EINVAL;
+}
+
+/* Commits the version row; on success unlinks a replaced null version's data
+ * (after the commit: a crash in between leaves an orphan, never a row
+ * without data). */
+static enum s3_err
+commit_version(struct s3_req *q, struct put_ctx *p)
+{
+    int rc = md_write(q->srv->md, put_txn, p);
+
+    if (rc < 0)
+        return p->err != S3E_OK ? p->err : S3E_INTERNAL;
+    if (p->replaced_blob.p != NULL)
+        (void)blob_unlink(q->srv->blob, p->replaced_blob);
+    return S3E_OK;
+}
+
+static void
+reply_written(struct s3_req *q, struct put_ctx *p, const struct s3_body_result *res)
+{
+    char etag[80];
+
+    s3_etag_quoted(p->v.etag, etag);
+    http_resp_header_c(q->http, "ETag", etag);
+    /* AWS: a Suspended (or unversioned) write returns no version id [spec §4.3]. */
+    if (p->b.versioning == MD_VER_ENABLED)
+        http_resp_header(q->http, "x-amz-version-id", p->v.version_id);
+    if (res != NULL && res->cksum_algo != CKSUM_NONE) {
+        char b64[64];
+        b64_encode(res->cksum, res->cksum_len, b64);
+        http_resp_header_c(q->http, cksum_header((enum cksum_algo)res->cksum_algo), b64);
+    }
+}
+
+static void
+set_checksum(struct s3_req *q, struct md_version *v, const struct s3_body_result *res)
+{
+    if (res->cksum_algo == CKSUM_NONE)
+        return;
+    char b64[64];
+    b64_encode(res->cksum, res->cksum_len, b64);
+    v->checksum_algo = str_c(cksum_name((enum cksum_algo)res->cksum_algo));
+    v->checksum_value = arena_str(q->arena, str_c(b64));
+}
+
+static enum s3_err s3_copy_object(struct s3_req *q);
+
+enum s3_err
+s3_put_object(struct s3_req *q)
+{
+    struct http_req *r = q->http;
+    struct put_ctx p = {.q = q};
+    struct s3_body *body = NULL;
+    struct s3_body_result res;
+    struct blob_writer *w = NULL;
+    char *mem = NULL;
+    size_t mem_n = 0;
+    char blob_id[BLOB_ID_LEN + 1];
+    enum s3_err err;
+    char md5hex[33];
+
+    if (http_header(r, "x-amz-copy-source").p != NULL)
+        return s3_copy_object(q);
+    if (r->content_length < 0 && !r->is_chunked)
+        return S3E_MISSING_CONTENT_LENGTH;
+    if (r->content_length > S3_MAX_PUT_BYTES + (S3_MAX_PUT_BYTES / 64))
+        return S3E_ENTITY_TOO_LARGE;
+    err = check_storage_class(q);
+    if (err == S3E_OK)
+        err = check_unsupported_headers(q);
+    if (err == S3E_OK)
+        err = s3_bucket_load(q, &p.b);
+    if (err == S3E_OK)
+        err = collect_meta(q, &p.v.meta);
+    if (err == S3E_OK)
+        err = s3_body_open(q, CKSUM_NONE, &body);
+    if (err != S3E_OK)
+        return err;
+
+    /* Small bodies stay in memory and go inline into the row; past
+     * STORE_INLINE_MAX they spill into a blob file. */
+    mem = xmalloc(STORE_INLINE_MAX);
+    for (;;) {
+        char chunk[IO_CHUNK];
+        ssize_t got = s3_body_read(body, chunk, sizeof(chunk), &err);
+        if (got < 0)
+            goto out;
+        if (got == 0)
+            break;
+        if (w == NULL && mem_n + (size_t)got <= STORE_INLINE_MAX) {
+            memcpy(mem + mem_n, chunk, (size_t)got);
+            mem_n += (size_t)got;
+            continue;
+        }
+        if (w == NULL) {
+            if (blob_writer_open(q->srv->blob, &w) < 0 ||
+                blob_writer_write(w, mem, mem_n) < 0) {
+                err = S3E_INTERNAL;
+                goto out;
+            }
+        }
+        int rc = blob_writer_write(w, chunk, (size_t)got);
+        if (rc < 0) {
+            err = s3_err_from_errno(rc);
+            goto out;
+        }
+    }
+    err = s3_body_finish(body, &res);
+    if (err != S3E_OK)
+        goto out;
+    if (w != NULL) {
+        int rc = blob_writer_commit(w, blob_id);
+        w = NULL;
+        if (rc < 0) {
+            err = s3_err_from_errno(rc);
+            goto out;
+        }
+        p.v.blob_id = str_c(blob_id);
+    } else {
+        p.v.inline_data = str_make(mem, mem_n);
+    }
+    hex_encode(res.md5, 16, md5hex);
+    p.v.key = q->key;
+    p.v.size = res.size;
+    p.v.mtime_ms = tm_now_ms();
+    p.v.owner_id = q->account_id;
+    p.v.etag = str_make(md5hex, 32);
+    p.v.content_type = http_header(r, "content-type");
+    if (p.v.content_type.p == NULL)
+        p.v.content_type = STR_LIT("binary/octet-stream");
+    set_checksum(q, &p.v, &res);
+    err = commit_version(q, &p);
+    if (err != S3E_OK) {
+        if (p.v.blob_id.p != NULL)
+            (void)blob_unlink(q->srv->blob, p.v.blob_id);
+        goto out;
+    }
+    reply_written(q, &p, &res);
+    s3_reply_empty(q, 200);
+out:
+    blob_writer_abort(w);
+    s3_body_free(body);
+    free(mem);
+    return err;
+}
+
+/* ---- reading a version -------------------------------------------------- */
+
+/* Parses ?versionId: STR_NULL when absent; errors per [spec §4.2]. */
+static enum s3_err
+version_param(struct s3_req *q, struct str *vid)
+{
+    bool present;
+    int64_t seq;
+
+    *vid = s3_param(q, "versionId", &present);
+    if (!present)
+        return S3E_OK;
+    if (vid->p == NULL || vid->n == 0) {
+        q->err_msg = "Version id cannot be the empty string";
+        q->err_arg_name = "versionId";
+        q->err_arg_value = "";
+        return S3E_INVALID_ARGUMENT;
+    }
+    if (md_vid_parse(*vid, &seq) < 0) {
+        q->err_msg = "Invalid version id specified";
+        q->err_arg_name = "versionId";
+        q->err_arg_value = arena_cstr(q->arena, *vid);
+        return S3E_INVALID_ARGUMENT;
+    }
+    return S3E_OK;
+}
+
+/* Loads the version to read; the marker cases answer like AWS [spec §4.5]. */
+static enum s3_err
+load_version(struct s3_req *q, const struct md_bucket *b, struct str vid, struct md_version *v)
+{
+    int rc = md_version_get(md_reader(q->srv->md), b->id, q->key, vid, q->arena, v);
+    char date[32];
+
+    if (rc == -ENOENT) {
+        if (vid.p != NULL) {
+            q->err_key = q->key;
+            q->err_version_id = vid;
+            return S3E_NO_SUCH_VERSION;
+        }
+        q->err_key = q->key;
+        return S3E_NO_SUCH_KEY;
+    }
+    if (rc < 0)
+        return S3E_INTERNAL;
+    if (!v->is_delete_marker)
+        return S3E_OK;
+    http_resp_header_c(q->http, "x-amz-delete-marker", "true");
+    http_resp_header(q->http, "x-amz-version-id", v->version_id);
+    if (vid.p == NULL) {
+        q->err_key = q->key;
+        return S3E_NO_SUCH_KEY;
+    }
+    tm_http_date(v->mtime_ms, date);
+    http_resp_header_c(q->http, "Last-Modified", date);
+    http_resp_header_c(q->http, "Allow", "DELETE");
+    q->err_method = q->http->is_head ? "HEAD" : "GET";
+    q->err_resource_type = "DeleteMarker";
+    return S3E_METHOD_NOT_ALLOWED;
+}
+
+static bool
+etag_matches(struct str list, struct str etag)
+{
+    struct str rest = list, item;
+
+    while (rest.p != NULL) {
+        str_split(rest, ',', &item, &rest);
+        item = str_trim(item);
+        if (str_eq_c(item, "*"))
+            return true;
+        if (item.n >= 2 && item.p[0] == '"' && item.p[item.n - 1] == '"')
+            item = str_make(item.p + 1, item.n - 2);
+        if (str_eq(item, etag))
+            return true;
+    }
+    return false;
+}
+
+/* RFC 7232 order, as S3 applies it. */
+static enum s3_err
+check_conditions(struct s3_req *q, const struct md_version *v)
+{
+    struct http_req *r = q->http;
+    struct str im = http_header(r, "if-match"), inm = http_header(r, "if-none-match");
+    struct str ims = http_header(r, "if-modified-since");
+    struct str ius = http_header(r, "if-unmodified-since");
+    int64_t t, mtime_s = v->mtime_ms / 1000;
+
+    if (im.p != NULL) {
+        if (!etag_matches(im, v->etag))
+            return S3E_PRECONDITION_FAILED;
+    } else if (ius.p != NULL && tm_parse_http(ius, &t) == 0 && mtime_s > t) {
+        return S3E_PRECONDITION_FAILED;
+    }
+    if (inm.p != NULL) {
+        if (etag_matches(inm, v->etag))
+            return S3E_NOT_MODIFIED;
+    } else if (ims.p != NULL && tm_parse_http(ims, &t) == 0 && mtime_s <= t) {
+        return S3E_NOT_MODIFIED;
+    }
+    return S3E_OK;
+}
+
+/* Range: "bytes=a-b", "bytes=a-", "bytes=-n". Returns 1 with [*from,*to]
+ * for a satisfiable single range, 0 to serve the whole object (absent or
+ * unparsable, which HTTP says to ignore), or -1 for 416. */
+static int
+parse_range(struct str h, int64_t size, int64_t *from, int64_t *to)
+{
+    struct str spec, a, b;
+    unsigned long long x, y;
+
+    if (h.p == NULL || !str_has_prefix(h, "bytes="))
+        return 0;
+    spec = str_trim(str_make(h.p + 6, h.n - 6));
+    if (memchr(spec.p, ',', spec.n) != NULL)
+        return 0;
+    if (!str_split(spec, '-', &a, &b))
+        return 0;
+    a = str_trim(a);
+    b = str_trim(b);
+    if (a.n == 0) {
+        if (str_to_u64(b, &y) < 0)
+            return 0;
+        if (y == 0 || size == 0)
+            return -1;
+        *from = (int64_t)y >= size ? 0 : size - (int64_t)y;
+        *to = size - 1;
+        return 1;
+    }
+    if (str_to_u64(a, &x) < 0)
+        return 0;
+    if (b.n == 0) {
+        y = (unsigned long long)size - 1;
+    } else if (str_to_u64(b, &y) < 0 || y < x) {
+        return 0;
+    }
+    if ((int64_t)x >= size)
+        return -1;
+    *from = (int64_t)x;
+    *to = (int64_t)y >= size ? size - 1 : (int64_t)y;
+    return 1;
+}
+
+static void
+object_headers(struct s3_req *q, const struct md_bucket *b, const struct md_version *v)
+{
+    char date[32], etag[80];
+    struct str ct = v->content_type;
+
+    tm_http_date(v->mtime_ms, date);
+    s3_etag_quoted(v->etag, etag);
+    http_resp_header_c(q->http, "Last-Modified", date);
+    http_resp_header_c(q->http, "ETag", etag);
+    http_resp_header_c(q->http, "Accept-Ranges", "bytes");
+    for (size_t k = 0; k < ARRAY_LEN(response_overrides); k++) {
+        struct str o = s3_param(q, response_overrides[k][0], NULL);
+        if (o.p != NULL) {
+            if (k == 0)
+                ct = o;
+            else
+                http_resp_header(q->http, response_overrides[k][1], o);
+        }
+    }
+    http_resp_header(q->http, "Content-Type", ct.n ? ct : STR_LIT("binary/octet-stream"));
+    if (b->versioning != MD_VER_NONE || !str_eq_c(v->version_id, "null"))
+        http_resp_header(q->http, "x-amz-version-id", v->version_id);
+    if (v->checksum_algo.n > 0 &&
+        str_ieq_c(http_header(q->http, "x-amz-checksum-mode"), "ENABLED")) {
+        enum cksum_algo a = cksum_from_name(v->checksum_algo);
+        if (a != CKSUM_NONE) {
+            http_resp_header(q->http, cksum_header(a), v->checksum_value);
+            http_resp_header_c(q->http, "x-amz-checksum-type", "FULL_OBJECT");
+        }
+    }
+    emit_meta(q, v->meta);
+}
+
+/* Streams [from, to] of the version's data. */
+static int
+send_data(struct s3_req *q, const struct md_version *v, int fd, int64_t from, int64_t to)
+{
+    char *chunk;
+    int rc = 0;
+
+    if (fd < 0)
+        return http_resp_write(q->http, v->inline_data.p + from, (size_t)(to - from + 1));
+    chunk = xmalloc(IO_CHUNK);
+    while (from <= to) {
+        size_t want = (size_t)(to - from + 1) < IO_CHUNK ? (size_t)(to - from + 1) : IO_CHUNK;
+        ssize_t got = pread(fd, chunk, want, from);
+        if (got <= 0) {
+            log_error("reading blob %.*s: %s", STR_FMT(v->blob_id),
+                      got < 0 ? strerror(errno) : "short file");
+            rc = -EIO;
+            break;
+        }
+        rc = http_resp_write(q->http, chunk, (size_t)got);
+        if (rc < 0)
+            break;
+        from += got;
+    }
+    free(chunk);
+    return rc;
+}
+
+enum s3_err
+s3_get_object(struct s3_req *q)
+{
+    struct md_bucket b;
+    struct md_version v;
+    struct str vid;
+    enum s3_err err;
+    int64_t from = 0, to = -1;
+    int fd = -1, range = 0, rc;
+
+    err = version_param(q, &vid);
+    if (err == S3E_OK)
+        err = s3_bucket_load(q, &b);
+    if (err != S3E_OK)
+        return err;
+    /* The row and its file are read without a lock: an overwrite committed
+     * in between unlinks the old file, so retry once with the new row. */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        err = load_version(q, &b, vid, &v);
+        if (err != S3E_OK)
+            return err;
+        if (v.blob_id.n == 0)
+            break;
+        rc = blob_open_fd(q->srv->blob, v.blob_id, &fd);
+        if (rc == 0)
+            break;
+        if (rc != -ENOENT)
+            return S3E_INTERNAL;
+    }
+    if (v.blob_id.n > 0 && fd < 0)
+        return S3E_INTERNAL;
+    err = check_conditions(q, &v);
+    if (err == S3E_NOT_MODIFIED) {
+        char etag[80], date[32];
+        s3_etag_quoted(v.etag, etag);
+        tm_http_date(v.mtime_ms, date);
+        http_resp_header_c(q->http, "ETag", etag);
+        http_resp_header_c(q->http, "Last-Modified", date);
+    }
+    if (err != S3E_OK)
+        goto out;
+    range = parse_range(http_header(q->http, "range"), v.size, &from, &to);
+    if (range < 0) {
+        char cr[64];
+        snprintf(cr, sizeof(cr), "bytes */%" PRId64, v.size);
+        http_resp_header_c(q->http, "Content-Range", cr);
+        q->err_extra_xml = arena_printf(q->arena, "<RangeRequested>%.*s</RangeRequested>"
+                                        "<ActualObjectSize>%" PRId64 "</ActualObjectSize>",
+                                        0, "", v.size);
+        err = S3E_INVALID_RANGE;
+        goto out;
+    }
+    object_headers(q, &b, &v);
+    if (range > 0) {
+        char cr[96];
+        snprintf(cr, sizeof(cr), "bytes %" PRId64 "-%" PRId64 "/%" PRId64, from, to, v.size);
+        http_resp_header_c(q->http, "Content-Range", cr);
+        rc = http_resp_begin(q->http, 206, to - from + 1);
+    } else {
+        from = 0;
+        to = v.size - 1;
+        rc = http_resp_begin(q->http, 200, v.size);
+    }
+    if (rc == 0 && !q->http->is_head && to >= from && send_data(q, &v, fd, from, to) < 0)
+        http_resp_close(q->http);
+out:
+    if (fd >= 0)
+        close(fd);
+    return err;
+}
+
+/* ---- COPY --------------------------------------------------------------- */
+
+/* x-amz-copy-source: [/]bucket/key[?versionId=id], URL-encoded. */
+static enum s3_err
+parse_copy_source(struct s3_req *q, struct str *sb, struct str *sk, struct str *svid)
+{
+    struct str src = http_header(q->http, "x-amz-copy-source"), path, query, k;
+    char *dec;
+    int n;
+
+    *svid = STR_NULL;
+    str_split(src, '?', &path, &query);
+    if (query.p != NULL) {
+        struct str name, val;
+        str_split(query, '=', &name, &val);
+        if (!str_eq_c(name, "versionId") || val.p == NULL)
+            return S3E_INVALID_ARGUMENT;
+        *svid = val;
+    }
+    if (path.n > 0 && path.p[0] == '/')
+        path = str_make(path.p + 1, path.n - 1);
+    dec = arena_alloc(q->arena, path.n + 1);
+    n = uri_decode(path, dec);
+    if (n < 0)
+        return S3E_INVALID_ARGUMENT;
+    if (!str_split(str_make(dec, (size_t)n), '/', sb, &k) || sb->n == 0 || k.n == 0) {
+        q->err_msg = "Copy Source must mention the source bucket and key: sourcebucket/sourcekey";
+        q->err_arg_name = "x-amz-copy-source";
+        q->err_arg_value = arena_cstr(q->arena, src);
+        return S3E_INVALID_ARGUMENT;
+    }
+    *sk = k;
+    return s3_key_check(k);
+}
+
+static enum s3_err
+copy_conditions(struct s3_req *q, const struct md_version *v)
+{
+    struct http_req *r = q->http;
+    struct str im = http_header(r, "x-amz-copy-source-if-match");
+    struct str inm = http_header(r, "x-amz-copy-source-if-none-match");
+    struct str ims = http_header(r, "x-amz-copy-source-if-modified-since");
+    struct str ius = http_header(r, "x-amz-copy-source-if-unmodified-since");
+    int64_t t, mtime_s = v->mtime_ms / 1000;
+
+    if (im.p != NULL && !etag_matches(im, v->etag))
+        return S3E_PRECONDITION_FAILED;
+    if (im.p == NULL && ius.p != NULL && tm_parse_http(ius, &t) == 0 && mtime_s > t)
+        return S3E_PRECONDITION_FAILED;
+    if (inm.p != NULL && etag_matches(inm, v->etag))
+        return S3E_PRECONDITION_FAILED;
+    if (inm.p == NULL && ims.p != NULL && tm_parse_http(ims, &t) == 0 && mtime_s <= t)
+        return S3E_PRECONDITION_FAILED;
+    return S3E_OK;
+}
+
+static enum s3_err
+s3_copy_object(struct s3_req *q)
+{
+    struct http_req *r = q->http;
+    struct put_ctx p = {.q = q};
+    struct md_bucket sb_row;
+    struct md_version src;
+    struct str sb, sk, svid, directive = http_header(r, "x-amz-metadata-directive");
+    struct blob_writer *w = NULL;
+    char blob_id[BLOB_ID_LEN + 1];
+    enum s3_err err;
+    int fd = -1, rc;
+    bool replace;
+
+    if (r->content_length > 0) {
+        q->err_msg = "This request does not support content";
+        return S3E_INVALID_REQUEST;
+    }
+    err = parse_copy_source(q, &sb, &sk, &svid);
+    if (err != S3E_OK)
+        return err;
+    if (directive.p != NULL && !str_eq_c(directive, "COPY") && !str_eq_c(directive, "REPLACE")) {
+        q->err_msg = "Unknown metadata directive.";
+        return S3E_INVALID_ARGUMENT;
+    }
+    replace = str_eq_c(directive, "REPLACE");
+    err = check_storage_class(q);
+    if (err == S3E_OK)
+        err = check_unsupported_headers(q);
+    if (err == S3E_OK)
+        err = s3_bucket_load(q, &p.b);
+    if (err != S3E_OK)
+        return err;
+    rc = md_bucket_get(md_reader(q->srv->md), sb, q->arena, &sb_row);
+    if (rc == -ENOENT) {
+        q->bucket = sb;
+        return S3E_NO_SUCH_BUCKET;
+    }
+    if (rc < 0)
+        return S3E_INTERNAL;
+    if (sb_row.account_id != q->account_id)
+        return S3E_ACCESS_DENIED;
+    if (svid.p != NULL) {
+        int64_t seq;
+        if (svid.n == 0 || md_vid_parse(svid, &seq) < 0) {
+            q->err_msg = "Invalid version id specified";
+            return S3E_INVALID_ARGUMENT;
+        }
+    }
+    for (int attempt = 0; attempt < 3; attempt++) {
+        rc = md_version_get(md_reader(q->srv->md), sb_row.id, sk, svid, q->arena, &src);
+        if (rc == -ENOENT) {
+            q->err_key = sk;
+            if (svid.p != NULL) {
+                q->err_version_id = svid;
+                return S3E_NO_SUCH_VERSION;
+            }
+            return S3E_NO_SUCH_KEY;
+        }
+        if (rc < 0)
+            return S3E_INTERNAL;
+        if (src.is_delete_marker) {
+            if (svid.p == NULL) {
+                q->err_key = sk;
+                return S3E_NO_SUCH_KEY;
+            }
+            q->err_msg = "The source of a copy request may not specifically refer to a delete "
+                         "marker by version id.";
+            return S3E_INVALID_REQUEST;
+        }
+        if (src.blob_id.n == 0)
+            break;
+        rc = blob_open_fd(q->srv->blob, src.blob_id, &fd);
+        if (rc == 0)
+            break;
+        if (rc != -ENOENT)
+            return S3E_INTERNAL;
+    }
+    if (src.blob_id.n > 0 && fd < 0)
+        return S3E_INTERNAL;
+    err = copy_conditions(q, &src);
+    if (err != S3E_OK)
+        goto out;
+    /* AWS: copying an object onto itself must change something. */
+    if (str_eq(sb, q->bucket) && str_eq(sk, q->key) && !replace &&
+        http_header(r, "x-amz-storage-class").p == NULL &&
+        http_header(r, "x-amz-website-redirect-location").p == NULL &&
+        (svid.p == NULL || src.is_latest)) {
+        q->err_msg = "This copy request is illegal because it is trying to copy an object to "
+                     "itself without changing the object's metadata, storage class, website "
+                     "redirect location or encryption attributes.";
+        err = S3E_INVALID_REQUEST;
+        goto out;
+    }
+    if (replace) {
+        err = collect_meta(q, &p.v.meta);
+        if (err != S3E_OK)
+            goto out;
+        p.v.content_type = http_header(r, "content-type");
+        if (p.v.content_type.p == NULL)
+            p.v.content_type = STR_LIT("binary/octet-stream");
+    } else {
+        p.v.meta = src.meta;
+        p.v.content_type = src.content_type;
+    }
+    if (fd >= 0) {
+        /* Blobs are immutable: stream a copy (a hard link would share the
+         * inode, which works too, but keeps GC simple per blob id). */
+        char *chunk = xmalloc(IO_CHUNK);
+        int64_t off = 0;
+        rc = blob_writer_open(q->srv->blob, &w);
+        while (rc == 0 && off < src.size) {
+            ssize_t got = pread(fd, chunk, IO_CHUNK, off);
+            if (got <= 0) {
+                rc = -EIO;
+                break;
+            }
+            rc = blob_writer_write(w, chunk, (size_t)got);
+            off += got;
+        }
+        free(chunk);
+        if (rc == 0) {
+            rc = blob_writer_commit(w, blob_id);
+            w = NULL;
+        }
+        if (rc < 0) {
+            err = s3_err_from_errno(rc);
+            goto out;
+        }
+        p.v.blob_id = str_c(blob_id);
+    } else {
+        p.v.inline_data = src.inline_data;
+    }
+    p.v.key = q->key;
+    p.v.size = src.size;
+    p.v.mtime_ms = tm_now_ms();
+    p.v.owner_id = q->account_id;
+    p.v.etag = src.etag;
+    p.v.checksum_algo = src.checksum_algo;
+    p.v.checksum_value = src.checksum_value;
+    err = commit_version(q, &p);
+    if (err != S3E_OK) {
+        if (p.v.blob_id.p != NULL)
+            (void)blob_unlink(q->srv->blob, p.v.blob_id);
+        goto out;
+    }
+    {
+        struct buf x;
+        char date[32], etag[80];
+        tm_iso8601(p.v.mtime_ms, date);
+        s3_etag_quoted(p.v.etag, etag);
+        if (p.b.versioning == MD_VER_ENABLED)
+            http_resp_header(r, "x-amz-version-id", p.v.version_id);
+        if (sb_row.versioning != MD_VER_NONE || !str_eq_c(src.version_id, "null"))
+            http_resp_header(r, "x-amz-copy-source-version-id", src.version_id);
+        buf_init(&x, 4096);
+        xml_decl(&x);
+        xml_open_ns(&x, "CopyObjectResult", "http://s3.amazonaws.com/doc/2006-03-01/");
+        xml_elem_c(&x, "LastModified", date);
+        xml_elem_c(&x, "ETag", etag);
+        if (p.v.checksum_algo.n > 0) {
+            char tag[32];
+            snprintf(tag, sizeof(tag), "Checksum%.*s", STR_FMT(p.v.checksum_algo));
+            xml_elem(&x, tag, p.v.checksum_value);
+        }
+        xml_close(&x, "CopyObjectResult");
+        s3_reply_xml(q, 200, &x);
+    }
+out:
+    blob_writer_abort(w);
+    if (fd >= 0)
+        close(fd);
+    return err;
+}
+
+/* ---- DELETE ------------------------------------------------------------- */
+
+struct del_ctx {
+    struct s3_req *q;
+    struct md_bucket b;
+    struct str vid;
+    struct object_del out;
+    enum s3_err err;
+};
+
+static int
+del_txn(struct md_conn *c, void *arg)
+{
+    struct del_ctx *d = arg;
+    struct s3_req *q = d->q;
+
+    d->err = object_bucket(c, q->bucket, q->account_id, q->arena, &d->b);
+    if (d->err == S3E_OK)
+        d->err = object_delete(c, &d->b, q->key, d->vid, q->account_id, tm_now_ms(), q->arena,
+                               &d->out);
+    return d->err == S3E_OK ? 0 : -EINVAL;
+}
+
+enum s3_err
+s3_delete_object(struct s3_req *q)
+{
+    struct del_ctx d = {.q = q};
+    enum s3_err err;
+    int rc;
+
+    err = version_param(q, &d.vid);
+    if (err == S3E_OK)
+        err = s3_bucket_load(q, &d.b);
+    if (err != S3E_OK)
+        return err;
+    rc = md_write(q->srv->md, del_txn, &d);
+    if (rc < 0)
+        return d.err != S3E_OK ? d.err : S3E_INTERNAL;
+    /* The row is gone and committed; now the data. */
+    if (d.out.blob_id.p != NULL)
+        (void)blob_unlink(q->srv->blob, d.out.blob_id);
+    if (d.out.delete_marker)
+        http_resp_header_c(q->http, "x-amz-delete-marker", "true");
+    if (d.out.version_id.p != NULL)
+        http_resp_header(q->http, "x-amz-version-id", d.out.version_id);
+    s3_reply_empty(q, 204);
+    return S3E_OK;
+}
+
+/* ---- DeleteObjects ------------------------------------------------------ */
+
+struct multi_item {
+    struct str key, vid;
+    enum s3_err err;
+    const char *err_msg;
+    struct object_del out;
+};
+
+struct multi_ctx {
+    struct s3_req *q;
+    struct md_bucket b;
+    struct multi_item *items;
+    size_t n;
+    enum s3_err err;
+};
+
+static int
+multi_txn(struct md_conn *c, void *arg)
+{
+    struct multi_ctx *m = arg;
+    struct s3_req *q = m->q;
+    int64_t now = tm_now_ms();
+
+    m->err = object_bucket(c, q->bucket, q->account_id, q->arena, &m->b);
+    if (m->err != S3E_OK)
+        return -EINVAL;
+    for (size_t i = 0; i < m->n; i++) {
+        struct multi_item *it = &m->items[i];
+        if (it->err != S3E_OK)
+            continue;
+        it->err = object_delete(c, &m->b, it->key, it->vid, q->account_id, now, q->arena,
+                                &it->out);
+    }
+    return 0;
+}
+
+enum s3_err
+s3_delete_objects(struct s3_req *q)
+{
+    struct http_req *r = q->http;
+    struct multi_ctx m = {.q = q};
+    struct xml_node *root, *o;
+    struct str body;
+    enum s3_err err;
+    bool quiet = false;
+    struct buf x;
+    bool has_cksum = http_header(r, "content-md5").p != NULL ||
+                     http_header(r, "x-amz-sdk-checksum-algorithm").p != NULL;
+
+    for (size_t i = 0; i < r->n_hdrs && !has_cksum; i++)
+        has_cksum = cksum_from_header(r->hdrs[i].name) != CKSUM_NONE;
+    err = s3_bucket_load(q, &m.b);
+    if (err != S3E_OK)
+        return err;
+    if (!has_cksum) {
+        q->err_msg = "Missing required header for this request: Content-MD5";
+        return S3E_INVALID_REQUEST;
+    }
+    err = s3_body_read_all(q, S3_MAX_DELETE_BODY, &body);
+    if (err != S3E_OK)
+        return err;
+    if (xml_parse(q->arena, body, &root) < 0 || !str_eq_c(root->name, "Delete"))
+        return S3E_MALFORMED_XML;
+    struct xml_node *qn = xml_child(root, "Quiet");
+    if (qn != NULL) {
+        if (str_eq_c(qn->text, "true"))
+            quiet = true;
+        else if (!str_eq_c(qn->text, "false"))
+            return S3E_MALFORMED_XML;
+    }
+    for (o = xml_child(root, "Object"); o != NULL; o = xml_next(o, "Object"))
+        m.n++;
+    if (m.n == 0 || m.n > S3_MAX_DELETE_KEYS)
+        return S3E_MALFORMED_XML;
+    m.items = arena_zalloc(q->arena, m.n * sizeof(*m.items));
+    size_t i = 0;
+    for (o = xml_child(root, "Object"); o != NULL; o = xml_next(o, "Object"), i++) {
+        struct xml_node *k = xml_child(o, "Key"), *v = xml_child(o, "VersionId");
+        struct multi_item *it = &m.items[i];
+        int64_t seq;
+        if (k == NULL)
+            return S3E_MALFORMED_XML;
+        it->key = k->text;
+        it->vid = v ? v->text : STR_NULL;
+        it->err = s3_key_check(it->key);
+        if (it->err == S3E_OK && it->key.n == 0)
+            it->err = S3E_INVALID_ARGUMENT; /* AWS: UserKeyMustBeSpecified */
+        if (it->err == S3E_OK && it->vid.p != NULL && md_vid_parse(it->vid, &seq) < 0) {
+            it->err = S3E_NO_SUCH_VERSION;
+            it->err_msg = "The specified version does not exist.";
+        }
+    }
+    if (md_write(q->srv->md, multi_txn, &m) < 0)
+        return m.err != S3E_OK ? m.err : S3E_INTERNAL;
+    for (i = 0; i < m.n; i++)
+        if (m.items[i].err == S3E_OK && m.items[i].out.blob_id.p != NULL)
+            (void)blob_unlink(q->srv->blob, m.items[i].out.blob_id);
+
+    buf_init(&x, 16 * 1024 * 1024);
+    xml_decl(&x);
+    xml_open_ns(&x, "DeleteResult", "http://s3.amazonaws.com/doc/2006-03-01/");
+    for (i = 0; i < m.n; i++) {
+        struct multi_item *it = &m.items[i];
+        if (it->err != S3E_OK) {
+            xml_open(&x, "Error");
+            xml_elem(&x, "Key", it->key);
+            if (it->vid.p != NULL)
+                xml_elem(&x, "VersionId", it->vid);
+            xml_elem_c(&x, "Code", s3_err_code(it->err));
+            xml_elem_c(&x, "Message", it->err_msg ? it->err_msg : s3_err_msg(it->err));
+            xml_close(&x, "Error");
+            continue;
+        }
+        if (quiet)
+            continue;
+        xml_open(&x, "Deleted");
+        xml_elem(&x, "Key", it->key);
+        if (it->vid.p != NULL)
+            xml_elem(&x, "VersionId", it->vid);
+        if (it->out.delete_marker) {
+            xml_elem_bool(&x, "DeleteMarker", true);
+            if (it->out.version_id.p != NULL)
+                xml_elem(&x, "DeleteMarkerVersionId", it->out.version_id);
+        }
+        xml_close(&x, "Deleted");
+    }
+    xml_close(&x, "DeleteResult");
+    s3_reply_xml(q, 200, &x);
+    return S3E_OK;
+}

@@ -1,0 +1,393 @@
+/* s3_route.c -- the S3 front door: addressing (path or virtual-hosted),
+ * query parsing, SigV4 authentication, the operation table lookup, and the
+ * one place errors are rendered as XML. Handlers never render errors. */
+#include "common.h"
+#include "bounds.h"
+#include "s3/s3_int.h"
+#include "util/enc.h"
+#include "util/log.h"
+#include "util/tm.h"
+#include "xml/xml_write.h"
+
+#include <errno.h>
+#include <string.h>
+
+enum level { SVC, BKT, OBJ };
+
+static const struct {
+    const char *method;
+    enum level level;
+    const char *sub;
+    enum s3_err (*fn)(struct s3_req *q);
+    const char *name;
+} ops[] = {
+#define S3_OP(name, method, level, sub, fn) {method, level, sub, fn, #name},
+#include "s3/s3_ops.def"
+#undef S3_OP
+};
+
+/* Sub-resources S3 defines that Coffer does not provide: any request naming
+ * one gets 501 NotImplemented rather than being mistaken for another op. */
+static const char *const unsupported_subs[] = {
+    "accelerate", "acl", "analytics", "attributes", "cors", "encryption",
+    "intelligent-tiering", "inventory", "legal-hold", "logging", "metadataTable",
+    "metrics", "notification", "object-lock", "ownershipControls", "policy",
+    "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
+    "retention", "select", "tagging", "torrent", "website", "renameObject", "session",
+};
+
+struct str
+s3_param(const struct s3_req *q, const char *name, bool *present)
+{
+    for (size_t i = 0; i < q->n_params; i++) {
+        if (str_eq_c(q->params[i].name, name)) {
+            if (present)
+                *present = true;
+            return q->params[i].value;
+        }
+    }
+    if (present)
+        *present = false;
+    return STR_NULL;
+}
+
+bool
+s3_has_param(const struct s3_req *q, const char *name)
+{
+    bool present;
+
+    (void)s3_param(q, name, &present);
+    return present;
+}
+
+void
+s3_set_error_detail(struct s3_req *q, const char *msg)
+{
+    q->err_msg = msg;
+}
+
+/* Decodes %XX (and '+' as space, as S3 does in query strings). */
+static int
+query_decode(struct arena *a, struct str in, struct str *out)
+{
+    char *p = arena_alloc(a, in.n + 1);
+    size_t o = 0;
+
+    for (size_t i = 0; i < in.n; i++) {
+        if (in.p[i] == '+') {
+            p[o++] = ' ';
+        } else if (in.p[i] == '%') {
+            int n;
+            if (i + 2 >= in.n)
+                return -EINVAL;
+            n = uri_decode(str_make(in.p + i, 3), p + o);
+            if (n != 1)
+                return -EINVAL;
+            o++;
+            i += 2;
+        } else {
+            p[o++] = in.p[i];
+        }
+    }
+    p[o] = '\0';
+    *out = str_make(p, o);
+    return 0;
+}
+
+static enum s3_err
+parse_query(struct s3_req *q)
+{
+    struct str rest = q->http->query, item;
+    size_t n = 1;
+
+    for (size_t i = 0; i < rest.n; i++)
+        n += rest.p[i] == '&';
+    if (n > 256)
+        return S3E_INVALID_ARGUMENT;
+    q->params = arena_alloc(q->arena, n * sizeof(*q->params));
+    q->n_params = 0;
+    while (rest.p != NULL && rest.n > 0) {
+        struct str name, value;
+        str_split(rest, '&', &item, &rest);
+        if (item.n == 0)
+            continue;
+        bool has_eq = str_split(item, '=', &name, &value);
+        struct s3_param *sp = &q->params[q->n_params];
+        if (query_decode(q->arena, name, &sp->name) < 0)
+            return S3E_INVALID_URI;
+        if (has_eq) {
+            if (query_decode(q->arena, value, &sp->value) < 0)
+                return S3E_INVALID_URI;
+        } else {
+            sp->value = STR_NULL;
+        }
+        q->n_params++;
+    }
+    return S3E_OK;
+}
+
+/* Splits host + path into bucket and key, decoding both. */
+static enum s3_err
+parse_target(struct s3_req *q)
+{
+    struct str host = http_header(q->http, "host"), path = q->http->path, hname, port;
+    const char *domain = q->srv->domain;
+    size_t dn = strlen(domain);
+    char *dec;
+    int n;
+
+    str_split(host, ':', &hname, &port);
+    if (hname.p != NULL && hname.p[0] == '[')
+        hname = host; /* IPv6 literal: never a bucket */
+    if (path.n == 0 || path.p[0] != '/')
+        return S3E_INVALID_URI;
+    dec = arena_alloc(q->arena, path.n + 1);
+    n = uri_decode(path, dec);
+    if (n < 0)
+        return S3E_INVALID_URI;
+    dec[n] = '\0';
+    struct str p = str_make(dec + 1, (size_t)n - 1);
+
+    if (hname.n > dn + 1 && hname.p[hname.n - dn - 1] == '.' &&
+        strncasecmp(hname.p + hname.n - dn, domain, dn) == 0) {
+        q->bucket = str_make(hname.p, hname.n - dn - 1);
+        q->key = p.n > 0 ? p : STR_NULL;
+        /* Bucket names are lower case; hosts arrive in any case. */
+        char *b = arena_strndup(q->arena, q->bucket.p, q->bucket.n);
+        for (size_t i = 0; i < q->bucket.n; i++)
+            if (b[i] >= 'A' && b[i] <= 'Z')
+                b[i] = (char)(b[i] + 32);
+        q->bucket = str_make(b, q->bucket.n);
+    } else if (p.n > 0) {
+        struct str b, k;
+        if (str_split(p, '/', &b, &k) && k.n > 0)
+            q->key = k;
+        else
+            q->key = STR_NULL;
+        q->bucket = b;
+    }
+    if (q->key.p != NULL)
+        return s3_key_check(q->key);
+    return S3E_OK;
+}
+
+enum s3_err
+s3_key_check(struct str key)
+{
+    if (key.n > S3_MAX_KEY_BYTES)
+        return S3E_KEY_TOO_LONG;
+    if (!str_valid_utf8(key))
+        return S3E_INVALID_URI;
+    return S3E_OK;
+}
+
+static enum s3_err
+authenticate(struct s3_req *q)
+{
+    struct http_req *r = q->http;
+    struct sigv4_hdr *hv = arena_alloc(q->arena, (r->n_hdrs ? r->n_hdrs : 1) * sizeof(*hv));
+    struct sigv4_input in;
+    struct md_key key;
+    const char *msg = NULL;
+    enum s3_err err;
+    int rc;
+
+    for (size_t i = 0; i < r->n_hdrs; i++) {
+        hv[i].name = r->hdrs[i].name;
+        hv[i].value = r->hdrs[i].value;
+    }
+    in.method = r->method;
+    in.path = r->path;
+    in.query = r->query;
+    in.hdrs = hv;
+    in.n_hdrs = r->n_hdrs;
+    in.now_s = tm_now_ms() / 1000;
+    err = sigv4_parse(&in, q->arena, &q->auth, &msg);
+    if (err != S3E_OK) {
+        q->err_msg = msg;
+        return err;
+    }
+    if (q->auth.is_anonymous)
+        return S3E_ACCESS_DENIED;
+    rc = md_key_get(md_reader(q->srv->md), q->auth.access_key_id, q->arena, &key);
+    if (rc == -ENOENT || (rc == 0 && !key.is_active))
+        return S3E_INVALID_ACCESS_KEY_ID;
+    if (rc < 0)
+        return S3E_INTERNAL;
+    err = sigv4_verify(&in, &q->auth, key.secret, q->arena, &q->sig, &msg);
+    if (err != S3E_OK) {
+        q->err_msg = msg;
+        return err;
+    }
+    q->account_id = key.account_id;
+    q->user_id = key.user_id;
+    rc = md_account_get(md_reader(q->srv->md), key.account_id, q->arena, &q->account);
+    if (rc < 0)
+        return rc == -ENOENT ? S3E_INVALID_ACCESS_KEY_ID : S3E_INTERNAL;
+    return S3E_OK;
+}
+
+static enum s3_err
+route(struct s3_req *q)
+{
+    enum level lv = q->key.p ? OBJ : q->bucket.p ? BKT : SVC;
+    int fallback = -1;
+    bool method_known = false;
+
+    for (size_t i = 0; i < ARRAY_LEN(ops); i++) {
+        if (ops[i].level != lv || !str_eq_c(q->http->method, ops[i].method))
+            continue;
+        method_known = true;
+        if (ops[i].sub == NULL) {
+            if (fallback < 0)
+                fallback = (int)i;
+        } else if (s3_has_param(q, ops[i].sub)) {
+            q->op = (enum s3_op)i;
+            return S3E_OK;
+        }
+    }
+    for (size_t i = 0; i < ARRAY_LEN(unsupported_subs); i++)
+        if (s3_has_param(q, unsupported_subs[i]))
+            return S3E_NOT_IMPLEMENTED;
+    if (fallback < 0) {
+        if (method_known || lv == SVC)
+            return S3E_NOT_IMPLEMENTED;
+        return S3E_METHOD_NOT_ALLOWED;
+    }
+    q->op = (enum s3_op)fallback;
+    return S3E_OK;
+}
+
+int
+s3_reply_xml(struct s3_req *q, int status, struct buf *xml)
+{
+    int rc;
+
+    http_resp_header_c(q->http, "Content-Type", "application/xml");
+    rc = http_resp_begin(q->http, status, (int64_t)xml->n);
+    if (rc == 0)
+        rc = http_resp_write(q->http, xml->p, xml->n);
+    buf_free(xml);
+    return rc;
+}
+
+int
+s3_reply_empty(struct s3_req *q, int status)
+{
+    return http_resp_begin(q->http, status, 0);
+}
+
+enum s3_err
+s3_bucket_load(struct s3_req *q, struct md_bucket *b)
+{
+    int rc = md_bucket_get(md_reader(q->srv->md), q->bucket, q->arena, b);
+
+    if (rc == -ENOENT)
+        return S3E_NO_SUCH_BUCKET;
+    if (rc < 0)
+        return S3E_INTERNAL;
+    if (b->account_id != q->account_id)
+        return S3E_ACCESS_DENIED;
+    return S3E_OK;
+}
+
+void
+s3_etag_quoted(struct str etag, char out[80])
+{
+    size_t n = etag.n < 76 ? etag.n : 76;
+
+    out[0] = '"';
+    memcpy(out + 1, etag.p ? etag.p : "", n);
+    out[n + 1] = '"';
+    out[n + 2] = '\0';
+}
+
+enum s3_err
+s3_op_not_implemented(struct s3_req *q)
+{
+    q->err_msg = "This operation is not implemented by Coffer.";
+    return S3E_NOT_IMPLEMENTED;
+}
+
+static void
+render_error(struct s3_req *q, enum s3_err err)
+{
+    struct http_req *r = q->http;
+    struct buf b;
+    int status = s3_err_status(err);
+    const char *msg = q->err_msg ? q->err_msg : s3_err_msg(err);
+
+    if (http_resp_started(r)) {
+        /* Too late for an error document: cut the connection so the client
+         * sees a short body rather than a silent success. */
+        http_resp_close(r);
+        return;
+    }
+    if (err == S3E_METHOD_NOT_ALLOWED && q->err_resource_type == NULL)
+        http_resp_header_c(r, "Allow", "GET, PUT, HEAD, DELETE, POST");
+    if (status == 304 || r->is_head) {
+        /* No body: the status, x-amz-request-id and headers say it all. */
+        http_resp_begin(r, status, status == 304 ? -1 : 0);
+        return;
+    }
+    buf_init(&b, 64 * 1024);
+    xml_decl(&b);
+    xml_open(&b, "Error");
+    xml_elem_c(&b, "Code", s3_err_code(err));
+    xml_elem_c(&b, "Message", msg);
+    if (q->err_arg_name) {
+        xml_elem_c(&b, "ArgumentName", q->err_arg_name);
+        if (q->err_arg_value)
+            xml_elem_c(&b, "ArgumentValue", q->err_arg_value);
+    }
+    if (q->err_key.p)
+        xml_elem(&b, "Key", q->err_key);
+    if (q->err_version_id.p)
+        xml_elem(&b, "VersionId", q->err_version_id);
+    if (q->err_method) {
+        xml_elem_c(&b, "Method", q->err_method);
+        xml_elem_c(&b, "ResourceType", q->err_resource_type);
+    }
+    if (err == S3E_NO_SUCH_BUCKET || err == S3E_BUCKET_NOT_EMPTY ||
+        err == S3E_BUCKET_ALREADY_EXISTS || err == S3E_BUCKET_ALREADY_OWNED_BY_YOU)
+        xml_elem(&b, "BucketName", q->bucket);
+    if (q->err_extra_xml)
+        buf_append_c(&b, q->err_extra_xml);
+    xml_elem(&b, "Resource", q->http->path);
+    xml_elem_c(&b, "RequestId", r->request_id);
+    xml_elem_c(&b, "HostId", r->request_id);
+    xml_close(&b, "Error");
+    s3_reply_xml(q, status, &b);
+}
+
+void
+s3_handle(struct http_req *r)
+{
+    struct s3_req q = {0};
+    enum s3_err err;
+
+    q.http = r;
+    q.srv = r->srv_ctx;
+    q.arena = r->arena;
+    q.bucket = STR_NULL;
+    q.key = STR_NULL;
+    err = parse_query(&q);
+    if (err == S3E_OK)
+        err = parse_target(&q);
+    /* Authentication first: an anonymous caller learns nothing about what
+     * exists (AWS answers AccessDenied before NoSuchBucket). */
+    if (err == S3E_OK)
+        err = authenticate(&q);
+    if (err == S3E_OK)
+        err = route(&q);
+    if (err == S3E_OK) {
+        q.op_name = ops[q.op].name;
+        err = ops[q.op].fn(&q);
+    }
+    if (err != S3E_OK) {
+        if (err == S3E_INTERNAL)
+            log_error("%s %.*s: internal error (request %s)", q.op_name ? q.op_name : "-",
+                      STR_FMT(r->path), r->request_id);
+        render_error(&q, err);
+    }
+}

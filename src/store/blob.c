@@ -1,0 +1,392 @@
+/* blob.c -- object data files: DIR/tmp/<random>.tmp while written,
+ * DIR/blobs/<2 hex>/<32 hex> once committed. Knows nothing about metadata;
+ * the caller orders blob commits before md commits (see blob.h). All state
+ * is set at blob_open() and never changes, so any thread may use a handle;
+ * paths are resolved relative to directory fds held open. */
+#include "common.h"
+#include "store/blob.h"
+#include "util/enc.h"
+#include "util/xmalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#define TMP_SUFFIX ".tmp"
+#define TMP_NAME_LEN (32 + sizeof(TMP_SUFFIX) - 1)
+
+struct blob {
+    int blobs_fd; /* DIR/blobs */
+    int tmp_fd;   /* DIR/tmp */
+};
+
+struct blob_writer {
+    struct blob *b;
+    int fd;
+    int64_t size;
+    char tmp_name[TMP_NAME_LEN + 1];
+};
+
+static int
+random_hex(char out[2 * 16 + 1])
+{
+    unsigned char rnd[16];
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        return -EIO;
+    hex_encode(rnd, sizeof(rnd), out);
+    return 0;
+}
+
+static bool
+valid_id(struct str id)
+{
+    if (id.p == NULL || id.n != BLOB_ID_LEN)
+        return false;
+    for (size_t i = 0; i < id.n; i++) {
+        char ch = id.p[i];
+
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+/* "xx/<id>" for a valid id. */
+static void
+blob_path(struct str id, char out[3 + BLOB_ID_LEN + 1])
+{
+    out[0] = id.p[0];
+    out[1] = id.p[1];
+    out[2] = '/';
+    memcpy(out + 3, id.p, BLOB_ID_LEN);
+    out[3 + BLOB_ID_LEN] = '\0';
+}
+
+/* Creates dirfd/name (0700) if missing; 1 if it was created, 0, -errno. */
+static int
+ensure_dir(int dirfd, const char *name)
+{
+    if (mkdirat(dirfd, name, 0700) == 0)
+        return 1;
+    return errno == EEXIST ? 0 : -errno;
+}
+
+static int
+open_dir(int dirfd, const char *name)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    return fd < 0 ? -errno : fd;
+}
+
+int
+blob_open(const char *dir, struct blob **out)
+{
+    struct blob *b = xcalloc(1, sizeof(*b));
+    int dfd = -1, rc, made = 0;
+
+    b->blobs_fd = b->tmp_fd = -1;
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        rc = -errno;
+        goto fail;
+    }
+    dfd = open_dir(AT_FDCWD, dir);
+    if (dfd < 0) {
+        rc = dfd;
+        goto fail;
+    }
+    rc = ensure_dir(dfd, "blobs");
+    if (rc < 0)
+        goto fail;
+    made |= rc;
+    rc = ensure_dir(dfd, "tmp");
+    if (rc < 0)
+        goto fail;
+    made |= rc;
+    if (made && fsync(dfd) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    b->blobs_fd = open_dir(dfd, "blobs");
+    b->tmp_fd = open_dir(dfd, "tmp");
+    if (b->blobs_fd < 0 || b->tmp_fd < 0) {
+        rc = b->blobs_fd < 0 ? b->blobs_fd : b->tmp_fd;
+        goto fail;
+    }
+    close(dfd);
+    *out = b;
+    return 0;
+fail:
+    if (dfd >= 0)
+        close(dfd);
+    blob_close(b);
+    return rc;
+}
+
+void
+blob_close(struct blob *b)
+{
+    if (b == NULL)
+        return;
+    if (b->blobs_fd >= 0)
+        close(b->blobs_fd);
+    if (b->tmp_fd >= 0)
+        close(b->tmp_fd);
+    free(b);
+}
+
+int
+blob_writer_open(struct blob *b, struct blob_writer **out)
+{
+    struct blob_writer *w = xcalloc(1, sizeof(*w));
+    char rnd[33];
+    int rc;
+
+    rc = random_hex(rnd);
+    if (rc < 0)
+        goto fail;
+    memcpy(w->tmp_name, rnd, 32);
+    memcpy(w->tmp_name + 32, TMP_SUFFIX, sizeof(TMP_SUFFIX));
+    w->fd = openat(b->tmp_fd, w->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (w->fd < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    w->b = b;
+    *out = w;
+    return 0;
+fail:
+    free(w);
+    return rc;
+}
+
+int
+blob_writer_write(struct blob_writer *w, const void *p, size_t n)
+{
+    const char *q = p;
+
+    while (n > 0) {
+        ssize_t k = write(w->fd, q, n);
+
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        q += k;
+        n -= (size_t)k;
+        w->size += k;
+    }
+    return 0;
+}
+
+int64_t
+blob_writer_size(const struct blob_writer *w)
+{
+    return w->size;
+}
+
+/* Makes DIR/blobs/<fan> exist durably; returns an fd on it or -errno. */
+static int
+fanout_dir(struct blob *b, const char *fan)
+{
+    int rc = ensure_dir(b->blobs_fd, fan);
+
+    /* A new fan-out directory is itself an entry of DIR/blobs: make it
+     * durable before a file inside it counts as committed. */
+    if (rc > 0 && fsync(b->blobs_fd) < 0)
+        return -errno;
+    if (rc < 0)
+        return rc;
+    return open_dir(b->blobs_fd, fan);
+}
+
+int
+blob_writer_commit(struct blob_writer *w, char *id)
+{
+    struct blob *b = w->b;
+    char path[3 + BLOB_ID_LEN + 1], fan[3];
+    int rc, dfd = -1;
+    bool renamed = false;
+
+    rc = random_hex(id);
+    if (rc < 0)
+        goto out;
+    blob_path(str_make(id, BLOB_ID_LEN), path);
+    memcpy(fan, id, 2);
+    fan[2] = '\0';
+    if (fsync(w->fd) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    rc = close(w->fd) < 0 ? -errno : 0;
+    w->fd = -1;
+    if (rc < 0)
+        goto out;
+    dfd = fanout_dir(b, fan);
+    if (dfd < 0) {
+        rc = dfd;
+        goto out;
+    }
+    if (renameat(b->tmp_fd, w->tmp_name, b->blobs_fd, path) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    renamed = true;
+    if (fsync(dfd) < 0)
+        rc = -errno;
+out:
+    /* On failure nothing may point at the file yet: remove it wherever it
+     * is, so the caller can simply report the error. */
+    if (rc < 0) {
+        if (w->fd >= 0)
+            close(w->fd);
+        if (renamed)
+            unlinkat(b->blobs_fd, path, 0);
+        else
+            unlinkat(b->tmp_fd, w->tmp_name, 0);
+        id[0] = '\0';
+    }
+    if (dfd >= 0)
+        close(dfd);
+    free(w);
+    return rc;
+}
+
+void
+blob_writer_abort(struct blob_writer *w)
+{
+    if (w == NULL)
+        return;
+    close(w->fd);
+    unlinkat(w->b->tmp_fd, w->tmp_name, 0);
+    free(w);
+}
+
+int
+blob_open_fd(struct blob *b, struct str id, int *fd)
+{
+    char path[3 + BLOB_ID_LEN + 1];
+    int f;
+
+    if (!valid_id(id))
+        return -ENOENT;
+    blob_path(id, path);
+    f = openat(b->blobs_fd, path, O_RDONLY | O_CLOEXEC);
+    if (f < 0)
+        return -errno;
+    *fd = f;
+    return 0;
+}
+
+int
+blob_unlink(struct blob *b, struct str id)
+{
+    char path[3 + BLOB_ID_LEN + 1];
+
+    if (!valid_id(id))
+        return -ENOENT;
+    blob_path(id, path);
+    return unlinkat(b->blobs_fd, path, 0) < 0 ? -errno : 0;
+}
+
+/* True if dirfd/name is a regular file at least min_age_s old. */
+static bool
+old_file(int dirfd, const char *name, time_t now, int min_age_s)
+{
+    struct stat st;
+
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+        return false;
+    return now - st.st_mtime >= min_age_s;
+}
+
+static bool
+is_tmp_name(const char *name)
+{
+    size_t n = strlen(name);
+
+    return n == TMP_NAME_LEN && memcmp(name + 32, TMP_SUFFIX, sizeof(TMP_SUFFIX) - 1) == 0;
+}
+
+/* Removes orphan blobs of one fan-out directory; returns the count. */
+static int
+gc_fan(struct blob *b, const char *fan, int (*is_live)(void *, struct str), void *arg,
+       time_t now, int min_age_s)
+{
+    int fd = open_dir(b->blobs_fd, fan), removed = 0;
+    struct dirent *e;
+    DIR *d;
+
+    if (fd < 0)
+        return 0;
+    d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return 0;
+    }
+    while ((e = readdir(d)) != NULL) {
+        struct str id = str_c(e->d_name);
+
+        if (!valid_id(id) || memcmp(id.p, fan, 2) != 0)
+            continue;
+        if (!old_file(fd, e->d_name, now, min_age_s))
+            continue;
+        /* Only a definite "not referenced" deletes; an error keeps it. */
+        if (is_live(arg, id) != 0)
+            continue;
+        if (unlinkat(fd, e->d_name, 0) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
+int
+blob_gc(struct blob *b, int (*is_live)(void *arg, struct str id), void *arg, int min_age_s)
+{
+    time_t now = time(NULL);
+    struct dirent *e;
+    int removed = 0, fd;
+    DIR *d;
+
+    fd = open_dir(b->tmp_fd, ".");
+    if (fd < 0)
+        return fd;
+    d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return -errno;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (is_tmp_name(e->d_name) && old_file(fd, e->d_name, now, min_age_s) &&
+            unlinkat(fd, e->d_name, 0) == 0)
+            removed++;
+    }
+    closedir(d);
+
+    fd = open_dir(b->blobs_fd, ".");
+    if (fd < 0)
+        return fd;
+    d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return -errno;
+    }
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+
+        if (strlen(n) == 2 && strspn(n, "0123456789abcdef") == 2)
+            removed += gc_fan(b, n, is_live, arg, now, min_age_s);
+    }
+    closedir(d);
+    return removed;
+}

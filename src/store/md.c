@@ -1,0 +1,1570 @@
+/* md.c -- the metadata store on SQLite: connections, the group-commit writer
+ * thread, schema migration, the master key, and the row-level functions of
+ * md.h. Every SQL statement lives in the table below and is prepared once per
+ * connection. S3 semantics (which version to delete, markers, versioning
+ * states) belong to core/, not here. */
+#include "common.h"
+#include "store/md.h"
+#include "crypto/seal.h"
+#include "store/md_schema.h"
+#include "util/buf.h"
+#include "util/enc.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#define BUSY_TIMEOUT_MS 10000
+#define BEGIN_TRIES 3 /* each waits up to BUSY_TIMEOUT_MS for the admin CLI */
+#define SECRET_MAX 1024
+
+/* Columns of a version row in struct md_version order; inline_data last so
+ * listings can leave it out. */
+#define VCOLS                                                                                      \
+    "seq, bucket_id, key, version_id, is_latest, is_dm, size, mtime_ms, owner_id, etag, "         \
+    "content_type, meta, checksum_algo, checksum_value, blob_id, parts_count"
+#define LIST_OBJ(lo, hi)                                                                           \
+    "SELECT " VCOLS " FROM versions INDEXED BY versions_latest "                                   \
+    "WHERE bucket_id = ?1 AND is_latest = 1 AND is_dm = 0 AND key " lo " ?2" hi                    \
+    " ORDER BY key LIMIT ?4"
+#define LIST_VER(lo, hi)                                                                           \
+    "SELECT " VCOLS " FROM versions INDEXED BY versions_key_seq "                                  \
+    "WHERE bucket_id = ?1 AND key " lo " ?2" hi " ORDER BY key, seq DESC LIMIT ?4"
+#define HI " AND key < ?3"
+
+/* Every statement md.c runs: X(name, sql). */
+#define MD_STMTS(X)                                                                                \
+    X(BEGIN, "BEGIN IMMEDIATE")                                                                    \
+    X(COMMIT, "COMMIT")                                                                            \
+    X(ROLLBACK, "ROLLBACK")                                                                        \
+    X(SAVEPOINT, "SAVEPOINT job")                                                                  \
+    X(RELEASE, "RELEASE job")                                                                      \
+    X(ROLLBACK_TO, "ROLLBACK TO job")                                                              \
+    X(ACCT_INSERT, "INSERT INTO accounts (name, canonical_id, created_ms) VALUES (?1, ?2, ?3)")   \
+    X(ACCT_GET, "SELECT id, name, canonical_id, created_ms FROM accounts WHERE id = ?1")          \
+    X(ACCT_GET_NAME, "SELECT id, name, canonical_id, created_ms FROM accounts WHERE name = ?1")   \
+    X(ACCT_LIST, "SELECT id, name, canonical_id, created_ms FROM accounts ORDER BY id")           \
+    X(ACCT_HAS_BUCKETS, "SELECT 1 FROM buckets WHERE account_id = ?1 LIMIT 1")                    \
+    X(ACCT_DEL_KEYS, "DELETE FROM keys WHERE account_id = ?1")                                     \
+    X(ACCT_DELETE, "DELETE FROM accounts WHERE id = ?1")                                           \
+    X(KEY_INSERT, "INSERT INTO keys (access_key_id, account_id, user_id, secret_sealed, "         \
+                  "created_ms, is_active) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                        \
+    X(KEY_GET, "SELECT access_key_id, account_id, user_id, created_ms, is_active, secret_sealed " \
+               "FROM keys WHERE access_key_id = ?1")                                               \
+    X(KEY_LIST, "SELECT access_key_id, account_id, user_id, created_ms, is_active FROM keys "     \
+                "WHERE account_id = ?1 ORDER BY access_key_id")                                    \
+    X(KEY_ANY, "SELECT 1 FROM keys LIMIT 1")                                                       \
+    X(KEY_DELETE, "DELETE FROM keys WHERE access_key_id = ?1")                                     \
+    X(BKT_INSERT, "INSERT INTO buckets (name, account_id, region, created_ms) "                   \
+                  "VALUES (?1, ?2, ?3, ?4)")                                                       \
+    X(BKT_GET, "SELECT " BCOLS " FROM buckets WHERE name = ?1")                                    \
+    X(BKT_LIST_ALL, "SELECT " BCOLS " FROM buckets ORDER BY name")                                 \
+    X(BKT_LIST_ACCT, "SELECT " BCOLS " FROM buckets WHERE account_id = ?1 ORDER BY name")         \
+    X(BKT_HAS_VERSIONS, "SELECT 1 FROM versions WHERE bucket_id = ?1 LIMIT 1")                    \
+    X(BKT_DELETE, "DELETE FROM buckets WHERE id = ?1")                                             \
+    X(BKT_SET_VER, "UPDATE buckets SET versioning = ?2, mfa_delete = ?3 WHERE id = ?1")           \
+    X(BKT_SET_LC, "UPDATE buckets SET lifecycle = ?2 WHERE id = ?1")                               \
+    X(V_NEXT_SEQ, "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "                         \
+                  "WHERE name = 'versions'), 0), coalesce((SELECT max(seq) FROM versions), 0))")  \
+    X(V_INSERT, "INSERT INTO versions (seq, bucket_id, key, version_id, is_latest, is_dm, size, " \
+                "mtime_ms, owner_id, etag, content_type, meta, checksum_algo, checksum_value, "   \
+                "blob_id, inline_data, parts_count) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, "  \
+                "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")                                          \
+    X(V_UNLATEST, "UPDATE versions SET is_latest = 0 WHERE seq = (SELECT seq FROM versions "      \
+                  "WHERE bucket_id = ?1 AND key = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT 1)")    \
+    X(V_GET_LATEST, "SELECT " VCOLS ", inline_data FROM versions WHERE bucket_id = ?1 "           \
+                    "AND key = ?2 ORDER BY seq DESC LIMIT 1")                                      \
+    X(V_GET_VID, "SELECT " VCOLS ", inline_data FROM versions WHERE bucket_id = ?1 "              \
+                 "AND key = ?2 AND version_id = ?3")                                               \
+    X(V_PROMOTE, "UPDATE versions SET is_latest = 1 WHERE seq = (SELECT n.seq FROM versions d "   \
+                 "JOIN versions n ON n.bucket_id = d.bucket_id AND n.key = d.key "                \
+                 "AND n.seq < d.seq WHERE d.seq = ?1 AND d.is_latest = 1 "                         \
+                 "ORDER BY n.seq DESC LIMIT 1)")                                                   \
+    X(V_DELETE, "DELETE FROM versions WHERE seq = ?1")                                             \
+    X(V_COUNT, "SELECT count(*) FROM versions WHERE bucket_id = ?1")                               \
+    X(BLOB_REF, "SELECT 1 FROM versions WHERE blob_id = ?1 LIMIT 1")                               \
+    X(LO_GT_HI, LIST_OBJ(">", HI))                                                                 \
+    X(LO_GE_HI, LIST_OBJ(">=", HI))                                                                \
+    X(LO_GT, LIST_OBJ(">", ""))                                                                    \
+    X(LO_GE, LIST_OBJ(">=", ""))                                                                   \
+    X(LV_GT_HI, LIST_VER(">", HI))                                                                 \
+    X(LV_GE_HI, LIST_VER(">=", HI))                                                                \
+    X(LV_GT, LIST_VER(">", ""))                                                                    \
+    X(LV_GE, LIST_VER(">=", ""))                                                                   \
+    X(LV_KEY, "SELECT " VCOLS " FROM versions INDEXED BY versions_key_seq "                       \
+              "WHERE bucket_id = ?1 AND key = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4")
+
+#define BCOLS "id, name, account_id, region, created_ms, versioning, mfa_delete, lifecycle"
+
+enum st {
+#define X(name, sql) ST_##name,
+    MD_STMTS(X)
+#undef X
+        ST__COUNT
+};
+
+static const char *const st_sql[] = {
+#define X(name, sql) [ST_##name] = sql,
+    MD_STMTS(X)
+#undef X
+};
+
+struct md_conn {
+    struct md *md;
+    sqlite3 *db;
+    sqlite3_stmt *st[ST__COUNT]; /* prepared on first use, PERSISTENT */
+    struct md_conn *prev, *next; /* md->readers */
+    char err[256];               /* last SQLite error text */
+};
+
+/* One md_write() call, on the caller's stack; the caller sleeps until done. */
+struct job {
+    md_write_fn fn;
+    void *arg;
+    int rc;
+    bool done;
+    struct job *next; /* md->queue */
+    struct job *link; /* the writer's own lists while it runs the group */
+};
+
+struct md {
+    unsigned char master_key[SEAL_KEY_LEN];
+    char *db_path;
+    struct md_conn *wconn; /* used only by the writer thread (and md_open) */
+    pthread_t writer;
+    bool has_writer;
+
+    pthread_mutex_t mu; /* queue, stopping, done flags, stats */
+    pthread_cond_t cv_work;
+    pthread_cond_t cv_done;
+    struct job *head, *tail;
+    bool stopping;
+    uint64_t n_commits, n_jobs, n_groups;
+
+    pthread_key_t tls; /* this thread's reader connection */
+    pthread_mutex_t readers_mu;
+    struct md_conn *readers;
+};
+
+/* ---- connections and statements ---------------------------------------- */
+
+static int
+errcode(struct md_conn *c, int src)
+{
+    snprintf(c->err, sizeof(c->err), "%s", sqlite3_errmsg(c->db));
+    switch (src) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        return -EEXIST;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        return -ENOENT;
+    }
+    switch (src & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return -EBUSY;
+    default:
+        return -EIO;
+    }
+}
+
+/* The cached statement id on c, prepared on first use; NULL on failure
+ * (c->err says why) or when c is NULL (md_reader() failed). */
+static sqlite3_stmt *
+get(struct md_conn *c, enum st id)
+{
+    int rc;
+
+    if (c == NULL)
+        return NULL;
+    if (c->st[id] != NULL)
+        return c->st[id];
+    rc = sqlite3_prepare_v3(c->db, st_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id], NULL);
+    if (rc != SQLITE_OK) {
+        (void)errcode(c, rc);
+        c->st[id] = NULL;
+    }
+    return c->st[id];
+}
+
+static void
+done(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+/* Steps s once: 1 for a row, 0 when done, or -errno (then s is reset). */
+static int
+step(struct md_conn *c, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    rc = errcode(c, sqlite3_extended_errcode(c->db));
+    done(s);
+    return rc;
+}
+
+/* Runs a statement that returns no rows; always resets it. */
+static int
+exec(struct md_conn *c, sqlite3_stmt *s)
+{
+    int rc = step(c, s);
+
+    done(s);
+    return rc > 0 ? 0 : rc;
+}
+
+static int
+exec_id(struct md_conn *c, enum st id)
+{
+    sqlite3_stmt *s = get(c, id);
+
+    return s ? exec(c, s) : -EIO;
+}
+
+/* Binding helpers return SQLite codes so callers can OR them together. */
+static int
+bind_str(sqlite3_stmt *s, int i, struct str v)
+{
+    return sqlite3_bind_text64(s, i, v.p ? v.p : "", v.n, SQLITE_STATIC, SQLITE_UTF8);
+}
+
+static int
+bind_opt(sqlite3_stmt *s, int i, struct str v)
+{
+    if (v.p == NULL || v.n == 0)
+        return sqlite3_bind_null(s, i);
+    return bind_str(s, i, v);
+}
+
+static int
+bind_i64(sqlite3_stmt *s, int i, int64_t v)
+{
+    return sqlite3_bind_int64(s, i, v);
+}
+
+static int
+bind_fail(struct md_conn *c, sqlite3_stmt *s)
+{
+    (void)errcode(c, sqlite3_errcode(c->db));
+    done(s);
+    return -EIO;
+}
+
+/* Text column copied into a: NULL becomes STR_NULL when optional, else "". */
+static struct str
+col_str(sqlite3_stmt *s, int i, struct arena *a, bool optional)
+{
+    const void *p;
+    int n;
+
+    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+        return optional ? STR_NULL : arena_str(a, STR_LIT(""));
+    p = sqlite3_column_text(s, i);
+    n = sqlite3_column_bytes(s, i);
+    return arena_str(a, str_make(p ? p : "", (size_t)n));
+}
+
+static struct str
+col_blob(sqlite3_stmt *s, int i, struct arena *a)
+{
+    const void *p;
+    int n;
+
+    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+        return STR_NULL;
+    p = sqlite3_column_blob(s, i);
+    n = sqlite3_column_bytes(s, i);
+    return arena_str(a, str_make(p ? p : "", (size_t)n));
+}
+
+/* Doubling arena array for listings. */
+static void *
+grow(struct arena *a, void *arr, size_t n, size_t *cap, size_t size)
+{
+    size_t ncap;
+    void *p;
+
+    if (n < *cap)
+        return arr;
+    ncap = *cap ? *cap * 2 : 16;
+    ASSERT(ncap < SIZE_MAX / size);
+    p = arena_alloc(a, ncap * size);
+    if (n > 0)
+        memcpy(p, arr, n * size);
+    *cap = ncap;
+    return p;
+}
+
+static void
+conn_close(struct md_conn *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < ARRAY_LEN(c->st); i++)
+        sqlite3_finalize(c->st[i]);
+    sqlite3_close_v2(c->db);
+    free(c);
+}
+
+static int
+conn_open(struct md *md, bool writer, struct md_conn **out)
+{
+    struct md_conn *c = xcalloc(1, sizeof(*c));
+    int flags = SQLITE_OPEN_NOMUTEX;
+    int rc;
+
+    c->md = md;
+    /* Readers are read-only: a write attempted outside md_write() fails
+     * loudly instead of racing the writer for the lock. */
+    flags |= writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    rc = sqlite3_open_v2(md->db_path, &c->db, flags, NULL);
+    if (rc != SQLITE_OK)
+        goto fail;
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    rc = sqlite3_exec(c->db,
+                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                      NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        goto fail;
+    *out = c;
+    return 0;
+fail:
+    log_error("md: cannot open %s: %s", md->db_path, c->db ? sqlite3_errmsg(c->db) : "no memory");
+    conn_close(c);
+    return -EIO;
+}
+
+/* Brings the schema to MD_SCHEMA_VERSION under the write lock, so the server
+ * and the admin CLI may open a new data directory at the same time. */
+static int
+migrate(struct md_conn *c)
+{
+    sqlite3_stmt *s = NULL;
+    char sql[64];
+    int rc, v = -1;
+
+    rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        goto fail;
+    rc = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (v < 0) {
+        rc = SQLITE_ERROR;
+        goto fail;
+    }
+    if (v > MD_SCHEMA_VERSION) {
+        log_error("md: %s has schema version %d, newer than this binary's %d", c->md->db_path, v,
+                  MD_SCHEMA_VERSION);
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        return -EPROTO;
+    }
+    for (int i = v; i < MD_SCHEMA_VERSION; i++) {
+        rc = sqlite3_exec(c->db, md_migrations[i], NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+            goto fail;
+    }
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", MD_SCHEMA_VERSION);
+    rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        return 0;
+fail:
+    log_error("md: schema migration of %s failed: %s", c->md->db_path, sqlite3_errmsg(c->db));
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return (rc & 0xff) == SQLITE_BUSY ? -EBUSY : -EIO;
+}
+
+/* ---- master key --------------------------------------------------------- */
+
+static int
+fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = 0;
+
+    if (fd < 0)
+        return -errno;
+    if (fsync(fd) < 0)
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
+static int
+create_master_key(const char *dir, const char *path)
+{
+    unsigned char key[SEAL_KEY_LEN];
+    int fd, rc = 0;
+    ssize_t w;
+
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -errno;
+    if (RAND_bytes(key, sizeof(key)) != 1) {
+        rc = -EIO;
+        goto out;
+    }
+    w = write(fd, key, sizeof(key));
+    if (w != (ssize_t)sizeof(key)) {
+        rc = w < 0 ? -errno : -EIO;
+        goto out;
+    }
+    if (fsync(fd) < 0)
+        rc = -errno;
+out:
+    OPENSSL_cleanse(key, sizeof(key));
+    close(fd);
+    if (rc == 0)
+        rc = fsync_dir(dir);
+    if (rc < 0)
+        unlink(path);
+    return rc;
+}
+
+/* Loads DIR/master.key; creates it only when no sealed secret exists yet, so
+ * a lost key file is reported instead of silently orphaning every secret. */
+static int
+load_master_key(struct md *md, const char *dir, bool may_create)
+{
+    char path[4096];
+    struct stat st;
+    ssize_t r;
+    int fd, rc = 0;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/master.key", dir) >= sizeof(path))
+        return -ENAMETOOLONG;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT) {
+        if (!may_create) {
+            log_error("md: %s is missing but the database holds sealed secrets", path);
+            return -ENOKEY;
+        }
+        rc = create_master_key(dir, path);
+        if (rc < 0 && rc != -EEXIST)
+            return rc;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    }
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size != SEAL_KEY_LEN) {
+        log_error("md: %s is not a %d-byte regular file", path, SEAL_KEY_LEN);
+        rc = -EINVAL;
+        goto out;
+    }
+    if (st.st_mode & 077) {
+        log_error("md: %s is accessible by group or others (mode %03o); chmod 600 it", path,
+                  (unsigned)(st.st_mode & 0777));
+        rc = -EPERM;
+        goto out;
+    }
+    r = read(fd, md->master_key, SEAL_KEY_LEN);
+    if (r != SEAL_KEY_LEN)
+        rc = r < 0 ? -errno : -EIO;
+out:
+    close(fd);
+    return rc;
+}
+
+/* ---- the writer thread -------------------------------------------------- */
+
+static void
+wake(struct md *md, struct job *j, int rc)
+{
+    pthread_mutex_lock(&md->mu);
+    j->rc = rc;
+    j->done = true;
+    pthread_cond_broadcast(&md->cv_done);
+    pthread_mutex_unlock(&md->mu);
+}
+
+static int
+begin(struct md_conn *c)
+{
+    int rc;
+
+    for (int tries = 1;; tries++) {
+        rc = exec_id(c, ST_BEGIN);
+        if (rc != -EBUSY || tries == BEGIN_TRIES)
+            return rc;
+        log_warn("md: database write-locked by another process for %d s; retrying",
+                 tries * BUSY_TIMEOUT_MS / 1000);
+    }
+}
+
+static int
+commit(struct md_conn *c)
+{
+    int rc;
+
+    for (int tries = 1;; tries++) {
+        rc = exec_id(c, ST_COMMIT);
+        if (rc != -EBUSY || tries == BEGIN_TRIES)
+            break;
+    }
+    if (rc < 0) {
+        log_error("md: group commit failed: %s", c->err);
+        if (!sqlite3_get_autocommit(c->db))
+            (void)exec_id(c, ST_ROLLBACK);
+    }
+    return rc;
+}
+
+/* Moves every job of *pending to *late with result rc. */
+static void
+settle(struct job **pending, struct job **late, int rc)
+{
+    struct job *j, *next;
+
+    for (j = *pending; j != NULL; j = next) {
+        next = j->link;
+        j->rc = rc;
+        j->link = *late;
+        *late = j;
+    }
+    *pending = NULL;
+}
+
+/* Runs one group. A job whose fn fails is woken at once (its savepoint is
+ * gone, it need not wait for the fsync); the others wait for the COMMIT.
+ * A job must not be touched after it is woken: it lives on its caller's
+ * stack. If SQLite aborts the whole transaction (I/O error, disk full),
+ * everything done in it so far is lost and reported as -EIO. */
+static void
+run_group(struct md *md, struct job *jobs)
+{
+    struct md_conn *c = md->wconn;
+    struct job *pending = NULL; /* fn succeeded; fate decided by COMMIT */
+    struct job *late = NULL;    /* result decided; woken at the end */
+    struct job *j, *next;
+    uint64_t n_jobs = 0, n_commits = 0;
+    bool in_txn = false;
+    int rc;
+
+    for (j = jobs; j != NULL; j = j->next)
+        n_jobs++;
+    for (j = jobs; j != NULL; j = next) {
+        next = j->next;
+        if (!in_txn) {
+            rc = begin(c);
+            if (rc < 0) {
+                /* Locked out (or broken): fail this job and all after it
+                 * rather than wait BEGIN_TRIES times for each. */
+                for (; j != NULL; j = j->next) {
+                    j->rc = rc;
+                    j->link = late;
+                    late = j;
+                }
+                break;
+            }
+            in_txn = true;
+        }
+        rc = exec_id(c, ST_SAVEPOINT);
+        if (rc == 0) {
+            rc = j->fn(c, j->arg);
+            if (rc > 0)
+                rc = 0;
+        } else {
+            rc = -EIO;
+        }
+        if (sqlite3_get_autocommit(c->db)) {
+            settle(&pending, &late, -EIO);
+            in_txn = false;
+            wake(md, j, rc < 0 ? rc : -EIO);
+            continue;
+        }
+        if (rc < 0) {
+            if (exec_id(c, ST_ROLLBACK_TO) < 0 || exec_id(c, ST_RELEASE) < 0) {
+                settle(&pending, &late, -EIO);
+                if (!sqlite3_get_autocommit(c->db))
+                    (void)exec_id(c, ST_ROLLBACK);
+                in_txn = false;
+            }
+            wake(md, j, rc);
+            continue;
+        }
+        if (exec_id(c, ST_RELEASE) < 0) {
+            j->link = pending;
+            pending = j;
+            settle(&pending, &late, -EIO);
+            if (!sqlite3_get_autocommit(c->db))
+                (void)exec_id(c, ST_ROLLBACK);
+            in_txn = false;
+            continue;
+        }
+        j->link = pending;
+        pending = j;
+    }
+    if (in_txn) {
+        rc = commit(c);
+        if (rc == 0)
+            n_commits++;
+        settle(&pending, &late, rc < 0 ? -EIO : 0);
+    }
+    pthread_mutex_lock(&md->mu);
+    for (j = late; j != NULL; j = next) {
+        next = j->link;
+        j->done = true;
+    }
+    md->n_jobs += n_jobs;
+    md->n_commits += n_commits;
+    md->n_groups++;
+    pthread_cond_broadcast(&md->cv_done);
+    pthread_mutex_unlock(&md->mu);
+}
+
+static void *
+writer_main(void *arg)
+{
+    struct md *md = arg;
+    struct job *jobs;
+
+    pthread_mutex_lock(&md->mu);
+    for (;;) {
+        while (md->head == NULL && !md->stopping)
+            pthread_cond_wait(&md->cv_work, &md->mu);
+        if (md->head == NULL)
+            break;
+        jobs = md->head;
+        md->head = md->tail = NULL;
+        pthread_mutex_unlock(&md->mu);
+        run_group(md, jobs);
+        pthread_mutex_lock(&md->mu);
+    }
+    pthread_mutex_unlock(&md->mu);
+    return NULL;
+}
+
+int
+md_write(struct md *md, md_write_fn fn, void *arg)
+{
+    struct job j = {.fn = fn, .arg = arg};
+
+    /* A closure calling md_write() would wait for itself forever. */
+    ASSERT(!pthread_equal(pthread_self(), md->writer));
+    pthread_mutex_lock(&md->mu);
+    ASSERT(!md->stopping);
+    if (md->tail != NULL)
+        md->tail->next = &j;
+    else
+        md->head = &j;
+    md->tail = &j;
+    pthread_cond_signal(&md->cv_work);
+    while (!j.done)
+        pthread_cond_wait(&md->cv_done, &md->mu);
+    pthread_mutex_unlock(&md->mu);
+    return j.rc;
+}
+
+/* ---- open, close, readers ----------------------------------------------- */
+
+static void
+reader_unlink(struct md *md, struct md_conn *c)
+{
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        md->readers = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+}
+
+/* Thread exit: close that thread's read connection. */
+static void
+reader_dtor(void *p)
+{
+    struct md_conn *c = p;
+    struct md *md = c->md;
+
+    pthread_mutex_lock(&md->readers_mu);
+    reader_unlink(md, c);
+    pthread_mutex_unlock(&md->readers_mu);
+    conn_close(c);
+}
+
+struct md_conn *
+md_reader(struct md *md)
+{
+    struct md_conn *c = pthread_getspecific(md->tls);
+
+    if (c != NULL)
+        return c;
+    if (conn_open(md, false, &c) < 0)
+        return NULL;
+    pthread_mutex_lock(&md->readers_mu);
+    c->next = md->readers;
+    if (md->readers != NULL)
+        md->readers->prev = c;
+    md->readers = c;
+    pthread_mutex_unlock(&md->readers_mu);
+    if (pthread_setspecific(md->tls, c) != 0) {
+        reader_dtor(c);
+        return NULL;
+    }
+    return c;
+}
+
+const char *
+md_errmsg(struct md_conn *c)
+{
+    if (c == NULL)
+        return "no database connection";
+    return c->err[0] ? c->err : sqlite3_errmsg(c->db);
+}
+
+int
+md_open(const char *dir, struct md **out)
+{
+    struct md *md = xcalloc(1, sizeof(*md));
+    sqlite3_stmt *s;
+    bool has_keys = false;
+    int rc;
+
+    pthread_mutex_init(&md->mu, NULL);
+    pthread_mutex_init(&md->readers_mu, NULL);
+    pthread_cond_init(&md->cv_work, NULL);
+    pthread_cond_init(&md->cv_done, NULL);
+    if (pthread_key_create(&md->tls, reader_dtor) != 0) {
+        md->tls = (pthread_key_t)-1;
+        rc = -EAGAIN;
+        goto fail;
+    }
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        rc = -errno;
+        goto fail;
+    }
+    md->db_path = xmalloc(strlen(dir) + sizeof("/meta.db"));
+    memcpy(md->db_path, dir, strlen(dir));
+    memcpy(md->db_path + strlen(dir), "/meta.db", sizeof("/meta.db"));
+    rc = conn_open(md, true, &md->wconn);
+    if (rc < 0)
+        goto fail;
+    rc = migrate(md->wconn);
+    if (rc < 0)
+        goto fail;
+    s = get(md->wconn, ST_KEY_ANY);
+    rc = s ? step(md->wconn, s) : -EIO;
+    if (rc < 0)
+        goto fail;
+    has_keys = rc > 0;
+    done(s);
+    rc = load_master_key(md, dir, !has_keys);
+    if (rc < 0)
+        goto fail;
+    rc = -pthread_create(&md->writer, NULL, writer_main, md);
+    if (rc < 0)
+        goto fail;
+    md->has_writer = true;
+    *out = md;
+    return 0;
+fail:
+    md_close(md);
+    return rc;
+}
+
+void
+md_close(struct md *md)
+{
+    if (md == NULL)
+        return;
+    if (md->has_writer) {
+        pthread_mutex_lock(&md->mu);
+        md->stopping = true;
+        pthread_cond_signal(&md->cv_work);
+        pthread_mutex_unlock(&md->mu);
+        pthread_join(md->writer, NULL);
+    }
+    pthread_mutex_lock(&md->readers_mu);
+    while (md->readers != NULL) {
+        struct md_conn *c = md->readers;
+
+        reader_unlink(md, c);
+        conn_close(c);
+    }
+    pthread_mutex_unlock(&md->readers_mu);
+    /* Last: the final connection to close checkpoints the WAL into the
+     * database and removes it, which a read-only reader cannot do. */
+    conn_close(md->wconn);
+    if (md->tls != (pthread_key_t)-1) {
+        pthread_setspecific(md->tls, NULL);
+        pthread_key_delete(md->tls);
+    }
+    OPENSSL_cleanse(md->master_key, sizeof(md->master_key));
+    pthread_cond_destroy(&md->cv_work);
+    pthread_cond_destroy(&md->cv_done);
+    pthread_mutex_destroy(&md->readers_mu);
+    pthread_mutex_destroy(&md->mu);
+    free(md->db_path);
+    free(md);
+}
+
+/* ---- accounts ----------------------------------------------------------- */
+
+int
+md_account_create(struct md_conn *c, struct str name, int64_t now_ms, int64_t *id)
+{
+    sqlite3_stmt *s = get(c, ST_ACCT_INSERT);
+    unsigned char rnd[32];
+    char canon[2 * sizeof(rnd) + 1];
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        return -EIO;
+    hex_encode(rnd, sizeof(rnd), canon);
+    if (bind_str(s, 1, name) | bind_str(s, 2, str_make(canon, 2 * sizeof(rnd))) |
+        bind_i64(s, 3, now_ms))
+        return bind_fail(c, s);
+    rc = exec(c, s);
+    if (rc == 0)
+        *id = sqlite3_last_insert_rowid(c->db);
+    return rc;
+}
+
+static void
+row_account(sqlite3_stmt *s, struct arena *a, struct md_account *out)
+{
+    out->id = sqlite3_column_int64(s, 0);
+    out->name = col_str(s, 1, a, false);
+    out->canonical_id = col_str(s, 2, a, false);
+    out->created_ms = sqlite3_column_int64(s, 3);
+}
+
+static int
+account_get(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_account *out)
+{
+    int rc = step(c, s);
+
+    if (rc > 0)
+        row_account(s, a, out);
+    if (rc >= 0)
+        done(s);
+    return rc > 0 ? 0 : rc == 0 ? -ENOENT : rc;
+}
+
+int
+md_account_get(struct md_conn *c, int64_t id, struct arena *a, struct md_account *out)
+{
+    sqlite3_stmt *s = get(c, ST_ACCT_GET);
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, id))
+        return bind_fail(c, s);
+    return account_get(c, s, a, out);
+}
+
+int
+md_account_get_by_name(struct md_conn *c, struct str name, struct arena *a,
+                       struct md_account *out)
+{
+    sqlite3_stmt *s = get(c, ST_ACCT_GET_NAME);
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_str(s, 1, name))
+        return bind_fail(c, s);
+    return account_get(c, s, a, out);
+}
+
+int
+md_account_list(struct md_conn *c, struct arena *a, struct md_account **out, size_t *n)
+{
+    sqlite3_stmt *s = get(c, ST_ACCT_LIST);
+    struct md_account *arr = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (s == NULL)
+        return -EIO;
+    while ((rc = step(c, s)) > 0) {
+        arr = grow(a, arr, *n, &cap, sizeof(*arr));
+        row_account(s, a, &arr[(*n)++]);
+    }
+    if (rc < 0)
+        return rc;
+    done(s);
+    *out = arr;
+    return 0;
+}
+
+/* Returns 1 if the single-int64-parameter query s yields a row, 0, -errno. */
+static int
+exists(struct md_conn *c, enum st id, int64_t v)
+{
+    sqlite3_stmt *s = get(c, id);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, v))
+        return bind_fail(c, s);
+    rc = step(c, s);
+    if (rc >= 0)
+        done(s);
+    return rc;
+}
+
+/* Runs a one-int64-parameter write; -ENOENT when it changed no row. */
+static int
+change_i64(struct md_conn *c, enum st id, int64_t v)
+{
+    sqlite3_stmt *s = get(c, id);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, v))
+        return bind_fail(c, s);
+    rc = exec(c, s);
+    if (rc == 0 && sqlite3_changes(c->db) == 0)
+        rc = -ENOENT;
+    return rc;
+}
+
+int
+md_account_delete(struct md_conn *c, int64_t id)
+{
+    int rc = exists(c, ST_ACCT_HAS_BUCKETS, id);
+
+    if (rc != 0)
+        return rc > 0 ? -ENOTEMPTY : rc;
+    rc = change_i64(c, ST_ACCT_DEL_KEYS, id);
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
+    return change_i64(c, ST_ACCT_DELETE, id);
+}
+
+/* ---- access keys -------------------------------------------------------- */
+
+int
+md_key_create(struct md_conn *c, const struct md_key *k)
+{
+    sqlite3_stmt *s = get(c, ST_KEY_INSERT);
+    struct buf sealed;
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    buf_init(&sealed, SECRET_MAX + SEAL_OVERHEAD);
+    rc = seal(c->md->master_key, k->secret, &sealed);
+    if (rc < 0)
+        goto out;
+    if (bind_str(s, 1, k->access_key_id) | bind_i64(s, 2, k->account_id) |
+        bind_i64(s, 3, k->user_id) |
+        sqlite3_bind_blob64(s, 4, sealed.p, sealed.n, SQLITE_STATIC) |
+        bind_i64(s, 5, k->created_ms) | bind_i64(s, 6, k->is_active)) {
+        rc = bind_fail(c, s);
+        goto out;
+    }
+    rc = exec(c, s);
+out:
+    buf_free(&sealed);
+    return rc;
+}
+
+static void
+row_key(sqlite3_stmt *s, struct arena *a, struct md_key *out)
+{
+    out->access_key_id = col_str(s, 0, a, false);
+    out->account_id = sqlite3_column_int64(s, 1);
+    out->user_id = sqlite3_column_int64(s, 2);
+    out->created_ms = sqlite3_column_int64(s, 3);
+    out->is_active = sqlite3_column_int(s, 4) != 0;
+    out->secret = arena_str(a, STR_LIT(""));
+}
+
+int
+md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, struct md_key *out)
+{
+    sqlite3_stmt *s = get(c, ST_KEY_GET);
+    struct buf plain;
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_str(s, 1, access_key_id))
+        return bind_fail(c, s);
+    rc = step(c, s);
+    if (rc <= 0) {
+        if (rc == 0)
+            done(s);
+        return rc == 0 ? -ENOENT : rc;
+    }
+    row_key(s, a, out);
+    buf_init(&plain, SECRET_MAX);
+    rc = unseal(c->md->master_key,
+                str_make(sqlite3_column_blob(s, 5), (size_t)sqlite3_column_bytes(s, 5)), &plain);
+    done(s);
+    if (rc == 0) {
+        out->secret = arena_str(a, buf_str(&plain));
+    } else {
+        snprintf(c->err, sizeof(c->err), "cannot unseal secret: wrong master.key or tampering");
+        rc = -EIO;
+    }
+    if (plain.p != NULL)
+        OPENSSL_cleanse(plain.p, plain.n);
+    buf_free(&plain);
+    return rc;
+}
+
+int
+md_key_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_key **out,
+            size_t *n)
+{
+    sqlite3_stmt *s = get(c, ST_KEY_LIST);
+    struct md_key *arr = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, account_id))
+        return bind_fail(c, s);
+    while ((rc = step(c, s)) > 0) {
+        arr = grow(a, arr, *n, &cap, sizeof(*arr));
+        row_key(s, a, &arr[(*n)++]);
+    }
+    if (rc < 0)
+        return rc;
+    done(s);
+    *out = arr;
+    return 0;
+}
+
+int
+md_key_delete(struct md_conn *c, struct str access_key_id)
+{
+    sqlite3_stmt *s = get(c, ST_KEY_DELETE);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_str(s, 1, access_key_id))
+        return bind_fail(c, s);
+    rc = exec(c, s);
+    if (rc == 0 && sqlite3_changes(c->db) == 0)
+        rc = -ENOENT;
+    return rc;
+}
+
+/* ---- buckets ------------------------------------------------------------ */
+
+int
+md_bucket_create(struct md_conn *c, struct str name, int64_t account_id, struct str region,
+                 int64_t now_ms, int64_t *id)
+{
+    sqlite3_stmt *s = get(c, ST_BKT_INSERT);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_str(s, 1, name) | bind_i64(s, 2, account_id) | bind_str(s, 3, region) |
+        bind_i64(s, 4, now_ms))
+        return bind_fail(c, s);
+    rc = exec(c, s);
+    if (rc == 0)
+        *id = sqlite3_last_insert_rowid(c->db);
+    return rc;
+}
+
+static void
+row_bucket(sqlite3_stmt *s, struct arena *a, struct md_bucket *out)
+{
+    out->id = sqlite3_column_int64(s, 0);
+    out->name = col_str(s, 1, a, false);
+    out->account_id = sqlite3_column_int64(s, 2);
+    out->region = col_str(s, 3, a, false);
+    out->created_ms = sqlite3_column_int64(s, 4);
+    out->versioning = (enum md_versioning)sqlite3_column_int(s, 5);
+    out->mfa_delete = (enum md_mfa)sqlite3_column_int(s, 6);
+    out->lifecycle = col_str(s, 7, a, true);
+}
+
+int
+md_bucket_get(struct md_conn *c, struct str name, struct arena *a, struct md_bucket *out)
+{
+    sqlite3_stmt *s = get(c, ST_BKT_GET);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_str(s, 1, name))
+        return bind_fail(c, s);
+    rc = step(c, s);
+    if (rc > 0)
+        row_bucket(s, a, out);
+    if (rc >= 0)
+        done(s);
+    return rc > 0 ? 0 : rc == 0 ? -ENOENT : rc;
+}
+
+int
+md_bucket_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_bucket **out,
+               size_t *n)
+{
+    sqlite3_stmt *s = get(c, account_id ? ST_BKT_LIST_ACCT : ST_BKT_LIST_ALL);
+    struct md_bucket *arr = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (s == NULL)
+        return -EIO;
+    if (account_id && bind_i64(s, 1, account_id))
+        return bind_fail(c, s);
+    while ((rc = step(c, s)) > 0) {
+        arr = grow(a, arr, *n, &cap, sizeof(*arr));
+        row_bucket(s, a, &arr[(*n)++]);
+    }
+    if (rc < 0)
+        return rc;
+    done(s);
+    *out = arr;
+    return 0;
+}
+
+int
+md_bucket_delete(struct md_conn *c, int64_t bucket_id)
+{
+    int rc = exists(c, ST_BKT_HAS_VERSIONS, bucket_id);
+
+    if (rc != 0)
+        return rc > 0 ? -ENOTEMPTY : rc;
+    return change_i64(c, ST_BKT_DELETE, bucket_id);
+}
+
+int
+md_bucket_set_versioning(struct md_conn *c, int64_t bucket_id, enum md_versioning v,
+                         enum md_mfa mfa)
+{
+    sqlite3_stmt *s = get(c, ST_BKT_SET_VER);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, bucket_id) | bind_i64(s, 2, v) | bind_i64(s, 3, mfa))
+        return bind_fail(c, s);
+    rc = exec(c, s);
+    if (rc == 0 && sqlite3_changes(c->db) == 0)
+        rc = -ENOENT;
+    return rc;
+}
+
+int
+md_bucket_set_lifecycle(struct md_conn *c, int64_t bucket_id, struct str xml)
+{
+    sqlite3_stmt *s = get(c, ST_BKT_SET_LC);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, bucket_id) |
+        (xml.p ? bind_str(s, 2, xml) : sqlite3_bind_null(s, 2)))
+        return bind_fail(c, s);
+    rc = exec(c, s);
+    if (rc == 0 && sqlite3_changes(c->db) == 0)
+        rc = -ENOENT;
+    return rc;
+}
+
+/* ---- version ids -------------------------------------------------------- */
+
+static const char vid_alpha[65] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
+
+static int
+vid_digit(unsigned char ch)
+{
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return 26 + (ch - 'a');
+    if (ch >= '0' && ch <= '9')
+        return 52 + (ch - '0');
+    if (ch == '.')
+        return 62;
+    if (ch == '_')
+        return 63;
+    return -1;
+}
+
+/* 24 bytes (8-byte big-endian seq || 16 random) as 32 characters, 6 bits
+ * each, most significant first. The random part makes ids unguessable; the
+ * seq makes md_vid_parse() cheap and ids unique forever. */
+static int
+vid_make(int64_t seq, char out[MD_VID_LEN + 1])
+{
+    unsigned char raw[24];
+
+    for (int i = 0; i < 8; i++)
+        raw[i] = (unsigned char)((uint64_t)seq >> (56 - 8 * i));
+    if (RAND_bytes(raw + 8, 16) != 1)
+        return -EIO;
+    for (int i = 0; i < 8; i++) {
+        uint32_t v = (uint32_t)raw[3 * i] << 16 | (uint32_t)raw[3 * i + 1] << 8 | raw[3 * i + 2];
+
+        out[4 * i] = vid_alpha[v >> 18];
+        out[4 * i + 1] = vid_alpha[(v >> 12) & 63];
+        out[4 * i + 2] = vid_alpha[(v >> 6) & 63];
+        out[4 * i + 3] = vid_alpha[v & 63];
+    }
+    out[MD_VID_LEN] = '\0';
+    return 0;
+}
+
+int
+md_vid_parse(struct str vid, int64_t *seq)
+{
+    uint64_t v = 0;
+
+    if (str_eq_c(vid, "null")) {
+        *seq = 0;
+        return 0;
+    }
+    if (vid.p == NULL || vid.n != MD_VID_LEN)
+        return -EINVAL;
+    /* The first 8 bytes are the first 64 bits: 10 digits and the top 4 bits
+     * of the 11th; the rest only has to be in the alphabet. */
+    for (size_t i = 0; i < MD_VID_LEN; i++) {
+        int d = vid_digit((unsigned char)vid.p[i]);
+
+        if (d < 0)
+            return -EINVAL;
+        if (i < 10)
+            v = v << 6 | (uint64_t)d;
+        else if (i == 10)
+            v = v << 4 | (uint64_t)d >> 2;
+    }
+    if (v == 0 || v > INT64_MAX)
+        return -EINVAL;
+    *seq = (int64_t)v;
+    return 0;
+}
+
+/* ---- object versions ---------------------------------------------------- */
+
+static void
+row_version(sqlite3_stmt *s, struct arena *a, struct md_version *v, bool with_inline)
+{
+    v->seq = sqlite3_column_int64(s, 0);
+    v->bucket_id = sqlite3_column_int64(s, 1);
+    v->key = col_str(s, 2, a, false);
+    v->version_id = col_str(s, 3, a, false);
+    v->is_latest = sqlite3_column_int(s, 4) != 0;
+    v->is_delete_marker = sqlite3_column_int(s, 5) != 0;
+    v->size = sqlite3_column_int64(s, 6);
+    v->mtime_ms = sqlite3_column_int64(s, 7);
+    v->owner_id = sqlite3_column_int64(s, 8);
+    v->etag = col_str(s, 9, a, false);
+    v->content_type = col_str(s, 10, a, false);
+    v->meta = col_str(s, 11, a, false);
+    v->checksum_algo = col_str(s, 12, a, false);
+    v->checksum_value = col_str(s, 13, a, false);
+    v->blob_id = col_str(s, 14, a, false);
+    v->parts_count = sqlite3_column_int(s, 15);
+    v->inline_data = with_inline ? col_blob(s, 16, a) : STR_NULL;
+}
+
+int
+md_version_get(struct md_conn *c, int64_t bucket_id, struct str key, struct str version_id,
+               struct arena *a, struct md_version *out)
+{
+    sqlite3_stmt *s = get(c, version_id.p ? ST_V_GET_VID : ST_V_GET_LATEST);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, bucket_id) | bind_str(s, 2, key) |
+        (version_id.p ? bind_str(s, 3, version_id) : 0))
+        return bind_fail(c, s);
+    rc = step(c, s);
+    if (rc > 0)
+        row_version(s, a, out, true);
+    if (rc >= 0)
+        done(s);
+    return rc > 0 ? 0 : rc == 0 ? -ENOENT : rc;
+}
+
+int
+md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a)
+{
+    sqlite3_stmt *s = get(c, ST_V_NEXT_SEQ);
+    struct str vid = v->version_id;
+    char gen[MD_VID_LEN + 1];
+    int64_t seq;
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    /* Only the writer thread inserts, inside BEGIN IMMEDIATE, so reading the
+     * high-water mark and inserting above it cannot race. sqlite_sequence
+     * remembers deleted maxima, so no seq is ever handed out twice. */
+    rc = step(c, s);
+    if (rc < 0)
+        return rc;
+    seq = sqlite3_column_int64(s, 0) + 1;
+    done(s);
+    if (vid.p == NULL) {
+        ASSERT(a != NULL);
+        rc = vid_make(seq, gen);
+        if (rc < 0)
+            return rc;
+        vid = str_make(gen, MD_VID_LEN);
+    }
+    s = get(c, ST_V_INSERT);
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, seq) | bind_i64(s, 2, v->bucket_id) | bind_str(s, 3, v->key) |
+        bind_str(s, 4, vid) | bind_i64(s, 5, v->is_delete_marker) | bind_i64(s, 6, v->size) |
+        bind_i64(s, 7, v->mtime_ms) | bind_i64(s, 8, v->owner_id) | bind_str(s, 9, v->etag) |
+        bind_str(s, 10, v->content_type) | bind_str(s, 11, v->meta) |
+        bind_str(s, 12, v->checksum_algo) | bind_str(s, 13, v->checksum_value) |
+        bind_opt(s, 14, v->blob_id) |
+        (v->inline_data.p
+             ? sqlite3_bind_blob64(s, 15, v->inline_data.p, v->inline_data.n, SQLITE_STATIC)
+             : sqlite3_bind_null(s, 15)) |
+        bind_i64(s, 16, v->parts_count))
+        return bind_fail(c, s);
+    /* Insert first, then demote the previous newest: a duplicate version id
+     * then fails before anything changed. */
+    rc = exec(c, s);
+    if (rc < 0)
+        return rc;
+    s = get(c, ST_V_UNLATEST);
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, v->bucket_id) | bind_str(s, 2, v->key) | bind_i64(s, 3, seq))
+        return bind_fail(c, s);
+    rc = exec(c, s);
+    if (rc < 0)
+        return rc;
+    v->seq = seq;
+    v->is_latest = true;
+    if (v->version_id.p == NULL)
+        v->version_id = arena_str(a, vid);
+    return 0;
+}
+
+int
+md_version_delete(struct md_conn *c, int64_t seq)
+{
+    /* Promote the next newest first, while the row still says which key it
+     * belongs to and whether it is the latest; both steps are one savepoint
+     * for the caller. */
+    int rc = change_i64(c, ST_V_PROMOTE, seq);
+
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
+    return change_i64(c, ST_V_DELETE, seq);
+}
+
+/* bytewise comparison, as SQLite's BINARY collation */
+static int
+keycmp(struct str a, struct str b)
+{
+    size_t n = a.n < b.n ? a.n : b.n;
+    int r = n ? memcmp(a.p, b.p, n) : 0;
+
+    if (r != 0)
+        return r;
+    return a.n < b.n ? -1 : a.n > b.n;
+}
+
+/* The smallest string greater than every string starting with prefix:
+ * trailing 0xFF bytes dropped, the last byte incremented. STR_NULL when none
+ * exists (empty or all 0xFF): then there is no upper bound. */
+static struct str
+successor(struct str prefix, struct arena *a)
+{
+    size_t n = prefix.n;
+    char *p;
+
+    while (n > 0 && (unsigned char)prefix.p[n - 1] == 0xff)
+        n--;
+    if (n == 0)
+        return STR_NULL;
+    p = arena_strndup(a, prefix.p, n);
+    p[n - 1] = (char)((unsigned char)p[n - 1] + 1);
+    return str_make(p, n);
+}
+
+struct list {
+    struct arena *a;
+    struct md_version *arr;
+    size_t n, cap, limit;
+};
+
+/* Binds ?1 bucket, ?2 lower bound, ?3 upper bound (if the statement has
+ * it) and ?4 the remaining limit, then appends the rows to l. */
+static int
+list_run(struct md_conn *c, sqlite3_stmt *s, struct list *l, int64_t bucket_id, struct str lo,
+         struct str hi, int64_t seq)
+{
+    size_t left = l->limit - l->n;
+    int rc;
+
+    if (bind_i64(s, 1, bucket_id) | bind_str(s, 2, lo) |
+        (hi.p ? bind_str(s, 3, hi) : seq ? bind_i64(s, 3, seq) : 0) |
+        bind_i64(s, 4, left > INT64_MAX ? INT64_MAX : (int64_t)left))
+        return bind_fail(c, s);
+    while ((rc = step(c, s)) > 0) {
+        l->arr = grow(l->a, l->arr, l->n, &l->cap, sizeof(*l->arr));
+        row_version(s, l->a, &l->arr[l->n++], false);
+    }
+    if (rc < 0)
+        return rc;
+    done(s);
+    return 0;
+}
+
+/* Lower bound of a listing: prefix (inclusive) unless after is at or past
+ * it. Returns the bound and sets *strict for "key > bound". */
+static struct str
+lower_bound(struct str prefix, struct str after, bool inclusive, bool *strict)
+{
+    *strict = false;
+    if (after.p == NULL || keycmp(after, prefix) < 0)
+        return prefix;
+    *strict = !inclusive;
+    return after;
+}
+
+int
+md_list_objects(struct md_conn *c, int64_t bucket_id, struct str prefix, struct str after,
+                bool inclusive, size_t limit, struct arena *a, struct md_version **out,
+                size_t *n)
+{
+    struct list l = {.a = a, .limit = limit};
+    struct str pfx = prefix.p ? prefix : STR_LIT("");
+    struct str hi = successor(pfx, a), lo;
+    sqlite3_stmt *s;
+    bool strict;
+    int rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (limit == 0)
+        return 0;
+    lo = lower_bound(pfx, after, inclusive, &strict);
+    if (hi.p)
+        s = get(c, strict ? ST_LO_GT_HI : ST_LO_GE_HI);
+    else
+        s = get(c, strict ? ST_LO_GT : ST_LO_GE);
+    if (s == NULL)
+        return -EIO;
+    rc = list_run(c, s, &l, bucket_id, lo, hi, 0);
+    if (rc < 0)
+        return rc;
+    *out = l.arr;
+    *n = l.n;
+    return 0;
+}
+
+int
+md_list_versions(struct md_conn *c, int64_t bucket_id, struct str prefix, struct str after_key,
+                 bool after_key_inclusive, int64_t after_seq, size_t limit, struct arena *a,
+                 struct md_version **out, size_t *n)
+{
+    struct list l = {.a = a, .limit = limit};
+    struct str pfx = prefix.p ? prefix : STR_LIT("");
+    struct str hi = successor(pfx, a), lo;
+    sqlite3_stmt *s;
+    bool strict;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (limit == 0)
+        return 0;
+    lo = lower_bound(pfx, after_key, after_key_inclusive, &strict);
+    /* First the older versions of after_key itself, when the marker points
+     * into the middle of its version list. */
+    if (after_key.p && !after_key_inclusive && after_seq > 0 && after_key.n >= pfx.n &&
+        memcmp(after_key.p, pfx.p, pfx.n) == 0) {
+        s = get(c, ST_LV_KEY);
+        if (s == NULL)
+            return -EIO;
+        rc = list_run(c, s, &l, bucket_id, after_key, STR_NULL, after_seq);
+        if (rc < 0)
+            return rc;
+    }
+    if (l.n < limit) {
+        if (hi.p)
+            s = get(c, strict ? ST_LV_GT_HI : ST_LV_GE_HI);
+        else
+            s = get(c, strict ? ST_LV_GT : ST_LV_GE);
+        if (s == NULL)
+            return -EIO;
+        rc = list_run(c, s, &l, bucket_id, lo, hi, 0);
+        if (rc < 0)
+            return rc;
+    }
+    *out = l.arr;
+    *n = l.n;
+    return 0;
+}
+
+int
+md_blob_referenced(struct md_conn *c, struct str blob_id)
+{
+    sqlite3_stmt *s = get(c, ST_BLOB_REF);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_str(s, 1, blob_id))
+        return bind_fail(c, s);
+    rc = step(c, s);
+    if (rc >= 0)
+        done(s);
+    return rc;
+}
+
+int
+md_bucket_count_versions(struct md_conn *c, int64_t bucket_id, int64_t *n)
+{
+    sqlite3_stmt *s = get(c, ST_V_COUNT);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, bucket_id))
+        return bind_fail(c, s);
+    rc = step(c, s);
+    if (rc < 0)
+        return rc;
+    *n = rc > 0 ? sqlite3_column_int64(s, 0) : 0;
+    done(s);
+    return 0;
+}

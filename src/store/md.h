@@ -1,0 +1,171 @@
+/* md.h -- metadata store: accounts, access keys, buckets, object versions.
+ * One SQLite database (WAL, synchronous=FULL) under the data directory;
+ * callers never see SQL or sqlite3 types.
+ *
+ * Threads: each thread reads through its own connection (md_reader()).
+ * All writes run in ONE writer thread: md_write() queues a closure, the
+ * writer runs every queued closure inside one transaction (each in its own
+ * SAVEPOINT, so one failing closure does not undo the others), commits once
+ * (one fsync for the whole group: group commit), then wakes the callers.
+ * The admin CLI opens the same file; the server sees its changes at once
+ * because nothing here caches rows across calls. */
+#ifndef COFFER_STORE_MD_H
+#define COFFER_STORE_MD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+#include "util/str.h"
+
+struct md;      /* opaque; one per process */
+struct md_conn; /* opaque; one SQLite connection */
+
+/* Opens (creating and migrating) DIR/meta.db and the secret-sealing key
+ * DIR/master.key (created 0600 with 32 random bytes if missing). Starts the
+ * writer thread. Returns 0 and an owned handle in *out, or -errno. */
+int md_open(const char *dir, struct md **out);
+void md_close(struct md *md); /* NULL ok; joins the writer thread */
+
+/* The calling thread's read connection, opened on first use.
+ * Borrowed: valid until md_close(). */
+struct md_conn *md_reader(struct md *md);
+
+/* Runs fn(c, arg) in the writer thread inside the group transaction.
+ * fn returns 0 or a negative errno / its own negative code; on < 0 its
+ * savepoint is rolled back and md_write returns that value without waiting
+ * for the commit. On 0, md_write returns 0 only after the group commit is
+ * durable, or -EIO if the commit failed (then fn's work is gone).
+ * fn must not block; it may write to memory owned by the caller (the caller
+ * is blocked until fn has run). */
+typedef int (*md_write_fn)(struct md_conn *c, void *arg);
+int md_write(struct md *md, md_write_fn fn, void *arg);
+
+/* SQLite's last error text on c (for logs). Borrowed. */
+const char *md_errmsg(struct md_conn *c);
+
+/* ---- accounts ---------------------------------------------------------- */
+struct md_account {
+    int64_t id;
+    struct str name;
+    struct str canonical_id; /* 64 lower-case hex chars, random at creation */
+    int64_t created_ms;
+};
+/* 0 and *id, -EEXIST if the name is taken. */
+int md_account_create(struct md_conn *c, struct str name, int64_t now_ms, int64_t *id);
+/* 0, -ENOENT. Strings copied into a. */
+int md_account_get(struct md_conn *c, int64_t id, struct arena *a, struct md_account *out);
+int md_account_get_by_name(struct md_conn *c, struct str name, struct arena *a,
+                           struct md_account *out);
+/* All accounts by id; *out is an arena array of *n entries. */
+int md_account_list(struct md_conn *c, struct arena *a, struct md_account **out, size_t *n);
+/* Deletes the account and its keys; -ENOTEMPTY if it owns buckets, -ENOENT. */
+int md_account_delete(struct md_conn *c, int64_t id);
+
+/* ---- access keys ------------------------------------------------------- */
+struct md_key {
+    struct str access_key_id;
+    int64_t account_id;
+    int64_t user_id; /* 0 = the account's root principal */
+    struct str secret; /* plaintext after md_key_get; sealed at rest */
+    int64_t created_ms;
+    bool is_active;
+};
+/* Seals secret with the master key and stores it. -EEXIST on duplicate id. */
+int md_key_create(struct md_conn *c, const struct md_key *k);
+/* 0 with k filled (secret decrypted into a), -ENOENT, -EIO if unsealing fails. */
+int md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, struct md_key *out);
+/* Keys of one account (secrets left empty). */
+int md_key_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_key **out,
+                size_t *n);
+int md_key_delete(struct md_conn *c, struct str access_key_id); /* 0, -ENOENT */
+
+/* ---- buckets ----------------------------------------------------------- */
+enum md_versioning { MD_VER_NONE = 0, MD_VER_ENABLED = 1, MD_VER_SUSPENDED = 2 };
+enum md_mfa { MD_MFA_UNSET = 0, MD_MFA_ENABLED = 1, MD_MFA_DISABLED = 2 };
+
+struct md_bucket {
+    int64_t id;
+    struct str name;
+    int64_t account_id; /* owner */
+    struct str region;
+    int64_t created_ms;
+    enum md_versioning versioning;
+    enum md_mfa mfa_delete;
+    struct str lifecycle; /* stored XML; p == NULL when none */
+};
+/* 0 and *id; -EEXIST if the name exists (any owner). */
+int md_bucket_create(struct md_conn *c, struct str name, int64_t account_id, struct str region,
+                     int64_t now_ms, int64_t *id);
+int md_bucket_get(struct md_conn *c, struct str name, struct arena *a, struct md_bucket *out);
+/* Buckets by name; account_id 0 = every account. */
+int md_bucket_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_bucket **out,
+                   size_t *n);
+/* -ENOTEMPTY while any version (marker included) remains, -ENOENT. */
+int md_bucket_delete(struct md_conn *c, int64_t bucket_id);
+int md_bucket_set_versioning(struct md_conn *c, int64_t bucket_id, enum md_versioning v,
+                             enum md_mfa mfa);
+/* xml.p == NULL removes it. */
+int md_bucket_set_lifecycle(struct md_conn *c, int64_t bucket_id, struct str xml);
+
+/* ---- object versions ----------------------------------------------------
+ * One row per version. seq orders versions: larger = newer (also across keys).
+ * Exactly one row per (bucket, key) has is_latest (the newest). */
+#define MD_VID_LEN 32 /* generated version ids: 32 chars of [A-Za-z0-9._] */
+
+struct md_version {
+    int64_t seq;
+    int64_t bucket_id;
+    struct str key;
+    struct str version_id; /* "null" for the null version */
+    bool is_latest;
+    bool is_delete_marker;
+    int64_t size;
+    int64_t mtime_ms;
+    int64_t owner_id;       /* account id of the writer */
+    struct str etag;        /* without quotes: 32 hex, or hex-N for multipart */
+    struct str content_type;
+    struct str meta;        /* stored response headers, "name: value\n" lines */
+    struct str checksum_algo;  /* "CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256" or empty */
+    struct str checksum_value; /* base64 */
+    struct str blob_id;     /* data file; empty when inline or a marker */
+    struct str inline_data; /* data stored in the row; only filled by md_version_get */
+    int parts_count;        /* 0 unless multipart */
+};
+
+/* version_id.p == NULL: the latest row of key (which may be a marker).
+ * 0 with *out filled (strings and inline data copied into a), -ENOENT. */
+int md_version_get(struct md_conn *c, int64_t bucket_id, struct str key, struct str version_id,
+                   struct arena *a, struct md_version *out);
+/* Inserts v as the newest version of its key: assigns v->seq, and, when
+ * v->version_id.p == NULL, a fresh version id (MD_VID_LEN chars, copied into
+ * a and stored in v->version_id). Clears is_latest on the previous newest row.
+ * -EEXIST if (bucket, key, version_id) exists. */
+int md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a);
+/* Removes the row; if it was the latest, the next newest becomes latest.
+ * 0, -ENOENT. */
+int md_version_delete(struct md_conn *c, int64_t seq);
+/* Checks a client-sent version id: 0 for "null" (*seq = 0) or a well-formed
+ * generated id (*seq = its sequence number), -EINVAL otherwise. Pure. */
+int md_vid_parse(struct str vid, int64_t *seq);
+
+/* Listing, always by index range scans. Rows come without inline data.
+ * Latest non-marker versions with key > after (or >= after when inclusive;
+ * after.p == NULL: from the start), key starting with prefix, ascending, at
+ * most limit rows. */
+int md_list_objects(struct md_conn *c, int64_t bucket_id, struct str prefix, struct str after,
+                    bool inclusive, size_t limit, struct arena *a, struct md_version **out,
+                    size_t *n);
+/* Every version and marker, keys ascending, newest first within a key,
+ * starting strictly after (after_key, after_seq): after_seq == 0 means after
+ * every version of after_key; after_key.p == NULL means from the start;
+ * after_key_inclusive starts at after_key's newest version instead. */
+int md_list_versions(struct md_conn *c, int64_t bucket_id, struct str prefix, struct str after_key,
+                     bool after_key_inclusive, int64_t after_seq, size_t limit, struct arena *a,
+                     struct md_version **out, size_t *n);
+/* True if any version row references blob_id (for blob_gc). */
+int md_blob_referenced(struct md_conn *c, struct str blob_id);
+/* Number of version rows in the bucket (for admin views and tests). */
+int md_bucket_count_versions(struct md_conn *c, int64_t bucket_id, int64_t *n);
+
+#endif

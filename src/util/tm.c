@@ -1,0 +1,164 @@
+/* tm.c -- time formatting and parsing without locale dependence. */
+#include "common.h"
+#include "util/tm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static const char *wdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+static const char *months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+int64_t
+tm_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+tm_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+tm_iso8601(int64_t ms, char out[32])
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+
+    char tmp[96];
+
+    gmtime_r(&s, &tm);
+    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    snprintf(out, 32, "%.31s", tmp);
+}
+
+void
+tm_http_date(int64_t ms, char out[32])
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+
+    char tmp[96];
+
+    gmtime_r(&s, &tm);
+    snprintf(tmp, sizeof(tmp), "%s, %02d %s %04d %02d:%02d:%02d GMT", wdays[tm.tm_wday],
+             tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    snprintf(out, 32, "%.31s", tmp);
+}
+
+static int
+digits(const char *p, int n, int *out)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -EINVAL;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int
+to_epoch(int y, int mo, int d, int h, int mi, int s, int64_t *out)
+{
+    struct tm tm = {0};
+
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 1970)
+        return -EINVAL;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+int
+tm_parse_amz(struct str s, int64_t *out_s)
+{
+    int y, mo, d, h, mi, sec;
+
+    if (s.n != 16 || s.p[8] != 'T' || s.p[15] != 'Z')
+        return -EINVAL;
+    if (digits(s.p, 4, &y) || digits(s.p + 4, 2, &mo) || digits(s.p + 6, 2, &d) ||
+        digits(s.p + 9, 2, &h) || digits(s.p + 11, 2, &mi) || digits(s.p + 13, 2, &sec))
+        return -EINVAL;
+    return to_epoch(y, mo, d, h, mi, sec, out_s);
+}
+
+static int
+month_index(const char *p)
+{
+    for (int i = 0; i < 12; i++)
+        if (memcmp(p, months[i], 3) == 0)
+            return i + 1;
+    return -1;
+}
+
+int
+tm_parse_http(struct str s, int64_t *out_s)
+{
+    char b[64];
+    int y, mo, d, h, mi, sec;
+    const char *p;
+
+    if (s.p == NULL || s.n == 0 || s.n >= sizeof(b))
+        return -EINVAL;
+    memcpy(b, s.p, s.n);
+    b[s.n] = '\0';
+    /* ISO 8601: 2006-02-03T16:45:09[.000]Z */
+    if (s.n >= 20 && b[4] == '-' && b[10] == 'T') {
+        if (digits(b, 4, &y) || digits(b + 5, 2, &mo) || digits(b + 8, 2, &d) ||
+            digits(b + 11, 2, &h) || digits(b + 14, 2, &mi) || digits(b + 17, 2, &sec))
+            return -EINVAL;
+        return to_epoch(y, mo, d, h, mi, sec, out_s);
+    }
+    p = strchr(b, ',');
+    if (p != NULL) {
+        p++;
+        while (*p == ' ')
+            p++;
+        /* RFC 1123 "03 Feb 2006 16:45:09 GMT" or RFC 850 "03-Feb-06 16:45:09 GMT" */
+        if (strlen(p) >= 20 && p[2] == ' ' && p[6] == ' ') {
+            if (digits(p, 2, &d) || (mo = month_index(p + 3)) < 0 || digits(p + 7, 4, &y) ||
+                p[11] != ' ' || digits(p + 12, 2, &h) || digits(p + 15, 2, &mi) ||
+                digits(p + 18, 2, &sec))
+                return -EINVAL;
+            return to_epoch(y, mo, d, h, mi, sec, out_s);
+        }
+        if (strlen(p) >= 18 && p[2] == '-' && p[6] == '-') {
+            if (digits(p, 2, &d) || (mo = month_index(p + 3)) < 0 || digits(p + 7, 2, &y) ||
+                digits(p + 10, 2, &h) || digits(p + 13, 2, &mi) || digits(p + 16, 2, &sec))
+                return -EINVAL;
+            return to_epoch(y < 70 ? 2000 + y : 1900 + y, mo, d, h, mi, sec, out_s);
+        }
+        return -EINVAL;
+    }
+    /* asctime: "Fri Feb  3 16:45:09 2006" */
+    if (s.n == 24 && b[3] == ' ' && b[7] == ' ') {
+        if ((mo = month_index(b + 4)) < 0)
+            return -EINVAL;
+        if (b[8] == ' ')
+            b[8] = '0';
+        if (digits(b + 8, 2, &d) || digits(b + 11, 2, &h) || digits(b + 14, 2, &mi) ||
+            digits(b + 17, 2, &sec) || digits(b + 20, 4, &y))
+            return -EINVAL;
+        return to_epoch(y, mo, d, h, mi, sec, out_s);
+    }
+    return -EINVAL;
+}

@@ -1,0 +1,123 @@
+"""Graceful drain: SIGTERM while an upload is in flight. The upload completes, new connections
+are refused, idle keep-alive connections are closed, and cofferd exits 0. Each test starts its
+own cofferd on its own ports and data dir and signals only that PID."""
+
+import hashlib
+import os
+import signal
+import tempfile
+import time
+import unittest
+
+import lib
+from lib import RawConn, Server, create_account, port_open, sign, signed_bytes
+
+
+def tmp_root():
+    base = os.environ.get("E2E_TMP") or tempfile.gettempdir()
+    return tempfile.mkdtemp(prefix="drain.", dir=base)
+
+
+class DrainTest(lib.E2ETestCase):
+    def setUp(self):
+        super().setUp()
+        self.root = tmp_root()
+        data = os.path.join(self.root, "data")
+        os.makedirs(data)
+        self.srv = Server(lib.env().bin, data, log=os.path.join(self.root, "cofferd.log"))
+        self.srv.start()
+        self.acct = create_account(lib.env().bin, data, "drain")
+        self.ak = self.acct["access_key_id"]
+        self.sk = self.acct["secret_access_key"]
+        self.bucket = lib.bucket_name("drain")
+        r = self.raw("PUT", "/" + self.bucket)
+        self.assertEqual(r.status, 200, repr(r))
+
+    def tearDown(self):
+        self.srv.kill()
+        import shutil
+        shutil.rmtree(self.root, ignore_errors=True)
+        super().tearDown()
+
+    def host(self):
+        return "127.0.0.1:%d" % self.srv.http_port
+
+    def raw(self, method, path, body=b""):
+        s = sign(method, path, body=body, host=self.host(), ak=self.ak, sk=self.sk)
+        rc = RawConn(port=self.srv.http_port)
+        try:
+            rc.sendall(signed_bytes(s))
+            return rc.read_response(head=(method == "HEAD"))
+        finally:
+            rc.close()
+
+    def wait_exit(self, timeout):
+        try:
+            return self.srv.proc.wait(timeout)
+        except Exception:
+            self.fail("cofferd still running %ss after SIGTERM; log:\n%s"
+                      % (timeout, self.srv.log_tail()))
+
+    def test_inflight_upload_completes_after_sigterm(self):
+        body = os.urandom(2 * 1024 * 1024)
+        s = sign("PUT", "/%s/slow" % self.bucket, body=body, host=self.host(), ak=self.ak,
+                 sk=self.sk)
+        req = signed_bytes(s)
+        head_len = len(req) - len(body)
+        rc = RawConn(port=self.srv.http_port)
+        try:
+            rc.sendall(req[:head_len + len(body) // 2])
+            time.sleep(0.3)
+            self.srv.signal(signal.SIGTERM)
+            # the listener goes away while our upload is still open
+            deadline = time.time() + 5
+            while time.time() < deadline and port_open(self.srv.http_port):
+                time.sleep(0.05)
+            self.assertFalse(port_open(self.srv.http_port),
+                             "new HTTP connections still accepted 5 s after SIGTERM")
+            self.assertFalse(port_open(self.srv.tls_port),
+                             "new TLS connections still accepted after SIGTERM")
+            self.assertIsNone(self.srv.proc.poll(), "exited before the upload finished")
+            rest = req[head_len + len(body) // 2:]
+            for i in range(0, len(rest), len(rest) // 8 + 1):
+                rc.sendall(rest[i:i + len(rest) // 8 + 1])
+                time.sleep(0.1)
+            r = rc.read_response()
+            self.assertEqual(r.status, 200, repr(r))
+            self.assertEqual(r.header("etag"), '"%s"' % hashlib.md5(body).hexdigest())
+        finally:
+            rc.close()
+        self.assertEqual(self.wait_exit(20), 0, self.srv.log_tail())
+        # the acknowledged upload is durable
+        self.srv.start()
+        r = self.raw("GET", "/%s/slow" % self.bucket)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(hashlib.md5(r.body).hexdigest(), hashlib.md5(body).hexdigest())
+        self.assertEqual(self.srv.stop(), 0)
+
+    def test_idle_keepalive_connection_does_not_block_exit(self):
+        rc = RawConn(port=self.srv.http_port)
+        try:
+            s = sign("GET", "/" + self.bucket, host=self.host(), ak=self.ak, sk=self.sk)
+            rc.sendall(signed_bytes(s))
+            self.assertEqual(rc.read_response().status, 200)
+            t0 = time.time()
+            self.srv.signal(signal.SIGTERM)
+            self.assertEqual(self.wait_exit(15), 0, self.srv.log_tail())
+            self.assertLess(time.time() - t0, 15)
+            rc.sock.settimeout(5)
+            try:
+                self.assertEqual(rc.sock.recv(1), b"")
+            except ConnectionResetError:
+                pass
+        finally:
+            rc.close()
+
+    def test_idle_server_sigterm_exit_0(self):
+        t0 = time.time()
+        self.assertEqual(self.srv.stop(timeout=15), 0, self.srv.log_tail())
+        self.assertLess(time.time() - t0, 10)
+
+
+if __name__ == "__main__":
+    unittest.main()

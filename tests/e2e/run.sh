@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# End-to-end tests: start cofferd on free loopback ports with a temp data dir, create an
+# account, run the Python (boto3/raw HTTP) modules, the CLI scripts (aws, s3cmd, rclone), the
+# crash and drain tests (each with its own server), then SIGTERM our cofferd and check that it
+# exits 0. The last line is `N passed, N failed`.
+#
+#   BIN=bin bash tests/e2e/run.sh            # everything
+#   E2E_ONLY=Range BIN=bin bash tests/e2e/run.sh    # python tests whose id contains "Range"
+#   E2E_SKIP_SLOW=1 ...                      # skip crash/drain tests
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BIN=${BIN:-bin}
+case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
+PY=${PYTHON:-python3}
+export E2E_BIN=$BIN
+
+TMP=$(mktemp -d /tmp/coffer-e2e.XXXXXX)
+RESULTS=$TMP/results
+: >"$RESULTS"
+export E2E_RESULTS=$RESULTS
+SERVER_PID=
+T0=$(date +%s)
+
+result() { # PASS|FAIL name
+    echo "$1 $2" >>"$RESULTS"
+    echo "$1 $2"
+}
+
+finish() {
+    local pass fail skip
+    pass=$(grep -c '^PASS ' "$RESULTS")
+    fail=$(grep -c '^FAIL ' "$RESULTS")
+    skip=$(grep -c '^SKIP ' "$RESULTS")
+    if [ "$fail" -gt 0 ]; then
+        echo "---- failed:"
+        grep '^FAIL ' "$RESULTS" | sed 's/^/  /'
+    fi
+    echo "---- e2e took $(($(date +%s) - T0))s"
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -KILL "$SERVER_PID" 2>/dev/null
+        wait "$SERVER_PID" 2>/dev/null
+    fi
+    rm -rf "$TMP"
+    if [ "$skip" -gt 0 ]; then
+        echo "$pass passed, $fail failed, $skip skipped"
+    else
+        echo "$pass passed, $fail failed"
+    fi
+    [ "$fail" -eq 0 ]
+    exit
+}
+trap 'finish' EXIT
+trap 'exit 130' INT TERM
+
+for b in cofferd coffer; do
+    if [ ! -x "$BIN/$b" ]; then
+        echo "missing $BIN/$b (run make first)"
+        result FAIL "setup.binaries"
+        exit 1
+    fi
+done
+
+read -r HTTP_PORT TLS_PORT < <($PY - <<'EOF'
+import socket
+ss = [socket.socket() for _ in range(2)]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])
+EOF
+)
+DATA=$TMP/data
+mkdir -p "$DATA"
+LOG=$TMP/cofferd.log
+export E2E_DATA=$DATA E2E_HTTP_PORT=$HTTP_PORT E2E_TLS_PORT=$TLS_PORT E2E_DOMAIN=localhost
+
+"$BIN/cofferd" --data "$DATA" --listen "127.0.0.1:$HTTP_PORT" \
+    --tls-listen "127.0.0.1:$TLS_PORT" --domain localhost >"$LOG" 2>&1 </dev/null &
+SERVER_PID=$!
+
+port_up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+ready=0
+for _ in $(seq 1 300); do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
+    if port_up "$HTTP_PORT" && port_up "$TLS_PORT" && [ -s "$DATA/tls/cert.pem" ]; then
+        ready=1
+        break
+    fi
+    sleep 0.1
+done
+if [ $ready -ne 1 ]; then
+    echo "cofferd did not become ready; log:"
+    tail -n 40 "$LOG"
+    result FAIL "setup.server_ready"
+    exit 1
+fi
+result PASS "setup.server_ready"
+
+if ! ACCT=$("$BIN/coffer" --data "$DATA" account create e2e-main --json 2>"$TMP/coffer.err"); then
+    echo "coffer account create failed:"; cat "$TMP/coffer.err"
+    result FAIL "setup.account_create"
+    exit 1
+fi
+eval "$($PY -c '
+import json, shlex, sys
+j = json.loads(sys.argv[1])
+for k, n in (("account_id", "E2E_ACCOUNT_ID"), ("access_key_id", "E2E_AK"),
+             ("secret_access_key", "E2E_SK")):
+    if j.get(k) in (None, ""):
+        sys.exit("account create: no %s in %r" % (k, j))
+    print("export %s=%s" % (n, shlex.quote(str(j[k]))))
+' "$ACCT")" || { result FAIL "setup.account_json"; exit 1; }
+result PASS "setup.account_create"
+
+# Python modules, one process each (a hang or crash costs one module, not the run).
+for m in "$HERE"/test_*.py; do
+    echo "==== $(basename "$m")"
+    (cd "$HERE" && timeout -k 10 300 $PY runner.py "$(basename "$m")")
+    rc=$?
+    if [ $rc -ge 124 ]; then
+        result FAIL "$(basename "$m" .py).timeout_or_crash_rc$rc"
+    fi
+done
+
+# CLI clients
+if [ -z "${E2E_ONLY:-}" ]; then
+    for s in "$HERE"/cli/*.sh; do
+        [ "$(basename "$s")" = common.sh ] && continue
+        echo "==== cli/$(basename "$s")"
+        timeout -k 10 300 bash "$s"
+        rc=$?
+        if [ $rc -ge 124 ]; then
+            result FAIL "cli.$(basename "$s" .sh).timeout_rc$rc"
+        fi
+    done
+fi
+
+# Our server must still be alive, then drain cleanly on SIGTERM.
+if kill -0 "$SERVER_PID" 2>/dev/null; then
+    result PASS "server.alive_after_suite"
+else
+    wait "$SERVER_PID"
+    echo "cofferd died during the suite (status $?); log tail:"
+    tail -n 40 "$LOG"
+    result FAIL "server.alive_after_suite"
+    SERVER_PID=
+fi
+if [ -n "$SERVER_PID" ]; then
+    kill -TERM "$SERVER_PID"
+    rc=
+    for _ in $(seq 1 300); do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            wait "$SERVER_PID"
+            rc=$?
+            break
+        fi
+        sleep 0.1
+    done
+    if [ "$rc" = "0" ]; then
+        result PASS "server.sigterm_exit_0"
+    else
+        echo "cofferd after SIGTERM: status '${rc:-still running after 30s}'; log tail:"
+        tail -n 20 "$LOG"
+        result FAIL "server.sigterm_exit_0"
+    fi
+    SERVER_PID=
+fi
+if grep -q 'ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer' "$LOG"; then
+    echo "sanitizer report in cofferd log:"
+    grep -A 30 'ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer' "$LOG" | head -80
+    result FAIL "server.sanitizer_clean"
+fi
+
+# Tests with their own servers
+if [ -z "${E2E_ONLY:-}" ] && [ -z "${E2E_SKIP_SLOW:-}" ]; then
+    for t in drain_test.py crash_test.py; do
+        echo "==== $t"
+        (cd "$HERE" && E2E_TMP=$TMP timeout -k 10 240 $PY runner.py "$t")
+        rc=$?
+        if [ $rc -ge 124 ]; then
+            result FAIL "$(basename "$t" .py).timeout_or_crash_rc$rc"
+        fi
+    done
+fi
+exit 0
