@@ -1,10 +1,13 @@
-/* coffer.c -- the admin CLI: accounts, access keys and a bucket overview.
- * It opens the server's data directory itself through md.h (as LMDB's
- * mdb_stat does; there is no admin port) and writes through md_write(), so
- * SQLite's locks serialize it with a running cofferd, which sees the changes
- * on its next read. Exit status: 0 ok, 1 user error, 2 internal error. */
+/* coffer.c -- the admin CLI: main(), the command table and argument
+ * parsing, accounts, access keys and the bucket overview (IAM users are in
+ * adm_user.c, MFA devices and the audit log in adm_mfa.c). It opens the
+ * server's data directory itself through md.h (as LMDB's mdb_stat does;
+ * there is no admin port) and writes through md_write(), so SQLite's locks
+ * serialize it with a running cofferd, which sees the changes on its next
+ * read. Exit status: 0 ok, 1 user error, 2 internal error. */
 #include "common.h"
 
+#include "admin/adm.h"
 #include "store/md.h"
 #include "util/arena.h"
 #include "util/log.h"
@@ -12,8 +15,9 @@
 #include "util/tm.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,63 +27,55 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#define EXIT_USER 1
-#define EXIT_INTERNAL 2
-
 #define DEFAULT_DATA_DIR "./data"
 #define ACCOUNT_NAME_MAX 64
 #define KEY_ID_LEN 20     /* "CK" + 18 of [A-Z0-9], shaped like AWS's "AKIA..." */
 #define KEY_SECRET_LEN 40 /* [A-Za-z0-9/+], like AWS secrets */
 #define KEY_ID_MAX 128    /* longest id "key delete" will look up */
-#define MAX_POS 8
-#define KEY_RETRIES 3 /* a random key id colliding even once is ~2^-93 */
+#define KEY_RETRIES 3     /* a random key id colliding even once is ~2^-93 */
 
-/* Options a command accepts. */
-#define OPT_JSON 1u
-#define OPT_ACCOUNT 2u
+/* Options; a command lists those it accepts and those it requires. */
+#define OPT_JSON (1u << 0)
+#define OPT_ACCOUNT (1u << 1)
+#define OPT_USER (1u << 2)
+#define OPT_SERIAL (1u << 3)
+#define OPT_SEED (1u << 4)
+#define OPT_CODE1 (1u << 5)
+#define OPT_CODE2 (1u << 6)
+#define OPT_NO_QR (1u << 7)
+#define OPT_SINCE (1u << 8)
+#define OPT_LIMIT (1u << 9)
+#define NO_VALUE SIZE_MAX
 
-struct cli {
-    const char *data;
-    const char *account; /* --account */
-    bool json;
-    bool help;
-    unsigned opts_seen;
-    const char *pos[MAX_POS];
-    size_t n_pos;
-    struct md *md;
-    struct arena *a;
+struct opt {
+    const char *name;
+    unsigned bit;
+    size_t field; /* offsetof its value in struct adm_cli; NO_VALUE for flags */
+};
+
+static const struct opt opts[] = {
+    {"--json", OPT_JSON, NO_VALUE},
+    {"--no-qr", OPT_NO_QR, NO_VALUE},
+    {"--account", OPT_ACCOUNT, offsetof(struct adm_cli, account)},
+    {"--user", OPT_USER, offsetof(struct adm_cli, user)},
+    {"--serial", OPT_SERIAL, offsetof(struct adm_cli, serial)},
+    {"--seed-base32", OPT_SEED, offsetof(struct adm_cli, seed_b32)},
+    {"--code1", OPT_CODE1, offsetof(struct adm_cli, code1)},
+    {"--code2", OPT_CODE2, offsetof(struct adm_cli, code2)},
+    {"--since", OPT_SINCE, offsetof(struct adm_cli, since)},
+    {"--limit", OPT_LIMIT, offsetof(struct adm_cli, limit)},
 };
 
 struct cmd {
-    const char *noun, *verb;
-    size_t n_args; /* positionals after noun and verb */
-    unsigned opts;
-    bool creates; /* may create the data directory */
-    int (*run)(struct cli *cli);
+    const char *noun, *verb; /* verb NULL: the noun alone is the command */
+    size_t n_args;           /* positionals after noun and verb */
+    unsigned opts, req;      /* options accepted, options required */
+    bool creates;            /* may create the data directory */
+    int (*run)(struct adm_cli *cli);
     const char *usage, *help;
 };
 
 /* ---- helpers ------------------------------------------------------------ */
-
-__attribute__((format(printf, 1, 2))) static int
-user_err(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("coffer: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return EXIT_USER;
-}
-
-static int
-internal_err(const char *what, int rc)
-{
-    fprintf(stderr, "coffer: %s: %s\n", what, strerror(rc < 0 ? -rc : rc));
-    return EXIT_INTERNAL;
-}
 
 /* AWS-style names: 1-64 of [A-Za-z0-9_.@-]. */
 static bool
@@ -141,13 +137,6 @@ new_key(char id[KEY_ID_LEN + 1], char secret[KEY_SECRET_LEN + 1])
 }
 
 static const char *
-iso_time(int64_t ms, char out[32])
-{
-    tm_iso8601(ms, out);
-    return out;
-}
-
-static const char *
 versioning_name(enum md_versioning v)
 {
     switch (v) {
@@ -175,36 +164,14 @@ mfa_name(enum md_mfa m)
     return "None";
 }
 
-/* Prints j (taking ownership) as one JSON document on stdout. */
-static int
-print_json(json_t *j)
-{
-    int rc;
-
-    if (j == NULL)
-        return internal_err("building JSON", -ENOMEM);
-    rc = json_dumpf(j, stdout, JSON_INDENT(2));
-    json_decref(j);
-    if (rc < 0 || fputc('\n', stdout) == EOF)
-        return internal_err("writing JSON", -EIO);
-    return 0;
-}
-
-/* A new JSON string for s (absent as ""); NULL on invalid UTF-8, which
- * json_pack's "o" then reports as a failure of the whole object. */
-static json_t *
-jstr(struct str s)
-{
-    return json_stringn(s.p != NULL ? s.p : "", s.n);
-}
-
 /* ---- writes (closures run in md's writer thread) ------------------------ */
 
-enum stage { STAGE_ACCOUNT, STAGE_KEY };
+enum stage { STAGE_ACCOUNT, STAGE_USER, STAGE_KEY };
 
 struct key_job {
     struct str account_name;
-    bool create_account; /* false: the account must exist */
+    struct str user_name; /* STR_NULL: a root key */
+    bool create_account;  /* false: the account must exist */
     int64_t now_ms;
     struct arena *a;
     struct md_key key; /* access_key_id and secret filled by the caller */
@@ -217,6 +184,7 @@ key_job_run(struct md_conn *c, void *arg)
 {
     struct key_job *j = arg;
     struct md_account acct;
+    struct md_user u;
     int rc;
 
     j->failed_at = STAGE_ACCOUNT;
@@ -229,8 +197,18 @@ key_job_run(struct md_conn *c, void *arg)
     }
     if (rc < 0)
         return rc;
-    j->failed_at = STAGE_KEY;
     j->key.account_id = j->account_id;
+    j->key.user_id = 0;
+    if (j->user_name.p != NULL) {
+        /* Looked up here, not before the write, so a user deleted meanwhile
+         * cannot end up with a key. */
+        j->failed_at = STAGE_USER;
+        rc = md_user_get_by_name(c, j->account_id, j->user_name, j->a, &u);
+        if (rc < 0)
+            return rc;
+        j->key.user_id = u.id;
+    }
+    j->failed_at = STAGE_KEY;
     return md_key_create(c, &j->key);
 }
 
@@ -262,10 +240,11 @@ key_delete_run(struct md_conn *c, void *arg)
     return md_key_delete(c, j->name);
 }
 
-/* Creates a root key for an account (creating the account first when asked),
- * retrying on the astronomically unlikely key id collision. */
+/* Creates an access key for an account's root or one of its users
+ * (creating the account first when asked), retrying on the astronomically
+ * unlikely key id collision. */
 static int
-create_key(struct cli *cli, const char *name, bool create_account)
+create_key(struct adm_cli *cli, const char *name, const char *user, bool create_account)
 {
     char id[KEY_ID_LEN + 1], secret[KEY_SECRET_LEN + 1], created[32];
     struct key_job j = {0};
@@ -275,17 +254,17 @@ create_key(struct cli *cli, const char *name, bool create_account)
     for (int i = 0; i < KEY_RETRIES; i++) {
         rc = new_key(id, secret);
         if (rc < 0) {
-            ret = internal_err("RAND_bytes", rc);
+            ret = adm_internal("RAND_bytes", rc);
             goto out;
         }
         memset(&j, 0, sizeof(j));
         j.account_name = str_c(name);
+        j.user_name = user != NULL ? str_c(user) : STR_NULL;
         j.create_account = create_account;
         j.now_ms = tm_now_ms();
         j.a = cli->a;
         j.key.access_key_id = str_make(id, KEY_ID_LEN);
         j.key.secret = str_make(secret, KEY_SECRET_LEN);
-        j.key.user_id = 0;
         j.key.created_ms = j.now_ms;
         j.key.is_active = true;
         rc = md_write(cli->md, key_job_run, &j);
@@ -293,36 +272,44 @@ create_key(struct cli *cli, const char *name, bool create_account)
             break;
     }
     if (rc == -EEXIST && j.failed_at == STAGE_ACCOUNT) {
-        ret = user_err("account '%s' already exists", name);
+        ret = adm_fail("account '%s' already exists", name);
         goto out;
     }
     if (rc == -ENOENT && j.failed_at == STAGE_ACCOUNT) {
-        ret = user_err("no such account '%s'", name);
+        ret = adm_fail("no such account '%s'", name);
+        goto out;
+    }
+    if (rc == -ENOENT && j.failed_at == STAGE_USER) {
+        ret = adm_fail("no such user '%s' in account '%s'", user, name);
         goto out;
     }
     if (rc < 0) {
-        ret = internal_err(create_account ? "creating account" : "creating key", rc);
+        ret = adm_internal(create_account ? "creating account" : "creating key", rc);
         goto out;
     }
     rc = md_account_get(md_reader(cli->md), j.account_id, cli->a, &acct);
     if (rc < 0) {
-        ret = internal_err("reading the account back", rc);
+        ret = adm_internal("reading the account back", rc);
         goto out;
     }
-    iso_time(j.key.created_ms, created);
+    adm_iso_time(j.key.created_ms, created);
     if (cli->json) {
-        ret = print_json(json_pack("{s:I, s:o, s:o, s:s, s:s, s:s}", "account_id",
-                                   (json_int_t)acct.id, "name", jstr(acct.name), "canonical_id",
-                                   jstr(acct.canonical_id), "access_key_id", id,
-                                   "secret_access_key", secret, "created", created));
+        ret = adm_print_json(
+            json_pack("{s:I, s:o, s:o, s:o, s:s, s:s, s:s}", "account_id", (json_int_t)acct.id,
+                      "name", adm_jstr(acct.name), "canonical_id", adm_jstr(acct.canonical_id),
+                      "user", user != NULL ? json_string(user) : json_null(), "access_key_id", id,
+                      "secret_access_key", secret, "created", created));
         goto out;
     }
     printf("account_id:        %lld\n"
            "name:              %.*s\n"
-           "canonical_id:      %.*s\n"
-           "access_key_id:     %s\n"
+           "canonical_id:      %.*s\n",
+           (long long)acct.id, STR_FMT(acct.name), STR_FMT(acct.canonical_id));
+    if (user != NULL)
+        printf("user:              %s\n", user);
+    printf("access_key_id:     %s\n"
            "secret_access_key: %s\n",
-           (long long)acct.id, STR_FMT(acct.name), STR_FMT(acct.canonical_id), id, secret);
+           id, secret);
     ret = 0;
 out:
     OPENSSL_cleanse(secret, sizeof(secret));
@@ -332,18 +319,18 @@ out:
 /* ---- commands ----------------------------------------------------------- */
 
 static int
-cmd_account_create(struct cli *cli)
+cmd_account_create(struct adm_cli *cli)
 {
-    const char *name = cli->pos[2];
+    const char *name = cli->args[0];
 
     if (!account_name_ok(name))
-        return user_err("invalid account name '%s': use 1-%d characters of A-Z a-z 0-9 _ . @ -",
+        return adm_fail("invalid account name '%s': use 1-%d characters of A-Z a-z 0-9 _ . @ -",
                         name, ACCOUNT_NAME_MAX);
-    return create_key(cli, name, true);
+    return create_key(cli, name, NULL, true);
 }
 
 static int
-cmd_account_list(struct cli *cli)
+cmd_account_list(struct adm_cli *cli)
 {
     struct md_account *accts;
     char created[32];
@@ -353,123 +340,151 @@ cmd_account_list(struct cli *cli)
 
     rc = md_account_list(md_reader(cli->md), cli->a, &accts, &n);
     if (rc < 0)
-        return internal_err("listing accounts", rc);
+        return adm_internal("listing accounts", rc);
     if (cli->json) {
         arr = json_array();
         for (size_t i = 0; arr != NULL && i < n; i++) {
             json_t *o =
                 json_pack("{s:I, s:o, s:o, s:s}", "account_id", (json_int_t)accts[i].id, "name",
-                          jstr(accts[i].name), "canonical_id", jstr(accts[i].canonical_id),
-                          "created", iso_time(accts[i].created_ms, created));
+                          adm_jstr(accts[i].name), "canonical_id", adm_jstr(accts[i].canonical_id),
+                          "created", adm_iso_time(accts[i].created_ms, created));
             if (json_array_append_new(arr, o) < 0) {
                 json_decref(arr);
                 arr = NULL;
             }
         }
-        return print_json(arr);
+        return adm_print_json(arr);
     }
     printf("%-6s %-24s %-64s %s\n", "ID", "NAME", "CANONICAL_ID", "CREATED");
     for (size_t i = 0; i < n; i++)
         printf("%-6lld %-24.*s %-64.*s %s\n", (long long)accts[i].id, STR_FMT(accts[i].name),
-               STR_FMT(accts[i].canonical_id), iso_time(accts[i].created_ms, created));
+               STR_FMT(accts[i].canonical_id), adm_iso_time(accts[i].created_ms, created));
     return 0;
 }
 
 static int
-cmd_account_delete(struct cli *cli)
+cmd_account_delete(struct adm_cli *cli)
 {
-    struct del_job j = {.name = str_c(cli->pos[2]), .a = cli->a};
+    const char *name = cli->args[0];
+    struct del_job j = {.name = str_c(name), .a = cli->a};
     struct md_bucket *bkts;
     size_t n = 0;
     int rc;
 
     rc = md_write(cli->md, account_delete_run, &j);
     if (rc == -ENOENT)
-        return user_err("no such account '%s'", cli->pos[2]);
+        return adm_fail("no such account '%s'", name);
     if (rc == -ENOTEMPTY) {
         /* Name the buckets so the operator knows what to empty first. */
         if (md_bucket_list(md_reader(cli->md), j.account_id, cli->a, &bkts, &n) < 0)
             n = 0;
-        fprintf(stderr,
-                "coffer: account '%s' still owns %zu bucket(s); delete them first:", cli->pos[2],
+        fprintf(stderr, "coffer: account '%s' still owns %zu bucket(s); delete them first:", name,
                 n);
         for (size_t i = 0; i < n && i < 10; i++)
             fprintf(stderr, " %.*s", STR_FMT(bkts[i].name));
         fputs(n > 10 ? " ...\n" : "\n", stderr);
-        return EXIT_USER;
+        return ADM_EXIT_USER;
     }
     if (rc < 0)
-        return internal_err("deleting account", rc);
-    printf("deleted account '%s' and its access keys\n", cli->pos[2]);
+        return adm_internal("deleting account", rc);
+    printf("deleted account '%s' and its access keys\n", name);
     return 0;
 }
 
 static int
-cmd_key_create(struct cli *cli)
+cmd_key_create(struct adm_cli *cli)
 {
     if (!account_name_ok(cli->account))
-        return user_err("no such account '%s'", cli->account);
-    return create_key(cli, cli->account, false);
+        return adm_fail("no such account '%s'", cli->account);
+    if (cli->user != NULL && !adm_iam_name_ok(cli->user, ADM_IAM_NAME_MAX))
+        return adm_fail("no such user '%s' in account '%s'", cli->user, cli->account);
+    return create_key(cli, cli->account, cli->user, false);
+}
+
+/* The user's name from the account's user list (STR_NULL for root or a
+ * user that vanished between the two reads). */
+static struct str
+user_name_of(const struct md_user *users, size_t n, int64_t id)
+{
+    for (size_t i = 0; id > 0 && i < n; i++) {
+        if (users[i].id == id)
+            return users[i].name;
+    }
+    return STR_NULL;
 }
 
 static int
-cmd_key_list(struct cli *cli)
+cmd_key_list(struct adm_cli *cli)
 {
     struct md_conn *c = md_reader(cli->md);
-    struct md_account acct;
+    struct adm_principal p;
+    struct md_user *users;
     struct md_key *keys;
-    char created[32];
-    size_t n;
+    char created[32], expires[32];
+    size_t n, n_users;
     json_t *arr;
     int rc;
 
-    if (!account_name_ok(cli->account))
-        return user_err("no such account '%s'", cli->account);
-    rc = md_account_get_by_name(c, str_c(cli->account), cli->a, &acct);
-    if (rc == -ENOENT)
-        return user_err("no such account '%s'", cli->account);
+    rc = adm_principal_get(cli, cli->account, NULL, &p);
+    if (rc != 0)
+        return rc;
+    rc = md_key_list(c, p.account.id, cli->a, &keys, &n);
     if (rc < 0)
-        return internal_err("reading account", rc);
-    rc = md_key_list(c, acct.id, cli->a, &keys, &n);
+        return adm_internal("listing keys", rc);
+    rc = md_user_list(c, p.account.id, cli->a, &users, &n_users);
     if (rc < 0)
-        return internal_err("listing keys", rc);
+        return adm_internal("listing users", rc);
     /* Secrets are never printed here, whatever md_key_list filled in. */
     if (cli->json) {
         arr = json_array();
         for (size_t i = 0; arr != NULL && i < n; i++) {
-            json_t *o =
-                json_pack("{s:o, s:I, s:o, s:s, s:s}", "access_key_id", jstr(keys[i].access_key_id),
-                          "account_id", (json_int_t)keys[i].account_id, "name", jstr(acct.name),
-                          "status", keys[i].is_active ? "Active" : "Inactive", "created",
-                          iso_time(keys[i].created_ms, created));
+            struct str user = user_name_of(users, n_users, keys[i].user_id);
+            json_t *o = json_pack(
+                "{s:o, s:I, s:o, s:I, s:o, s:s, s:s, s:o}", "access_key_id",
+                adm_jstr(keys[i].access_key_id), "account_id", (json_int_t)keys[i].account_id,
+                "name", adm_jstr(p.account.name), "user_id", (json_int_t)keys[i].user_id, "user",
+                keys[i].user_id == 0 ? json_null() : adm_jstr(user), "status",
+                keys[i].is_active ? "Active" : "Inactive", "created",
+                adm_iso_time(keys[i].created_ms, created), "expires",
+                keys[i].expires_ms > 0 ? json_string(adm_iso_time(keys[i].expires_ms, expires))
+                                       : json_null());
             if (json_array_append_new(arr, o) < 0) {
                 json_decref(arr);
                 arr = NULL;
             }
         }
-        return print_json(arr);
+        return adm_print_json(arr);
     }
-    printf("%-20s %-8s %s\n", "ACCESS_KEY_ID", "STATUS", "CREATED");
-    for (size_t i = 0; i < n; i++)
-        printf("%-20.*s %-8s %s\n", STR_FMT(keys[i].access_key_id),
-               keys[i].is_active ? "Active" : "Inactive", iso_time(keys[i].created_ms, created));
+    printf("%-20s %-24s %-8s %-24s %s\n", "ACCESS_KEY_ID", "USER", "STATUS", "CREATED", "EXPIRES");
+    for (size_t i = 0; i < n; i++) {
+        adm_put(stdout, keys[i].access_key_id, 20);
+        fputc(' ', stdout);
+        if (keys[i].user_id == 0)
+            printf("%-24s", "(root)");
+        else
+            adm_put(stdout, user_name_of(users, n_users, keys[i].user_id), 24);
+        printf(" %-8s %-24s %s\n", keys[i].is_active ? "Active" : "Inactive",
+               adm_iso_time(keys[i].created_ms, created),
+               keys[i].expires_ms > 0 ? adm_iso_time(keys[i].expires_ms, expires) : "-");
+    }
     return 0;
 }
 
 static int
-cmd_key_delete(struct cli *cli)
+cmd_key_delete(struct adm_cli *cli)
 {
-    struct del_job j = {.name = str_c(cli->pos[2]), .a = cli->a};
+    const char *id = cli->args[0];
+    struct del_job j = {.name = str_c(id), .a = cli->a};
     int rc;
 
     if (j.name.n == 0 || j.name.n > KEY_ID_MAX)
-        return user_err("no such access key '%s'", cli->pos[2]);
+        return adm_fail("no such access key '%s'", id);
     rc = md_write(cli->md, key_delete_run, &j);
     if (rc == -ENOENT)
-        return user_err("no such access key '%s'", cli->pos[2]);
+        return adm_fail("no such access key '%s'", id);
     if (rc < 0)
-        return internal_err("deleting key", rc);
-    printf("deleted access key %s\n", cli->pos[2]);
+        return adm_internal("deleting key", rc);
+    printf("deleted access key %s\n", id);
     return 0;
 }
 
@@ -485,68 +500,143 @@ owner_name(const struct md_account *accts, size_t n, int64_t id)
 }
 
 static int
-cmd_bucket_list(struct cli *cli)
+cmd_bucket_list(struct adm_cli *cli)
 {
     struct md_conn *c = md_reader(cli->md);
     struct md_account *accts;
     struct md_bucket *bkts;
-    size_t n_accts, n;
+    size_t n_accts, n, n_mfa = 0;
     char created[32];
-    json_t *arr;
+    json_t *arr, *doc;
     int rc;
 
     rc = md_account_list(c, cli->a, &accts, &n_accts);
     if (rc < 0)
-        return internal_err("listing accounts", rc);
+        return adm_internal("listing accounts", rc);
     rc = md_bucket_list(c, 0, cli->a, &bkts, &n);
     if (rc < 0)
-        return internal_err("listing buckets", rc);
+        return adm_internal("listing buckets", rc);
+    for (size_t i = 0; i < n; i++)
+        n_mfa += bkts[i].mfa_delete == MD_MFA_ENABLED;
     if (cli->json) {
         arr = json_array();
         for (size_t i = 0; arr != NULL && i < n; i++) {
             struct str owner = owner_name(accts, n_accts, bkts[i].account_id);
-            json_t *o = json_pack("{s:o, s:o, s:I, s:o, s:s, s:s, s:s}", "name", jstr(bkts[i].name),
-                                  "owner", jstr(owner), "owner_account_id",
-                                  (json_int_t)bkts[i].account_id, "region", jstr(bkts[i].region),
-                                  "created", iso_time(bkts[i].created_ms, created), "versioning",
-                                  versioning_name(bkts[i].versioning), "mfa_delete",
-                                  mfa_name(bkts[i].mfa_delete));
+            json_t *o = json_pack(
+                "{s:o, s:o, s:I, s:o, s:s, s:s, s:s, s:b}", "name", adm_jstr(bkts[i].name), "owner",
+                adm_jstr(owner), "owner_account_id", (json_int_t)bkts[i].account_id, "region",
+                adm_jstr(bkts[i].region), "created", adm_iso_time(bkts[i].created_ms, created),
+                "versioning", versioning_name(bkts[i].versioning), "mfa_delete",
+                mfa_name(bkts[i].mfa_delete), "has_lifecycle", bkts[i].lifecycle.p != NULL);
             if (json_array_append_new(arr, o) < 0) {
                 json_decref(arr);
                 arr = NULL;
             }
         }
-        return print_json(arr);
+        doc = arr == NULL
+                  ? NULL
+                  : json_pack("{s:o, s:I, s:I}", "buckets", arr, "mfa_delete_enabled_bucket_count",
+                              (json_int_t)n_mfa, "distinct_number_of_buckets", (json_int_t)n);
+        return adm_print_json(doc);
     }
     printf("%-40s %-24s %-24s %-10s %s\n", "NAME", "OWNER", "CREATED", "VERSIONING", "MFA_DELETE");
     for (size_t i = 0; i < n; i++) {
         struct str owner = owner_name(accts, n_accts, bkts[i].account_id);
-        printf("%-40.*s %-24.*s %-24s %-10s %s\n", STR_FMT(bkts[i].name),
-               owner.p ? (int)owner.n : 1, owner.p ? owner.p : "?",
-               iso_time(bkts[i].created_ms, created), versioning_name(bkts[i].versioning),
-               mfa_name(bkts[i].mfa_delete));
+        adm_put(stdout, bkts[i].name, 40);
+        fputc(' ', stdout);
+        adm_put(stdout, owner, 24);
+        printf(" %-24s %-10s %s\n", adm_iso_time(bkts[i].created_ms, created),
+               versioning_name(bkts[i].versioning), mfa_name(bkts[i].mfa_delete));
     }
+    /* AWS: Storage Lens's MFADeleteEnabledBucketCount and the derived
+     * "% MFA delete-enabled buckets" over DistinctNumberOfBuckets
+     * [spec-mfa-delete §8]. Rounded to the nearest percent. */
+    printf("MFADeleteEnabledBucketCount: %zu of DistinctNumberOfBuckets: %zu (%zu%%)\n", n_mfa, n,
+           n == 0 ? (size_t)0 : (n_mfa * 100 + n / 2) / n);
     return 0;
 }
 
 static const struct cmd cmds[] = {
-    {"account", "create", 1, OPT_JSON, true, cmd_account_create, "account create NAME [--json]",
+    {"account", "create", 1, OPT_JSON, 0, true, cmd_account_create, "account create NAME [--json]",
      "Creates account NAME (1-64 of A-Z a-z 0-9 _ . @ -) and a root access key;\n"
      "prints the account id, the key id and the secret (shown only here)."},
-    {"account", "list", 0, OPT_JSON, false, cmd_account_list, "account list [--json]",
+    {"account", "list", 0, OPT_JSON, 0, false, cmd_account_list, "account list [--json]",
      "Lists accounts: id, name, canonical id, creation time."},
-    {"account", "delete", 1, 0, false, cmd_account_delete, "account delete NAME",
+    {"account", "delete", 1, 0, 0, false, cmd_account_delete, "account delete NAME",
      "Deletes account NAME and its access keys; refused while it owns buckets."},
-    {"key", "create", 0, OPT_JSON | OPT_ACCOUNT, false, cmd_key_create,
-     "key create --account NAME [--json]",
-     "Creates another root access key for account NAME and prints its secret."},
-    {"key", "list", 0, OPT_JSON | OPT_ACCOUNT, false, cmd_key_list,
-     "key list --account NAME [--json]",
-     "Lists the access keys of account NAME (ids and status, never secrets)."},
-    {"key", "delete", 1, 0, false, cmd_key_delete, "key delete ACCESS_KEY_ID",
+    {"user", "create", 1, OPT_ACCOUNT | OPT_JSON, OPT_ACCOUNT, false, adm_user_create,
+     "user create --account A NAME [--json]",
+     "Creates IAM user NAME (1-64 of A-Z a-z 0-9 _ + = , . @ -) in account A. A user\n"
+     "may call every S3 action on its account's buckets, except changing MFA delete,\n"
+     "changing versioning on an MFA-delete bucket and deleting versions there, which\n"
+     "only the account's root may do. Give it keys with 'coffer key create --user'."},
+    {"user", "list", 0, OPT_ACCOUNT | OPT_JSON, OPT_ACCOUNT, false, adm_user_list,
+     "user list --account A [--json]", "Lists the IAM users of account A."},
+    {"user", "delete", 1, OPT_ACCOUNT, OPT_ACCOUNT, false, adm_user_delete,
+     "user delete --account A NAME",
+     "Deletes IAM user NAME of account A and its access keys; refused while an MFA\n"
+     "device is assigned to it (deactivate the device first)."},
+    {"key", "create", 0, OPT_ACCOUNT | OPT_USER | OPT_JSON, OPT_ACCOUNT, false, cmd_key_create,
+     "key create --account A [--user U] [--json]",
+     "Creates an access key and prints its secret (shown only here): for IAM user U\n"
+     "of account A with --user, else another root key of account A."},
+    {"key", "list", 0, OPT_ACCOUNT | OPT_JSON, OPT_ACCOUNT, false, cmd_key_list,
+     "key list --account A [--json]",
+     "Lists the access keys of account A with the principal they belong to (the\n"
+     "root or an IAM user) and their status; never secrets."},
+    {"key", "delete", 1, 0, 0, false, cmd_key_delete, "key delete ACCESS_KEY_ID",
      "Deletes an access key; requests signed with it fail from then on."},
-    {"bucket", "list", 0, OPT_JSON, false, cmd_bucket_list, "bucket list [--json]",
-     "Lists every bucket: name, owner, creation time, versioning and MFA delete state."},
+    {"bucket", "list", 0, OPT_JSON, 0, false, cmd_bucket_list, "bucket list [--json]",
+     "Lists every bucket: name, owner, creation time, versioning and MFA delete state,\n"
+     "then the line 'MFADeleteEnabledBucketCount: X of DistinctNumberOfBuckets: Y (Z%)'\n"
+     "(S3 Storage Lens's metric). --json prints {\"buckets\": [...],\n"
+     "\"mfa_delete_enabled_bucket_count\": X, \"distinct_number_of_buckets\": Y}."},
+    {"mfa", "enroll", 1, OPT_ACCOUNT | OPT_USER | OPT_SEED | OPT_NO_QR, OPT_ACCOUNT, false,
+     adm_mfa_enroll, "mfa enroll --account A [--user U] [--seed-base32 S] [--no-qr] NAME",
+     "Creates virtual MFA device NAME (serial arn:aws:iam::<12-digit account id>:mfa/NAME)\n"
+     "for the root of account A, or for its IAM user U. Prints the otpauth:// URI and\n"
+     "its QR code (scan it with an authenticator app), then reads two consecutive\n"
+     "codes from stdin (prompts 'Code 1: ' and 'Code 2: ' when stdin is a terminal,\n"
+     "one code per line otherwise) and enables the device. If the codes are not two\n"
+     "consecutive valid codes, nothing is stored and the command exits 1: run it again\n"
+     "(a new seed, so scan the new QR code) with the same NAME.\n"
+     "  --seed-base32 S  use this seed (base32, 16-64 bytes) instead of 20 random bytes\n"
+     "                   (for scripted enrolment and tests); @FILE reads it from FILE\n"
+     "  --no-qr          print the URI only"},
+    {"mfa", "add-hardware", 0,
+     OPT_ACCOUNT | OPT_USER | OPT_SERIAL | OPT_SEED | OPT_CODE1 | OPT_CODE2,
+     OPT_ACCOUNT | OPT_SERIAL | OPT_SEED, false, adm_mfa_add_hardware,
+     "mfa add-hardware --account A [--user U] --serial SERIAL --seed-base32 SEED\n"
+     "                         [--code1 C --code2 C]",
+     "Registers a hardware TOTP token (RFC 6238, SHA-1, 30 s, 6 digits) for the root of\n"
+     "account A or its IAM user U and enables it. SERIAL is the number printed on the\n"
+     "token (1-256 of A-Z a-z 0-9 _ + = / : , . @ -, not starting with 'arn:'); SEED is\n"
+     "the token's secret in base32 (16-64 bytes), as found in the vendor's seed file;\n"
+     "@FILE reads it from FILE, which keeps it out of the process list.\n"
+     "With --code1/--code2 (two consecutive codes shown by the token) the seed is\n"
+     "checked first; without them the token is enabled unverified, so a wrong seed\n"
+     "only shows at the first use (then 'coffer mfa delete' and add it again)."},
+    {"mfa", "list", 0, OPT_ACCOUNT | OPT_JSON, 0, false, adm_mfa_list,
+     "mfa list [--account A] [--json]",
+     "Lists MFA devices (of account A, or of every account): serial, principal,\n"
+     "virtual or hardware, enabled, enable date. Seeds are never shown."},
+    {"mfa", "resync", 2, OPT_SERIAL, OPT_SERIAL, false, adm_mfa_resync,
+     "mfa resync --serial SERIAL CODE1 CODE2",
+     "Resynchronizes an enabled device whose clock drifted: CODE1 and CODE2 are two\n"
+     "consecutive codes it shows now (searched within 24 hours either side)."},
+    {"mfa", "deactivate", 0, OPT_SERIAL, OPT_SERIAL, false, adm_mfa_deactivate,
+     "mfa deactivate --serial SERIAL",
+     "Unassigns the device from its principal (e.g. a lost phone); its codes stop\n"
+     "working at once. Warns when that leaves an account with MFA-delete buckets\n"
+     "without an enabled root device."},
+    {"mfa", "delete", 0, OPT_SERIAL, OPT_SERIAL, false, adm_mfa_delete,
+     "mfa delete --serial SERIAL", "Deletes a deactivated device (and its seed) for good."},
+    {"audit", NULL, 0, OPT_SINCE | OPT_LIMIT | OPT_JSON, 0, false, adm_audit,
+     "audit [--since ID] [--limit N] [--json]",
+     "Prints the audit log of MFA-relevant events, oldest first: id, time, event,\n"
+     "principal, bucket, key, version, source (client address or 'cli'), detail.\n"
+     "  --since ID  only entries after entry ID\n"
+     "  --limit N   at most N entries"},
 };
 
 /* ---- argument handling -------------------------------------------------- */
@@ -591,8 +681,45 @@ opt_value(int argc, char **argv, int *i, const char *opt, const char **val)
     return 1;
 }
 
+/* One option at argv[*i]: 1 if recognized, or an exit status. */
 static int
-parse_args(struct cli *cli, int argc, char **argv)
+parse_opt(struct adm_cli *cli, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i];
+    int rc;
+
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        cli->help = true;
+        return 1;
+    }
+    rc = opt_value(argc, argv, i, "--data", &cli->data);
+    if (rc != 0)
+        return rc > 0 ? 1 : adm_fail("%s needs a value", arg);
+    for (size_t k = 0; k < ARRAY_LEN(opts); k++) {
+        const struct opt *o = &opts[k];
+        if (o->field == NO_VALUE) {
+            if (strcmp(arg, o->name) != 0)
+                continue;
+            if (o->bit == OPT_JSON)
+                cli->json = true;
+            else
+                cli->no_qr = true;
+            cli->opts_seen |= o->bit;
+            return 1;
+        }
+        rc = opt_value(argc, argv, i, o->name, (const char **)((char *)cli + o->field));
+        if (rc < 0)
+            return adm_fail("%s needs a value", arg);
+        if (rc > 0) {
+            cli->opts_seen |= o->bit;
+            return 1;
+        }
+    }
+    return adm_fail("unknown option '%s' (try --help)", arg);
+}
+
+static int
+parse_args(struct adm_cli *cli, int argc, char **argv)
 {
     bool opts_done = false;
     int rc;
@@ -601,8 +728,8 @@ parse_args(struct cli *cli, int argc, char **argv)
         const char *arg = argv[i];
 
         if (opts_done || arg[0] != '-' || arg[1] == '\0') {
-            if (cli->n_pos == MAX_POS)
-                return user_err("too many arguments (try --help)");
+            if (cli->n_pos == ADM_MAX_POS)
+                return adm_fail("too many arguments (try --help)");
             cli->pos[cli->n_pos++] = arg;
             continue;
         }
@@ -610,25 +737,9 @@ parse_args(struct cli *cli, int argc, char **argv)
             opts_done = true;
             continue;
         }
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            cli->help = true;
-            continue;
-        }
-        if (strcmp(arg, "--json") == 0) {
-            cli->json = true;
-            cli->opts_seen |= OPT_JSON;
-            continue;
-        }
-        rc = opt_value(argc, argv, &i, "--data", &cli->data);
-        if (rc == 0) {
-            rc = opt_value(argc, argv, &i, "--account", &cli->account);
-            if (rc > 0)
-                cli->opts_seen |= OPT_ACCOUNT;
-        }
-        if (rc < 0)
-            return user_err("%s needs a value", arg);
-        if (rc == 0)
-            return user_err("unknown option '%s' (try --help)", arg);
+        rc = parse_opt(cli, argc, argv, &i);
+        if (rc != 1)
+            return rc;
     }
     return 0;
 }
@@ -637,33 +748,66 @@ parse_args(struct cli *cli, int argc, char **argv)
  * (the first "account create" usually comes before the server ever ran);
  * the others report a mistyped --data instead of creating an empty store. */
 static int
-open_store(struct cli *cli, const struct cmd *cmd)
+open_store(struct adm_cli *cli, const struct cmd *cmd)
 {
     struct stat st;
     int rc;
 
     if (stat(cli->data, &st) < 0) {
         if (errno != ENOENT || !cmd->creates)
-            return user_err("data directory '%s': %s", cli->data, strerror(errno));
+            return adm_fail("data directory '%s': %s", cli->data, strerror(errno));
         if (mkdir(cli->data, 0700) < 0)
-            return user_err("creating data directory '%s': %s", cli->data, strerror(errno));
+            return adm_fail("creating data directory '%s': %s", cli->data, strerror(errno));
     } else if (!S_ISDIR(st.st_mode)) {
-        return user_err("data directory '%s' is not a directory", cli->data);
+        return adm_fail("data directory '%s' is not a directory", cli->data);
     }
     rc = md_open(cli->data, &cli->md);
     if (rc < 0) {
         fprintf(stderr, "coffer: opening the store in '%s': %s\n", cli->data, strerror(-rc));
-        return EXIT_INTERNAL;
+        return ADM_EXIT_INTERNAL;
     }
     return 0;
+}
+
+/* The command named by the positionals, or NULL after printing why. */
+static const struct cmd *
+find_cmd(const struct adm_cli *cli, int *ret)
+{
+    const struct cmd *cmd = NULL;
+    bool noun_ok = false, has_verbs = false;
+
+    for (size_t i = 0; i < ARRAY_LEN(cmds); i++) {
+        if (strcmp(cli->pos[0], cmds[i].noun) != 0)
+            continue;
+        noun_ok = true;
+        if (cmds[i].verb == NULL)
+            return &cmds[i];
+        has_verbs = true;
+        if (cli->n_pos > 1 && strcmp(cli->pos[1], cmds[i].verb) == 0)
+            cmd = &cmds[i];
+    }
+    if (cmd != NULL)
+        return cmd;
+    if (!noun_ok) {
+        *ret = adm_fail("unknown command '%s'", cli->pos[0]);
+        usage(stderr, NULL);
+        return NULL;
+    }
+    ASSERT(has_verbs);
+    if (cli->n_pos > 1)
+        adm_fail("unknown command '%s %s'", cli->pos[0], cli->pos[1]);
+    /* "coffer mfa --help" lists the mfa commands. */
+    usage(cli->help && cli->n_pos == 1 ? stdout : stderr, cli->pos[0]);
+    *ret = cli->help && cli->n_pos == 1 ? 0 : ADM_EXIT_USER;
+    return NULL;
 }
 
 int
 main(int argc, char **argv)
 {
-    struct cli cli = {.data = DEFAULT_DATA_DIR};
-    const struct cmd *cmd = NULL;
-    bool noun_ok = false;
+    struct adm_cli cli = {.data = DEFAULT_DATA_DIR};
+    const struct cmd *cmd;
+    size_t n_words;
     int ret;
 
     ret = parse_args(&cli, argc, argv);
@@ -671,37 +815,24 @@ main(int argc, char **argv)
         return ret;
     if (cli.n_pos == 0) {
         usage(cli.help ? stdout : stderr, NULL);
-        return cli.help ? 0 : EXIT_USER;
+        return cli.help ? 0 : ADM_EXIT_USER;
     }
-    for (size_t i = 0; i < ARRAY_LEN(cmds); i++) {
-        if (strcmp(cli.pos[0], cmds[i].noun) != 0)
-            continue;
-        noun_ok = true;
-        if (cli.n_pos > 1 && strcmp(cli.pos[1], cmds[i].verb) == 0)
-            cmd = &cmds[i];
-    }
-    if (!noun_ok) {
-        user_err("unknown command '%s'", cli.pos[0]);
-        usage(stderr, NULL);
-        return EXIT_USER;
-    }
-    if (cmd == NULL) {
-        if (cli.n_pos > 1)
-            user_err("unknown command '%s %s'", cli.pos[0], cli.pos[1]);
-        usage(cli.help && cli.n_pos == 1 ? stdout : stderr, cli.pos[0]);
-        return cli.help && cli.n_pos == 1 ? 0 : EXIT_USER;
-    }
+    cmd = find_cmd(&cli, &ret);
+    if (cmd == NULL)
+        return ret;
     if (cli.help) {
         cmd_usage(stdout, cmd);
         return 0;
     }
-    if (cli.n_pos != 2 + cmd->n_args || (cli.opts_seen & ~cmd->opts) != 0 ||
-        ((cmd->opts & OPT_ACCOUNT) && cli.account == NULL)) {
+    n_words = cmd->verb != NULL ? 2 : 1;
+    if (cli.n_pos != n_words + cmd->n_args || (cli.opts_seen & ~cmd->opts) != 0 ||
+        (cli.opts_seen & cmd->req) != cmd->req) {
         cmd_usage(stderr, cmd);
-        return EXIT_USER;
+        return ADM_EXIT_USER;
     }
+    cli.args = cli.pos + n_words;
     if (cli.data[0] == '\0')
-        return user_err("--data needs a directory");
+        return adm_fail("--data needs a directory");
 
     log_set_level(LOG_WARN);
     ret = open_store(&cli, cmd);

@@ -3,6 +3,7 @@
  * Object listings live in s3_list.c; MFA delete itself is not implemented
  * here: a request that would turn it on is refused, never accepted. */
 #include "common.h"
+
 #include "bounds.h"
 #include "crypto/cksum.h"
 #include "s3/s3_int.h"
@@ -286,9 +287,8 @@ check_location(struct s3_req *q)
             continue;
         if (str_eq_c(n->name, "Location") || str_eq_c(n->name, "Bucket") ||
             str_eq_c(n->name, "Tags")) {
-            q->err_msg = arena_printf(q->arena,
-                                      "CreateBucketConfiguration/%s is not supported by Coffer.",
-                                      n->name.p);
+            q->err_msg = arena_printf(
+                q->arena, "CreateBucketConfiguration/%s is not supported by Coffer.", n->name.p);
             return S3E_NOT_IMPLEMENTED;
         }
         return S3E_MALFORMED_XML;
@@ -307,13 +307,11 @@ check_location(struct s3_req *q)
     if (!region_name_ok(lc))
         return S3E_INVALID_LOCATION_CONSTRAINT;
     if (!str_eq_c(lc, q->srv->region)) {
-        /* AWS answers IllegalLocationConstraintException (not in our
-         * table) with this message. */
         q->err_msg = arena_printf(q->arena,
                                   "The %.*s location constraint is incompatible for the region "
                                   "specific endpoint this request was sent to.",
                                   STR_FMT(lc));
-        return S3E_INVALID_LOCATION_CONSTRAINT;
+        return S3E_ILLEGAL_LOCATION_CONSTRAINT;
     }
     return S3E_OK;
 }
@@ -468,11 +466,14 @@ s3_get_bucket_versioning(struct s3_req *q)
 {
     struct md_bucket b;
     enum s3_err err = s3_bucket_load(q, &b);
+    const char *status, *mfa;
     struct buf x;
     int rc = 0;
 
     if (err != S3E_OK)
         return err;
+    status = b.versioning == MD_VER_ENABLED ? "Enabled" : "Suspended";
+    mfa = b.mfa_delete == MD_MFA_ENABLED ? "Enabled" : "Disabled";
     buf_init(&x, 4096);
     if (b.versioning == MD_VER_NONE && b.mfa_delete == MD_MFA_UNSET) {
         /* AWS: a never-versioned bucket answers an empty element
@@ -482,13 +483,11 @@ s3_get_bucket_versioning(struct s3_req *q)
         rc |= xml_decl(&x);
         rc |= xml_open_ns(&x, "VersioningConfiguration", S3_XMLNS);
         if (b.versioning != MD_VER_NONE)
-            rc |= xml_elem_c(&x, "Status",
-                             b.versioning == MD_VER_ENABLED ? "Enabled" : "Suspended");
+            rc |= xml_elem_c(&x, "Status", status);
         /* AWS: MfaDelete only once configured; an explicit Disabled counts
          * [spec-mfa-delete §3, decision 7]. */
         if (b.mfa_delete != MD_MFA_UNSET)
-            rc |= xml_elem_c(&x, "MfaDelete",
-                             b.mfa_delete == MD_MFA_ENABLED ? "Enabled" : "Disabled");
+            rc |= xml_elem_c(&x, "MfaDelete", mfa);
         rc |= xml_close(&x, "VersioningConfiguration");
     }
     if (rc != 0) {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth/sigv2.h"
 #include "auth/sigv4.h"
 #include "http/http_server.h"
 #include "s3/s3.h"
@@ -38,11 +39,15 @@ struct s3_req {
     struct s3_param *params;
     size_t n_params;
 
+    bool is_vhost;        /* bucket came from the Host header */
+    bool is_sigv2;        /* signed with SigV2 (v2 holds it; auth is filled for the rest) */
+    struct sigv2_auth v2;
     struct sigv4_auth auth;
     struct sigv4_ctx sig;
     int64_t account_id;   /* authenticated principal's account */
     int64_t user_id;      /* 0 = root */
     struct md_account account;
+    struct md_key key_info; /* the signing key's row (session fields included) */
 
     /* Error detail rendered by s3_route.c beside the code. */
     const char *err_msg;
@@ -56,6 +61,18 @@ struct s3_req {
  * *present tells whether it appeared at all (may be NULL). */
 struct str s3_param(const struct s3_req *q, const char *name, bool *present);
 bool s3_has_param(const struct s3_req *q, const char *name);
+
+/* Checks the parsed signature in q->auth against the key store and fills
+ * account_id, user_id, account and key_info. For iam/sts requests without
+ * x-amz-content-sha256 the caller first puts the body's SHA-256 hex into
+ * q->auth.payload_hash. */
+enum s3_err s3_auth_verify(struct s3_req *q);
+
+/* The IAM (2010-05-08) and STS (2011-06-15) query APIs on the same
+ * endpoint: reads the form body, verifies the signature, dispatches on
+ * Action and renders the response, errors included, in the IAM/STS XML
+ * format (s3_iam.c). */
+void s3_iam_handle(struct s3_req *q);
 
 /* Response helpers. */
 int s3_reply_xml(struct s3_req *q, int status, struct buf *xml); /* frees xml */

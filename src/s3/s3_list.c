@@ -3,8 +3,10 @@
  * md_list_versions()) fetched in batches; a whole bucket is never loaded.
  * A common prefix is skipped by restarting the scan at its successor, so a
  * "directory" with a million keys costs one short batch, not a million rows.
- * Element order follows what AWS sends, not the API model's member order. */
+ * Element order follows what AWS sends, not the API model's member order.
+ * xml_* calls return 0 or -E2BIG; OR-ing them into rc keeps any failure. */
 #include "common.h"
+
 #include "bounds.h"
 #include "s3/s3_int.h"
 #include "util/enc.h"
@@ -56,9 +58,9 @@ struct lst {
     struct md_bucket b;
     struct arena *tmp; /* rows of the current batch; reset between batches */
 
-    struct str prefix; /* "" when absent */
-    struct str delim;  /* STR_NULL when absent or empty */
-    bool url;          /* encoding-type=url */
+    struct str prefix;  /* "" when absent */
+    struct str delim;   /* STR_NULL when absent or empty */
+    bool url;           /* encoding-type=url */
     long long max_sent; /* MaxKeys as sent, echoed */
     size_t max;         /* entries returned at most */
     bool owner;         /* render Owner in Contents */
@@ -377,11 +379,11 @@ collect(struct lst *l, struct pos start, struct str floor, bool versions)
             ask = lim;
         arena_reset(l->tmp);
         if (versions)
-            rc = md_list_versions(l->c, l->b.id, l->prefix, p.key, p.inclusive, p.seq, ask,
-                                  l->tmp, &rows, &got);
+            rc = md_list_versions(l->c, l->b.id, l->prefix, p.key, p.inclusive, p.seq, ask, l->tmp,
+                                  &rows, &got);
         else
-            rc = md_list_objects(l->c, l->b.id, l->prefix, p.key, p.inclusive, ask, l->tmp,
-                                 &rows, &got);
+            rc = md_list_objects(l->c, l->b.id, l->prefix, p.key, p.inclusive, ask, l->tmp, &rows,
+                                 &got);
         if (rc < 0)
             return S3E_INTERNAL;
         l->rows_read += got;

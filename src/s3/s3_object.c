@@ -149,12 +149,13 @@ check_storage_class(struct s3_req *q)
 static enum s3_err
 check_unsupported_headers(struct s3_req *q)
 {
-    /* Server-side encryption with customer keys, object lock and tagging
-     * would be silently ignored if accepted: refuse them instead. */
+    /* Server-side encryption, object lock and tagging would be silently
+     * ignored if accepted (the data would not be encrypted, locked or
+     * tagged): refuse them instead. */
     static const char *const hdrs[] = {
         "x-amz-server-side-encryption-customer-algorithm", "x-amz-object-lock-mode",
         "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold", "x-amz-tagging",
-        "x-amz-server-side-encryption-aws-kms-key-id",
+        "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption",
     };
     for (size_t i = 0; i < ARRAY_LEN(hdrs); i++) {
         if (http_header(q->http, hdrs[i]).p != NULL) {
@@ -173,8 +174,39 @@ struct put_ctx {
     struct md_version v;
     struct md_bucket b;
     struct str replaced_blob;
+    struct str if_match;   /* conditional write: current ETag must match */
+    bool if_none_match;    /* conditional write: no current object allowed */
     enum s3_err err;
 };
+
+static bool etag_matches(struct str list, struct str etag);
+
+/* AWS conditional writes, checked in the same transaction as the write so
+ * two racing writers cannot both pass. */
+static enum s3_err
+put_conditions(struct md_conn *c, struct put_ctx *p)
+{
+    struct md_version cur;
+    int rc;
+
+    if (!p->if_none_match && p->if_match.p == NULL)
+        return S3E_OK;
+    rc = md_version_get(c, p->b.id, p->v.key, STR_NULL, p->q->arena, &cur);
+    if (rc < 0 && rc != -ENOENT)
+        return S3E_INTERNAL;
+    bool exists = rc == 0 && !cur.is_delete_marker;
+    if (p->if_none_match && exists)
+        return S3E_PRECONDITION_FAILED;
+    if (p->if_match.p != NULL) {
+        if (!exists) {
+            p->q->err_key = p->v.key;
+            return S3E_NO_SUCH_KEY;
+        }
+        if (!etag_matches(p->if_match, cur.etag))
+            return S3E_PRECONDITION_FAILED;
+    }
+    return S3E_OK;
+}
 
 static int
 put_txn(struct md_conn *c, void *arg)
@@ -182,6 +214,8 @@ put_txn(struct md_conn *c, void *arg)
     struct put_ctx *p = arg;
 
     p->err = object_bucket(c, p->q->bucket, p->q->account_id, p->q->arena, &p->b);
+    if (p->err == S3E_OK)
+        p->err = put_conditions(c, p);
     if (p->err == S3E_OK)
         p->err = object_put(c, &p->b, &p->v, p->q->arena, &p->replaced_blob);
     return p->err == S3E_OK ? 0 : -EINVAL;
@@ -252,6 +286,15 @@ s3_put_object(struct s3_req *q)
         return S3E_MISSING_CONTENT_LENGTH;
     if (r->content_length > S3_MAX_PUT_BYTES + (S3_MAX_PUT_BYTES / 64))
         return S3E_ENTITY_TOO_LARGE;
+    p.if_match = http_header(r, "if-match");
+    if (http_header(r, "if-none-match").p != NULL) {
+        /* AWS: only "*" is supported for writes. */
+        if (!str_eq_c(str_trim(http_header(r, "if-none-match")), "*")) {
+            q->err_msg = "If-None-Match on PutObject only supports the value *";
+            return S3E_NOT_IMPLEMENTED;
+        }
+        p.if_none_match = true;
+    }
     err = check_storage_class(q);
     if (err == S3E_OK)
         err = check_unsupported_headers(q);
@@ -477,7 +520,8 @@ parse_range(struct str h, int64_t size, int64_t *from, int64_t *to)
 }
 
 static void
-object_headers(struct s3_req *q, const struct md_bucket *b, const struct md_version *v)
+object_headers(struct s3_req *q, const struct md_bucket *b, const struct md_version *v,
+               bool partial)
 {
     char date[32], etag[80];
     struct str ct = v->content_type;
@@ -499,7 +543,8 @@ object_headers(struct s3_req *q, const struct md_bucket *b, const struct md_vers
     http_resp_header(q->http, "Content-Type", ct.n ? ct : STR_LIT("binary/octet-stream"));
     if (b->versioning != MD_VER_NONE || !str_eq_c(v->version_id, "null"))
         http_resp_header(q->http, "x-amz-version-id", v->version_id);
-    if (v->checksum_algo.n > 0 &&
+    /* AWS: the stored checksum covers the whole object; a range gets none. */
+    if (!partial && v->checksum_algo.n > 0 &&
         str_ieq_c(http_header(q->http, "x-amz-checksum-mode"), "ENABLED")) {
         enum cksum_algo a = cksum_from_name(v->checksum_algo);
         if (a != CKSUM_NONE) {
@@ -590,7 +635,7 @@ s3_get_object(struct s3_req *q)
         err = S3E_INVALID_RANGE;
         goto out;
     }
-    object_headers(q, &b, &v);
+    object_headers(q, &b, &v, range > 0);
     if (range > 0) {
         char cr[96];
         snprintf(cr, sizeof(cr), "bytes %" PRId64 "-%" PRId64 "/%" PRId64, from, to, v.size);

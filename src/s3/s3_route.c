@@ -4,6 +4,8 @@
 #include "common.h"
 #include "bounds.h"
 #include "s3/s3_int.h"
+#include "auth/sigv2.h"
+#include "crypto/hash.h"
 #include "util/enc.h"
 #include "util/log.h"
 #include "util/tm.h"
@@ -151,6 +153,7 @@ parse_target(struct s3_req *q)
     if (hname.n > dn + 1 && hname.p[hname.n - dn - 1] == '.' &&
         strncasecmp(hname.p + hname.n - dn, domain, dn) == 0) {
         q->bucket = str_make(hname.p, hname.n - dn - 1);
+        q->is_vhost = true;
         q->key = p.n > 0 ? p : STR_NULL;
         /* Bucket names are lower case; hosts arrive in any case. */
         char *b = arena_strndup(q->arena, q->bucket.p, q->bucket.n);
@@ -181,44 +184,104 @@ s3_key_check(struct str key)
     return S3E_OK;
 }
 
-static enum s3_err
-authenticate(struct s3_req *q)
+static void
+auth_input(struct s3_req *q, struct sigv4_input *in)
 {
     struct http_req *r = q->http;
     struct sigv4_hdr *hv = arena_alloc(q->arena, (r->n_hdrs ? r->n_hdrs : 1) * sizeof(*hv));
+
+    for (size_t i = 0; i < r->n_hdrs; i++) {
+        hv[i].name = r->hdrs[i].name;
+        hv[i].value = r->hdrs[i].value;
+    }
+    in->method = r->method;
+    in->path = r->path;
+    in->query = r->query;
+    in->hdrs = hv;
+    in->n_hdrs = r->n_hdrs;
+    in->now_s = tm_now_ms() / 1000;
+}
+
+/* Parses the signature (header or presigned query) into q->auth. */
+static enum s3_err
+auth_parse(struct s3_req *q)
+{
+    struct sigv4_input in;
+    const char *msg = NULL;
+    enum s3_err err;
+
+    auth_input(q, &in);
+    if (sigv2_detect(&in, q->arena, &q->v2, &err)) {
+        /* SigV2 carries no payload hash, region or service of its own. */
+        q->is_sigv2 = true;
+        memset(&q->auth, 0, sizeof(q->auth));
+        q->auth.is_presigned = q->v2.is_presigned;
+        q->auth.access_key_id = q->v2.access_key_id;
+        q->auth.region = str_c(q->srv->region);
+        q->auth.service = STR_LIT("s3");
+        q->auth.payload = SIGV4_UNSIGNED;
+        q->auth.decoded_length = -1;
+        q->auth.session_token = http_header(q->http, "x-amz-security-token");
+        return err;
+    }
+    err = sigv4_parse(&in, q->arena, &q->auth, &msg);
+    if (err != S3E_OK)
+        q->err_msg = msg;
+    return err;
+}
+
+enum s3_err
+s3_auth_verify(struct s3_req *q)
+{
     struct sigv4_input in;
     struct md_key key;
     const char *msg = NULL;
     enum s3_err err;
     int rc;
 
-    for (size_t i = 0; i < r->n_hdrs; i++) {
-        hv[i].name = r->hdrs[i].name;
-        hv[i].value = r->hdrs[i].value;
-    }
-    in.method = r->method;
-    in.path = r->path;
-    in.query = r->query;
-    in.hdrs = hv;
-    in.n_hdrs = r->n_hdrs;
-    in.now_s = tm_now_ms() / 1000;
-    err = sigv4_parse(&in, q->arena, &q->auth, &msg);
-    if (err != S3E_OK) {
-        q->err_msg = msg;
-        return err;
-    }
     if (q->auth.is_anonymous)
         return S3E_ACCESS_DENIED;
+    /* s3cmd signs for the legacy "US" location, which is us-east-1. */
+    if (!str_eq_c(q->auth.region, q->srv->region) &&
+        !(str_eq_c(q->auth.region, "US") && strcmp(q->srv->region, "us-east-1") == 0)) {
+        q->err_msg = arena_printf(q->arena,
+                                  "The authorization header is malformed; the region '%.*s' is "
+                                  "wrong; expecting '%s'",
+                                  STR_FMT(q->auth.region), q->srv->region);
+        return q->auth.is_presigned ? S3E_AUTH_QUERY_MALFORMED : S3E_AUTH_HEADER_MALFORMED;
+    }
     rc = md_key_get(md_reader(q->srv->md), q->auth.access_key_id, q->arena, &key);
     if (rc == -ENOENT || (rc == 0 && !key.is_active))
         return S3E_INVALID_ACCESS_KEY_ID;
     if (rc < 0)
         return S3E_INTERNAL;
-    err = sigv4_verify(&in, &q->auth, key.secret, q->arena, &q->sig, &msg);
+    auth_input(q, &in);
+    if (q->is_sigv2)
+        err = sigv2_verify(&in, &q->v2, key.secret, q->is_vhost ? q->bucket : STR_NULL, q->arena,
+                           &msg);
+    else
+        err = sigv4_verify(&in, &q->auth, key.secret, q->arena, &q->sig, &msg);
     if (err != S3E_OK) {
         q->err_msg = msg;
         return err;
     }
+    if (key.expires_ms > 0) {
+        /* Temporary credentials: the token must come with the request and
+         * match, and the session must not have expired. */
+        unsigned char h[32];
+        char hex[65];
+        if (q->auth.session_token.p == NULL)
+            return S3E_INVALID_ACCESS_KEY_ID;
+        sha256(q->auth.session_token.p, q->auth.session_token.n, h);
+        hex_encode(h, 32, hex);
+        if (!str_ct_eq(str_make(hex, 64), key.session_token_sha256)) {
+            q->err_msg = "The provided token is malformed or otherwise invalid.";
+            return S3E_INVALID_TOKEN;
+        }
+        if (tm_now_ms() >= key.expires_ms)
+            return S3E_EXPIRED_TOKEN;
+    }
+    q->key_info = key;
     q->account_id = key.account_id;
     q->user_id = key.user_id;
     rc = md_account_get(md_reader(q->srv->md), key.account_id, q->arena, &q->account);
@@ -309,6 +372,17 @@ s3_op_not_implemented(struct s3_req *q)
     return S3E_NOT_IMPLEMENTED;
 }
 
+static bool
+xml_representable(struct str s)
+{
+    for (size_t i = 0; i < s.n; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+            return false;
+    }
+    return true;
+}
+
 static void
 render_error(struct s3_req *q, enum s3_err err)
 {
@@ -340,7 +414,9 @@ render_error(struct s3_req *q, enum s3_err err)
         if (q->err_arg_value)
             xml_elem_c(&b, "ArgumentValue", q->err_arg_value);
     }
-    if (q->err_key.p)
+    /* A key with bytes XML 1.0 cannot carry would make the whole error
+     * document unparsable for the client: leave the element out. */
+    if (q->err_key.p && xml_representable(q->err_key))
         xml_elem(&b, "Key", q->err_key);
     if (q->err_version_id.p)
         xml_elem(&b, "VersionId", q->err_version_id);
@@ -377,7 +453,16 @@ s3_handle(struct http_req *r)
     /* Authentication first: an anonymous caller learns nothing about what
      * exists (AWS answers AccessDenied before NoSuchBucket). */
     if (err == S3E_OK)
-        err = authenticate(&q);
+        err = auth_parse(&q);
+    /* IAM and STS query requests share the endpoint; they are signed for
+     * their own service and speak their own error format. */
+    if (err == S3E_OK && !q.auth.is_anonymous &&
+        (str_eq_c(q.auth.service, "iam") || str_eq_c(q.auth.service, "sts"))) {
+        s3_iam_handle(&q);
+        return;
+    }
+    if (err == S3E_OK)
+        err = s3_auth_verify(&q);
     if (err == S3E_OK)
         err = route(&q);
     if (err == S3E_OK) {

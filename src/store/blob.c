@@ -319,8 +319,8 @@ is_tmp_name(const char *name)
 
 /* Removes orphan blobs of one fan-out directory; returns the count. */
 static int
-gc_fan(struct blob *b, const char *fan, int (*is_live)(void *, struct str), void *arg,
-       time_t now, int min_age_s)
+gc_fan(struct blob *b, const char *fan, int (*is_live)(void *, struct str), void *arg, time_t now,
+       int min_age_s)
 {
     int fd = open_dir(b->blobs_fd, fan), removed = 0;
     struct dirent *e;

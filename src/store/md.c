@@ -27,11 +27,12 @@
 #define BUSY_TIMEOUT_MS 10000
 #define BEGIN_TRIES 3 /* each waits up to BUSY_TIMEOUT_MS for the admin CLI */
 #define SECRET_MAX 1024
+#define AUDIT_FIELD_MAX 4096 /* longer audit strings are cut (bounds.h keeps them shorter) */
 
 /* Columns of a version row in struct md_version order; inline_data last so
  * listings can leave it out. */
 #define VCOLS                                                                                      \
-    "seq, bucket_id, key, version_id, is_latest, is_dm, size, mtime_ms, owner_id, etag, "         \
+    "seq, bucket_id, key, version_id, is_latest, is_dm, size, mtime_ms, owner_id, etag, "          \
     "content_type, meta, checksum_algo, checksum_value, blob_id, parts_count"
 #define LIST_OBJ(lo, hi)                                                                           \
     "SELECT " VCOLS " FROM versions INDEXED BY versions_latest "                                   \
@@ -50,44 +51,73 @@
     X(SAVEPOINT, "SAVEPOINT job")                                                                  \
     X(RELEASE, "RELEASE job")                                                                      \
     X(ROLLBACK_TO, "ROLLBACK TO job")                                                              \
-    X(ACCT_INSERT, "INSERT INTO accounts (name, canonical_id, created_ms) VALUES (?1, ?2, ?3)")   \
-    X(ACCT_GET, "SELECT id, name, canonical_id, created_ms FROM accounts WHERE id = ?1")          \
-    X(ACCT_GET_NAME, "SELECT id, name, canonical_id, created_ms FROM accounts WHERE name = ?1")   \
-    X(ACCT_LIST, "SELECT id, name, canonical_id, created_ms FROM accounts ORDER BY id")           \
-    X(ACCT_HAS_BUCKETS, "SELECT 1 FROM buckets WHERE account_id = ?1 LIMIT 1")                    \
+    X(ACCT_INSERT, "INSERT INTO accounts (name, canonical_id, created_ms) VALUES (?1, ?2, ?3)")    \
+    X(ACCT_GET, "SELECT id, name, canonical_id, created_ms FROM accounts WHERE id = ?1")           \
+    X(ACCT_GET_NAME, "SELECT id, name, canonical_id, created_ms FROM accounts WHERE name = ?1")    \
+    X(ACCT_LIST, "SELECT id, name, canonical_id, created_ms FROM accounts ORDER BY id")            \
+    X(ACCT_HAS_BUCKETS, "SELECT 1 FROM buckets WHERE account_id = ?1 LIMIT 1")                     \
     X(ACCT_DEL_KEYS, "DELETE FROM keys WHERE account_id = ?1")                                     \
+    X(ACCT_DEL_USERS, "DELETE FROM users WHERE account_id = ?1")                                   \
+    X(ACCT_DEL_MFA, "DELETE FROM mfa_devices WHERE account_id = ?1")                               \
     X(ACCT_DELETE, "DELETE FROM accounts WHERE id = ?1")                                           \
-    X(KEY_INSERT, "INSERT INTO keys (access_key_id, account_id, user_id, secret_sealed, "         \
-                  "created_ms, is_active) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                        \
-    X(KEY_GET, "SELECT access_key_id, account_id, user_id, created_ms, is_active, secret_sealed " \
-               "FROM keys WHERE access_key_id = ?1")                                               \
-    X(KEY_LIST, "SELECT access_key_id, account_id, user_id, created_ms, is_active FROM keys "     \
-                "WHERE account_id = ?1 ORDER BY access_key_id")                                    \
+    X(KEY_INSERT, "INSERT INTO keys (access_key_id, account_id, user_id, secret_sealed, "          \
+                  "created_ms, is_active, session_token_sha256, expires_ms, mfa_auth_ms) "         \
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")                                   \
+    X(KEY_GET, "SELECT " KCOLS ", secret_sealed FROM keys WHERE access_key_id = ?1")               \
+    X(KEY_LIST, "SELECT " KCOLS " FROM keys WHERE account_id = ?1 ORDER BY access_key_id")         \
     X(KEY_ANY, "SELECT 1 FROM keys LIMIT 1")                                                       \
     X(KEY_DELETE, "DELETE FROM keys WHERE access_key_id = ?1")                                     \
-    X(BKT_INSERT, "INSERT INTO buckets (name, account_id, region, created_ms) "                   \
+    X(USER_INSERT, "INSERT INTO users (account_id, name, created_ms) VALUES (?1, ?2, ?3)")         \
+    X(USER_GET, "SELECT " UCOLS " FROM users WHERE id = ?1")                                       \
+    X(USER_GET_NAME, "SELECT " UCOLS " FROM users WHERE account_id = ?1 AND name = ?2")            \
+    X(USER_LIST, "SELECT " UCOLS " FROM users WHERE account_id = ?1 ORDER BY name")                \
+    X(USER_IN_ACCT, "SELECT 1 FROM users WHERE id = ?1 AND account_id = ?2")                       \
+    X(USER_HAS_MFA, "SELECT 1 FROM mfa_devices WHERE account_id = ?1 AND user_id = ?2 LIMIT 1")    \
+    X(USER_DEL_KEYS, "DELETE FROM keys WHERE account_id = ?1 AND user_id = ?2")                    \
+    X(USER_DELETE, "DELETE FROM users WHERE id = ?1")                                              \
+    X(MFA_INSERT, "INSERT INTO mfa_devices (account_id, user_id, serial, name, path, is_virtual, " \
+                  "is_enabled, seed_sealed, created_ms, enabled_ms, last_step, offset_steps, "     \
+                  "fail_start_s, fail_count) "                                                     \
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")          \
+    X(MFA_GET, "SELECT " MCOLS ", seed_sealed FROM mfa_devices WHERE serial = ?1")                 \
+    X(MFA_LIST_ALL, "SELECT " MCOLS " FROM mfa_devices WHERE account_id = ?1 ORDER BY serial")     \
+    X(MFA_LIST_OWNER, "SELECT " MCOLS " FROM mfa_devices WHERE account_id = ?1 AND user_id = ?2 "  \
+                      "ORDER BY serial")                                                           \
+    X(MFA_SET_STATE, "UPDATE mfa_devices SET last_step = ?2, offset_steps = ?3, "                  \
+                     "fail_start_s = ?4, fail_count = ?5 WHERE id = ?1")                           \
+    X(MFA_ENABLE, "UPDATE mfa_devices SET is_enabled = 1, user_id = ?2, enabled_ms = ?3 "          \
+                  "WHERE id = ?1 AND (?2 = 0 OR EXISTS (SELECT 1 FROM users WHERE users.id = ?2 "  \
+                  "AND users.account_id = mfa_devices.account_id))")                               \
+    X(MFA_DISABLE, "UPDATE mfa_devices SET is_enabled = 0, user_id = -1, enabled_ms = 0 "          \
+                   "WHERE id = ?1")                                                                \
+    X(MFA_DELETE, "DELETE FROM mfa_devices WHERE id = ?1")                                         \
+    X(AUDIT_INSERT, "INSERT INTO audit (time_ms, event, principal, bucket, key, version_id, "      \
+                    "source, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                     \
+    X(AUDIT_LIST, "SELECT id, time_ms, event, principal, bucket, key, version_id, source, detail " \
+                  "FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2")                                 \
+    X(BKT_INSERT, "INSERT INTO buckets (name, account_id, region, created_ms) "                    \
                   "VALUES (?1, ?2, ?3, ?4)")                                                       \
     X(BKT_GET, "SELECT " BCOLS " FROM buckets WHERE name = ?1")                                    \
     X(BKT_LIST_ALL, "SELECT " BCOLS " FROM buckets ORDER BY name")                                 \
-    X(BKT_LIST_ACCT, "SELECT " BCOLS " FROM buckets WHERE account_id = ?1 ORDER BY name")         \
-    X(BKT_HAS_VERSIONS, "SELECT 1 FROM versions WHERE bucket_id = ?1 LIMIT 1")                    \
+    X(BKT_LIST_ACCT, "SELECT " BCOLS " FROM buckets WHERE account_id = ?1 ORDER BY name")          \
+    X(BKT_HAS_VERSIONS, "SELECT 1 FROM versions WHERE bucket_id = ?1 LIMIT 1")                     \
     X(BKT_DELETE, "DELETE FROM buckets WHERE id = ?1")                                             \
-    X(BKT_SET_VER, "UPDATE buckets SET versioning = ?2, mfa_delete = ?3 WHERE id = ?1")           \
+    X(BKT_SET_VER, "UPDATE buckets SET versioning = ?2, mfa_delete = ?3 WHERE id = ?1")            \
     X(BKT_SET_LC, "UPDATE buckets SET lifecycle = ?2 WHERE id = ?1")                               \
-    X(V_NEXT_SEQ, "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "                         \
-                  "WHERE name = 'versions'), 0), coalesce((SELECT max(seq) FROM versions), 0))")  \
-    X(V_INSERT, "INSERT INTO versions (seq, bucket_id, key, version_id, is_latest, is_dm, size, " \
-                "mtime_ms, owner_id, etag, content_type, meta, checksum_algo, checksum_value, "   \
-                "blob_id, inline_data, parts_count) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, "  \
+    X(V_NEXT_SEQ, "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "                          \
+                  "WHERE name = 'versions'), 0), coalesce((SELECT max(seq) FROM versions), 0))")   \
+    X(V_INSERT, "INSERT INTO versions (seq, bucket_id, key, version_id, is_latest, is_dm, size, "  \
+                "mtime_ms, owner_id, etag, content_type, meta, checksum_algo, checksum_value, "    \
+                "blob_id, inline_data, parts_count) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, "   \
                 "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")                                          \
-    X(V_UNLATEST, "UPDATE versions SET is_latest = 0 WHERE seq = (SELECT seq FROM versions "      \
-                  "WHERE bucket_id = ?1 AND key = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT 1)")    \
-    X(V_GET_LATEST, "SELECT " VCOLS ", inline_data FROM versions WHERE bucket_id = ?1 "           \
+    X(V_UNLATEST, "UPDATE versions SET is_latest = 0 WHERE seq = (SELECT seq FROM versions "       \
+                  "WHERE bucket_id = ?1 AND key = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT 1)")     \
+    X(V_GET_LATEST, "SELECT " VCOLS ", inline_data FROM versions WHERE bucket_id = ?1 "            \
                     "AND key = ?2 ORDER BY seq DESC LIMIT 1")                                      \
-    X(V_GET_VID, "SELECT " VCOLS ", inline_data FROM versions WHERE bucket_id = ?1 "              \
+    X(V_GET_VID, "SELECT " VCOLS ", inline_data FROM versions WHERE bucket_id = ?1 "               \
                  "AND key = ?2 AND version_id = ?3")                                               \
-    X(V_PROMOTE, "UPDATE versions SET is_latest = 1 WHERE seq = (SELECT n.seq FROM versions d "   \
-                 "JOIN versions n ON n.bucket_id = d.bucket_id AND n.key = d.key "                \
+    X(V_PROMOTE, "UPDATE versions SET is_latest = 1 WHERE seq = (SELECT n.seq FROM versions d "    \
+                 "JOIN versions n ON n.bucket_id = d.bucket_id AND n.key = d.key "                 \
                  "AND n.seq < d.seq WHERE d.seq = ?1 AND d.is_latest = 1 "                         \
                  "ORDER BY n.seq DESC LIMIT 1)")                                                   \
     X(V_DELETE, "DELETE FROM versions WHERE seq = ?1")                                             \
@@ -101,10 +131,17 @@
     X(LV_GE_HI, LIST_VER(">=", HI))                                                                \
     X(LV_GT, LIST_VER(">", ""))                                                                    \
     X(LV_GE, LIST_VER(">=", ""))                                                                   \
-    X(LV_KEY, "SELECT " VCOLS " FROM versions INDEXED BY versions_key_seq "                       \
+    X(LV_KEY, "SELECT " VCOLS " FROM versions INDEXED BY versions_key_seq "                        \
               "WHERE bucket_id = ?1 AND key = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4")
 
 #define BCOLS "id, name, account_id, region, created_ms, versioning, mfa_delete, lifecycle"
+#define KCOLS                                                                                      \
+    "access_key_id, account_id, user_id, created_ms, is_active, session_token_sha256, "            \
+    "expires_ms, mfa_auth_ms"
+#define UCOLS "id, account_id, name, created_ms"
+#define MCOLS                                                                                      \
+    "id, account_id, user_id, serial, name, path, is_virtual, is_enabled, created_ms, "            \
+    "enabled_ms, last_step, offset_steps, fail_start_s, fail_count"
 
 enum st {
 #define X(name, sql) ST_##name,
@@ -351,10 +388,23 @@ fail:
     return -EIO;
 }
 
-/* Brings the schema to MD_SCHEMA_VERSION under the write lock, so the server
- * and the admin CLI may open a new data directory at the same time. */
+/* 1 if PRAGMA foreign_key_check reports a dangling reference, 0, or -1. */
 static int
-migrate(struct md_conn *c)
+fk_violations(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The steps from the stored user_version on, in one transaction. */
+static int
+migrate_steps(struct md_conn *c)
 {
     sqlite3_stmt *s = NULL;
     char sql[64];
@@ -377,22 +427,51 @@ migrate(struct md_conn *c)
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
         return -EPROTO;
     }
+    if (v == MD_SCHEMA_VERSION)
+        return sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
     for (int i = v; i < MD_SCHEMA_VERSION; i++) {
         rc = sqlite3_exec(c->db, md_migrations[i], NULL, NULL, NULL);
         if (rc != SQLITE_OK)
             goto fail;
     }
+    if (fk_violations(c->db) != 0) {
+        log_error("md: schema migration of %s failed: foreign_key_check", c->md->db_path);
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        return -EIO;
+    }
     snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", MD_SCHEMA_VERSION);
     rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK) {
+        if (v > 0)
+            log_info("md: %s migrated from schema version %d to %d", c->md->db_path, v,
+                     MD_SCHEMA_VERSION);
         return 0;
+    }
 fail:
     log_error("md: schema migration of %s failed: %s", c->md->db_path, sqlite3_errmsg(c->db));
     if (!sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     return (rc & 0xff) == SQLITE_BUSY ? -EBUSY : -EIO;
+}
+
+/* Brings the schema to MD_SCHEMA_VERSION under the write lock, so the server
+ * and the admin CLI may open a new data directory at the same time.
+ * Foreign keys are off while the steps run, as SQLite's table-rebuild recipe
+ * asks (a step may drop and recreate a referenced table); the pragma is a
+ * no-op inside a transaction, so it brackets the transaction, and
+ * foreign_key_check stands in for enforcement before COMMIT. */
+static int
+migrate(struct md_conn *c)
+{
+    int rc = -EIO;
+
+    if (sqlite3_exec(c->db, "PRAGMA foreign_keys=OFF", NULL, NULL, NULL) == SQLITE_OK)
+        rc = migrate_steps(c);
+    if (sqlite3_exec(c->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) != SQLITE_OK && rc == 0)
+        rc = -EIO;
+    return rc;
 }
 
 /* ---- master key --------------------------------------------------------- */
@@ -728,6 +807,49 @@ md_reader(struct md *md)
     return c;
 }
 
+/* Makes path mode 0600 (creating it if create), so that only the owner can
+ * read the metadata: sealed secrets, bucket and key names, the audit log.
+ * SQLite creates -wal and -shm with the database file's mode, so securing
+ * meta.db first covers those it makes later; older ones are fixed here. A
+ * process-wide umask() would race the other threads' file creation. */
+static int
+secure_file(const char *path, bool create)
+{
+    struct stat st;
+    int fd, rc = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+    if (fd < 0)
+        return errno == ENOENT && !create ? 0 : -errno;
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = -EINVAL;
+    } else if ((st.st_mode & 0777) != 0600 && fchmod(fd, 0600) < 0) {
+        rc = -errno;
+        log_error("md: cannot chmod 600 %s: %s", path, strerror(errno));
+    }
+    close(fd);
+    return rc;
+}
+
+static int
+secure_db_files(const char *db_path)
+{
+    static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+    char path[4096];
+    int rc;
+
+    for (size_t i = 0; i < ARRAY_LEN(sfx); i++) {
+        if ((size_t)snprintf(path, sizeof(path), "%s%s", db_path, sfx[i]) >= sizeof(path))
+            return -ENAMETOOLONG;
+        rc = secure_file(path, i == 0);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 const char *
 md_errmsg(struct md_conn *c)
 {
@@ -760,6 +882,9 @@ md_open(const char *dir, struct md **out)
     md->db_path = xmalloc(strlen(dir) + sizeof("/meta.db"));
     memcpy(md->db_path, dir, strlen(dir));
     memcpy(md->db_path + strlen(dir), "/meta.db", sizeof("/meta.db"));
+    rc = secure_db_files(md->db_path);
+    if (rc < 0)
+        goto fail;
     rc = conn_open(md, true, &md->wconn);
     if (rc < 0)
         goto fail;
@@ -880,8 +1005,7 @@ md_account_get(struct md_conn *c, int64_t id, struct arena *a, struct md_account
 }
 
 int
-md_account_get_by_name(struct md_conn *c, struct str name, struct arena *a,
-                       struct md_account *out)
+md_account_get_by_name(struct md_conn *c, struct str name, struct arena *a, struct md_account *out)
 {
     sqlite3_stmt *s = get(c, ST_ACCT_GET_NAME);
 
@@ -949,17 +1073,190 @@ change_i64(struct md_conn *c, enum st id, int64_t v)
     return rc;
 }
 
+/* Runs a write with two int64 parameters; -ENOENT when it changed no row. */
+static int
+change_i64_2(struct md_conn *c, enum st id, int64_t v1, int64_t v2)
+{
+    sqlite3_stmt *s = get(c, id);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, v1) | bind_i64(s, 2, v2))
+        return bind_fail(c, s);
+    rc = exec(c, s);
+    if (rc == 0 && sqlite3_changes(c->db) == 0)
+        rc = -ENOENT;
+    return rc;
+}
+
+/* Like exists() with two int64 parameters. */
+static int
+exists2(struct md_conn *c, enum st id, int64_t v1, int64_t v2)
+{
+    sqlite3_stmt *s = get(c, id);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, v1) | bind_i64(s, 2, v2))
+        return bind_fail(c, s);
+    rc = step(c, s);
+    if (rc >= 0)
+        done(s);
+    return rc;
+}
+
 int
 md_account_delete(struct md_conn *c, int64_t id)
 {
+    static const enum st children[] = {ST_ACCT_DEL_KEYS, ST_ACCT_DEL_MFA, ST_ACCT_DEL_USERS};
     int rc = exists(c, ST_ACCT_HAS_BUCKETS, id);
 
     if (rc != 0)
         return rc > 0 ? -ENOTEMPTY : rc;
-    rc = change_i64(c, ST_ACCT_DEL_KEYS, id);
+    /* Children first (foreign keys). Audit rows stay: they name principals
+     * by text, and the log outlives what it describes. */
+    for (size_t i = 0; i < ARRAY_LEN(children); i++) {
+        rc = change_i64(c, children[i], id);
+        if (rc < 0 && rc != -ENOENT)
+            return rc;
+    }
+    return change_i64(c, ST_ACCT_DELETE, id);
+}
+
+/* ---- IAM users ---------------------------------------------------------- */
+
+int
+md_user_create(struct md_conn *c, int64_t account_id, struct str name, int64_t now_ms, int64_t *id)
+{
+    sqlite3_stmt *s = get(c, ST_USER_INSERT);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (name.n == 0)
+        return -EINVAL;
+    if (bind_i64(s, 1, account_id) | bind_str(s, 2, name) | bind_i64(s, 3, now_ms))
+        return bind_fail(c, s);
+    rc = exec(c, s);
+    if (rc == 0)
+        *id = sqlite3_last_insert_rowid(c->db);
+    return rc;
+}
+
+static void
+row_user(sqlite3_stmt *s, struct arena *a, struct md_user *out)
+{
+    out->id = sqlite3_column_int64(s, 0);
+    out->account_id = sqlite3_column_int64(s, 1);
+    out->name = col_str(s, 2, a, false);
+    out->created_ms = sqlite3_column_int64(s, 3);
+}
+
+static int
+user_get(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_user *out)
+{
+    int rc = step(c, s);
+
+    if (rc > 0)
+        row_user(s, a, out);
+    if (rc >= 0)
+        done(s);
+    return rc > 0 ? 0 : rc == 0 ? -ENOENT : rc;
+}
+
+int
+md_user_get(struct md_conn *c, int64_t id, struct arena *a, struct md_user *out)
+{
+    sqlite3_stmt *s = get(c, ST_USER_GET);
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, id))
+        return bind_fail(c, s);
+    return user_get(c, s, a, out);
+}
+
+int
+md_user_get_by_name(struct md_conn *c, int64_t account_id, struct str name, struct arena *a,
+                    struct md_user *out)
+{
+    sqlite3_stmt *s = get(c, ST_USER_GET_NAME);
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, account_id) | bind_str(s, 2, name))
+        return bind_fail(c, s);
+    return user_get(c, s, a, out);
+}
+
+int
+md_user_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_user **out,
+             size_t *n)
+{
+    sqlite3_stmt *s = get(c, ST_USER_LIST);
+    struct md_user *arr = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, account_id))
+        return bind_fail(c, s);
+    while ((rc = step(c, s)) > 0) {
+        arr = grow(a, arr, *n, &cap, sizeof(*arr));
+        row_user(s, a, &arr[(*n)++]);
+    }
+    if (rc < 0)
+        return rc;
+    done(s);
+    *out = arr;
+    return 0;
+}
+
+/* 1 if user_id is 0 (root) or a user of account_id, 0 if not, -errno. */
+static int
+principal_exists(struct md_conn *c, int64_t account_id, int64_t user_id)
+{
+    if (user_id == 0)
+        return 1;
+    if (user_id < 0)
+        return 0;
+    return exists2(c, ST_USER_IN_ACCT, user_id, account_id);
+}
+
+int
+md_user_delete(struct md_conn *c, int64_t id)
+{
+    sqlite3_stmt *s = get(c, ST_USER_GET);
+    int64_t account_id;
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, id))
+        return bind_fail(c, s);
+    rc = step(c, s);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        done(s);
+        return -ENOENT;
+    }
+    account_id = sqlite3_column_int64(s, 1);
+    done(s);
+    /* AWS: IAM refuses DeleteUser while an MFA device is attached
+     * (DeleteConflict); devices are assigned exactly while enabled. */
+    rc = exists2(c, ST_USER_HAS_MFA, account_id, id);
+    if (rc != 0)
+        return rc > 0 ? -ENOTEMPTY : rc;
+    rc = change_i64_2(c, ST_USER_DEL_KEYS, account_id, id);
     if (rc < 0 && rc != -ENOENT)
         return rc;
-    return change_i64(c, ST_ACCT_DELETE, id);
+    return change_i64(c, ST_USER_DELETE, id);
 }
 
 /* ---- access keys -------------------------------------------------------- */
@@ -973,14 +1270,25 @@ md_key_create(struct md_conn *c, const struct md_key *k)
 
     if (s == NULL)
         return -EIO;
+    /* A session key must expire and carry its token's hash, and only a
+     * session key may: an unexpiring key that looked temporary, or a token
+     * s3_auth_verify would never check, is worse than an error. */
+    if (k->expires_ms < 0 || k->mfa_auth_ms < 0 ||
+        (k->expires_ms > 0) != (k->session_token_sha256.n > 0) ||
+        (k->expires_ms > 0 && k->session_token_sha256.n != 64))
+        return -EINVAL;
+    rc = principal_exists(c, k->account_id, k->user_id);
+    if (rc <= 0)
+        return rc == 0 ? (k->user_id < 0 ? -EINVAL : -ENOENT) : rc;
     buf_init(&sealed, SECRET_MAX + SEAL_OVERHEAD);
     rc = seal(c->md->master_key, k->secret, &sealed);
     if (rc < 0)
         goto out;
     if (bind_str(s, 1, k->access_key_id) | bind_i64(s, 2, k->account_id) |
-        bind_i64(s, 3, k->user_id) |
-        sqlite3_bind_blob64(s, 4, sealed.p, sealed.n, SQLITE_STATIC) |
-        bind_i64(s, 5, k->created_ms) | bind_i64(s, 6, k->is_active)) {
+        bind_i64(s, 3, k->user_id) | sqlite3_bind_blob64(s, 4, sealed.p, sealed.n, SQLITE_STATIC) |
+        bind_i64(s, 5, k->created_ms) | bind_i64(s, 6, k->is_active) |
+        bind_opt(s, 7, k->session_token_sha256) | bind_i64(s, 8, k->expires_ms) |
+        bind_i64(s, 9, k->mfa_auth_ms)) {
         rc = bind_fail(c, s);
         goto out;
     }
@@ -998,6 +1306,9 @@ row_key(sqlite3_stmt *s, struct arena *a, struct md_key *out)
     out->user_id = sqlite3_column_int64(s, 2);
     out->created_ms = sqlite3_column_int64(s, 3);
     out->is_active = sqlite3_column_int(s, 4) != 0;
+    out->session_token_sha256 = col_str(s, 5, a, false);
+    out->expires_ms = sqlite3_column_int64(s, 6);
+    out->mfa_auth_ms = sqlite3_column_int64(s, 7);
     out->secret = arena_str(a, STR_LIT(""));
 }
 
@@ -1021,7 +1332,7 @@ md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, struct 
     row_key(s, a, out);
     buf_init(&plain, SECRET_MAX);
     rc = unseal(c->md->master_key,
-                str_make(sqlite3_column_blob(s, 5), (size_t)sqlite3_column_bytes(s, 5)), &plain);
+                str_make(sqlite3_column_blob(s, 8), (size_t)sqlite3_column_bytes(s, 8)), &plain);
     done(s);
     if (rc == 0) {
         out->secret = arena_str(a, buf_str(&plain));
@@ -1036,8 +1347,7 @@ md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, struct 
 }
 
 int
-md_key_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_key **out,
-            size_t *n)
+md_key_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_key **out, size_t *n)
 {
     sqlite3_stmt *s = get(c, ST_KEY_LIST);
     struct md_key *arr = NULL;
@@ -1075,6 +1385,245 @@ md_key_delete(struct md_conn *c, struct str access_key_id)
     if (rc == 0 && sqlite3_changes(c->db) == 0)
         rc = -ENOENT;
     return rc;
+}
+
+/* ---- MFA devices -------------------------------------------------------- */
+
+int
+md_mfa_create(struct md_conn *c, struct md_mfa_device *d)
+{
+    sqlite3_stmt *s = get(c, ST_MFA_INSERT);
+    struct str path = d->path.n > 0 ? d->path : STR_LIT("/");
+    struct buf sealed;
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (d->seed.n > MD_MFA_SEED_MAX)
+        return -E2BIG;
+    if (d->seed.n == 0 || d->serial.n == 0 || d->is_enabled != (d->user_id >= 0) || d->user_id < -1)
+        return -EINVAL;
+    if (d->user_id > 0) {
+        rc = principal_exists(c, d->account_id, d->user_id);
+        if (rc <= 0)
+            return rc == 0 ? -ENOENT : rc;
+    }
+    buf_init(&sealed, MD_MFA_SEED_MAX + SEAL_OVERHEAD);
+    rc = seal(c->md->master_key, d->seed, &sealed);
+    if (rc < 0)
+        goto out;
+    if (bind_i64(s, 1, d->account_id) | bind_i64(s, 2, d->user_id) | bind_str(s, 3, d->serial) |
+        bind_str(s, 4, d->name) | bind_str(s, 5, path) | bind_i64(s, 6, d->is_virtual) |
+        bind_i64(s, 7, d->is_enabled) |
+        sqlite3_bind_blob64(s, 8, sealed.p, sealed.n, SQLITE_STATIC) |
+        bind_i64(s, 9, d->created_ms) | bind_i64(s, 10, d->is_enabled ? d->enabled_ms : 0) |
+        bind_i64(s, 11, d->last_step) | bind_i64(s, 12, d->offset_steps) |
+        bind_i64(s, 13, d->fail_start_s) | bind_i64(s, 14, d->fail_count)) {
+        rc = bind_fail(c, s);
+        goto out;
+    }
+    rc = exec(c, s);
+    if (rc == 0)
+        d->id = sqlite3_last_insert_rowid(c->db);
+out:
+    buf_free(&sealed);
+    return rc;
+}
+
+static void
+row_mfa(sqlite3_stmt *s, struct arena *a, struct md_mfa_device *out)
+{
+    out->id = sqlite3_column_int64(s, 0);
+    out->account_id = sqlite3_column_int64(s, 1);
+    out->user_id = sqlite3_column_int64(s, 2);
+    out->serial = col_str(s, 3, a, false);
+    out->name = col_str(s, 4, a, false);
+    out->path = col_str(s, 5, a, false);
+    out->is_virtual = sqlite3_column_int(s, 6) != 0;
+    out->is_enabled = sqlite3_column_int(s, 7) != 0;
+    out->created_ms = sqlite3_column_int64(s, 8);
+    out->enabled_ms = sqlite3_column_int64(s, 9);
+    out->last_step = sqlite3_column_int64(s, 10);
+    out->offset_steps = sqlite3_column_int64(s, 11);
+    out->fail_start_s = sqlite3_column_int64(s, 12);
+    out->fail_count = sqlite3_column_int(s, 13);
+    out->seed = arena_str(a, STR_LIT(""));
+}
+
+int
+md_mfa_get(struct md_conn *c, struct str serial, struct arena *a, struct md_mfa_device *out)
+{
+    sqlite3_stmt *s = get(c, ST_MFA_GET);
+    struct buf plain;
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_str(s, 1, serial))
+        return bind_fail(c, s);
+    rc = step(c, s);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        done(s);
+        return -ENOENT;
+    }
+    row_mfa(s, a, out);
+    buf_init(&plain, MD_MFA_SEED_MAX);
+    rc = unseal(c->md->master_key,
+                str_make(sqlite3_column_blob(s, 14), (size_t)sqlite3_column_bytes(s, 14)), &plain);
+    done(s);
+    if (rc == 0) {
+        out->seed = arena_str(a, buf_str(&plain));
+    } else {
+        snprintf(c->err, sizeof(c->err), "cannot unseal MFA seed: wrong master.key or tampering");
+        rc = -EIO;
+    }
+    if (plain.p != NULL)
+        OPENSSL_cleanse(plain.p, plain.n);
+    buf_free(&plain);
+    return rc;
+}
+
+int
+md_mfa_list(struct md_conn *c, int64_t account_id, int64_t user_id, struct arena *a,
+            struct md_mfa_device **out, size_t *n)
+{
+    sqlite3_stmt *s = get(c, user_id < 0 ? ST_MFA_LIST_ALL : ST_MFA_LIST_OWNER);
+    struct md_mfa_device *arr = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, account_id) | (user_id < 0 ? 0 : bind_i64(s, 2, user_id)))
+        return bind_fail(c, s);
+    while ((rc = step(c, s)) > 0) {
+        arr = grow(a, arr, *n, &cap, sizeof(*arr));
+        row_mfa(s, a, &arr[(*n)++]);
+    }
+    if (rc < 0)
+        return rc;
+    done(s);
+    *out = arr;
+    return 0;
+}
+
+int
+md_mfa_set_state(struct md_conn *c, int64_t id, int64_t last_step, int64_t offset_steps,
+                 int64_t fail_start_s, int fail_count)
+{
+    sqlite3_stmt *s = get(c, ST_MFA_SET_STATE);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, id) | bind_i64(s, 2, last_step) | bind_i64(s, 3, offset_steps) |
+        bind_i64(s, 4, fail_start_s) | bind_i64(s, 5, fail_count))
+        return bind_fail(c, s);
+    rc = exec(c, s);
+    if (rc == 0 && sqlite3_changes(c->db) == 0)
+        rc = -ENOENT;
+    return rc;
+}
+
+int
+md_mfa_set_enabled(struct md_conn *c, int64_t id, bool enabled, int64_t user_id, int64_t now_ms)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    /* Disabling always unassigns: assigned and enabled go together (the
+     * table's CHECK), so a deactivated device blocks no DeleteUser. */
+    if (!enabled)
+        return change_i64(c, ST_MFA_DISABLE, id);
+    if (user_id < 0)
+        return -EINVAL;
+    s = get(c, ST_MFA_ENABLE);
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, id) | bind_i64(s, 2, user_id) | bind_i64(s, 3, now_ms))
+        return bind_fail(c, s);
+    /* No row changed: no such device, or user_id is not a user of the
+     * device's account. */
+    rc = exec(c, s);
+    if (rc == 0 && sqlite3_changes(c->db) == 0)
+        rc = -ENOENT;
+    return rc;
+}
+
+int
+md_mfa_delete(struct md_conn *c, int64_t id)
+{
+    return change_i64(c, ST_MFA_DELETE, id);
+}
+
+/* ---- audit log ---------------------------------------------------------- */
+
+/* Binds v as TEXT, NULL when absent; cut at AUDIT_FIELD_MAX bytes. */
+static int
+bind_audit(sqlite3_stmt *s, int i, struct str v)
+{
+    if (v.p == NULL)
+        return sqlite3_bind_null(s, i);
+    return bind_str(s, i, str_make(v.p, v.n < AUDIT_FIELD_MAX ? v.n : AUDIT_FIELD_MAX));
+}
+
+int
+md_audit_append(struct md_conn *c, const struct md_audit *e)
+{
+    sqlite3_stmt *s = get(c, ST_AUDIT_INSERT);
+
+    if (s == NULL)
+        return -EIO;
+    if (e->event.n == 0)
+        return -EINVAL;
+    if (bind_i64(s, 1, e->time_ms) | bind_audit(s, 2, e->event) | bind_audit(s, 3, e->principal) |
+        bind_audit(s, 4, e->bucket) | bind_audit(s, 5, e->key) | bind_audit(s, 6, e->version_id) |
+        bind_audit(s, 7, e->source) | bind_audit(s, 8, e->detail))
+        return bind_fail(c, s);
+    return exec(c, s);
+}
+
+int
+md_audit_list(struct md_conn *c, int64_t after_id, size_t limit, struct arena *a,
+              struct md_audit **out, size_t *n)
+{
+    sqlite3_stmt *s = get(c, ST_AUDIT_LIST);
+    struct md_audit *arr = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (s == NULL)
+        return -EIO;
+    if (limit == 0)
+        return 0;
+    if (bind_i64(s, 1, after_id) | bind_i64(s, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit))
+        return bind_fail(c, s);
+    while ((rc = step(c, s)) > 0) {
+        struct md_audit *e;
+
+        arr = grow(a, arr, *n, &cap, sizeof(*arr));
+        e = &arr[(*n)++];
+        e->id = sqlite3_column_int64(s, 0);
+        e->time_ms = sqlite3_column_int64(s, 1);
+        e->event = col_str(s, 2, a, false);
+        e->principal = col_str(s, 3, a, true);
+        e->bucket = col_str(s, 4, a, true);
+        e->key = col_str(s, 5, a, true);
+        e->version_id = col_str(s, 6, a, true);
+        e->source = col_str(s, 7, a, true);
+        e->detail = col_str(s, 8, a, true);
+    }
+    if (rc < 0)
+        return rc;
+    done(s);
+    *out = arr;
+    return 0;
 }
 
 /* ---- buckets ------------------------------------------------------------ */
@@ -1189,8 +1738,7 @@ md_bucket_set_lifecycle(struct md_conn *c, int64_t bucket_id, struct str xml)
 
     if (s == NULL)
         return -EIO;
-    if (bind_i64(s, 1, bucket_id) |
-        (xml.p ? bind_str(s, 2, xml) : sqlite3_bind_null(s, 2)))
+    if (bind_i64(s, 1, bucket_id) | (xml.p ? bind_str(s, 2, xml) : sqlite3_bind_null(s, 2)))
         return bind_fail(c, s);
     rc = exec(c, s);
     if (rc == 0 && sqlite3_changes(c->db) == 0)
@@ -1435,7 +1983,9 @@ list_run(struct md_conn *c, sqlite3_stmt *s, struct list *l, int64_t bucket_id, 
     int rc;
 
     if (bind_i64(s, 1, bucket_id) | bind_str(s, 2, lo) |
-        (hi.p ? bind_str(s, 3, hi) : seq ? bind_i64(s, 3, seq) : 0) |
+        (hi.p  ? bind_str(s, 3, hi)
+         : seq ? bind_i64(s, 3, seq)
+               : 0) |
         bind_i64(s, 4, left > INT64_MAX ? INT64_MAX : (int64_t)left))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -1462,8 +2012,7 @@ lower_bound(struct str prefix, struct str after, bool inclusive, bool *strict)
 
 int
 md_list_objects(struct md_conn *c, int64_t bucket_id, struct str prefix, struct str after,
-                bool inclusive, size_t limit, struct arena *a, struct md_version **out,
-                size_t *n)
+                bool inclusive, size_t limit, struct arena *a, struct md_version **out, size_t *n)
 {
     struct list l = {.a = a, .limit = limit};
     struct str pfx = prefix.p ? prefix : STR_LIT("");

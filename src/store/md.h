@@ -62,6 +62,24 @@ int md_account_list(struct md_conn *c, struct arena *a, struct md_account **out,
 /* Deletes the account and its keys; -ENOTEMPTY if it owns buckets, -ENOENT. */
 int md_account_delete(struct md_conn *c, int64_t id);
 
+/* ---- IAM users --------------------------------------------------------- */
+struct md_user {
+    int64_t id; /* never reused */
+    int64_t account_id;
+    struct str name; /* unique within the account; IAM's [\w+=,.@-]{1,64} */
+    int64_t created_ms;
+};
+int md_user_create(struct md_conn *c, int64_t account_id, struct str name, int64_t now_ms,
+                   int64_t *id); /* 0, -EEXIST */
+int md_user_get(struct md_conn *c, int64_t id, struct arena *a, struct md_user *out);
+int md_user_get_by_name(struct md_conn *c, int64_t account_id, struct str name, struct arena *a,
+                        struct md_user *out); /* 0, -ENOENT */
+int md_user_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_user **out,
+                 size_t *n);
+/* Deletes the user and its keys; -ENOTEMPTY while an MFA device is assigned
+ * to it (IAM's DeleteConflict), -ENOENT. */
+int md_user_delete(struct md_conn *c, int64_t id);
+
 /* ---- access keys ------------------------------------------------------- */
 struct md_key {
     struct str access_key_id;
@@ -70,6 +88,11 @@ struct md_key {
     struct str secret; /* plaintext after md_key_get; sealed at rest */
     int64_t created_ms;
     bool is_active;
+    /* Temporary (STS session) credentials: expires_ms > 0. The token itself is
+     * never stored, only its SHA-256 (hex); compare in constant time. */
+    struct str session_token_sha256; /* empty for long-term keys */
+    int64_t expires_ms;              /* 0 for long-term keys */
+    int64_t mfa_auth_ms;             /* when the session was MFA-authenticated, 0 if not */
 };
 /* Seals secret with the master key and stores it. -EEXIST on duplicate id. */
 int md_key_create(struct md_conn *c, const struct md_key *k);
@@ -79,6 +102,56 @@ int md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, str
 int md_key_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_key **out,
                 size_t *n);
 int md_key_delete(struct md_conn *c, struct str access_key_id); /* 0, -ENOENT */
+
+/* ---- MFA devices ------------------------------------------------------- */
+struct md_mfa_device {
+    int64_t id;
+    int64_t account_id;
+    int64_t user_id;   /* owner principal once enabled: 0 = root; -1 = unassigned */
+    struct str serial; /* virtual: arn:aws:iam::<12-digit account>:mfa/<path><name>; hardware: vendor serial */
+    struct str name;   /* virtual device name (empty for hardware) */
+    struct str path;   /* "/" default */
+    bool is_virtual;
+    bool is_enabled;
+    struct str seed;   /* raw TOTP key bytes; plaintext only after md_mfa_get; sealed at rest */
+    int64_t created_ms, enabled_ms;
+    /* TOTP state, updated through md_mfa_set_state under md_write. */
+    int64_t last_step;    /* highest accepted time step (replay protection), 0 = none */
+    int64_t offset_steps; /* drift found by resync */
+    int64_t fail_start_s; /* start of the current failure window */
+    int fail_count;       /* failed checks in that window */
+};
+#define MD_MFA_SEED_MAX 64 /* bytes of TOTP key; longer seeds are refused */
+/* Seals d->seed and stores the device; sets d->id. -EEXIST if the serial exists,
+ * -E2BIG if the seed is longer than MD_MFA_SEED_MAX, -EINVAL if it is empty. */
+int md_mfa_create(struct md_conn *c, struct md_mfa_device *d);
+/* By serial (exact match): 0 with the seed unsealed into a, -ENOENT, -EIO. */
+int md_mfa_get(struct md_conn *c, struct str serial, struct arena *a, struct md_mfa_device *out);
+/* Devices of an account (user_id -1: all; 0: root's; >0: that user's),
+ * ordered by serial; seeds left empty. */
+int md_mfa_list(struct md_conn *c, int64_t account_id, int64_t user_id, struct arena *a,
+                struct md_mfa_device **out, size_t *n);
+int md_mfa_set_state(struct md_conn *c, int64_t id, int64_t last_step, int64_t offset_steps,
+                     int64_t fail_start_s, int fail_count);
+/* Assigns (enabled = true, to user_id) or unassigns the device (user_id -1). */
+int md_mfa_set_enabled(struct md_conn *c, int64_t id, bool enabled, int64_t user_id,
+                       int64_t now_ms);
+int md_mfa_delete(struct md_conn *c, int64_t id); /* 0, -ENOENT */
+
+/* ---- audit log (append-only) ------------------------------------------- */
+struct md_audit {
+    int64_t id;          /* assigned, increasing */
+    int64_t time_ms;
+    struct str event;    /* e.g. "mfa.enrolled", "mfa.check_failed", "bucket.versioning" */
+    struct str principal; /* "account:NAME" or "account:NAME/user:NAME" */
+    struct str bucket, key, version_id;
+    struct str source;   /* client address, or "cli" */
+    struct str detail;   /* free text: outcome, reason; never a code or a seed */
+};
+int md_audit_append(struct md_conn *c, const struct md_audit *e);
+/* Entries with id > after_id, oldest first, at most limit. */
+int md_audit_list(struct md_conn *c, int64_t after_id, size_t limit, struct arena *a,
+                  struct md_audit **out, size_t *n);
 
 /* ---- buckets ----------------------------------------------------------- */
 enum md_versioning { MD_VER_NONE = 0, MD_VER_ENABLED = 1, MD_VER_SUSPENDED = 2 };

@@ -1,7 +1,7 @@
 /* md_schema.h -- the metadata schema as an ordered list of migrations.
  * md_migrations[i] takes a database from user_version i to i + 1; md.c runs
  * the missing ones inside one BEGIN IMMEDIATE at open. Never edit a shipped
- * step: append a new one (users, mfa_devices, uploads, audit log, ...).
+ * step: append a new one.
  * Included only by md.c. */
 #ifndef COFFER_STORE_MD_SCHEMA_H
 #define COFFER_STORE_MD_SCHEMA_H
@@ -63,6 +63,77 @@ static const char *const md_migrations[] = {
     "CREATE INDEX versions_latest ON versions(bucket_id, key)"
     "  WHERE is_latest = 1 AND is_dm = 0;"
     "CREATE INDEX versions_blob ON versions(blob_id) WHERE blob_id IS NOT NULL;",
+
+    /* 1 -> 2: IAM users, MFA devices, the audit log, session key fields.
+     * accounts is rebuilt with AUTOINCREMENT so a deleted account's id is
+     * never handed out again (copying the rows seeds sqlite_sequence with the
+     * highest id in use; ids deleted before this step cannot be recovered).
+     * md.c runs every step with foreign_keys off (DROP TABLE would otherwise
+     * delete-check the referencing rows) and runs foreign_key_check before
+     * COMMIT; keys and buckets keep their "REFERENCES accounts(id)" text,
+     * which then names the rebuilt table. */
+    "CREATE TABLE accounts_new ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  canonical_id TEXT NOT NULL UNIQUE,"
+    "  created_ms INTEGER NOT NULL"
+    ");"
+    "INSERT INTO accounts_new (id, name, canonical_id, created_ms)"
+    "  SELECT id, name, canonical_id, created_ms FROM accounts ORDER BY id;"
+    "DROP TABLE accounts;"
+    "ALTER TABLE accounts_new RENAME TO accounts;"
+    /* IAM user names are unique per account regardless of case ("ADMIN" and
+     * "admin" cannot coexist), hence NOCASE: IAM names are ASCII. */
+    "CREATE TABLE users ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id),"
+    "  name TEXT NOT NULL COLLATE NOCASE,"
+    "  created_ms INTEGER NOT NULL,"
+    "  UNIQUE (account_id, name)"
+    ");"
+    /* user_id: -1 unassigned, 0 the account's root, > 0 users(id). A device
+     * is assigned exactly while it is enabled. seed_sealed as keys. */
+    "CREATE TABLE mfa_devices ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id),"
+    "  user_id INTEGER NOT NULL DEFAULT -1,"
+    "  serial TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  is_virtual INTEGER NOT NULL,"
+    "  is_enabled INTEGER NOT NULL DEFAULT 0,"
+    "  seed_sealed BLOB NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  enabled_ms INTEGER NOT NULL DEFAULT 0,"
+    "  last_step INTEGER NOT NULL DEFAULT 0,"
+    "  offset_steps INTEGER NOT NULL DEFAULT 0,"
+    "  fail_start_s INTEGER NOT NULL DEFAULT 0,"
+    "  fail_count INTEGER NOT NULL DEFAULT 0,"
+    "  CHECK ((is_enabled = 0 AND user_id = -1) OR (is_enabled = 1 AND user_id >= 0))"
+    ");"
+    "CREATE INDEX mfa_devices_account ON mfa_devices(account_id, serial);"
+    "CREATE INDEX mfa_devices_owner ON mfa_devices(account_id, user_id, serial);"
+    /* Append-only: no statement of md.c updates or deletes audit rows, and
+     * the triggers refuse it from anything else that opens the file. */
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  time_ms INTEGER NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  principal TEXT,"
+    "  bucket TEXT,"
+    "  key TEXT,"
+    "  version_id TEXT,"
+    "  source TEXT,"
+    "  detail TEXT"
+    ");"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+    /* Temporary credentials: expires_ms > 0; the token only as SHA-256 hex. */
+    "ALTER TABLE keys ADD COLUMN session_token_sha256 TEXT;"
+    "ALTER TABLE keys ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE keys ADD COLUMN mfa_auth_ms INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define MD_SCHEMA_VERSION ((int)(sizeof(md_migrations) / sizeof(md_migrations[0])))

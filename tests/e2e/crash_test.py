@@ -20,6 +20,8 @@ import threading
 import time
 import unittest
 
+import botocore.handlers
+
 import lib
 from botocore.exceptions import ClientError
 
@@ -52,12 +54,18 @@ class CrashTest(lib.E2ETestCase):
 
     def tearDown(self):
         self.srv.kill()
+        report = self.srv.sanitizer_report()
         shutil.rmtree(self.root, ignore_errors=True)
         super().tearDown()
+        self.assertEqual(report, "", "sanitizer report in cofferd log")
 
     def client(self):
-        return lib.client(ak=self.ak, sk=self.sk, endpoint=self.srv.http,
-                          connect_timeout=5, read_timeout=30)
+        c = lib.client(ak=self.ak, sk=self.sk, endpoint=self.srv.http,
+                       connect_timeout=5, read_timeout=30)
+        # no Expect: 100-continue here: test_http covers it, and botocore's handling of it
+        # has a keep-alive bug that would blur what this test measures
+        c.meta.events.unregister("before-call.s3", botocore.handlers.add_expect_header)
+        return c
 
     def observe(self, c, key):
         try:

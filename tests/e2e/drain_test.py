@@ -35,9 +35,11 @@ class DrainTest(lib.E2ETestCase):
 
     def tearDown(self):
         self.srv.kill()
+        report = self.srv.sanitizer_report()
         import shutil
         shutil.rmtree(self.root, ignore_errors=True)
         super().tearDown()
+        self.assertEqual(report, "", "sanitizer report in cofferd log")
 
     def host(self):
         return "127.0.0.1:%d" % self.srv.http_port
@@ -98,7 +100,7 @@ class DrainTest(lib.E2ETestCase):
     def test_idle_keepalive_connection_does_not_block_exit(self):
         rc = RawConn(port=self.srv.http_port)
         try:
-            s = sign("GET", "/" + self.bucket, host=self.host(), ak=self.ak, sk=self.sk)
+            s = sign("GET", "/", host=self.host(), ak=self.ak, sk=self.sk)
             rc.sendall(signed_bytes(s))
             self.assertEqual(rc.read_response().status, 200)
             t0 = time.time()

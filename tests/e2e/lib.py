@@ -280,6 +280,19 @@ class Server:
         except OSError:
             return ""
 
+    def sanitizer_report(self):
+        """Lines of an ASan/UBSan/LSan report in the log (sanitizer builds), else ''."""
+        try:
+            with open(self.log, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        for marker in ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer"):
+            i = text.find(marker)
+            if i >= 0:
+                return text[max(0, i - 200):i + 3000]
+        return ""
+
     def signal(self, sig):
         if self.proc and self.proc.poll() is None:
             os.kill(self.proc.pid, sig)
@@ -328,7 +341,7 @@ def client(ak=None, sk=None, endpoint=None, addressing="path", https=False, veri
     cfg = dict(signature_version="s3v4", region_name=REGION,
                s3={"addressing_style": addressing},
                retries={"max_attempts": 1, "mode": "standard"},
-               connect_timeout=10, read_timeout=60)
+               connect_timeout=10, read_timeout=20)
     cfg.update(config)
     c = boto3.session.Session().client(
         "s3", endpoint_url=endpoint, aws_access_key_id=ak or e.ak,

@@ -6,6 +6,7 @@ Prints `PASS name (secs)` or `FAIL name` plus the traceback for every test, appe
 one-line verdicts to $E2E_RESULTS (run.sh counts them), and exits 1 if anything failed.
 """
 
+import faulthandler
 import importlib
 import os
 import sys
@@ -72,6 +73,8 @@ class Result(unittest.TestResult):
 
 
 def main(argv):
+    # a hung test shows where it hangs before run.sh's timeout kills us
+    faulthandler.dump_traceback_later(int(os.environ.get("E2E_STACK_DUMP_AFTER", "270")))
     out = os.environ.get("E2E_RESULTS")
     only = os.environ.get("E2E_ONLY")  # substring filter on test ids
     suite = unittest.TestSuite()

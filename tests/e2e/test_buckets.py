@@ -41,8 +41,9 @@ class BucketTest(E2ETestCase):
         self.assertIn(b, names)
         self.assertGreater(names[b]["CreationDate"], before)
         self.assertTrue(lst["Owner"]["ID"])
-        if env().account_id:
-            self.assertEqual(lst["Owner"]["ID"], env().account_id)
+        # the same owner ID on every listing of this account, another one for another account
+        self.assertEqual(self.c.list_buckets()["Owner"]["ID"], lst["Owner"]["ID"])
+        self.assertNotEqual(other_client().list_buckets()["Owner"]["ID"], lst["Owner"]["ID"])
 
     def test_create_location_header_is_slash_bucket(self):
         b = bucket_name("loc")

@@ -146,10 +146,6 @@ class ListTest(E2ETestCase):
         self.assertEqual(self.keys(r), [])
         self.assertEqual(r["KeyCount"], 0)
 
-    def test_v2_max_keys_above_1000_capped(self):
-        r = self.v2(MaxKeys=5000)
-        self.assertEqual(r["MaxKeys"], 1000)
-
     def test_v2_invalid_max_keys(self):
         r = signed_request("GET", "/" + self.b, query=[("list-type", "2"), ("max-keys", "-1")])
         self.assertRawError(r, 400, "InvalidArgument")
@@ -164,9 +160,7 @@ class ListTest(E2ETestCase):
     def test_v2_fetch_owner(self):
         r = self.v2(FetchOwner=True, MaxKeys=1)
         owner = r["Contents"][0]["Owner"]
-        self.assertTrue(owner["ID"])
-        if env().account_id:
-            self.assertEqual(owner["ID"], env().account_id)
+        self.assertEqual(owner["ID"], self.c.list_buckets()["Owner"]["ID"])
 
     def test_v2_empty_bucket(self):
         r = self.c.list_objects_v2(Bucket=self.empty)
@@ -285,7 +279,7 @@ class ListManyTest(E2ETestCase):
         with concurrent.futures.ThreadPoolExecutor(8) as ex:
             cs = [client() for _ in range(8)]
             list(ex.map(lambda i: cs[i % 8].put_object(Bucket=cls.b, Key="m/%05d" % i,
-                                                       Body=b""), range(cls.n)))
+                                                       Body=b"m"), range(cls.n)))
 
     @classmethod
     def tearDownClass(cls):
@@ -299,6 +293,14 @@ class ListManyTest(E2ETestCase):
         self.assertEqual(r2["KeyCount"], self.n - 1000)
         self.assertFalse(r2["IsTruncated"])
         self.assertEqual(r2["Contents"][0]["Key"], "m/01000")
+
+    def test_max_keys_above_1000_returns_at_most_1000(self):
+        r = self.c.list_objects_v2(Bucket=self.b, MaxKeys=5000)
+        self.assertEqual(r["KeyCount"], 1000)
+        self.assertTrue(r["IsTruncated"])
+        r = self.c.list_objects(Bucket=self.b, MaxKeys=5000)
+        self.assertEqual(len(r["Contents"]), 1000)
+        self.assertTrue(r["IsTruncated"])
 
     def test_paginator_v1_sees_all(self):
         keys = []

@@ -17,6 +17,7 @@ region = us-east-1
 retry_mode = standard
 max_attempts = 1
 s3 =
+    signature_version = s3v4
     multipart_threshold = 64MB
     multipart_chunksize = 64MB
     addressing_style = path

@@ -2,6 +2,9 @@
 # E2E_RESULTS from run.sh. Each check is one `check NAME CMD...`: PASS/FAIL line, output of a
 # failing command shown indented.
 set -u
+for v in $(env | sed -n 's/^\(AWS_[A-Z_]*\)=.*/\1/p; s/^\(RCLONE_[A-Z_]*\)=.*/\1/p'); do
+    unset "$v"
+done
 CLI_NAME=${CLI_NAME:-cli}
 HTTP_EP=http://127.0.0.1:$E2E_HTTP_PORT
 HTTPS_EP=https://127.0.0.1:$E2E_TLS_PORT

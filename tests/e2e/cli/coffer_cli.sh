@@ -1,0 +1,460 @@
+#!/usr/bin/env bash
+# The admin CLI `coffer`: IAM users, keys for users, MFA devices (virtual enrolment with codes on
+# stdin, hardware tokens, list, resync, deactivate, delete), the audit log, the bucket list's
+# MFADeleteEnabledBucketCount line, help texts and exit statuses (0 ok, 1 user error, 2 internal).
+# It runs its own cofferd on a fresh data dir so that counts are exact; the server is only used to
+# create buckets and to turn MFA delete on with a CLI-enrolled device (aws s3api over HTTPS).
+# Codes come from oathtool. Standalone: BIN=bin bash tests/e2e/cli/coffer_cli.sh
+CLI_NAME=coffer
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+if [ -z "${E2E_RESULTS:-}" ]; then # standalone: the variables run.sh would export
+    export E2E_RESULTS=$(mktemp /tmp/coffer-cli-results.XXXXXX)
+    export E2E_HTTP_PORT=0 E2E_TLS_PORT=0 E2E_DATA=/nonexistent E2E_AK=- E2E_SK=-
+    STANDALONE=1
+fi
+BIN=${E2E_BIN:-${BIN:-$ROOT/bin}}
+case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
+. "$HERE/common.sh"
+
+D=$WORK/data
+PID=
+cleanup() {
+    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+        kill -TERM "$PID" 2>/dev/null
+        wait "$PID" 2>/dev/null
+    fi
+    rm -rf "$WORK"
+    if [ -n "${STANDALONE:-}" ]; then
+        echo "$(grep -c '^PASS ' "$E2E_RESULTS") passed, $(grep -c '^FAIL ' "$E2E_RESULTS") failed"
+        rm -f "$E2E_RESULTS"
+    fi
+}
+trap cleanup EXIT
+
+C() { "$BIN/coffer" --data "$D" "$@"; }
+
+# expect NAME WANT_RC [<FILE] CMD...: runs CMD with stdin from FILE (or /dev/null), stdout in
+# $WORK/out, stderr in $WORK/err, and checks its exit status.
+expect() {
+    local name=$1 want=$2 in=/dev/null
+    shift 2
+    case $1 in "<"*) in=${1#<}; shift ;; esac
+    "$@" <"$in" >"$WORK/out" 2>"$WORK/err"
+    local rc=$?
+    if [ "$rc" = "$want" ]; then
+        record PASS "$name"
+        return 0
+    fi
+    record FAIL "$name"
+    echo "    exit $rc, wanted $want: \$ $*"
+    tail -n 8 "$WORK/out" "$WORK/err" 2>/dev/null | sed 's/^/    /'
+    return 1
+}
+
+# has NAME TEXT [FILE]: FILE (default: the last stdout + stderr) contains TEXT.
+has() {
+    local f=${3:-}
+    if [ -z "$f" ]; then
+        cat "$WORK/out" "$WORK/err" >"$WORK/both"
+        f=$WORK/both
+    fi
+    if grep -qF -- "$2" "$f"; then
+        record PASS "$1"
+    else
+        record FAIL "$1"
+        echo "    '$2' not in:"
+        tail -n 12 "$f" | sed 's/^/    /'
+    fi
+}
+
+# lacks NAME TEXT FILE...: none of the files contains TEXT.
+lacks() {
+    local name=$1 text=$2
+    shift 2
+    if grep -qF -- "$text" "$@"; then
+        record FAIL "$name"
+        echo "    '$text' found in: $(grep -lF -- "$text" "$@" | tr '\n' ' ')"
+    else
+        record PASS "$name"
+    fi
+}
+
+# pycheck NAME FILE PYTHON-EXPR: the JSON document in FILE, as j, makes EXPR true.
+pycheck() {
+    if python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$2" "$3" 2>"$WORK/pyerr"; then
+        record PASS "$1"
+    else
+        record FAIL "$1"
+        echo "    not true: $3"
+        head -c 1500 "$2" | sed 's/^/    /'
+        cat "$WORK/pyerr" | tail -n 3 | sed 's/^/    /'
+    fi
+}
+
+# TOTP: codes of the step containing time T, and a margin so that two codes computed now are
+# still inside the server's window (one step either side) when the command runs.
+code_at() { oathtool --totp -b "$1" -N "@$2"; }
+CODES=$WORK/codes_sent # every code this script hands to coffer or the server
+: >"$CODES"
+fresh_step() {
+    local left=$((30 - $(date +%s) % 30))
+    if [ "$left" -lt 5 ]; then sleep "$left"; fi
+}
+pair() { # SEED FILE: two consecutive codes (previous step, current step) into FILE, one per line
+    local now
+    now=$(date +%s)
+    code_at "$1" $((now - 30)) >"$2"
+    code_at "$1" "$now" >>"$2"
+    cat "$2" >>"$CODES"
+}
+new_seed() { head -c 20 /dev/urandom | base32 | tr -d '=\n'; }
+
+for tool in oathtool python3 aws; do
+    if ! command -v $tool >/dev/null; then
+        record FAIL "setup.needs_$tool"
+        exit 0
+    fi
+done
+
+# ---- help and argument errors (no store needed)
+expect help.top 0 C --help && has help.top_lists_mfa "coffer mfa enroll"
+has help.top_lists_audit "coffer audit"
+has help.top_lists_user "coffer user create"
+expect help.noun 0 C mfa --help && has help.noun_lists_resync "mfa resync"
+for c in "account create" "account list" "account delete" "user create" "user list" \
+    "user delete" "key create" "key list" "key delete" "bucket list" "mfa enroll" \
+    "mfa add-hardware" "mfa list" "mfa resync" "mfa deactivate" "mfa delete" "audit"; do
+    # shellcheck disable=SC2086
+    expect "help.${c// /_}" 0 C $c --help && has "help.${c// /_}_usage" "usage: coffer"
+done
+expect help.enroll_explains_uri 0 C mfa enroll --help && has help.enroll_otpauth "otpauth"
+expect help.add_hardware_vendor 0 C mfa add-hardware --help && has help.add_hardware_vendor_file "vendor"
+expect args.unknown_command 1 C frobnicate
+expect args.unknown_option 1 C mfa list --frob
+expect args.missing_account 1 C user list
+expect args.missing_serial 1 C mfa deactivate
+expect args.extra_positional 1 C audit now
+expect args.option_not_for_command 1 C user list --account x --serial y
+expect args.no_data_dir 1 "$BIN/coffer" --data "$WORK/nonexistent" mfa list
+
+# ---- a server on a fresh data dir
+read -r HP TP < <(python3 - <<'EOF'
+import socket
+ss = [socket.socket() for _ in range(2)]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])
+EOF
+)
+mkdir -p "$D"
+"$BIN/cofferd" --data "$D" --listen "127.0.0.1:$HP" --tls-listen "127.0.0.1:$TP" \
+    --domain localhost >"$WORK/cofferd.log" 2>&1 </dev/null &
+PID=$!
+up=0
+for _ in $(seq 1 300); do
+    kill -0 "$PID" 2>/dev/null || break
+    if (exec 3<>"/dev/tcp/127.0.0.1/$TP") 2>/dev/null && [ -s "$D/tls/cert.pem" ]; then
+        up=1
+        break
+    fi
+    sleep 0.1
+done
+if [ $up -ne 1 ]; then
+    record FAIL setup.server
+    tail -n 20 "$WORK/cofferd.log"
+    exit 0
+fi
+record PASS setup.server
+MYCA=$D/tls/ca.pem
+[ -s "$MYCA" ] || MYCA=$D/tls/cert.pem
+
+expect setup.account 0 C account create alice --json || exit 0
+cp "$WORK/out" "$WORK/alice.json"
+J() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$@"; }
+ACCT_ID=$(J "$WORK/alice.json" account_id)
+ROOT_AK=$(J "$WORK/alice.json" access_key_id)
+ROOT_SK=$(J "$WORK/alice.json" secret_access_key)
+PADDED=$(printf '%012d' "$ACCT_ID")
+expect setup.account2 0 C account create zed
+
+export AWS_CONFIG_FILE=$WORK/aws-config AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-creds
+export AWS_DEFAULT_REGION=us-east-1 AWS_MAX_ATTEMPTS=1 AWS_PAGER=
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_CA_BUNDLE
+: >"$AWS_CONFIG_FILE"
+: >"$AWS_SHARED_CREDENTIALS_FILE"
+AWSS() { # AK SK args...: aws over HTTPS against our server
+    AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 aws --endpoint-url "https://127.0.0.1:$TP" \
+        --ca-bundle "$MYCA" "${@:3}"
+}
+
+# ---- IAM users
+expect user.create 0 C user create --account alice bob --json
+pycheck user.create_json "$WORK/out" 'j["name"] == "bob" and j["user_id"] > 0 and j["account"] == "alice"'
+expect user.create_text 0 C user create --account alice carol && has user.create_text_name "name:     carol"
+expect user.create_duplicate 1 C user create --account alice bob && has user.create_duplicate_msg "already exists"
+expect user.create_duplicate_case 1 C user create --account alice BOB
+expect user.create_bad_name 1 C user create --account alice 'bad/name'
+expect user.create_too_long 1 C user create --account alice "$(printf 'u%.0s' $(seq 1 65))"
+expect user.create_no_account 1 C user create --account nobody dave && has user.create_no_account_msg "no such account"
+expect user.list 0 C user list --account alice && has user.list_bob " bob "
+has user.list_carol "carol"
+expect user.list_json 0 C user list --account alice --json
+pycheck user.list_json_names "$WORK/out" 'sorted(u["name"] for u in j) == ["bob", "carol"]'
+expect user.list_other_account_empty 0 C user list --account zed --json
+pycheck user.list_other_account_json "$WORK/out" 'j == []'
+expect user.delete 0 C user delete --account alice carol
+expect user.delete_again 1 C user delete --account alice carol && has user.delete_again_msg "no such user"
+expect user.list_after_delete 0 C user list --account alice --json
+pycheck user.list_after_delete_json "$WORK/out" '[u["name"] for u in j] == ["bob"]'
+
+# ---- keys for users
+expect key.create_user 0 C key create --account alice --user bob --json
+cp "$WORK/out" "$WORK/bobkey.json"
+pycheck key.create_user_json "$WORK/bobkey.json" 'j["user"] == "bob" and len(j["secret_access_key"]) == 40'
+BOB_AK=$(J "$WORK/bobkey.json" access_key_id)
+BOB_SK=$(J "$WORK/bobkey.json" secret_access_key)
+expect key.create_no_user 1 C key create --account alice --user nobody && has key.create_no_user_msg "no such user"
+expect key.create_root 0 C key create --account alice --json
+pycheck key.create_root_json "$WORK/out" 'j["user"] is None'
+expect key.list 0 C key list --account alice
+has key.list_user_column "USER"
+grep -F "$BOB_AK" "$WORK/out" >"$WORK/bobline"
+has key.list_bob_row " bob " "$WORK/bobline"
+grep -F "$ROOT_AK" "$WORK/out" >"$WORK/rootline"
+has key.list_root_row "(root)" "$WORK/rootline"
+lacks key.list_no_secret "$BOB_SK" "$WORK/out"
+expect key.list_json 0 C key list --account alice --json
+pycheck key.list_json_users "$WORK/out" \
+    'sorted((k["user"] or "") for k in j) == ["", "", "bob"] and all("secret" not in str(k) for k in j)'
+expect key.user_key_signs 0 AWSS "$BOB_AK" "$BOB_SK" s3api list-buckets
+
+# ---- virtual MFA device for root
+SEED=$(new_seed)
+SERIAL="arn:aws:iam::$PADDED:mfa/root-mfa"
+fresh_step
+pair "$SEED" "$WORK/c"
+expect mfa.enroll_root 0 "<$WORK/c" C mfa enroll --account alice --seed-base32 "$SEED" --no-qr root-mfa
+has mfa.enroll_uri "otpauth://totp/root-mfa@alice?secret=$SEED&issuer=Coffer"
+has mfa.enroll_serial "$SERIAL"
+has mfa.enroll_enabled "enabled"
+lacks mfa.enroll_no_qr "█" "$WORK/out"
+expect mfa.enroll_same_name 1 "<$WORK/c" C mfa enroll --account alice --no-qr root-mfa
+has mfa.enroll_same_name_msg "already exists"
+
+# Wrong codes: nothing stored, the name can be used again.
+BADSEED=$(new_seed)
+now=$(date +%s)
+{ code_at "$BADSEED" $((now - 3600)); code_at "$BADSEED" $((now - 3570)); } >"$WORK/old"
+cat "$WORK/old" >>"$CODES"
+expect mfa.enroll_wrong_codes 1 "<$WORK/old" C mfa enroll --account alice --seed-base32 "$BADSEED" --no-qr retry-mfa
+has mfa.enroll_wrong_codes_msg "nothing was stored"
+expect mfa.list_after_wrong 0 C mfa list --account alice
+lacks mfa.enroll_wrong_not_listed "mfa/retry-mfa" "$WORK/out"
+fresh_step
+pair "$BADSEED" "$WORK/c"
+expect mfa.enroll_name_reusable 0 "<$WORK/c" C mfa enroll --account alice --seed-base32 "$BADSEED" --no-qr retry-mfa
+printf '12345\n123456\n' >"$WORK/short"
+expect mfa.enroll_code_format 1 "<$WORK/short" C mfa enroll --account alice --no-qr fmt-mfa
+expect mfa.enroll_no_codes 1 C mfa enroll --account alice --no-qr eof-mfa
+expect mfa.enroll_bad_name 1 C mfa enroll --account alice --no-qr 'bad/name'
+expect mfa.enroll_short_seed 1 C mfa enroll --account alice --seed-base32 "$(head -c 8 /dev/urandom | base32 | tr -d '=')" x-mfa
+expect mfa.enroll_bad_seed 1 C mfa enroll --account alice --seed-base32 'not!base32' x-mfa
+expect mfa.enroll_no_user 1 C mfa enroll --account alice --user nobody x-mfa
+expect mfa.list_after_failures 0 C mfa list --account alice
+for n in fmt-mfa eof-mfa x-mfa; do lacks "mfa.failed_${n}_not_stored" "mfa/$n" "$WORK/out"; done
+
+# QR code in the terminal, a random seed, and a device for an IAM user.
+QSEED=$(new_seed)
+fresh_step
+pair "$QSEED" "$WORK/c"
+expect mfa.enroll_qr 0 "<$WORK/c" C mfa enroll --account alice --seed-base32 "$QSEED" qr-mfa
+has mfa.enroll_qr_blocks "█" "$WORK/out"
+expect mfa.enroll_random_seed_wrong 1 "<$WORK/old" C mfa enroll --account alice --no-qr rnd-mfa
+has mfa.enroll_random_seed_uri "otpauth://totp/rnd-mfa@alice?secret="
+USEED=$(new_seed)
+USERIAL="arn:aws:iam::$PADDED:mfa/bob-mfa"
+fresh_step
+pair "$USEED" "$WORK/c"
+expect mfa.enroll_user 0 "<$WORK/c" C mfa enroll --account alice --user bob --seed-base32 "$USEED" --no-qr bob-mfa
+has mfa.enroll_user_label "account:alice/user:bob"
+
+# ---- hardware tokens
+HSEED=$(new_seed)
+HSER=GAHT$(printf '%08d' $((RANDOM * RANDOM % 100000000)))
+fresh_step
+pair "$HSEED" "$WORK/h"
+expect mfa.hw_add_verified 0 C mfa add-hardware --account alice --serial "$HSER" --seed-base32 "$HSEED" \
+    --code1 "$(sed -n 1p "$WORK/h")" --code2 "$(sed -n 2p "$WORK/h")"
+has mfa.hw_add_verified_msg "enabled"
+H2SEED=$(new_seed)
+expect mfa.hw_add_unverified 0 C mfa add-hardware --account alice --serial GAHT00000002 --seed-base32 "$H2SEED"
+has mfa.hw_add_unverified_msg "not verified"
+expect mfa.hw_add_duplicate 1 C mfa add-hardware --account alice --serial GAHT00000002 --seed-base32 "$H2SEED"
+expect mfa.hw_add_wrong_codes 1 C mfa add-hardware --account alice --serial GAHT00000003 --seed-base32 "$H2SEED" \
+    --code1 "$(sed -n 1p "$WORK/old")" --code2 "$(sed -n 2p "$WORK/old")"
+expect mfa.hw_add_one_code 1 C mfa add-hardware --account alice --serial GAHT00000004 --seed-base32 "$H2SEED" --code1 123456
+expect mfa.hw_add_arn_serial 1 C mfa add-hardware --account alice --serial "arn:aws:iam::$PADDED:mfa/hw" --seed-base32 "$H2SEED"
+expect mfa.hw_add_bad_serial 1 C mfa add-hardware --account alice --serial 'GA HT' --seed-base32 "$H2SEED"
+expect mfa.hw_add_no_seed 1 C mfa add-hardware --account alice --serial GAHT00000005
+expect mfa.hw_add_for_user 0 C mfa add-hardware --account alice --user bob --serial GAHT00000006 --seed-base32 "$H2SEED"
+F7SEED=$(new_seed)
+printf '%s\n' "$F7SEED" >"$WORK/seedfile"
+fresh_step
+pair "$F7SEED" "$WORK/h7"
+expect mfa.hw_add_seed_file 0 C mfa add-hardware --account alice --serial GAHT00000007 \
+    --seed-base32 "@$WORK/seedfile" --code1 "$(sed -n 1p "$WORK/h7")" --code2 "$(sed -n 2p "$WORK/h7")"
+expect mfa.hw_add_seed_file_missing 1 C mfa add-hardware --account alice --serial GAHT00000008 \
+    --seed-base32 "@$WORK/nonexistent"
+expect mfa.hw_seed_file_deactivate 0 C mfa deactivate --serial GAHT00000007
+expect mfa.hw_seed_file_delete 0 C mfa delete --serial GAHT00000007
+
+# ---- listing: every device once, principals, never a seed
+expect mfa.list 0 C mfa list --account alice
+cp "$WORK/out" "$WORK/list.txt"
+for s in "$SERIAL" "arn:aws:iam::$PADDED:mfa/retry-mfa" "arn:aws:iam::$PADDED:mfa/qr-mfa" \
+    "$USERIAL" "$HSER" GAHT00000002 GAHT00000006; do
+    has "mfa.list_has_${s##*/}" "$s" "$WORK/list.txt"
+done
+lacks mfa.list_no_GAHT00000003 GAHT00000003 "$WORK/list.txt"
+grep -F "$HSER" "$WORK/list.txt" >"$WORK/hwline"
+has mfa.list_hw_type "hardware" "$WORK/hwline"
+grep -F "$USERIAL" "$WORK/list.txt" >"$WORK/userline"
+has mfa.list_user_principal "account:alice/user:bob" "$WORK/userline"
+expect mfa.list_json 0 C mfa list --json
+cp "$WORK/out" "$WORK/list.json"
+pycheck mfa.list_json_shape "$WORK/list.json" \
+    'len(j) == 7 and all(set(d) >= {"serial","principal","type","enabled","enable_date"} for d in j)'
+pycheck mfa.list_json_root "$WORK/list.json" \
+    '[d for d in j if d["serial"] == "'"$SERIAL"'"][0]["principal"] == "account:alice" and all(d["enabled"] for d in j)'
+pycheck mfa.list_json_no_seed_field "$WORK/list.json" 'all("seed" not in k.lower() for d in j for k in d)'
+expect mfa.list_other_account 0 C mfa list --account zed --json
+pycheck mfa.list_other_account_empty "$WORK/out" 'j == []'
+expect mfa.list_no_account 1 C mfa list --account nobody
+for s in "$SEED" "$BADSEED" "$QSEED" "$USEED" "$HSEED" "$H2SEED"; do
+    lacks "mfa.list_no_seed_${s:0:6}" "$s" "$WORK/list.txt" "$WORK/list.json"
+done
+
+# ---- resync (the verified hardware token, 10 steps fast)
+now=$(date +%s)
+code_at "$HSEED" $((now + 300)) >"$WORK/r"
+code_at "$HSEED" $((now + 330)) >>"$WORK/r"
+cat "$WORK/r" >>"$CODES"
+expect mfa.resync 0 C mfa resync --serial "$HSER" $(cat "$WORK/r") && has mfa.resync_msg "resynchronized"
+expect mfa.resync_wrong 1 C mfa resync --serial "$HSER" $(cat "$WORK/old")
+expect mfa.resync_bad_format 1 C mfa resync --serial "$HSER" 12345 abcdef
+expect mfa.resync_unknown_serial 1 C mfa resync --serial GAHT99999999 123456 234567
+expect mfa.resync_missing_code 1 C mfa resync --serial "$HSER" 123456
+
+# ---- deactivate / delete
+expect mfa.delete_enabled_refused 1 C mfa delete --serial GAHT00000002 && has mfa.delete_enabled_msg "deactivate it first"
+expect mfa.deactivate 0 C mfa deactivate --serial GAHT00000002
+expect mfa.deactivate_again 1 C mfa deactivate --serial GAHT00000002
+expect mfa.deactivate_unknown 1 C mfa deactivate --serial GAHT99999999
+expect mfa.list_deactivated 0 C mfa list --account alice --json
+pycheck mfa.list_deactivated_json "$WORK/out" \
+    '[(d["enabled"], d["principal"], d["enable_date"]) for d in j if d["serial"] == "GAHT00000002"] == [(False, None, None)]'
+expect mfa.resync_deactivated 1 C mfa resync --serial GAHT00000002 123456 234567
+expect mfa.delete 0 C mfa delete --serial GAHT00000002
+expect mfa.delete_again 1 C mfa delete --serial GAHT00000002
+expect mfa.list_after_delete 0 C mfa list --account alice
+lacks mfa.deleted_not_listed GAHT00000002 "$WORK/out"
+expect user.delete_with_device 1 C user delete --account alice bob && has user.delete_with_device_msg "MFA device"
+expect mfa.deactivate_user_devices 0 C mfa deactivate --serial "$USERIAL"
+expect mfa.deactivate_user_hw 0 C mfa deactivate --serial GAHT00000006
+
+# ---- buckets through the server; MFA delete on with the CLI-enrolled root device
+B1=coffer-cli-mfa-$RANDOM
+B2=coffer-cli-plain-$RANDOM
+expect bucket.create_1 0 AWSS "$ROOT_AK" "$ROOT_SK" s3api create-bucket --bucket "$B1"
+expect bucket.create_2 0 AWSS "$BOB_AK" "$BOB_SK" s3api create-bucket --bucket "$B2"
+expect bucket.list_count_zero 0 C bucket list
+has bucket.list_count_zero_line "MFADeleteEnabledBucketCount: 0 of DistinctNumberOfBuckets: 2 (0%)"
+fresh_step
+MCODE=$(code_at "$SEED" $(($(date +%s) + 30))) # the step after the one burned at enrolment
+echo "$MCODE" >>"$CODES"
+expect bucket.mfa_delete_on 0 AWSS "$ROOT_AK" "$ROOT_SK" s3api put-bucket-versioning --bucket "$B1" \
+    --versioning-configuration Status=Enabled,MFADelete=Enabled --mfa "$SERIAL $MCODE"
+expect bucket.list 0 C bucket list
+has bucket.list_count_line "MFADeleteEnabledBucketCount: 1 of DistinctNumberOfBuckets: 2 (50%)"
+grep -F "$B1" "$WORK/out" >"$WORK/b1line"
+has bucket.list_b1_enabled "Enabled    Enabled" "$WORK/b1line"
+expect bucket.list_json 0 C bucket list --json
+pycheck bucket.list_json_counts "$WORK/out" \
+    'j["mfa_delete_enabled_bucket_count"] == 1 and j["distinct_number_of_buckets"] == 2 and len(j["buckets"]) == 2'
+pycheck bucket.list_json_b1 "$WORK/out" \
+    '[(b["versioning"], b["mfa_delete"]) for b in j["buckets"] if b["name"] == "'"$B1"'"] == [("Enabled", "Enabled")]'
+
+# Deactivating the last enabled root device of an account with an MFA-delete bucket warns.
+expect mfa.deactivate_other_root 0 C mfa deactivate --serial "arn:aws:iam::$PADDED:mfa/retry-mfa"
+lacks mfa.deactivate_warns_not_yet "warning" "$WORK/err"
+expect mfa.deactivate_hw 0 C mfa deactivate --serial "$HSER"
+expect mfa.deactivate_qr 0 C mfa deactivate --serial "arn:aws:iam::$PADDED:mfa/qr-mfa"
+expect mfa.deactivate_last_root 0 C mfa deactivate --serial "$SERIAL"
+has mfa.deactivate_last_root_warns "warning: account:alice has 1 bucket(s) with MFA delete enabled"
+expect user.delete_after_deactivate 0 C user delete --account alice bob
+
+# ---- the audit log
+expect audit.text 0 C audit
+cp "$WORK/out" "$WORK/audit.txt"
+has audit.header "PRINCIPAL" "$WORK/audit.txt"
+grep -F "mfa.enrolled" "$WORK/audit.txt" | grep -F "$SERIAL" >"$WORK/a_enr"
+has audit.enrolled_root "account:alice" "$WORK/a_enr"
+has audit.enrolled_source_cli " cli " "$WORK/a_enr"
+grep -F "mfa.enrolled" "$WORK/audit.txt" | grep -F "$USERIAL" >"$WORK/a_enr_u"
+has audit.enrolled_user "account:alice/user:bob" "$WORK/a_enr_u"
+grep -F "mfa.deactivated" "$WORK/audit.txt" | grep -F "$SERIAL" >"$WORK/a_deact"
+has audit.deactivated_root "account:alice" "$WORK/a_deact"
+has audit.enroll_failed "mfa.enroll_failed" "$WORK/audit.txt"
+has audit.resynced "mfa.resynced" "$WORK/audit.txt"
+has audit.resync_failed "mfa.resync_failed" "$WORK/audit.txt"
+has audit.deleted "mfa.deleted" "$WORK/audit.txt"
+grep -F "$B1" "$WORK/audit.txt" >"$WORK/a_b1"
+has audit.server_toggle_source "127.0.0.1" "$WORK/a_b1"
+expect audit.json 0 C audit --json
+cp "$WORK/out" "$WORK/audit.json"
+pycheck audit.json_ordered "$WORK/audit.json" \
+    'len(j) >= 10 and [e["id"] for e in j] == sorted(e["id"] for e in j) and all(e["time"].endswith("Z") for e in j)'
+pycheck audit.json_fields "$WORK/audit.json" \
+    'all(set(e) >= {"time","event","principal","bucket","key","version_id","source","detail"} for e in j)'
+# Never a code this script sent, nor a seed (a code as a whole 6-digit token: serials hold longer
+# digit runs, and those are not codes).
+sort -u "$CODES" >"$WORK/codes_u"
+leak=
+while read -r code; do
+    if grep -Eq "(^|[^0-9])$code([^0-9]|\$)" "$WORK/audit.txt" "$WORK/audit.json"; then leak="$leak $code"; fi
+done <"$WORK/codes_u"
+if [ -z "$leak" ] && [ "$(wc -l <"$WORK/codes_u")" -ge 10 ]; then
+    record PASS audit.no_codes
+else
+    record FAIL audit.no_codes
+    echo "    codes found in the audit log:$leak ($(wc -l <"$WORK/codes_u") codes sent)"
+fi
+for s in "$SEED" "$BADSEED" "$QSEED" "$USEED" "$HSEED" "$H2SEED" "$F7SEED"; do
+    lacks "audit.no_seed_${s:0:6}" "$s" "$WORK/audit.txt" "$WORK/audit.json"
+done
+FIRST=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["id"])' "$WORK/audit.json")
+LAST=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[-1]["id"])' "$WORK/audit.json")
+expect audit.limit 0 C audit --limit 2 --json
+pycheck audit.limit_two_oldest "$WORK/out" '[e["id"] for e in j] == [e["id"] for e in json.load(open("'"$WORK/audit.json"'"))][:2]'
+expect audit.since 0 C audit --since "$FIRST" --json
+pycheck audit.since_skips_first "$WORK/out" 'len(j) >= 1 and j[0]["id"] > '"$FIRST"
+expect audit.since_last 0 C audit --since "$LAST" --json
+pycheck audit.since_last_empty "$WORK/out" 'j == []'
+expect audit.since_last_text 0 C audit --since "$LAST"
+[ "$(wc -l <"$WORK/out")" = 1 ] && record PASS audit.since_last_header_only || record FAIL audit.since_last_header_only
+expect audit.bad_since 1 C audit --since abc
+expect audit.bad_limit 1 C audit --limit 0
+
+# ---- internal errors exit 2: a data dir whose meta.db is not a database
+mkdir -p "$WORK/junk"
+head -c 8192 /dev/urandom >"$WORK/junk/meta.db"
+expect exit.internal_error 2 "$BIN/coffer" --data "$WORK/junk" mfa list
+
+if grep -q 'ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer' "$WORK/cofferd.log"; then
+    record FAIL server.sanitizer_clean
+fi
+exit 0
