@@ -223,10 +223,10 @@ add_run(struct md_conn *c, void *arg)
     /* The user may have been deleted since the lookup before the prompt. */
     if (j->user_id > 0) {
         rc = md_user_get(c, j->user_id, j->a, &u);
-        if (rc < 0) {
+        if (rc == -ENOENT)
             j->why = WHY_USER_GONE;
+        if (rc < 0)
             return rc;
-        }
     }
     rc = md_mfa_list(c, j->d.account_id, j->user_id, j->a, &list, &n);
     if (rc < 0)

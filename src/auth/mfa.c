@@ -4,8 +4,8 @@
  * so two requests carrying the same code cannot both pass. Not here: which
  * requests need MFA (s3_bucket.c, s3_object.c) and device management
  * (s3_iam.c, adm_mfa.c). */
-#include "common.h"
 #include "auth/mfa.h"
+#include "common.h"
 
 #include "auth/totp.h"
 #include "store/md.h"
@@ -35,7 +35,7 @@ struct check {
     struct arena *a;
     struct str serial;
     uint32_t code;
-    bool owner_only; /* mfa_require: the bucket owner's root device only */
+    bool owner_only;    /* mfa_require: the bucket owner's root device only */
     const char *reason; /* out: NULL when the code was accepted */
     int retry_s;        /* out: when throttled */
 };
@@ -99,8 +99,7 @@ mfa_audit(struct md *md, const struct mfa_req *m, const char *event, const char 
 
     rc = md_write(md, audit_run, &j);
     if (rc < 0)
-        log_error("audit: cannot record %s for %.*s: %s", event, STR_FMT(m->bucket),
-                  strerror(-rc));
+        log_error("audit: cannot record %s for %.*s: %s", event, STR_FMT(m->bucket), strerror(-rc));
 }
 
 /* The seed was unsealed into the request arena; do not leave it there. */
@@ -173,8 +172,7 @@ check_run(struct md_conn *c, void *arg)
     k->reason = rc == 0 ? NULL : rc == -EALREADY ? "replayed code" : "wrong code";
     /* Burned step on success, counters on failure: committed either way.
      * The closure returns 0 on a failed check so that they are. */
-    rc = md_mfa_set_state(c, d.id, st.last_step, st.offset_steps, st.fail_start_s,
-                          st.fail_count);
+    rc = md_mfa_set_state(c, d.id, st.last_step, st.offset_steps, st.fail_start_s, st.fail_count);
     if (rc < 0 || k->reason == NULL)
         goto out;
     rc = audit_failure(c, k, &d);
@@ -248,14 +246,12 @@ mfa_require(struct md *md, const struct mfa_req *m, struct arena *a, struct mfa_
     /* AWS: absent header before the principal check; an IAM user without a
      * header gets "Mfa Authentication must be used" [spec-mfa-delete §1.6]. */
     if (m->header.p == NULL) {
-        mfa_audit(md, m, EVENT_FAILED,
-                  arena_printf(a, "%s: missing header", action_name(m)));
+        mfa_audit(md, m, EVENT_FAILED, arena_printf(a, "%s: missing header", action_name(m)));
         e->msg = msg_required;
         return S3E_ACCESS_DENIED;
     }
     if (m->account_id != m->bucket_owner_id || m->user_id != 0) {
-        mfa_audit(md, m, EVENT_FAILED,
-                  arena_printf(a, "%s: not bucket owner", action_name(m)));
+        mfa_audit(md, m, EVENT_FAILED, arena_printf(a, "%s: not bucket owner", action_name(m)));
         e->msg = msg_not_owner;
         return S3E_ACCESS_DENIED;
     }

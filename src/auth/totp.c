@@ -2,8 +2,8 @@
  * it: window, single use of each step, failure throttling, enrolment and
  * resynchronisation. No storage and no clock here: the caller loads the
  * state, passes the time and stores the state back (mfa.c, adm_mfa.c). */
-#include "common.h"
 #include "auth/totp.h"
+#include "common.h"
 
 #include "crypto/hash.h"
 
@@ -137,8 +137,8 @@ totp_verify(const unsigned char *key, size_t kn, struct totp_state *st, int64_t 
  * range is computed once and compared without early exit. 0 and *found,
  * or -EACCES. */
 static int
-find_pair(const unsigned char *key, size_t kn, int64_t lo, int64_t hi, int64_t mid,
-          uint32_t code1, uint32_t code2, int64_t *found)
+find_pair(const unsigned char *key, size_t kn, int64_t lo, int64_t hi, int64_t mid, uint32_t code1,
+          uint32_t code2, int64_t *found)
 {
     uint32_t prev = ct_eq(code_at(key, kn, lo), code1);
     int64_t best = 0, best_dist = INT64_MAX;

@@ -70,6 +70,7 @@ object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, stru
     out->version_id = STR_NULL;
     out->delete_marker = false;
     out->blob_id = STR_NULL;
+    out->removed = false;
     if (vid.p != NULL) {
         /* AWS: DELETE ?versionId removes that version for good, a marker
          * included; the response says which it was [spec §4.4]. */
@@ -79,6 +80,7 @@ object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, stru
             return S3E_OK;
         if (rc < 0 || md_version_delete(c, v.seq) < 0)
             return S3E_INTERNAL;
+        out->removed = true;
         out->delete_marker = v.is_delete_marker;
         if (v.blob_id.n > 0)
             out->blob_id = v.blob_id;

@@ -30,6 +30,7 @@ struct object_del {
     struct str version_id; /* the version removed or the marker created; STR_NULL if none */
     bool delete_marker;    /* x-amz-delete-marker: true */
     struct str blob_id;    /* data to unlink after commit, or STR_NULL */
+    bool removed;          /* versioned delete: the named version existed and is gone */
 };
 
 /* vid.p == NULL: simple delete (marker on Enabled, null marker on Suspended,

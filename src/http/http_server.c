@@ -344,6 +344,10 @@ http_resp_begin(struct http_req *r, int status, int64_t content_length)
      * persistent connection: close after this response. */
     close = rq->resp_close || !rq->body_complete || rq->want_close ||
             atomic_load(&rq->s->draining_flag);
+    /* A final answer to an Expect: 100-continue request that never got its
+     * 100 leaves the client unsure whether to send the body: close. */
+    if (r->expect_continue && !rq->continue_sent)
+        close = true;
     if (close)
         rq->want_close = true;
     pthread_mutex_unlock(&rq->mu);
@@ -391,6 +395,18 @@ http_body_read(struct http_req *r, void *p, size_t n)
     ssize_t got = 0;
 
     pthread_mutex_lock(&rq->mu);
+    /* The handler wants the body: answer "100 Continue" now, even when the
+     * body already arrived (or is empty). Clients such as botocore expect
+     * the interim response on a kept-alive connection whenever they asked
+     * for it and the server reads on. */
+    if (r->expect_continue && !rq->continue_sent) {
+        struct buf b;
+        rq->continue_sent = true;
+        buf_init(&b, 64);
+        (void)buf_append_c(&b, "HTTP/1.1 100 Continue\r\n\r\n");
+        rq->out_pending += b.n;
+        post_event(rq->s, EV_OUT, rq, &b);
+    }
     for (;;) {
         size_t avail = rq->body.n - rq->body_off;
         if (avail > 0) {
@@ -418,14 +434,6 @@ http_body_read(struct http_req *r, void *p, size_t n)
         if (rq->conn_dead) {
             got = -EPIPE;
             break;
-        }
-        if (r->expect_continue && !rq->continue_sent) {
-            struct buf b;
-            rq->continue_sent = true;
-            buf_init(&b, 64);
-            (void)buf_append_c(&b, "HTTP/1.1 100 Continue\r\n\r\n");
-            rq->out_pending += b.n;
-            post_event(rq->s, EV_OUT, rq, &b);
         }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);

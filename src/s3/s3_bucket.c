@@ -1,12 +1,13 @@
 /* s3_bucket.c -- bucket-level operations: ListBuckets, CreateBucket,
  * DeleteBucket, HeadBucket, GetBucketLocation and Get/PutBucketVersioning.
- * Object listings live in s3_list.c; MFA delete itself is not implemented
- * here: a request that would turn it on is refused, never accepted. */
+ * Object listings live in s3_list.c. MFA delete is toggled here; the checks
+ * themselves are auth/mfa.c's, reached through s3_mfa.h. */
 #include "common.h"
 
 #include "bounds.h"
 #include "crypto/cksum.h"
 #include "s3/s3_int.h"
+#include "s3/s3_mfa.h"
 #include "util/enc.h"
 #include "util/tm.h"
 #include "xml/xml_read.h"
@@ -264,10 +265,10 @@ region_name_ok(struct str r)
 }
 
 /* Reads the optional CreateBucketConfiguration body. Coffer serves one
- * region: a LocationConstraint naming it (us-east-1 included, although AWS
- * rejects that one as InvalidLocationConstraint, because older clients send
- * it) or none at all is accepted; any other region is refused the way a
- * regional AWS endpoint refuses it. */
+ * region: a LocationConstraint naming it or none at all is accepted; any
+ * other region is refused the way a regional AWS endpoint refuses it. As on
+ * AWS, us-east-1 is never sent as a constraint (InvalidLocationConstraint);
+ * the AWS CLI, boto3, s3cmd and rclone all leave it out. */
 static enum s3_err
 check_location(struct s3_req *q)
 {
@@ -304,7 +305,7 @@ check_location(struct s3_req *q)
         lc = STR_LIT("us-east-1");
     else if (str_eq_c(lc, "EU"))
         lc = STR_LIT("eu-west-1");
-    if (!region_name_ok(lc))
+    if (!region_name_ok(lc) || (n->text.n > 0 && str_eq_c(lc, "us-east-1")))
         return S3E_INVALID_LOCATION_CONSTRAINT;
     if (!str_eq_c(lc, q->srv->region)) {
         q->err_msg = arena_printf(q->arena,
@@ -564,39 +565,116 @@ parse_versioning(struct s3_req *q, struct str body, struct versioning_req *out)
     return S3E_OK;
 }
 
+/* Coffer decision 3 and [spec-mfa-delete §1.2]: on a bucket with MFA delete
+ * enabled, any real change of Status or turning MFA delete off needs MFA;
+ * elsewhere only turning it on does. An explicit Disabled on a bucket that
+ * never had it changes nothing that matters (ceph/s3-tests sends it). */
+static bool
+versioning_needs_mfa(const struct md_bucket *b, const struct versioning_req *vr)
+{
+    if (b->mfa_delete == MD_MFA_ENABLED)
+        return vr->status != b->versioning || vr->mfa == MD_MFA_DISABLED;
+    return vr->mfa == MD_MFA_ENABLED;
+}
+
+static const char *
+ver_name(enum md_versioning v)
+{
+    return v == MD_VER_ENABLED ? "Enabled" : v == MD_VER_SUSPENDED ? "Suspended" : "Unversioned";
+}
+
+static const char *
+mfa_name(enum md_mfa m)
+{
+    return m == MD_MFA_ENABLED ? "Enabled" : m == MD_MFA_DISABLED ? "Disabled" : "Unset";
+}
+
 struct set_versioning_arg {
     int64_t bucket_id;
-    enum md_versioning status;
-    enum md_mfa mfa;
+    struct versioning_req vr;
+    bool mfa_ok;              /* mfa_require passed for this request */
+    const struct mfa_req *m;  /* for the audit records */
+    struct arena *arena;
+    enum s3_err err;
 };
 
+static int
+audit(struct md_conn *c, struct set_versioning_arg *sa, const char *event, const char *from,
+      const char *to)
+{
+    struct md_audit e;
+    const char *detail = arena_printf(sa->arena, "%s -> %s%s", from, to,
+                                      sa->mfa_ok ? " (MFA verified)" : "");
+
+    s3_mfa_audit_record(sa->m, event, detail, STR_NULL, STR_NULL, &e);
+    return md_audit_append(c, &e);
+}
+
+/* The state change and its audit records commit together, against the
+ * bucket as it is now: the MFA decision and the lifecycle interlock are
+ * checked again on the writer's connection, so a concurrent change of
+ * either cannot slip between the check and the write. */
 static int
 set_versioning_fn(struct md_conn *c, void *arg)
 {
     struct set_versioning_arg *sa = arg;
+    const struct mfa_req *m = sa->m;
+    struct md_bucket b;
+    enum md_mfa mfa;
+    int rc;
 
-    return md_bucket_set_versioning(c, sa->bucket_id, sa->status, sa->mfa);
+    rc = md_bucket_get(c, m->bucket, sa->arena, &b);
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
+    if (rc == -ENOENT || b.id != sa->bucket_id) {
+        sa->err = S3E_NO_SUCH_BUCKET; /* deleted (and maybe made again) meanwhile */
+        return -ENOENT;
+    }
+    if (versioning_needs_mfa(&b, &sa->vr) && !sa->mfa_ok) {
+        /* MFA delete was turned on after this request was checked. */
+        sa->err = S3E_OPERATION_ABORTED;
+        return -EAGAIN;
+    }
+    /* AWS: MFA delete and lifecycle exclude each other [spec-mfa-delete §5,
+     * case 18]. Checked after the MFA verification (a request that could
+     * not pass MFA learns nothing about the bucket's configuration, and
+     * §1.6 answers stay the same whatever the state), at the cost of
+     * spending a valid code on a request that then fails. */
+    if (sa->vr.mfa == MD_MFA_ENABLED && b.lifecycle.p != NULL) {
+        sa->err = S3E_INVALID_BUCKET_STATE;
+        return -EPERM;
+    }
+    mfa = sa->vr.mfa != MD_MFA_UNSET ? sa->vr.mfa : b.mfa_delete;
+    if (sa->vr.status == b.versioning && mfa == b.mfa_delete)
+        return 0; /* nothing changes: nothing to write or record */
+    rc = md_bucket_set_versioning(c, b.id, sa->vr.status, mfa);
+    if (rc == 0 && sa->vr.status != b.versioning)
+        rc = audit(c, sa, "bucket.versioning", ver_name(b.versioning), ver_name(sa->vr.status));
+    if (rc == 0 && mfa != b.mfa_delete)
+        rc = audit(c, sa, "bucket.mfa_delete", mfa_name(b.mfa_delete), mfa_name(mfa));
+    return rc;
 }
 
+/* PUT /{bucket}?versioning [spec-mfa-delete §1.6, §2, cases 2-24]. */
 enum s3_err
 s3_put_bucket_versioning(struct s3_req *q)
 {
-    struct set_versioning_arg sa;
-    struct versioning_req vr;
+    struct set_versioning_arg sa = {0};
+    struct mfa_req m;
     struct md_bucket b;
     struct str body;
     enum s3_err err;
+    bool need_mfa;
     int rc;
 
+    /* Coffer decision 1: a request carrying x-amz-mfa is checked for TLS,
+     * header format and session credentials before anything else. */
+    err = s3_mfa_precheck(q);
+    if (err != S3E_OK)
+        return err;
     err = s3_bucket_load(q, &b);
     if (err != S3E_OK)
         return err;
-    /* Coffer decision 1: x-amz-mfa needs TLS, checked before anything else
-     * about MFA [spec-mfa-delete decisions]. */
-    if (http_header(q->http, "x-amz-mfa").p != NULL && !q->http->is_tls) {
-        q->err_msg = "Requests that include x-amz-mfa must use HTTPS";
-        return S3E_INVALID_REQUEST;
-    }
     err = s3_body_read_all(q, S3_MAX_XML_BODY, &body);
     if (err != S3E_OK)
         return err;
@@ -606,25 +684,28 @@ s3_put_bucket_versioning(struct s3_req *q)
         q->err_msg = "Missing required header for this request: Content-MD5";
         return S3E_INVALID_REQUEST;
     }
-    err = parse_versioning(q, body, &vr);
+    err = parse_versioning(q, body, &sa.vr);
     if (err != S3E_OK)
         return err;
-    /* MFA delete is not implemented yet: enabling it, touching a bucket
-     * that has it, or presenting a code we cannot verify (Coffer decision
-     * 6) must fail rather than be silently accepted. */
-    if (vr.mfa == MD_MFA_ENABLED || b.mfa_delete == MD_MFA_ENABLED ||
-        http_header(q->http, "x-amz-mfa").p != NULL) {
-        q->err_msg = "MFA delete is not supported yet.";
-        return S3E_NOT_IMPLEMENTED;
-    }
+    /* Required: bucket owner's root with a valid code; otherwise a header
+     * that is present is still verified (Coffer decision 6). */
+    need_mfa = versioning_needs_mfa(&b, &sa.vr);
+    err = s3_mfa_gate(q, need_mfa, b.account_id, STR_NULL, STR_NULL);
+    if (err != S3E_OK)
+        return err;
+    s3_mfa_request(q, b.account_id, STR_NULL, STR_NULL, &m);
     sa.bucket_id = b.id;
-    sa.status = vr.status; /* never back to MD_VER_NONE: Status is required */
-    sa.mfa = vr.mfa != MD_MFA_UNSET ? vr.mfa : b.mfa_delete;
+    sa.mfa_ok = need_mfa;
+    sa.m = &m;
+    sa.arena = q->arena;
     rc = md_write(q->srv->md, set_versioning_fn, &sa);
-    if (rc == -ENOENT)
-        return S3E_NO_SUCH_BUCKET;
-    if (rc < 0)
-        return s3_err_from_errno(rc);
+    if (rc < 0) {
+        if (sa.err == S3E_INVALID_BUCKET_STATE)
+            q->err_msg = "Mfa Authentication is not supported on a bucket with lifecycle "
+                         "configuration. Delete lifecycle configuration before enabling Mfa "
+                         "Authentication.";
+        return sa.err != S3E_OK ? sa.err : s3_err_from_errno(rc);
+    }
     (void)s3_reply_empty(q, 200);
     return S3E_OK;
 }

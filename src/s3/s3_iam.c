@@ -440,7 +440,8 @@ resolve_user(struct iam *x, struct str name, bool required, struct principal *ou
 static enum iam_err
 denied(struct iam *x, const char *action, const char *resource)
 {
-    return fail(x, IE_ACCESS_DENIED, "User: %s is not authorized to perform: iam:%s on resource: %s",
+    return fail(x, IE_ACCESS_DENIED,
+                "User: %s is not authorized to perform: iam:%s on resource: %s",
                 principal_arn(x, &x->caller), action, resource);
 }
 
@@ -1742,7 +1743,8 @@ s3_iam_handle(struct s3_req *q)
     if (is_post) {
         struct str ct = http_header(r, "content-type"), mime, rest;
         str_split(ct, ';', &mime, &rest);
-        if (r->content_length != 0 && !str_ieq_c(str_trim(mime), "application/x-www-form-urlencoded")) {
+        if (r->content_length != 0 &&
+            !str_ieq_c(str_trim(mime), "application/x-www-form-urlencoded")) {
             err = fail(&x, IE_INVALID_PARAMETER,
                        "The Content-Type of an IAM or STS request must be "
                        "application/x-www-form-urlencoded.");

@@ -8,6 +8,7 @@
 #include "core/object.h"
 #include "crypto/cksum.h"
 #include "s3/s3_int.h"
+#include "s3/s3_mfa.h"
 #include "store/blob.h"
 #include "util/enc.h"
 #include "util/log.h"
@@ -887,10 +888,33 @@ out:
 
 /* ---- DELETE ------------------------------------------------------------- */
 
+#define EVENT_VERSION_DELETED "object.version_deleted"
+
+/* The audit record of one permanent delete made with MFA, appended in the
+ * same closure as the delete so that neither commits without the other. */
+static int
+audit_version_delete(struct md_conn *c, struct s3_req *q, const struct mfa_req *m,
+                     struct str key, struct str vid, const struct object_del *out)
+{
+    struct md_audit e;
+    const char *detail;
+
+    if (!out->removed)
+        detail = arena_printf(q->arena, "%s: no such version (nothing removed)", q->op_name);
+    else if (out->delete_marker)
+        detail = arena_printf(q->arena, "%s: delete marker removed (MFA verified)", q->op_name);
+    else
+        detail = arena_printf(q->arena, "%s: version removed (MFA verified)", q->op_name);
+    s3_mfa_audit_record(m, EVENT_VERSION_DELETED, detail, key, vid, &e);
+    return md_audit_append(c, &e);
+}
+
 struct del_ctx {
     struct s3_req *q;
     struct md_bucket b;
     struct str vid;
+    bool mfa_ok;     /* mfa_require passed */
+    struct mfa_req m; /* filled when mfa_ok */
     struct object_del out;
     enum s3_err err;
 };
@@ -902,12 +926,24 @@ del_txn(struct md_conn *c, void *arg)
     struct s3_req *q = d->q;
 
     d->err = object_bucket(c, q->bucket, q->account_id, q->arena, &d->b);
+    /* The bucket as it is now: MFA delete turned on after the check would
+     * otherwise let this versioned delete through without a code. */
+    if (d->err == S3E_OK && d->vid.p != NULL && d->b.mfa_delete == MD_MFA_ENABLED && !d->mfa_ok)
+        d->err = S3E_OPERATION_ABORTED;
     if (d->err == S3E_OK)
         d->err = object_delete(c, &d->b, q->key, d->vid, q->account_id, tm_now_ms(), q->arena,
                                &d->out);
-    return d->err == S3E_OK ? 0 : -EINVAL;
+    if (d->err != S3E_OK)
+        return -EINVAL;
+    if (d->mfa_ok)
+        return audit_version_delete(c, q, &d->m, q->key, d->vid, &d->out);
+    return 0;
 }
 
+/* DELETE /{bucket}/{key}[?versionId=]. A versionId on a bucket with MFA
+ * delete enabled needs the owner's root and a valid code (delete markers
+ * and "null" included); a simple delete stays open to every authorised
+ * caller [spec-mfa-delete §1.2, cases 25-30, 35]. */
 enum s3_err
 s3_delete_object(struct s3_req *q)
 {
@@ -915,11 +951,19 @@ s3_delete_object(struct s3_req *q)
     enum s3_err err;
     int rc;
 
-    err = version_param(q, &d.vid);
+    err = s3_mfa_precheck(q); /* Coffer decision 1: before anything else */
+    if (err == S3E_OK)
+        err = version_param(q, &d.vid);
     if (err == S3E_OK)
         err = s3_bucket_load(q, &d.b);
     if (err != S3E_OK)
         return err;
+    d.mfa_ok = d.vid.p != NULL && d.b.mfa_delete == MD_MFA_ENABLED;
+    err = s3_mfa_gate(q, d.mfa_ok, d.b.account_id, q->key, d.vid);
+    if (err != S3E_OK)
+        return err;
+    if (d.mfa_ok)
+        s3_mfa_request(q, d.b.account_id, q->key, d.vid, &d.m);
     rc = md_write(q->srv->md, del_txn, &d);
     if (rc < 0)
         return d.err != S3E_OK ? d.err : S3E_INTERNAL;
@@ -948,6 +992,9 @@ struct multi_ctx {
     struct md_bucket b;
     struct multi_item *items;
     size_t n;
+    bool any_vid;     /* some Object names a VersionId */
+    bool mfa_ok;      /* mfa_require passed for the whole request */
+    struct mfa_req m; /* filled when mfa_ok */
     enum s3_err err;
 };
 
@@ -957,8 +1004,12 @@ multi_txn(struct md_conn *c, void *arg)
     struct multi_ctx *m = arg;
     struct s3_req *q = m->q;
     int64_t now = tm_now_ms();
+    int rc;
 
     m->err = object_bucket(c, q->bucket, q->account_id, q->arena, &m->b);
+    /* As in del_txn: all or nothing against the bucket's current state. */
+    if (m->err == S3E_OK && m->any_vid && m->b.mfa_delete == MD_MFA_ENABLED && !m->mfa_ok)
+        m->err = S3E_OPERATION_ABORTED;
     if (m->err != S3E_OK)
         return -EINVAL;
     for (size_t i = 0; i < m->n; i++) {
@@ -967,10 +1018,20 @@ multi_txn(struct md_conn *c, void *arg)
             continue;
         it->err = object_delete(c, &m->b, it->key, it->vid, q->account_id, now, q->arena,
                                 &it->out);
+        if (it->err == S3E_OK && m->mfa_ok && it->vid.p != NULL) {
+            rc = audit_version_delete(c, q, &m->m, it->key, it->vid, &it->out);
+            if (rc < 0)
+                return rc; /* the whole request rolls back with its record */
+        }
     }
     return 0;
 }
 
+/* POST /{bucket}?delete. On a bucket with MFA delete enabled, one Object
+ * with a VersionId makes MFA required for the whole request, checked before
+ * anything is deleted: without it nothing changes and no DeleteResult is
+ * sent; a present but invalid code fails the request whatever it names
+ * [spec-mfa-delete §2, cases 31-34, Coffer decision 6]. */
 enum s3_err
 s3_delete_objects(struct s3_req *q)
 {
@@ -986,6 +1047,9 @@ s3_delete_objects(struct s3_req *q)
 
     for (size_t i = 0; i < r->n_hdrs && !has_cksum; i++)
         has_cksum = cksum_from_header(r->hdrs[i].name) != CKSUM_NONE;
+    err = s3_mfa_precheck(q); /* Coffer decision 1: before anything else */
+    if (err != S3E_OK)
+        return err;
     err = s3_bucket_load(q, &m.b);
     if (err != S3E_OK)
         return err;
@@ -1019,6 +1083,8 @@ s3_delete_objects(struct s3_req *q)
             return S3E_MALFORMED_XML;
         it->key = k->text;
         it->vid = v ? v->text : STR_NULL;
+        if (it->vid.p != NULL)
+            m.any_vid = true; /* even one that will not parse: it names a version */
         it->err = s3_key_check(it->key);
         if (it->err == S3E_OK && it->key.n == 0)
             it->err = S3E_INVALID_ARGUMENT; /* AWS: UserKeyMustBeSpecified */
@@ -1027,6 +1093,12 @@ s3_delete_objects(struct s3_req *q)
             it->err_msg = "The specified version does not exist.";
         }
     }
+    m.mfa_ok = m.any_vid && m.b.mfa_delete == MD_MFA_ENABLED;
+    err = s3_mfa_gate(q, m.mfa_ok, m.b.account_id, STR_NULL, STR_NULL);
+    if (err != S3E_OK)
+        return err;
+    if (m.mfa_ok)
+        s3_mfa_request(q, m.b.account_id, STR_NULL, STR_NULL, &m.m);
     if (md_write(q->srv->md, multi_txn, &m) < 0)
         return m.err != S3E_OK ? m.err : S3E_INTERNAL;
     for (i = 0; i < m.n; i++)

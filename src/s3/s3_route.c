@@ -4,6 +4,7 @@
 #include "common.h"
 #include "bounds.h"
 #include "s3/s3_int.h"
+#include "s3/s3_mfa.h"
 #include "auth/sigv2.h"
 #include "crypto/hash.h"
 #include "util/enc.h"
@@ -234,7 +235,7 @@ enum s3_err
 s3_auth_verify(struct s3_req *q)
 {
     struct sigv4_input in;
-    struct md_key key;
+    struct md_key key = {0};
     const char *msg = NULL;
     enum s3_err err;
     int rc;
@@ -465,6 +466,10 @@ s3_handle(struct http_req *r)
         err = s3_auth_verify(&q);
     if (err == S3E_OK)
         err = route(&q);
+    /* x-amz-mfa on any request: HTTPS only, well-formed, verified where
+     * present [spec-mfa-delete §1.3, decision 6]. */
+    if (err == S3E_OK)
+        err = s3_mfa_route_check(&q);
     if (err == S3E_OK) {
         q.op_name = ops[q.op].name;
         err = ops[q.op].fn(&q);

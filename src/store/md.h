@@ -174,7 +174,9 @@ int md_bucket_get(struct md_conn *c, struct str name, struct arena *a, struct md
 /* Buckets by name; account_id 0 = every account. */
 int md_bucket_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_bucket **out,
                    size_t *n);
-/* -ENOTEMPTY while any version (marker included) remains, -ENOENT. */
+/* -ENOTEMPTY while any version (marker included) remains, -ENOENT.
+ * In-progress multipart uploads do not keep a bucket alive (as on AWS):
+ * they are deleted with it, their part blobs sent to the trash. */
 int md_bucket_delete(struct md_conn *c, int64_t bucket_id);
 int md_bucket_set_versioning(struct md_conn *c, int64_t bucket_id, enum md_versioning v,
                              enum md_mfa mfa);
@@ -216,7 +218,8 @@ int md_version_get(struct md_conn *c, int64_t bucket_id, struct str key, struct 
  * -EEXIST if (bucket, key, version_id) exists. */
 int md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a);
 /* Removes the row; if it was the latest, the next newest becomes latest.
- * 0, -ENOENT. */
+ * A multipart version's extents go with it, their blobs to the trash
+ * (md_trash_take()). 0, -ENOENT. */
 int md_version_delete(struct md_conn *c, int64_t seq);
 /* Checks a client-sent version id: 0 for "null" (*seq = 0) or a well-formed
  * generated id (*seq = its sequence number), -EINVAL otherwise. Pure. */
@@ -236,9 +239,94 @@ int md_list_objects(struct md_conn *c, int64_t bucket_id, struct str prefix, str
 int md_list_versions(struct md_conn *c, int64_t bucket_id, struct str prefix, struct str after_key,
                      bool after_key_inclusive, int64_t after_seq, size_t limit, struct arena *a,
                      struct md_version **out, size_t *n);
-/* True if any version row references blob_id (for blob_gc). */
+/* 1 if a version row, an upload part or a multipart version's extent
+ * references blob_id, 0 if none does (trash rows do not count), -errno
+ * (for blob_gc). */
 int md_blob_referenced(struct md_conn *c, struct str blob_id);
 /* Number of version rows in the bucket (for admin views and tests). */
 int md_bucket_count_versions(struct md_conn *c, int64_t bucket_id, int64_t *n);
+
+/* ---- multipart uploads --------------------------------------------------
+ * An upload owns its part rows; each part is one blob file. Completion
+ * moves the chosen parts to the new version (md_version_part_add()) and
+ * deletes the upload (md_upload_delete()): the parts stay where they are
+ * on disk and become the object's extents. Blobs that lose their last
+ * reference (a replaced part, an aborted upload, parts left out of a
+ * completion, a deleted multipart version, a deleted bucket's uploads) are
+ * recorded in the trash in the same transaction; md_trash_take() hands
+ * them out for blob_unlink() after the commit. */
+#define MD_UPLOAD_ID_MAX 64 /* upload ids are caller-made: at most this many bytes */
+
+struct md_upload {
+    int64_t id; /* row id: never reused, increasing with creation */
+    struct str upload_id;
+    int64_t bucket_id;
+    struct str key;
+    int64_t initiated_ms;
+    int64_t owner_id;
+    struct str content_type;
+    struct str meta;          /* as md_version.meta */
+    struct str checksum_algo; /* "CRC32", ... or empty */
+    struct str checksum_type; /* "COMPOSITE", "FULL_OBJECT" or empty */
+};
+
+/* One part of an upload, or one extent of a multipart version. */
+struct md_part {
+    int part_number;    /* 1..10000 */
+    int64_t first_byte; /* versions only: offset of the part within the object */
+    int64_t size;
+    int64_t mtime_ms;
+    struct str blob_id;
+    struct str etag;     /* 32 hex, no quotes */
+    struct str checksum; /* base64 in the upload's algorithm, or empty */
+};
+
+/* Inserts u; sets u->id. -EEXIST if upload_id exists, -ENOENT if the
+ * bucket does not. */
+int md_upload_create(struct md_conn *c, struct md_upload *u);
+/* By upload id: 0 with *out (strings copied into a), -ENOENT. */
+int md_upload_get(struct md_conn *c, struct str upload_id, struct arena *a, struct md_upload *out);
+/* Uploads of a bucket in (key, id) order whose key starts with prefix,
+ * starting after (after_key, after_id): after_key.p == NULL means from the
+ * start; after_key_inclusive starts at after_key's first upload; otherwise
+ * after_id > 0 continues with after_key's uploads newer than after_id and
+ * after_id == 0 starts after every upload of after_key. At most limit. */
+int md_upload_list(struct md_conn *c, int64_t bucket_id, struct str prefix, struct str after_key,
+                   bool after_key_inclusive, int64_t after_id, size_t limit, struct arena *a,
+                   struct md_upload **out, size_t *n);
+/* Every upload of every bucket with id > after_id, by id (admin views). */
+int md_upload_list_all(struct md_conn *c, int64_t after_id, size_t limit, struct arena *a,
+                       struct md_upload **out, size_t *n);
+/* Deletes the upload and its part rows; part blobs that no version
+ * references go to the trash. 0, -ENOENT. */
+int md_upload_delete(struct md_conn *c, int64_t id);
+/* Stores part p of upload, replacing a part with the same number (whose
+ * blob goes to the trash). -ENOENT if the upload no longer exists. */
+int md_part_put(struct md_conn *c, int64_t upload, const struct md_part *p);
+/* Parts of upload with part_number > after_part, ascending, at most limit
+ * (first_byte is 0). */
+int md_part_list(struct md_conn *c, int64_t upload, int after_part, size_t limit,
+                 struct arena *a, struct md_part **out, size_t *n);
+
+/* Adds extent p to the multipart version seq (its row must exist). */
+int md_version_part_add(struct md_conn *c, int64_t seq, const struct md_part *p);
+/* Extent part_number of version seq: 0, -ENOENT. */
+int md_version_part_get(struct md_conn *c, int64_t seq, int part_number, struct arena *a,
+                        struct md_part *out);
+/* The extent holding byte off (the last one with first_byte <= off):
+ * 0, -ENOENT (no extents: the version is gone or is not multipart). */
+int md_version_part_at(struct md_conn *c, int64_t seq, int64_t off, struct arena *a,
+                       struct md_part *out);
+/* Extents of seq with part_number > after_part, ascending, at most limit. */
+int md_version_part_list(struct md_conn *c, int64_t seq, int after_part, size_t limit,
+                         struct arena *a, struct md_part **out, size_t *n);
+
+/* Removes up to limit trash rows, oldest first, and returns their blob ids
+ * (copied into a). Run inside md_write(): unlink the blobs only after
+ * md_write() returned 0. */
+int md_trash_take(struct md_conn *c, size_t limit, struct arena *a, struct str **ids, size_t *n);
+/* 1 if the trash holds anything, 0, -errno. Cheap: for readers deciding
+ * whether an md_write() for md_trash_take() is worth it. */
+int md_trash_pending(struct md_conn *c);
 
 #endif

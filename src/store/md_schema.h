@@ -134,6 +134,57 @@ static const char *const md_migrations[] = {
     "ALTER TABLE keys ADD COLUMN session_token_sha256 TEXT;"
     "ALTER TABLE keys ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE keys ADD COLUMN mfa_auth_ms INTEGER NOT NULL DEFAULT 0;",
+
+    /* 2 -> 3: multipart uploads. A part is its own blob file from upload
+     * to deletion: completing an upload moves the part rows from
+     * upload_parts to version_parts (the object's extents, in part order,
+     * first_byte = offset within the object) and copies no data. Every
+     * blob that loses its last reference in a transaction is recorded in
+     * blob_trash by that same transaction, and unlinked after the commit by
+     * whoever takes the row (md_trash_take()). id in uploads is never
+     * reused (AUTOINCREMENT), so a late part write for a finished upload
+     * fails its foreign key instead of joining a new upload. */
+    "CREATE TABLE uploads ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  upload_id TEXT NOT NULL UNIQUE,"
+    "  bucket_id INTEGER NOT NULL REFERENCES buckets(id),"
+    "  key TEXT NOT NULL COLLATE BINARY,"
+    "  initiated_ms INTEGER NOT NULL,"
+    "  owner_id INTEGER NOT NULL,"
+    "  content_type TEXT NOT NULL,"
+    "  meta TEXT NOT NULL,"
+    "  checksum_algo TEXT NOT NULL,"
+    "  checksum_type TEXT NOT NULL"
+    ");"
+    "CREATE INDEX uploads_key ON uploads(bucket_id, key, id);"
+    "CREATE TABLE upload_parts ("
+    "  upload INTEGER NOT NULL REFERENCES uploads(id),"
+    "  part_number INTEGER NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  mtime_ms INTEGER NOT NULL,"
+    "  blob_id TEXT NOT NULL,"
+    "  etag TEXT NOT NULL,"
+    "  checksum TEXT NOT NULL,"
+    "  PRIMARY KEY (upload, part_number)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX upload_parts_blob ON upload_parts(blob_id);"
+    "CREATE TABLE version_parts ("
+    "  seq INTEGER NOT NULL REFERENCES versions(seq),"
+    "  part_number INTEGER NOT NULL,"
+    "  first_byte INTEGER NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  mtime_ms INTEGER NOT NULL,"
+    "  blob_id TEXT NOT NULL,"
+    "  etag TEXT NOT NULL,"
+    "  checksum TEXT NOT NULL,"
+    "  PRIMARY KEY (seq, part_number)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX version_parts_first_byte ON version_parts(seq, first_byte);"
+    "CREATE INDEX version_parts_blob ON version_parts(blob_id);"
+    "CREATE TABLE blob_trash ("
+    "  id INTEGER PRIMARY KEY,"
+    "  blob_id TEXT NOT NULL"
+    ");",
 };
 
 #define MD_SCHEMA_VERSION ((int)(sizeof(md_migrations) / sizeof(md_migrations[0])))

@@ -261,33 +261,40 @@ class MfaAccount:
         kw = dict(SerialNumber=serial, AuthenticationCode1=c1, AuthenticationCode2=c2)
         if user is not None:
             self.iam.enable_mfa_device(UserName=user, **kw)
-        else:
-            self.enable_client().enable_mfa_device(**kw)
-            self.root_enabled += 1
-        return Device(serial, seed, s, owner=user or "root")
+            return Device(serial, seed, s, owner=user)
+        self.enable_client().enable_mfa_device(**kw)
+        return self.root_device_enabled(Device(serial, seed, s))
+
+    def root_device_enabled(self, d, session=True):
+        """Bookkeeping after root enabled device d. After the first one, Coffer lets only
+        MFA-verified session credentials enable more of root's devices, so by default the
+        session is made right away with the first device's one immediately usable code
+        (making it later, when every code of the step is spent, would wait up to 30 s)."""
+        self.root_enabled += 1
+        if session and self.mfa_iam is None:
+            self._mfa_session(d.serial, d.take_or_wait())
+        return d
+
+    def _mfa_session(self, serial, code):
+        cr = self.sts.get_session_token(DurationSeconds=900, SerialNumber=serial,
+                                        TokenCode=code)["Credentials"]
+        self.mfa_iam = svc_client("iam", cr["AccessKeyId"], cr["SecretAccessKey"],
+                                  cr["SessionToken"], validate=False)
 
     def enable_client(self):
         """The IAM client that may enable another device of root's: root's long-term keys
-        for the first one; after that (Coffer's rule) credentials from GetSessionToken with
-        a code of an enabled device."""
+        for the first one, an MFA-verified session after that."""
         if self.root_enabled == 0:
             return self.iam_nv
-        if self.mfa_iam is None:
-            while True:
-                for d in self.devices + self.scratches:
-                    if d.owner == "root" and not d.retired:
-                        code = d.take()
-                        if code is not None:
-                            break
-                else:
-                    d = None
-                if d is not None:
-                    break
+        while self.mfa_iam is None:
+            for d in self.devices:
+                if not d.retired:
+                    code = d.take()
+                    if code is not None:
+                        self._mfa_session(d.serial, code)
+                        break
+            else:
                 wait_next_step()
-            cr = self.sts.get_session_token(DurationSeconds=900, SerialNumber=d.serial,
-                                            TokenCode=code)["Credentials"]
-            self.mfa_iam = svc_client("iam", cr["AccessKeyId"], cr["SecretAccessKey"],
-                                      cr["SessionToken"], validate=False)
         return self.mfa_iam
 
     def add_device(self, name=None):
@@ -304,20 +311,25 @@ class MfaAccount:
         s = cur_step()
         coffer("mfa", "add-hardware", "--account", self.name, "--serial", serial,
                "--seed-base32", seed, "--code1", totp(seed, s - 1), "--code2", totp(seed, s))
-        d = Device(serial, seed, s)
+        d = self.root_device_enabled(Device(serial, seed, s), session=False)
         self.devices.append(d)
-        self.root_enabled += 1
         return d
 
     def device(self):
-        """A root device that can give a code right now (adding one if needed)."""
-        for d in self.devices:
-            if not d.retired and max(d.last_step + 1, cur_step()) <= cur_step() + 1:
-                return d
-        if len(self.devices) + len(self.scratches) < MAX_ROOT_DEVICES:
-            return self.add_device()
-        wait_next_step()
-        return self.device()
+        """A root device that can give a code right now (adding devices if needed)."""
+        while True:
+            for d in self.devices:
+                if not d.retired and d.last_step <= cur_step():
+                    return d
+            if len(self.devices) + len(self.scratches) < MAX_ROOT_DEVICES:
+                self.add_device()  # (the first one pays for the IAM session: loop)
+            else:
+                wait_next_step()
+
+    def serial(self):
+        """The serial of some root device (for well-formed headers that must not get as far as
+        the code check)."""
+        return (self.devices or [self.add_device()])[0].serial
 
     def header(self):
         """A fresh, valid x-amz-mfa value for root."""

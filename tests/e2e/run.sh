@@ -14,6 +14,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 BIN=${BIN:-bin}
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 PY=${PYTHON:-python3}
+MODULE_TIMEOUT=${E2E_MODULE_TIMEOUT:-180} # seconds per python module
 # The machine's own AWS settings (e.g. AWS_CA_BUNDLE) must not leak into the clients under test.
 for v in $(env | sed -n 's/^\(AWS_[A-Z_]*\)=.*/\1/p; s/^\(RCLONE_[A-Z_]*\)=.*/\1/p'); do
     unset "$v"
@@ -26,6 +27,14 @@ RESULTS=$TMP/results
 export E2E_RESULTS=$RESULTS
 SERVER_PID=
 T0=$(date +%s)
+
+section_t0=$(date +%s)
+section() { # name: print how long the previous section took, start the next
+    local now
+    now=$(date +%s)
+    echo "==== $1   (previous section $((now - section_t0))s, total $((now - T0))s)"
+    section_t0=$now
+}
 
 result() { # PASS|FAIL name
     echo "$1 $2" >>"$RESULTS"
@@ -116,8 +125,8 @@ result PASS "setup.account_create"
 
 # Python modules, one process each (a hang or crash costs one module, not the run).
 for m in "$HERE"/test_*.py; do
-    echo "==== $(basename "$m")"
-    (cd "$HERE" && E2E_STACK_DUMP_AFTER=170 timeout -k 10 180 $PY runner.py "$(basename "$m")")
+    section "$(basename "$m")"
+    (cd "$HERE" && E2E_STACK_DUMP_AFTER=$((MODULE_TIMEOUT - 10)) timeout -k 10 $MODULE_TIMEOUT $PY runner.py "$(basename "$m")")
     rc=$?
     if [ $rc -ge 124 ]; then
         result FAIL "$(basename "$m" .py).timeout_or_crash_rc$rc"
@@ -128,7 +137,7 @@ done
 if [ -z "${E2E_ONLY:-}" ]; then
     for s in "$HERE"/cli/*.sh; do
         [ "$(basename "$s")" = common.sh ] && continue
-        echo "==== cli/$(basename "$s")"
+        section "cli/$(basename "$s")"
         timeout -k 10 240 bash "$s"
         rc=$?
         if [ $rc -ge 124 ]; then
@@ -137,6 +146,7 @@ if [ -z "${E2E_ONLY:-}" ]; then
     done
 fi
 
+section "stop"
 # Our server must still be alive, then drain cleanly on SIGTERM.
 if kill -0 "$SERVER_PID" 2>/dev/null; then
     result PASS "server.alive_after_suite"
@@ -176,7 +186,7 @@ fi
 # Tests with their own servers
 if [ -z "${E2E_ONLY:-}" ] && [ -z "${E2E_SKIP_SLOW:-}" ]; then
     for t in drain_test.py crash_test.py; do
-        echo "==== $t"
+        section "$t"
         (cd "$HERE" && E2E_TMP=$TMP timeout -k 10 240 $PY runner.py "$t")
         rc=$?
         if [ $rc -ge 124 ]; then

@@ -244,7 +244,7 @@ class VersioningConfigTest(VersioningBase):
 
     def test_case4_status_values_are_case_sensitive(self):
         b = self.new_bucket("vcfg4")
-        for status in ("enabled", "Disabled", "ENABLED", "suspended", " Enabled"):
+        for status in ("enabled", "Disabled", "ENABLED", "suspended"):
             r = put_versioning_raw(b, versioning_body("<Status>%s</Status>" % status))
             self.assertRawError(r, 400, "MalformedXML")
             self.assertEqual(r.error()[1], "The XML you provided was not well-formed or did "
@@ -396,6 +396,26 @@ class WritesTest(VersioningBase):
         self.assertEqual(self.entries(b), [("Version", "k", "null", True),
                                            ("Version", "k", v2, False)])
         self.assertEqual(self.c.get_object(Bucket=b, Key="k")["Body"].read(), b"newest")
+
+    def test_concurrent_puts_to_one_key(self):
+        import concurrent.futures
+        b = self.new_bucket("vputconc", "Enabled")
+        cs = [client() for _ in range(4)]
+
+        def work(i):
+            return [cs[i].put_object(Bucket=b, Key="hot", Body=b"%d-%d" % (i, j))["VersionId"]
+                    for j in range(15)]
+        with concurrent.futures.ThreadPoolExecutor(4) as ex:
+            ids = [v for part in ex.map(work, range(4)) for v in part]
+        self.assertEqual(len(set(ids)), 60)
+        es = self.entries(b)
+        self.assertEqual(sorted(e[2] for e in es), sorted(ids))
+        self.assertEqual([e[3] for e in es], [True] + [False] * 59)
+        self.assertEqual(self.c.head_object(Bucket=b, Key="hot")["VersionId"], es[0][2])
+        # each thread's own versions appear newest first in the order it wrote them
+        for i in range(4):
+            mine = [e[2] for e in es if e[2] in ids[15 * i:15 * i + 15]]
+            self.assertEqual(mine, list(reversed(ids[15 * i:15 * i + 15])))
 
     def test_listing_fields_of_a_version(self):
         b = self.new_bucket("vputfields", "Enabled")
@@ -930,6 +950,24 @@ class ListVersionsTest(VersioningBase):
         for mk in (1, 2, 3):
             entries, prefixes, _ = self.page_through(mk, [("delimiter", "/")])
             self.assertEqual((entries, prefixes), (want.entries, want.prefixes), mk)
+
+    def test_common_prefix_not_after_key_marker_is_dropped(self):
+        # AWS: CommonPrefixes not greater than key-marker are left out
+        L = self.listing(self.b, [("delimiter", "/"), ("key-marker", "a/")])
+        self.assertEqual(L.prefixes, ["dir/"])
+        self.assertEqual(L.entries, [e for e in self.full
+                                     if "/" not in e[1] and e[1].encode() > b"a/"])
+        L = self.listing(self.b, [("delimiter", "/"), ("key-marker", "a/x")])
+        self.assertEqual(L.prefixes, ["dir/"])
+        L = self.listing(self.b, [("delimiter", "/"), ("prefix", "dir/"),
+                                  ("key-marker", "dir/2")])
+        self.assertEqual((L.entries, L.prefixes), ([], ["dir/sub/"]))
+
+    def test_key_marker_before_prefix(self):
+        L = self.listing(self.b, [("prefix", "dir/"), ("key-marker", "0")])
+        self.assertEqual(L.entries, [e for e in self.full if e[1].startswith("dir/")])
+        L = self.listing(self.b, [("prefix", "dir/"), ("key-marker", "zzz")])
+        self.assertEqual(L.entries, [])
 
     def test_key_marker_alone_skips_all_versions_of_that_key(self):
         L = self.listing(self.b, [("key-marker", "a")])

@@ -25,7 +25,7 @@ from lib import (S3NS, E2ETestCase, bucket_name, client, connect, md5_b64, send,
                  uri_encode)
 
 DEFAULT_SEED = 20260415
-DEFAULT_STEPS = 5000
+DEFAULT_STEPS = 4000
 TIME_BUDGET_S = 150   # stop early (and say so) rather than hit run.sh's module timeout
 KEYS = ["a", "a/b", "b", "c d", "\u00fc"]
 

@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "common.h"
 #include "auth/mfa.h"
 #include "auth/totp.h"
+#include "common.h"
 #include "store/md.h"
 
 #include <errno.h>
@@ -30,7 +30,7 @@ static const unsigned char seed[] = "12345678901234567890";
 
 #define SER_ROOT "arn:aws:iam::000000000001:mfa/root-mfa"
 #define SER_USER "arn:aws:iam::000000000001:mfa/bob-mfa"
-#define SER_OTHER "GAHT12345678" /* account B's root, hardware */
+#define SER_OTHER "GAHT12345678"                      /* account B's root, hardware */
 #define SER_OFF "arn:aws:iam::000000000001:mfa/spare" /* unassigned, disabled */
 #define WRONG "123450"
 
@@ -63,10 +63,15 @@ w_setup(struct md_conn *c, void *arg)
         rc = md_user_create(c, f->acct_a, STR_LIT("bob"), 1000, &f->user_u);
     if (rc < 0)
         return rc;
-    d = (struct md_mfa_device){.account_id = f->acct_a, .user_id = 0, .serial = STR_LIT(SER_ROOT),
-                               .name = STR_LIT("root-mfa"), .path = STR_LIT("/"),
-                               .is_virtual = true, .is_enabled = true,
-                               .seed = str_make((const char *)seed, 20), .created_ms = 1,
+    d = (struct md_mfa_device){.account_id = f->acct_a,
+                               .user_id = 0,
+                               .serial = STR_LIT(SER_ROOT),
+                               .name = STR_LIT("root-mfa"),
+                               .path = STR_LIT("/"),
+                               .is_virtual = true,
+                               .is_enabled = true,
+                               .seed = str_make((const char *)seed, 20),
+                               .created_ms = 1,
                                .enabled_ms = 1};
     rc = md_mfa_create(c, &d);
     f->dev_root = d.id;
@@ -200,12 +205,15 @@ test_precheck(void **state)
 {
     struct fx *f = *state;
     static const char *malformed[] = {
-        "123456",          "SER 12345",     "SER  123456",   "SER 123456 x", "",
-        " 123456",         "SER ",          "SER 1234567",   "SER 12345a",   "SER\t123456",
-        "SER 123456 ",     "SER-123456",    "SER 12 3456",
+        "123456",      "SER 12345",  "SER  123456", "SER 123456 x", "",
+        " 123456",     "SER ",       "SER 1234567", "SER 12345a",   "SER\t123456",
+        "SER 123456 ", "SER-123456", "SER 12 3456",
     };
     static const char *good[] = {
-        "20899872 123456", "X 000000", SER_ROOT " 081804", "GAHT12345678 999999",
+        "20899872 123456",
+        "X 000000",
+        SER_ROOT " 081804",
+        "GAHT12345678 999999",
     };
     char long_serial[300];
     struct mfa_req m;
@@ -589,8 +597,8 @@ test_audit(void **state)
     assert_int_equal(n, 1 + 1 + 1 + 1 + 1 + 1 + 1 + TOTP_MAX_FAILS + 1);
     assert_last_failure(f, n, "throttled");
     for (size_t i = 0; i < n; i++) {
-        const struct str fields[] = {rows[i].event,  rows[i].principal,  rows[i].bucket,
-                                     rows[i].key,    rows[i].version_id, rows[i].source,
+        const struct str fields[] = {rows[i].event, rows[i].principal,  rows[i].bucket,
+                                     rows[i].key,   rows[i].version_id, rows[i].source,
                                      rows[i].detail};
         for (size_t j = 0; j < ARRAY_LEN(fields); j++) {
             for (size_t k = 0; k < ARRAY_LEN(codes); k++) {

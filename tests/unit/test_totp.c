@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "common.h"
 #include "auth/totp.h"
+#include "common.h"
 
 #include <errno.h>
 
@@ -43,12 +43,9 @@ test_rfc6238_vectors(void **state)
         int64_t t;
         uint32_t code8, code6;
     } v[] = {
-        {59, 94287082, 287082},
-        {1111111109, 7081804, 81804},
-        {1111111111, 14050471, 50471},
-        {1234567890, 89005924, 5924},
-        {2000000000, 69279037, 279037},
-        {20000000000LL, 65353130, 353130},
+        {59, 94287082, 287082},         {1111111109, 7081804, 81804},
+        {1111111111, 14050471, 50471},  {1234567890, 89005924, 5924},
+        {2000000000, 69279037, 279037}, {20000000000LL, 65353130, 353130},
     };
 
     (void)state;
@@ -96,11 +93,11 @@ test_window_edges(void **state)
     } v[] = {
         {1111111049, -EACCES}, /* step S-2: code is 2 steps ahead */
         {1111111050, 0},       /* step S-1: code 1 step ahead */
-        {1111111079, 0},
+        {1111111079, 0},       /* step S-1, last second */
         {1111111080, 0},       /* step S */
-        {1111111109, 0},
+        {1111111109, 0},       /* step S, last second */
         {1111111110, 0},       /* step S+1: code 1 step late */
-        {1111111139, 0},
+        {1111111139, 0},       /* step S+1, last second */
         {1111111140, -EACCES}, /* step S+2: 2 steps late */
     };
 
@@ -286,8 +283,7 @@ test_resync(void **state)
                      -EACCES);
     assert_int_equal(totp_resync(key, KN, &st, now, code_t(now - 86430 - 30), code_t(now - 86430)),
                      -EACCES);
-    assert_int_equal(totp_resync(key, KN, &st, now, code_t(now + 600), code_t(now + 660)),
-                     -EACCES);
+    assert_int_equal(totp_resync(key, KN, &st, now, code_t(now + 600), code_t(now + 660)), -EACCES);
     assert_int_equal(st.last_step, 5);
     assert_int_equal(st.offset_steps, 0);
 }

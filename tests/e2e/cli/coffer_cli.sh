@@ -82,7 +82,7 @@ lacks() {
 
 # pycheck NAME FILE PYTHON-EXPR: the JSON document in FILE, as j, makes EXPR true.
 pycheck() {
-    if python3 -c '
+    if "$PY" -c '
 import json, sys
 j = json.load(open(sys.argv[1]))
 sys.exit(0 if eval(sys.argv[2]) else 1)' "$2" "$3" 2>"$WORK/pyerr"; then
@@ -119,6 +119,9 @@ for tool in oathtool python3 aws; do
         exit 0
     fi
 done
+# The interpreters themselves, not version-manager shims (a shim costs a second per call here).
+PY=$(python3 -c 'import sys; print(sys.executable)')
+AWS=$(pyenv which aws 2>/dev/null || command -v aws)
 
 # ---- help and argument errors (no store needed)
 expect help.top 0 C --help && has help.top_lists_mfa "coffer mfa enroll"
@@ -142,7 +145,7 @@ expect args.option_not_for_command 1 C user list --account x --serial y
 expect args.no_data_dir 1 "$BIN/coffer" --data "$WORK/nonexistent" mfa list
 
 # ---- a server on a fresh data dir
-read -r HP TP < <(python3 - <<'EOF'
+read -r HP TP < <("$PY" - <<'EOF'
 import socket
 ss = [socket.socket() for _ in range(2)]
 for s in ss:
@@ -174,7 +177,7 @@ MYCA=$D/tls/ca.pem
 
 expect setup.account 0 C account create alice --json || exit 0
 cp "$WORK/out" "$WORK/alice.json"
-J() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$@"; }
+J() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$@"; }
 ACCT_ID=$(J "$WORK/alice.json" account_id)
 ROOT_AK=$(J "$WORK/alice.json" access_key_id)
 ROOT_SK=$(J "$WORK/alice.json" secret_access_key)
@@ -187,7 +190,7 @@ unset AWS_PROFILE AWS_SESSION_TOKEN AWS_CA_BUNDLE
 : >"$AWS_CONFIG_FILE"
 : >"$AWS_SHARED_CREDENTIALS_FILE"
 AWSS() { # AK SK args...: aws over HTTPS against our server
-    AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 aws --endpoint-url "https://127.0.0.1:$TP" \
+    AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 "$AWS" --endpoint-url "https://127.0.0.1:$TP" \
         --ca-bundle "$MYCA" "${@:3}"
 }
 
@@ -436,8 +439,8 @@ fi
 for s in "$SEED" "$BADSEED" "$QSEED" "$USEED" "$HSEED" "$H2SEED" "$F7SEED"; do
     lacks "audit.no_seed_${s:0:6}" "$s" "$WORK/audit.txt" "$WORK/audit.json"
 done
-FIRST=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["id"])' "$WORK/audit.json")
-LAST=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[-1]["id"])' "$WORK/audit.json")
+FIRST=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["id"])' "$WORK/audit.json")
+LAST=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[-1]["id"])' "$WORK/audit.json")
 expect audit.limit 0 C audit --limit 2 --json
 pycheck audit.limit_two_oldest "$WORK/out" '[e["id"] for e in j] == [e["id"] for e in json.load(open("'"$WORK/audit.json"'"))][:2]'
 expect audit.since 0 C audit --since "$FIRST" --json

@@ -1,0 +1,73 @@
+/* s3_mpu.h -- what the rest of s3/ needs from multipart uploads
+ * (s3_multipart.c): reading a multipart version, whose data lies in one
+ * blob per part (GET, HEAD ?partNumber, CopyObject and UploadPartCopy from
+ * such a source), and unlinking the blobs that deletes left in the trash.
+ * The S3 operations themselves are the s3_ops.def handlers. */
+#ifndef COFFER_S3_S3_MPU_H
+#define COFFER_S3_S3_MPU_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "crypto/cksum.h"
+#include "s3/s3_err.h"
+#include "util/str.h"
+
+struct s3_req;
+struct srv;
+struct md_version;
+
+/* AWS: parts are numbered 1..10000; every part but the last is at least
+ * 5 MiB; a part is at most 5 GiB. */
+#define S3_MPU_MAX_PARTS 10000
+#define S3_MPU_MIN_PART_BYTES (5LL * 1024 * 1024)
+#define S3_MPU_MAX_PART_BYTES (5LL * 1024 * 1024 * 1024)
+
+/* Random access to the data of a multipart version (v->parts_count > 0).
+ * Opens part files as reads reach them; at most one is open at a time. */
+struct s3_mpu_reader;
+
+/* Opens v for reading: 0 and an owned reader, -ENOENT if v's extents are
+ * gone (the version was deleted after v was read: read it again), -EIO.
+ * Checks that the first part's file can be opened. */
+int s3_mpu_open(struct s3_req *q, const struct md_version *v, struct s3_mpu_reader **out);
+/* Reads up to n bytes at off: > 0, 0 at or past the end, -ENOENT if a part
+ * file vanished (the version was deleted meanwhile), -EIO. */
+ssize_t s3_mpu_pread(struct s3_mpu_reader *r, void *p, size_t n, int64_t off);
+/* Writes bytes [from, to] (inclusive, within the object) with
+ * http_resp_write(): call after http_resp_begin(). 0, -EPIPE, -ENOENT,
+ * -EIO; on error cut the connection (http_resp_close()). */
+int s3_mpu_send(struct s3_mpu_reader *r, int64_t from, int64_t to);
+void s3_mpu_close(struct s3_mpu_reader *r); /* NULL ok */
+
+/* s3_mpu_open() + s3_mpu_send() + s3_mpu_close() in one call. */
+int s3_mpu_send_range(struct s3_req *q, const struct md_version *v, int64_t from, int64_t to);
+
+/* ?partNumber=N of GET/HEAD: *part = 0 when absent, else 1..10000;
+ * S3E_INVALID_ARGUMENT (detail set) for anything else. */
+enum s3_err s3_mpu_part_param(struct s3_req *q, int *part);
+/* The byte range [*from, *to] of part `part` of v and v's part count (0
+ * for an object not uploaded in parts, which has exactly one part: the
+ * whole object). part_checksum, if not NULL, gets the part's own checksum
+ * (base64, arena) when v carries a COMPOSITE checksum, else STR_NULL.
+ * S3E_INVALID_PART_NUMBER if v has no such part, S3E_INTERNAL. */
+enum s3_err s3_mpu_part_range(struct s3_req *q, const struct md_version *v, int part,
+                              int64_t *from, int64_t *to, int *n_parts,
+                              struct str *part_checksum);
+
+/* "COMPOSITE" for a checksum computed over part checksums (its value ends
+ * in "-N"), else "FULL_OBJECT": the x-amz-checksum-type of v. */
+const char *s3_mpu_checksum_type(const struct md_version *v);
+
+/* Unlinks the blobs in the trash (md_trash_take()): call after a committed
+ * delete or overwrite that may have removed a multipart version. Cheap when
+ * the trash is empty (one indexed read). Errors are logged, not returned:
+ * what is left is unlinked by the next call or by blob_gc(). */
+void s3_mpu_reap(struct srv *srv);
+
+/* CRC of A||B from crc1 = CRC(A), crc2 = CRC(B) and len2 = |B|, for the
+ * finished (post-inverted) CRC32, CRC32C and CRC64NVME values. Used for
+ * FULL_OBJECT checksums of multipart uploads. */
+uint64_t s3_mpu_crc_combine(enum cksum_algo a, uint64_t crc1, uint64_t crc2, int64_t len2);
+
+#endif
