@@ -71,8 +71,10 @@ check: $(UNIT_BIN)
 e2e: all
 	BIN=$(BIN) bash tests/e2e/run.sh
 
-# The README's test command: everything.
-test: check e2e
+# The README's test command: everything (installing missing packages first).
+test: deps
+	$(MAKE) check
+	$(MAKE) e2e
 
 deps:
 	bash scripts/deps.sh

@@ -10,7 +10,7 @@ BIN=${BIN:-bin}
 
 mkdir -p "$DATA"
 chmod 700 "$DATA"
-if ! "$BIN/coffer" --data "$DATA" account list | grep -q .; then
+if [ "$("$BIN/coffer" --data "$DATA" account list --json)" = "[]" ]; then
     echo "First start: creating account 'admin'"
     "$BIN/coffer" --data "$DATA" account create admin
     echo "(keep these keys: the secret is not shown again; 'coffer key create' makes more)"

@@ -19,18 +19,22 @@
 #include <inttypes.h>
 #include <llhttp.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #define BODY_HIGH_WATER (1024 * 1024) /* stop reading the socket above this */
 #define BODY_LOW_WATER (256 * 1024)   /* resume below this */
+#define BODY_COMPACT_MIN (64 * 1024)
 #define OUT_HIGH_WATER (4 * 1024 * 1024)
 #define OUT_FLUSH_BYTES (64 * 1024)
 #define PENDING_MAX (1024 * 1024) /* pipelined bytes parked while busy */
 #define LINGER_MS 2000
+#define RBUF_SIZE (64 * 1024)
 
 struct conn;
 
@@ -55,6 +59,8 @@ struct rq {
     size_t body_off;
     bool body_complete, conn_dead, body_error, read_paused, want_close, worker_done;
     size_t out_pending;
+
+    int fd; /* plain TCP socket for write_direct(), or -1 (TLS); set by dispatch() */
 
     /* Worker only. */
     struct buf wbuf;
@@ -87,11 +93,25 @@ struct listener {
 
 enum ev_type { EV_OUT, EV_RESUME, EV_DONE };
 
+/* EV_DONE carries the response's last bytes (often all of it) and the
+ * request's access-log line, so a small request costs the loop one event. */
 struct event {
     struct event *next;
     enum ev_type type;
     struct rq *rq;
-    struct buf data; /* EV_OUT payload */
+    struct buf data; /* EV_OUT and EV_DONE payload */
+    int log_n;
+    char log[]; /* EV_DONE: the access-log line (log_n bytes) */
+};
+
+/* A worker thread. Idle workers wait on their own semaphore, so a wake-up
+ * wakes exactly one thread and nobody queues on a shared mutex to get out
+ * of a condition wait. */
+struct worker {
+    struct http_server *s;
+    pthread_t th;
+    sem_t sem;
+    struct worker *next_idle;
 };
 
 struct write_req {
@@ -117,14 +137,20 @@ struct http_server {
     pthread_mutex_t ev_mu;
     struct event *ev_head, *ev_tail;
 
+    /* Dispatched requests wait in queue for a worker (see next_request()).
+     * The idle stack is LIFO: the most recently active (cache-warm) worker
+     * goes first, and under light load only a few threads ever run. */
     pthread_mutex_t q_mu;
-    pthread_cond_t q_cv;
     struct rq **queue;
     size_t q_head, q_n, q_cap;
     bool stopping;
-    pthread_t *workers;
+    struct worker *workers;
+    struct worker *idle;
+    int n_waking; /* woken and not yet back at the queue */
     int n_workers;
-    size_t busy;
+
+    char *rbuf;        /* the loop's one read buffer: on_read consumes it at once */
+    struct buf logbuf; /* access-log lines of one on_async pass */
 
     atomic_uint_fast64_t req_counter;
     uint64_t req_base;
@@ -139,9 +165,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b);
 /* ---- worker queue ------------------------------------------------------ */
 
 static void
-post_event(struct http_server *s, enum ev_type type, struct rq *rq, struct buf *data)
+post_event_log(struct http_server *s, enum ev_type type, struct rq *rq, struct buf *data,
+               const char *log, int log_n)
 {
-    struct event *e = xcalloc(1, sizeof(*e));
+    struct event *e = xcalloc(1, sizeof(*e) + (size_t)log_n);
 
     e->type = type;
     e->rq = rq;
@@ -149,6 +176,9 @@ post_event(struct http_server *s, enum ev_type type, struct rq *rq, struct buf *
         e->data = *data;
         buf_init(data, data->max);
     }
+    if (log_n > 0)
+        memcpy(e->log, log, (size_t)log_n);
+    e->log_n = log_n;
     pthread_mutex_lock(&s->ev_mu);
     if (s->ev_tail)
         s->ev_tail->next = e;
@@ -157,6 +187,12 @@ post_event(struct http_server *s, enum ev_type type, struct rq *rq, struct buf *
     s->ev_tail = e;
     pthread_mutex_unlock(&s->ev_mu);
     uv_async_send(&s->async);
+}
+
+static void
+post_event(struct http_server *s, enum ev_type type, struct rq *rq, struct buf *data)
+{
+    post_event_log(s, type, rq, data, NULL, 0);
 }
 
 static void
@@ -201,14 +237,37 @@ rq_new(struct conn *c)
     return rq;
 }
 
+/* Pops an idle worker to wake, if work is queued and no woken worker is
+ * already on its way to the queue. Called with q_mu held. */
+static struct worker *
+worker_to_wake(struct http_server *s)
+{
+    struct worker *w = s->idle;
+
+    if (s->q_n == 0 || s->n_waking > 0 || w == NULL)
+        return NULL;
+    s->idle = w->next_idle;
+    s->n_waking++;
+    return w;
+}
+
 static void
 dispatch(struct conn *c)
 {
     struct http_server *s = c->s;
     struct rq *rq = c->rq;
+    struct worker *w;
 
     rq->dispatched = true;
     rq->refs++; /* the worker's reference, dropped on EV_DONE */
+    rq->fd = -1;
+    /* Direct writes only once the previous response has left the loop's
+     * write queue: rq's bytes must follow it on the wire. */
+    if (c->tls == NULL && uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+        uv_os_fd_t fd;
+        if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+            rq->fd = fd;
+    }
     uv_timer_stop(&c->timer);
     pthread_mutex_lock(&s->q_mu);
     if (s->q_n == s->q_cap) {
@@ -223,27 +282,58 @@ dispatch(struct conn *c)
     }
     s->queue[(s->q_head + s->q_n) % s->q_cap] = rq;
     s->q_n++;
-    pthread_cond_signal(&s->q_cv);
+    w = worker_to_wake(s);
     pthread_mutex_unlock(&s->q_mu);
+    if (w != NULL)
+        sem_post(&w->sem);
 }
 
 /* ---- response side (worker) -------------------------------------------- */
+
+/* Writes what it can of wbuf straight to the socket and drops it from
+ * wbuf, when nothing written earlier is still queued at the loop (so bytes
+ * stay in order) and the connection is plain TCP; the caller hands the rest
+ * to the loop. The loop thread is the server's serial bottleneck: a small
+ * response is then sent without it, and a large one mostly so.
+ * Called with rq->mu held: the loop marks rq's connection dead under that
+ * mutex before it closes the socket, so fd is still this connection's. */
+static void
+write_direct(struct rq *rq)
+{
+    ssize_t k;
+
+    if (rq->fd < 0 || rq->out_pending > 0)
+        return;
+    do
+        k = write(rq->fd, rq->wbuf.p, rq->wbuf.n);
+    while (k < 0 && errno == EINTR);
+    if (k > 0) {
+        buf_consume(&rq->wbuf, (size_t)k);
+    } else if (k < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+        /* The peer is gone: let the handler stop (its writes now fail with
+         * -EPIPE) and have the loop close the connection when it is done. */
+        rq->conn_dead = true;
+        rq->want_close = true;
+    }
+}
 
 static int
 flush_wbuf(struct rq *rq)
 {
     struct http_server *s = rq->s;
-    size_t n = rq->wbuf.n;
     int rc = 0;
 
-    if (n == 0)
+    if (rq->wbuf.n == 0)
         return 0;
     pthread_mutex_lock(&rq->mu);
     if (rq->conn_dead) {
         rc = -EPIPE;
     } else {
-        rq->out_pending += n;
-        post_event(s, EV_OUT, rq, &rq->wbuf);
+        write_direct(rq);
+        if (rq->wbuf.n > 0) {
+            rq->out_pending += rq->wbuf.n;
+            post_event(s, EV_OUT, rq, &rq->wbuf);
+        }
         while (rq->out_pending > OUT_HIGH_WATER && !rq->conn_dead) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
@@ -329,12 +419,42 @@ http_resp_started(const struct http_req *r)
     return ((const struct rq *)r)->resp_started;
 }
 
+/* The Date header changes once a second: format it once per thread and
+ * second, not per response. */
+static void
+http_date_now(char out[32])
+{
+    static _Thread_local int64_t sec = -1;
+    static _Thread_local char cached[32];
+    int64_t now = tm_now_ms() / 1000;
+
+    if (now != sec) {
+        tm_http_date(now * 1000, cached);
+        sec = now;
+    }
+    memcpy(out, cached, sizeof(cached));
+}
+
+/* Grows b to hold cap bytes at once, so a small response is built without
+ * a chain of doubling reallocs. */
+static void
+buf_reserve(struct buf *b, size_t cap)
+{
+    if (cap <= b->cap || cap > b->max)
+        return;
+    b->p = xrealloc(b->p, cap);
+    if (b->cap == 0)
+        b->p[0] = '\0';
+    b->cap = cap;
+}
+
 int
 http_resp_begin(struct http_req *r, int status, int64_t content_length)
 {
     struct rq *rq = (struct rq *)r;
     char date[32];
     bool close;
+    size_t body_hint = 0;
 
     ASSERT(!rq->resp_started);
     rq->resp_started = true;
@@ -351,7 +471,10 @@ http_resp_begin(struct http_req *r, int status, int64_t content_length)
     if (close)
         rq->want_close = true;
     pthread_mutex_unlock(&rq->mu);
-    tm_http_date(tm_now_ms(), date);
+    http_date_now(date);
+    if (content_length > 0 && !r->is_head)
+        body_hint = content_length < OUT_FLUSH_BYTES ? (size_t)content_length : OUT_FLUSH_BYTES;
+    buf_reserve(&rq->wbuf, rq->wbuf.n + rq->rhdr.n + 256 + body_hint);
     (void)buf_printf(&rq->wbuf, "HTTP/1.1 %d %s\r\n", status, reason(status));
     (void)buf_append(&rq->wbuf, rq->rhdr.p ? rq->rhdr.p : "", rq->rhdr.n);
     if (content_length >= 0)
@@ -416,6 +539,14 @@ http_body_read(struct http_req *r, void *p, size_t n)
             if (rq->body_off == rq->body.n) {
                 buf_reset(&rq->body);
                 rq->body_off = 0;
+            } else if (rq->body_off >= BODY_COMPACT_MIN &&
+                       rq->body_off >= rq->body.n - rq->body_off) {
+                /* A streaming body is rarely drained to exactly zero while
+                 * the loop keeps appending: without this the buffer would
+                 * grow (and be realloc-copied) up to the body's size. The
+                 * bytes moved are fewer than the bytes consumed. */
+                buf_consume(&rq->body, rq->body_off);
+                rq->body_off = 0;
             }
             if (rq->read_paused && rq->body.n - rq->body_off < BODY_LOW_WATER) {
                 rq->read_paused = false;
@@ -460,17 +591,18 @@ http_body_done(const struct http_req *r)
     return done;
 }
 
-static void
-access_log(struct rq *rq)
+/* Formats rq's access-log line into line (1024 bytes); returns its length.
+ * The loop writes the lines of one on_async pass with one log_access(). */
+static int
+access_log_line(struct rq *rq, char *line)
 {
     struct http_req *r = &rq->pub;
-    char line[1024];
     char ts[32];
     int n;
 
     tm_iso8601(r->start_ms, ts);
     /* The query string is never logged: presigned URLs carry credentials. */
-    n = snprintf(line, sizeof(line),
+    n = snprintf(line, 1024,
                  "{\"time\":\"%s\",\"remote\":\"%s\",\"tls\":%s,\"method\":\"%.*s\","
                  "\"path\":\"%.*s\",\"status\":%d,\"in\":%" PRIu64 ",\"out\":%" PRIu64
                  ",\"ms\":%" PRId64 ",\"request_id\":\"%s\"}",
@@ -478,33 +610,71 @@ access_log(struct rq *rq)
                  (int)(r->path.n > 512 ? 512 : r->path.n), r->path.p ? r->path.p : "",
                  rq->status, rq->bytes_in, rq->bytes_out, tm_now_ms() - r->start_ms,
                  r->request_id);
+    if (n < 0)
+        return 0;
+    if (n >= 1024)
+        n = 1023;
     /* Paths may hold quotes or control bytes; keep the line one JSON-ish line. */
-    for (int i = 0; i < n && i < (int)sizeof(line); i++)
+    for (int i = 0; i < n; i++)
         if ((unsigned char)line[i] < 0x20)
             line[i] = '?';
-    log_access(line, n < (int)sizeof(line) ? n : (int)sizeof(line) - 1);
+    return n;
+}
+
+/* Takes the next queued request, or parks w on the idle stack until woken.
+ * NULL when the server stops.
+ *
+ * Wake-ups cascade: dispatch() wakes one idle worker only when no woken
+ * worker is already heading for the queue, and that worker, once it has
+ * its request, wakes the next one if more are queued. So the loop thread
+ * (the server's serial bottleneck) makes at most one futex wake per batch
+ * of requests instead of one per request, and the rest happens on the
+ * workers, in parallel. */
+static struct rq *
+next_request(struct worker *w)
+{
+    struct http_server *s = w->s;
+    bool woken = false;
+
+    for (;;) {
+        struct rq *rq = NULL;
+        struct worker *next = NULL;
+        bool stop;
+
+        pthread_mutex_lock(&s->q_mu);
+        if (woken)
+            s->n_waking--;
+        stop = s->stopping;
+        if (s->q_n > 0) {
+            rq = s->queue[s->q_head];
+            s->q_head = (s->q_head + 1) % s->q_cap;
+            s->q_n--;
+            next = worker_to_wake(s);
+        } else if (!stop) {
+            w->next_idle = s->idle;
+            s->idle = w;
+        }
+        pthread_mutex_unlock(&s->q_mu);
+        if (next != NULL)
+            sem_post(&next->sem);
+        if (rq != NULL || stop)
+            return rq;
+        while (sem_wait(&w->sem) < 0 && errno == EINTR)
+            ;
+        woken = true;
+    }
 }
 
 static void *
 worker_main(void *arg)
 {
-    struct http_server *s = arg;
+    struct worker *w = arg;
+    struct http_server *s = w->s;
+    struct rq *rq;
+    char line[1024];
 
-    for (;;) {
-        struct rq *rq;
-
-        pthread_mutex_lock(&s->q_mu);
-        while (s->q_n == 0 && !s->stopping)
-            pthread_cond_wait(&s->q_cv, &s->q_mu);
-        if (s->q_n == 0) {
-            pthread_mutex_unlock(&s->q_mu);
-            return NULL;
-        }
-        rq = s->queue[s->q_head];
-        s->q_head = (s->q_head + 1) % s->q_cap;
-        s->q_n--;
-        s->busy++;
-        pthread_mutex_unlock(&s->q_mu);
+    while ((rq = next_request(w)) != NULL) {
+        int n;
 
         s->o.handler(&rq->pub);
         if (!rq->resp_started) {
@@ -512,13 +682,24 @@ worker_main(void *arg)
             http_resp_close(&rq->pub);
             http_resp_begin(&rq->pub, 500, 0);
         }
-        (void)flush_wbuf(rq);
-        access_log(rq);
-        pthread_mutex_lock(&s->q_mu);
-        s->busy--;
-        pthread_mutex_unlock(&s->q_mu);
-        post_event(s, EV_DONE, rq, NULL);
+        n = access_log_line(rq, line);
+
+        /* The last output and "done" travel in one event. The loop may free
+         * rq as soon as it is posted. */
+        pthread_mutex_lock(&rq->mu);
+        if (!rq->conn_dead && rq->wbuf.n > 0)
+            write_direct(rq);
+        if (rq->conn_dead || rq->wbuf.n == 0) {
+            pthread_mutex_unlock(&rq->mu);
+            buf_reset(&rq->wbuf);
+            post_event_log(s, EV_DONE, rq, NULL, line, n);
+        } else {
+            rq->out_pending += rq->wbuf.n;
+            pthread_mutex_unlock(&rq->mu);
+            post_event_log(s, EV_DONE, rq, &rq->wbuf, line, n);
+        }
     }
+    return NULL;
 }
 
 /* ---- loop side: writing ------------------------------------------------ */
@@ -737,10 +918,11 @@ conn_arm_timer(struct conn *c, int ms)
 static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
-    (void)h;
+    struct conn *c = h->data;
+
     (void)suggested;
-    b->base = xmalloc(65536);
-    b->len = 65536;
+    b->base = c->s->rbuf;
+    b->len = RBUF_SIZE;
 }
 
 static void
@@ -825,8 +1007,8 @@ on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 {
     struct conn *c = st->data;
 
+    (void)b;
     if (nread < 0) {
-        free(b->base);
         if (c->closing || c->rq == NULL || !c->rq->message_done) {
             conn_close(c, false);
         } else {
@@ -836,21 +1018,16 @@ on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
         }
         return;
     }
-    if (c->discard || c->closing) {
-        free(b->base);
+    if (c->discard || c->closing)
         return;
-    }
     if (c->tls == NULL) {
         process_plain(c, b->base, (size_t)nread);
-        free(b->base);
         return;
     }
     if (tls_conn_feed(c->tls, b->base, (size_t)nread) < 0) {
-        free(b->base);
         conn_close(c, false);
         return;
     }
-    free(b->base);
     for (;;) {
         char plain[16384];
         int r = tls_conn_read(c->tls, plain, sizeof(plain));
@@ -987,6 +1164,12 @@ on_body(llhttp_t *p, const char *at, size_t n)
 
     if (c->discard)
         return 0;
+    if (!rq->dispatched) {
+        /* No worker has seen rq yet (dispatch() publishes it): no lock. */
+        (void)buf_append(&rq->body, at, n);
+        conn_arm_timer(c, HTTP_BODY_STALL_MS);
+        return 0;
+    }
     pthread_mutex_lock(&rq->mu);
     if (!rq->worker_done)
         (void)buf_append(&rq->body, at, n);
@@ -996,8 +1179,6 @@ on_body(llhttp_t *p, const char *at, size_t n)
     }
     pthread_cond_broadcast(&rq->cv);
     pthread_mutex_unlock(&rq->mu);
-    if (!rq->dispatched)
-        conn_arm_timer(c, HTTP_BODY_STALL_MS);
     return 0;
 }
 
@@ -1008,14 +1189,20 @@ on_message_complete(llhttp_t *p)
     struct rq *rq = c->rq;
 
     rq->message_done = true;
+    if (!rq->dispatched) {
+        rq->body_complete = true;
+        if (!llhttp_should_keep_alive(p))
+            rq->want_close = true;
+        dispatch(c);
+        /* Stop here: pipelined requests wait until this one is answered. */
+        return HPE_PAUSED;
+    }
     pthread_mutex_lock(&rq->mu);
     rq->body_complete = true;
     if (!llhttp_should_keep_alive(p))
         rq->want_close = true;
     pthread_cond_broadcast(&rq->cv);
     pthread_mutex_unlock(&rq->mu);
-    if (!rq->dispatched)
-        dispatch(c);
     /* Stop here: pipelined requests wait until this one is answered. */
     return HPE_PAUSED;
 }
@@ -1074,7 +1261,10 @@ on_async(uv_async_t *a)
         next = e->next;
         switch (e->type) {
         case EV_OUT:
-            if (c != NULL) {
+        case EV_DONE:
+            if (e->data.n == 0) {
+                buf_free(&e->data);
+            } else if (c != NULL) {
                 conn_send(c, rq, e->data.p, e->data.n);
             } else {
                 pthread_mutex_lock(&rq->mu);
@@ -1083,18 +1273,28 @@ on_async(uv_async_t *a)
                 pthread_mutex_unlock(&rq->mu);
                 buf_free(&e->data);
             }
+            if (e->type == EV_OUT)
+                break;
+            if (e->log_n > 0) {
+                if (s->logbuf.n > 0)
+                    (void)buf_append(&s->logbuf, "\n", 1);
+                (void)buf_append(&s->logbuf, e->log, (size_t)e->log_n);
+            }
+            if (c != NULL && c->rq == rq)
+                request_finished(c, rq);
+            rq_unref(rq); /* the worker's reference */
             break;
         case EV_RESUME:
             if (c != NULL && !c->paused)
                 start_reading(c);
             break;
-        case EV_DONE:
-            if (c != NULL && c->rq == rq)
-                request_finished(c, rq);
-            rq_unref(rq); /* the worker's reference */
-            break;
         }
         free(e);
+    }
+    /* One write for the pass's lines, after their responses were sent. */
+    if (s->logbuf.n > 0) {
+        log_access(s->logbuf.p, (int)s->logbuf.n);
+        buf_reset(&s->logbuf);
     }
 }
 
@@ -1208,7 +1408,8 @@ http_server_new(const struct http_server_opts *o)
     uv_timer_init(&s->loop, &s->drain_timer);
     pthread_mutex_init(&s->ev_mu, NULL);
     pthread_mutex_init(&s->q_mu, NULL);
-    pthread_cond_init(&s->q_cv, NULL);
+    s->rbuf = xmalloc(RBUF_SIZE);
+    buf_init(&s->logbuf, SIZE_MAX / 2);
     llhttp_settings_init(&s->settings);
     s->settings.on_message_begin = on_message_begin;
     s->settings.on_url = on_url;
@@ -1221,9 +1422,14 @@ http_server_new(const struct http_server_opts *o)
     clock_gettime(CLOCK_REALTIME, &ts);
     s->req_base = ((uint64_t)ts.tv_sec << 24) ^ ((uint64_t)ts.tv_nsec << 8);
     s->n_workers = s->o.n_workers;
+
     s->workers = xcalloc((size_t)s->n_workers, sizeof(*s->workers));
-    for (int i = 0; i < s->n_workers; i++)
-        ASSERT(pthread_create(&s->workers[i], NULL, worker_main, s) == 0);
+    for (int i = 0; i < s->n_workers; i++) {
+        struct worker *w = &s->workers[i];
+        w->s = s;
+        ASSERT(sem_init(&w->sem, 0, 0) == 0);
+        ASSERT(pthread_create(&w->th, NULL, worker_main, w) == 0);
+    }
     return s;
 }
 
@@ -1281,10 +1487,17 @@ http_server_free(struct http_server *s)
         return;
     pthread_mutex_lock(&s->q_mu);
     s->stopping = true;
-    pthread_cond_broadcast(&s->q_cv);
+    while (s->idle != NULL) {
+        struct worker *w = s->idle;
+        s->idle = w->next_idle;
+        s->n_waking++;
+        sem_post(&w->sem);
+    }
     pthread_mutex_unlock(&s->q_mu);
-    for (int i = 0; i < s->n_workers; i++)
-        pthread_join(s->workers[i], NULL);
+    for (int i = 0; i < s->n_workers; i++) {
+        pthread_join(s->workers[i].th, NULL);
+        sem_destroy(&s->workers[i].sem);
+    }
     /* Events posted by the last workers still hold references. */
     on_async(&s->async);
     uv_walk(&s->loop, close_walk, NULL);
@@ -1296,5 +1509,7 @@ http_server_free(struct http_server *s)
     }
     free(s->workers);
     free(s->queue);
+    free(s->rbuf);
+    buf_free(&s->logbuf);
     free(s);
 }

@@ -7,6 +7,7 @@
 #include "bounds.h"
 #include "crypto/cksum.h"
 #include "s3/s3_int.h"
+#include "s3/s3_mpu.h"
 #include "s3/s3_mfa.h"
 #include "util/enc.h"
 #include "util/tm.h"
@@ -402,6 +403,7 @@ s3_delete_bucket(struct s3_req *q)
         return S3E_NO_SUCH_BUCKET; /* deleted concurrently */
     if (rc < 0)
         return s3_err_from_errno(rc);
+    s3_mpu_reap(q->srv); /* the bucket's in-progress uploads went with it */
     (void)s3_reply_empty(q, 204);
     return S3E_OK;
 }

@@ -51,9 +51,8 @@ enum s3_err s3_mpu_part_param(struct s3_req *q, int *part);
  * whole object). part_checksum, if not NULL, gets the part's own checksum
  * (base64, arena) when v carries a COMPOSITE checksum, else STR_NULL.
  * S3E_INVALID_PART_NUMBER if v has no such part, S3E_INTERNAL. */
-enum s3_err s3_mpu_part_range(struct s3_req *q, const struct md_version *v, int part,
-                              int64_t *from, int64_t *to, int *n_parts,
-                              struct str *part_checksum);
+enum s3_err s3_mpu_part_range(struct s3_req *q, const struct md_version *v, int part, int64_t *from,
+                              int64_t *to, int *n_parts, struct str *part_checksum);
 
 /* "COMPOSITE" for a checksum computed over part checksums (its value ends
  * in "-N"), else "FULL_OBJECT": the x-amz-checksum-type of v. */

@@ -34,10 +34,10 @@
 
 #define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define IO_CHUNK (256 * 1024)
-#define UPLOAD_ID_LEN 32       /* 24 random bytes, URL-safe base64 alphabet */
-#define LIST_MAX 1000          /* max-uploads and max-parts cap (AWS) */
-#define TRASH_BATCH 1024       /* trash rows taken per transaction */
-#define READ_BATCH 256         /* extents a reader loads at a time */
+#define UPLOAD_ID_LEN 32 /* 24 random bytes, URL-safe base64 alphabet */
+#define LIST_MAX 1000    /* max-uploads and max-parts cap (AWS) */
+#define TRASH_BATCH 1024 /* trash rows taken per transaction */
+#define READ_BATCH 256   /* extents a reader loads at a time */
 #define LIST_XML_MAX (16 * 1024 * 1024)
 /* A CompleteMultipartUpload body names at most 10000 parts; with an ETag
  * and a checksum each, 512 bytes per part is generous. */
@@ -261,8 +261,8 @@ s3_mpu_checksum_type(const struct md_version *v)
 /* ---- stored metadata (as PutObject stores it) --------------------------- */
 
 static const char *const stored_headers[] = {
-    "content-encoding", "content-disposition", "cache-control", "expires", "content-language",
-    "x-amz-website-redirect-location",
+    "content-encoding", "content-disposition", "cache-control",
+    "expires",          "content-language",    "x-amz-website-redirect-location",
 };
 
 /* x-amz-meta-* and the standard headers GET returns, as "name: value\n"
@@ -309,14 +309,19 @@ static enum s3_err
 check_create_headers(struct s3_req *q)
 {
     static const char *const classes[] = {
-        "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
-        "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS", "SNOW", "EXPRESS_ONEZONE",
+        "STANDARD",        "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+        "GLACIER",         "DEEP_ARCHIVE",       "GLACIER_IR",  "OUTPOSTS",   "SNOW",
+        "EXPRESS_ONEZONE",
     };
     /* Accepting these would silently drop what they ask for. */
     static const char *const unsupported[] = {
-        "x-amz-server-side-encryption-customer-algorithm", "x-amz-object-lock-mode",
-        "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold", "x-amz-tagging",
-        "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption",
+        "x-amz-server-side-encryption-customer-algorithm",
+        "x-amz-object-lock-mode",
+        "x-amz-object-lock-retain-until-date",
+        "x-amz-object-lock-legal-hold",
+        "x-amz-tagging",
+        "x-amz-server-side-encryption-aws-kms-key-id",
+        "x-amz-server-side-encryption",
     };
     struct str sc = http_header(q->http, "x-amz-storage-class");
     bool ok = sc.p == NULL;
@@ -409,8 +414,10 @@ checksum_choice(struct s3_req *q, enum cksum_algo *algo, const char **type)
         return S3E_OK;
     full = tn.p != NULL ? str_eq_c(tn, "FULL_OBJECT") : a == CKSUM_CRC64NVME;
     if (full && (a == CKSUM_SHA1 || a == CKSUM_SHA256)) {
-        q->err_msg = arena_printf(q->arena, "The FULL_OBJECT checksum type cannot be used with "
-                                  "the %s checksum algorithm.", a == CKSUM_SHA1 ? "sha1" : "sha256");
+        q->err_msg = arena_printf(q->arena,
+                                  "The FULL_OBJECT checksum type cannot be used with the %s "
+                                  "checksum algorithm.",
+                                  a == CKSUM_SHA1 ? "sha1" : "sha256");
         return S3E_INVALID_REQUEST;
     }
     if (!full && a == CKSUM_CRC64NVME) {
@@ -556,8 +563,10 @@ check_part_algo(struct s3_req *q, enum cksum_algo want, enum cksum_algo got)
 {
     if (want == CKSUM_NONE || got == CKSUM_NONE || got == want)
         return S3E_OK;
-    q->err_msg = arena_printf(q->arena, "Checksum Type mismatch occurred, expected checksum Type: "
-                              "%s, actual checksum Type: %s", cksum_name(want), cksum_name(got));
+    q->err_msg = arena_printf(q->arena,
+                              "Checksum Type mismatch occurred, expected checksum Type: "
+                              "%s, actual checksum Type: %s",
+                              cksum_name(want), cksum_name(got));
     return S3E_INVALID_REQUEST;
 }
 
@@ -684,8 +693,10 @@ parse_copy_source(struct s3_req *q, struct str *sb, struct str *sk, struct str *
     dec = arena_alloc(q->arena, path.n + 1);
     n = uri_decode(path, dec);
     if (n < 0 || !str_split(str_make(dec, (size_t)n), '/', sb, &k) || sb->n == 0 || k.n == 0)
-        return invalid_arg(q, "Copy Source must mention the source bucket and key: "
-                              "sourcebucket/sourcekey", "x-amz-copy-source", src);
+        return invalid_arg(q,
+                           "Copy Source must mention the source bucket and key: "
+                           "sourcebucket/sourcekey",
+                           "x-amz-copy-source", src);
     *sk = k;
     return s3_key_check(k);
 }
@@ -738,12 +749,12 @@ copy_range(struct s3_req *q, int64_t size, int64_t *from, int64_t *to)
     if (h.p == NULL)
         return S3E_OK;
     h = str_trim(h);
-    if (!str_has_prefix(h, "bytes=") ||
-        !str_split(str_make(h.p + 6, h.n - 6), '-', &a, &b) || str_to_u64(a, &x) < 0 ||
-        str_to_u64(b, &y) < 0 || y < x) {
-        return invalid_arg(q, "The x-amz-copy-source-range value must be of the form "
-                              "bytes=first-last where first and last are the zero-based offsets "
-                              "of the first and last bytes to copy",
+    if (!str_has_prefix(h, "bytes=") || !str_split(str_make(h.p + 6, h.n - 6), '-', &a, &b) ||
+        str_to_u64(a, &x) < 0 || str_to_u64(b, &y) < 0 || y < x) {
+        return invalid_arg(q,
+                           "The x-amz-copy-source-range value must be of the form "
+                           "bytes=first-last where first and last are the zero-based offsets "
+                           "of the first and last bytes to copy",
                            "x-amz-copy-source-range", h);
     }
     if (y >= (unsigned long long)size) {
@@ -820,6 +831,7 @@ src_open(struct s3_req *q, struct src *s, bool *src_bucket_versioned)
     if (sb_row.account_id != q->account_id)
         return S3E_ACCESS_DENIED;
     *src_bucket_versioned = sb_row.versioning != MD_VER_NONE;
+    rc = -ENOENT;
     for (int attempt = 0; attempt < 3 && rc != 0; attempt++) {
         rc = md_version_get(c, sb_row.id, sk, svid, q->arena, &s->v);
         if (rc == -ENOENT || (rc == 0 && s->v.is_delete_marker && svid.p == NULL)) {
@@ -968,6 +980,7 @@ struct complete_ctx {
     size_t n_want;
     struct str full_checksum; /* x-amz-checksum-<algo> of the whole object, or STR_NULL */
     enum cksum_algo full_algo;
+    int64_t object_size; /* x-amz-mp-object-size, -1 when absent */
     bool if_none_match;
     struct str if_match;
 
@@ -1078,7 +1091,8 @@ assemble(struct complete_ctx *x, const struct md_part *parts, size_t np)
             goto out;
         }
         if (algo != CKSUM_NONE && w->checksum.p == NULL && composite) {
-            q->err_msg = arena_printf(q->arena, "The upload was created using a %s checksum. The "
+            q->err_msg = arena_printf(q->arena,
+                                      "The upload was created using a %s checksum. The "
                                       "complete request must include the checksum for each part. "
                                       "It was missing for part %d in the request.",
                                       cksum_name(algo), w->number);
@@ -1092,12 +1106,12 @@ assemble(struct complete_ctx *x, const struct md_part *parts, size_t np)
         }
         /* AWS: every part but the last is at least 5 MiB. */
         if (i + 1 < x->n_want && p->size < S3_MPU_MIN_PART_BYTES) {
-            q->err_extra_xml = arena_printf(q->arena,
-                                            "<ProposedSize>%" PRId64 "</ProposedSize>"
-                                            "<MinSizeAllowed>%lld</MinSizeAllowed>"
-                                            "<PartNumber>%d</PartNumber><ETag>%.*s</ETag>",
-                                            p->size, S3_MPU_MIN_PART_BYTES, w->number,
-                                            STR_FMT(p->etag));
+            q->err_extra_xml =
+                arena_printf(q->arena,
+                             "<ProposedSize>%" PRId64 "</ProposedSize>"
+                             "<MinSizeAllowed>%lld</MinSizeAllowed>"
+                             "<PartNumber>%d</PartNumber><ETag>%.*s</ETag>",
+                             p->size, S3_MPU_MIN_PART_BYTES, w->number, STR_FMT(p->etag));
             err = S3E_ENTITY_TOO_SMALL;
             goto out;
         }
@@ -1120,7 +1134,10 @@ assemble(struct complete_ctx *x, const struct md_part *parts, size_t np)
                 crc = gf_mul(&cp, crc, op) ^ c;
             }
         }
+        /* AWS: the object's parts are numbered 1..N in order, whatever
+         * numbers the upload used (GET ?partNumber counts up to N). */
         x->ext[i] = *p;
+        x->ext[i].part_number = (int)i + 1;
         x->ext[i].first_byte = total;
         total += p->size;
     }
@@ -1144,6 +1161,14 @@ assemble(struct complete_ctx *x, const struct md_part *parts, size_t np)
         x->v.checksum_algo = str_c(cksum_name(algo));
         x->v.checksum_value = composite ? str_c(arena_printf(q->arena, "%s-%zu", b64, x->n_want))
                                         : arena_str(q->arena, str_c(b64));
+    }
+    if (x->object_size >= 0 && x->object_size != total) {
+        q->err_msg = arena_printf(q->arena,
+                                  "The provided 'x-amz-mp-object-size' header value "
+                                  "%" PRId64 " does not match what was computed: %" PRId64,
+                                  x->object_size, total);
+        err = S3E_INVALID_REQUEST;
+        goto out;
     }
     /* The whole-object checksum the client may send along. */
     if (x->full_checksum.p != NULL &&
@@ -1274,6 +1299,7 @@ s3_complete_multipart_upload(struct s3_req *q)
     struct http_req *r = q->http;
     struct complete_ctx x = {.q = q};
     struct str body, inm = http_header(r, "if-none-match");
+    struct str mos = http_header(r, "x-amz-mp-object-size");
     char etag[80];
     enum s3_err err;
     struct buf xml;
@@ -1293,6 +1319,14 @@ s3_complete_multipart_upload(struct s3_req *q)
         x.if_none_match = true;
     }
     x.if_match = http_header(r, "if-match");
+    x.object_size = -1;
+    if (mos.p != NULL) {
+        long long v;
+        if (str_to_i64(str_trim(mos), &v) < 0 || v < 0)
+            return invalid_arg(q, "Invalid value for x-amz-mp-object-size", "x-amz-mp-object-size",
+                               mos);
+        x.object_size = v;
+    }
     err = read_complete_body(q, &x, &body);
     if (err == S3E_OK)
         err = parse_complete(q, body, &x);
@@ -1579,8 +1613,8 @@ s3_list_multipart_uploads(struct s3_req *q)
     enc = s3_param(q, "encoding-type", &enc_present);
     if (enc_present) {
         if (!str_eq_c(enc, "url"))
-            return invalid_arg(q, "Invalid Encoding Method specified in Request",
-                               "encoding-type", enc.p ? enc : STR_LIT(""));
+            return invalid_arg(q, "Invalid Encoding Method specified in Request", "encoding-type",
+                               enc.p ? enc : STR_LIT(""));
         url = true;
     }
     err = s3_bucket_load(q, &b);
@@ -1600,8 +1634,7 @@ s3_list_multipart_uploads(struct s3_req *q)
          * last upload of key-marker already listed. An unknown one (aborted
          * meanwhile) leaves nothing of key-marker to list. */
         if (uim.p != NULL && uim.n > 0 && uim.n <= MD_UPLOAD_ID_MAX &&
-            md_upload_get(c, uim, q->arena, &mu) == 0 && mu.bucket_id == b.id &&
-            str_eq(mu.key, km))
+            md_upload_get(c, uim, q->arena, &mu) == 0 && mu.bucket_id == b.id && str_eq(mu.key, km))
             pos_id = mu.id;
     }
     want = (size_t)(max < LIST_MAX ? max : LIST_MAX) + 1;
@@ -1611,8 +1644,8 @@ s3_list_multipart_uploads(struct s3_req *q)
         size_t got, ask = want - n_items, i;
         struct str skip = STR_NULL;
 
-        if (md_upload_list(c, b.id, prefix, pos_key, pos_incl, pos_id, ask, q->arena, &rows,
-                           &got) < 0)
+        if (md_upload_list(c, b.id, prefix, pos_key, pos_incl, pos_id, ask, q->arena, &rows, &got) <
+            0)
             return S3E_INTERNAL;
         for (i = 0; i < got && n_items < want; i++) {
             struct str cp = common_prefix(prefix, delim, rows[i].key);
@@ -1706,8 +1739,8 @@ struct s3_mpu_reader {
     struct arena *a;     /* the current batch of extents */
     struct md_part *ext; /* ascending by part number (and offset) */
     size_t n;
-    int fd;              /* open part file, -1 if none */
-    size_t fd_i;         /* its index in ext */
+    int fd;      /* open part file, -1 if none */
+    size_t fd_i; /* its index in ext */
 };
 
 /* Index in the batch of the extent holding off, loading a new batch when
@@ -1811,8 +1844,8 @@ s3_mpu_pread(struct s3_mpu_reader *r, void *p, size_t n, int64_t off)
     if (got < 0)
         return -errno;
     if (got == 0) {
-        log_error("multipart: blob %.*s is shorter than its %" PRId64 " bytes",
-                  STR_FMT(e->blob_id), e->size);
+        log_error("multipart: blob %.*s is shorter than its %" PRId64 " bytes", STR_FMT(e->blob_id),
+                  e->size);
         return -EIO;
     }
     return got;

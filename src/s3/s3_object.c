@@ -8,6 +8,7 @@
 #include "core/object.h"
 #include "crypto/cksum.h"
 #include "s3/s3_int.h"
+#include "s3/s3_mpu.h"
 #include "s3/s3_mfa.h"
 #include "store/blob.h"
 #include "util/enc.h"
@@ -234,6 +235,7 @@ commit_version(struct s3_req *q, struct put_ctx *p)
         return p->err != S3E_OK ? p->err : S3E_INTERNAL;
     if (p->replaced_blob.p != NULL)
         (void)blob_unlink(q->srv->blob, p->replaced_blob);
+    s3_mpu_reap(q->srv); /* a replaced multipart version's parts */
     return S3E_OK;
 }
 
@@ -550,7 +552,7 @@ object_headers(struct s3_req *q, const struct md_bucket *b, const struct md_vers
         enum cksum_algo a = cksum_from_name(v->checksum_algo);
         if (a != CKSUM_NONE) {
             http_resp_header(q->http, cksum_header(a), v->checksum_value);
-            http_resp_header_c(q->http, "x-amz-checksum-type", "FULL_OBJECT");
+            http_resp_header_c(q->http, "x-amz-checksum-type", s3_mpu_checksum_type(v));
         }
     }
     emit_meta(q, v->meta);
@@ -592,9 +594,17 @@ s3_get_object(struct s3_req *q)
     struct str vid;
     enum s3_err err;
     int64_t from = 0, to = -1;
-    int fd = -1, range = 0, rc;
+    int fd = -1, range = 0, rc, part = 0, n_parts = 0;
+    struct s3_mpu_reader *mpu = NULL;
+    struct str part_ck = STR_NULL;
 
     err = version_param(q, &vid);
+    if (err == S3E_OK)
+        err = s3_mpu_part_param(q, &part);
+    if (err == S3E_OK && part > 0 && http_header(q->http, "range").p != NULL) {
+        q->err_msg = "Cannot specify both Range header and partNumber query parameter";
+        err = S3E_INVALID_REQUEST;
+    }
     if (err == S3E_OK)
         err = s3_bucket_load(q, &b);
     if (err != S3E_OK)
@@ -605,6 +615,14 @@ s3_get_object(struct s3_req *q)
         err = load_version(q, &b, vid, &v);
         if (err != S3E_OK)
             return err;
+        if (v.parts_count > 0) {
+            rc = s3_mpu_open(q, &v, &mpu);
+            if (rc == 0)
+                break;
+            if (rc != -ENOENT)
+                return S3E_INTERNAL;
+            continue;
+        }
         if (v.blob_id.n == 0)
             break;
         rc = blob_open_fd(q->srv->blob, v.blob_id, &fd);
@@ -613,7 +631,7 @@ s3_get_object(struct s3_req *q)
         if (rc != -ENOENT)
             return S3E_INTERNAL;
     }
-    if (v.blob_id.n > 0 && fd < 0)
+    if ((v.blob_id.n > 0 && fd < 0) || (v.parts_count > 0 && mpu == NULL))
         return S3E_INTERNAL;
     err = check_conditions(q, &v);
     if (err == S3E_NOT_MODIFIED) {
@@ -625,7 +643,22 @@ s3_get_object(struct s3_req *q)
     }
     if (err != S3E_OK)
         goto out;
-    range = parse_range(http_header(q->http, "range"), v.size, &from, &to);
+    if (part > 0 && v.size > 0) {
+        /* AWS: ?partNumber is a ranged GET of that part (206), and only
+         * then is x-amz-mp-parts-count sent. */
+        err = s3_mpu_part_range(q, &v, part, &from, &to, &n_parts, &part_ck);
+        if (err != S3E_OK)
+            goto out;
+        range = 1;
+        if (n_parts > 0)
+            http_resp_header_c(q->http, "x-amz-mp-parts-count",
+                               arena_printf(q->arena, "%d", n_parts));
+    } else if (part > 1) {
+        err = S3E_INVALID_PART_NUMBER;
+        goto out;
+    } else {
+        range = parse_range(http_header(q->http, "range"), v.size, &from, &to);
+    }
     if (range < 0) {
         char cr[64];
         snprintf(cr, sizeof(cr), "bytes */%" PRId64, v.size);
@@ -637,6 +670,11 @@ s3_get_object(struct s3_req *q)
         goto out;
     }
     object_headers(q, &b, &v, range > 0);
+    /* A part of a COMPOSITE-checksum object carries its own checksum. */
+    if (part_ck.p != NULL && str_ieq_c(http_header(q->http, "x-amz-checksum-mode"), "ENABLED")) {
+        http_resp_header(q->http, cksum_header(cksum_from_name(v.checksum_algo)), part_ck);
+        http_resp_header_c(q->http, "x-amz-checksum-type", "COMPOSITE");
+    }
     if (range > 0) {
         char cr[96];
         snprintf(cr, sizeof(cr), "bytes %" PRId64 "-%" PRId64 "/%" PRId64, from, to, v.size);
@@ -647,11 +685,13 @@ s3_get_object(struct s3_req *q)
         to = v.size - 1;
         rc = http_resp_begin(q->http, 200, v.size);
     }
-    if (rc == 0 && !q->http->is_head && to >= from && send_data(q, &v, fd, from, to) < 0)
+    if (rc == 0 && !q->http->is_head && to >= from &&
+        (mpu != NULL ? s3_mpu_send(mpu, from, to) : send_data(q, &v, fd, from, to)) < 0)
         http_resp_close(q->http);
 out:
     if (fd >= 0)
         close(fd);
+    s3_mpu_close(mpu);
     return err;
 }
 
@@ -724,6 +764,7 @@ s3_copy_object(struct s3_req *q)
     enum s3_err err;
     int fd = -1, rc;
     bool replace;
+    struct s3_mpu_reader *mpu = NULL;
 
     if (r->content_length > 0) {
         q->err_msg = "This request does not support content";
@@ -781,6 +822,14 @@ s3_copy_object(struct s3_req *q)
                          "marker by version id.";
             return S3E_INVALID_REQUEST;
         }
+        if (src.parts_count > 0) {
+            rc = s3_mpu_open(q, &src, &mpu);
+            if (rc == 0)
+                break;
+            if (rc != -ENOENT)
+                return S3E_INTERNAL;
+            continue;
+        }
         if (src.blob_id.n == 0)
             break;
         rc = blob_open_fd(q->srv->blob, src.blob_id, &fd);
@@ -789,7 +838,7 @@ s3_copy_object(struct s3_req *q)
         if (rc != -ENOENT)
             return S3E_INTERNAL;
     }
-    if (src.blob_id.n > 0 && fd < 0)
+    if ((src.blob_id.n > 0 && fd < 0) || (src.parts_count > 0 && mpu == NULL))
         return S3E_INTERNAL;
     err = copy_conditions(q, &src);
     if (err != S3E_OK)
@@ -816,14 +865,15 @@ s3_copy_object(struct s3_req *q)
         p.v.meta = src.meta;
         p.v.content_type = src.content_type;
     }
-    if (fd >= 0) {
+    if (fd >= 0 || mpu != NULL) {
         /* Blobs are immutable: stream a copy (a hard link would share the
          * inode, which works too, but keeps GC simple per blob id). */
         char *chunk = xmalloc(IO_CHUNK);
         int64_t off = 0;
         rc = blob_writer_open(q->srv->blob, &w);
         while (rc == 0 && off < src.size) {
-            ssize_t got = pread(fd, chunk, IO_CHUNK, off);
+            ssize_t got = mpu != NULL ? s3_mpu_pread(mpu, chunk, IO_CHUNK, off)
+                                      : pread(fd, chunk, IO_CHUNK, off);
             if (got <= 0) {
                 rc = -EIO;
                 break;
@@ -883,6 +933,7 @@ out:
     blob_writer_abort(w);
     if (fd >= 0)
         close(fd);
+    s3_mpu_close(mpu);
     return err;
 }
 
@@ -970,6 +1021,7 @@ s3_delete_object(struct s3_req *q)
     /* The row is gone and committed; now the data. */
     if (d.out.blob_id.p != NULL)
         (void)blob_unlink(q->srv->blob, d.out.blob_id);
+    s3_mpu_reap(q->srv);
     if (d.out.delete_marker)
         http_resp_header_c(q->http, "x-amz-delete-marker", "true");
     if (d.out.version_id.p != NULL)
@@ -1104,6 +1156,7 @@ s3_delete_objects(struct s3_req *q)
     for (i = 0; i < m.n; i++)
         if (m.items[i].err == S3E_OK && m.items[i].out.blob_id.p != NULL)
             (void)blob_unlink(q->srv->blob, m.items[i].out.blob_id);
+    s3_mpu_reap(q->srv);
 
     buf_init(&x, 16 * 1024 * 1024);
     xml_decl(&x);

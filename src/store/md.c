@@ -132,9 +132,9 @@
     X(LV_GT, LIST_VER(">", ""))                                                                    \
     X(LV_GE, LIST_VER(">=", ""))                                                                   \
     X(LV_KEY, "SELECT " VCOLS " FROM versions INDEXED BY versions_key_seq "                        \
-              "WHERE bucket_id = ?1 AND key = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4")                                                                         \
-    X(BLOB_REF_UP, "SELECT 1 FROM upload_parts WHERE blob_id = ?1 LIMIT 1")                       \
-    X(BLOB_REF_VP, "SELECT 1 FROM version_parts WHERE blob_id = ?1 LIMIT 1")                      \
+              "WHERE bucket_id = ?1 AND key = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4")         \
+    X(BLOB_REF_UP, "SELECT 1 FROM upload_parts WHERE blob_id = ?1 LIMIT 1")                        \
+    X(BLOB_REF_VP, "SELECT 1 FROM version_parts WHERE blob_id = ?1 LIMIT 1")                       \
     X(UP_INSERT, "INSERT INTO uploads (upload_id, bucket_id, key, initiated_ms, owner_id, "        \
                  "content_type, meta, checksum_algo, checksum_type) "                              \
                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")                                    \
@@ -2477,8 +2477,8 @@ md_version_part_at(struct md_conn *c, int64_t seq, int64_t off, struct arena *a,
 }
 
 int
-md_version_part_list(struct md_conn *c, int64_t seq, int after_part, size_t limit,
-                     struct arena *a, struct md_part **out, size_t *n)
+md_version_part_list(struct md_conn *c, int64_t seq, int after_part, size_t limit, struct arena *a,
+                     struct md_part **out, size_t *n)
 {
     return part_list(c, ST_VP_LIST, seq, after_part, limit, a, out, n);
 }

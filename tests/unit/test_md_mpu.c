@@ -74,9 +74,9 @@ test_crc_combine(void **state)
                                (int64_t)(sizeof(big) - 66537));
         assert_int_equal(c, whole);
         /* A wrong length must not give the right answer. */
-        assert_int_not_equal(s3_mpu_crc_combine(v[k].a, crc_of(v[k].a, msg, 4),
-                                                crc_of(v[k].a, msg + 4, 5), 4),
-                             v[k].check);
+        assert_int_not_equal(
+            s3_mpu_crc_combine(v[k].a, crc_of(v[k].a, msg, 4), crc_of(v[k].a, msg + 4, 5), 4),
+            v[k].check);
     }
 }
 
@@ -98,8 +98,16 @@ struct fx {
 
 /* One write: a closure over a small union of operations. */
 enum op_kind {
-    OP_ACCOUNT, OP_BUCKET, OP_UPLOAD, OP_PART, OP_UP_DEL, OP_VERSION, OP_VPART, OP_V_DEL,
-    OP_TRASH, OP_BKT_DEL,
+    OP_ACCOUNT,
+    OP_BUCKET,
+    OP_UPLOAD,
+    OP_PART,
+    OP_UP_DEL,
+    OP_VERSION,
+    OP_VPART,
+    OP_V_DEL,
+    OP_TRASH,
+    OP_BKT_DEL,
 };
 
 struct op {
@@ -337,30 +345,25 @@ test_upload_list(void **state)
     assert_true(str_eq_c(rows[3].key, "b") && rows[3].id == ids[0]);
     assert_true(str_eq_c(rows[5].key, "c\xff"));
     /* Prefix. */
-    assert_int_equal(md_upload_list(r, f.bkt, STR_LIT("a/"), STR_NULL, false, 0, 100, f.a, &rows,
-                                    &n),
-                     0);
+    assert_int_equal(
+        md_upload_list(r, f.bkt, STR_LIT("a/"), STR_NULL, false, 0, 100, f.a, &rows, &n), 0);
     assert_int_equal(n, 3);
-    assert_int_equal(md_upload_list(r, f.bkt, STR_LIT("c\xff"), STR_NULL, false, 0, 100, f.a,
-                                    &rows, &n),
-                     0);
+    assert_int_equal(
+        md_upload_list(r, f.bkt, STR_LIT("c\xff"), STR_NULL, false, 0, 100, f.a, &rows, &n), 0);
     assert_int_equal(n, 1);
     /* key-marker alone: strictly after the key. */
-    assert_int_equal(md_upload_list(r, f.bkt, STR_NULL, STR_LIT("a/1"), false, 0, 100, f.a, &rows,
-                                    &n),
-                     0);
+    assert_int_equal(
+        md_upload_list(r, f.bkt, STR_NULL, STR_LIT("a/1"), false, 0, 100, f.a, &rows, &n), 0);
     assert_int_equal(n, 4);
     assert_true(str_eq_c(rows[0].key, "a/2"));
     /* key-marker + upload marker: the newer uploads of that key first. */
-    assert_int_equal(md_upload_list(r, f.bkt, STR_NULL, STR_LIT("a/1"), false, ids[2], 2, f.a,
-                                    &rows, &n),
-                     0);
+    assert_int_equal(
+        md_upload_list(r, f.bkt, STR_NULL, STR_LIT("a/1"), false, ids[2], 2, f.a, &rows, &n), 0);
     assert_int_equal(n, 2);
     assert_int_equal(rows[0].id, ids[5]);
     assert_true(str_eq_c(rows[1].key, "a/2"));
     /* Inclusive start (after a common prefix: its successor). */
-    assert_int_equal(md_upload_list(r, f.bkt, STR_NULL, STR_LIT("b"), true, 0, 100, f.a, &rows,
-                                    &n),
+    assert_int_equal(md_upload_list(r, f.bkt, STR_NULL, STR_LIT("b"), true, 0, 100, f.a, &rows, &n),
                      0);
     assert_int_equal(n, 3);
     assert_int_equal(md_upload_list_all(r, ids[3], 100, f.a, &rows, &n), 0);
@@ -402,12 +405,20 @@ test_complete_and_delete(void **state)
     assert_int_equal(op(&f, &o), 0);
     seq = o.v.seq;
     o = (struct op){.kind = OP_VPART, .id = seq};
-    o.p = (struct md_part){.part_number = 1, .first_byte = 0, .size = 100, .mtime_ms = 1,
-                           .blob_id = str_c(BLOB("1")), .etag = STR_LIT("e1"),
+    o.p = (struct md_part){.part_number = 1,
+                           .first_byte = 0,
+                           .size = 100,
+                           .mtime_ms = 1,
+                           .blob_id = str_c(BLOB("1")),
+                           .etag = STR_LIT("e1"),
                            .checksum = STR_LIT("c1")};
     assert_int_equal(op(&f, &o), 0);
-    o.p = (struct md_part){.part_number = 3, .first_byte = 100, .size = 7, .mtime_ms = 3,
-                           .blob_id = str_c(BLOB("3")), .etag = STR_LIT("e3"),
+    o.p = (struct md_part){.part_number = 3,
+                           .first_byte = 100,
+                           .size = 7,
+                           .mtime_ms = 3,
+                           .blob_id = str_c(BLOB("3")),
+                           .etag = STR_LIT("e3"),
                            .checksum = STR_LIT("c3")};
     assert_int_equal(op(&f, &o), 0);
     assert_int_equal(op(&f, &o), -EEXIST);
@@ -490,10 +501,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crc_combine),
-        cmocka_unit_test(test_upload_parts),
-        cmocka_unit_test(test_upload_list),
-        cmocka_unit_test(test_complete_and_delete),
+        cmocka_unit_test(test_crc_combine),           cmocka_unit_test(test_upload_parts),
+        cmocka_unit_test(test_upload_list),           cmocka_unit_test(test_complete_and_delete),
         cmocka_unit_test(test_plain_delete_no_trash),
     };
 

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # rclone (s3 backend, provider Other, path style, configured through the environment):
 # mkdir, copy, ls, check (MD5 via ETag), sync with deletes, copy back, purge; HTTP and HTTPS.
-# --s3-upload-cutoff 5G keeps every upload a single PutObject (multipart not implemented yet);
-# 5G is rclone's maximum cutoff.
+# --s3-upload-cutoff 8M --s3-chunk-size 5M: the 12 MiB file goes up as a multipart upload.
 CLI_NAME=rclone
 . "$(dirname "$0")/common.sh"
 
@@ -16,7 +15,7 @@ export RCLONE_CONFIG_T_TYPE=s3 RCLONE_CONFIG_T_PROVIDER=Other
 export RCLONE_CONFIG_T_ACCESS_KEY_ID=$E2E_AK RCLONE_CONFIG_T_SECRET_ACCESS_KEY=$E2E_SK
 export RCLONE_CONFIG_T_REGION=us-east-1 RCLONE_CONFIG_T_FORCE_PATH_STYLE=true
 export RCLONE_CONFIG_T_ENDPOINT=$HTTPS_EP
-R() { rclone --s3-upload-cutoff 5G --retries 1 --low-level-retries 1 "$@"; }
+R() { rclone --s3-upload-cutoff 8M --s3-chunk-size 5M --retries 1 --low-level-retries 1 "$@"; }
 RT() { R --ca-cert "$CA" "$@"; }
 
 make_tree "$WORK/tree"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # s3cmd (SigV4, path style): mb, put, ls, get, info, cp, sync, del, rb over HTTP and HTTPS.
-# enable_multipart = False: multipart upload is not implemented yet.
+# multipart_chunk_size_mb = 5: the 12 MiB file goes up as a multipart upload in 5 MiB parts.
 CLI_NAME=s3cmd
 . "$(dirname "$0")/common.sh"
 
@@ -17,7 +17,8 @@ ca_certs_file = $CA
 check_ssl_certificate = True
 check_ssl_hostname = True
 signature_v2 = False
-enable_multipart = False
+enable_multipart = True
+multipart_chunk_size_mb = 5
 progress_meter = False
 EOF
 }
@@ -28,7 +29,7 @@ SS() { s3cmd -c "$WORK/https.cfg" "$@"; }
 
 make_tree "$WORK/tree"
 echo "s3cmd small" >"$WORK/small.txt"
-head -c $((3 * 1024 * 1024)) /dev/urandom >"$WORK/mid.bin"
+head -c $((12 * 1024 * 1024)) /dev/urandom >"$WORK/mid.bin"
 
 for mode in http https; do
     if [ $mode = http ]; then C=S; P=""; else C=SS; P="tls_"; fi
@@ -37,7 +38,7 @@ for mode in http https; do
     check ${P}mb $C mb "s3://$B"
     check ${P}ls_buckets sh -c "s3cmd -c '$cf' ls | grep -q 's3://$B\$'"
     check ${P}put_small $C put "$WORK/small.txt" "s3://$B/small.txt"
-    check ${P}put_3MiB $C put "$WORK/mid.bin" "s3://$B/dir/mid.bin"
+    check ${P}put_12MiB $C put "$WORK/mid.bin" "s3://$B/dir/mid.bin"
     check ${P}ls_prefix sh -c "s3cmd -c '$cf' ls 's3://$B/dir/' | grep -q 's3://$B/dir/mid.bin\$'"
     check ${P}get_identical sh -c "s3cmd -c '$cf' get --force 's3://$B/dir/mid.bin' '$WORK/mid.$mode' && cmp '$WORK/mid.bin' '$WORK/mid.$mode'"
     check ${P}info_md5 sh -c "s3cmd -c '$cf' info 's3://$B/dir/mid.bin' | grep -q '$(md5sum "$WORK/mid.bin" | cut -d' ' -f1)'"
