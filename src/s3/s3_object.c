@@ -597,6 +597,7 @@ s3_get_object(struct s3_req *q)
     int fd = -1, range = 0, rc, part = 0, n_parts = 0;
     struct s3_mpu_reader *mpu = NULL;
     struct str part_ck = STR_NULL;
+    struct md_conn *c = md_reader(q->srv->md);
 
     err = version_param(q, &vid);
     if (err == S3E_OK)
@@ -605,14 +606,21 @@ s3_get_object(struct s3_req *q)
         q->err_msg = "Cannot specify both Range header and partNumber query parameter";
         err = S3E_INVALID_REQUEST;
     }
-    if (err == S3E_OK)
-        err = s3_bucket_load(q, &b);
     if (err != S3E_OK)
         return err;
+    /* The bucket and the version row come from one read snapshot (the one
+     * s3_handle opened, or else a new one; without either, one per read). */
+    (void)md_snapshot_begin(c);
+    err = s3_bucket_load(q, &b);
+    if (err != S3E_OK) {
+        md_snapshot_end(c);
+        return err;
+    }
     /* The row and its file are read without a lock: an overwrite committed
      * in between unlinks the old file, so retry once with the new row. */
     for (int attempt = 0; attempt < 3; attempt++) {
         err = load_version(q, &b, vid, &v);
+        md_snapshot_end(c); /* a retry must see newer rows */
         if (err != S3E_OK)
             return err;
         if (v.parts_count > 0) {

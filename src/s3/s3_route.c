@@ -442,6 +442,7 @@ s3_handle(struct http_req *r)
 {
     struct s3_req q = {0};
     enum s3_err err;
+    int rc = -1;
 
     q.http = r;
     q.srv = r->srv_ctx;
@@ -462,10 +463,17 @@ s3_handle(struct http_req *r)
         s3_iam_handle(&q);
         return;
     }
-    if (err == S3E_OK)
+    /* The key, account and route lookups share one read snapshot. Handlers
+     * that write must not run in it; GET and HEAD of an object go on with it
+     * for their bucket and version rows (s3_get_object ends it). */
+    if (err == S3E_OK) {
+        rc = md_snapshot_begin(md_reader(q.srv->md)); /* failing: one per read */
         err = s3_auth_verify(&q);
+    }
     if (err == S3E_OK)
         err = route(&q);
+    if (rc == 0 && (err != S3E_OK || (q.op != S3OP_GET_OBJECT && q.op != S3OP_HEAD_OBJECT)))
+        md_snapshot_end(md_reader(q.srv->md));
     /* x-amz-mfa on any request: HTTPS only, well-formed, verified where
      * present [spec-mfa-delete §1.3, decision 6]. */
     if (err == S3E_OK)
@@ -480,4 +488,5 @@ s3_handle(struct http_req *r)
                       STR_FMT(r->path), r->request_id);
         render_error(&q, err);
     }
+    md_snapshot_end(md_reader(q.srv->md)); /* if an error left it open */
 }

@@ -38,8 +38,13 @@
     "SELECT " VCOLS " FROM versions INDEXED BY versions_latest "                                   \
     "WHERE bucket_id = ?1 AND is_latest = 1 AND is_dm = 0 AND key " lo " ?2" hi                    \
     " ORDER BY key LIMIT ?4"
+/* VCOLS with what a version listing does not show left empty (same column
+ * positions, read by row_version()): all of it comes from the index. */
+#define LVCOLS                                                                                     \
+    "seq, bucket_id, key, version_id, is_latest, is_dm, size, mtime_ms, owner_id, etag, "          \
+    "'', '', checksum_algo, '', NULL, parts_count"
 #define LIST_VER(lo, hi)                                                                           \
-    "SELECT " VCOLS " FROM versions INDEXED BY versions_key_seq "                                  \
+    "SELECT " LVCOLS " FROM versions INDEXED BY versions_key_seq "                                 \
     "WHERE bucket_id = ?1 AND key " lo " ?2" hi " ORDER BY key, seq DESC LIMIT ?4"
 #define HI " AND key < ?3"
 
@@ -47,6 +52,7 @@
 #define MD_STMTS(X)                                                                                \
     X(BEGIN, "BEGIN IMMEDIATE")                                                                    \
     X(COMMIT, "COMMIT")                                                                            \
+    X(BEGIN_READ, "BEGIN DEFERRED")                                                                \
     X(ROLLBACK, "ROLLBACK")                                                                        \
     X(SAVEPOINT, "SAVEPOINT job")                                                                  \
     X(RELEASE, "RELEASE job")                                                                      \
@@ -131,7 +137,7 @@
     X(LV_GE_HI, LIST_VER(">=", HI))                                                                \
     X(LV_GT, LIST_VER(">", ""))                                                                    \
     X(LV_GE, LIST_VER(">=", ""))                                                                   \
-    X(LV_KEY, "SELECT " VCOLS " FROM versions INDEXED BY versions_key_seq "                        \
+    X(LV_KEY, "SELECT " LVCOLS " FROM versions INDEXED BY versions_key_seq "                        \
               "WHERE bucket_id = ?1 AND key = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4")         \
     X(BLOB_REF_UP, "SELECT 1 FROM upload_parts WHERE blob_id = ?1 LIMIT 1")                        \
     X(BLOB_REF_VP, "SELECT 1 FROM version_parts WHERE blob_id = ?1 LIMIT 1")                       \
@@ -212,6 +218,7 @@ struct md_conn {
     sqlite3_stmt *st[ST__COUNT]; /* prepared on first use, PERSISTENT */
     struct md_conn *prev, *next; /* md->readers */
     char err[256];               /* last SQLite error text */
+    bool in_snapshot;            /* md_snapshot_begin() without its end */
 };
 
 /* One md_write() call, on the caller's stack; the caller sleeps until done. */
@@ -855,6 +862,30 @@ md_reader(struct md *md)
         return NULL;
     }
     return c;
+}
+
+int
+md_snapshot_begin(struct md_conn *c)
+{
+    int rc;
+
+    if (c == NULL)
+        return -EIO;
+    if (c->in_snapshot)
+        return -EALREADY;
+    rc = exec_id(c, ST_BEGIN_READ);
+    c->in_snapshot = rc == 0;
+    return rc;
+}
+
+void
+md_snapshot_end(struct md_conn *c)
+{
+    if (c == NULL || !c->in_snapshot)
+        return;
+    c->in_snapshot = false;
+    if (exec_id(c, ST_COMMIT) < 0) /* a read transaction: nothing to lose */
+        log_error("md: ending a read snapshot: %s", c->err);
 }
 
 /* Makes path mode 0600 (creating it if create), so that only the owner can

@@ -31,6 +31,17 @@ void md_close(struct md *md); /* NULL ok; joins the writer thread */
  * Borrowed: valid until md_close(). */
 struct md_conn *md_reader(struct md *md);
 
+/* A read snapshot on a reader connection: the reads between begin and end
+ * see one state of the database and share one SQLite read transaction (one
+ * WAL read lock instead of one per statement, the main cost of a small
+ * request's lookups). Never hold one across md_write() (the
+ * snapshot would not see the write) or a long transfer (it holds the WAL
+ * back from checkpointing). begin returns 0, -EALREADY (a snapshot is
+ * already open: it goes on) or -errno; end is a no-op without a snapshot;
+ * c may be NULL in both. */
+int md_snapshot_begin(struct md_conn *c);
+void md_snapshot_end(struct md_conn *c);
+
 /* Runs fn(c, arg) in the writer thread inside the group transaction.
  * fn returns 0 or a negative errno / its own negative code; on < 0 its
  * savepoint is rolled back and md_write returns that value without waiting
@@ -235,7 +246,9 @@ int md_list_objects(struct md_conn *c, int64_t bucket_id, struct str prefix, str
 /* Every version and marker, keys ascending, newest first within a key,
  * starting strictly after (after_key, after_seq): after_seq == 0 means after
  * every version of after_key; after_key.p == NULL means from the start;
- * after_key_inclusive starts at after_key's newest version instead. */
+ * after_key_inclusive starts at after_key's newest version instead. Rows
+ * carry what a listing shows: content_type, meta, checksum_value and
+ * blob_id are empty. */
 int md_list_versions(struct md_conn *c, int64_t bucket_id, struct str prefix, struct str after_key,
                      bool after_key_inclusive, int64_t after_seq, size_t limit, struct arena *a,
                      struct md_version **out, size_t *n);

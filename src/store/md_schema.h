@@ -185,6 +185,14 @@ static const char *const md_migrations[] = {
     "  id INTEGER PRIMARY KEY,"
     "  blob_id TEXT NOT NULL"
     ");",
+
+    /* 3 -> 4: versions_key_seq covers what ListObjectVersions shows, so a
+     * page is one range scan of the index. Without the extra columns every
+     * entry cost a table lookup, and a key's versions, written at different
+     * times, sit on as many table pages as they have versions. */
+    "DROP INDEX versions_key_seq;"
+    "CREATE INDEX versions_key_seq ON versions(bucket_id, key, seq DESC, version_id, is_latest,"
+    "  is_dm, size, mtime_ms, owner_id, etag, checksum_algo, parts_count);",
 };
 
 #define MD_SCHEMA_VERSION ((int)(sizeof(md_migrations) / sizeof(md_migrations[0])))
