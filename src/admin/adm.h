@@ -1,6 +1,7 @@
 /* adm.h -- shared by the files of the admin CLI `coffer` (coffer.c holds
  * main() and the command table; adm_user.c the principals and the output
- * helpers; adm_mfa.c MFA devices and the audit log). Not used by cofferd.
+ * helpers; adm_mfa.c MFA devices and the audit log; adm_upload.c stale
+ * multipart uploads). Not used by cofferd.
  * Every adm_ command returns the process exit status: 0 ok, ADM_EXIT_USER
  * for a user error, ADM_EXIT_INTERNAL for an internal one, after printing
  * the reason on stderr. */
@@ -28,6 +29,7 @@ struct adm_cli {
     const char *data;
     /* Option values; NULL when not given. */
     const char *account, *user, *serial, *seed_b32, *code1, *code2, *since, *limit;
+    const char *bucket, *upload_id, *older_than;
     bool json, no_qr, help;
     unsigned opts_seen;
     const char *pos[ADM_MAX_POS]; /* noun, verb, then the command's arguments */
@@ -85,5 +87,8 @@ int adm_mfa_resync(struct adm_cli *cli);       /* mfa resync --serial S CODE1 CO
 int adm_mfa_deactivate(struct adm_cli *cli);   /* mfa deactivate --serial S */
 int adm_mfa_delete(struct adm_cli *cli);       /* mfa delete --serial S */
 int adm_audit(struct adm_cli *cli);            /* audit [--since ID] [--limit N] [--json] */
+
+int adm_upload_list(struct adm_cli *cli);  /* upload list [--bucket B] [--older-than D] [--json] */
+int adm_upload_abort(struct adm_cli *cli); /* upload abort (--upload-id ID | --older-than D) ... */
 
 #endif

@@ -1,10 +1,11 @@
 /* coffer.c -- the admin CLI: main(), the command table and argument
  * parsing, accounts, access keys and the bucket overview (IAM users are in
- * adm_user.c, MFA devices and the audit log in adm_mfa.c). It opens the
- * server's data directory itself through md.h (as LMDB's mdb_stat does;
- * there is no admin port) and writes through md_write(), so SQLite's locks
- * serialize it with a running cofferd, which sees the changes on its next
- * read. Exit status: 0 ok, 1 user error, 2 internal error. */
+ * adm_user.c, MFA devices and the audit log in adm_mfa.c, multipart uploads
+ * in adm_upload.c). It opens the server's data directory itself through
+ * md.h (as LMDB's mdb_stat does; there is no admin port) and writes through
+ * md_write(), so SQLite's locks serialize it with a running cofferd, which
+ * sees the changes on its next read. Exit status: 0 ok, 1 user error, 2
+ * internal error. */
 #include "common.h"
 
 #include "admin/adm.h"
@@ -45,6 +46,9 @@
 #define OPT_NO_QR (1u << 7)
 #define OPT_SINCE (1u << 8)
 #define OPT_LIMIT (1u << 9)
+#define OPT_BUCKET (1u << 10)
+#define OPT_UPLOAD_ID (1u << 11)
+#define OPT_OLDER_THAN (1u << 12)
 #define NO_VALUE SIZE_MAX
 
 struct opt {
@@ -64,6 +68,9 @@ static const struct opt opts[] = {
     {"--code2", OPT_CODE2, offsetof(struct adm_cli, code2)},
     {"--since", OPT_SINCE, offsetof(struct adm_cli, since)},
     {"--limit", OPT_LIMIT, offsetof(struct adm_cli, limit)},
+    {"--bucket", OPT_BUCKET, offsetof(struct adm_cli, bucket)},
+    {"--upload-id", OPT_UPLOAD_ID, offsetof(struct adm_cli, upload_id)},
+    {"--older-than", OPT_OLDER_THAN, offsetof(struct adm_cli, older_than)},
 };
 
 struct cmd {
@@ -637,6 +644,25 @@ static const struct cmd cmds[] = {
      "principal, bucket, key, version, source (client address or 'cli'), detail.\n"
      "  --since ID  only entries after entry ID\n"
      "  --limit N   at most N entries"},
+    {"upload", "list", 0, OPT_BUCKET | OPT_OLDER_THAN | OPT_JSON, 0, false, adm_upload_list,
+     "upload list [--bucket B] [--older-than DUR] [--json]",
+     "Lists in-progress multipart uploads, oldest first: bucket, key, upload id,\n"
+     "initiation time (UTC), age, owner account, number of parts and their bytes.\n"
+     "--json prints an array of {\"bucket\", \"key\", \"upload_id\", \"initiated\",\n"
+     "\"parts\", \"bytes\", \"account\"}.\n"
+     "  --bucket B        only the uploads into bucket B\n"
+     "  --older-than DUR  only uploads initiated at least DUR ago: N followed by s, m,\n"
+     "                    h or d (30s, 90m, 12h, 7d); a plain N is seconds"},
+    {"upload", "abort", 0, OPT_UPLOAD_ID | OPT_OLDER_THAN | OPT_BUCKET, 0, false, adm_upload_abort,
+     "upload abort (--upload-id ID | --older-than DUR) [--bucket B]",
+     "Aborts multipart uploads as S3 AbortMultipartUpload does: the upload and its\n"
+     "parts are gone at once (also for a running server) and the part files are\n"
+     "deleted. Prints how many uploads were aborted and the bytes freed.\n"
+     "  --upload-id ID    the upload with this id\n"
+     "  --older-than DUR  every upload initiated at least DUR ago (as in 'upload list')\n"
+     "  --bucket B        only uploads into bucket B (with --upload-id: refuse an\n"
+     "                    upload of another bucket)\n"
+     "Give exactly one of --upload-id and --older-than."},
 };
 
 /* ---- argument handling -------------------------------------------------- */

@@ -111,6 +111,19 @@ class ChecksumTest(E2ETestCase):
                            Body=big, ContentMD5=md5_b64(big[:-1]))
         self.gone("md5big")
 
+    def test_large_bodies_hashed_in_background(self):
+        # From 8 MiB on, MD5 and the checksum are computed by a second thread
+        # (s3_body.c): the ETag, the checksums and Content-MD5 must not change.
+        for n in (8 * 1024 * 1024, 8 * 1024 * 1024 + 1, 19 * 1024 * 1024 + 7):
+            big = os.urandom(n)
+            for algo in ("CRC32", "SHA256", "CRC64NVME"):
+                self.put_and_verify(self.c, algo, "bg%d-%s" % (n, algo), body=big)
+            r = self.c.put_object(Bucket=self.b, Key="bgmd5", Body=big, ContentMD5=md5_b64(big))
+            self.assertEqual(r["ETag"], '"%s"' % md5_hex(big))
+            self.assertS3Error("BadDigest", 400, self.c.put_object, Bucket=self.b, Key="bgbad",
+                               Body=big, ContentMD5=md5_b64(big[1:]))
+            self.gone("bgbad")
+
     def test_content_md5_mismatch_keeps_previous_version(self):
         self.c.put_object(Bucket=self.b, Key="md5keep", Body=b"v1")
         self.assertS3Error("BadDigest", 400, self.c.put_object, Bucket=self.b, Key="md5keep",

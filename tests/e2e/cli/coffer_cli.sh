@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The admin CLI `coffer`: IAM users, keys for users, MFA devices (virtual enrolment with codes on
 # stdin, hardware tokens, list, resync, deactivate, delete), the audit log, the bucket list's
-# MFADeleteEnabledBucketCount line, help texts and exit statuses (0 ok, 1 user error, 2 internal).
+# MFADeleteEnabledBucketCount line, listing and aborting stale multipart uploads, help texts and
+# exit statuses (0 ok, 1 user error, 2 internal).
 # It runs its own cofferd on a fresh data dir so that counts are exact; the server is only used to
-# create buckets and to turn MFA delete on with a CLI-enrolled device (aws s3api over HTTPS).
+# create buckets, to turn MFA delete on with a CLI-enrolled device and to start multipart uploads
+# (aws s3api over HTTPS).
 # Codes come from oathtool. Standalone: BIN=bin bash tests/e2e/cli/coffer_cli.sh
 CLI_NAME=coffer
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -127,15 +129,19 @@ AWS=$(pyenv which aws 2>/dev/null || command -v aws)
 expect help.top 0 C --help && has help.top_lists_mfa "coffer mfa enroll"
 has help.top_lists_audit "coffer audit"
 has help.top_lists_user "coffer user create"
+has help.top_lists_upload "coffer upload list"
 expect help.noun 0 C mfa --help && has help.noun_lists_resync "mfa resync"
 for c in "account create" "account list" "account delete" "user create" "user list" \
     "user delete" "key create" "key list" "key delete" "bucket list" "mfa enroll" \
-    "mfa add-hardware" "mfa list" "mfa resync" "mfa deactivate" "mfa delete" "audit"; do
+    "mfa add-hardware" "mfa list" "mfa resync" "mfa deactivate" "mfa delete" "audit" \
+    "upload list" "upload abort"; do
     # shellcheck disable=SC2086
     expect "help.${c// /_}" 0 C $c --help && has "help.${c// /_}_usage" "usage: coffer"
 done
 expect help.enroll_explains_uri 0 C mfa enroll --help && has help.enroll_otpauth "otpauth"
 expect help.add_hardware_vendor 0 C mfa add-hardware --help && has help.add_hardware_vendor_file "vendor"
+expect help.upload_noun 0 C upload --help && has help.upload_noun_lists_abort "upload abort"
+expect help.upload_list_duration 0 C upload list --help && has help.upload_list_duration_units "7d"
 expect args.unknown_command 1 C frobnicate
 expect args.unknown_option 1 C mfa list --frob
 expect args.missing_account 1 C user list
@@ -451,6 +457,183 @@ expect audit.since_last_text 0 C audit --since "$LAST"
 [ "$(wc -l <"$WORK/out")" = 1 ] && record PASS audit.since_last_header_only || record FAIL audit.since_last_header_only
 expect audit.bad_since 1 C audit --since abc
 expect audit.bad_limit 1 C audit --limit 0
+
+# ---- stale multipart uploads: list (text, JSON, filters) and abort (by id, by age and bucket)
+# Parts are blob files DIR/blobs/XX/ID (store/blob.c); this server holds no other data, so the
+# count of those files tells whether an abort deleted the parts.
+nblobs() { find "$D/blobs" -type f | wc -l; }
+# numis NAME ACTUAL OP WANT: a numeric comparison as a check.
+numis() {
+    if [ "$2" "$3" "$4" ] 2>/dev/null; then
+        record PASS "$1"
+    else
+        record FAIL "$1"
+        echo "    not true: $2 $3 $4"
+    fi
+}
+UB1=coffer-cli-mpu-$RANDOM
+UB2=coffer-cli-mpu2-$RANDOM
+UKEY=$'stale/tab\tkey' # a control character: listed escaped, as object keys elsewhere
+P5=$((5 * 1024 * 1024))
+P1=$((1024 * 1024 + 7))
+head -c $P5 /dev/urandom >"$WORK/part5"
+head -c $P1 /dev/urandom >"$WORK/part1"
+expect upload.create_bucket_1 0 AWSS "$ROOT_AK" "$ROOT_SK" s3api create-bucket --bucket "$UB1"
+expect upload.create_bucket_2 0 AWSS "$ROOT_AK" "$ROOT_SK" s3api create-bucket --bucket "$UB2"
+expect upload.list_empty 0 C upload list --json && pycheck upload.list_empty_json "$WORK/out" 'j == []'
+BLOBS0=$(nblobs)
+expect upload.mpu1_create 0 AWSS "$ROOT_AK" "$ROOT_SK" s3api create-multipart-upload --bucket "$UB1" \
+    --key "$UKEY" --output json
+UID1=$(J "$WORK/out" UploadId)
+expect upload.mpu1_part1 0 AWSS "$ROOT_AK" "$ROOT_SK" s3api upload-part --bucket "$UB1" --key "$UKEY" \
+    --upload-id "$UID1" --part-number 1 --body "$WORK/part5"
+expect upload.mpu1_part2 0 AWSS "$ROOT_AK" "$ROOT_SK" s3api upload-part --bucket "$UB1" --key "$UKEY" \
+    --upload-id "$UID1" --part-number 2 --body "$WORK/part1"
+numis upload.mpu1_two_part_files "$(nblobs)" -eq $((BLOBS0 + 2))
+
+expect upload.list 0 C upload list
+cp "$WORK/out" "$WORK/up.txt"
+has upload.list_header "UPLOAD_ID" "$WORK/up.txt"
+grep -F "$UID1" "$WORK/up.txt" >"$WORK/up1line"
+has upload.list_bucket "$UB1 " "$WORK/up1line"
+has upload.list_key_escaped 'stale/tab\x09key' "$WORK/up1line"
+lacks upload.list_no_raw_tab $'\t' "$WORK/up.txt"
+has upload.list_account " alice " "$WORK/up1line"
+has upload.list_parts_bytes " 2 $((P5 + P1))" "$WORK/up1line"
+if grep -Eq ' [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z +[0-9]+s ' "$WORK/up1line"; then
+    record PASS upload.list_initiated_and_age
+else
+    record FAIL upload.list_initiated_and_age
+    sed 's/^/    /' "$WORK/up1line"
+fi
+expect upload.list_json 0 C upload list --json
+pycheck upload.list_json_row "$WORK/out" \
+    '[(u["bucket"], u["key"], u["parts"], u["bytes"], u["account"]) for u in j if u["upload_id"] == "'"$UID1"'"] == [("'"$UB1"'", "stale/tab\tkey", 2, '$((P5 + P1))', "alice")]'
+pycheck upload.list_json_keys "$WORK/out" \
+    'len(j) == 1 and set(j[0]) == {"bucket", "key", "upload_id", "initiated", "parts", "bytes", "account"} and j[0]["initiated"].endswith("Z")'
+expect upload.list_older_1h 0 C upload list --older-than 1h --json
+pycheck upload.list_older_1h_hides "$WORK/out" 'j == []'
+expect upload.list_older_3600 0 C upload list --older-than 3600 --json
+pycheck upload.list_older_plain_seconds_hides "$WORK/out" 'j == []'
+expect upload.list_older_0s 0 C upload list --older-than 0s --json
+pycheck upload.list_older_0s_shows "$WORK/out" '[u["upload_id"] for u in j] == ["'"$UID1"'"]'
+sleep 2
+expect upload.list_older_1s 0 C upload list --older-than 1s && has upload.list_older_1s_shows "$UID1"
+expect upload.list_other_bucket 0 C upload list --bucket "$UB2" --json
+pycheck upload.list_other_bucket_empty "$WORK/out" 'j == []'
+expect upload.list_this_bucket 0 C upload list --bucket "$UB1" --json
+pycheck upload.list_this_bucket_shows "$WORK/out" '[u["upload_id"] for u in j] == ["'"$UID1"'"]'
+expect upload.list_no_bucket 1 C upload list --bucket no-such-bucket-here && has upload.list_no_bucket_msg "no such bucket"
+for d in 1.5h -1s 5x 1w h "" " 5s" 5S 99999999999999999999d 200000000000000d; do
+    n=${d:-empty}
+    n=${n// /_}
+    expect "upload.bad_duration_$n" 1 C upload list --older-than "$d" &&
+        has "upload.bad_duration_${n}_msg" "--older-than needs a duration"
+done
+expect upload.abort_bad_duration 1 C upload abort --older-than 7days
+
+# A second upload in each bucket, one part each.
+expect upload.mpu2_create 0 AWSS "$ROOT_AK" "$ROOT_SK" s3api create-multipart-upload --bucket "$UB2" \
+    --key other --output json
+UID2=$(J "$WORK/out" UploadId)
+expect upload.mpu2_part 0 AWSS "$ROOT_AK" "$ROOT_SK" s3api upload-part --bucket "$UB2" --key other \
+    --upload-id "$UID2" --part-number 1 --body "$WORK/part1"
+expect upload.mpu3_create 0 AWSS "$ROOT_AK" "$ROOT_SK" s3api create-multipart-upload --bucket "$UB1" \
+    --key third --output json
+UID3=$(J "$WORK/out" UploadId)
+expect upload.mpu3_part 0 AWSS "$ROOT_AK" "$ROOT_SK" s3api upload-part --bucket "$UB1" --key third \
+    --upload-id "$UID3" --part-number 1 --body "$WORK/part5"
+numis upload.four_part_files "$(nblobs)" -eq $((BLOBS0 + 4))
+expect upload.list_three 0 C upload list --json
+pycheck upload.list_three_oldest_first "$WORK/out" \
+    '[u["upload_id"] for u in j] == ["'"$UID1"'", "'"$UID2"'", "'"$UID3"'"]'
+
+# Argument errors: exactly one of --upload-id / --older-than; unknown ids.
+expect upload.abort_neither 1 C upload abort && has upload.abort_neither_msg "exactly one of"
+expect upload.abort_both 1 C upload abort --upload-id "$UID1" --older-than 0s &&
+    has upload.abort_both_msg "exactly one of"
+expect upload.abort_only_bucket 1 C upload abort --bucket "$UB1"
+expect upload.abort_unknown_id 1 C upload abort --upload-id no-such-upload-id && has upload.abort_unknown_id_msg "no such upload"
+expect upload.abort_empty_id 1 C upload abort --upload-id ""
+expect upload.abort_long_id 1 C upload abort --upload-id "$(printf 'x%.0s' $(seq 1 100))"
+expect upload.abort_id_wrong_bucket 1 C upload abort --upload-id "$UID1" --bucket "$UB2" &&
+    has upload.abort_id_wrong_bucket_msg "not in bucket"
+expect upload.abort_no_bucket 1 C upload abort --older-than 0s --bucket no-such-bucket-here
+expect upload.after_errors_all_there 0 C upload list --json
+pycheck upload.after_errors_all_there_json "$WORK/out" 'len(j) == 3'
+numis upload.after_errors_files_kept "$(nblobs)" -eq $((BLOBS0 + 4))
+
+# By age and bucket: too young, then UB2's only.
+expect upload.abort_older_1h 0 C upload abort --older-than 1h --bucket "$UB2" &&
+    has upload.abort_older_1h_none "aborted 0 uploads, freed 0 bytes"
+expect upload.abort_older_bucket 0 C upload abort --older-than 0s --bucket "$UB2" &&
+    has upload.abort_older_bucket_msg "aborted 1 upload, freed $P1 bytes"
+expect upload.list_after_bucket_abort 0 C upload list --json
+pycheck upload.bucket_abort_kept_others "$WORK/out" \
+    'sorted(u["upload_id"] for u in j) == sorted(["'"$UID1"'", "'"$UID3"'"])'
+numis upload.bucket_abort_part_file_gone "$(nblobs)" -le $((BLOBS0 + 3))
+expect upload.server_list_ub2 0 AWSS "$ROOT_AK" "$ROOT_SK" s3api list-multipart-uploads --bucket "$UB2" --output json
+lacks upload.server_ub2_gone "$UID2" "$WORK/out"
+
+# By id: the server no longer knows it, its part files are gone.
+expect upload.abort_id 0 C upload abort --upload-id "$UID1" &&
+    has upload.abort_id_msg "aborted 1 upload, freed $((P5 + P1)) bytes"
+expect upload.server_list_ub1 0 AWSS "$ROOT_AK" "$ROOT_SK" s3api list-multipart-uploads --bucket "$UB1" --output json
+lacks upload.server_ub1_id_gone "$UID1" "$WORK/out"
+has upload.server_ub1_other_kept "$UID3" "$WORK/out"
+check_fails upload.server_list_parts_nosuchupload NoSuchUpload AWSS "$ROOT_AK" "$ROOT_SK" s3api list-parts \
+    --bucket "$UB1" --key "$UKEY" --upload-id "$UID1"
+numis upload.abort_id_part_files_gone "$(nblobs)" -le $((BLOBS0 + 1))
+expect upload.abort_id_again 1 C upload abort --upload-id "$UID1" && has upload.abort_id_again_msg "no such upload"
+
+# Everything left, any bucket: back to the file count before the first upload.
+expect upload.abort_all 0 C upload abort --older-than 0 && has upload.abort_all_msg "aborted 1 upload, freed $P5 bytes"
+numis upload.abort_all_files_gone "$(nblobs)" -le "$BLOBS0"
+expect upload.list_after_all 0 C upload list --json && pycheck upload.list_after_all_empty "$WORK/out" 'j == []'
+expect upload.server_list_after_all 0 AWSS "$ROOT_AK" "$ROOT_SK" s3api list-multipart-uploads --bucket "$UB1" --output json
+lacks upload.server_after_all_gone "$UID3" "$WORK/out"
+expect upload.server_still_writes 0 AWSS "$ROOT_AK" "$ROOT_SK" s3api put-object --bucket "$UB1" --key after \
+    --body "$WORK/part1"
+
+# Many parts and many uploads (boto3: the aws CLI would take minutes): the parts are counted
+# across pages, 2100 part files leave the trash in three batches, 1001 uploads are read in two
+# pages and aborted in many writes.
+BLOBS1=$(nblobs)
+if "$PY" - "$ROOT_AK" "$ROOT_SK" "$TP" "$MYCA" "$UB2" >"$WORK/many.out" 2>&1 <<'EOF'
+import sys
+import boto3
+from botocore.config import Config
+ak, sk, port, ca, bucket = sys.argv[1:]
+s3 = boto3.client("s3", endpoint_url="https://127.0.0.1:" + port, verify=ca, aws_access_key_id=ak,
+                  aws_secret_access_key=sk, region_name="us-east-1",
+                  config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+u = s3.create_multipart_upload(Bucket=bucket, Key="many-parts")["UploadId"]
+for i in range(1, 2101):
+    s3.upload_part(Bucket=bucket, Key="many-parts", UploadId=u, PartNumber=i, Body=b"x" * 100)
+for i in range(1001):
+    s3.create_multipart_upload(Bucket=bucket, Key="empty/%04d" % i)
+print(u)
+EOF
+then
+    record PASS upload.many_setup
+else
+    record FAIL upload.many_setup
+    tail -n 5 "$WORK/many.out" | sed 's/^/    /'
+fi
+UIDM=$(tail -n 1 "$WORK/many.out")
+numis upload.many_part_files "$(nblobs)" -eq $((BLOBS1 + 2100))
+expect upload.many_list_json 0 C upload list --bucket "$UB2" --json
+pycheck upload.many_list_json_rows "$WORK/out" \
+    'len(j) == 1002 and [(u["parts"], u["bytes"]) for u in j if u["upload_id"] == "'"$UIDM"'"] == [(2100, 210000)]'
+expect upload.many_list_text 0 C upload list
+numis upload.many_list_text_lines "$(wc -l <"$WORK/out")" -eq 1003
+# Alone, so that no later write takes the rest of the trash on the way.
+expect upload.many_parts_abort 0 C upload abort --upload-id "$UIDM" &&
+    has upload.many_parts_abort_msg "aborted 1 upload, freed 210000 bytes"
+numis upload.many_part_files_gone "$(nblobs)" -le "$BLOBS1"
+expect upload.many_abort 0 C upload abort --older-than 0s --bucket "$UB2" &&
+    has upload.many_abort_msg "aborted 1001 uploads, freed 0 bytes"
+expect upload.many_list_after 0 C upload list --json && pycheck upload.many_list_after_empty "$WORK/out" 'j == []'
 
 # ---- internal errors exit 2: a data dir whose meta.db is not a database
 mkdir -p "$WORK/junk"
