@@ -10,6 +10,7 @@
 #include "admin/adm.h"
 #include "store/blob.h"
 #include "store/md.h"
+#include "store/trash.h"
 #include "util/arena.h"
 #include "util/str.h"
 #include "util/tm.h"
@@ -27,7 +28,6 @@
 #define UPLOAD_PAGE 1000 /* uploads read per query */
 #define PART_PAGE 1000   /* parts read per query */
 #define ABORT_BATCH 32   /* uploads aborted per md_write(): bounds the writer's turn */
-#define TRASH_BATCH 1024 /* trash rows taken per md_write(), as cofferd does */
 
 #define SECOND_MS INT64_C(1000)
 #define MINUTE_MS (60 * SECOND_MS)
@@ -412,32 +412,6 @@ abort_run(struct md_conn *c, void *arg)
     return md_trash_take(c, TRASH_BATCH, j->a, &j->trash, &j->n_trash);
 }
 
-struct reap_job {
-    struct arena *a;
-    struct str *ids;
-    size_t n;
-};
-
-static int
-reap_run(struct md_conn *c, void *arg)
-{
-    struct reap_job *j = arg;
-
-    return md_trash_take(c, TRASH_BATCH, j->a, &j->ids, &j->n);
-}
-
-static void
-unlink_all(struct blob *b, const struct str *ids, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        int rc = blob_unlink(b, ids[i]);
-        /* The trash row is gone: the file is now an orphan for blob_gc(). */
-        if (rc < 0 && rc != -ENOENT)
-            fprintf(stderr, "coffer: warning: cannot unlink blob %.*s: %s\n", STR_FMT(ids[i]),
-                    strerror(-rc));
-    }
-}
-
 /* Runs j and unlinks what it took from the trash; while batches come back
  * full (an upload of many parts), empties the trash in further writes.
  * Returns md_write()'s error; *reap_rc gets a failure of the later writes,
@@ -445,25 +419,17 @@ unlink_all(struct blob *b, const struct str *ids, size_t n)
 static int
 abort_batch(struct adm_cli *cli, struct blob *b, struct abort_job *j, int *reap_rc)
 {
-    struct reap_job r = {.a = j->a};
-    size_t n;
     int rc;
 
     arena_reset(j->a);
     rc = md_write(cli->md, abort_run, j);
     if (rc < 0)
         return rc;
-    unlink_all(b, j->trash, j->n_trash);
-    n = j->n_trash;
-    while (n == TRASH_BATCH) {
-        arena_reset(r.a);
-        rc = md_write(cli->md, reap_run, &r);
-        if (rc < 0) {
+    trash_unlink(b, j->trash, j->n_trash);
+    if (j->n_trash == TRASH_BATCH) {
+        rc = trash_reap(cli->md, b);
+        if (rc < 0)
             *reap_rc = rc;
-            break;
-        }
-        unlink_all(b, r.ids, r.n);
-        n = r.n;
     }
     return 0;
 }

@@ -18,6 +18,7 @@
 #include "s3/s3_int.h"
 #include "s3/s3_mpu.h"
 #include "store/blob.h"
+#include "store/trash.h"
 #include "util/enc.h"
 #include "util/log.h"
 #include "util/tm.h"
@@ -36,7 +37,6 @@
 #define IO_CHUNK (256 * 1024)
 #define UPLOAD_ID_LEN 32 /* 24 random bytes, URL-safe base64 alphabet */
 #define LIST_MAX 1000    /* max-uploads and max-parts cap (AWS) */
-#define TRASH_BATCH 1024 /* trash rows taken per transaction */
 #define READ_BATCH 256   /* extents a reader loads at a time */
 #define LIST_XML_MAX (16 * 1024 * 1024)
 /* A CompleteMultipartUpload body names at most 10000 parts; with an ETag
@@ -152,16 +152,6 @@ b64_arena(struct s3_req *q, const unsigned char *p, size_t n)
 
     b64_encode(p, n, out);
     return arena_str(q->arena, str_c(out));
-}
-
-static void
-unlink_all(struct srv *srv, const struct str *ids, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        int rc = blob_unlink(srv->blob, ids[i]);
-        if (rc < 0 && rc != -ENOENT)
-            log_warn("multipart: cannot unlink blob %.*s: %s", STR_FMT(ids[i]), strerror(-rc));
-    }
 }
 
 /* The account that owns an upload, for Owner/Initiator elements. */
@@ -536,7 +526,7 @@ commit_part(struct s3_req *q, const struct md_upload *u, struct part_ctx *x)
         (void)blob_unlink(q->srv->blob, x->p.blob_id);
         return rc == -ENOENT ? no_such_upload(q, u->upload_id) : s3_err_from_errno(rc);
     }
-    unlink_all(q->srv, x->trash, x->n_trash);
+    trash_unlink(q->srv->blob, x->trash, x->n_trash);
     return S3E_OK;
 }
 
@@ -1339,7 +1329,7 @@ s3_complete_multipart_upload(struct s3_req *q)
      * references any more. */
     if (x.replaced_blob.p != NULL)
         (void)blob_unlink(q->srv->blob, x.replaced_blob);
-    unlink_all(q->srv, x.trash, x.n_trash);
+    trash_unlink(q->srv->blob, x.trash, x.n_trash);
     if (x.n_trash == TRASH_BATCH)
         s3_mpu_reap(q->srv);
     if (x.b.versioning == MD_VER_ENABLED)
@@ -1417,7 +1407,7 @@ s3_abort_multipart_upload(struct s3_req *q)
     rc = md_write(q->srv->md, abort_txn, &x);
     if (rc < 0)
         return x.err != S3E_OK ? x.err : s3_err_from_errno(rc);
-    unlink_all(q->srv, x.trash, x.n_trash);
+    trash_unlink(q->srv->blob, x.trash, x.n_trash);
     if (x.n_trash == TRASH_BATCH)
         s3_mpu_reap(q->srv);
     s3_reply_empty(q, 204);
@@ -1948,38 +1938,11 @@ s3_mpu_part_range(struct s3_req *q, const struct md_version *v, int part, int64_
 
 /* ---- the trash ------------------------------------------------------------ */
 
-struct reap_ctx {
-    struct arena *a;
-    struct str *ids;
-    size_t n;
-};
-
-static int
-reap_txn(struct md_conn *c, void *arg)
-{
-    struct reap_ctx *x = arg;
-
-    return md_trash_take(c, TRASH_BATCH, x->a, &x->ids, &x->n);
-}
-
 void
 s3_mpu_reap(struct srv *srv)
 {
-    for (;;) {
-        struct reap_ctx x = {0};
-        int rc = md_trash_pending(md_reader(srv->md));
+    int rc = trash_reap(srv->md, srv->blob);
 
-        if (rc <= 0) {
-            if (rc < 0)
-                log_warn("multipart: cannot read the blob trash: %d", rc);
-            return;
-        }
-        x.a = arena_new();
-        rc = md_write(srv->md, reap_txn, &x);
-        if (rc == 0)
-            unlink_all(srv, x.ids, x.n);
-        arena_free(x.a);
-        if (rc < 0 || x.n < TRASH_BATCH)
-            return;
-    }
+    if (rc < 0)
+        log_warn("multipart: cannot empty the blob trash: %s", strerror(-rc));
 }
