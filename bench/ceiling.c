@@ -338,6 +338,10 @@ trivial_handler(struct http_req *r)
         return;
     }
     uint64_t n = size_from_path(r->path.p, r->path.n);
+    /* Like Coffer's handler: small answers on the loop thread, the rest
+     * (buffered whole there) on a worker. */
+    if (r->on_loop && n > HTTP_PREBUFFER_MAX)
+        return;
     http_resp_begin(r, 200, (int64_t)n);
     while (n > 0) {
         size_t k = n < CHUNK ? (size_t)n : CHUNK;

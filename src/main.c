@@ -28,12 +28,14 @@ struct config {
     const char *region;
     const char *access_log;
     int workers;
+    int loops;
 };
 
 static const char usage[] =
     "usage: cofferd --data DIR --listen HOST:PORT [--tls-listen HOST:PORT]\n"
     "               [--tls-cert FILE --tls-key FILE] [--config FILE]\n"
-    "               [--domain DOMAIN] [--region REGION] [--workers N] [--access-log FILE]\n"
+    "               [--domain DOMAIN] [--region REGION] [--workers N] [--loops N]\n"
+    "               [--access-log FILE]\n"
     "\n"
     "  --data DIR         data directory (metadata, objects, keys); created if missing\n"
     "  --listen H:P       plain HTTP listener, e.g. 127.0.0.1:9000\n"
@@ -44,6 +46,8 @@ static const char usage[] =
     "                     Host: BUCKET.DOMAIN addresses BUCKET\n"
     "  --region REGION    the region this server signs as (default us-east-1)\n"
     "  --workers N        request worker threads (default 32)\n"
+    "  --loops N          network event loop threads (default: one per CPU, at most 16);\n"
+    "                     they also answer GET/HEAD of small objects themselves\n"
     "  --access-log FILE  one JSON line per request (default: stdout)\n"
     "\n"
     "SIGTERM or SIGINT drains: listeners close, requests in flight finish, then exit 0.\n";
@@ -69,6 +73,8 @@ set_opt(struct config *cfg, const char *name, const char *val)
         cfg->access_log = val;
     else if (strcmp(name, "workers") == 0)
         cfg->workers = (int)strtol(val, NULL, 10);
+    else if (strcmp(name, "loops") == 0)
+        cfg->loops = (int)strtol(val, NULL, 10);
     else
         return -EINVAL;
     return 0;
@@ -157,6 +163,7 @@ main(int argc, char **argv)
         {"tls-key", required_argument, NULL, 'k'},   {"config", required_argument, NULL, 'f'},
         {"domain", required_argument, NULL, 'D'},    {"region", required_argument, NULL, 'r'},
         {"workers", required_argument, NULL, 'w'},   {"access-log", required_argument, NULL, 'a'},
+        {"loops", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     struct config cfg = {.domain = "localhost", .region = "us-east-1", .workers = 32};
@@ -217,7 +224,7 @@ main(int argc, char **argv)
     srv.domain = cfg.domain;
     srv.region = cfg.region;
     hs = http_server_new(&(struct http_server_opts){
-        .n_workers = cfg.workers, .handler = s3_handle, .ctx = &srv});
+        .n_workers = cfg.workers, .n_loops = cfg.loops, .handler = s3_handle, .ctx = &srv});
     if (split_hostport(cfg.listen, host, sizeof(host), &port) < 0) {
         log_error("bad --listen %s (want HOST:PORT)", cfg.listen);
         goto out;

@@ -16,6 +16,7 @@
 #include "util/xmalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <llhttp.h>
 #include <pthread.h>
@@ -43,6 +44,7 @@ struct rq {
     struct conn *c;    /* loop only; NULL once the connection is gone */
     int refs;          /* loop only */
     struct http_server *s;
+    struct evloop *lp; /* the loop of c, which gets rq's events */
 
     /* Header accumulation (loop only). */
     struct buf hraw;
@@ -51,6 +53,7 @@ struct rq {
     size_t n_hoff;
     int hstate; /* 0 none, 1 in field, 2 in value */
     bool headers_done, dispatched, message_done;
+    bool loop_ready; /* complete and body-less: offer it to the handler on the loop */
 
     /* Shared with the worker, under mu. */
     pthread_mutex_t mu;
@@ -74,11 +77,13 @@ struct conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
     struct http_server *s;
+    struct evloop *lp;
     struct tls_conn *tls;
     llhttp_t parser;
     struct rq *rq;
     struct buf pending;
     bool paused, closing, discard, reading, read_stopped_pending, peer_eof, linger;
+    bool running; /* run_on_loop() is on the stack for this connection */
     int open_handles;
     char peer[64];
     struct conn *prev, *next;
@@ -87,18 +92,22 @@ struct conn {
 struct listener {
     uv_tcp_t tcp;
     struct http_server *s;
+    struct evloop *lp;
     struct tls_ctx *tls;
     struct listener *next;
 };
 
-enum ev_type { EV_OUT, EV_RESUME, EV_DONE };
+enum ev_type { EV_OUT, EV_RESUME, EV_DONE, EV_CONN };
 
 /* EV_DONE carries the response's last bytes (often all of it) and the
- * request's access-log line, so a small request costs the loop one event. */
+ * request's access-log line, so a small request costs the loop one event.
+ * EV_CONN hands a connection loop 0 accepted to another loop. */
 struct event {
     struct event *next;
     enum ev_type type;
     struct rq *rq;
+    int fd;               /* EV_CONN */
+    struct tls_ctx *tls;  /* EV_CONN */
     struct buf data; /* EV_OUT and EV_DONE payload */
     int log_n;
     char log[]; /* EV_DONE: the access-log line (log_n bytes) */
@@ -121,21 +130,37 @@ struct write_req {
     char *mem;
 };
 
-struct http_server {
-    uv_loop_t loop;
-    struct http_server_opts o;
+/* An event loop thread: it owns its listeners (one SO_REUSEPORT socket per
+ * loop and address, so the kernel spreads connections over the loops) and
+ * every connection accepted on them. Loop 0 runs on the thread that calls
+ * http_server_run() and also handles the signals. */
+struct evloop {
+    uv_loop_t uv;
+    struct http_server *s;
+    pthread_t th;
     struct listener *listeners;
     struct conn *conns;
     size_t n_conns;
-    uv_async_t async;
-    uv_signal_t sigterm, sigint;
+    uv_async_t async; /* worker events, and the drain request */
     uv_timer_t drain_timer;
     bool draining;
-    atomic_int draining_flag;
-    llhttp_settings_t settings;
 
     pthread_mutex_t ev_mu;
     struct event *ev_head, *ev_tail;
+
+    char *rbuf;        /* the loop's one read buffer: on_read consumes it at once */
+    struct buf logbuf; /* access-log lines of one loop iteration */
+    uv_check_t log_check;
+};
+
+struct http_server {
+    struct http_server_opts o;
+    struct evloop *loops;
+    int n_loops;
+    unsigned next_loop; /* loop 0 only: where the next connection goes */
+    uv_signal_t sigterm, sigint; /* on loop 0 */
+    atomic_int draining_flag;
+    llhttp_settings_t settings;
 
     /* Dispatched requests wait in queue for a worker (see next_request()).
      * The idle stack is LIFO: the most recently active (cache-warm) worker
@@ -149,9 +174,6 @@ struct http_server {
     int n_waking; /* woken and not yet back at the queue */
     int n_workers;
 
-    char *rbuf;        /* the loop's one read buffer: on_read consumes it at once */
-    struct buf logbuf; /* access-log lines of one on_async pass */
-
     atomic_uint_fast64_t req_counter;
     uint64_t req_base;
 };
@@ -159,13 +181,14 @@ struct http_server {
 static void conn_close(struct conn *c, bool graceful);
 static void process_plain(struct conn *c, const char *p, size_t n);
 static void conn_arm_timer(struct conn *c, int ms);
+static void request_finished(struct conn *c, struct rq *rq);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b);
 
 /* ---- worker queue ------------------------------------------------------ */
 
 static void
-post_event_log(struct http_server *s, enum ev_type type, struct rq *rq, struct buf *data,
+post_event_log(struct evloop *lp, enum ev_type type, struct rq *rq, struct buf *data,
                const char *log, int log_n)
 {
     struct event *e = xcalloc(1, sizeof(*e) + (size_t)log_n);
@@ -179,20 +202,20 @@ post_event_log(struct http_server *s, enum ev_type type, struct rq *rq, struct b
     if (log_n > 0)
         memcpy(e->log, log, (size_t)log_n);
     e->log_n = log_n;
-    pthread_mutex_lock(&s->ev_mu);
-    if (s->ev_tail)
-        s->ev_tail->next = e;
+    pthread_mutex_lock(&lp->ev_mu);
+    if (lp->ev_tail)
+        lp->ev_tail->next = e;
     else
-        s->ev_head = e;
-    s->ev_tail = e;
-    pthread_mutex_unlock(&s->ev_mu);
-    uv_async_send(&s->async);
+        lp->ev_head = e;
+    lp->ev_tail = e;
+    pthread_mutex_unlock(&lp->ev_mu);
+    uv_async_send(&lp->async);
 }
 
 static void
-post_event(struct http_server *s, enum ev_type type, struct rq *rq, struct buf *data)
+post_event(struct evloop *lp, enum ev_type type, struct rq *rq, struct buf *data)
 {
-    post_event_log(s, type, rq, data, NULL, 0);
+    post_event_log(lp, type, rq, data, NULL, 0);
 }
 
 static void
@@ -220,6 +243,7 @@ rq_new(struct conn *c)
 
     rq->c = c;
     rq->s = s;
+    rq->lp = c->lp;
     rq->refs = 1;
     buf_init(&rq->hraw, HTTP_MAX_HEADER_BYTES);
     buf_init(&rq->body, SIZE_MAX / 2);
@@ -320,10 +344,9 @@ write_direct(struct rq *rq)
 static int
 flush_wbuf(struct rq *rq)
 {
-    struct http_server *s = rq->s;
     int rc = 0;
 
-    if (rq->wbuf.n == 0)
+    if (rq->wbuf.n == 0 || rq->pub.on_loop) /* on the loop: sent whole at the end */
         return 0;
     pthread_mutex_lock(&rq->mu);
     if (rq->conn_dead) {
@@ -332,7 +355,7 @@ flush_wbuf(struct rq *rq)
         write_direct(rq);
         if (rq->wbuf.n > 0) {
             rq->out_pending += rq->wbuf.n;
-            post_event(s, EV_OUT, rq, &rq->wbuf);
+            post_event(rq->lp, EV_OUT, rq, &rq->wbuf);
         }
         while (rq->out_pending > OUT_HIGH_WATER && !rq->conn_dead) {
             struct timespec ts;
@@ -528,7 +551,7 @@ http_body_read(struct http_req *r, void *p, size_t n)
         buf_init(&b, 64);
         (void)buf_append_c(&b, "HTTP/1.1 100 Continue\r\n\r\n");
         rq->out_pending += b.n;
-        post_event(rq->s, EV_OUT, rq, &b);
+        post_event(rq->lp, EV_OUT, rq, &b);
     }
     for (;;) {
         size_t avail = rq->body.n - rq->body_off;
@@ -550,7 +573,7 @@ http_body_read(struct http_req *r, void *p, size_t n)
             }
             if (rq->read_paused && rq->body.n - rq->body_off < BODY_LOW_WATER) {
                 rq->read_paused = false;
-                post_event(rq->s, EV_RESUME, rq, NULL);
+                post_event(rq->lp, EV_RESUME, rq, NULL);
             }
             rq->bytes_in += k;
             got = (ssize_t)k;
@@ -619,6 +642,33 @@ access_log_line(struct rq *rq, char *line)
         if ((unsigned char)line[i] < 0x20)
             line[i] = '?';
     return n;
+}
+
+/* Queues an access-log line; log_check writes the lines of one loop
+ * iteration with one log_access(). Loop thread. */
+static void
+log_line(struct evloop *lp, const char *line, int n)
+{
+    if (n <= 0)
+        return;
+    if (lp->logbuf.n > 0)
+        (void)buf_append(&lp->logbuf, "\n", 1);
+    (void)buf_append(&lp->logbuf, line, (size_t)n);
+}
+
+static void
+flush_log(struct evloop *lp)
+{
+    if (lp->logbuf.n > 0) {
+        log_access(lp->logbuf.p, (int)lp->logbuf.n);
+        buf_reset(&lp->logbuf);
+    }
+}
+
+static void
+on_log_check(uv_check_t *h)
+{
+    flush_log(h->data);
 }
 
 /* Takes the next queued request, or parks w on the idle stack until woken.
@@ -692,11 +742,11 @@ worker_main(void *arg)
         if (rq->conn_dead || rq->wbuf.n == 0) {
             pthread_mutex_unlock(&rq->mu);
             buf_reset(&rq->wbuf);
-            post_event_log(s, EV_DONE, rq, NULL, line, n);
+            post_event_log(rq->lp, EV_DONE, rq, NULL, line, n);
         } else {
             rq->out_pending += rq->wbuf.n;
             pthread_mutex_unlock(&rq->mu);
-            post_event_log(s, EV_DONE, rq, &rq->wbuf, line, n);
+            post_event_log(rq->lp, EV_DONE, rq, &rq->wbuf, line, n);
         }
     }
     return NULL;
@@ -799,11 +849,11 @@ send_simple_error(struct conn *c, int status, const char *code, const char *msg)
 /* ---- loop side: connections -------------------------------------------- */
 
 static void
-maybe_finish_drain(struct http_server *s)
+maybe_finish_drain(struct evloop *lp)
 {
-    if (s->draining && s->n_conns == 0) {
-        uv_timer_stop(&s->drain_timer);
-        uv_stop(&s->loop);
+    if (lp->draining && lp->n_conns == 0) {
+        uv_timer_stop(&lp->drain_timer);
+        uv_stop(&lp->uv);
     }
 }
 
@@ -817,13 +867,13 @@ on_handle_closed(uv_handle_t *h)
     if (c->prev)
         c->prev->next = c->next;
     else
-        c->s->conns = c->next;
+        c->lp->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    c->s->n_conns--;
+    c->lp->n_conns--;
     tls_conn_free(c->tls);
     buf_free(&c->pending);
-    maybe_finish_drain(c->s);
+    maybe_finish_drain(c->lp);
     free(c);
 }
 
@@ -921,7 +971,7 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
     struct conn *c = h->data;
 
     (void)suggested;
-    b->base = c->s->rbuf;
+    b->base = c->lp->rbuf;
     b->len = RBUF_SIZE;
 }
 
@@ -971,6 +1021,43 @@ handle_parse_error(struct conn *c, llhttp_errno_t err)
     conn_close(c, true);
 }
 
+/* Offers c's complete, body-less request to the handler on the loop
+ * thread; dispatches it to a worker if the handler declines. */
+static void
+run_on_loop(struct conn *c)
+{
+    struct http_server *s = c->s;
+    struct rq *rq = c->rq;
+    char line[1024];
+
+    rq->loop_ready = false;
+    rq->pub.on_loop = true;
+    s->o.handler(&rq->pub);
+    rq->pub.on_loop = false;
+    if (!rq->resp_started) {
+        buf_reset(&rq->rhdr);
+        rq->resp_close = false;
+        dispatch(c);
+        return;
+    }
+    log_line(c->lp, line, access_log_line(rq, line));
+    /* uv_try_write(): uv_write() would also write at once, but then costs an
+     * epoll_ctl() per request in libuv's write completion. */
+    if (rq->wbuf.n > 0 && c->tls == NULL &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+        uv_buf_t ub = uv_buf_init(rq->wbuf.p, (unsigned)rq->wbuf.n);
+        int k = uv_try_write((uv_stream_t *)&c->tcp, &ub, 1);
+        if (k > 0)
+            buf_consume(&rq->wbuf, (size_t)k);
+    }
+    if (rq->wbuf.n > 0) {
+        rq->out_pending += rq->wbuf.n;
+        conn_send(c, rq, rq->wbuf.p, rq->wbuf.n);
+        buf_init(&rq->wbuf, rq->wbuf.max);
+    }
+    request_finished(c, rq);
+}
+
 static void
 process_plain(struct conn *c, const char *p, size_t n)
 {
@@ -996,10 +1083,18 @@ process_plain(struct conn *c, const char *p, size_t n)
         c->paused = true;
         if (used < n)
             (void)buf_append(&c->pending, p + used, n - used);
+    } else if (err != HPE_OK) {
+        handle_parse_error(c, err);
         return;
     }
-    if (err != HPE_OK)
-        handle_parse_error(c, err);
+    /* Finishing a request on the loop parses the next pipelined one (and
+     * gets back here): the outermost call runs them, one after the other. */
+    if (c->running)
+        return;
+    c->running = true;
+    while (c->rq != NULL && c->rq->loop_ready && !c->closing)
+        run_on_loop(c);
+    c->running = false;
 }
 
 static void
@@ -1193,7 +1288,13 @@ on_message_complete(llhttp_t *p)
         rq->body_complete = true;
         if (!llhttp_should_keep_alive(p))
             rq->want_close = true;
-        dispatch(c);
+        if (rq->body.n == 0 && !rq->pub.expect_continue) {
+            /* process_plain() runs it once llhttp_execute() has returned. */
+            rq->loop_ready = true;
+            uv_timer_stop(&c->timer);
+        } else {
+            dispatch(c);
+        }
         /* Stop here: pipelined requests wait until this one is answered. */
         return HPE_PAUSED;
     }
@@ -1219,7 +1320,7 @@ request_finished(struct conn *c, struct rq *rq)
     close = rq->want_close || !rq->body_complete;
     c->linger = !rq->body_complete;
     pthread_mutex_unlock(&rq->mu);
-    if (c->peer_eof || c->s->draining)
+    if (c->peer_eof || c->lp->draining)
         close = true;
     if (close) {
         conn_close(c, true);
@@ -1245,21 +1346,29 @@ request_finished(struct conn *c, struct rq *rq)
         start_reading(c);
 }
 
+static void loop_drain(struct evloop *lp);
+static void conn_start(struct evloop *lp, struct tls_ctx *tls, uv_stream_t *server, int fd);
+
 static void
 on_async(uv_async_t *a)
 {
-    struct http_server *s = a->data;
+    struct evloop *lp = a->data;
     struct event *e, *next;
 
-    pthread_mutex_lock(&s->ev_mu);
-    e = s->ev_head;
-    s->ev_head = s->ev_tail = NULL;
-    pthread_mutex_unlock(&s->ev_mu);
+    if (atomic_load(&lp->s->draining_flag) && !lp->draining)
+        loop_drain(lp);
+    pthread_mutex_lock(&lp->ev_mu);
+    e = lp->ev_head;
+    lp->ev_head = lp->ev_tail = NULL;
+    pthread_mutex_unlock(&lp->ev_mu);
     for (; e != NULL; e = next) {
         struct rq *rq = e->rq;
-        struct conn *c = rq->c;
+        struct conn *c = rq != NULL ? rq->c : NULL;
         next = e->next;
         switch (e->type) {
+        case EV_CONN:
+            conn_start(lp, e->tls, NULL, e->fd);
+            break;
         case EV_OUT:
         case EV_DONE:
             if (e->data.n == 0) {
@@ -1275,11 +1384,7 @@ on_async(uv_async_t *a)
             }
             if (e->type == EV_OUT)
                 break;
-            if (e->log_n > 0) {
-                if (s->logbuf.n > 0)
-                    (void)buf_append(&s->logbuf, "\n", 1);
-                (void)buf_append(&s->logbuf, e->log, (size_t)e->log_n);
-            }
+            log_line(lp, e->log, e->log_n);
             if (c != NULL && c->rq == rq)
                 request_finished(c, rq);
             rq_unref(rq); /* the worker's reference */
@@ -1291,40 +1396,42 @@ on_async(uv_async_t *a)
         }
         free(e);
     }
-    /* One write for the pass's lines, after their responses were sent. */
-    if (s->logbuf.n > 0) {
-        log_access(s->logbuf.p, (int)s->logbuf.n);
-        buf_reset(&s->logbuf);
-    }
 }
 
 /* ---- accept, signals, lifecycle ---------------------------------------- */
 
+/* Sets up a connection on lp: accepted from server (a listener of lp), or
+ * else the socket fd another loop accepted. */
 static void
-on_connection(uv_stream_t *server, int status)
+conn_start(struct evloop *lp, struct tls_ctx *tls, uv_stream_t *server, int fd)
 {
-    struct listener *l = server->data;
-    struct http_server *s = l->s;
     struct conn *c;
     struct sockaddr_storage ss;
-    int len = sizeof(ss);
+    int len = sizeof(ss), rc;
 
-    if (status < 0 || s->draining)
+    if (lp->draining) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     c = xcalloc(1, sizeof(*c));
-    c->s = s;
-    uv_tcp_init(&s->loop, &c->tcp);
-    uv_timer_init(&s->loop, &c->timer);
+    c->s = lp->s;
+    c->lp = lp;
+    uv_tcp_init(&lp->uv, &c->tcp);
+    uv_timer_init(&lp->uv, &c->timer);
     c->tcp.data = c;
     c->timer.data = c;
     c->open_handles = 2;
     buf_init(&c->pending, PENDING_MAX * 2);
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
-    s->n_conns++;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+    c->next = lp->conns;
+    if (lp->conns)
+        lp->conns->prev = c;
+    lp->conns = c;
+    lp->n_conns++;
+    rc = server != NULL ? uv_accept(server, (uv_stream_t *)&c->tcp) : uv_tcp_open(&c->tcp, fd);
+    if (rc < 0) {
+        if (server == NULL)
+            close(fd);
         conn_close(c, false);
         return;
     }
@@ -1341,23 +1448,67 @@ on_connection(uv_stream_t *server, int status)
         }
         snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
     }
-    if (l->tls != NULL)
-        c->tls = tls_conn_new(l->tls);
-    llhttp_init(&c->parser, HTTP_REQUEST, &s->settings);
+    if (tls != NULL)
+        c->tls = tls_conn_new(tls);
+    llhttp_init(&c->parser, HTTP_REQUEST, &lp->s->settings);
     c->parser.data = c;
     conn_arm_timer(c, HTTP_IDLE_TIMEOUT_MS);
     start_reading(c);
 }
 
+/* Loop 0 accepts every connection and deals them out to the loops in
+ * turn: a loop keeps a connection for its whole life. (SO_REUSEPORT would
+ * spread them without a hand-off, but it would also let a second cofferd
+ * share the port unnoticed.) */
+static void
+on_connection(uv_stream_t *server, int status)
+{
+    struct listener *l = server->data;
+    struct http_server *s = l->s;
+    struct evloop *to;
+    uv_tcp_t *t;
+    uv_os_fd_t fd;
+    int dfd = -1;
+
+    if (status < 0 || l->lp->draining)
+        return;
+    to = &s->loops[s->next_loop++ % (unsigned)s->n_loops];
+    if (to == l->lp) {
+        conn_start(to, l->tls, server, -1);
+        return;
+    }
+    /* Accept on this loop, keep a duplicate of the socket for the other
+     * one, and close this loop's handle. */
+    t = xmalloc(sizeof(*t));
+    uv_tcp_init(&l->lp->uv, t);
+    if (uv_accept(server, (uv_stream_t *)t) == 0 && uv_fileno((uv_handle_t *)t, &fd) == 0)
+        dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+    if (dfd < 0)
+        return;
+    struct event *e = xcalloc(1, sizeof(*e));
+    e->type = EV_CONN;
+    e->fd = dfd;
+    e->tls = l->tls;
+    pthread_mutex_lock(&to->ev_mu);
+    if (to->ev_tail)
+        to->ev_tail->next = e;
+    else
+        to->ev_head = e;
+    to->ev_tail = e;
+    pthread_mutex_unlock(&to->ev_mu);
+    uv_async_send(&to->async);
+}
+
 static void
 on_drain_timeout(uv_timer_t *t)
 {
-    struct http_server *s = t->data;
+    struct evloop *lp = t->data;
 
-    log_warn("drain timeout: closing %zu connection(s)", s->n_conns);
-    for (struct conn *c = s->conns; c != NULL; c = c->next)
+    log_warn("drain timeout: closing %zu connection(s)", lp->n_conns);
+    for (struct conn *c = lp->conns; c != NULL; c = c->next)
         conn_close(c, false);
-    uv_stop(&s->loop);
+    uv_stop(&lp->uv);
 }
 
 static void
@@ -1366,26 +1517,38 @@ on_listener_closed(uv_handle_t *h)
     (void)h;
 }
 
+/* Stops accepting on lp, closes its idle connections, and stops the loop
+ * once the others are answered (or the drain timeout passes). */
 static void
-on_signal(uv_signal_t *sig, int signum)
+loop_drain(struct evloop *lp)
 {
-    struct http_server *s = sig->data;
-
-    if (s->draining)
-        return;
-    log_info("signal %d: draining (%zu connection(s) open)", signum, s->n_conns);
-    s->draining = true;
-    atomic_store(&s->draining_flag, 1);
-    for (struct listener *l = s->listeners; l != NULL; l = l->next)
+    lp->draining = true;
+    for (struct listener *l = lp->listeners; l != NULL; l = l->next)
         uv_close((uv_handle_t *)&l->tcp, on_listener_closed);
-    for (struct conn *c = s->conns, *next; c != NULL; c = next) {
+    for (struct conn *c = lp->conns, *next; c != NULL; c = next) {
         next = c->next;
         if (c->rq == NULL || !c->rq->headers_done)
             conn_close(c, false);
     }
-    s->drain_timer.data = s;
-    uv_timer_start(&s->drain_timer, on_drain_timeout, (uint64_t)s->o.drain_timeout_ms, 0);
-    maybe_finish_drain(s);
+    lp->drain_timer.data = lp;
+    uv_timer_start(&lp->drain_timer, on_drain_timeout, (uint64_t)lp->s->o.drain_timeout_ms, 0);
+    maybe_finish_drain(lp);
+}
+
+static void
+on_signal(uv_signal_t *sig, int signum)
+{
+    struct http_server *s = sig->data;
+    size_t n = 0;
+
+    if (atomic_exchange(&s->draining_flag, 1))
+        return;
+    for (int i = 0; i < s->n_loops; i++)
+        n += s->loops[i].n_conns; /* a racy count, for the log only */
+    log_info("signal %d: draining (%zu connection(s) open)", signum, n);
+    loop_drain(&s->loops[0]);
+    for (int i = 1; i < s->n_loops; i++)
+        uv_async_send(&s->loops[i].async);
 }
 
 struct http_server *
@@ -1397,19 +1560,33 @@ http_server_new(const struct http_server_opts *o)
     s->o = *o;
     if (s->o.n_workers <= 0)
         s->o.n_workers = 32;
+    if (s->o.n_loops <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        s->o.n_loops = n < 1 ? 1 : n > HTTP_MAX_LOOPS ? HTTP_MAX_LOOPS : (int)n;
+    }
     if (s->o.drain_timeout_ms <= 0)
         s->o.drain_timeout_ms = 300000;
-    uv_loop_init(&s->loop);
-    uv_async_init(&s->loop, &s->async, on_async);
-    s->async.data = s;
-    uv_signal_init(&s->loop, &s->sigterm);
-    uv_signal_init(&s->loop, &s->sigint);
+    s->n_loops = s->o.n_loops;
+    s->loops = xcalloc((size_t)s->n_loops, sizeof(*s->loops));
+    for (int i = 0; i < s->n_loops; i++) {
+        struct evloop *lp = &s->loops[i];
+        lp->s = s;
+        uv_loop_init(&lp->uv);
+        uv_async_init(&lp->uv, &lp->async, on_async);
+        lp->async.data = lp;
+        uv_timer_init(&lp->uv, &lp->drain_timer);
+        uv_check_init(&lp->uv, &lp->log_check);
+        lp->log_check.data = lp;
+        uv_check_start(&lp->log_check, on_log_check);
+        uv_unref((uv_handle_t *)&lp->log_check);
+        pthread_mutex_init(&lp->ev_mu, NULL);
+        lp->rbuf = xmalloc(RBUF_SIZE);
+        buf_init(&lp->logbuf, SIZE_MAX / 2);
+    }
+    uv_signal_init(&s->loops[0].uv, &s->sigterm);
+    uv_signal_init(&s->loops[0].uv, &s->sigint);
     s->sigterm.data = s->sigint.data = s;
-    uv_timer_init(&s->loop, &s->drain_timer);
-    pthread_mutex_init(&s->ev_mu, NULL);
     pthread_mutex_init(&s->q_mu, NULL);
-    s->rbuf = xmalloc(RBUF_SIZE);
-    buf_init(&s->logbuf, SIZE_MAX / 2);
     llhttp_settings_init(&s->settings);
     s->settings.on_message_begin = on_message_begin;
     s->settings.on_url = on_url;
@@ -1436,6 +1613,7 @@ http_server_new(const struct http_server_opts *o)
 int
 http_server_listen(struct http_server *s, const char *host, int port, struct tls_ctx *tls)
 {
+    struct evloop *lp = &s->loops[0];
     struct listener *l = xcalloc(1, sizeof(*l));
     struct sockaddr_storage ss;
     int rc;
@@ -1446,21 +1624,31 @@ http_server_listen(struct http_server *s, const char *host, int port, struct tls
         return -EINVAL;
     }
     l->s = s;
+    l->lp = lp;
     l->tls = tls;
-    uv_tcp_init(&s->loop, &l->tcp);
+    uv_tcp_init(&lp->uv, &l->tcp);
     l->tcp.data = l;
     rc = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&l->tcp, 1024, on_connection);
     if (rc < 0) {
         uv_close((uv_handle_t *)&l->tcp, NULL);
-        uv_run(&s->loop, UV_RUN_NOWAIT);
+        uv_run(&lp->uv, UV_RUN_NOWAIT);
         free(l);
         return rc;
     }
-    l->next = s->listeners;
-    s->listeners = l;
+    l->next = lp->listeners;
+    lp->listeners = l;
     return 0;
+}
+
+static void *
+loop_main(void *arg)
+{
+    struct evloop *lp = arg;
+
+    uv_run(&lp->uv, UV_RUN_DEFAULT);
+    return NULL;
 }
 
 int
@@ -1468,7 +1656,11 @@ http_server_run(struct http_server *s)
 {
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     uv_signal_start(&s->sigint, on_signal, SIGINT);
-    uv_run(&s->loop, UV_RUN_DEFAULT);
+    for (int i = 1; i < s->n_loops; i++)
+        ASSERT(pthread_create(&s->loops[i].th, NULL, loop_main, &s->loops[i]) == 0);
+    loop_main(&s->loops[0]);
+    for (int i = 1; i < s->n_loops; i++)
+        pthread_join(s->loops[i].th, NULL);
     return 0;
 }
 
@@ -1498,18 +1690,24 @@ http_server_free(struct http_server *s)
         pthread_join(s->workers[i].th, NULL);
         sem_destroy(&s->workers[i].sem);
     }
-    /* Events posted by the last workers still hold references. */
-    on_async(&s->async);
-    uv_walk(&s->loop, close_walk, NULL);
-    uv_run(&s->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&s->loop);
-    for (struct listener *l = s->listeners, *next; l != NULL; l = next) {
-        next = l->next;
-        free(l);
+    for (int i = 0; i < s->n_loops; i++) {
+        struct evloop *lp = &s->loops[i];
+        /* Events posted by the last workers still hold references. */
+        on_async(&lp->async);
+        flush_log(lp);
+        uv_walk(&lp->uv, close_walk, NULL);
+        uv_run(&lp->uv, UV_RUN_DEFAULT);
+        uv_loop_close(&lp->uv);
+        for (struct listener *l = lp->listeners, *next; l != NULL; l = next) {
+            next = l->next;
+            free(l);
+        }
+        free(lp->rbuf);
+        buf_free(&lp->logbuf);
+        pthread_mutex_destroy(&lp->ev_mu);
     }
+    free(s->loops);
     free(s->workers);
     free(s->queue);
-    free(s->rbuf);
-    buf_free(&s->logbuf);
     free(s);
 }

@@ -9,7 +9,15 @@
  * (and waits when too much is queued). So a 5 GiB PUT streams through a few
  * MiB of memory, and fsync or SQLite work never blocks the loop.
  * Small bodies (known length <= HTTP_PREBUFFER_MAX, no Expect) are read in
- * full before dispatch, so a slow client never parks a worker on them. */
+ * full before dispatch, so a slow client never parks a worker on them.
+ *
+ * A request without a body is first offered to the handler on the loop
+ * thread (http_req.on_loop), which saves the two thread hand-offs that
+ * dominate a small GET. There the handler must not block: no body reads,
+ * no waits on the disk or on other threads, and a small response (it is
+ * buffered whole). A handler that returns there without starting a
+ * response is called again on a worker thread, with the response headers
+ * it set dropped. */
 #ifndef COFFER_HTTP_HTTP_SERVER_H
 #define COFFER_HTTP_HTTP_SERVER_H
 
@@ -43,6 +51,7 @@ struct http_req {
     bool is_tls;
     bool is_head;
     bool expect_continue;
+    bool on_loop;        /* running on the loop thread: see above */
     char peer[64];       /* "ip:port" */
     char request_id[17]; /* sent as x-amz-request-id on every response */
     int64_t start_ms;
@@ -52,8 +61,11 @@ struct http_req {
 
 typedef void (*http_handler_fn)(struct http_req *r);
 
+#define HTTP_MAX_LOOPS 16
+
 struct http_server_opts {
     int n_workers;       /* worker threads (default 32) */
+    int n_loops;         /* event loop threads (default: one per CPU, at most HTTP_MAX_LOOPS) */
     http_handler_fn handler;
     void *ctx;           /* copied into every http_req.srv_ctx */
     int drain_timeout_ms;

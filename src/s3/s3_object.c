@@ -623,6 +623,9 @@ s3_get_object(struct s3_req *q)
         md_snapshot_end(c); /* a retry must see newer rows */
         if (err != S3E_OK)
             return err;
+        /* On the loop thread: data in files is read by a worker (s3_handle). */
+        if (q->http->on_loop && (v.parts_count > 0 || v.blob_id.n > 0))
+            return S3E_OK;
         if (v.parts_count > 0) {
             rc = s3_mpu_open(q, &v, &mpu);
             if (rc == 0)

@@ -444,6 +444,11 @@ s3_handle(struct http_req *r)
     enum s3_err err;
     int rc = -1;
 
+    /* On the loop thread (see http_server.h) only GET and HEAD of an object
+     * whose data is in its row are served; returning without a response
+     * hands the request to a worker. Nothing before that point writes. */
+    if (r->on_loop && !str_eq_c(r->method, "GET") && !str_eq_c(r->method, "HEAD"))
+        return;
     q.http = r;
     q.srv = r->srv_ctx;
     q.arena = r->arena;
@@ -460,6 +465,8 @@ s3_handle(struct http_req *r)
      * their own service and speak their own error format. */
     if (err == S3E_OK && !q.auth.is_anonymous &&
         (str_eq_c(q.auth.service, "iam") || str_eq_c(q.auth.service, "sts"))) {
+        if (r->on_loop)
+            return;
         s3_iam_handle(&q);
         return;
     }
@@ -474,6 +481,13 @@ s3_handle(struct http_req *r)
         err = route(&q);
     if (rc == 0 && (err != S3E_OK || (q.op != S3OP_GET_OBJECT && q.op != S3OP_HEAD_OBJECT)))
         md_snapshot_end(md_reader(q.srv->md));
+    /* Other operations, and x-amz-mfa (verifying it writes), on a worker. */
+    if (r->on_loop && err == S3E_OK &&
+        ((q.op != S3OP_GET_OBJECT && q.op != S3OP_HEAD_OBJECT) ||
+         http_header(r, "x-amz-mfa").p != NULL)) {
+        md_snapshot_end(md_reader(q.srv->md));
+        return;
+    }
     /* x-amz-mfa on any request: HTTPS only, well-formed, verified where
      * present [spec-mfa-delete §1.3, decision 6]. */
     if (err == S3E_OK)

@@ -107,6 +107,36 @@ class HttpTest(E2ETestCase):
         finally:
             rc.close()
 
+    def test_pipelined_mix_of_loop_and_worker_requests(self):
+        # Small GETs are answered on the loop thread; a GET of data in a
+        # file, a PUT and a DELETE go to workers: the answers must still
+        # come in request order, and a long run of small GETs must not be
+        # answered out of order or dropped.
+        big = os.urandom(100 * 1024)
+        self.c.put_object(Bucket=self.b, Key="pipe-big", Body=big)
+        rc = RawConn()
+        try:
+            small = b"pipelined small"
+            reqs = [sign("GET", "/%s/one" % self.b), sign("GET", "/%s/pipe-big" % self.b),
+                    sign("PUT", "/%s/pipe-x" % self.b, body=small),
+                    sign("GET", "/%s/pipe-x" % self.b), sign("DELETE", "/%s/pipe-x" % self.b),
+                    sign("GET", "/%s/pipe-x" % self.b)]
+            reqs += [sign("GET", "/%s/%s" % (self.b, ("one", "two")[i % 2])) for i in range(200)]
+            rc.sendall(b"".join(signed_bytes(r) for r in reqs))
+            got = [rc.read_response() for _ in reqs]
+            self.assertEqual((got[0].status, got[0].body), (200, b"first object"))
+            self.assertEqual((got[1].status, hashlib.md5(got[1].body).hexdigest()),
+                             (200, hashlib.md5(big).hexdigest()))
+            self.assertEqual(got[2].status, 200, repr(got[2]))
+            self.assertEqual((got[3].status, got[3].body), (200, small))
+            self.assertEqual(got[4].status, 204, repr(got[4]))
+            self.assertEqual(got[5].status, 404, repr(got[5]))
+            for i, r in enumerate(got[6:]):
+                want = (b"first object", b"second object, longer")[i % 2]
+                self.assertEqual((r.status, r.body), (200, want), "pipelined GET %d" % i)
+        finally:
+            rc.close()
+
     def test_pipelined_over_tls(self):
         rc = RawConn(https=True)
         try:
