@@ -3,7 +3,6 @@
 #include "util/tm.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -29,32 +28,76 @@ tm_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Fixed-width decimal: these run for every response (Date, Last-Modified,
+ * the access log), where snprintf() showed up in profiles. */
+static char *
+put_dec(char *p, int v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + width;
+}
+
+/* gmtime_r() of ms, with the year clamped to four digits. */
+static void
+utc(int64_t ms, struct tm *tm)
+{
+    time_t s = (time_t)(ms / 1000);
+
+    if (ms < 0 || gmtime_r(&s, tm) == NULL || tm->tm_year + 1900 > 9999) {
+        s = 0;
+        gmtime_r(&s, tm);
+    }
+}
+
 void
 tm_iso8601(int64_t ms, char out[32])
 {
-    time_t s = (time_t)(ms / 1000);
     struct tm tm;
+    char *p = out;
 
-    char tmp[96];
-
-    gmtime_r(&s, &tm);
-    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-    snprintf(out, 32, "%.31s", tmp);
+    utc(ms, &tm);
+    p = put_dec(p, tm.tm_year + 1900, 4);
+    *p++ = '-';
+    p = put_dec(p, tm.tm_mon + 1, 2);
+    *p++ = '-';
+    p = put_dec(p, tm.tm_mday, 2);
+    *p++ = 'T';
+    p = put_dec(p, tm.tm_hour, 2);
+    *p++ = ':';
+    p = put_dec(p, tm.tm_min, 2);
+    *p++ = ':';
+    p = put_dec(p, tm.tm_sec, 2);
+    *p++ = '.';
+    p = put_dec(p, ms < 0 ? 0 : (int)(ms % 1000), 3);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 void
 tm_http_date(int64_t ms, char out[32])
 {
-    time_t s = (time_t)(ms / 1000);
     struct tm tm;
+    char *p = out;
 
-    char tmp[96];
-
-    gmtime_r(&s, &tm);
-    snprintf(tmp, sizeof(tmp), "%s, %02d %s %04d %02d:%02d:%02d GMT", wdays[tm.tm_wday],
-             tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    snprintf(out, 32, "%.31s", tmp);
+    utc(ms, &tm);
+    memcpy(p, wdays[tm.tm_wday], 3);
+    p += 3;
+    *p++ = ',';
+    *p++ = ' ';
+    p = put_dec(p, tm.tm_mday, 2);
+    *p++ = ' ';
+    memcpy(p, months[tm.tm_mon], 3);
+    p += 3;
+    *p++ = ' ';
+    p = put_dec(p, tm.tm_year + 1900, 4);
+    *p++ = ' ';
+    p = put_dec(p, tm.tm_hour, 2);
+    *p++ = ':';
+    p = put_dec(p, tm.tm_min, 2);
+    *p++ = ':';
+    p = put_dec(p, tm.tm_sec, 2);
+    memcpy(p, " GMT", 5);
 }
 
 static int
