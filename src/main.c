@@ -16,8 +16,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct config {
     const char *data;
@@ -172,8 +175,8 @@ main(int argc, char **argv)
     struct blob *blob = NULL;
     struct tls_ctx *tls = NULL;
     struct http_server *hs = NULL;
-    char host[256], cert[PATH_MAX], key[PATH_MAX];
-    int port, opt, idx = 0, rc, status = 1;
+    char host[256], cert[PATH_MAX], key[PATH_MAX], lock_path[PATH_MAX];
+    int port, opt, idx = 0, rc, status = 1, lock_fd;
 
     /* Options given on the command line win over the config file, so read
      * the file first. */
@@ -197,6 +200,18 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (mkdir(cfg.data, 0700) < 0 && errno != EEXIST) {
         log_error("cannot create %s: %s", cfg.data, strerror(errno));
+        return 1;
+    }
+    /* One cofferd per data directory: a second one's start-up orphan sweep
+     * could delete a file the first has just renamed into place and is
+     * about to commit. The lock lives as long as the process (the admin CLI
+     * does not take it). */
+    snprintf(lock_path, sizeof(lock_path), "%s/cofferd.lock", cfg.data);
+    lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        log_error("%s: %s", lock_path,
+                  errno == EWOULDBLOCK ? "another cofferd is running on this data directory"
+                                       : strerror(errno));
         return 1;
     }
     if (log_access_open(cfg.access_log) < 0) {

@@ -209,23 +209,55 @@ amz_date_of(struct arena *a, int64_t t)
                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+/* Appends s with its length in front (so that no two input lists make the
+ * same byte string). */
+static size_t
+put_field(unsigned char *p, struct str s)
+{
+    uint32_t n = (uint32_t)s.n;
+
+    memcpy(p, &n, 4);
+    if (s.n > 0)
+        memcpy(p + 4, s.p, s.n);
+    return 4 + s.n;
+}
+
+/* The key derivation is four HMACs per request, while its inputs change
+ * once a day per access key: each thread remembers its last key, under a
+ * SHA-256 of the inputs (so the secret itself is not kept). */
 void
 sigv4_signing_key(struct str secret, struct str date8, struct str region, struct str service,
                   unsigned char out[32])
 {
-    char *k = xmalloc(4 + secret.n);
-    unsigned char t[32];
+    static _Thread_local struct {
+        bool set;
+        unsigned char id[32], key[32];
+    } memo;
+    size_t cap = 16 + 4 + secret.n + date8.n + region.n + service.n, n = 0;
+    unsigned char *in = xmalloc(cap), id[32], t[32];
 
-    memcpy(k, "AWS4", 4);
-    if (secret.n > 0)
-        memcpy(k + 4, secret.p, secret.n);
-    hmac_sha256(k, 4 + secret.n, date8.p, date8.n, t);
-    hmac_sha256(t, 32, region.p, region.n, t);
-    hmac_sha256(t, 32, service.p, service.n, t);
-    hmac_sha256(t, 32, "aws4_request", 12, out);
-    explicit_bzero(k, 4 + secret.n);
-    explicit_bzero(t, sizeof(t));
-    free(k);
+    n += put_field(in + n, secret);
+    n += put_field(in + n, date8);
+    n += put_field(in + n, region);
+    n += put_field(in + n, service);
+    sha256(in, n, id);
+    if (memo.set && memcmp(memo.id, id, 32) == 0) {
+        memcpy(out, memo.key, 32);
+    } else {
+        memcpy(in, "AWS4", 4);
+        if (secret.n > 0)
+            memcpy(in + 4, secret.p, secret.n);
+        hmac_sha256(in, 4 + secret.n, date8.p, date8.n, t);
+        hmac_sha256(t, 32, region.p, region.n, t);
+        hmac_sha256(t, 32, service.p, service.n, t);
+        hmac_sha256(t, 32, "aws4_request", 12, out);
+        memcpy(memo.id, id, 32);
+        memcpy(memo.key, out, 32);
+        memo.set = true;
+        explicit_bzero(t, sizeof(t));
+    }
+    explicit_bzero(in, cap);
+    free(in);
 }
 
 /* ---- parsing ------------------------------------------------------------ */

@@ -471,6 +471,19 @@ buf_reserve(struct buf *b, size_t cap)
     b->cap = cap;
 }
 
+/* Appends v >= 0 in decimal. */
+static void
+append_dec(struct buf *b, int64_t v)
+{
+    char d[24];
+    int i = (int)sizeof(d);
+
+    do
+        d[--i] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    (void)buf_append(b, d + i, sizeof(d) - (size_t)i);
+}
+
 int
 http_resp_begin(struct http_req *r, int status, int64_t content_length)
 {
@@ -498,13 +511,24 @@ http_resp_begin(struct http_req *r, int status, int64_t content_length)
     if (content_length > 0 && !r->is_head)
         body_hint = content_length < OUT_FLUSH_BYTES ? (size_t)content_length : OUT_FLUSH_BYTES;
     buf_reserve(&rq->wbuf, rq->wbuf.n + rq->rhdr.n + 256 + body_hint);
-    (void)buf_printf(&rq->wbuf, "HTTP/1.1 %d %s\r\n", status, reason(status));
+    /* Appends, not printf: this runs for every response. */
+    (void)buf_append_c(&rq->wbuf, "HTTP/1.1 ");
+    append_dec(&rq->wbuf, status);
+    (void)buf_append_c(&rq->wbuf, " ");
+    (void)buf_append_c(&rq->wbuf, reason(status));
+    (void)buf_append_c(&rq->wbuf, "\r\n");
     (void)buf_append(&rq->wbuf, rq->rhdr.p ? rq->rhdr.p : "", rq->rhdr.n);
-    if (content_length >= 0)
-        (void)buf_printf(&rq->wbuf, "Content-Length: %" PRId64 "\r\n", content_length);
-    (void)buf_printf(&rq->wbuf,
-                     "x-amz-request-id: %s\r\nDate: %s\r\nServer: Coffer\r\nConnection: %s\r\n\r\n",
-                     r->request_id, date, close ? "close" : "keep-alive");
+    if (content_length >= 0) {
+        (void)buf_append_c(&rq->wbuf, "Content-Length: ");
+        append_dec(&rq->wbuf, content_length);
+        (void)buf_append_c(&rq->wbuf, "\r\n");
+    }
+    (void)buf_append_c(&rq->wbuf, "x-amz-request-id: ");
+    (void)buf_append_c(&rq->wbuf, r->request_id);
+    (void)buf_append_c(&rq->wbuf, "\r\nDate: ");
+    (void)buf_append_c(&rq->wbuf, date);
+    (void)buf_append_c(&rq->wbuf, "\r\nServer: Coffer\r\nConnection: ");
+    (void)buf_append_c(&rq->wbuf, close ? "close\r\n\r\n" : "keep-alive\r\n\r\n");
     if (rq->wbuf.n >= OUT_FLUSH_BYTES)
         return flush_wbuf(rq);
     return 0;

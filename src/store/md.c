@@ -25,7 +25,6 @@
 #include <sqlite3.h>
 
 #define BUSY_TIMEOUT_MS 10000
-#define MD_READER_MMAP_S "67108864" /* bytes (64 MiB); see conn_open() */
 #define BEGIN_TRIES 3 /* each waits up to BUSY_TIMEOUT_MS for the admin CLI */
 #define SECRET_MAX 1024
 #define AUDIT_FIELD_MAX 4096 /* longer audit strings are cut (bounds.h keeps them shorter) */
@@ -436,13 +435,6 @@ conn_open(struct md *md, bool writer, struct md_conn **out)
     rc = sqlite3_exec(c->db,
                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
                       NULL, NULL, NULL);
-    /* Readers map the first MD_READER_MMAP_S bytes of the database: a row
-     * read is then a memory read from the page cache, not a pread() into
-     * each connection's own page cache. The mapped pages count in the
-     * process's RSS (shared, reclaimable file pages), hence the cap. */
-    if (rc == SQLITE_OK && !writer)
-        rc = sqlite3_exec(c->db, "PRAGMA mmap_size=" MD_READER_MMAP_S ";", NULL, NULL,
-                          NULL);
     if (rc != SQLITE_OK)
         goto fail;
     *out = c;
@@ -1406,11 +1398,23 @@ row_key(sqlite3_stmt *s, struct arena *a, struct md_key *out)
     out->secret = arena_str(a, STR_LIT(""));
 }
 
+/* Every authenticated request needs its key's secret, and unsealing it is
+ * an AES-GCM decryption, while a key's sealed secret never changes: each
+ * thread remembers the last one it unsealed. (The master key that unseals
+ * them all is in memory anyway.) */
+#define SECRET_MEMO_MAX 256
+static _Thread_local struct {
+    size_t sealed_n, plain_n;
+    unsigned char sealed[SECRET_MEMO_MAX];
+    char plain[SECRET_MEMO_MAX];
+} secret_memo;
+
 int
 md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, struct md_key *out)
 {
     sqlite3_stmt *s = get(c, ST_KEY_GET);
     struct buf plain;
+    struct str sealed;
     int rc;
 
     if (s == NULL)
@@ -1424,9 +1428,21 @@ md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, struct 
         return rc == 0 ? -ENOENT : rc;
     }
     row_key(s, a, out);
+    sealed = str_make(sqlite3_column_blob(s, 8), (size_t)sqlite3_column_bytes(s, 8));
+    if (sealed.n > 0 && sealed.n == secret_memo.sealed_n &&
+        memcmp(sealed.p, secret_memo.sealed, sealed.n) == 0) {
+        out->secret = arena_str(a, str_make(secret_memo.plain, secret_memo.plain_n));
+        done(s);
+        return 0;
+    }
     buf_init(&plain, SECRET_MAX);
-    rc = unseal(c->md->master_key,
-                str_make(sqlite3_column_blob(s, 8), (size_t)sqlite3_column_bytes(s, 8)), &plain);
+    rc = unseal(c->md->master_key, sealed, &plain);
+    if (rc == 0 && sealed.n <= SECRET_MEMO_MAX && plain.n <= SECRET_MEMO_MAX) {
+        memcpy(secret_memo.sealed, sealed.p, sealed.n);
+        secret_memo.sealed_n = sealed.n;
+        memcpy(secret_memo.plain, plain.p, plain.n);
+        secret_memo.plain_n = plain.n;
+    }
     done(s);
     if (rc == 0) {
         out->secret = arena_str(a, buf_str(&plain));

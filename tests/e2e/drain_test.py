@@ -1,10 +1,12 @@
-"""Graceful drain: SIGTERM while an upload is in flight. The upload completes, new connections
-are refused, idle keep-alive connections are closed, and cofferd exits 0. Each test starts its
-own cofferd on its own ports and data dir and signals only that PID."""
+"""Server lifecycle. Graceful drain: SIGTERM while an upload is in flight. The upload completes,
+new connections are refused, idle keep-alive connections are closed, and cofferd exits 0. And a
+second cofferd on the same data directory refuses to start. Each test starts its own cofferd on
+its own ports and data dir and signals only that PID."""
 
 import hashlib
 import os
 import signal
+import subprocess
 import tempfile
 import time
 import unittest
@@ -59,6 +61,19 @@ class DrainTest(lib.E2ETestCase):
         except Exception:
             self.fail("cofferd still running %ss after SIGTERM; log:\n%s"
                       % (timeout, self.srv.log_tail()))
+
+    def test_second_cofferd_on_same_data_dir_refused(self):
+        port = lib.free_port()
+        p = subprocess.run([os.path.join(lib.env().bin, "cofferd"), "--data", self.srv.data,
+                            "--listen", "127.0.0.1:%d" % port], capture_output=True, text=True,
+                           timeout=20)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("another cofferd is running on this data directory", p.stderr)
+        self.assertFalse(port_open(port), "the refused cofferd must not listen")
+        # The first one is untouched and still serves.
+        r = self.raw("PUT", "/%s/after" % self.bucket, body=b"still here")
+        self.assertEqual(r.status, 200, repr(r))
+        self.assertEqual(self.raw("GET", "/%s/after" % self.bucket).body, b"still here")
 
     def test_inflight_upload_completes_after_sigterm(self):
         body = os.urandom(2 * 1024 * 1024)

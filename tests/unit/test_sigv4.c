@@ -218,6 +218,17 @@ test_signing_key_examples(void **state)
                       str_c("us-east-1"), str_c("iam"), k);
     hex_encode(k, 32, hex);
     assert_string_equal(hex, "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
+    /* Each thread remembers its last key: going back must not return the
+     * remembered one, nor may bytes moved from one input to the next. */
+    sigv4_signing_key(str_c("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"), str_c("20120215"),
+                      str_c("us-east-1"), str_c("iam"), k);
+    hex_encode(k, 32, hex);
+    assert_string_equal(hex, "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
+    sigv4_signing_key(str_c("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY2"), str_c("0120215"),
+                      str_c("us-east-1"), str_c("iam"), k);
+    hex_encode(k, 32, hex);
+    assert_string_not_equal(hex,
+                            "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
 }
 
 /* Canonical URI and query rules (S3: decode then re-encode once, keep dot
