@@ -10,13 +10,13 @@
 #include "util/str.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -284,5 +284,6 @@ out:
     tls_ctx_free(tls);
     blob_close(blob);
     md_close(md);
+    close(lock_fd); /* releases the data directory */
     return status;
 }

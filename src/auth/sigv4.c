@@ -233,7 +233,8 @@ sigv4_signing_key(struct str secret, struct str date8, struct str region, struct
         bool set;
         unsigned char id[32], key[32];
     } memo;
-    size_t cap = 16 + 4 + secret.n + date8.n + region.n + service.n, n = 0;
+    /* Four length-prefixed fields; later "AWS4" + secret, which is shorter. */
+    size_t cap = 4 * 4 + secret.n + date8.n + region.n + service.n, n = 0;
     unsigned char *in = xmalloc(cap), id[32], t[32];
 
     n += put_field(in + n, secret);

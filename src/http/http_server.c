@@ -1,11 +1,11 @@
-/* http_server.c -- the loop thread (sockets, TLS, llhttp) and the worker
+/* http_server.c -- the loop threads (sockets, TLS, llhttp) and the worker
  * threads (handlers). See http_server.h for the model.
  *
- * Ownership: a struct conn belongs to the loop thread. A struct rq (one
+ * Ownership: a struct conn belongs to one loop thread. A struct rq (one
  * request) is shared: the loop appends body bytes and the worker consumes
- * them under rq->mu; the worker sends output and "done" to the loop through
- * one event queue and a uv_async. rq is reference-counted, and every
- * refcount change happens on the loop thread. */
+ * them under rq->mu; the worker sends output and "done" to rq's loop through
+ * that loop's event queue and uv_async. rq is reference-counted, and every
+ * refcount change happens on its loop thread. */
 #include "common.h"
 #include "bounds.h"
 #include "http/http_server.h"
@@ -130,10 +130,9 @@ struct write_req {
     char *mem;
 };
 
-/* An event loop thread: it owns its listeners (one SO_REUSEPORT socket per
- * loop and address, so the kernel spreads connections over the loops) and
- * every connection accepted on them. Loop 0 runs on the thread that calls
- * http_server_run() and also handles the signals. */
+/* An event loop thread: it owns the connections dealt to it, for their
+ * whole life. Loop 0 runs on the thread that calls http_server_run(); it
+ * also owns the listeners (see on_connection()) and the signals. */
 struct evloop {
     uv_loop_t uv;
     struct http_server *s;
@@ -187,6 +186,20 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b);
 
 /* ---- worker queue ------------------------------------------------------ */
 
+/* Queues e for lp's thread and wakes it. Any thread. */
+static void
+ev_push(struct evloop *lp, struct event *e)
+{
+    pthread_mutex_lock(&lp->ev_mu);
+    if (lp->ev_tail)
+        lp->ev_tail->next = e;
+    else
+        lp->ev_head = e;
+    lp->ev_tail = e;
+    pthread_mutex_unlock(&lp->ev_mu);
+    uv_async_send(&lp->async);
+}
+
 static void
 post_event_log(struct evloop *lp, enum ev_type type, struct rq *rq, struct buf *data,
                const char *log, int log_n)
@@ -202,14 +215,7 @@ post_event_log(struct evloop *lp, enum ev_type type, struct rq *rq, struct buf *
     if (log_n > 0)
         memcpy(e->log, log, (size_t)log_n);
     e->log_n = log_n;
-    pthread_mutex_lock(&lp->ev_mu);
-    if (lp->ev_tail)
-        lp->ev_tail->next = e;
-    else
-        lp->ev_head = e;
-    lp->ev_tail = e;
-    pthread_mutex_unlock(&lp->ev_mu);
-    uv_async_send(&lp->async);
+    ev_push(lp, e);
 }
 
 static void
@@ -1490,6 +1496,7 @@ on_connection(uv_stream_t *server, int status)
     struct listener *l = server->data;
     struct http_server *s = l->s;
     struct evloop *to;
+    struct event *e;
     uv_tcp_t *t;
     uv_os_fd_t fd;
     int dfd = -1;
@@ -1510,18 +1517,11 @@ on_connection(uv_stream_t *server, int status)
     uv_close((uv_handle_t *)t, (uv_close_cb)free);
     if (dfd < 0)
         return;
-    struct event *e = xcalloc(1, sizeof(*e));
+    e = xcalloc(1, sizeof(*e));
     e->type = EV_CONN;
     e->fd = dfd;
     e->tls = l->tls;
-    pthread_mutex_lock(&to->ev_mu);
-    if (to->ev_tail)
-        to->ev_tail->next = e;
-    else
-        to->ev_head = e;
-    to->ev_tail = e;
-    pthread_mutex_unlock(&to->ev_mu);
-    uv_async_send(&to->async);
+    ev_push(to, e);
 }
 
 static void
@@ -1563,13 +1563,11 @@ static void
 on_signal(uv_signal_t *sig, int signum)
 {
     struct http_server *s = sig->data;
-    size_t n = 0;
 
     if (atomic_exchange(&s->draining_flag, 1))
         return;
-    for (int i = 0; i < s->n_loops; i++)
-        n += s->loops[i].n_conns; /* a racy count, for the log only */
-    log_info("signal %d: draining (%zu connection(s) open)", signum, n);
+    log_info("signal %d: draining (%zu connection(s) open on this loop)", signum,
+             s->loops[0].n_conns);
     loop_drain(&s->loops[0]);
     for (int i = 1; i < s->n_loops; i++)
         uv_async_send(&s->loops[i].async);

@@ -1,7 +1,9 @@
-/* http_server.h -- HTTP/1.1 server: libuv event loop + llhttp + TLS, with
+/* http_server.h -- HTTP/1.1 server: libuv event loops + llhttp + TLS, with
  * request handlers running on worker threads.
  *
- * The loop thread owns every socket, parser and TLS state. When a request's
+ * Event loop threads (one per CPU by default) own the sockets, parsers and
+ * TLS states: loop 0 accepts, and deals each connection to a loop for its
+ * whole life. When a request's
  * headers are complete it is handed to a worker thread, where the handler
  * runs as plain blocking code: http_body_read() waits for body bytes the loop
  * delivers (the loop stops reading from a socket whose request has more than

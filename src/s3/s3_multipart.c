@@ -35,7 +35,7 @@
 
 #define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define IO_CHUNK (256 * 1024)
-#define UPLOAD_ID_LEN 32 /* 24 random bytes, URL-safe base64 alphabet */
+#define UPLOAD_ID_LEN 32 /* 24 random bytes, id64_encode()d */
 #define LIST_MAX 1000    /* max-uploads and max-parts cap (AWS) */
 #define READ_BATCH 256   /* extents a reader loads at a time */
 #define LIST_XML_MAX (16 * 1024 * 1024)
@@ -347,23 +347,16 @@ upload_load(struct s3_req *q, struct md_conn *c, const struct md_bucket *b, stru
     return rc < 0 ? S3E_INTERNAL : S3E_OK;
 }
 
+/* Ids made before id64_encode() may contain '-' instead of '.'; they are
+ * only ever compared, so they keep working. */
 static int
 make_upload_id(char out[UPLOAD_ID_LEN + 1])
 {
-    static const char alpha[65] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     unsigned char rnd[UPLOAD_ID_LEN * 3 / 4];
 
     if (rand_bytes(rnd, sizeof(rnd)) < 0)
         return -EIO;
-    for (size_t i = 0; i < sizeof(rnd) / 3; i++) {
-        uint32_t v = (uint32_t)rnd[3 * i] << 16 | (uint32_t)rnd[3 * i + 1] << 8 | rnd[3 * i + 2];
-        out[4 * i] = alpha[v >> 18];
-        out[4 * i + 1] = alpha[(v >> 12) & 63];
-        out[4 * i + 2] = alpha[(v >> 6) & 63];
-        out[4 * i + 3] = alpha[v & 63];
-    }
-    out[UPLOAD_ID_LEN] = '\0';
+    id64_encode(rnd, sizeof(rnd), out);
     return 0;
 }
 

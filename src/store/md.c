@@ -1865,9 +1865,7 @@ md_bucket_set_lifecycle(struct md_conn *c, int64_t bucket_id, struct str xml)
 
 /* ---- version ids -------------------------------------------------------- */
 
-static const char vid_alpha[65] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
-
+/* The digit of ch in id64_encode()'s alphabet, or -1. */
 static int
 vid_digit(unsigned char ch)
 {
@@ -1896,15 +1894,7 @@ vid_make(int64_t seq, char out[MD_VID_LEN + 1])
         raw[i] = (unsigned char)((uint64_t)seq >> (56 - 8 * i));
     if (RAND_bytes(raw + 8, 16) != 1)
         return -EIO;
-    for (int i = 0; i < 8; i++) {
-        uint32_t v = (uint32_t)raw[3 * i] << 16 | (uint32_t)raw[3 * i + 1] << 8 | raw[3 * i + 2];
-
-        out[4 * i] = vid_alpha[v >> 18];
-        out[4 * i + 1] = vid_alpha[(v >> 12) & 63];
-        out[4 * i + 2] = vid_alpha[(v >> 6) & 63];
-        out[4 * i + 3] = vid_alpha[v & 63];
-    }
-    out[MD_VID_LEN] = '\0';
+    id64_encode(raw, sizeof(raw), out);
     return 0;
 }
 

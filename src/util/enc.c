@@ -116,6 +116,26 @@ b64_decode(struct str in, void *out, size_t cap)
     return (int)n;
 }
 
+size_t
+id64_encode(const void *in, size_t n, char *out)
+{
+    static const char alpha[65] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
+    const unsigned char *p = in;
+    size_t o = 0;
+
+    ASSERT(n % 3 == 0);
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        out[o++] = alpha[v >> 18];
+        out[o++] = alpha[(v >> 12) & 63];
+        out[o++] = alpha[(v >> 6) & 63];
+        out[o++] = alpha[v & 63];
+    }
+    out[o] = '\0';
+    return o;
+}
+
 static const char b32a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 size_t

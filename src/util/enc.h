@@ -15,6 +15,11 @@ int hex_decode(struct str in, void *out, size_t cap);
 size_t b64_encode(const void *in, size_t n, char *out);
 /* Accepts standard padded base64; returns bytes written or -EINVAL. */
 int b64_decode(struct str in, void *out, size_t cap);
+/* Ids (version ids, upload ids): 6 bits a character, most significant
+ * first, from A-Z a-z 0-9 '.' '_' (safe in URLs, XML and shells, and with no
+ * '-' an id never reads as a command-line option). n must be a multiple of
+ * 3; out needs 4n/3+1. Returns length. */
+size_t id64_encode(const void *in, size_t n, char *out);
 /* RFC 4648 base32, upper case, no padding. out needs (n*8+4)/5+1. */
 size_t b32_encode(const void *in, size_t n, char *out);
 /* Case-insensitive, padding and spaces ignored; bytes written or -EINVAL. */

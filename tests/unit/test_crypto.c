@@ -105,6 +105,29 @@ test_hash_streaming(void **state)
     free(million);
 }
 
+/* id64: 6 bits a character, most significant first; the two last digits
+ * are '.' and '_' (never '-'). */
+static void
+test_id64_encode(void **state)
+{
+    static const struct {
+        unsigned char in[6];
+        const char *out;
+    } v[] = {
+        {{0, 0, 0, 0, 0, 1}, "AAAAAAAB"},
+        {{0xff, 0xff, 0xff, 0xfb, 0xef, 0xbe}, "____...."},
+        {{0x04, 0x20, 0xc4, 0xd3, 0x4d, 0x35}, "BCDE0001"},
+        {{0x69, 0xb7, 0x1d, 0x79, 0xf8, 0x21}, "abcdefgh"},
+    };
+    char out[16];
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(v); i++) {
+        assert_int_equal(id64_encode(v[i].in, 6, out), 8);
+        assert_string_equal(out, v[i].out);
+    }
+}
+
 static void
 test_rand_bytes(void **state)
 {
@@ -260,6 +283,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_vectors),    cmocka_unit_test(test_hmac_vectors),
         cmocka_unit_test(test_hash_streaming),    cmocka_unit_test(test_rand_bytes),
+        cmocka_unit_test(test_id64_encode),
         cmocka_unit_test(test_cksum_vectors),     cmocka_unit_test(test_cksum_check_values),
         cmocka_unit_test(test_cksum_long_inputs), cmocka_unit_test(test_cksum_names),
     };

@@ -214,7 +214,9 @@ test_vid_roundtrip(void **state)
         assert_int_equal(vid_make(seqs[i], b), 0);
         assert_int_equal(strlen(a), MD_VID_LEN);
         assert_int_not_equal(strcmp(a, b), 0); /* random tail */
-        assert_int_equal(strspn(a, vid_alpha), MD_VID_LEN);
+        assert_int_equal(
+            strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._"),
+            MD_VID_LEN);
         assert_int_equal(md_vid_parse(str_c(a), &seq), 0);
         assert_int_equal(seq, seqs[i]);
     }
