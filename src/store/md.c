@@ -73,6 +73,7 @@
     X(KEY_LIST, "SELECT " KCOLS " FROM keys WHERE account_id = ?1 ORDER BY access_key_id")         \
     X(KEY_ANY, "SELECT 1 FROM keys LIMIT 1")                                                       \
     X(KEY_DELETE, "DELETE FROM keys WHERE access_key_id = ?1")                                     \
+    X(KEY_PURGE, "DELETE FROM keys WHERE expires_ms > 0 AND expires_ms <= ?1")                     \
     X(USER_INSERT, "INSERT INTO users (account_id, name, created_ms) VALUES (?1, ?2, ?3)")         \
     X(USER_GET, "SELECT " UCOLS " FROM users WHERE id = ?1")                                       \
     X(USER_GET_NAME, "SELECT " UCOLS " FROM users WHERE account_id = ?1 AND name = ?2")            \
@@ -1366,6 +1367,18 @@ md_key_create(struct md_conn *c, const struct md_key *k)
     rc = principal_exists(c, k->account_id, k->user_id);
     if (rc <= 0)
         return rc == 0 ? (k->user_id < 0 ? -EINVAL : -ENOENT) : rc;
+    /* Expired sessions are dead rows: each new session takes them away, so
+     * the table holds about as many sessions as are alive. */
+    if (k->expires_ms > 0) {
+        sqlite3_stmt *p = get(c, ST_KEY_PURGE);
+        if (p == NULL)
+            return -EIO;
+        if (bind_i64(p, 1, k->created_ms))
+            return bind_fail(c, p);
+        rc = exec(c, p);
+        if (rc < 0)
+            return rc;
+    }
     buf_init(&sealed, SECRET_MAX + SEAL_OVERHEAD);
     rc = seal(c->md->master_key, k->secret, &sealed);
     if (rc < 0)
@@ -1405,6 +1418,7 @@ row_key(sqlite3_stmt *s, struct arena *a, struct md_key *out)
 #define SECRET_MEMO_MAX 256
 static _Thread_local struct {
     size_t sealed_n, plain_n;
+    unsigned char master[SEAL_KEY_LEN]; /* what unsealed it: tests open others */
     unsigned char sealed[SECRET_MEMO_MAX];
     char plain[SECRET_MEMO_MAX];
 } secret_memo;
@@ -1430,7 +1444,8 @@ md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, struct 
     row_key(s, a, out);
     sealed = str_make(sqlite3_column_blob(s, 8), (size_t)sqlite3_column_bytes(s, 8));
     if (sealed.n > 0 && sealed.n == secret_memo.sealed_n &&
-        memcmp(sealed.p, secret_memo.sealed, sealed.n) == 0) {
+        memcmp(sealed.p, secret_memo.sealed, sealed.n) == 0 &&
+        memcmp(c->md->master_key, secret_memo.master, SEAL_KEY_LEN) == 0) {
         out->secret = arena_str(a, str_make(secret_memo.plain, secret_memo.plain_n));
         done(s);
         return 0;
@@ -1438,6 +1453,7 @@ md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, struct 
     buf_init(&plain, SECRET_MAX);
     rc = unseal(c->md->master_key, sealed, &plain);
     if (rc == 0 && sealed.n <= SECRET_MEMO_MAX && plain.n <= SECRET_MEMO_MAX) {
+        memcpy(secret_memo.master, c->md->master_key, SEAL_KEY_LEN);
         memcpy(secret_memo.sealed, sealed.p, sealed.n);
         secret_memo.sealed_n = sealed.n;
         memcpy(secret_memo.plain, plain.p, plain.n);

@@ -193,6 +193,10 @@ static const char *const md_migrations[] = {
     "DROP INDEX versions_key_seq;"
     "CREATE INDEX versions_key_seq ON versions(bucket_id, key, seq DESC, version_id, is_latest,"
     "  is_dm, size, mtime_ms, owner_id, etag, checksum_algo, parts_count);",
+
+    /* 4 -> 5: expired session keys are purged (md_key_create) through an
+     * index of the session rows alone. */
+    "CREATE INDEX keys_expires ON keys(expires_ms) WHERE expires_ms > 0;",
 };
 
 #define MD_SCHEMA_VERSION ((int)(sizeof(md_migrations) / sizeof(md_migrations[0])))

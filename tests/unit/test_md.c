@@ -415,8 +415,22 @@ test_key_sealing(void **state)
     assert_int_equal(md_key_get(md_reader(f.md), STR_LIT("AKIDEXAMPLE000000002"), f.a, &k), 0);
     md_close(f.md);
 
-    /* Sealed secrets exist: a missing master.key is an error, not a new key. */
+    /* Another master.key unseals nothing, not even the secret this thread
+     * unsealed (and remembers) a moment ago with the right one. */
     snprintf(path, sizeof(path), "%s/master.key", f.dir);
+    {
+        unsigned char other[SEAL_KEY_LEN];
+        int fd = open(path, O_WRONLY | O_TRUNC);
+        memset(other, 7, sizeof(other));
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, other, sizeof(other)), (ssize_t)sizeof(other));
+        close(fd);
+    }
+    assert_int_equal(md_open(f.dir, &f.md), 0);
+    assert_int_equal(md_key_get(md_reader(f.md), STR_LIT("AKIDEXAMPLE000000002"), f.a, &k), -EIO);
+    md_close(f.md);
+
+    /* Sealed secrets exist: a missing master.key is an error, not a new key. */
     assert_int_equal(unlink(path), 0);
     assert_int_equal(md_open(f.dir, &md2), -ENOKEY);
     f.md = NULL;
@@ -1772,6 +1786,21 @@ test_session_keys(void **state)
     x.k.expires_ms = -5;
     assert_int_equal(op(f.md, &x), -EINVAL);
     assert_int_equal(md_key_get(r, STR_LIT("ASIABAD"), f.a, &k), -ENOENT);
+
+    /* A new session removes the expired ones (expires_ms <= its creation
+     * time), and nothing else. */
+    x.k.access_key_id = STR_LIT("ASIASESSION2");
+    x.k.created_ms = 1700000000000LL;
+    x.k.expires_ms = 1700000000500LL;
+    assert_int_equal(op(f.md, &x), 0);
+    x.k.access_key_id = STR_LIT("ASIASESSION3");
+    x.k.created_ms = 1700000000500LL; /* ASIASESSION2 expires right now */
+    x.k.expires_ms = 1700000900000LL;
+    assert_int_equal(op(f.md, &x), 0);
+    assert_int_equal(md_key_get(r, STR_LIT("ASIASESSION2"), f.a, &k), -ENOENT);
+    assert_int_equal(md_key_get(r, STR_LIT("ASIASESSION1"), f.a, &k), 0);
+    assert_int_equal(md_key_get(r, STR_LIT("ASIASESSION3"), f.a, &k), 0);
+    assert_int_equal(md_key_get(r, STR_LIT("AKIALONGTERM"), f.a, &k), 0);
     fx_close(&f);
 }
 
