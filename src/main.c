@@ -31,14 +31,15 @@ struct config {
     const char *region;
     const char *access_log;
     int workers;
+    int max_workers;
     int loops;
 };
 
 static const char usage[] =
     "usage: cofferd --data DIR --listen HOST:PORT [--tls-listen HOST:PORT]\n"
     "               [--tls-cert FILE --tls-key FILE] [--config FILE]\n"
-    "               [--domain DOMAIN] [--region REGION] [--workers N] [--loops N]\n"
-    "               [--access-log FILE]\n"
+    "               [--domain DOMAIN] [--region REGION] [--workers N] [--max-workers N]\n"
+    "               [--loops N] [--access-log FILE]\n"
     "\n"
     "  --data DIR         data directory (metadata, objects, keys); created if missing\n"
     "  --listen H:P       plain HTTP listener, e.g. 127.0.0.1:9000\n"
@@ -48,7 +49,9 @@ static const char usage[] =
     "  --domain DOMAIN    virtual-hosted-style base domain (default localhost):\n"
     "                     Host: BUCKET.DOMAIN addresses BUCKET\n"
     "  --region REGION    the region this server signs as (default us-east-1)\n"
-    "  --workers N        request worker threads (default 32)\n"
+    "  --workers N        request worker threads always running (default 32)\n"
+    "  --max-workers N    while all are busy (slow uploads), more start, up to N (default 256);\n"
+    "                     those idle for 30 s exit\n"
     "  --loops N          network event loop threads (default: one per CPU, at most 16);\n"
     "                     they also answer GET/HEAD of small objects themselves\n"
     "  --access-log FILE  one JSON line per request (default: stdout)\n"
@@ -76,6 +79,8 @@ set_opt(struct config *cfg, const char *name, const char *val)
         cfg->access_log = val;
     else if (strcmp(name, "workers") == 0)
         cfg->workers = (int)strtol(val, NULL, 10);
+    else if (strcmp(name, "max-workers") == 0)
+        cfg->max_workers = (int)strtol(val, NULL, 10);
     else if (strcmp(name, "loops") == 0)
         cfg->loops = (int)strtol(val, NULL, 10);
     else
@@ -166,7 +171,7 @@ main(int argc, char **argv)
         {"tls-key", required_argument, NULL, 'k'},   {"config", required_argument, NULL, 'f'},
         {"domain", required_argument, NULL, 'D'},    {"region", required_argument, NULL, 'r'},
         {"workers", required_argument, NULL, 'w'},   {"access-log", required_argument, NULL, 'a'},
-        {"loops", required_argument, NULL, 'L'},
+        {"loops", required_argument, NULL, 'L'},    {"max-workers", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     struct config cfg = {.domain = "localhost", .region = "us-east-1", .workers = 32};
@@ -239,7 +244,7 @@ main(int argc, char **argv)
     srv.domain = cfg.domain;
     srv.region = cfg.region;
     hs = http_server_new(&(struct http_server_opts){
-        .n_workers = cfg.workers, .n_loops = cfg.loops, .handler = s3_handle, .ctx = &srv});
+        .n_workers = cfg.workers, .max_workers = cfg.max_workers, .n_loops = cfg.loops, .handler = s3_handle, .ctx = &srv});
     if (split_hostport(cfg.listen, host, sizeof(host), &port) < 0) {
         log_error("bad --listen %s (want HOST:PORT)", cfg.listen);
         goto out;

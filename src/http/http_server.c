@@ -115,12 +115,25 @@ struct event {
 
 /* A worker thread. Idle workers wait on their own semaphore, so a wake-up
  * wakes exactly one thread and nobody queues on a shared mutex to get out
- * of a condition wait. */
+ * of a condition wait.
+ *
+ * The pool: n_workers threads always run; while every one is busy and
+ * requests wait (slow uploads can hold workers for minutes), more start,
+ * up to max_workers, and such extra workers exit after WORKER_IDLE_EXIT_S
+ * without work. A slot's thread is joined before the slot is used again,
+ * and every thread is joined at the end: none outlives the server. */
+#define WORKER_IDLE_EXIT_S 30
+
+enum worker_state { W_FREE, W_RUNNING, W_EXITED };
+
 struct worker {
     struct http_server *s;
     pthread_t th;
     sem_t sem;
     struct worker *next_idle;
+    enum worker_state state; /* under q_mu */
+    bool on_idle;            /* on the idle stack; under q_mu */
+    bool extra;              /* started on demand: may exit when idle */
 };
 
 struct write_req {
@@ -168,10 +181,10 @@ struct http_server {
     struct rq **queue;
     size_t q_head, q_n, q_cap;
     bool stopping;
-    struct worker *workers;
+    struct worker *workers; /* max_workers slots */
     struct worker *idle;
-    int n_waking; /* woken and not yet back at the queue */
-    int n_workers;
+    int n_waking;  /* woken or started, and not yet back at the queue */
+    int n_running; /* slots in W_RUNNING */
 
     atomic_uint_fast64_t req_counter;
     uint64_t req_base;
@@ -277,8 +290,51 @@ worker_to_wake(struct http_server *s)
     if (s->q_n == 0 || s->n_waking > 0 || w == NULL)
         return NULL;
     s->idle = w->next_idle;
+    w->on_idle = false;
     s->n_waking++;
     return w;
+}
+
+/* Reserves a slot for an extra worker when requests wait, every worker is
+ * busy and none is on its way. *join: the slot's previous thread has exited
+ * but is not joined yet. Called with q_mu held; start_worker() follows. */
+static struct worker *
+worker_to_start(struct http_server *s, bool *join)
+{
+    if (s->q_n == 0 || s->n_waking > 0 || s->idle != NULL || s->stopping ||
+        s->n_running >= s->o.max_workers)
+        return NULL;
+    for (int i = 0; i < s->o.max_workers; i++) {
+        struct worker *w = &s->workers[i];
+        if (w->state != W_RUNNING) {
+            *join = w->state == W_EXITED;
+            w->state = W_RUNNING;
+            w->extra = i >= s->o.n_workers;
+            s->n_running++;
+            s->n_waking++;
+            return w;
+        }
+    }
+    return NULL;
+}
+
+static void *worker_main(void *arg);
+
+static void
+start_worker(struct worker *w, bool join)
+{
+    struct http_server *s = w->s;
+
+    if (join)
+        pthread_join(w->th, NULL);
+    if (pthread_create(&w->th, NULL, worker_main, w) == 0)
+        return;
+    log_warn("cannot start a worker thread: %s", strerror(errno));
+    pthread_mutex_lock(&s->q_mu);
+    w->state = W_FREE;
+    s->n_running--;
+    s->n_waking--;
+    pthread_mutex_unlock(&s->q_mu);
 }
 
 static void
@@ -286,7 +342,8 @@ dispatch(struct conn *c)
 {
     struct http_server *s = c->s;
     struct rq *rq = c->rq;
-    struct worker *w;
+    struct worker *w, *st = NULL;
+    bool join = false;
 
     rq->dispatched = true;
     rq->refs++; /* the worker's reference, dropped on EV_DONE */
@@ -313,9 +370,13 @@ dispatch(struct conn *c)
     s->queue[(s->q_head + s->q_n) % s->q_cap] = rq;
     s->q_n++;
     w = worker_to_wake(s);
+    if (w == NULL)
+        st = worker_to_start(s, &join);
     pthread_mutex_unlock(&s->q_mu);
     if (w != NULL)
         sem_post(&w->sem);
+    if (st != NULL)
+        start_worker(st, join);
 }
 
 /* ---- response side (worker) -------------------------------------------- */
@@ -701,8 +762,47 @@ on_log_check(uv_check_t *h)
     flush_log(h->data);
 }
 
+/* Waits for w's wake-up: 0. An extra worker idle for WORKER_IDLE_EXIT_S
+ * that nobody is about to wake leaves the pool instead: -1. */
+static int
+worker_idle_wait(struct worker *w)
+{
+    struct http_server *s = w->s;
+    struct timespec ts;
+
+    if (w->extra) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += WORKER_IDLE_EXIT_S;
+        while (sem_timedwait(&w->sem, &ts) < 0) {
+            if (errno != ETIMEDOUT)
+                continue;
+            pthread_mutex_lock(&s->q_mu);
+            if (w->on_idle && !s->stopping) {
+                struct worker **pp = &s->idle;
+                while (*pp != w)
+                    pp = &(*pp)->next_idle;
+                *pp = w->next_idle;
+                w->on_idle = false;
+                w->state = W_EXITED;
+                s->n_running--;
+                pthread_mutex_unlock(&s->q_mu);
+                return -1;
+            }
+            pthread_mutex_unlock(&s->q_mu);
+            /* Popped meanwhile: its sem_post() is on the way. */
+            while (sem_wait(&w->sem) < 0 && errno == EINTR)
+                ;
+            return 0;
+        }
+        return 0;
+    }
+    while (sem_wait(&w->sem) < 0 && errno == EINTR)
+        ;
+    return 0;
+}
+
 /* Takes the next queued request, or parks w on the idle stack until woken.
- * NULL when the server stops.
+ * NULL when the server stops, or when an idle extra worker retires.
  *
  * Wake-ups cascade: dispatch() wakes one idle worker only when no woken
  * worker is already heading for the queue, and that worker, once it has
@@ -711,15 +811,14 @@ on_log_check(uv_check_t *h)
  * of requests instead of one per request, and the rest happens on the
  * workers, in parallel. */
 static struct rq *
-next_request(struct worker *w)
+next_request(struct worker *w, bool woken)
 {
     struct http_server *s = w->s;
-    bool woken = false;
 
     for (;;) {
         struct rq *rq = NULL;
-        struct worker *next = NULL;
-        bool stop;
+        struct worker *next = NULL, *st = NULL;
+        bool stop, join = false;
 
         pthread_mutex_lock(&s->q_mu);
         if (woken)
@@ -730,17 +829,22 @@ next_request(struct worker *w)
             s->q_head = (s->q_head + 1) % s->q_cap;
             s->q_n--;
             next = worker_to_wake(s);
+            if (next == NULL)
+                st = worker_to_start(s, &join);
         } else if (!stop) {
             w->next_idle = s->idle;
             s->idle = w;
+            w->on_idle = true;
         }
         pthread_mutex_unlock(&s->q_mu);
         if (next != NULL)
             sem_post(&next->sem);
+        if (st != NULL)
+            start_worker(st, join);
         if (rq != NULL || stop)
             return rq;
-        while (sem_wait(&w->sem) < 0 && errno == EINTR)
-            ;
+        if (worker_idle_wait(w) < 0)
+            return NULL;
         woken = true;
     }
 }
@@ -753,7 +857,8 @@ worker_main(void *arg)
     struct rq *rq;
     char line[1024];
 
-    while ((rq = next_request(w)) != NULL) {
+    /* An extra worker was counted in n_waking when it was started. */
+    for (bool woken = w->extra; (rq = next_request(w, woken)) != NULL; woken = false) {
         int n;
 
         s->o.handler(&rq->pub);
@@ -1582,6 +1687,10 @@ http_server_new(const struct http_server_opts *o)
     s->o = *o;
     if (s->o.n_workers <= 0)
         s->o.n_workers = 32;
+    if (s->o.max_workers <= 0)
+        s->o.max_workers = 256;
+    if (s->o.max_workers < s->o.n_workers)
+        s->o.max_workers = s->o.n_workers;
     if (s->o.n_loops <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         s->o.n_loops = n < 1 ? 1 : n > HTTP_MAX_LOOPS ? HTTP_MAX_LOOPS : (int)n;
@@ -1620,15 +1729,17 @@ http_server_new(const struct http_server_opts *o)
     s->settings.on_message_complete = on_message_complete;
     clock_gettime(CLOCK_REALTIME, &ts);
     s->req_base = ((uint64_t)ts.tv_sec << 24) ^ ((uint64_t)ts.tv_nsec << 8);
-    s->n_workers = s->o.n_workers;
-
-    s->workers = xcalloc((size_t)s->n_workers, sizeof(*s->workers));
-    for (int i = 0; i < s->n_workers; i++) {
+    s->workers = xcalloc((size_t)s->o.max_workers, sizeof(*s->workers));
+    for (int i = 0; i < s->o.max_workers; i++) {
         struct worker *w = &s->workers[i];
         w->s = s;
         ASSERT(sem_init(&w->sem, 0, 0) == 0);
-        ASSERT(pthread_create(&w->th, NULL, worker_main, w) == 0);
+        if (i < s->o.n_workers) {
+            w->state = W_RUNNING;
+            ASSERT(pthread_create(&w->th, NULL, worker_main, w) == 0);
+        }
     }
+    s->n_running = s->o.n_workers;
     return s;
 }
 
@@ -1704,12 +1815,16 @@ http_server_free(struct http_server *s)
     while (s->idle != NULL) {
         struct worker *w = s->idle;
         s->idle = w->next_idle;
+        w->on_idle = false;
         s->n_waking++;
         sem_post(&w->sem);
     }
     pthread_mutex_unlock(&s->q_mu);
-    for (int i = 0; i < s->n_workers; i++) {
-        pthread_join(s->workers[i].th, NULL);
+    /* No slot changes state now: stopping prevents starts, and a worker
+     * that is not idle ends without retiring. */
+    for (int i = 0; i < s->o.max_workers; i++) {
+        if (s->workers[i].state != W_FREE)
+            pthread_join(s->workers[i].th, NULL);
         sem_destroy(&s->workers[i].sem);
     }
     for (int i = 0; i < s->n_loops; i++) {

@@ -66,7 +66,8 @@ typedef void (*http_handler_fn)(struct http_req *r);
 #define HTTP_MAX_LOOPS 16
 
 struct http_server_opts {
-    int n_workers;       /* worker threads (default 32) */
+    int n_workers;       /* worker threads always running (default 32) */
+    int max_workers;     /* more start while all are busy, up to this (default 256) */
     int n_loops;         /* event loop threads (default: one per CPU, at most HTTP_MAX_LOOPS) */
     http_handler_fn handler;
     void *ctx;           /* copied into every http_req.srv_ctx */

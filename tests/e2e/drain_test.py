@@ -1,7 +1,8 @@
 """Server lifecycle. Graceful drain: SIGTERM while an upload is in flight. The upload completes,
-new connections are refused, idle keep-alive connections are closed, and cofferd exits 0. And a
-second cofferd on the same data directory refuses to start. Each test starts its own cofferd on
-its own ports and data dir and signals only that PID."""
+new connections are refused, idle keep-alive connections are closed, and cofferd exits 0. A
+second cofferd on the same data directory refuses to start. Slow uploads holding every worker do
+not stall other requests. Each test starts its own cofferd on its own ports and data dir and
+signals only that PID."""
 
 import hashlib
 import os
@@ -61,6 +62,77 @@ class DrainTest(lib.E2ETestCase):
         except Exception:
             self.fail("cofferd still running %ss after SIGTERM; log:\n%s"
                       % (timeout, self.srv.log_tail()))
+
+    def threads(self):
+        with open("/proc/%d/status" % self.srv.proc.pid) as f:
+            return int(next(l for l in f if l.startswith("Threads:")).split()[1])
+
+    def hold_workers_and_serve(self, n_slow, big):
+        """n_slow uploads stall mid-body, each holding a worker (a body over 64 KiB streams to
+        a worker as it arrives); meanwhile a PUT and a GET of a file-backed object must be
+        answered at once. Then the uploads complete. Returns the peak thread count."""
+        slow, bodies = [], []
+        try:
+            for i in range(n_slow):
+                body = os.urandom(1024 * 1024)
+                req = signed_bytes(sign("PUT", "/%s/slow%d" % (self.bucket, i), body=body,
+                                        host=self.host(), ak=self.ak, sk=self.sk))
+                head_len = len(req) - len(body)
+                rc = RawConn(port=self.srv.http_port)
+                rc.sendall(req[:head_len + 100 * 1024])
+                slow.append((rc, req[head_len + 100 * 1024:]))
+                bodies.append(body)
+            time.sleep(0.5)
+            t0 = time.time()
+            for method, path, body in (("PUT", "/%s/during" % self.bucket, os.urandom(100 * 1024)),
+                                       ("GET", "/%s/big" % self.bucket, b"")):
+                rc = RawConn(port=self.srv.http_port, timeout=10)
+                try:
+                    rc.sendall(signed_bytes(sign(method, path, body=body, host=self.host(),
+                                                 ak=self.ak, sk=self.sk)))
+                    r = rc.read_response()
+                finally:
+                    rc.close()
+                self.assertEqual(r.status, 200, repr(r))
+                if method == "GET":
+                    self.assertEqual(r.body, big)
+            self.assertLess(time.time() - t0, 10)
+            peak = self.threads()
+            # The stalled uploads then complete normally.
+            for (rc, rest), body in zip(slow, bodies):
+                rc.sendall(rest)
+                r = rc.read_response()
+                self.assertEqual(r.status, 200, repr(r))
+                self.assertEqual(r.header("etag"), '"%s"' % hashlib.md5(body).hexdigest())
+        finally:
+            for rc, _ in slow:
+                rc.close()
+        for i, body in enumerate(bodies):
+            r = self.raw("GET", "/%s/slow%d" % (self.bucket, i))
+            self.assertEqual(hashlib.md5(r.body).hexdigest(), hashlib.md5(body).hexdigest())
+        return peak
+
+    def test_slow_uploads_holding_every_worker_do_not_stall_others(self):
+        # Two workers always run. Without extra workers the PUT and GET
+        # below would wait for the uploads' 60 s stall timeout.
+        self.srv.kill()
+        self.srv = Server(lib.env().bin, self.srv.data, log=self.srv.log,
+                          args=["--workers", "2", "--max-workers", "8"])
+        self.srv.start()
+        big = os.urandom(100 * 1024)
+        self.assertEqual(self.raw("PUT", "/%s/big" % self.bucket, body=big).status, 200)
+        base = self.threads()
+        peak = self.hold_workers_and_serve(4, big)
+        self.assertGreaterEqual(peak, base + 3, "extra workers were not started")
+        self.assertLessEqual(peak, base + 6, "more workers than --max-workers")
+        # Extra workers leave after 30 s without work...
+        deadline = time.time() + 50
+        while time.time() < deadline and self.threads() > base:
+            time.sleep(1)
+        self.assertEqual(self.threads(), base, "idle extra workers did not exit")
+        # ...and their slots serve again (each exited thread joined first).
+        self.hold_workers_and_serve(3, big)
+        self.assertEqual(self.srv.stop(), 0, self.srv.log_tail())
 
     def test_second_cofferd_on_same_data_dir_refused(self):
         port = lib.free_port()

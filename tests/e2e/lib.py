@@ -226,10 +226,11 @@ def port_open(port, host="127.0.0.1"):
 
 
 class Server:
-    def __init__(self, bin_dir, data, domain=None, log=None):
+    def __init__(self, bin_dir, data, domain=None, log=None, args=()):
         self.bin = bin_dir
         self.data = data
         self.domain = domain
+        self.args = list(args)  # more cofferd options
         self.log = log or os.path.join(data, "..", os.path.basename(data) + ".log")
         self.proc = None
         self.http_port = None
@@ -258,6 +259,7 @@ class Server:
                 "--tls-listen", "127.0.0.1:%d" % self.tls_port]
         if self.domain:
             argv += ["--domain", self.domain]
+        argv += self.args
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
