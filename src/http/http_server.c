@@ -309,7 +309,7 @@ worker_to_start(struct http_server *s, bool *join)
         if (w->state != W_RUNNING) {
             *join = w->state == W_EXITED;
             w->state = W_RUNNING;
-            w->extra = i >= s->o.n_workers;
+            w->extra = true; /* the always-running slots never leave W_RUNNING */
             s->n_running++;
             s->n_waking++;
             return w;
@@ -324,12 +324,14 @@ static void
 start_worker(struct worker *w, bool join)
 {
     struct http_server *s = w->s;
+    int rc;
 
     if (join)
         pthread_join(w->th, NULL);
-    if (pthread_create(&w->th, NULL, worker_main, w) == 0)
+    rc = pthread_create(&w->th, NULL, worker_main, w);
+    if (rc == 0)
         return;
-    log_warn("cannot start a worker thread: %s", strerror(errno));
+    log_warn("cannot start a worker thread: %s", strerror(rc));
     pthread_mutex_lock(&s->q_mu);
     w->state = W_FREE;
     s->n_running--;
