@@ -1881,23 +1881,6 @@ md_bucket_set_lifecycle(struct md_conn *c, int64_t bucket_id, struct str xml)
 
 /* ---- version ids -------------------------------------------------------- */
 
-/* The digit of ch in id64_encode()'s alphabet, or -1. */
-static int
-vid_digit(unsigned char ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return 26 + (ch - 'a');
-    if (ch >= '0' && ch <= '9')
-        return 52 + (ch - '0');
-    if (ch == '.')
-        return 62;
-    if (ch == '_')
-        return 63;
-    return -1;
-}
-
 /* 24 bytes (8-byte big-endian seq || 16 random) as 32 characters, 6 bits
  * each, most significant first. The random part makes ids unguessable; the
  * seq makes md_vid_parse() cheap and ids unique forever. */
@@ -1928,7 +1911,7 @@ md_vid_parse(struct str vid, int64_t *seq)
     /* The first 8 bytes are the first 64 bits: 10 digits and the top 4 bits
      * of the 11th; the rest only has to be in the alphabet. */
     for (size_t i = 0; i < MD_VID_LEN; i++) {
-        int d = vid_digit((unsigned char)vid.p[i]);
+        int d = id64_digit((unsigned char)vid.p[i]);
 
         if (d < 0)
             return -EINVAL;

@@ -136,6 +136,22 @@ id64_encode(const void *in, size_t n, char *out)
     return o;
 }
 
+int
+id64_digit(unsigned char ch)
+{
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return 26 + (ch - 'a');
+    if (ch >= '0' && ch <= '9')
+        return 52 + (ch - '0');
+    if (ch == '.')
+        return 62;
+    if (ch == '_')
+        return 63;
+    return -1;
+}
+
 static const char b32a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 size_t

@@ -20,6 +20,8 @@ int b64_decode(struct str in, void *out, size_t cap);
  * '-' an id never reads as a command-line option). n must be a multiple of
  * 3; out needs 4n/3+1. Returns length. */
 size_t id64_encode(const void *in, size_t n, char *out);
+/* The value (0..63) of character ch in that alphabet, or -1. */
+int id64_digit(unsigned char ch);
 /* RFC 4648 base32, upper case, no padding. out needs (n*8+4)/5+1. */
 size_t b32_encode(const void *in, size_t n, char *out);
 /* Case-insensitive, padding and spaces ignored; bytes written or -EINVAL. */

@@ -126,6 +126,14 @@ test_id64_encode(void **state)
         assert_int_equal(id64_encode(v[i].in, 6, out), 8);
         assert_string_equal(out, v[i].out);
     }
+    /* id64_digit() reads the alphabet back. */
+    assert_int_equal(id64_digit('A'), 0);
+    assert_int_equal(id64_digit('a'), 26);
+    assert_int_equal(id64_digit('0'), 52);
+    assert_int_equal(id64_digit('.'), 62);
+    assert_int_equal(id64_digit('_'), 63);
+    assert_int_equal(id64_digit('-'), -1);
+    assert_int_equal(id64_digit('='), -1);
 }
 
 static void

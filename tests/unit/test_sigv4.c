@@ -202,31 +202,33 @@ test_example_bucket_queries(void **state)
 #undef BUCKET_LINES
 }
 
+/* sigv4_signing_key() for the IAM examples' region and service, as hex. */
+static void
+signing_key_hex(const char *secret, const char *date8, char hex[65])
+{
+    unsigned char k[32];
+
+    sigv4_signing_key(str_c(secret), str_c(date8), str_c("us-east-1"), str_c("iam"), k);
+    hex_encode(k, 32, hex);
+}
+
 static void
 test_signing_key_examples(void **state)
 {
-    unsigned char k[32];
+    static const char secret[] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
     char hex[65];
 
     (void)state;
     /* The IAM examples of deriving a signing key. */
-    sigv4_signing_key(str_c("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"), str_c("20120215"),
-                      str_c("us-east-1"), str_c("iam"), k);
-    hex_encode(k, 32, hex);
+    signing_key_hex(secret, "20120215", hex);
     assert_string_equal(hex, "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
-    sigv4_signing_key(str_c("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"), str_c("20150830"),
-                      str_c("us-east-1"), str_c("iam"), k);
-    hex_encode(k, 32, hex);
+    signing_key_hex(secret, "20150830", hex);
     assert_string_equal(hex, "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
     /* Each thread remembers its last key: going back must not return the
      * remembered one, nor may bytes moved from one input to the next. */
-    sigv4_signing_key(str_c("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"), str_c("20120215"),
-                      str_c("us-east-1"), str_c("iam"), k);
-    hex_encode(k, 32, hex);
+    signing_key_hex(secret, "20120215", hex);
     assert_string_equal(hex, "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
-    sigv4_signing_key(str_c("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY2"), str_c("0120215"),
-                      str_c("us-east-1"), str_c("iam"), k);
-    hex_encode(k, 32, hex);
+    signing_key_hex("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY2", "0120215", hex);
     assert_string_not_equal(hex,
                             "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
 }
