@@ -9,14 +9,15 @@ CC ?= cc
 LLHTTP_DIR ?= /usr/share/llhttp
 LLHTTP_INC ?= /usr/share/include/llhttp
 
+# BUILD/BIN may be set to keep several builds of one tree apart (e.g. BUILD=build-x BIN=bin-x).
 ifeq ($(SAN),1)
-BUILD := build-san
-BIN := bin-san
+BUILD ?= build-san
+BIN ?= bin-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT := -O1
 else
-BUILD := build
-BIN := bin
+BUILD ?= build
+BIN ?= bin
 SANFLAGS :=
 OPT := -O2
 endif
