@@ -44,9 +44,10 @@ $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# Strict mode: no lenient parsing of chunk framing, header names or line endings.
 $(BUILD)/llhttp/%.o: $(LLHTTP_DIR)/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c17 -O2 -g $(SANFLAGS) -I$(LLHTTP_INC) -w -c $< -o $@
+	$(CC) -std=c17 -O2 -g $(SANFLAGS) -DLLHTTP_STRICT_MODE=1 -I$(LLHTTP_INC) -w -c $< -o $@
 
 $(LIB): $(LIB_OBJ) $(LLHTTP_OBJ)
 	@rm -f $@

@@ -52,7 +52,9 @@ struct rq {
     uint32_t hoff[HTTP_MAX_HEADERS][4];
     size_t n_hoff;
     int hstate; /* 0 none, 1 in field, 2 in value */
+    bool value_cut; /* the last value span ended with llhttp_execute()'s input */
     bool headers_done, dispatched, message_done;
+    const char *bad_code, *bad_msg; /* why a callback failed the parse: the 400 to send */
     bool loop_ready; /* complete and body-less: offer it to the handler on the loop */
 
     /* Shared with the worker, under mu. */
@@ -84,6 +86,7 @@ struct conn {
     struct buf pending;
     bool paused, closing, discard, reading, read_stopped_pending, peer_eof, linger;
     bool running; /* run_on_loop() is on the stack for this connection */
+    const char *exec_end; /* end of the bytes llhttp_execute() is parsing */
     int open_handles;
     char peer[64];
     struct conn *prev, *next;
@@ -1136,7 +1139,10 @@ handle_parse_error(struct conn *c, llhttp_errno_t err)
     const char *code = "BadRequest", *msg = "An error occurred when parsing the HTTP request.";
     int status = 400;
 
-    if (err == HPE_USER && c->rq != NULL && c->rq->n_hoff >= HTTP_MAX_HEADERS) {
+    if (c->rq != NULL && c->rq->bad_code != NULL) {
+        code = c->rq->bad_code;
+        msg = c->rq->bad_msg;
+    } else if (err == HPE_USER && c->rq != NULL && c->rq->n_hoff >= HTTP_MAX_HEADERS) {
         code = "RequestHeaderSectionTooLarge";
         msg = "Your request has too many headers.";
     } else if (err == HPE_USER) {
@@ -1213,6 +1219,7 @@ process_plain(struct conn *c, const char *p, size_t n)
         c->rq = rq_new(c);
         conn_arm_timer(c, HTTP_HEADER_TIMEOUT_MS);
     }
+    c->exec_end = p + n;
     err = llhttp_execute(&c->parser, p, n);
     if (err == HPE_PAUSED) {
         const char *pos = llhttp_get_error_pos(&c->parser);
@@ -1234,6 +1241,19 @@ process_plain(struct conn *c, const char *p, size_t n)
     c->running = false;
 }
 
+/* The peer sent its last byte (TCP FIN, or TLS close_notify). Requests
+ * received in full are still answered (see request_finished()). */
+static void
+on_peer_eof(struct conn *c)
+{
+    if (c->closing || c->rq == NULL || !c->rq->message_done) {
+        conn_close(c, false);
+        return;
+    }
+    c->peer_eof = true;
+    stop_reading(c);
+}
+
 static void
 on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 {
@@ -1241,13 +1261,7 @@ on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 
     (void)b;
     if (nread < 0) {
-        if (c->closing || c->rq == NULL || !c->rq->message_done) {
-            conn_close(c, false);
-        } else {
-            /* Half-close after a complete request: answer, then close. */
-            c->peer_eof = true;
-            stop_reading(c);
-        }
+        on_peer_eof(c);
         return;
     }
     if (c->discard || c->closing)
@@ -1270,18 +1284,45 @@ on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
             continue;
         }
         flush_tls(c);
-        if (r < 0)
-            conn_close(c, r == -EPIPE);
+        if (r == -EPIPE)
+            on_peer_eof(c);
+        else if (r < 0)
+            conn_close(c, false);
         break;
     }
 }
 
 /* ---- llhttp callbacks (loop) ------------------------------------------- */
 
+/* hraw holds the request line and headers that r->hdrs, r->target and
+ * r->path point into; a worker may read them from dispatch() on, so hraw
+ * never grows after the headers are complete (see on_trailer()). */
 static int
 hraw_append(struct conn *c, const char *at, size_t n)
 {
+    ASSERT(!c->rq->headers_done);
     return buf_append(&c->rq->hraw, at, n) < 0 ? HPE_USER : 0;
+}
+
+/* Fails the parse with a 400 whose code and message say why. */
+static int
+parse_refuse(struct conn *c, const char *code, const char *msg)
+{
+    c->rq->bad_code = code;
+    c->rq->bad_msg = msg;
+    return HPE_USER;
+}
+
+/* Trailer fields after the last chunk of a chunked body: S3 defines none
+ * (its trailing checksums travel inside aws-chunked bodies), so they are
+ * refused, and never stored: the request is on a worker already (chunked
+ * requests are dispatched when their headers end), whose body read then
+ * fails with -EPROTO. */
+static int
+on_trailer(struct conn *c)
+{
+    ASSERT(c->rq->dispatched);
+    return HPE_USER;
 }
 
 static int
@@ -1311,6 +1352,8 @@ on_header_field(llhttp_t *p, const char *at, size_t n)
     struct conn *c = p->data;
     struct rq *rq = c->rq;
 
+    if (rq->headers_done)
+        return on_trailer(c);
     if (rq->hstate != 1) {
         if (rq->n_hoff >= HTTP_MAX_HEADERS)
             return HPE_USER;
@@ -1331,10 +1374,17 @@ on_header_value(llhttp_t *p, const char *at, size_t n)
     struct conn *c = p->data;
     struct rq *rq = c->rq;
 
+    if (rq->headers_done)
+        return on_trailer(c);
     if (rq->hstate != 2) {
         rq->hoff[rq->n_hoff - 1][2] = (uint32_t)rq->hraw.n;
         rq->hstate = 2;
+    } else if (!rq->value_cut) {
+        /* A second span of one value that the input did not cut: llhttp
+         * read an obsolete line folding (RFC 9112 5.2), which we refuse. */
+        return parse_refuse(c, "InvalidRequest", "Folded header lines are not supported.");
     }
+    rq->value_cut = at + n == c->exec_end;
     rq->hoff[rq->n_hoff - 1][3] += (uint32_t)n;
     return hraw_append(c, at, n);
 }
@@ -1344,6 +1394,8 @@ on_header_value_complete(llhttp_t *p)
 {
     struct conn *c = p->data;
 
+    if (c->rq->headers_done)
+        return on_trailer(c);
     if (c->rq->hstate == 1) {
         /* Empty value: llhttp calls no on_header_value. */
         c->rq->hoff[c->rq->n_hoff - 1][2] = (uint32_t)c->rq->hraw.n;
@@ -1362,12 +1414,20 @@ on_headers_complete(llhttp_t *p)
     const char *base = rq->hraw.p ? rq->hraw.p : "";
     const char *method = llhttp_method_name(llhttp_get_method(p));
     struct str expect;
+    int n_host = 0;
 
     h = arena_alloc(r->arena, (rq->n_hoff ? rq->n_hoff : 1) * sizeof(*h));
     for (size_t i = 0; i < rq->n_hoff; i++) {
         h[i].name = str_make(base + rq->hoff[i][0], rq->hoff[i][1]);
         h[i].value = str_trim(str_make(base + rq->hoff[i][2], rq->hoff[i][3]));
+        n_host += str_ieq_c(h[i].name, "host");
     }
+    /* RFC 9112 3.2: an HTTP/1.1 request has exactly one Host; more than one
+     * is an error in any version (a proxy and we could disagree on which). */
+    if (n_host > 1 || (n_host == 0 && p->http_major == 1 && p->http_minor >= 1))
+        return parse_refuse(c, "InvalidRequest",
+                            n_host ? "The request has more than one Host header."
+                                   : "HTTP/1.1 requests must have a Host header.");
     r->hdrs = h;
     r->n_hdrs = rq->n_hoff;
     r->method = str_c(method);
@@ -1457,7 +1517,9 @@ request_finished(struct conn *c, struct rq *rq)
     close = rq->want_close || !rq->body_complete;
     c->linger = !rq->body_complete;
     pthread_mutex_unlock(&rq->mu);
-    if (c->peer_eof || c->lp->draining)
+    /* After a half-close the requests already received are still answered,
+     * one after the other; the connection closes when none is left. */
+    if (c->lp->draining || (c->peer_eof && c->pending.n == 0))
         close = true;
     if (close) {
         conn_close(c, true);
@@ -1474,7 +1536,16 @@ request_finished(struct conn *c, struct rq *rq)
         buf_init(&c->pending, PENDING_MAX * 2);
         process_plain(c, pend.p, pend.n);
         buf_free(&pend);
+        /* The peer sent all it will: a request the pending bytes did not
+         * complete never will be. */
+        if (c->peer_eof && !c->closing &&
+            (c->rq == NULL || !c->rq->message_done)) {
+            conn_close(c, true);
+            return;
+        }
     }
+    if (c->peer_eof)
+        return;
     if (c->read_stopped_pending && !c->paused) {
         c->read_stopped_pending = false;
         start_reading(c);
@@ -1629,6 +1700,21 @@ on_connection(uv_stream_t *server, int status)
     e->fd = dfd;
     e->tls = l->tls;
     ev_push(to, e);
+}
+
+int
+http_server_adopt(struct http_server *s, int fd, struct tls_ctx *tls)
+{
+    struct event *e;
+
+    if (atomic_load(&s->draining_flag))
+        return -ESHUTDOWN;
+    e = xcalloc(1, sizeof(*e));
+    e->type = EV_CONN;
+    e->fd = fd;
+    e->tls = tls;
+    ev_push(&s->loops[0], e);
+    return 0;
 }
 
 static void

@@ -78,6 +78,11 @@ struct http_server_opts {
 struct http_server *http_server_new(const struct http_server_opts *o);
 /* Adds a listener; tls NULL for plain HTTP. 0 or -errno (e.g. -EADDRINUSE). */
 int http_server_listen(struct http_server *s, const char *host, int port, struct tls_ctx *tls);
+/* Serves the connected stream socket fd (TCP or a socketpair end) as if it
+ * had been accepted on a listener with tls (NULL: plain). Any thread; the
+ * server owns fd from here on. 0, or -ESHUTDOWN once draining (fd is then
+ * still the caller's). The fuzzer feeds requests in through this. */
+int http_server_adopt(struct http_server *s, int fd, struct tls_ctx *tls);
 /* Runs until a drain completes (SIGTERM/SIGINT): listeners close at once,
  * in-flight requests finish, idle connections close. Returns 0. */
 int http_server_run(struct http_server *s);

@@ -196,6 +196,13 @@ tls_ctx_new(const char *cert_path, const char *key_path, struct tls_ctx **out)
     SSL_CTX_set_min_proto_version(sc, TLS1_2_VERSION);
     SSL_CTX_set_options(sc, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(sc, SSL_MODE_RELEASE_BUFFERS);
+    /* TLS 1.2: forward-secret AEAD suites only (no CBC, no static RSA);
+     * TLS 1.3 suites are all AEAD already. */
+    if (SSL_CTX_set_cipher_list(sc, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL") != 1) {
+        log_ssl_errors("setting cipher suites");
+        SSL_CTX_free(sc);
+        return -EINVAL;
+    }
     if (SSL_CTX_use_certificate_chain_file(sc, cert_path) != 1 ||
         SSL_CTX_use_PrivateKey_file(sc, key_path, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(sc) != 1) {
