@@ -3,6 +3,7 @@
 #   make test       unit tests + end-to-end tests with real clients (the README's test command)
 #   make check      unit tests only
 #   make run        install missing packages, build, start cofferd on ./data
+#   make fuzz       every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS each (clang, ASan+UBSan)
 #   SAN=1           build with ASan+UBSan into build-san/ and bin-san/
 
 CC ?= cc
@@ -37,7 +38,7 @@ LIB := $(BUILD)/libcoffer.a
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test check e2e run deps clean bench lint
+.PHONY: all test check e2e run deps clean bench lint fuzz fuzz-build
 all: $(BIN)/cofferd $(BIN)/coffer
 
 $(BUILD)/%.o: src/%.c
@@ -78,6 +79,22 @@ test: deps
 	$(MAKE) check
 	$(MAKE) e2e
 
+# Fuzzing: each tests/fuzz/fuzz_NAME.c is a libFuzzer target seeded from tests/fuzz/corpus/NAME/.
+# The library is rebuilt with clang and coverage hooks into build-fuzz/ (kept apart from build/).
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz:
+	$(MAKE) CC=clang SAN=1 BUILD=build-fuzz BIN=bin-fuzz CFLAGS=-fsanitize=fuzzer-no-link fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh build-fuzz/fuzz
+
 deps:
 	bash scripts/deps.sh
 
@@ -89,6 +106,6 @@ bench: all
 	bash bench/run.sh
 
 clean:
-	rm -rf build build-san bin bin-san
+	rm -rf build build-san bin bin-san build-fuzz bin-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/main.d $(BUILD)/admin/coffer.d
