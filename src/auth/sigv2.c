@@ -79,7 +79,8 @@ sigv2_detect(const struct sigv4_input *in, struct arena *a, struct sigv2_auth *o
     if (!f1 && !f2)
         return false;
     unsigned long long e;
-    if (!f1 || !f2 || !f3 || id.n == 0 || sig.n == 0 || str_to_u64(exp, &e) < 0) {
+    if (!f1 || !f2 || !f3 || id.n == 0 || sig.n == 0 || str_to_u64(exp, &e) < 0 ||
+        e > INT64_MAX) {
         *err = S3E_ACCESS_DENIED;
         return true;
     }

@@ -1436,8 +1436,11 @@ on_headers_complete(llhttp_t *p)
         r->query = str_make(base + rq->url_len, 0);
     r->is_head = strcmp(method, "HEAD") == 0;
     r->is_chunked = (p->flags & F_CHUNKED) != 0;
-    if (p->flags & F_CONTENT_LENGTH)
+    if (p->flags & F_CONTENT_LENGTH) {
+        if (p->content_length > (uint64_t)INT64_MAX)
+            return parse_refuse(c, "InvalidArgument", "The Content-Length is too large.");
         r->content_length = (int64_t)p->content_length;
+    }
     expect = http_header(r, "expect");
     r->expect_continue = str_ieq_c(expect, "100-continue");
     rq->headers_done = true;

@@ -17,6 +17,7 @@
 #include "crypto/hash.h"
 #include "s3/s3_int.h"
 #include "s3/s3_mpu.h"
+#include "s3/s3_range.h"
 #include "store/blob.h"
 #include "store/trash.h"
 #include "util/enc.h"
@@ -724,28 +725,24 @@ copy_conditions(struct s3_req *q, const struct md_version *v)
 static enum s3_err
 copy_range(struct s3_req *q, int64_t size, int64_t *from, int64_t *to)
 {
-    struct str h = http_header(q->http, "x-amz-copy-source-range"), a, b;
-    unsigned long long x, y;
+    struct str h = http_header(q->http, "x-amz-copy-source-range");
+    int rc;
 
     *from = 0;
     *to = size - 1;
     if (h.p == NULL)
         return S3E_OK;
-    h = str_trim(h);
-    if (!str_has_prefix(h, "bytes=") || !str_split(str_make(h.p + 6, h.n - 6), '-', &a, &b) ||
-        str_to_u64(a, &x) < 0 || str_to_u64(b, &y) < 0 || y < x) {
+    rc = s3_parse_copy_range(h, size, from, to);
+    if (rc == -EINVAL)
         return invalid_arg(q,
                            "The x-amz-copy-source-range value must be of the form "
                            "bytes=first-last where first and last are the zero-based offsets "
                            "of the first and last bytes to copy",
-                           "x-amz-copy-source-range", h);
-    }
-    if (y >= (unsigned long long)size) {
+                           "x-amz-copy-source-range", str_trim(h));
+    if (rc < 0) {
         q->err_msg = "The specified copy range is invalid for the source object size";
         return S3E_INVALID_RANGE;
     }
-    *from = (int64_t)x;
-    *to = (int64_t)y;
     return S3E_OK;
 }
 

@@ -9,6 +9,7 @@
 #include "crypto/cksum.h"
 #include "s3/s3_int.h"
 #include "s3/s3_mpu.h"
+#include "s3/s3_range.h"
 #include "s3/s3_mfa.h"
 #include "store/blob.h"
 #include "util/enc.h"
@@ -481,47 +482,6 @@ check_conditions(struct s3_req *q, const struct md_version *v)
     return S3E_OK;
 }
 
-/* Range: "bytes=a-b", "bytes=a-", "bytes=-n". Returns 1 with [*from,*to]
- * for a satisfiable single range, 0 to serve the whole object (absent or
- * unparsable, which HTTP says to ignore), or -1 for 416. */
-static int
-parse_range(struct str h, int64_t size, int64_t *from, int64_t *to)
-{
-    struct str spec, a, b;
-    unsigned long long x, y;
-
-    if (h.p == NULL || !str_has_prefix(h, "bytes="))
-        return 0;
-    spec = str_trim(str_make(h.p + 6, h.n - 6));
-    if (memchr(spec.p, ',', spec.n) != NULL)
-        return 0;
-    if (!str_split(spec, '-', &a, &b))
-        return 0;
-    a = str_trim(a);
-    b = str_trim(b);
-    if (a.n == 0) {
-        if (str_to_u64(b, &y) < 0)
-            return 0;
-        if (y == 0 || size == 0)
-            return -1;
-        *from = (int64_t)y >= size ? 0 : size - (int64_t)y;
-        *to = size - 1;
-        return 1;
-    }
-    if (str_to_u64(a, &x) < 0)
-        return 0;
-    if (b.n == 0) {
-        y = (unsigned long long)size - 1;
-    } else if (str_to_u64(b, &y) < 0 || y < x) {
-        return 0;
-    }
-    if ((int64_t)x >= size)
-        return -1;
-    *from = (int64_t)x;
-    *to = (int64_t)y >= size ? size - 1 : (int64_t)y;
-    return 1;
-}
-
 static void
 object_headers(struct s3_req *q, const struct md_bucket *b, const struct md_version *v,
                bool partial)
@@ -594,7 +554,8 @@ s3_get_object(struct s3_req *q)
     struct str vid;
     enum s3_err err;
     int64_t from = 0, to = -1;
-    int fd = -1, range = 0, rc, part = 0, n_parts = 0;
+    int fd = -1, rc, part = 0, n_parts = 0;
+    enum s3_range range = S3_RANGE_IGNORE;
     struct s3_mpu_reader *mpu = NULL;
     struct str part_ck = STR_NULL;
     struct md_conn *c = md_reader(q->srv->md);
@@ -660,7 +621,7 @@ s3_get_object(struct s3_req *q)
         err = s3_mpu_part_range(q, &v, part, &from, &to, &n_parts, &part_ck);
         if (err != S3E_OK)
             goto out;
-        range = 1;
+        range = S3_RANGE_PARTIAL;
         if (n_parts > 0)
             http_resp_header_c(q->http, "x-amz-mp-parts-count",
                                arena_printf(q->arena, "%d", n_parts));
@@ -668,9 +629,9 @@ s3_get_object(struct s3_req *q)
         err = S3E_INVALID_PART_NUMBER;
         goto out;
     } else {
-        range = parse_range(http_header(q->http, "range"), v.size, &from, &to);
+        range = s3_parse_range(http_header(q->http, "range"), v.size, &from, &to);
     }
-    if (range < 0) {
+    if (range == S3_RANGE_UNSATISFIABLE) {
         char cr[64];
         snprintf(cr, sizeof(cr), "bytes */%" PRId64, v.size);
         http_resp_header_c(q->http, "Content-Range", cr);
@@ -680,13 +641,13 @@ s3_get_object(struct s3_req *q)
         err = S3E_INVALID_RANGE;
         goto out;
     }
-    object_headers(q, &b, &v, range > 0);
+    object_headers(q, &b, &v, range == S3_RANGE_PARTIAL);
     /* A part of a COMPOSITE-checksum object carries its own checksum. */
     if (part_ck.p != NULL && str_ieq_c(http_header(q->http, "x-amz-checksum-mode"), "ENABLED")) {
         http_resp_header(q->http, cksum_header(cksum_from_name(v.checksum_algo)), part_ck);
         http_resp_header_c(q->http, "x-amz-checksum-type", "COMPOSITE");
     }
-    if (range > 0) {
+    if (range == S3_RANGE_PARTIAL) {
         char cr[96];
         snprintf(cr, sizeof(cr), "bytes %" PRId64 "-%" PRId64 "/%" PRId64, from, to, v.size);
         http_resp_header_c(q->http, "Content-Range", cr);

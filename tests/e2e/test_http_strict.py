@@ -140,6 +140,11 @@ class StrictHttpTest(E2ETestCase):
         self.assertRefusedAndClosed(b"GET /%s/one HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                     b"Host: evil.example\r\n\r\n" % self.b.encode())
 
+    def test_content_length_past_int64(self):
+        self.assertRefusedAndClosed(b"PUT /%s/huge HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                    b"Content-Length: 9223372036854775808\r\n\r\nx"
+                                    % self.b.encode(), key="huge")
+
     def test_http_1_0_without_host_allowed(self):
         r = self.raw(b"GET / HTTP/1.0\r\n\r\n")
         self.assertIsNotNone(r)

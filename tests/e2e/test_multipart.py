@@ -483,6 +483,11 @@ class MultipartCopyTest(MultipartBase):
                            Key="dst", UploadId=uid, PartNumber=9,
                            CopySource={"Bucket": self.bucket, "Key": "src/tiny"},
                            CopySourceRange="bytes=3-1")
+        for rng in ("bytes=0-18446744073709551616", "bytes=9223372036854775808-9223372036854775809"):
+            self.assertS3Error("InvalidRange", 416, self.c.upload_part_copy, Bucket=self.bucket,
+                               Key="dst", UploadId=uid, PartNumber=9,
+                               CopySource={"Bucket": self.bucket, "Key": "src/tiny"},
+                               CopySourceRange=rng)
         self.assertS3Error("NoSuchKey", 404, self.c.upload_part_copy, Bucket=self.bucket,
                            Key="dst", UploadId=uid, PartNumber=9,
                            CopySource={"Bucket": self.bucket, "Key": "src/none"})

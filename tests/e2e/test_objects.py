@@ -229,6 +229,20 @@ class RangeTest(ObjectTestBase):
     def test_open_range(self):
         self.check("bytes=10000-", 10000, len(DATA) - 1)
 
+    def test_huge_suffix_is_whole_object(self):
+        # Suffixes at and past 2^63 and 2^64 once wrapped into negative offsets
+        # (206 with "bytes -9223372036854775708-..." and no body).
+        for n in ("9223372036854775807", "9223372036854775808", "18446744073709551615",
+                  "18446744073709551616", "99999999999999999999999999"):
+            self.check("bytes=-" + n, 0, len(DATA) - 1)
+
+    def test_huge_numbers_in_closed_range(self):
+        self.check("bytes=5-18446744073709551616", 5, len(DATA) - 1)
+        self.assertS3Error("InvalidRange", 416, self.get_range,
+                           "bytes=18446744073709551616-")
+        self.assertS3Error("InvalidRange", 416, self.get_range,
+                           "bytes=9223372036854775808-9223372036854775809")
+
     def test_end_past_size_is_clamped(self):
         self.check("bytes=10200-99999999", 10200, len(DATA) - 1)
 
