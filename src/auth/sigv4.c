@@ -64,18 +64,6 @@ ihas_prefix(struct str s, const char *prefix)
     return s.n >= n && ieq(str_make(s.p, n), str_make(prefix, n));
 }
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool
 is_hex64(struct str s)
 {
@@ -111,8 +99,8 @@ pct_at(struct str s, size_t i)
 
     if (s.p[i] != '%' || i + 2 >= s.n)
         return -1;
-    hi = hexval((unsigned char)s.p[i + 1]);
-    lo = hexval((unsigned char)s.p[i + 2]);
+    hi = hex_digit((unsigned char)s.p[i + 1]);
+    lo = hex_digit((unsigned char)s.p[i + 2]);
     return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
 }
 
@@ -971,10 +959,10 @@ size_line(struct sigv4_chunked *d)
     if (l.n == 0 || l.p[l.n - 1] != '\r')
         return S3E_INVALID_CHUNK_ENCODING;
     l.n--;
-    for (; i < l.n && hexval((unsigned char)l.p[i]) >= 0; i++) {
+    for (; i < l.n && hex_digit((unsigned char)l.p[i]) >= 0; i++) {
         if (i == 16)
             return S3E_INVALID_CHUNK_ENCODING;
-        v = v << 4 | (uint64_t)hexval((unsigned char)l.p[i]);
+        v = v << 4 | (uint64_t)hex_digit((unsigned char)l.p[i]);
     }
     if (i == 0 || v > (uint64_t)S3_MAX_CHUNK_BYTES)
         return S3E_INVALID_CHUNK_ENCODING;

@@ -265,32 +265,24 @@ region_name_ok(struct str r)
     return true;
 }
 
-/* Reads the optional CreateBucketConfiguration body. Coffer serves one
- * region: a LocationConstraint naming it or none at all is accepted; any
- * other region is refused the way a regional AWS endpoint refuses it. As on
- * AWS, us-east-1 is never sent as a constraint (InvalidLocationConstraint);
- * the AWS CLI, boto3, s3cmd and rclone all leave it out. */
-static enum s3_err
-check_location(struct s3_req *q)
+enum s3_err
+s3_parse_location(struct arena *a, struct str body, struct str *lc, const char **unsupported)
 {
     struct xml_node *root, *n;
-    struct str body, lc;
-    enum s3_err err;
+    struct str v;
 
-    err = s3_body_read_all(q, S3_MAX_XML_BODY, &body);
-    if (err != S3E_OK)
-        return err;
+    *lc = STR_NULL;
+    *unsupported = NULL;
     if (is_blank(body))
         return S3E_OK;
-    if (xml_parse(q->arena, body, &root) < 0 || !str_eq_c(root->name, "CreateBucketConfiguration"))
+    if (xml_parse(a, body, &root) < 0 || !str_eq_c(root->name, "CreateBucketConfiguration"))
         return S3E_MALFORMED_XML;
     for (n = root->child; n != NULL; n = n->next) {
         if (str_eq_c(n->name, "LocationConstraint") && n->n_children == 0)
             continue;
         if (str_eq_c(n->name, "Location") || str_eq_c(n->name, "Bucket") ||
             str_eq_c(n->name, "Tags")) {
-            q->err_msg = arena_printf(
-                q->arena, "CreateBucketConfiguration/%s is not supported by Coffer.", n->name.p);
+            *unsupported = n->name.p;
             return S3E_NOT_IMPLEMENTED;
         }
         return S3E_MALFORMED_XML;
@@ -300,14 +292,39 @@ check_location(struct s3_req *q)
         return S3E_OK;
     if (xml_next(n, "LocationConstraint") != NULL)
         return S3E_MALFORMED_XML;
-    lc = str_trim(n->text);
+    v = str_trim(n->text);
     /* AWS: an empty constraint means us-east-1; "EU" means eu-west-1. */
-    if (lc.n == 0)
-        lc = STR_LIT("us-east-1");
-    else if (str_eq_c(lc, "EU"))
-        lc = STR_LIT("eu-west-1");
-    if (!region_name_ok(lc) || (n->text.n > 0 && str_eq_c(lc, "us-east-1")))
+    if (v.n == 0)
+        v = STR_LIT("us-east-1");
+    else if (str_eq_c(v, "EU"))
+        v = STR_LIT("eu-west-1");
+    if (!region_name_ok(v) || (n->text.n > 0 && str_eq_c(v, "us-east-1")))
         return S3E_INVALID_LOCATION_CONSTRAINT;
+    *lc = v;
+    return S3E_OK;
+}
+
+/* Reads the optional CreateBucketConfiguration body. Coffer serves one
+ * region: a LocationConstraint naming it or none at all is accepted; any
+ * other region is refused the way a regional AWS endpoint refuses it. As on
+ * AWS, us-east-1 is never sent as a constraint (InvalidLocationConstraint);
+ * the AWS CLI, boto3, s3cmd and rclone all leave it out. */
+static enum s3_err
+check_location(struct s3_req *q)
+{
+    struct str body, lc;
+    const char *unsupported;
+    enum s3_err err;
+
+    err = s3_body_read_all(q, S3_MAX_XML_BODY, &body);
+    if (err != S3E_OK)
+        return err;
+    err = s3_parse_location(q->arena, body, &lc, &unsupported);
+    if (err == S3E_NOT_IMPLEMENTED)
+        q->err_msg = arena_printf(
+            q->arena, "CreateBucketConfiguration/%s is not supported by Coffer.", unsupported);
+    if (err != S3E_OK || lc.p == NULL)
+        return err;
     if (!str_eq_c(lc, q->srv->region)) {
         q->err_msg = arena_printf(q->arena,
                                   "The %.*s location constraint is incompatible for the region "
@@ -516,23 +533,18 @@ has_integrity_header(const struct http_req *r)
     return false;
 }
 
-struct versioning_req {
-    enum md_versioning status; /* MD_VER_NONE when the element is absent */
-    enum md_mfa mfa;           /* MD_MFA_UNSET when the element is absent */
-};
-
 /* Validates <VersioningConfiguration> against the schema: only Status
  * (Enabled|Suspended) and MfaDelete (Enabled|Disabled), each at most once,
  * exact case; anything else is MalformedXML [spec-mfa-delete §2]. */
-static enum s3_err
-parse_versioning(struct s3_req *q, struct str body, struct versioning_req *out)
+enum s3_err
+s3_parse_versioning(struct arena *a, struct str body, struct s3_versioning_req *out)
 {
     struct xml_node *root, *n;
     bool seen_status = false, seen_mfa = false;
 
     out->status = MD_VER_NONE;
     out->mfa = MD_MFA_UNSET;
-    if (xml_parse(q->arena, body, &root) < 0 || !str_eq_c(root->name, "VersioningConfiguration"))
+    if (xml_parse(a, body, &root) < 0 || !str_eq_c(root->name, "VersioningConfiguration"))
         return S3E_MALFORMED_XML;
     if (!is_blank(root->text))
         return S3E_MALFORMED_XML;
@@ -572,7 +584,7 @@ parse_versioning(struct s3_req *q, struct str body, struct versioning_req *out)
  * elsewhere only turning it on does. An explicit Disabled on a bucket that
  * never had it changes nothing that matters (ceph/s3-tests sends it). */
 static bool
-versioning_needs_mfa(const struct md_bucket *b, const struct versioning_req *vr)
+versioning_needs_mfa(const struct md_bucket *b, const struct s3_versioning_req *vr)
 {
     if (b->mfa_delete == MD_MFA_ENABLED)
         return vr->status != b->versioning || vr->mfa == MD_MFA_DISABLED;
@@ -593,7 +605,7 @@ mfa_name(enum md_mfa m)
 
 struct set_versioning_arg {
     int64_t bucket_id;
-    struct versioning_req vr;
+    struct s3_versioning_req vr;
     bool mfa_ok;              /* mfa_require passed for this request */
     const struct mfa_req *m;  /* for the audit records */
     struct arena *arena;
@@ -686,7 +698,7 @@ s3_put_bucket_versioning(struct s3_req *q)
         q->err_msg = "Missing required header for this request: Content-MD5";
         return S3E_INVALID_REQUEST;
     }
-    err = parse_versioning(q, body, &sa.vr);
+    err = s3_parse_versioning(q->arena, body, &sa.vr);
     if (err != S3E_OK)
         return err;
     /* Required: bucket owner's root with a valid code; otherwise a header

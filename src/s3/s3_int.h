@@ -109,6 +109,41 @@ enum s3_err s3_body_read_all(struct s3_req *q, size_t max, struct str *out);
 #include "s3/s3_ops.def"
 #undef S3_OP
 
+/* Request bodies as pure functions of (arena, body), so unit tests and the
+ * libFuzzer target (tests/fuzz/fuzz_xml.c) reach them without a request.
+ * Results point into the arena. */
+
+/* PutBucketVersioning: what <VersioningConfiguration> asks for. */
+struct s3_versioning_req {
+    enum md_versioning status; /* MD_VER_NONE when the element is absent */
+    enum md_mfa mfa;           /* MD_MFA_UNSET when the element is absent */
+};
+/* S3E_OK with *out filled, S3E_MALFORMED_XML, or
+ * S3E_ILLEGAL_VERSIONING_CONFIG when Status is missing (s3_bucket.c). */
+enum s3_err s3_parse_versioning(struct arena *a, struct str body, struct s3_versioning_req *out);
+
+/* CreateBucket's optional CreateBucketConfiguration: S3E_OK with *lc the
+ * region asked for (STR_NULL when none: a blank body or no
+ * LocationConstraint), S3E_MALFORMED_XML, S3E_INVALID_LOCATION_CONSTRAINT,
+ * or S3E_NOT_IMPLEMENTED with *unsupported naming the element (arena). The
+ * caller compares *lc with its own region (s3_bucket.c). */
+enum s3_err s3_parse_location(struct arena *a, struct str body, struct str *lc,
+                              const char **unsupported);
+
+/* One <Object> of a DeleteObjects body. */
+struct s3_delete_obj {
+    struct str key; /* as sent: not yet checked with s3_key_check() */
+    struct str vid; /* <VersionId>, STR_NULL when absent */
+};
+/* DeleteObjects' <Delete>: S3E_OK with 1..S3_MAX_DELETE_KEYS objects in
+ * *objs (arena) and *quiet, or S3E_MALFORMED_XML (s3_object.c). */
+enum s3_err s3_parse_delete(struct arena *a, struct str body, bool *quiet,
+                            struct s3_delete_obj **objs, size_t *n_objs);
+
+/* If-Match / If-None-Match: true if etag (unquoted) is in the
+ * comma-separated list of quoted or bare ETags, or the list holds "*". */
+bool s3_etag_matches(struct str list, struct str etag);
+
 /* Shared by object handlers and listings. */
 void s3_etag_quoted(struct str etag, char out[80]);
 bool s3_bucket_name_valid(struct str name);

@@ -13,6 +13,7 @@
 #include "s3/s3_err.h"
 #include "util/str.h"
 
+struct arena;
 struct s3_req;
 struct srv;
 struct md_version;
@@ -63,6 +64,23 @@ const char *s3_mpu_checksum_type(const struct md_version *v);
  * the trash is empty (one indexed read). Errors are logged, not returned:
  * what is left is unlinked by the next call or by blob_gc(). */
 void s3_mpu_reap(struct srv *srv);
+
+/* One <Part> of a CompleteMultipartUpload body. */
+struct s3_mpu_want {
+    int number;
+    struct str etag;     /* unquoted */
+    struct str checksum; /* Checksum<ALGO> of the upload's algorithm, or STR_NULL */
+};
+
+/* Parses a CompleteMultipartUpload body: <CompleteMultipartUpload><Part>
+ * <PartNumber><ETag>[<ChecksumCRC32>...]</Part>...; algo is the upload's
+ * checksum algorithm name ("" for none). S3E_OK with 1..S3_MPU_MAX_PARTS
+ * parts in *want (arena), numbers strictly ascending; S3E_MALFORMED_XML;
+ * S3E_INVALID_PART_ORDER; S3E_INVALID_ARGUMENT with *bad_number the
+ * PartNumber text that is not 1..10000. Pure: the libFuzzer target calls it. */
+enum s3_err s3_mpu_parse_complete(struct arena *a, struct str body, struct str algo,
+                                  struct s3_mpu_want **want, size_t *n_want,
+                                  struct str *bad_number);
 
 /* CRC of A||B from crc1 = CRC(A), crc2 = CRC(B) and len2 = |B|, for the
  * finished (post-inverted) CRC32, CRC32C and CRC64NVME values. Used for

@@ -685,20 +685,6 @@ parse_copy_source(struct s3_req *q, struct str *sb, struct str *sk, struct str *
     return s3_key_check(k);
 }
 
-static bool
-etag_in(struct str list, struct str etag)
-{
-    struct str rest = list, item;
-
-    while (rest.p != NULL) {
-        str_split(rest, ',', &item, &rest);
-        item = str_trim(item);
-        if (str_eq_c(item, "*") || str_eq(unquote(item), etag))
-            return true;
-    }
-    return false;
-}
-
 /* x-amz-copy-source-if-*, as CopyObject applies them. */
 static enum s3_err
 copy_conditions(struct s3_req *q, const struct md_version *v)
@@ -710,11 +696,11 @@ copy_conditions(struct s3_req *q, const struct md_version *v)
     struct str ius = http_header(r, "x-amz-copy-source-if-unmodified-since");
     int64_t t, mtime_s = v->mtime_ms / 1000;
 
-    if (im.p != NULL && !etag_in(im, v->etag))
+    if (im.p != NULL && !s3_etag_matches(im, v->etag))
         return S3E_PRECONDITION_FAILED;
     if (im.p == NULL && ius.p != NULL && tm_parse_http(ius, &t) == 0 && mtime_s > t)
         return S3E_PRECONDITION_FAILED;
-    if (inm.p != NULL && etag_in(inm, v->etag))
+    if (inm.p != NULL && s3_etag_matches(inm, v->etag))
         return S3E_PRECONDITION_FAILED;
     if (inm.p == NULL && ims.p != NULL && tm_parse_http(ims, &t) == 0 && mtime_s <= t)
         return S3E_PRECONDITION_FAILED;
@@ -946,17 +932,10 @@ out:
 
 /* ---- CompleteMultipartUpload --------------------------------------------- */
 
-/* One <Part> of the request. */
-struct want_part {
-    int number;
-    struct str etag;     /* unquoted */
-    struct str checksum; /* Checksum<ALGO> of the upload's algorithm, or STR_NULL */
-};
-
 struct complete_ctx {
     struct s3_req *q;
     struct str upload_id;
-    struct want_part *want;
+    struct s3_mpu_want *want;
     size_t n_want;
     struct str full_checksum; /* x-amz-checksum-<algo> of the whole object, or STR_NULL */
     enum cksum_algo full_algo;
@@ -974,15 +953,16 @@ struct complete_ctx {
     enum s3_err err;
 };
 
-/* Parses the request body: <CompleteMultipartUpload><Part><PartNumber>
- * <ETag> [<ChecksumCRC32>...]</Part>...; part numbers strictly ascending. */
-static enum s3_err
-parse_complete(struct s3_req *q, struct str body, struct complete_ctx *x)
+enum s3_err
+s3_mpu_parse_complete(struct arena *a, struct str body, struct str algo, struct s3_mpu_want **want,
+                      size_t *n_want, struct str *bad_number)
 {
     struct xml_node *root, *p;
-    size_t n = 0;
+    struct s3_mpu_want *v;
+    size_t n = 0, k = 0;
 
-    if (body.n == 0 || xml_parse(q->arena, body, &root) < 0 ||
+    *bad_number = STR_NULL;
+    if (body.n == 0 || xml_parse(a, body, &root) < 0 ||
         !str_eq_c(root->name, "CompleteMultipartUpload"))
         return S3E_MALFORMED_XML;
     for (p = xml_child(root, "Part"); p != NULL; p = xml_next(p, "Part"))
@@ -990,28 +970,44 @@ parse_complete(struct s3_req *q, struct str body, struct complete_ctx *x)
     /* AWS: at least one part; more than 10000 cannot be ascending in range. */
     if (n == 0 || n > S3_MPU_MAX_PARTS)
         return S3E_MALFORMED_XML;
-    x->want = arena_zalloc(q->arena, n * sizeof(*x->want));
+    v = arena_zalloc(a, n * sizeof(*v));
     for (p = xml_child(root, "Part"); p != NULL; p = xml_next(p, "Part")) {
         struct xml_node *num = xml_child(p, "PartNumber"), *et = xml_child(p, "ETag");
-        struct want_part *w = &x->want[x->n_want];
+        struct s3_mpu_want *w = &v[k];
 
         if (num == NULL || et == NULL)
             return S3E_MALFORMED_XML;
-        if (parse_part_number(str_trim(num->text), &w->number) < 0)
-            return invalid_arg(q, MSG_PART_NUMBER, "PartNumber", num->text);
+        if (parse_part_number(str_trim(num->text), &w->number) < 0) {
+            *bad_number = num->text;
+            return S3E_INVALID_ARGUMENT;
+        }
         w->etag = unquote(et->text);
         w->checksum = STR_NULL;
         /* Only the upload's own algorithm counts; others are ignored. */
-        for (struct xml_node *c = p->child; c != NULL && x->u.checksum_algo.n > 0; c = c->next) {
+        for (struct xml_node *c = p->child; c != NULL && algo.n > 0; c = c->next) {
             if (str_has_prefix(c->name, "Checksum") &&
-                str_ieq(str_make(c->name.p + 8, c->name.n - 8), x->u.checksum_algo))
+                str_ieq(str_make(c->name.p + 8, c->name.n - 8), algo))
                 w->checksum = str_trim(c->text);
         }
-        if (x->n_want > 0 && w->number <= x->want[x->n_want - 1].number)
+        if (k > 0 && w->number <= v[k - 1].number)
             return S3E_INVALID_PART_ORDER;
-        x->n_want++;
+        k++;
     }
+    *want = v;
+    *n_want = k;
     return S3E_OK;
+}
+
+static enum s3_err
+parse_complete(struct s3_req *q, struct str body, struct complete_ctx *x)
+{
+    struct str bad;
+    enum s3_err err;
+
+    err = s3_mpu_parse_complete(q->arena, body, x->u.checksum_algo, &x->want, &x->n_want, &bad);
+    if (err == S3E_INVALID_ARGUMENT)
+        return invalid_arg(q, MSG_PART_NUMBER, "PartNumber", bad);
+    return err;
 }
 
 static const struct md_part *
@@ -1032,7 +1028,7 @@ find_part(const struct md_part *parts, size_t n, int number)
 }
 
 static enum s3_err
-invalid_part(struct s3_req *q, const struct want_part *w)
+invalid_part(struct s3_req *q, const struct s3_mpu_want *w)
 {
     char num[16];
 
@@ -1063,7 +1059,7 @@ assemble(struct complete_ctx *x, const struct md_part *parts, size_t np)
     cksum_init(&ck, composite ? algo : CKSUM_NONE);
     x->ext = arena_alloc(q->arena, x->n_want * sizeof(*x->ext));
     for (size_t i = 0; i < x->n_want; i++) {
-        const struct want_part *w = &x->want[i];
+        const struct s3_mpu_want *w = &x->want[i];
         const struct md_part *p = find_part(parts, np, w->number);
 
         if (p == NULL || !str_ieq(p->etag, w->etag)) {
@@ -1186,7 +1182,7 @@ complete_conditions(struct md_conn *c, struct complete_ctx *x)
             x->q->err_key = x->q->key;
             return S3E_NO_SUCH_KEY;
         }
-        if (!etag_in(x->if_match, cur.etag))
+        if (!s3_etag_matches(x->if_match, cur.etag))
             return S3E_PRECONDITION_FAILED;
     }
     return S3E_OK;

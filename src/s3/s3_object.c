@@ -182,8 +182,6 @@ struct put_ctx {
     enum s3_err err;
 };
 
-static bool etag_matches(struct str list, struct str etag);
-
 /* AWS conditional writes, checked in the same transaction as the write so
  * two racing writers cannot both pass. */
 static enum s3_err
@@ -205,7 +203,7 @@ put_conditions(struct md_conn *c, struct put_ctx *p)
             p->q->err_key = p->v.key;
             return S3E_NO_SUCH_KEY;
         }
-        if (!etag_matches(p->if_match, cur.etag))
+        if (!s3_etag_matches(p->if_match, cur.etag))
             return S3E_PRECONDITION_FAILED;
     }
     return S3E_OK;
@@ -439,8 +437,8 @@ load_version(struct s3_req *q, const struct md_bucket *b, struct str vid, struct
     return S3E_METHOD_NOT_ALLOWED;
 }
 
-static bool
-etag_matches(struct str list, struct str etag)
+bool
+s3_etag_matches(struct str list, struct str etag)
 {
     struct str rest = list, item;
 
@@ -468,13 +466,13 @@ check_conditions(struct s3_req *q, const struct md_version *v)
     int64_t t, mtime_s = v->mtime_ms / 1000;
 
     if (im.p != NULL) {
-        if (!etag_matches(im, v->etag))
+        if (!s3_etag_matches(im, v->etag))
             return S3E_PRECONDITION_FAILED;
     } else if (ius.p != NULL && tm_parse_http(ius, &t) == 0 && mtime_s > t) {
         return S3E_PRECONDITION_FAILED;
     }
     if (inm.p != NULL) {
-        if (etag_matches(inm, v->etag))
+        if (s3_etag_matches(inm, v->etag))
             return S3E_NOT_MODIFIED;
     } else if (ims.p != NULL && tm_parse_http(ims, &t) == 0 && mtime_s <= t) {
         return S3E_NOT_MODIFIED;
@@ -712,11 +710,11 @@ copy_conditions(struct s3_req *q, const struct md_version *v)
     struct str ius = http_header(r, "x-amz-copy-source-if-unmodified-since");
     int64_t t, mtime_s = v->mtime_ms / 1000;
 
-    if (im.p != NULL && !etag_matches(im, v->etag))
+    if (im.p != NULL && !s3_etag_matches(im, v->etag))
         return S3E_PRECONDITION_FAILED;
     if (im.p == NULL && ius.p != NULL && tm_parse_http(ius, &t) == 0 && mtime_s > t)
         return S3E_PRECONDITION_FAILED;
-    if (inm.p != NULL && etag_matches(inm, v->etag))
+    if (inm.p != NULL && s3_etag_matches(inm, v->etag))
         return S3E_PRECONDITION_FAILED;
     if (inm.p == NULL && ims.p != NULL && tm_parse_http(ims, &t) == 0 && mtime_s <= t)
         return S3E_PRECONDITION_FAILED;
@@ -1051,6 +1049,41 @@ multi_txn(struct md_conn *c, void *arg)
     return 0;
 }
 
+enum s3_err
+s3_parse_delete(struct arena *a, struct str body, bool *quiet, struct s3_delete_obj **objs,
+                size_t *n_objs)
+{
+    struct xml_node *root, *o, *qn;
+    struct s3_delete_obj *v;
+    size_t n = 0, i = 0;
+
+    *quiet = false;
+    if (xml_parse(a, body, &root) < 0 || !str_eq_c(root->name, "Delete"))
+        return S3E_MALFORMED_XML;
+    qn = xml_child(root, "Quiet");
+    if (qn != NULL) {
+        if (str_eq_c(qn->text, "true"))
+            *quiet = true;
+        else if (!str_eq_c(qn->text, "false"))
+            return S3E_MALFORMED_XML;
+    }
+    for (o = xml_child(root, "Object"); o != NULL; o = xml_next(o, "Object"))
+        n++;
+    if (n == 0 || n > S3_MAX_DELETE_KEYS)
+        return S3E_MALFORMED_XML;
+    v = arena_alloc(a, n * sizeof(*v));
+    for (o = xml_child(root, "Object"); o != NULL; o = xml_next(o, "Object"), i++) {
+        struct xml_node *k = xml_child(o, "Key"), *vid = xml_child(o, "VersionId");
+        if (k == NULL)
+            return S3E_MALFORMED_XML;
+        v[i].key = k->text;
+        v[i].vid = vid != NULL ? vid->text : STR_NULL;
+    }
+    *objs = v;
+    *n_objs = n;
+    return S3E_OK;
+}
+
 /* POST /{bucket}?delete. On a bucket with MFA delete enabled, one Object
  * with a VersionId makes MFA required for the whole request, checked before
  * anything is deleted: without it nothing changes and no DeleteResult is
@@ -1061,15 +1094,16 @@ s3_delete_objects(struct s3_req *q)
 {
     struct http_req *r = q->http;
     struct multi_ctx m = {.q = q};
-    struct xml_node *root, *o;
+    struct s3_delete_obj *objs;
     struct str body;
+    size_t i;
     enum s3_err err;
     bool quiet = false;
     struct buf x;
     bool has_cksum = http_header(r, "content-md5").p != NULL ||
                      http_header(r, "x-amz-sdk-checksum-algorithm").p != NULL;
 
-    for (size_t i = 0; i < r->n_hdrs && !has_cksum; i++)
+    for (i = 0; i < r->n_hdrs && !has_cksum; i++)
         has_cksum = cksum_from_header(r->hdrs[i].name) != CKSUM_NONE;
     err = s3_mfa_precheck(q); /* Coffer decision 1: before anything else */
     if (err != S3E_OK)
@@ -1084,29 +1118,15 @@ s3_delete_objects(struct s3_req *q)
     err = s3_body_read_all(q, S3_MAX_DELETE_BODY, &body);
     if (err != S3E_OK)
         return err;
-    if (xml_parse(q->arena, body, &root) < 0 || !str_eq_c(root->name, "Delete"))
-        return S3E_MALFORMED_XML;
-    struct xml_node *qn = xml_child(root, "Quiet");
-    if (qn != NULL) {
-        if (str_eq_c(qn->text, "true"))
-            quiet = true;
-        else if (!str_eq_c(qn->text, "false"))
-            return S3E_MALFORMED_XML;
-    }
-    for (o = xml_child(root, "Object"); o != NULL; o = xml_next(o, "Object"))
-        m.n++;
-    if (m.n == 0 || m.n > S3_MAX_DELETE_KEYS)
-        return S3E_MALFORMED_XML;
+    err = s3_parse_delete(q->arena, body, &quiet, &objs, &m.n);
+    if (err != S3E_OK)
+        return err;
     m.items = arena_zalloc(q->arena, m.n * sizeof(*m.items));
-    size_t i = 0;
-    for (o = xml_child(root, "Object"); o != NULL; o = xml_next(o, "Object"), i++) {
-        struct xml_node *k = xml_child(o, "Key"), *v = xml_child(o, "VersionId");
+    for (i = 0; i < m.n; i++) {
         struct multi_item *it = &m.items[i];
         int64_t seq;
-        if (k == NULL)
-            return S3E_MALFORMED_XML;
-        it->key = k->text;
-        it->vid = v ? v->text : STR_NULL;
+        it->key = objs[i].key;
+        it->vid = objs[i].vid;
         if (it->vid.p != NULL)
             m.any_vid = true; /* even one that will not parse: it names a version */
         it->err = s3_key_check(it->key);

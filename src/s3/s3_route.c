@@ -74,26 +74,12 @@ static int
 query_decode(struct arena *a, struct str in, struct str *out)
 {
     char *p = arena_alloc(a, in.n + 1);
-    size_t o = 0;
+    int n = uri_decode_form(in, p);
 
-    for (size_t i = 0; i < in.n; i++) {
-        if (in.p[i] == '+') {
-            p[o++] = ' ';
-        } else if (in.p[i] == '%') {
-            int n;
-            if (i + 2 >= in.n)
-                return -EINVAL;
-            n = uri_decode(str_make(in.p + i, 3), p + o);
-            if (n != 1)
-                return -EINVAL;
-            o++;
-            i += 2;
-        } else {
-            p[o++] = in.p[i];
-        }
-    }
-    p[o] = '\0';
-    *out = str_make(p, o);
+    if (n < 0)
+        return n;
+    p[n] = '\0';
+    *out = str_make(p, (size_t)n);
     return 0;
 }
 
@@ -470,6 +456,10 @@ s3_handle(struct http_req *r)
         s3_iam_handle(&q);
         return;
     }
+    /* Coffer decision 1: x-amz-mfa over plain HTTP is refused before
+     * anything else, authentication included [spec-mfa-delete §1.3]. */
+    if (!r->is_tls && http_header(r, "x-amz-mfa").p != NULL)
+        err = s3_mfa_precheck(&q);
     /* The key, account and route lookups share one read snapshot. Handlers
      * that write must not run in it; GET and HEAD of an object go on with it
      * for their bucket and version rows (s3_get_object ends it). */

@@ -3,6 +3,7 @@
 #include "util/enc.h"
 
 #include <errno.h>
+#include <stdbool.h>
 
 static const char hexd[] = "0123456789abcdef";
 
@@ -18,8 +19,8 @@ hex_encode(const void *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int
-hexval(int c)
+int
+hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -38,7 +39,7 @@ hex_decode(struct str in, void *out, size_t cap)
     if (in.n % 2 || in.n / 2 > cap)
         return -EINVAL;
     for (size_t i = 0; i < in.n; i += 2) {
-        int a = hexval((unsigned char)in.p[i]), b = hexval((unsigned char)in.p[i + 1]);
+        int a = hex_digit((unsigned char)in.p[i]), b = hex_digit((unsigned char)in.p[i + 1]);
         if (a < 0 || b < 0)
             return -EINVAL;
         o[i / 2] = (unsigned char)(a << 4 | b);
@@ -206,8 +207,10 @@ b32_decode(struct str in, void *out, size_t cap)
     return (int)n;
 }
 
-int
-uri_decode(struct str in, char *out)
+/* One decoder for both forms: %XX always, '+' as a space only in form
+ * encoding (query strings, IAM/STS bodies). */
+static int
+pct_decode(struct str in, char *out, bool plus_is_space)
 {
     size_t o = 0;
 
@@ -216,17 +219,31 @@ uri_decode(struct str in, char *out)
             int a, b;
             if (i + 2 >= in.n)
                 return -EINVAL;
-            a = hexval((unsigned char)in.p[i + 1]);
-            b = hexval((unsigned char)in.p[i + 2]);
+            a = hex_digit((unsigned char)in.p[i + 1]);
+            b = hex_digit((unsigned char)in.p[i + 2]);
             if (a < 0 || b < 0)
                 return -EINVAL;
             out[o++] = (char)(a << 4 | b);
             i += 2;
+        } else if (plus_is_space && in.p[i] == '+') {
+            out[o++] = ' ';
         } else {
             out[o++] = in.p[i];
         }
     }
     return (int)o;
+}
+
+int
+uri_decode(struct str in, char *out)
+{
+    return pct_decode(in, out, false);
+}
+
+int
+uri_decode_form(struct str in, char *out)
+{
+    return pct_decode(in, out, true);
 }
 
 int

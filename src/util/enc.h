@@ -11,6 +11,8 @@
 void hex_encode(const void *in, size_t n, char *out);
 /* Returns bytes written to out (cap), or -EINVAL. */
 int hex_decode(struct str in, void *out, size_t cap);
+/* The value (0..15) of hex digit c (either case), or -1. */
+int hex_digit(int c);
 /* Standard alphabet with padding; out needs 4*((n+2)/3)+1. Returns length. */
 size_t b64_encode(const void *in, size_t n, char *out);
 /* Accepts standard padded base64; returns bytes written or -EINVAL. */
@@ -29,6 +31,9 @@ int b32_decode(struct str in, void *out, size_t cap);
 /* Percent-decodes in (with '+' kept literal) into out; -EINVAL on bad escapes.
  * out needs in.n bytes. Returns length. */
 int uri_decode(struct str in, char *out);
+/* The same for application/x-www-form-urlencoded and query strings: '+' is
+ * a space (a literal '+' arrives as %2B). */
+int uri_decode_form(struct str in, char *out);
 /* AWS SigV4 URI encoding: unreserved A-Za-z0-9-_.~ kept, rest %XX upper-case;
  * '/' kept when keep_slash. Appends to b; -E2BIG past its max. */
 int uri_encode(struct buf *b, struct str in, int keep_slash);
