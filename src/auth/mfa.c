@@ -35,7 +35,6 @@ struct check {
     struct arena *a;
     struct str serial;
     uint32_t code;
-    bool owner_only;    /* mfa_require: the bucket owner's root device only */
     const char *reason; /* out: NULL when the code was accepted */
     int retry_s;        /* out: when throttled */
 };
@@ -65,7 +64,7 @@ static int
 append(struct md_conn *c, const struct mfa_req *m, const char *event, const char *detail)
 {
     struct md_audit e = {
-        .time_ms = m->now_s * 1000,
+        .time_ms = m->now_ms,
         .event = str_c(event),
         .principal = m->principal,
         .bucket = m->bucket,
@@ -110,14 +109,15 @@ wipe_seed(struct md_mfa_device *d)
         explicit_bzero((char *)d->seed.p, d->seed.n);
 }
 
+/* Only a device's own principal may spend its codes and its failure
+ * budget: anyone else naming it (an IAM user with the bucket owner's
+ * serial, say) would otherwise lock the owner out of MFA delete with five
+ * wrong codes. mfa_require() has already made sure the caller is the
+ * bucket owner's root, so there this is the owner's device. */
 static bool
 device_allowed(const struct check *k, const struct md_mfa_device *d)
 {
-    const struct mfa_req *m = k->m;
-    bool owner_root = d->account_id == m->bucket_owner_id && d->user_id == 0;
-    bool callers = d->account_id == m->account_id && d->user_id == m->user_id;
-
-    return d->is_enabled && (owner_root || (!k->owner_only && callers));
+    return d->is_enabled && d->account_id == k->m->account_id && d->user_id == k->m->user_id;
 }
 
 /* Records a failed check. The serial goes into the detail only when it
@@ -155,12 +155,12 @@ check_run(struct md_conn *c, void *arg)
         if (!d.is_enabled)
             k->reason = "device not enabled";
         else
-            k->reason = k->owner_only ? "not owner's device" : "not caller's or owner's device";
+            k->reason = "not caller's device";
         rc = audit_failure(c, k, &d);
         goto out;
     }
     st = (struct totp_state){d.last_step, d.offset_steps, d.fail_start_s, d.fail_count};
-    rc = totp_verify((const unsigned char *)d.seed.p, d.seed.n, &st, k->m->now_s, k->code,
+    rc = totp_verify((const unsigned char *)d.seed.p, d.seed.n, &st, k->m->now_ms / 1000, k->code,
                      &k->retry_s);
     if (rc == -EAGAIN) {
         /* Throttled checks leave the state alone (the window is not
@@ -184,10 +184,9 @@ out:
 /* Runs the check and maps its outcome. A valid code counts only once the
  * burned step is durable (md_write returned 0). */
 static enum s3_err
-check_code(struct md *md, const struct mfa_req *m, struct arena *a, struct mfa_err *e,
-           bool owner_only)
+check_code(struct md *md, const struct mfa_req *m, struct arena *a, struct mfa_err *e)
 {
-    struct check k = {.m = m, .a = a, .owner_only = owner_only};
+    struct check k = {.m = m, .a = a};
     int rc;
 
     if (parse_header(m->header, &k.serial, &k.code) < 0)
@@ -255,7 +254,7 @@ mfa_require(struct md *md, const struct mfa_req *m, struct arena *a, struct mfa_
         e->msg = msg_not_owner;
         return S3E_ACCESS_DENIED;
     }
-    return check_code(md, m, a, e, true);
+    return check_code(md, m, a, e);
 }
 
 enum s3_err
@@ -266,5 +265,5 @@ mfa_verify_present(struct md *md, const struct mfa_req *m, struct arena *a, stru
     err = mfa_precheck(m, a, e);
     if (err != S3E_OK || m->header.p == NULL)
         return err;
-    return check_code(md, m, a, e, false);
+    return check_code(md, m, a, e);
 }

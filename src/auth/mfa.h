@@ -26,7 +26,7 @@ struct mfa_req {
     struct str bucket, key, version_id; /* for the audit log */
     const char *action;       /* "PutBucketVersioning", "DeleteObject", "DeleteObjects" */
     const char *source;       /* client address */
-    int64_t now_s;            /* clock (tests pass a fake one) */
+    int64_t now_ms;           /* clock (tests pass a fake one); audit times keep its ms */
 };
 
 /* Error detail beside the code, rendered by s3_route.c. */
@@ -55,8 +55,9 @@ enum s3_err mfa_require(struct md *md, const struct mfa_req *m, struct arena *a,
                         struct mfa_err *e);
 
 /* Decision 6: a present header is verified even where MFA is not required:
- * the serial must name an enabled device of the caller's principal (or the
- * bucket owner's root), the code must pass; a valid code is consumed.
+ * the serial must name an enabled device of the caller's own principal
+ * (another principal's device is refused and left untouched: its failure
+ * budget is its owner's), the code must pass; a valid code is consumed.
  * S3E_OK when the header is absent. */
 enum s3_err mfa_verify_present(struct md *md, const struct mfa_req *m, struct arena *a,
                                struct mfa_err *e);

@@ -81,6 +81,7 @@
                                             "Verify that the action is typed correctly.")          \
     X(INVALID_PARAMETER, 400, "InvalidParameterValue", "An invalid or out-of-range value was "     \
                                                        "supplied for the input parameter.")        \
+    X(INVALID_REQUEST, 400, "InvalidRequest", "The request must use HTTPS.")                         \
     X(TOO_LARGE, 413, "RequestEntityTooLarge", "The request body must not exceed 65536 bytes.")    \
     X(INTERNAL, 500, "ServiceFailure", "The request processing has failed because of an unknown "  \
                                        "error, exception or failure.")
@@ -131,6 +132,7 @@ struct action {
     const char *name;
     bool is_sts;
     bool has_result; /* false: the response has no <{Action}Result> */
+    bool needs_tls;  /* the request carries an MFA code or the reply a secret or seed */
     enum iam_err (*fn)(struct iam *x, struct buf *res);
 };
 
@@ -655,6 +657,7 @@ create_virtual_mfa_device(struct iam *x, struct buf *res)
     b32_n = b32_encode(seed, sizeof(seed), b32);
     op.d.account_id = x->q->account_id;
     op.d.user_id = -1;
+    op.d.owner_id = x->caller.user_id;
     op.d.name = name;
     op.d.path = path;
     op.d.is_virtual = true;
@@ -883,6 +886,13 @@ delete_dev_fn(struct md_conn *c, void *arg)
     }
     if (rc < 0)
         return rc;
+    /* Only the device's owner (its creator, or the principal it was last
+     * assigned to) or root may delete it: an IAM user deleting root's free
+     * device could re-create its serial with a seed of his own. */
+    if (op->x->caller.user_id != 0 && d.owner_id != op->x->caller.user_id) {
+        op->err = denied(op->x, "DeleteVirtualMFADevice", shown(op->x, d.serial));
+        return -ECANCELED;
+    }
     if (d.is_enabled) {
         op->err = fail(op->x, IE_DELETE_CONFLICT,
                        "MFA device is still in use: deactivate it before deleting it.");
@@ -1492,22 +1502,22 @@ get_caller_identity(struct iam *x, struct buf *res)
 /* ---- the front door ---------------------------------------------------- */
 
 static const struct action actions[] = {
-    {"CreateVirtualMFADevice", false, true, create_virtual_mfa_device},
-    {"EnableMFADevice", false, false, enable_mfa_device},
-    {"ResyncMFADevice", false, false, resync_mfa_device},
-    {"DeactivateMFADevice", false, false, deactivate_mfa_device},
-    {"DeleteVirtualMFADevice", false, false, delete_virtual_mfa_device},
-    {"ListMFADevices", false, true, list_mfa_devices},
-    {"ListVirtualMFADevices", false, true, list_virtual_mfa_devices},
-    {"CreateUser", false, true, create_user},
-    {"GetUser", false, true, get_user},
-    {"ListUsers", false, true, list_users},
-    {"DeleteUser", false, false, delete_user},
-    {"CreateAccessKey", false, true, create_access_key},
-    {"ListAccessKeys", false, true, list_access_keys},
-    {"DeleteAccessKey", false, false, delete_access_key},
-    {"GetSessionToken", true, true, get_session_token},
-    {"GetCallerIdentity", true, true, get_caller_identity},
+    {"CreateVirtualMFADevice", false, true, true, create_virtual_mfa_device},
+    {"EnableMFADevice", false, false, true, enable_mfa_device},
+    {"ResyncMFADevice", false, false, true, resync_mfa_device},
+    {"DeactivateMFADevice", false, false, false, deactivate_mfa_device},
+    {"DeleteVirtualMFADevice", false, false, false, delete_virtual_mfa_device},
+    {"ListMFADevices", false, true, false, list_mfa_devices},
+    {"ListVirtualMFADevices", false, true, false, list_virtual_mfa_devices},
+    {"CreateUser", false, true, false, create_user},
+    {"GetUser", false, true, false, get_user},
+    {"ListUsers", false, true, false, list_users},
+    {"DeleteUser", false, false, false, delete_user},
+    {"CreateAccessKey", false, true, true, create_access_key},
+    {"ListAccessKeys", false, true, false, list_access_keys},
+    {"DeleteAccessKey", false, false, false, delete_access_key},
+    {"GetSessionToken", true, true, true, get_session_token},
+    {"GetCallerIdentity", true, true, false, get_caller_identity},
 };
 
 static int
@@ -1740,6 +1750,12 @@ s3_iam_handle(struct s3_req *q)
         err = fail(&x, IE_INVALID_ACTION, "IAM and STS requests must be sent to the path /.");
         goto out;
     }
+    /* Coffer decision 1 holds for IAM and STS too: refused before anything
+     * else, the request's body unread. */
+    if (!r->is_tls && http_header(r, "x-amz-mfa").p != NULL) {
+        err = fail(&x, IE_INVALID_REQUEST, "Requests that include x-amz-mfa must use HTTPS");
+        goto out;
+    }
     if (is_post) {
         struct str ct = http_header(r, "content-type"), mime, rest;
         str_split(ct, ';', &mime, &rest);
@@ -1795,6 +1811,13 @@ s3_iam_handle(struct s3_req *q)
         err = fail(&x, IE_INVALID_ACTION, "Could not find operation %s for version %s",
                    shown(&x, action),
                    version.p != NULL ? shown(&x, version) : "NO_VERSION_SPECIFIED");
+        act = NULL;
+        goto out;
+    }
+    /* Over plain HTTP a code would be burned in clear and a secret or seed
+     * returned in clear: refused before the action runs. */
+    if (act->needs_tls && !r->is_tls) {
+        err = fail(&x, IE_INVALID_REQUEST, "%s requests must use HTTPS", act->name);
         act = NULL;
         goto out;
     }

@@ -65,7 +65,7 @@ s3_mfa_request(struct s3_req *q, int64_t owner_id, struct str key, struct str vi
         .version_id = vid,
         .action = q->op_name != NULL ? q->op_name : op_names[q->op],
         .source = q->http->peer,
-        .now_s = tm_now_ms() / 1000,
+        .now_ms = tm_now_ms(),
     };
 }
 

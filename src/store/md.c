@@ -84,15 +84,16 @@
     X(USER_DELETE, "DELETE FROM users WHERE id = ?1")                                              \
     X(MFA_INSERT, "INSERT INTO mfa_devices (account_id, user_id, serial, name, path, is_virtual, " \
                   "is_enabled, seed_sealed, created_ms, enabled_ms, last_step, offset_steps, "     \
-                  "fail_start_s, fail_count) "                                                     \
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")          \
+                  "fail_start_s, fail_count, owner_id) "                                           \
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")     \
     X(MFA_GET, "SELECT " MCOLS ", seed_sealed FROM mfa_devices WHERE serial = ?1")                 \
     X(MFA_LIST_ALL, "SELECT " MCOLS " FROM mfa_devices WHERE account_id = ?1 ORDER BY serial")     \
     X(MFA_LIST_OWNER, "SELECT " MCOLS " FROM mfa_devices WHERE account_id = ?1 AND user_id = ?2 "  \
                       "ORDER BY serial")                                                           \
     X(MFA_SET_STATE, "UPDATE mfa_devices SET last_step = ?2, offset_steps = ?3, "                  \
                      "fail_start_s = ?4, fail_count = ?5 WHERE id = ?1")                           \
-    X(MFA_ENABLE, "UPDATE mfa_devices SET is_enabled = 1, user_id = ?2, enabled_ms = ?3 "          \
+    X(MFA_ENABLE, "UPDATE mfa_devices SET is_enabled = 1, user_id = ?2, owner_id = ?2, "           \
+                  "enabled_ms = ?3 "                                                               \
                   "WHERE id = ?1 AND (?2 = 0 OR EXISTS (SELECT 1 FROM users WHERE users.id = ?2 "  \
                   "AND users.account_id = mfa_devices.account_id))")                               \
     X(MFA_DISABLE, "UPDATE mfa_devices SET is_enabled = 0, user_id = -1, enabled_ms = 0 "          \
@@ -198,7 +199,7 @@
     "WHERE bucket_id = ?1 AND key " lo " ?2" hi " ORDER BY key, id LIMIT ?4"
 #define MCOLS                                                                                      \
     "id, account_id, user_id, serial, name, path, is_virtual, is_enabled, created_ms, "            \
-    "enabled_ms, last_step, offset_steps, fail_start_s, fail_count"
+    "enabled_ms, last_step, offset_steps, fail_start_s, fail_count, owner_id"
 
 enum st {
 #define X(name, sql) ST_##name,
@@ -1527,10 +1528,13 @@ md_mfa_create(struct md_conn *c, struct md_mfa_device *d)
         return -EIO;
     if (d->seed.n > MD_MFA_SEED_MAX)
         return -E2BIG;
-    if (d->seed.n == 0 || d->serial.n == 0 || d->is_enabled != (d->user_id >= 0) || d->user_id < -1)
+    if (d->seed.n == 0 || d->serial.n == 0 || d->is_enabled != (d->user_id >= 0) ||
+        d->user_id < -1 || d->owner_id < 0)
         return -EINVAL;
-    if (d->user_id > 0) {
-        rc = principal_exists(c, d->account_id, d->user_id);
+    if (d->user_id >= 0)
+        d->owner_id = d->user_id;
+    if (d->owner_id > 0) {
+        rc = principal_exists(c, d->account_id, d->owner_id);
         if (rc <= 0)
             return rc == 0 ? -ENOENT : rc;
     }
@@ -1544,7 +1548,8 @@ md_mfa_create(struct md_conn *c, struct md_mfa_device *d)
         sqlite3_bind_blob64(s, 8, sealed.p, sealed.n, SQLITE_STATIC) |
         bind_i64(s, 9, d->created_ms) | bind_i64(s, 10, d->is_enabled ? d->enabled_ms : 0) |
         bind_i64(s, 11, d->last_step) | bind_i64(s, 12, d->offset_steps) |
-        bind_i64(s, 13, d->fail_start_s) | bind_i64(s, 14, d->fail_count)) {
+        bind_i64(s, 13, d->fail_start_s) | bind_i64(s, 14, d->fail_count) |
+        bind_i64(s, 15, d->owner_id)) {
         rc = bind_fail(c, s);
         goto out;
     }
@@ -1573,6 +1578,7 @@ row_mfa(sqlite3_stmt *s, struct arena *a, struct md_mfa_device *out)
     out->offset_steps = sqlite3_column_int64(s, 11);
     out->fail_start_s = sqlite3_column_int64(s, 12);
     out->fail_count = sqlite3_column_int(s, 13);
+    out->owner_id = sqlite3_column_int64(s, 14);
     out->seed = arena_str(a, STR_LIT(""));
 }
 
@@ -1597,7 +1603,7 @@ md_mfa_get(struct md_conn *c, struct str serial, struct arena *a, struct md_mfa_
     row_mfa(s, a, out);
     buf_init(&plain, MD_MFA_SEED_MAX);
     rc = unseal(c->md->master_key,
-                str_make(sqlite3_column_blob(s, 14), (size_t)sqlite3_column_bytes(s, 14)), &plain);
+                str_make(sqlite3_column_blob(s, 15), (size_t)sqlite3_column_bytes(s, 15)), &plain);
     done(s);
     if (rc == 0) {
         out->seed = arena_str(a, buf_str(&plain));

@@ -118,7 +118,10 @@ int md_key_delete(struct md_conn *c, struct str access_key_id); /* 0, -ENOENT */
 struct md_mfa_device {
     int64_t id;
     int64_t account_id;
-    int64_t user_id;   /* owner principal once enabled: 0 = root; -1 = unassigned */
+    int64_t user_id;   /* principal it is assigned to while enabled: 0 = root; -1 = unassigned */
+    int64_t owner_id;  /* who may manage it: the creator until enabled, then the principal it
+                        * was last assigned to (0 = root); md_mfa_create sets it to user_id
+                        * when created enabled */
     struct str serial; /* virtual: arn:aws:iam::<12-digit account>:mfa/<path><name>; hardware: vendor serial */
     struct str name;   /* virtual device name (empty for hardware) */
     struct str path;   /* "/" default */

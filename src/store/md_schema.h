@@ -197,6 +197,13 @@ static const char *const md_migrations[] = {
     /* 4 -> 5: expired session keys are purged (md_key_create) through an
      * index of the session rows alone. */
     "CREATE INDEX keys_expires ON keys(expires_ms) WHERE expires_ms > 0;",
+
+    /* 5 -> 6: owner_id, the principal that may manage a device: its creator
+     * until it is enabled, then the principal it was assigned to, kept
+     * after deactivation (0 = root). Devices from before belong to the
+     * principal they are assigned to, or else to root. */
+    "ALTER TABLE mfa_devices ADD COLUMN owner_id INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE mfa_devices SET owner_id = user_id WHERE user_id > 0;",
 };
 
 #define MD_SCHEMA_VERSION ((int)(sizeof(md_migrations) / sizeof(md_migrations[0])))

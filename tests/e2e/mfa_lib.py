@@ -176,11 +176,12 @@ def s3_client(ak, sk, token=None, https=True):
     return c
 
 
-def svc_client(service, ak, sk, token=None, validate=True):
+def svc_client(service, ak, sk, token=None, validate=True, https=True):
+    e = env()
     return boto3.session.Session().client(
-        service, endpoint_url=env().https, aws_access_key_id=ak, aws_secret_access_key=sk,
-        aws_session_token=token, region_name=REGION, verify=ca_path(),
-        config=_cfg(parameter_validation=validate))
+        service, endpoint_url=e.https if https else e.http, aws_access_key_id=ak,
+        aws_secret_access_key=sk, aws_session_token=token, region_name=REGION,
+        verify=ca_path() if https else None, config=_cfg(parameter_validation=validate))
 
 
 def coffer(*args, check=True, timeout=60, input=None):

@@ -20,7 +20,8 @@ from mfa_lib import (MSG_BAD_CODE, MSG_DEVPAY, MSG_HTTPS, MSG_LIFECYCLE_ON_MFA, 
                      MSG_MFA_ON_LIFECYCLE, MSG_OWNER, MSG_REQUIRED, MSG_STS_BAD_CODE,
                      MSG_VERSIONING_ELEMENT, RE_THROTTLED, SLEPT, MfaAccount, audit_entries,
                      aws, b32_seed, bucket_state, ca_path, coffer, cur_step, ensure_margin,
-                     error_fields, json_strings, raw_put_versioning, totp, versioning_xml)
+                     error_fields, json_strings, raw_put_versioning, svc_client, totp,
+                     versioning_xml)
 
 ENABLED_MFA = {"Status": "Enabled", "MFADelete": "Enabled"}
 LIFECYCLE = {"Rules": [{"ID": "expire-logs", "Status": "Enabled", "Filter": {"Prefix": "logs/"},
@@ -616,6 +617,100 @@ class HttpsOnlyTest(MfaCase):
                 else:
                     self.assertRawMfaError(resp, 400, "InvalidRequest", MSG_HTTPS)
         self.assertEqual(self.state(b), before)
+
+
+class OwnDeviceOnlyTest(MfaCase):
+    """Only a device's owner spends its failure budget or manages it: an IAM user naming
+    root's device, on requests that need no MFA, can neither lock root out nor delete it."""
+
+    tag = "mfa-own"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.uname, cls.u, cls.uak, cls.usk = cls.acct.new_user()
+
+    def test_iam_user_cannot_throttle_roots_device(self):
+        b = self.new_bucket("Enabled")
+        self.s3.put_object(Bucket=b, Key="k", Body=b"data")
+        dev = self.acct.device()
+        for i in range(6):
+            with self.subTest(attempt=i + 1):
+                self.assertRefusedUnchanged(b, 403, "AccessDenied", MSG_BAD_CODE,
+                                            self.u.delete_object, Bucket=b, Key="k",
+                                            MFA=dev.header(dev.wrong()))
+        # a right code of root's device, used by the user: refused and not burned
+        code = dev.take_or_wait()
+        self.assertRefusedUnchanged(b, 403, "AccessDenied", MSG_BAD_CODE, self.u.delete_object,
+                                    Bucket=b, Key="k", MFA=dev.header(code))
+        # root is neither throttled nor short of that code
+        self.s3.put_bucket_versioning(Bucket=b, VersioningConfiguration=ENABLED_MFA,
+                                      MFA=dev.header(code))
+        self.assertEqual(self.versioning(b), ENABLED_MFA)
+        out = coffer("audit", "--json")
+        mine = [e for e in audit_entries(out.stdout)
+                if e.get("bucket") == b and "fail" in e.get("event", "")]
+        self.assertEqual(len(mine), 7, mine)
+        for e in mine:
+            self.assertIn("not caller's device", e.get("detail", ""), e)
+        times = [e["time"] for e in mine]
+        self.assertEqual(times, sorted(times), "audit times out of order with ids")
+        self.assertFalse(all(t.endswith(".000Z") for t in times), times)  # ms recorded
+
+    def test_iam_user_cannot_delete_roots_free_device(self):
+        serial, _ = self.acct.create_virtual()
+        u_iam = svc_client("iam", self.uak, self.usk)
+        self.assertIamError(403, "AccessDenied", None, u_iam.delete_virtual_mfa_device,
+                            SerialNumber=serial)
+        listed = self.acct.iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")
+        self.assertIn(serial, [d["SerialNumber"] for d in listed["VirtualMFADevices"]])
+        # the user's own free device is the user's to delete; root may delete any
+        d = u_iam.create_virtual_mfa_device(VirtualMFADeviceName="own-" + self.uname)
+        u_iam.delete_virtual_mfa_device(SerialNumber=d["VirtualMFADevice"]["SerialNumber"])
+        self.acct.iam.delete_virtual_mfa_device(SerialNumber=serial)
+
+
+class SecretsOverHttpTest(MfaCase):
+    """Codes and secrets never cross plain HTTP: IAM/STS actions that carry them, and any
+    IAM/STS or anonymous request with x-amz-mfa, get 400 InvalidRequest there."""
+
+    tag = "mfa-plain"
+
+    def test_code_and_secret_actions_refused_on_http(self):
+        a = self.acct
+        sts_h = svc_client("sts", a.ak, a.sk, https=False)
+        iam_h = svc_client("iam", a.ak, a.sk, https=False, validate=False)
+        dev = a.device()
+        code = dev.take_or_wait()
+        self.assertIamError(400, "InvalidRequest", None, sts_h.get_session_token,
+                            SerialNumber=dev.serial, TokenCode=code)
+        self.assertIamError(400, "InvalidRequest", None, sts_h.get_session_token)
+        name, _, _, _ = a.new_user()
+        self.assertIamError(400, "InvalidRequest", None, iam_h.create_access_key, UserName=name)
+        self.assertEqual(len(a.iam.list_access_keys(UserName=name)["AccessKeyMetadata"]), 1)
+        self.assertIamError(400, "InvalidRequest", None, iam_h.create_virtual_mfa_device,
+                            VirtualMFADeviceName="plain-" + name)
+        self.assertIamError(400, "InvalidRequest", None, iam_h.enable_mfa_device,
+                            SerialNumber=dev.serial, AuthenticationCode1="123456",
+                            AuthenticationCode2="654321")
+        # actions without secrets still work on HTTP, but not with x-amz-mfa
+        self.assertIn(name, [u["UserName"] for u in iam_h.list_users()["Users"]])
+        iam_h.meta.events.register("before-sign.iam.*", _add_mfa_header(dev.serial))
+        self.assertIamError(400, "InvalidRequest", None, iam_h.list_users)
+        # the code sent over HTTP was never checked: it still opens a session over HTTPS
+        _, cr = a.session(SerialNumber=dev.serial, TokenCode=code)
+        self.assertTrue(cr["SessionToken"])
+
+    def test_anonymous_request_with_header_on_http(self):
+        b = self.new_bucket()
+        resp = lib.send("GET", "/%s/k" % b, {"x-amz-mfa": self.acct.serial() + " 123456"})
+        self.assertRawMfaError(resp, 400, "InvalidRequest", MSG_HTTPS)
+
+
+def _add_mfa_header(serial):
+    def add(request, **kwargs):
+        request.headers["x-amz-mfa"] = serial + " 123456"
+    return add
 
 
 class ThrottleTest(MfaCase):

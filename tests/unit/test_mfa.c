@@ -150,7 +150,7 @@ req_root(const struct fx *f, const char *header)
         .version_id = STR_LIT("v1"),
         .action = "DeleteObject",
         .source = "192.0.2.7",
-        .now_s = T,
+        .now_ms = T * 1000,
     };
 }
 
@@ -354,8 +354,8 @@ test_require_devices(void **state)
         const char *header, *reason;
     } v[] = {
         {"arn:aws:iam::000000000001:mfa/nope 050471", "DeleteObject: unknown device"},
-        {SER_OTHER " 050471", "not owner's device (serial " SER_OTHER ")"},
-        {SER_USER " 050471", "not owner's device"},
+        {SER_OTHER " 050471", "not caller's device (serial " SER_OTHER ")"},
+        {SER_USER " 050471", "not caller's device"},
         {SER_OFF " 050471", "device not enabled"},
     };
     for (size_t i = 0; i < ARRAY_LEN(v); i++) {
@@ -389,7 +389,7 @@ test_require_devices(void **state)
     d = device(f, SER_ROOT);
     assert_int_equal(d.last_step, S + 1);
     assert_int_equal(d.fail_count, 0);
-    m.now_s = T + 5;
+    m.now_ms = (T + 5) * 1000;
     assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), msg_failed);
     assert_last_failure(f, 6, "replayed code");
@@ -414,25 +414,25 @@ test_require_throttle(void **state)
     assert_true(strtoul(WRONG, NULL, 10) != 81804 && strtoul(WRONG, NULL, 10) != 50471 &&
                 strtoul(WRONG, NULL, 10) != code_at(T + 30));
     for (int i = 0; i < TOTP_MAX_FAILS; i++) {
-        m.now_s = T + i;
+        m.now_ms = (T + i) * 1000;
         assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
         assert_string_equal(ERR_MSG(e), msg_failed);
     }
     /* Right code refused while throttled; the message says how long. */
     m.header = str_c(SER_ROOT " 050471");
-    m.now_s = T + 8;
+    m.now_ms = (T + 8) * 1000;
     assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), "Too many failed MFA attempts; retry in 22 seconds");
     assert_last_failure(f, 6, "throttled");
     /* verify_present is throttled the same way (same device). */
     assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), "Too many failed MFA attempts; retry in 22 seconds");
-    m.now_s = T + 29;
+    m.now_ms = (T + 29) * 1000;
     assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), "Too many failed MFA attempts; retry in 1 seconds");
     assert_int_equal(device(f, SER_ROOT).last_step, 0);
     /* Window over: accepted (050471 is one step late at T + 30). */
-    m.now_s = T + 30;
+    m.now_ms = (T + 30) * 1000;
     assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_OK);
     assert_int_equal(device(f, SER_ROOT).fail_count, 0);
 }
@@ -462,16 +462,29 @@ test_verify_present(void **state)
     assert_string_equal(ERR_MSG(e), msg_failed);
     assert_last_failure(f, 1, "replayed code");
 
-    /* IAM user with the bucket owner's root device: accepted. */
+    /* IAM user with the bucket owner's root device: refused, and neither
+     * its right code nor wrong ones touch that device (no lock-out of the
+     * owner by its users). */
     m.header = str_c(SER_ROOT " 081804");
-    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_OK);
-    assert_int_equal(device(f, SER_ROOT).last_step, S);
+    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_last_failure(f, 2, "not caller's device");
+    m.header = str_c(SER_ROOT " " WRONG);
+    for (int i = 0; i < TOTP_MAX_FAILS + 1; i++)
+        assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_string_equal(ERR_MSG(e), msg_failed);
+    assert_int_equal(device(f, SER_ROOT).last_step, 0);
+    assert_int_equal(device(f, SER_ROOT).fail_count, 0);
+    {
+        struct mfa_req r = req_root(f, SER_ROOT " 050471");
+        assert_int_equal(mfa_require(f->md, &r, f->a, &e), S3E_OK);
+    }
+    assert_int_equal(device(f, SER_ROOT).last_step, S + 1);
 
     /* IAM user with another account's device: refused, that device untouched. */
     m.header = str_c(SER_OTHER " 050471");
     assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), msg_failed);
-    assert_last_failure(f, 2, "not caller's or owner's device");
+    assert_last_failure(f, 9, "not caller's device");
     assert_int_equal(device(f, SER_OTHER).last_step, 0);
 
     /* Account B's root on A's bucket with its own device: accepted. */
@@ -483,18 +496,18 @@ test_verify_present(void **state)
     /* The root of A with its IAM user's device: not the caller's. */
     m = req_root(f, SER_USER " " WRONG);
     assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
-    assert_last_failure(f, 3, "not caller's or owner's device");
+    assert_last_failure(f, 10, "not caller's device");
 
     /* Wrong code and unknown serial. */
     m = req_root(f, SER_ROOT " " WRONG);
     assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
-    assert_last_failure(f, 4, "wrong code");
+    assert_last_failure(f, 11, "wrong code");
     m.header = str_c("NOSUCH 050471");
     assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
-    assert_last_failure(f, 5, "unknown device");
+    assert_last_failure(f, 12, "unknown device");
     m.header = str_c(SER_OFF " 050471");
     assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
-    assert_last_failure(f, 6, "device not enabled");
+    assert_last_failure(f, 13, "device not enabled");
 }
 
 /* ---- single use under concurrency -------------------------------------------- */
@@ -572,9 +585,15 @@ test_audit(void **state)
     assert_null(rows[0].version_id.p);
     assert_int_equal(rows[0].time_ms, T * 1000);
 
-    /* Every failure kind, then look for the codes anywhere in the table. */
+    /* Every failure kind, then look for the codes anywhere in the table.
+     * The first is recorded to the millisecond (whole seconds disagreed
+     * with the order of ids). */
     m.header = str_c(SER_ROOT " " WRONG);
+    m.now_ms = T * 1000 + 417;
     assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    rows = audit_rows(f, &n);
+    assert_int_equal(rows[n - 1].time_ms, T * 1000 + 417);
+    m.now_ms = T * 1000;
     m.header = str_c(SER_ROOT " 081804");
     assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_OK);
     assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
