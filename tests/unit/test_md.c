@@ -1472,6 +1472,32 @@ test_mfa_devices(void **state)
     }
     assert_int_equal(ds[1].user_id, -1);
     assert_false(ds[1].is_enabled);
+    /* Owner: the assignee when created enabled, else the creator (0 here). */
+    assert_int_equal(ds[0].owner_id, 0);
+    assert_int_equal(ds[1].owner_id, 0);
+    assert_int_equal(ds[2].owner_id, u1);
+    /* Enabling makes the assignee the owner; deactivating keeps it. */
+    assert_int_equal(mfa_enable(f.md, id_b, true, u1, 20), 0);
+    assert_int_equal(mfa_enable(f.md, id_b, false, -1, 21), 0);
+    assert_int_equal(md_mfa_get(r, STR_LIT("arn:aws:iam::000000000001:mfa/b"), f.a, &d), 0);
+    assert_int_equal(d.user_id, -1);
+    assert_int_equal(d.owner_id, u1);
+    /* A free device created by an IAM user belongs to that user, who must
+     * be of the device's account. */
+    memset(&x, 0, sizeof(x));
+    x.op = OP_MFA;
+    x.d.account_id = a1;
+    x.d.user_id = -1;
+    x.d.owner_id = u1;
+    x.d.serial = STR_LIT("by-u1");
+    x.d.seed = seed;
+    assert_int_equal(op(f.md, &x), 0);
+    assert_int_equal(md_mfa_get(r, STR_LIT("by-u1"), f.a, &d), 0);
+    assert_int_equal(d.owner_id, u1);
+    assert_int_equal(del(f.md, OP_MFA_DEL, d.id), 0);
+    x.d.owner_id = u2;
+    x.d.serial = STR_LIT("by-u2");
+    assert_int_equal(op(f.md, &x), -ENOENT);
     assert_int_equal(md_mfa_list(r, a1, 0, f.a, &ds, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(ds[0].id, id_a);
