@@ -1520,41 +1520,17 @@ static const struct action actions[] = {
     {"GetCallerIdentity", true, true, false, get_caller_identity},
 };
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* application/x-www-form-urlencoded: %XX escapes and '+' for space. */
 static int
 form_decode(struct arena *a, struct str in, struct str *out)
 {
     char *p = arena_alloc(a, in.n + 1);
-    size_t o = 0;
+    int n = uri_decode_form(in, p);
 
-    for (size_t i = 0; i < in.n; i++) {
-        if (in.p[i] == '+') {
-            p[o++] = ' ';
-        } else if (in.p[i] == '%') {
-            int hi = i + 2 < in.n ? hexval(in.p[i + 1]) : -1;
-            int lo = i + 2 < in.n ? hexval(in.p[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                return -EINVAL;
-            p[o++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else {
-            p[o++] = in.p[i];
-        }
-    }
-    p[o] = '\0';
-    *out = str_make(p, o);
+    if (n < 0)
+        return n;
+    p[n] = '\0';
+    *out = str_make(p, (size_t)n);
     return 0;
 }
 
