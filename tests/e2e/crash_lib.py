@@ -241,8 +241,17 @@ class CrashCase(lib.E2ETestCase):
         self.latency = Latency()
         self.problems = []
         self.t_start = time.time()
+        # run.sh's timeout SIGTERMs us: take our cofferd (only that PID) along
+        srv = self.srv
+
+        def on_term(signum, frame):
+            srv.kill()
+            raise SystemExit(128 + signum)
+
+        self.old_term = signal.signal(signal.SIGTERM, on_term)
 
     def tearDown(self):
+        signal.signal(signal.SIGTERM, self.old_term)
         self.srv.kill()
         report = self.srv.sanitizer_report()
         shutil.rmtree(self.root, ignore_errors=True)

@@ -185,9 +185,10 @@ fi
 
 # Tests with their own servers
 if [ -z "${E2E_ONLY:-}" ] && [ -z "${E2E_SKIP_SLOW:-}" ]; then
-    for t in drain_test.py crash_test.py; do
+    for t in drain_test.py crash_test.py crash_multipart_test.py crash_mfa_test.py \
+        crash_delete_objects_test.py; do
         section "$t"
-        (cd "$HERE" && E2E_TMP=$TMP timeout -k 10 240 $PY runner.py "$t")
+        (cd "$HERE" && E2E_TMP=$TMP E2E_STACK_DUMP_AFTER=225 timeout -k 10 240 $PY runner.py "$t")
         rc=$?
         if [ $rc -ge 124 ]; then
             result FAIL "$(basename "$t" .py).timeout_or_crash_rc$rc"
