@@ -2,10 +2,14 @@
  * DIR/blobs/<2 hex>/<32 hex> once committed. Knows nothing about metadata;
  * the caller orders blob commits before md commits (see blob.h). All state
  * is set at blob_open() and never changes, so any thread may use a handle;
- * paths are resolved relative to directory fds held open. */
+ * paths are resolved relative to directory fds held open. Each system call
+ * that writes is a FAULT() site of the test build: blob.open, blob.write,
+ * blob.fsync, blob.dirsync, blob.rename, blob.unlink. EINTR is retried
+ * everywhere, short writes continue where they stopped. */
 #include "common.h"
 #include "store/blob.h"
 #include "util/enc.h"
+#include "util/fault.h"
 #include "util/xmalloc.h"
 
 #include <dirent.h>
@@ -39,6 +43,86 @@ struct blob_writer {
     int64_t flushed; /* bytes whose writeback was started */
     char tmp_name[TMP_NAME_LEN + 1];
 };
+
+/* The system calls behind the FAULT() sites; each returns 0 or -errno. */
+static int
+sync_fd(int fd, const char *site)
+{
+    (void)site; /* only the FAULT build reads it */
+    for (;;) {
+        int f = FAULT(site);
+
+        if (f > 0)
+            errno = f;
+        else if (fsync(fd) == 0)
+            return 0;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static int
+rename_blob(struct blob *b, const char *tmp_name, const char *path)
+{
+    for (;;) {
+        int f = FAULT("blob.rename");
+
+        if (f > 0)
+            errno = f;
+        else if (renameat(b->tmp_fd, tmp_name, b->blobs_fd, path) == 0)
+            return 0;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static int
+unlink_at(int dirfd, const char *name)
+{
+    for (;;) {
+        int f = FAULT("blob.unlink");
+
+        if (f > 0)
+            errno = f;
+        else if (unlinkat(dirfd, name, 0) == 0)
+            return 0;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+/* A new temp file: an fd or -errno. */
+static int
+open_tmp(struct blob *b, const char *name)
+{
+    for (;;) {
+        int f = FAULT("blob.open"), fd = -1;
+
+        if (f > 0)
+            errno = f;
+        else
+            fd = openat(b->tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            return fd;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+/* One write(2): > 0 bytes written, or -1 with errno. */
+static ssize_t
+write_some(int fd, const void *p, size_t n)
+{
+    int f = FAULT("blob.write");
+
+    if (f == FAULT_SHORT && n > 1) {
+        n /= 2;
+    } else if (f > 0) {
+        errno = f;
+        return -1;
+    }
+    return write(fd, p, n);
+}
 
 static int
 random_hex(char out[2 * 16 + 1])
@@ -161,9 +245,9 @@ blob_writer_open(struct blob *b, struct blob_writer **out)
         goto fail;
     memcpy(w->tmp_name, rnd, 32);
     memcpy(w->tmp_name + 32, TMP_SUFFIX, sizeof(TMP_SUFFIX));
-    w->fd = openat(b->tmp_fd, w->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    w->fd = open_tmp(b, w->tmp_name);
     if (w->fd < 0) {
-        rc = -errno;
+        rc = w->fd;
         goto fail;
     }
     w->b = b;
@@ -180,7 +264,7 @@ blob_writer_write(struct blob_writer *w, const void *p, size_t n)
     const char *q = p;
 
     while (n > 0) {
-        ssize_t k = write(w->fd, q, n);
+        ssize_t k = write_some(w->fd, q, n);
 
         if (k < 0) {
             if (errno == EINTR)
@@ -213,8 +297,8 @@ fanout_dir(struct blob *b, const char *fan)
 
     /* A new fan-out directory is itself an entry of DIR/blobs: make it
      * durable before a file inside it counts as committed. */
-    if (rc > 0 && fsync(b->blobs_fd) < 0)
-        return -errno;
+    if (rc > 0)
+        rc = sync_fd(b->blobs_fd, "blob.dirsync");
     if (rc < 0)
         return rc;
     return open_dir(b->blobs_fd, fan);
@@ -234,10 +318,9 @@ blob_writer_commit(struct blob_writer *w, char *id)
     blob_path(str_make(id, BLOB_ID_LEN), path);
     memcpy(fan, id, 2);
     fan[2] = '\0';
-    if (fsync(w->fd) < 0) {
-        rc = -errno;
+    rc = sync_fd(w->fd, "blob.fsync");
+    if (rc < 0)
         goto out;
-    }
     rc = close(w->fd) < 0 ? -errno : 0;
     w->fd = -1;
     if (rc < 0)
@@ -247,13 +330,11 @@ blob_writer_commit(struct blob_writer *w, char *id)
         rc = dfd;
         goto out;
     }
-    if (renameat(b->tmp_fd, w->tmp_name, b->blobs_fd, path) < 0) {
-        rc = -errno;
+    rc = rename_blob(b, w->tmp_name, path);
+    if (rc < 0)
         goto out;
-    }
     renamed = true;
-    if (fsync(dfd) < 0)
-        rc = -errno;
+    rc = sync_fd(dfd, "blob.dirsync");
 out:
     /* On failure nothing may point at the file yet: remove it wherever it
      * is, so the caller can simply report the error. */
@@ -306,7 +387,7 @@ blob_unlink(struct blob *b, struct str id)
     if (!valid_id(id))
         return -ENOENT;
     blob_path(id, path);
-    return unlinkat(b->blobs_fd, path, 0) < 0 ? -errno : 0;
+    return unlink_at(b->blobs_fd, path);
 }
 
 /* True if dirfd/name is a regular file at least min_age_s old. */

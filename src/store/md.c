@@ -6,6 +6,7 @@
 #include "common.h"
 #include "store/md.h"
 #include "crypto/seal.h"
+#include "store/md_int.h"
 #include "store/md_schema.h"
 #include "util/buf.h"
 #include "util/enc.h"
@@ -954,6 +955,7 @@ md_open(const char *dir, struct md **out)
      * which the event loops and workers would otherwise contend on. */
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 
+    md_fault_install(); /* the test build's VFS; nothing otherwise */
     pthread_mutex_init(&md->mu, NULL);
     pthread_mutex_init(&md->readers_mu, NULL);
     pthread_cond_init(&md->cv_work, NULL);
