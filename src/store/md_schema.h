@@ -202,8 +202,8 @@ static const char *const md_migrations[] = {
      * until it is enabled, then the principal it was assigned to, kept
      * after deactivation (0 = root). Devices from before belong to the
      * principal they are assigned to, or else to root. */
-    "ALTER TABLE mfa_devices ADD COLUMN owner_id INTEGER NOT NULL DEFAULT 0;"
-    "UPDATE mfa_devices SET owner_id = user_id WHERE user_id > 0;",
+    ("ALTER TABLE mfa_devices ADD COLUMN owner_id INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE mfa_devices SET owner_id = user_id WHERE user_id > 0;"),
 };
 
 #define MD_SCHEMA_VERSION ((int)(sizeof(md_migrations) / sizeof(md_migrations[0])))
