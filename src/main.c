@@ -6,6 +6,7 @@
 #include "s3/s3.h"
 #include "store/blob.h"
 #include "store/md.h"
+#include "store/space.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -21,6 +22,11 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* How long a write waits for another process holding meta.db's write lock
+ * (the admin CLI) before its client gets 503 SlowDown: a CLI command holds
+ * it for milliseconds, anything longer is a stuck process. */
+#define LOCK_WAIT_MS 2000
 
 struct config {
     const char *data;
@@ -178,6 +184,7 @@ main(int argc, char **argv)
     struct srv srv = {0};
     struct md *md = NULL;
     struct blob *blob = NULL;
+    struct space *space = NULL;
     struct tls_ctx *tls = NULL;
     struct http_server *hs = NULL;
     char host[256], cert[PATH_MAX], key[PATH_MAX], lock_path[PATH_MAX];
@@ -223,16 +230,25 @@ main(int argc, char **argv)
         log_error("cannot open access log %s: %s", cfg.access_log, strerror(errno));
         return 1;
     }
+    /* First: on a full disk its reserve gives the rest of start-up room. */
+    rc = space_open(cfg.data, &space);
+    if (rc < 0) {
+        log_error("cannot open the space reserve in %s: %s", cfg.data, strerror(-rc));
+        goto out;
+    }
     rc = md_open(cfg.data, &md);
     if (rc < 0) {
         log_error("cannot open metadata in %s: %s", cfg.data, strerror(-rc));
         goto out;
     }
+    md_set_lock_wait(md, LOCK_WAIT_MS);
+    md_set_space(md, space);
     rc = blob_open(cfg.data, &blob);
     if (rc < 0) {
         log_error("cannot open blob store in %s: %s", cfg.data, strerror(-rc));
         goto out;
     }
+    blob_set_space(blob, space);
     /* Nothing is in flight yet, so every unreferenced file is an orphan of
      * a crash between data rename and metadata commit. */
     rc = blob_gc(blob, gc_is_live, md, 0);
@@ -241,6 +257,7 @@ main(int argc, char **argv)
 
     srv.md = md;
     srv.blob = blob;
+    srv.space = space;
     srv.domain = cfg.domain;
     srv.region = cfg.region;
     hs = http_server_new(&(struct http_server_opts){
@@ -289,6 +306,7 @@ out:
     tls_ctx_free(tls);
     blob_close(blob);
     md_close(md);
+    space_close(space);
     close(lock_fd); /* releases the data directory */
     return status;
 }

@@ -195,7 +195,7 @@ check_code(struct md *md, const struct mfa_req *m, struct arena *a, struct mfa_e
     k.code = 0;
     if (rc < 0) {
         log_error("mfa: device check for %.*s failed: %s", STR_FMT(m->bucket), strerror(-rc));
-        return S3E_INTERNAL;
+        return s3_err_from_errno(rc); /* 507 on a full disk, 503 if meta.db is locked */
     }
     if (k.reason == NULL)
         return S3E_OK;

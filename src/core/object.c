@@ -13,7 +13,7 @@ object_bucket(struct md_conn *c, struct str name, int64_t account_id, struct are
     if (rc == -ENOENT)
         return S3E_NO_SUCH_BUCKET;
     if (rc < 0)
-        return S3E_INTERNAL;
+        return s3_err_from_errno(rc);
     if (b->account_id != account_id)
         return S3E_ACCESS_DENIED;
     return S3E_OK;
@@ -30,8 +30,10 @@ drop_null(struct md_conn *c, int64_t bucket_id, struct str key, struct arena *a,
     *blob = STR_NULL;
     if (rc == -ENOENT)
         return S3E_OK;
-    if (rc < 0 || md_version_delete(c, old.seq) < 0)
-        return S3E_INTERNAL;
+    if (rc == 0)
+        rc = md_version_delete(c, old.seq);
+    if (rc < 0)
+        return s3_err_from_errno(rc);
     if (old.blob_id.n > 0)
         *blob = old.blob_id;
     return S3E_OK;
@@ -56,7 +58,7 @@ object_put(struct md_conn *c, const struct md_bucket *b, struct md_version *v, s
             return err;
         v->version_id = STR_LIT("null");
     }
-    return md_version_insert(c, v, a) < 0 ? S3E_INTERNAL : S3E_OK;
+    return s3_err_from_errno(md_version_insert(c, v, a));
 }
 
 enum s3_err
@@ -78,8 +80,10 @@ object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, stru
         out->version_id = vid;
         if (rc == -ENOENT)
             return S3E_OK;
-        if (rc < 0 || md_version_delete(c, v.seq) < 0)
-            return S3E_INTERNAL;
+        if (rc == 0)
+            rc = md_version_delete(c, v.seq);
+        if (rc < 0)
+            return s3_err_from_errno(rc);
         out->removed = true;
         out->delete_marker = v.is_delete_marker;
         if (v.blob_id.n > 0)
@@ -101,8 +105,9 @@ object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, stru
     v.is_delete_marker = true;
     v.mtime_ms = now_ms;
     v.owner_id = owner_id;
-    if (md_version_insert(c, &v, a) < 0)
-        return S3E_INTERNAL;
+    rc = md_version_insert(c, &v, a);
+    if (rc < 0)
+        return s3_err_from_errno(rc);
     out->version_id = v.version_id;
     out->delete_marker = true;
     return S3E_OK;

@@ -4,12 +4,14 @@
 
 struct md;
 struct blob;
+struct space;
 struct http_req;
 
 /* Server-wide context, built by main.c and shared read-only by all workers. */
 struct srv {
     struct md *md;
     struct blob *blob;
+    struct space *space; /* free-space guard: writes that add data ask it first */
     const char *domain; /* virtual-hosted style: BUCKET.domain */
     const char *region; /* "us-east-1" */
 };

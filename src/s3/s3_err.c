@@ -43,9 +43,9 @@ s3_err_from_errno(int rc)
         return S3E_OK;
     case -ENOSPC:
     case -EDQUOT:
-        return S3E_SERVICE_UNAVAILABLE;
-    case -EBUSY:
-        return S3E_SERVICE_UNAVAILABLE;
+        return S3E_STORAGE_FULL;
+    case -EBUSY: /* meta.db write-locked by another process past the wait */
+        return S3E_SLOW_DOWN;
     case -E2BIG:
         return S3E_ENTITY_TOO_LARGE;
     default:

@@ -19,6 +19,7 @@
 #include "s3/s3_mpu.h"
 #include "s3/s3_range.h"
 #include "store/blob.h"
+#include "store/space.h"
 #include "store/trash.h"
 #include "util/enc.h"
 #include "util/log.h"
@@ -453,6 +454,9 @@ s3_create_multipart_upload(struct s3_req *q)
         err = s3_bucket_load(q, &x.b);
     if (err == S3E_OK)
         err = collect_meta(q, &x.u.meta);
+    /* An upload only adds data: refused while the disk is full. */
+    if (err == S3E_OK)
+        err = s3_err_from_errno(space_admit(q->srv->space));
     if (err != S3E_OK)
         return err;
     x.u.key = q->key;
@@ -517,7 +521,8 @@ commit_part(struct s3_req *q, const struct md_upload *u, struct part_ctx *x)
     x->upload = u->id;
     rc = md_write(q->srv->md, part_txn, x);
     if (rc < 0) {
-        (void)blob_unlink(q->srv->blob, x->p.blob_id);
+        if (rc != -EIO) /* -EIO: outcome unknown, blob_gc() decides at start-up */
+            (void)blob_unlink(q->srv->blob, x->p.blob_id);
         return rc == -ENOENT ? no_such_upload(q, u->upload_id) : s3_err_from_errno(rc);
     }
     trash_unlink(q->srv->blob, x->trash, x->n_trash);

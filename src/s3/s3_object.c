@@ -12,6 +12,7 @@
 #include "s3/s3_range.h"
 #include "s3/s3_mfa.h"
 #include "store/blob.h"
+#include "store/space.h"
 #include "util/enc.h"
 #include "util/log.h"
 #include "util/tm.h"
@@ -194,7 +195,7 @@ put_conditions(struct md_conn *c, struct put_ctx *p)
         return S3E_OK;
     rc = md_version_get(c, p->b.id, p->v.key, STR_NULL, p->q->arena, &cur);
     if (rc < 0 && rc != -ENOENT)
-        return S3E_INTERNAL;
+        return s3_err_from_errno(rc);
     bool exists = rc == 0 && !cur.is_delete_marker;
     if (p->if_none_match && exists)
         return S3E_PRECONDITION_FAILED;
@@ -224,14 +225,18 @@ put_txn(struct md_conn *c, void *arg)
 
 /* Commits the version row; on success unlinks a replaced null version's data
  * (after the commit: a crash in between leaves an orphan, never a row
- * without data). */
+ * without data). On failure the new version's data goes too, unless the
+ * commit's outcome is unknown (-EIO): then blob_gc() decides at start-up. */
 static enum s3_err
 commit_version(struct s3_req *q, struct put_ctx *p)
 {
     int rc = md_write(q->srv->md, put_txn, p);
 
-    if (rc < 0)
-        return p->err != S3E_OK ? p->err : S3E_INTERNAL;
+    if (rc < 0) {
+        if (p->v.blob_id.p != NULL && rc != -EIO)
+            (void)blob_unlink(q->srv->blob, p->v.blob_id);
+        return p->err != S3E_OK ? p->err : s3_err_from_errno(rc);
+    }
     if (p->replaced_blob.p != NULL)
         (void)blob_unlink(q->srv->blob, p->replaced_blob);
     s3_mpu_reap(q->srv); /* a replaced multipart version's parts */
@@ -304,6 +309,10 @@ s3_put_object(struct s3_req *q)
         err = s3_bucket_load(q, &p.b);
     if (err == S3E_OK)
         err = collect_meta(q, &p.v.meta);
+    /* A full disk refuses before the body is read (inline bodies never
+     * reach blob_writer_open(), which asks too). */
+    if (err == S3E_OK)
+        err = s3_err_from_errno(space_admit(q->srv->space));
     if (err == S3E_OK)
         err = s3_body_open(q, CKSUM_NONE, &body);
     if (err != S3E_OK)
@@ -324,14 +333,14 @@ s3_put_object(struct s3_req *q)
             mem_n += (size_t)got;
             continue;
         }
+        int rc = 0;
         if (w == NULL) {
-            if (blob_writer_open(q->srv->blob, &w) < 0 ||
-                blob_writer_write(w, mem, mem_n) < 0) {
-                err = S3E_INTERNAL;
-                goto out;
-            }
+            rc = blob_writer_open(q->srv->blob, &w);
+            if (rc == 0)
+                rc = blob_writer_write(w, mem, mem_n);
         }
-        int rc = blob_writer_write(w, chunk, (size_t)got);
+        if (rc == 0)
+            rc = blob_writer_write(w, chunk, (size_t)got);
         if (rc < 0) {
             err = s3_err_from_errno(rc);
             goto out;
@@ -362,11 +371,8 @@ s3_put_object(struct s3_req *q)
         p.v.content_type = STR_LIT("binary/octet-stream");
     set_checksum(q, &p.v, &res);
     err = commit_version(q, &p);
-    if (err != S3E_OK) {
-        if (p.v.blob_id.p != NULL)
-            (void)blob_unlink(q->srv->blob, p.v.blob_id);
+    if (err != S3E_OK)
         goto out;
-    }
     reply_written(q, &p, &res);
     s3_reply_empty(q, 200);
 out:
@@ -753,6 +759,8 @@ s3_copy_object(struct s3_req *q)
         err = check_unsupported_headers(q);
     if (err == S3E_OK)
         err = s3_bucket_load(q, &p.b);
+    if (err == S3E_OK)
+        err = s3_err_from_errno(space_admit(q->srv->space));
     if (err != S3E_OK)
         return err;
     rc = md_bucket_get(md_reader(q->srv->md), sb, q->arena, &sb_row);
@@ -872,11 +880,8 @@ s3_copy_object(struct s3_req *q)
     p.v.checksum_algo = src.checksum_algo;
     p.v.checksum_value = src.checksum_value;
     err = commit_version(q, &p);
-    if (err != S3E_OK) {
-        if (p.v.blob_id.p != NULL)
-            (void)blob_unlink(q->srv->blob, p.v.blob_id);
+    if (err != S3E_OK)
         goto out;
-    }
     {
         struct buf x;
         char date[32], etag[80];
@@ -987,7 +992,7 @@ s3_delete_object(struct s3_req *q)
         s3_mfa_request(q, d.b.account_id, q->key, d.vid, &d.m);
     rc = md_write(q->srv->md, del_txn, &d);
     if (rc < 0)
-        return d.err != S3E_OK ? d.err : S3E_INTERNAL;
+        return d.err != S3E_OK ? d.err : s3_err_from_errno(rc);
     /* The row is gone and committed; now the data. */
     if (d.out.blob_id.p != NULL)
         (void)blob_unlink(q->srv->blob, d.out.blob_id);
@@ -1098,6 +1103,7 @@ s3_delete_objects(struct s3_req *q)
     struct str body;
     size_t i;
     enum s3_err err;
+    int rc;
     bool quiet = false;
     struct buf x;
     bool has_cksum = http_header(r, "content-md5").p != NULL ||
@@ -1143,8 +1149,9 @@ s3_delete_objects(struct s3_req *q)
         return err;
     if (m.mfa_ok)
         s3_mfa_request(q, m.b.account_id, STR_NULL, STR_NULL, &m.m);
-    if (md_write(q->srv->md, multi_txn, &m) < 0)
-        return m.err != S3E_OK ? m.err : S3E_INTERNAL;
+    rc = md_write(q->srv->md, multi_txn, &m);
+    if (rc < 0)
+        return m.err != S3E_OK ? m.err : s3_err_from_errno(rc);
     for (i = 0; i < m.n; i++)
         if (m.items[i].err == S3E_OK && m.items[i].out.blob_id.p != NULL)
             (void)blob_unlink(q->srv->blob, m.items[i].out.blob_id);

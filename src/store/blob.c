@@ -1,13 +1,14 @@
 /* blob.c -- object data files: DIR/tmp/<random>.tmp while written,
  * DIR/blobs/<2 hex>/<32 hex> once committed. Knows nothing about metadata;
  * the caller orders blob commits before md commits (see blob.h). All state
- * is set at blob_open() and never changes, so any thread may use a handle;
- * paths are resolved relative to directory fds held open. Each system call
- * that writes is a FAULT() site of the test build: blob.open, blob.write,
- * blob.fsync, blob.dirsync, blob.rename, blob.unlink. EINTR is retried
- * everywhere, short writes continue where they stopped. */
+ * is set at blob_open() (and blob_set_space()) and never changes, so any
+ * thread may use a handle; paths are resolved relative to directory fds held
+ * open. Each system call that writes is a FAULT() site of the test build:
+ * blob.open, blob.write, blob.fsync, blob.dirsync, blob.rename, blob.unlink.
+ * EINTR is retried everywhere, short writes continue where they stopped. */
 #include "common.h"
 #include "store/blob.h"
+#include "store/space.h"
 #include "util/enc.h"
 #include "util/fault.h"
 #include "util/xmalloc.h"
@@ -27,8 +28,9 @@
 #define TMP_NAME_LEN (32 + sizeof(TMP_SUFFIX) - 1)
 
 struct blob {
-    int blobs_fd; /* DIR/blobs */
-    int tmp_fd;   /* DIR/tmp */
+    int blobs_fd;        /* DIR/blobs */
+    int tmp_fd;          /* DIR/tmp */
+    struct space *space; /* borrowed; NULL: no free-space guard */
 };
 
 /* Writeback is started every WRITEBACK_BYTES of a large blob, so the disk
@@ -43,6 +45,15 @@ struct blob_writer {
     int64_t flushed; /* bytes whose writeback was started */
     char tmp_name[TMP_NAME_LEN + 1];
 };
+
+/* -err, after telling the space guard when the disk is full. */
+static int
+io_err(struct blob *b, int err)
+{
+    if (err == ENOSPC || err == EDQUOT)
+        space_exhausted(b->space);
+    return -err;
+}
 
 /* The system calls behind the FAULT() sites; each returns 0 or -errno. */
 static int
@@ -222,6 +233,12 @@ fail:
 }
 
 void
+blob_set_space(struct blob *b, struct space *sp)
+{
+    b->space = sp;
+}
+
+void
 blob_close(struct blob *b)
 {
     if (b == NULL)
@@ -240,6 +257,9 @@ blob_writer_open(struct blob *b, struct blob_writer **out)
     char rnd[33];
     int rc;
 
+    rc = space_admit(b->space);
+    if (rc < 0)
+        goto fail;
     rc = random_hex(rnd);
     if (rc < 0)
         goto fail;
@@ -247,7 +267,7 @@ blob_writer_open(struct blob *b, struct blob_writer **out)
     memcpy(w->tmp_name + 32, TMP_SUFFIX, sizeof(TMP_SUFFIX));
     w->fd = open_tmp(b, w->tmp_name);
     if (w->fd < 0) {
-        rc = w->fd;
+        rc = io_err(b, -w->fd);
         goto fail;
     }
     w->b = b;
@@ -263,13 +283,16 @@ blob_writer_write(struct blob_writer *w, const void *p, size_t n)
 {
     const char *q = p;
 
+    /* While full, the released reserve is for deletes: stop here. */
+    if (space_is_full(w->b->space))
+        return -ENOSPC;
     while (n > 0) {
         ssize_t k = write_some(w->fd, q, n);
 
         if (k < 0) {
             if (errno == EINTR)
                 continue;
-            return -errno;
+            return io_err(w->b, errno);
         }
         q += k;
         n -= (size_t)k;
@@ -300,7 +323,7 @@ fanout_dir(struct blob *b, const char *fan)
     if (rc > 0)
         rc = sync_fd(b->blobs_fd, "blob.dirsync");
     if (rc < 0)
-        return rc;
+        return io_err(b, -rc);
     return open_dir(b->blobs_fd, fan);
 }
 
@@ -319,8 +342,10 @@ blob_writer_commit(struct blob_writer *w, char *id)
     memcpy(fan, id, 2);
     fan[2] = '\0';
     rc = sync_fd(w->fd, "blob.fsync");
-    if (rc < 0)
+    if (rc < 0) {
+        rc = io_err(b, -rc);
         goto out;
+    }
     rc = close(w->fd) < 0 ? -errno : 0;
     w->fd = -1;
     if (rc < 0)
@@ -331,10 +356,14 @@ blob_writer_commit(struct blob_writer *w, char *id)
         goto out;
     }
     rc = rename_blob(b, w->tmp_name, path);
-    if (rc < 0)
+    if (rc < 0) {
+        rc = io_err(b, -rc);
         goto out;
+    }
     renamed = true;
     rc = sync_fd(dfd, "blob.dirsync");
+    if (rc < 0)
+        rc = io_err(b, -rc);
 out:
     /* On failure nothing may point at the file yet: remove it wherever it
      * is, so the caller can simply report the error. */

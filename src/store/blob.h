@@ -14,11 +14,17 @@
 
 struct blob;        /* opaque; thread-safe */
 struct blob_writer; /* opaque; one writer per upload, one thread at a time */
+struct space;
 
 int blob_open(const char *dir, struct blob **out); /* creates DIR/blobs, DIR/tmp; -errno */
 void blob_close(struct blob *b); /* NULL ok */
+/* Attaches the free-space guard (borrowed; before other threads use b):
+ * writers then refuse to start or go on while it is full (-ENOSPC), and an
+ * ENOSPC or EDQUOT from the disk releases its reserve. */
+void blob_set_space(struct blob *b, struct space *sp);
 
-/* Starts a new temp file. 0 and an owned writer, or -errno. */
+/* Starts a new temp file. 0 and an owned writer, or -errno (-ENOSPC while
+ * the disk is full). */
 int blob_writer_open(struct blob *b, struct blob_writer **out);
 int blob_writer_write(struct blob_writer *w, const void *p, size_t n); /* 0 or -errno */
 int64_t blob_writer_size(const struct blob_writer *w);

@@ -8,6 +8,7 @@
 #include "crypto/seal.h"
 #include "store/md_int.h"
 #include "store/md_schema.h"
+#include "store/space.h"
 #include "util/buf.h"
 #include "util/enc.h"
 #include "util/log.h"
@@ -25,8 +26,8 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
-#define BUSY_TIMEOUT_MS 10000
-#define BEGIN_TRIES 3 /* each waits up to BUSY_TIMEOUT_MS for the admin CLI */
+#define BUSY_TIMEOUT_MS 10000 /* readers; the writer's waits are slices of lock_wait_ms */
+#define LOCK_WAIT_MS 30000    /* default md_set_lock_wait(): the admin CLI's */
 #define SECRET_MAX 1024
 #define AUDIT_FIELD_MAX 4096 /* longer audit strings are cut (bounds.h keeps them shorter) */
 
@@ -222,6 +223,8 @@ struct md_conn {
     struct md_conn *prev, *next; /* md->readers */
     char err[256];               /* last SQLite error text */
     bool in_snapshot;            /* md_snapshot_begin() without its end */
+    bool saw_full;               /* an error said the disk is full (writer) */
+    int busy_ms;                 /* the busy timeout set on db */
 };
 
 /* One md_write() call, on the caller's stack; the caller sleeps until done. */
@@ -241,7 +244,9 @@ struct md {
     pthread_t writer;
     bool has_writer;
 
-    pthread_mutex_t mu; /* queue, stopping, done flags, stats */
+    pthread_mutex_t mu;  /* queue, stopping, done flags, stats, the two below */
+    struct space *space; /* md_set_space(); NULL: none */
+    int lock_wait_ms;    /* md_set_lock_wait() */
     pthread_cond_t cv_work;
     pthread_cond_t cv_done;
     struct job *head, *tail;
@@ -255,9 +260,16 @@ struct md {
 
 /* ---- connections and statements ---------------------------------------- */
 
+/* SQLite's result code as -errno. A full disk is -ENOSPC when the write
+ * that failed leaves nothing behind (SQLITE_FULL: the frame or page was not
+ * written); a failed fsync stays -EIO whatever its errno, since the log
+ * frames it was to make durable are on disk and a crash before the next
+ * commit could still bring them back (md_write's "outcome unknown"). */
 static int
 errcode(struct md_conn *c, int src)
 {
+    int sys;
+
     snprintf(c->err, sizeof(c->err), "%s", sqlite3_errmsg(c->db));
     switch (src) {
     case SQLITE_CONSTRAINT_UNIQUE:
@@ -270,6 +282,15 @@ errcode(struct md_conn *c, int src)
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return -EBUSY;
+    case SQLITE_FULL:
+        c->saw_full = true;
+        return -ENOSPC;
+    case SQLITE_IOERR:
+        sys = sqlite3_system_errno(c->db);
+        if (sys != ENOSPC && sys != EDQUOT)
+            return -EIO;
+        c->saw_full = true;
+        return src == SQLITE_IOERR_FSYNC ? -EIO : -ENOSPC;
     default:
         return -EIO;
     }
@@ -641,30 +662,38 @@ wake(struct md *md, struct job *j, int rc)
     pthread_mutex_unlock(&md->mu);
 }
 
+/* Runs statement id, waiting up to wait_ms in all while another process
+ * (the admin CLI, or anything holding meta.db open) has the write lock;
+ * long waits are cut into BUSY_TIMEOUT_MS slices so each is logged. */
 static int
-begin(struct md_conn *c)
+exec_waiting(struct md_conn *c, enum st id, int wait_ms)
 {
+    int slice = wait_ms < BUSY_TIMEOUT_MS ? wait_ms : BUSY_TIMEOUT_MS;
     int rc;
 
-    for (int tries = 1;; tries++) {
-        rc = exec_id(c, ST_BEGIN);
-        if (rc != -EBUSY || tries == BEGIN_TRIES)
+    if (c->busy_ms != slice) {
+        sqlite3_busy_timeout(c->db, slice);
+        c->busy_ms = slice;
+    }
+    for (int waited = slice;; waited += slice) {
+        rc = exec_id(c, id);
+        if (rc != -EBUSY || waited >= wait_ms)
             return rc;
-        log_warn("md: database write-locked by another process for %d s; retrying",
-                 tries * BUSY_TIMEOUT_MS / 1000);
+        log_warn("md: database write-locked by another process for %d s; retrying", waited / 1000);
     }
 }
 
 static int
-commit(struct md_conn *c)
+begin(struct md_conn *c, int wait_ms)
 {
-    int rc;
+    return exec_waiting(c, ST_BEGIN, wait_ms);
+}
 
-    for (int tries = 1;; tries++) {
-        rc = exec_id(c, ST_COMMIT);
-        if (rc != -EBUSY || tries == BEGIN_TRIES)
-            break;
-    }
+static int
+commit(struct md_conn *c, int wait_ms)
+{
+    int rc = exec_waiting(c, ST_COMMIT, wait_ms);
+
     if (rc < 0) {
         log_error("md: group commit failed: %s", c->err);
         if (!sqlite3_get_autocommit(c->db))
@@ -688,13 +717,37 @@ settle(struct job **pending, struct job **late, int rc)
     *pending = NULL;
 }
 
+/* What the jobs of a transaction SQLite gave up on are told. */
+static int
+lost(struct md_conn *c)
+{
+    return c->saw_full ? -ENOSPC : -EIO;
+}
+
+/* Moves every job queued meanwhile to *late with result rc: after waiting
+ * out the lock once, a group does not make the next one wait again. */
+static void
+fail_queued(struct md *md, struct job **late, int rc)
+{
+    struct job *j;
+
+    pthread_mutex_lock(&md->mu);
+    for (j = md->head; j != NULL; j = j->next) {
+        j->rc = rc;
+        j->link = *late;
+        *late = j;
+    }
+    md->head = md->tail = NULL;
+    pthread_mutex_unlock(&md->mu);
+}
+
 /* Runs one group. A job whose fn fails is woken at once (its savepoint is
  * gone, it need not wait for the fsync); the others wait for the COMMIT.
  * A job must not be touched after it is woken: it lives on its caller's
  * stack. If SQLite aborts the whole transaction (I/O error, disk full),
- * everything done in it so far is lost and reported as -EIO. */
+ * everything done in it so far is lost and reported as -EIO or -ENOSPC. */
 static void
-run_group(struct md *md, struct job *jobs)
+run_group(struct md *md, struct job *jobs, struct space *sp, int wait_ms)
 {
     struct md_conn *c = md->wconn;
     struct job *pending = NULL; /* fn succeeded; fate decided by COMMIT */
@@ -704,19 +757,29 @@ run_group(struct md *md, struct job *jobs)
     bool in_txn = false;
     int rc;
 
+    /* Before the commit, not after it failed: a delete on a disk that is
+     * about to be full commits into the released reserve the first time. */
+    space_check(sp);
+    c->saw_full = false;
     for (j = jobs; j != NULL; j = j->next)
         n_jobs++;
     for (j = jobs; j != NULL; j = next) {
         next = j->next;
         if (!in_txn) {
-            rc = begin(c);
+            rc = begin(c, wait_ms);
             if (rc < 0) {
                 /* Locked out (or broken): fail this job and all after it
-                 * rather than wait BEGIN_TRIES times for each. */
+                 * rather than wait again for each. */
                 for (; j != NULL; j = j->next) {
                     j->rc = rc;
                     j->link = late;
                     late = j;
+                }
+                if (rc == -EBUSY) {
+                    log_warn("md: database write-locked by another process for %d ms; "
+                             "failing the waiting writes",
+                             wait_ms);
+                    fail_queued(md, &late, rc);
                 }
                 break;
             }
@@ -728,17 +791,17 @@ run_group(struct md *md, struct job *jobs)
             if (rc > 0)
                 rc = 0;
         } else {
-            rc = -EIO;
+            rc = lost(c);
         }
         if (sqlite3_get_autocommit(c->db)) {
-            settle(&pending, &late, -EIO);
+            settle(&pending, &late, lost(c));
             in_txn = false;
-            wake(md, j, rc < 0 ? rc : -EIO);
+            wake(md, j, rc < 0 ? rc : lost(c));
             continue;
         }
         if (rc < 0) {
             if (exec_id(c, ST_ROLLBACK_TO) < 0 || exec_id(c, ST_RELEASE) < 0) {
-                settle(&pending, &late, -EIO);
+                settle(&pending, &late, lost(c));
                 if (!sqlite3_get_autocommit(c->db))
                     (void)exec_id(c, ST_ROLLBACK);
                 in_txn = false;
@@ -749,7 +812,7 @@ run_group(struct md *md, struct job *jobs)
         if (exec_id(c, ST_RELEASE) < 0) {
             j->link = pending;
             pending = j;
-            settle(&pending, &late, -EIO);
+            settle(&pending, &late, lost(c));
             if (!sqlite3_get_autocommit(c->db))
                 (void)exec_id(c, ST_ROLLBACK);
             in_txn = false;
@@ -759,11 +822,15 @@ run_group(struct md *md, struct job *jobs)
         pending = j;
     }
     if (in_txn) {
-        rc = commit(c);
+        rc = commit(c, wait_ms);
         if (rc == 0)
             n_commits++;
-        settle(&pending, &late, rc < 0 ? -EIO : 0);
+        settle(&pending, &late, rc);
     }
+    /* The reserve goes before anyone is woken: the deletes a client sends
+     * next must find the room. */
+    if (c->saw_full)
+        space_exhausted(sp);
     pthread_mutex_lock(&md->mu);
     for (j = late; j != NULL; j = next) {
         next = j->link;
@@ -780,7 +847,9 @@ static void *
 writer_main(void *arg)
 {
     struct md *md = arg;
+    struct space *sp;
     struct job *jobs;
+    int wait_ms;
 
     pthread_mutex_lock(&md->mu);
     for (;;) {
@@ -790,12 +859,30 @@ writer_main(void *arg)
             break;
         jobs = md->head;
         md->head = md->tail = NULL;
+        sp = md->space;
+        wait_ms = md->lock_wait_ms;
         pthread_mutex_unlock(&md->mu);
-        run_group(md, jobs);
+        run_group(md, jobs, sp, wait_ms);
         pthread_mutex_lock(&md->mu);
     }
     pthread_mutex_unlock(&md->mu);
     return NULL;
+}
+
+void
+md_set_space(struct md *md, struct space *sp)
+{
+    pthread_mutex_lock(&md->mu);
+    md->space = sp;
+    pthread_mutex_unlock(&md->mu);
+}
+
+void
+md_set_lock_wait(struct md *md, int ms)
+{
+    pthread_mutex_lock(&md->mu);
+    md->lock_wait_ms = ms > 0 ? ms : 1;
+    pthread_mutex_unlock(&md->mu);
 }
 
 int
@@ -955,6 +1042,7 @@ md_open(const char *dir, struct md **out)
      * which the event loops and workers would otherwise contend on. */
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 
+    md->lock_wait_ms = LOCK_WAIT_MS;
     md_fault_install(); /* the test build's VFS; nothing otherwise */
     pthread_mutex_init(&md->mu, NULL);
     pthread_mutex_init(&md->readers_mu, NULL);

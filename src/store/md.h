@@ -20,6 +20,7 @@
 
 struct md;      /* opaque; one per process */
 struct md_conn; /* opaque; one SQLite connection */
+struct space;   /* store/space.h */
 
 /* Opens (creating and migrating) DIR/meta.db and the secret-sealing key
  * DIR/master.key (created 0600 with 32 random bytes if missing). Starts the
@@ -46,11 +47,30 @@ void md_snapshot_end(struct md_conn *c);
  * fn returns 0 or a negative errno / its own negative code; on < 0 its
  * savepoint is rolled back and md_write returns that value without waiting
  * for the commit. On 0, md_write returns 0 only after the group commit is
- * durable, or -EIO if the commit failed (then fn's work is gone).
+ * durable, or else:
+ *   -EBUSY   another process held the write lock longer than the lock wait
+ *            (md_set_lock_wait()); nothing was written;
+ *   -ENOSPC  the disk is full; nothing was written;
+ *   -EIO     the commit failed; its outcome may stay unknown until the next
+ *            open (a failed fsync of the log), so data the job references
+ *            must be left for blob_gc() rather than removed.
  * fn must not block; it may write to memory owned by the caller (the caller
- * is blocked until fn has run). */
+ * is blocked until fn has run). Statement errors inside fn are -ENOSPC for
+ * a full disk as well. */
 typedef int (*md_write_fn)(struct md_conn *c, void *arg);
 int md_write(struct md *md, md_write_fn fn, void *arg);
+
+/* The longest a group waits for another process's write lock before its
+ * jobs fail with -EBUSY (with every job queued meanwhile). Default 30 s,
+ * which suits the admin CLI waiting for the server's short group commits;
+ * cofferd sets a few seconds so a held lock costs its clients that much at
+ * most. Call before the first md_write() from other threads. */
+void md_set_lock_wait(struct md *md, int ms);
+
+/* Attaches the free-space guard (borrowed, NULL ok): the writer checks free
+ * space before each group and releases the reserve when SQLite reports the
+ * disk full, before waking anyone. */
+void md_set_space(struct md *md, struct space *sp);
 
 /* SQLite's last error text on c (for logs). Borrowed. */
 const char *md_errmsg(struct md_conn *c);

@@ -20,6 +20,10 @@ for v in $(env | sed -n 's/^\(AWS_[A-Z_]*\)=.*/\1/p; s/^\(RCLONE_[A-Z_]*\)=.*/\1
     unset "$v"
 done
 export E2E_BIN=$BIN
+# The FAULT build (make fault) for fault_test.py, which skips with a message without it.
+FAULT_BIN=${FAULT_BIN:-$BIN-fault}
+case $FAULT_BIN in /*) ;; *) FAULT_BIN=$ROOT/$FAULT_BIN ;; esac
+export E2E_FAULT_BIN=$FAULT_BIN
 
 TMP=$(mktemp -d /tmp/coffer-e2e.XXXXXX)
 RESULTS=$TMP/results
@@ -181,6 +185,19 @@ if grep -q 'ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer' "$LOG"; then
     echo "sanitizer report in cofferd log:"
     grep -A 30 'ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer' "$LOG" | head -80
     result FAIL "server.sanitizer_clean"
+fi
+
+# Tests with their own servers, short ones first: injected faults (the FAULT build) and a real
+# full disk (root and a loop device); each skips with a message when it cannot run.
+if [ -z "${E2E_ONLY:-}" ]; then
+    for t in fault_test.py diskfull_test.py; do
+        section "$t"
+        (cd "$HERE" && E2E_TMP=$TMP timeout -k 10 120 $PY runner.py "$t")
+        rc=$?
+        if [ $rc -ge 124 ]; then
+            result FAIL "$(basename "$t" .py).timeout_or_crash_rc$rc"
+        fi
+    done
 fi
 
 # Tests with their own servers
