@@ -6,7 +6,7 @@ first crash test (PUT/DELETE), is self-contained.
 Each test owns a cofferd (lib.Server) on a temp data dir and kills only that PID. A cycle:
 worker threads run operations, each thread on its own keys so a key's operations are
 sequential; the main thread SIGKILLs cofferd; cofferd restarts on the same data dir (same ports,
-so clients are reused); every key is checked against a model that holds its last acknowledged
+so clients are reused; now and then it is killed once more while starting up); every key is checked against a model that holds its last acknowledged
 state and the state the operation in flight at the kill would leave. A key may be in either;
 nothing else is allowed.
 
@@ -28,6 +28,7 @@ import os
 import random
 import shutil
 import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -222,6 +223,18 @@ def error_code(e):
     return e.response.get("Error", {}).get("Code")
 
 
+class Server(lib.Server):
+    def spawn(self):
+        """Starts cofferd on the current ports without waiting for it (to kill it while it
+        starts up)."""
+        argv = [os.path.join(self.bin, "cofferd"), "--data", self.data,
+                "--listen", "127.0.0.1:%d" % self.http_port,
+                "--tls-listen", "127.0.0.1:%d" % self.tls_port] + self.args
+        with open(self.log, "ab") as logf:
+            self.proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+
+
 class CrashCase(lib.E2ETestCase):
     """A private cofferd on a temp data dir; start/restart/kill helpers and the cycle loop."""
 
@@ -233,7 +246,9 @@ class CrashCase(lib.E2ETestCase):
         self.root = tempfile.mkdtemp(prefix=self.tag + ".", dir=base)
         self.data = os.path.join(self.root, "data")
         os.makedirs(self.data)
-        self.srv = lib.Server(lib.env().bin, self.data, log=os.path.join(self.root, "log"))
+        self.srv = Server(lib.env().bin, self.data, log=os.path.join(self.root, "log"))
+        self.startup = []  # seconds each start took until both ports answered
+        self.kills_in_startup = 0
         self.seed = seed_from_env()
         print("%s seed %d (CRASH_SEED=%d repeats the choices)" % (self.tag, self.seed, self.seed),
               flush=True)
@@ -266,11 +281,21 @@ class CrashCase(lib.E2ETestCase):
         return a["access_key_id"], a["secret_access_key"]
 
     def restart(self, cycle):
+        """Starts cofferd again on the same data dir and ports. In about one cycle in six it is
+        first killed again while starting up (at a random point of its usual start-up time),
+        so start-up work (the orphan sweep) is interrupted too."""
+        if self.rng.random() < 0.15 and self.startup:
+            self.srv.spawn()
+            time.sleep(self.rng.uniform(0, sorted(self.startup)[len(self.startup) // 2]))
+            self.srv.kill()
+            self.kills_in_startup += 1
+        t = time.monotonic()
         try:
             self.srv.start(timeout=60, keep_ports=True)
         except RuntimeError as e:
             self.fail("restart after SIGKILL in cycle %d failed (seed %d): %s"
                       % (cycle, self.seed, e))
+        self.startup.append(time.monotonic() - t)
 
     def plan(self, targets, arm=(0.2, 0.9), patience=1.5):
         return KillPlan(random.Random(self.rng.random()), targets, self.latency,
@@ -314,8 +339,9 @@ class CrashCase(lib.E2ETestCase):
 
     def finish(self, cycle, summary):
         self.assertEqual(self.problems, [], "seed %d" % self.seed)
-        print("%s: %d cycles in %.1fs; %s" % (self.tag, cycle + 1, time.time() - self.t_start,
-                                              summary), flush=True)
+        print("%s: %d cycles in %.1fs (%d kills during start-up); %s"
+              % (self.tag, cycle + 1, time.time() - self.t_start, self.kills_in_startup,
+                 summary), flush=True)
 
     def blob_files(self):
         """Data files under DATA/blobs and DATA/tmp."""
