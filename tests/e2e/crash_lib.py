@@ -5,18 +5,20 @@ first crash test (PUT/DELETE), is self-contained.
 
 Each test owns a cofferd (lib.Server) on a temp data dir and kills only that PID. A cycle:
 worker threads run operations, each thread on its own keys so a key's operations are
-sequential; the main thread SIGKILLs cofferd; cofferd restarts on the same data dir (same ports,
-so clients are reused; now and then it is killed once more while starting up); every key is checked against a model that holds its last acknowledged
-state and the state the operation in flight at the kill would leave. A key may be in either;
-nothing else is allowed.
+sequential; the main thread SIGKILLs cofferd; cofferd restarts on the same data dir (same
+ports, so clients are reused; now and then it is killed once more while starting up); every
+key is checked against a model that holds its last acknowledged state and the state the
+operation in flight at the kill would leave. A key may be in either; nothing else is allowed.
+A transport error before the kill, or an error answer from the live server, is a failure too.
 
 When to kill (KillPlan): after a random delay the plan is armed; the next operation of a
 target kind to start (a completion, an MFA delete, a DeleteObjects...) sets the kill for a
 random moment within that kind's usual duration, measured on the operations acknowledged so
 far. Most kills thus land inside the operation under test, at any point of it: request still
 being sent, handler running, commit done but answer not sent. If no such operation starts soon
-enough, or the cycle has no target kind, the kill comes at a random moment anyway. All choices
-derive from the printed seed (CRASH_SEED=N repeats them; thread timing is not reproducible).
+enough, or the cycle has no target kind (every seventh), the kill comes at a random moment
+anyway. All choices derive from the printed seed (CRASH_SEED=N repeats them; thread timing is
+not reproducible).
 
     CRASH_CYCLES=N   cycles per test (default 20)
     CRASH_SEED=N     seed (default: time)
