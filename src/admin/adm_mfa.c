@@ -9,6 +9,7 @@
 #include "admin/adm.h"
 #include "auth/qr.h"
 #include "auth/totp.h"
+#include "crypto/hash.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/enc.h"
@@ -21,7 +22,6 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #define SEED_RANDOM_BYTES 20 /* 160 bits, RFC 4226's recommendation, as AWS does */
 #define SEED_MIN 16          /* RFC 4226 R6: at least 128 bits */
@@ -354,7 +354,7 @@ adm_mfa_enroll(struct adm_cli *cli)
         ret = seed_arg(cli->seed_b32, seed, &seed_n);
         if (ret != 0)
             goto out;
-    } else if (RAND_bytes(seed, (int)seed_n) != 1) {
+    } else if (rand_bytes(seed, seed_n) < 0) {
         ret = adm_internal("RAND_bytes", -EIO);
         goto out;
     }

@@ -9,6 +9,7 @@
 #include "common.h"
 
 #include "admin/adm.h"
+#include "crypto/hash.h"
 #include "store/md.h"
 #include "util/arena.h"
 #include "util/log.h"
@@ -26,7 +27,6 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #define DEFAULT_DATA_DIR "./data"
 #define ACCOUNT_NAME_MAX 64
@@ -114,10 +114,9 @@ rand_chars(char *out, size_t n, const char *alphabet)
 
     ASSERT(n_alpha > 0 && n_alpha <= 256);
     while (i < n) {
-        if (RAND_bytes(r, sizeof(r)) != 1) {
-            rc = -EIO;
+        rc = rand_bytes(r, sizeof(r));
+        if (rc < 0)
             goto out;
-        }
         for (size_t j = 0; j < sizeof(r) && i < n; j++) {
             if (r[j] < limit)
                 out[i++] = alphabet[r[j] % n_alpha];
