@@ -181,32 +181,49 @@ out:
     return rc;
 }
 
+/* A failed store write as auth/ reports it (s3_err_from_errno()'s classes). */
+static enum auth_err
+store_err(int rc)
+{
+    switch (rc) {
+    case -ENOSPC:
+    case -EDQUOT:
+        return AUTH_E_STORAGE_FULL;
+    case -EBUSY:
+        return AUTH_E_SLOW_DOWN;
+    case -E2BIG:
+        return AUTH_E_ENTITY_TOO_LARGE;
+    default:
+        return AUTH_E_INTERNAL;
+    }
+}
+
 /* Runs the check and maps its outcome. A valid code counts only once the
  * burned step is durable (md_write returned 0). */
-static enum s3_err
+static enum auth_err
 check_code(struct md *md, const struct mfa_req *m, struct arena *a, struct mfa_err *e)
 {
     struct check k = {.m = m, .a = a};
     int rc;
 
     if (parse_header(m->header, &k.serial, &k.code) < 0)
-        return S3E_INTERNAL; /* mfa_precheck passed, so this cannot happen */
+        return AUTH_E_INTERNAL; /* mfa_precheck passed, so this cannot happen */
     rc = md_write(md, check_run, &k);
     k.code = 0;
     if (rc < 0) {
         log_error("mfa: device check for %.*s failed: %s", STR_FMT(m->bucket), strerror(-rc));
-        return s3_err_from_errno(rc); /* 507 on a full disk, 503 if meta.db is locked */
+        return store_err(rc); /* 507 on a full disk, 503 if meta.db is locked */
     }
     if (k.reason == NULL)
-        return S3E_OK;
+        return AUTH_E_OK;
     if (k.retry_s > 0)
         e->msg = arena_printf(a, "Too many failed MFA attempts; retry in %d seconds", k.retry_s);
     else
         e->msg = msg_failed;
-    return S3E_ACCESS_DENIED;
+    return AUTH_E_ACCESS_DENIED;
 }
 
-enum s3_err
+enum auth_err
 mfa_precheck(const struct mfa_req *m, struct arena *a, struct mfa_err *e)
 {
     struct str serial;
@@ -214,56 +231,56 @@ mfa_precheck(const struct mfa_req *m, struct arena *a, struct mfa_err *e)
 
     *e = (struct mfa_err){0};
     if (m->header.p == NULL)
-        return S3E_OK;
+        return AUTH_E_OK;
     /* AWS: order of checks [spec-mfa-delete §1.6]: TLS (decision 1), format,
      * then the session-token conflict right after the format (§1.6 step 6). */
     if (!m->is_tls) {
         e->msg = msg_https;
-        return S3E_INVALID_REQUEST;
+        return AUTH_E_INVALID_REQUEST;
     }
     if (parse_header(m->header, &serial, &code) < 0) {
         e->msg = msg_malformed;
         e->arg_name = "x-amz-mfa";
         e->arg_value = arena_cstr(a, m->header);
-        return S3E_INVALID_ARGUMENT;
+        return AUTH_E_INVALID_ARGUMENT;
     }
     if (m->has_session_token) {
         e->msg = msg_session;
-        return S3E_INVALID_REQUEST;
+        return AUTH_E_INVALID_REQUEST;
     }
-    return S3E_OK;
+    return AUTH_E_OK;
 }
 
-enum s3_err
+enum auth_err
 mfa_require(struct md *md, const struct mfa_req *m, struct arena *a, struct mfa_err *e)
 {
-    enum s3_err err;
+    enum auth_err err;
 
     err = mfa_precheck(m, a, e);
-    if (err != S3E_OK)
+    if (err != AUTH_E_OK)
         return err;
     /* AWS: absent header before the principal check; an IAM user without a
      * header gets "Mfa Authentication must be used" [spec-mfa-delete §1.6]. */
     if (m->header.p == NULL) {
         mfa_audit(md, m, EVENT_FAILED, arena_printf(a, "%s: missing header", action_name(m)));
         e->msg = msg_required;
-        return S3E_ACCESS_DENIED;
+        return AUTH_E_ACCESS_DENIED;
     }
     if (m->account_id != m->bucket_owner_id || m->user_id != 0) {
         mfa_audit(md, m, EVENT_FAILED, arena_printf(a, "%s: not bucket owner", action_name(m)));
         e->msg = msg_not_owner;
-        return S3E_ACCESS_DENIED;
+        return AUTH_E_ACCESS_DENIED;
     }
     return check_code(md, m, a, e);
 }
 
-enum s3_err
+enum auth_err
 mfa_verify_present(struct md *md, const struct mfa_req *m, struct arena *a, struct mfa_err *e)
 {
-    enum s3_err err;
+    enum auth_err err;
 
     err = mfa_precheck(m, a, e);
-    if (err != S3E_OK || m->header.p == NULL)
+    if (err != AUTH_E_OK || m->header.p == NULL)
         return err;
     return check_code(md, m, a, e);
 }

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "s3/s3_err.h"
+#include "auth/auth_err.h"
 #include "util/arena.h"
 #include "util/str.h"
 
@@ -40,8 +40,8 @@ struct mfa_err {
  * HTTPS"; malformed -> 400 InvalidArgument "Mfa header is invalid -- ..."
  * (ArgumentName x-amz-mfa, ArgumentValue the header); temporary credentials
  * -> 400 InvalidRequest "DevPay and Mfa are mutually exclusive authorization
- * methods.". S3E_OK when the header is absent or well-formed. */
-enum s3_err mfa_precheck(const struct mfa_req *m, struct arena *a, struct mfa_err *e);
+ * methods.". AUTH_E_OK when the header is absent or well-formed. */
+enum auth_err mfa_precheck(const struct mfa_req *m, struct arena *a, struct mfa_err *e);
 
 /* Steps 3-5 where MFA is required: header absent -> 403 AccessDenied "Mfa
  * Authentication must be used for this request"; caller not the bucket
@@ -51,16 +51,16 @@ enum s3_err mfa_precheck(const struct mfa_req *m, struct arena *a, struct mfa_er
  * authentication failed: the code is invalid, expired or already used";
  * throttled -> 403 "Too many failed MFA attempts; retry in N seconds").
  * Consumes a valid code. Every failure is audited. */
-enum s3_err mfa_require(struct md *md, const struct mfa_req *m, struct arena *a,
-                        struct mfa_err *e);
+enum auth_err mfa_require(struct md *md, const struct mfa_req *m, struct arena *a,
+                          struct mfa_err *e);
 
 /* Decision 6: a present header is verified even where MFA is not required:
  * the serial must name an enabled device of the caller's own principal
  * (another principal's device is refused and left untouched: its failure
  * budget is its owner's), the code must pass; a valid code is consumed.
- * S3E_OK when the header is absent. */
-enum s3_err mfa_verify_present(struct md *md, const struct mfa_req *m, struct arena *a,
-                               struct mfa_err *e);
+ * AUTH_E_OK when the header is absent. */
+enum auth_err mfa_verify_present(struct md *md, const struct mfa_req *m, struct arena *a,
+                                 struct mfa_err *e);
 
 /* Appends one audit record in its own transaction (for events with no other
  * write to ride on). detail must not contain codes or seeds. */

@@ -56,17 +56,17 @@ qparam(struct str query, const char *name, struct arena *a, bool *found)
 
 bool
 sigv2_detect(const struct sigv4_input *in, struct arena *a, struct sigv2_auth *out,
-             enum s3_err *err)
+             enum auth_err *err)
 {
     struct str authz = header(in, "authorization");
     bool f1, f2, f3;
 
     memset(out, 0, sizeof(*out));
-    *err = S3E_OK;
+    *err = AUTH_E_OK;
     if (authz.p != NULL && str_has_prefix(authz, "AWS ")) {
         struct str cred = str_trim(str_make(authz.p + 4, authz.n - 4)), id, sig;
         if (!str_split(cred, ':', &id, &sig) || id.n == 0 || sig.n == 0) {
-            *err = S3E_AUTH_HEADER_MALFORMED;
+            *err = AUTH_E_AUTH_HEADER_MALFORMED;
             return true;
         }
         out->access_key_id = id;
@@ -81,7 +81,7 @@ sigv2_detect(const struct sigv4_input *in, struct arena *a, struct sigv2_auth *o
     unsigned long long e;
     if (!f1 || !f2 || !f3 || id.n == 0 || sig.n == 0 || str_to_u64(exp, &e) < 0 ||
         e > INT64_MAX) {
-        *err = S3E_ACCESS_DENIED;
+        *err = AUTH_E_ACCESS_DENIED;
         return true;
     }
     out->is_presigned = true;
@@ -172,18 +172,18 @@ build_string_to_sign(const struct sigv4_input *in, const struct sigv2_auth *auth
     return b->n > b->max ? -E2BIG : 0;
 }
 
-enum s3_err
+enum auth_err
 sigv2_verify(const struct sigv4_input *in, const struct sigv2_auth *auth, struct str secret,
              struct str bucket_vhost, struct arena *a, const char **msg)
 {
     struct buf sts;
     unsigned char mac[20];
     char b64[32];
-    enum s3_err err = S3E_OK;
+    enum auth_err err = AUTH_E_OK;
 
     if (auth->is_presigned && in->now_s > auth->expires_s) {
         *msg = "Request has expired";
-        return S3E_ACCESS_DENIED;
+        return AUTH_E_ACCESS_DENIED;
     }
     if (!auth->is_presigned) {
         struct str d = header(in, "x-amz-date");
@@ -192,20 +192,20 @@ sigv2_verify(const struct sigv4_input *in, const struct sigv2_auth *auth, struct
             d = header(in, "date");
         if (d.p == NULL || tm_parse_http(d, &t) < 0) {
             *msg = "AWS authentication requires a valid Date or x-amz-date header";
-            return S3E_ACCESS_DENIED;
+            return AUTH_E_ACCESS_DENIED;
         }
         if (t > in->now_s + S3_MAX_CLOCK_SKEW_S || t < in->now_s - S3_MAX_CLOCK_SKEW_S)
-            return S3E_REQUEST_TIME_TOO_SKEWED;
+            return AUTH_E_REQUEST_TIME_TOO_SKEWED;
     }
     buf_init(&sts, HTTP_MAX_HEADER_BYTES * 2);
     if (build_string_to_sign(in, auth, bucket_vhost, a, &sts) < 0) {
         buf_free(&sts);
-        return S3E_ACCESS_DENIED;
+        return AUTH_E_ACCESS_DENIED;
     }
     hmac_sha1(secret.p, secret.n, sts.p, sts.n, mac);
     b64_encode(mac, sizeof(mac), b64);
     if (!str_ct_eq(str_c(b64), auth->signature))
-        err = S3E_SIGNATURE_DOES_NOT_MATCH;
+        err = AUTH_E_SIGNATURE_DOES_NOT_MATCH;
     buf_free(&sts);
     return err;
 }

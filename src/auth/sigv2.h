@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth/auth_err.h"
 #include "auth/sigv4.h"
-#include "s3/s3_err.h"
 #include "util/arena.h"
 #include "util/str.h"
 
@@ -23,11 +23,11 @@ struct sigv2_auth {
 /* True if the request is signed with SigV2 (header or query); then *out is
  * filled or an error returned in *err. */
 bool sigv2_detect(const struct sigv4_input *in, struct arena *a, struct sigv2_auth *out,
-                  enum s3_err *err);
+                  enum auth_err *err);
 /* bucket_vhost: the bucket when addressed virtual-hosted style (it is then
  * part of the signed resource), STR_NULL for path style. */
-enum s3_err sigv2_verify(const struct sigv4_input *in, const struct sigv2_auth *auth,
-                         struct str secret, struct str bucket_vhost, struct arena *a,
-                         const char **msg);
+enum auth_err sigv2_verify(const struct sigv4_input *in, const struct sigv2_auth *auth,
+                           struct str secret, struct str bucket_vhost, struct arena *a,
+                           const char **msg);
 
 #endif

@@ -33,6 +33,11 @@
 #define UNSUPPORTED                                                                                \
     "The authorization mechanism you have provided is not supported. Please use " ALGORITHM "."
 #define NO_DATE "AWS authentication requires a valid Date or x-amz-date header"
+/* S3's InvalidArgument text for this header (its <Message>, verbatim). */
+#define BAD_CONTENT_SHA256                                                                         \
+    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "          \
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid "   \
+    "sha256 value."
 #define QUERY_PARAMS_MISSING                                                                       \
     "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "       \
     "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
@@ -318,7 +323,7 @@ valid_signed_headers(struct str sh)
     return has_host;
 }
 
-static enum s3_err
+static enum auth_err
 parse_payload(struct str v, struct sigv4_auth *out, const char **msg)
 {
     out->content_sha256 = v;
@@ -334,26 +339,26 @@ parse_payload(struct str v, struct sigv4_auth *out, const char **msg)
         out->payload = SIGV4_SHA256;
         out->payload_hash = v;
     } else {
-        *msg = s3_err_msg(S3E_INVALID_CONTENT_SHA256);
-        return S3E_INVALID_CONTENT_SHA256;
+        *msg = BAD_CONTENT_SHA256;
+        return AUTH_E_INVALID_CONTENT_SHA256;
     }
-    return S3E_OK;
+    return AUTH_E_OK;
 }
 
 /* What every mode shares: payload mode, token, trailer, decoded length.
  * sha_default is the payload line when x-amz-content-sha256 is absent:
  * SIGV4_UNSIGNED (presigned, anonymous) or SIGV4_SHA256 with the hash left
  * to the caller (iam/sts header auth). */
-static enum s3_err
+static enum auth_err
 parse_common(const struct sigv4_input *in, struct sigv4_auth *out, enum sigv4_payload sha_default,
              const char **msg)
 {
     struct str v = hdr_get(in, "x-amz-content-sha256");
-    enum s3_err err;
+    enum auth_err err;
 
     if (v.p != NULL) {
         err = parse_payload(v, out, msg);
-        if (err != S3E_OK)
+        if (err != AUTH_E_OK)
             return err;
     } else {
         out->payload = sha_default;
@@ -367,20 +372,20 @@ parse_common(const struct sigv4_input *in, struct sigv4_auth *out, enum sigv4_pa
         long long dl;
         if (str_to_i64(v, &dl) < 0 || dl < 0 || !all_digits(v)) {
             *msg = "x-amz-decoded-content-length must be a non-negative integer";
-            return S3E_INVALID_ARGUMENT;
+            return AUTH_E_INVALID_ARGUMENT;
         }
         out->decoded_length = dl;
     }
-    return S3E_OK;
+    return AUTH_E_OK;
 }
 
-static enum s3_err
+static enum auth_err
 parse_header_auth(const struct sigv4_input *in, struct str authz, struct arena *a,
                   struct sigv4_auth *out, const char **msg)
 {
     struct str rest, part, key, val, cred = STR_NULL, date;
     const char *why;
-    enum s3_err err;
+    enum auth_err err;
 
     authz = str_trim(authz);
     if (!str_has_prefix(authz, ALGORITHM " ")) {
@@ -388,10 +393,10 @@ parse_header_auth(const struct sigv4_input *in, struct str authz, struct arena *
         if (str_eq_c(authz, ALGORITHM)) {
             *msg = HDR_MALFORMED "; the authorization header requires three components: "
                                  "Credential, SignedHeaders, and Signature.";
-            return S3E_AUTH_HEADER_MALFORMED;
+            return AUTH_E_AUTH_HEADER_MALFORMED;
         }
         *msg = UNSUPPORTED;
-        return S3E_INVALID_REQUEST;
+        return AUTH_E_INVALID_REQUEST;
     }
     rest = str_make(authz.p + strlen(ALGORITHM), authz.n - strlen(ALGORITHM));
     while (rest.p != NULL) {
@@ -415,20 +420,20 @@ parse_header_auth(const struct sigv4_input *in, struct str authz, struct arena *
     if (cred.p == NULL || out->signed_headers.p == NULL || out->signature.p == NULL) {
         *msg = HDR_MALFORMED "; the authorization header requires three components: "
                              "Credential, SignedHeaders, and Signature.";
-        return S3E_AUTH_HEADER_MALFORMED;
+        return AUTH_E_AUTH_HEADER_MALFORMED;
     }
     if (!parse_credential(cred, a, out, &why)) {
         *msg = arena_printf(a, HDR_MALFORMED "; %s", why);
-        return S3E_AUTH_HEADER_MALFORMED;
+        return AUTH_E_AUTH_HEADER_MALFORMED;
     }
     if (!valid_signed_headers(out->signed_headers)) {
         *msg = HDR_MALFORMED "; SignedHeaders must be lower-case names separated by ';' and "
                              "include host.";
-        return S3E_AUTH_HEADER_MALFORMED;
+        return AUTH_E_AUTH_HEADER_MALFORMED;
     }
     if (!is_hex64(out->signature)) {
         *msg = HDR_MALFORMED "; the Signature must be 64 lower-case hexadecimal characters.";
-        return S3E_AUTH_HEADER_MALFORMED;
+        return AUTH_E_AUTH_HEADER_MALFORMED;
     }
     /* x-amz-date wins over Date; either way the string to sign carries the
      * basic ISO 8601 form. */
@@ -450,23 +455,23 @@ parse_header_auth(const struct sigv4_input *in, struct str authz, struct arena *
     /* AWS: S3 requires x-amz-content-sha256 on header-signed requests; the IAM
      * and STS query APIs sign the body hash without sending it. */
     err = parse_common(in, out, SIGV4_SHA256, msg);
-    if (err != S3E_OK)
+    if (err != AUTH_E_OK)
         return err;
     if (out->content_sha256.p == NULL && str_eq_c(out->service, "s3")) {
         *msg = "Missing required header for this request: x-amz-content-sha256";
-        return S3E_INVALID_REQUEST;
+        return AUTH_E_INVALID_REQUEST;
     }
-    return S3E_OK;
+    return AUTH_E_OK;
 
 malformed:
     *msg = HDR_MALFORMED "; an authorization component is malformed.";
-    return S3E_AUTH_HEADER_MALFORMED;
+    return AUTH_E_AUTH_HEADER_MALFORMED;
 no_date:
     *msg = NO_DATE;
-    return S3E_ACCESS_DENIED;
+    return AUTH_E_ACCESS_DENIED;
 }
 
-static enum s3_err
+static enum auth_err
 parse_query_auth(const struct sigv4_input *in, struct arena *a, struct sigv4_auth *out,
                  const char **msg)
 {
@@ -496,51 +501,51 @@ parse_query_auth(const struct sigv4_input *in, struct arena *a, struct sigv4_aut
         if (slot->p != NULL) {
             *msg = arena_printf(a, "Query-string authentication parameter %.*s given twice.",
                                 STR_FMT(name));
-            return S3E_AUTH_QUERY_MALFORMED;
+            return AUTH_E_AUTH_QUERY_MALFORMED;
         }
         *slot = qdecode(a, rval);
     }
     if (alg.p == NULL || cred.p == NULL || date.p == NULL || expires.p == NULL ||
         out->signed_headers.p == NULL || out->signature.p == NULL) {
         *msg = QUERY_PARAMS_MISSING;
-        return S3E_AUTH_QUERY_MALFORMED;
+        return AUTH_E_AUTH_QUERY_MALFORMED;
     }
     if (!str_eq_c(alg, ALGORITHM)) {
         *msg = "X-Amz-Algorithm only supports \"" ALGORITHM "\"";
-        return S3E_AUTH_QUERY_MALFORMED;
+        return AUTH_E_AUTH_QUERY_MALFORMED;
     }
     if (!parse_credential(cred, a, out, &why)) {
         *msg = arena_printf(a, QUERY_MALFORMED "; %s", why);
-        return S3E_AUTH_QUERY_MALFORMED;
+        return AUTH_E_AUTH_QUERY_MALFORMED;
     }
     if (tm_parse_amz(date, &out->request_time_s) < 0) {
         *msg = "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"";
-        return S3E_AUTH_QUERY_MALFORMED;
+        return AUTH_E_AUTH_QUERY_MALFORMED;
     }
     out->amz_date = date;
     if (!all_digits(expires) || str_to_i64(expires, &ex) < 0 || ex < 1) {
         *msg = "X-Amz-Expires must be a positive number of seconds";
-        return S3E_AUTH_QUERY_MALFORMED;
+        return AUTH_E_AUTH_QUERY_MALFORMED;
     }
     if (ex > S3_MAX_PRESIGN_EXPIRES) {
         *msg = "X-Amz-Expires must be less than a week (in seconds) that is 604800";
-        return S3E_AUTH_QUERY_MALFORMED;
+        return AUTH_E_AUTH_QUERY_MALFORMED;
     }
     out->expires_s = ex;
     if (!valid_signed_headers(out->signed_headers)) {
         *msg = "X-Amz-SignedHeaders must be lower-case names separated by ';' and include host";
-        return S3E_AUTH_QUERY_MALFORMED;
+        return AUTH_E_AUTH_QUERY_MALFORMED;
     }
     if (!is_hex64(out->signature)) {
         *msg = "X-Amz-Signature must be 64 lower-case hexadecimal characters";
-        return S3E_AUTH_QUERY_MALFORMED;
+        return AUTH_E_AUTH_QUERY_MALFORMED;
     }
     /* AWS: a presigned URL signs UNSIGNED-PAYLOAD unless the request says
      * otherwise in x-amz-content-sha256. */
     return parse_common(in, out, SIGV4_UNSIGNED, msg);
 }
 
-enum s3_err
+enum auth_err
 sigv4_parse(const struct sigv4_input *in, struct arena *a, struct sigv4_auth *out, const char **msg)
 {
     struct str authz = hdr_get(in, "authorization");
@@ -562,7 +567,7 @@ sigv4_parse(const struct sigv4_input *in, struct arena *a, struct sigv4_auth *ou
         *msg = "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
                "Signature query string parameter or the Authorization header should be "
                "specified";
-        return S3E_INVALID_ARGUMENT;
+        return AUTH_E_INVALID_ARGUMENT;
     }
     if (authz.p != NULL)
         return parse_header_auth(in, authz, a, out, msg);
@@ -573,7 +578,7 @@ sigv4_parse(const struct sigv4_input *in, struct arena *a, struct sigv4_auth *ou
     if (has_v2_key && has_v2_sig) {
         /* A SigV2 presigned URL must not pass as anonymous. */
         *msg = UNSUPPORTED;
-        return S3E_INVALID_REQUEST;
+        return AUTH_E_INVALID_REQUEST;
     }
     out->is_anonymous = true;
     return parse_common(in, out, SIGV4_UNSIGNED, msg);
@@ -742,7 +747,7 @@ build_canonical(struct buf *b, const struct sigv4_input *in, const struct sigv4_
     return rc;
 }
 
-enum s3_err
+enum auth_err
 sigv4_verify(const struct sigv4_input *in, const struct sigv4_auth *auth, struct str secret,
              struct arena *a, struct sigv4_ctx *ctx, const char **msg)
 {
@@ -752,14 +757,14 @@ sigv4_verify(const struct sigv4_input *in, const struct sigv4_auth *auth, struct
     char hex[65], sig[65], scope[128];
     const char *sts;
     int64_t ahead = auth->request_time_s - in->now_s;
-    enum s3_err err = S3E_SIGNATURE_DOES_NOT_MATCH;
+    enum auth_err err = AUTH_E_SIGNATURE_DOES_NOT_MATCH;
     int n;
 
     ASSERT(!auth->is_anonymous);
     buf_init(&cr, CANON_MAX);
     if (auth->amz_date.n != 16 || auth->date8.n != 8 ||
         memcmp(auth->amz_date.p, auth->date8.p, 8) != 0) {
-        err = auth->is_presigned ? S3E_AUTH_QUERY_MALFORMED : S3E_AUTH_HEADER_MALFORMED;
+        err = auth->is_presigned ? AUTH_E_AUTH_QUERY_MALFORMED : AUTH_E_AUTH_HEADER_MALFORMED;
         *msg =
             arena_printf(a,
                          "%s; Invalid credential date \"%.*s\". This date is not the same "
@@ -770,18 +775,18 @@ sigv4_verify(const struct sigv4_input *in, const struct sigv4_auth *auth, struct
     }
     if (auth->is_presigned) {
         if (ahead > SKEW) {
-            err = S3E_REQUEST_TIME_TOO_SKEWED;
-            *msg = s3_err_msg(err);
+            err = AUTH_E_REQUEST_TIME_TOO_SKEWED;
+            *msg = NULL; /* the code's own text */
             goto out;
         }
         if (in->now_s > auth->request_time_s + auth->expires_s) {
-            err = S3E_ACCESS_DENIED;
+            err = AUTH_E_ACCESS_DENIED;
             *msg = "Request has expired";
             goto out;
         }
     } else if (ahead > SKEW || ahead < -SKEW) {
-        err = S3E_REQUEST_TIME_TOO_SKEWED;
-        *msg = s3_err_msg(err);
+        err = AUTH_E_REQUEST_TIME_TOO_SKEWED;
+        *msg = NULL; /* the code's own text */
         goto out;
     }
     /* AWS: every x-amz-* header must be signed. x-amz-content-sha256 is
@@ -790,7 +795,7 @@ sigv4_verify(const struct sigv4_input *in, const struct sigv4_auth *auth, struct
         struct str name = in->hdrs[i].name;
         if (ihas_prefix(name, "x-amz-") && !str_ieq_c(name, "x-amz-content-sha256") &&
             !is_signed(auth->signed_headers, name)) {
-            err = S3E_ACCESS_DENIED;
+            err = AUTH_E_ACCESS_DENIED;
             *msg = "There were headers present in the request which were not signed";
             goto out;
         }
@@ -804,8 +809,8 @@ sigv4_verify(const struct sigv4_input *in, const struct sigv4_auth *auth, struct
     /* iam/sts without x-amz-content-sha256: the caller had to hash the body. */
     ASSERT(payload_line.p != NULL);
     if (build_canonical(&cr, in, auth, payload_line, a) < 0) {
-        err = S3E_REQUEST_HEADER_TOO_LARGE;
-        *msg = s3_err_msg(err);
+        err = AUTH_E_REQUEST_HEADER_TOO_LARGE;
+        *msg = NULL; /* the code's own text */
         goto out;
     }
     sha256(cr.p, cr.n, digest);
@@ -818,8 +823,8 @@ sigv4_verify(const struct sigv4_input *in, const struct sigv4_auth *auth, struct
     hmac_sha256(key, 32, sts, strlen(sts), mac);
     hex_encode(mac, 32, sig);
     if (!str_ct_eq(str_make(sig, 64), auth->signature)) {
-        err = S3E_SIGNATURE_DOES_NOT_MATCH;
-        *msg = s3_err_msg(err);
+        err = AUTH_E_SIGNATURE_DOES_NOT_MATCH;
+        *msg = NULL; /* the code's own text */
         goto out;
     }
     memcpy(ctx->signing_key, key, 32);
@@ -827,7 +832,7 @@ sigv4_verify(const struct sigv4_input *in, const struct sigv4_auth *auth, struct
     memcpy(ctx->scope, scope, (size_t)n + 1);
     memcpy(ctx->amz_date, auth->amz_date.p, 16);
     ctx->amz_date[16] = '\0';
-    err = S3E_OK;
+    err = AUTH_E_OK;
 out:
     explicit_bzero(key, sizeof(key));
     buf_free(&cr);
@@ -853,7 +858,7 @@ enum chunk_state {
 
 struct sigv4_chunked {
     enum chunk_state st;
-    enum s3_err err;
+    enum auth_err err;
     bool is_signed, has_trailer;
     bool blank_seen;     /* an empty line came right after the final chunk */
     bool trailer_sig_ok; /* x-amz-trailer-signature seen and verified */
@@ -906,8 +911,8 @@ sigv4_chunked_free(struct sigv4_chunked *d)
     free(d);
 }
 
-static enum s3_err
-fail(struct sigv4_chunked *d, enum s3_err err)
+static enum auth_err
+fail(struct sigv4_chunked *d, enum auth_err err)
 {
     d->st = ST_ERROR;
     d->err = err;
@@ -915,7 +920,7 @@ fail(struct sigv4_chunked *d, enum s3_err err)
 }
 
 /* HMAC over one link of the chain; sig is 64 hex, compared in constant time. */
-static enum s3_err
+static enum auth_err
 check_link(struct sigv4_chunked *d, const char *kind, const char *tail, const char *want)
 {
     char sts[512], got[65];
@@ -927,15 +932,15 @@ check_link(struct sigv4_chunked *d, const char *kind, const char *tail, const ch
     hmac_sha256(d->key, 32, sts, (size_t)n, mac);
     hex_encode(mac, 32, got);
     if (!str_ct_eq(str_make(got, 64), str_make(want, 64)))
-        return S3E_SIGNATURE_DOES_NOT_MATCH;
+        return AUTH_E_SIGNATURE_DOES_NOT_MATCH;
     memcpy(d->prev_sig, want, 64);
     d->prev_sig[64] = '\0';
-    return S3E_OK;
+    return AUTH_E_OK;
 }
 
 /* String to sign: "AWS4-HMAC-SHA256-PAYLOAD", date, scope, previous
  * signature, sha256(""), sha256(chunk data). */
-static enum s3_err
+static enum auth_err
 check_chunk(struct sigv4_chunked *d, const unsigned char data_sha[32])
 {
     char tail[2 * 64 + 2];
@@ -947,7 +952,7 @@ check_chunk(struct sigv4_chunked *d, const unsigned char data_sha[32])
 
 /* "<hex-size>;chunk-signature=<64 hex>" when signed, "<hex-size>[;ext]" when
  * not (extensions are ignored there). */
-static enum s3_err
+static enum auth_err
 size_line(struct sigv4_chunked *d)
 {
     static const char ext[] = ";chunk-signature=";
@@ -957,24 +962,24 @@ size_line(struct sigv4_chunked *d)
     unsigned char empty[32];
 
     if (l.n == 0 || l.p[l.n - 1] != '\r')
-        return S3E_INVALID_CHUNK_ENCODING;
+        return AUTH_E_INVALID_CHUNK_ENCODING;
     l.n--;
     for (; i < l.n && hex_digit((unsigned char)l.p[i]) >= 0; i++) {
         if (i == 16)
-            return S3E_INVALID_CHUNK_ENCODING;
+            return AUTH_E_INVALID_CHUNK_ENCODING;
         v = v << 4 | (uint64_t)hex_digit((unsigned char)l.p[i]);
     }
     if (i == 0 || v > (uint64_t)S3_MAX_CHUNK_BYTES)
-        return S3E_INVALID_CHUNK_ENCODING;
+        return AUTH_E_INVALID_CHUNK_ENCODING;
     rest = str_make(l.p + i, l.n - i);
     if (d->is_signed) {
         if (rest.n != sizeof(ext) - 1 + 64 || memcmp(rest.p, ext, sizeof(ext) - 1) != 0 ||
             !is_hex64(str_make(rest.p + sizeof(ext) - 1, 64)))
-            return S3E_INVALID_CHUNK_ENCODING;
+            return AUTH_E_INVALID_CHUNK_ENCODING;
         memcpy(d->want_sig, rest.p + sizeof(ext) - 1, 64);
         d->want_sig[64] = '\0';
     } else if (rest.n > 0 && rest.p[0] != ';') {
-        return S3E_INVALID_CHUNK_ENCODING;
+        return AUTH_E_INVALID_CHUNK_ENCODING;
     }
     d->line_n = 0;
     if (v > 0) {
@@ -982,25 +987,25 @@ size_line(struct sigv4_chunked *d)
         if (d->is_signed)
             d->h = hash_new(HASH_SHA256);
         d->st = ST_DATA;
-        return S3E_OK;
+        return AUTH_E_OK;
     }
     /* The final, empty chunk: signed like the others. */
     if (d->is_signed) {
-        enum s3_err err;
+        enum auth_err err;
         sha256("", 0, empty);
         err = check_chunk(d, empty);
-        if (err != S3E_OK)
+        if (err != AUTH_E_OK)
             return err;
     }
     d->st = d->has_trailer ? ST_TRAILER : ST_END_CR;
-    return S3E_OK;
+    return AUTH_E_OK;
 }
 
-static enum s3_err
+static enum auth_err
 trailer_line(struct sigv4_chunked *d)
 {
     struct str l = buf_str(&d->tline), name, value;
-    enum s3_err err = S3E_OK;
+    enum auth_err err = AUTH_E_OK;
 
     if (l.n > 0 && l.p[l.n - 1] == '\r')
         l.n--;
@@ -1012,26 +1017,26 @@ trailer_line(struct sigv4_chunked *d)
             goto out;
         }
         if (d->is_signed && !d->trailer_sig_ok)
-            return S3E_INVALID_CHUNK_ENCODING;
+            return AUTH_E_INVALID_CHUNK_ENCODING;
         d->st = ST_DONE;
         goto out;
     }
     if (d->trailer_sig_ok) /* nothing may follow the trailer signature */
-        return S3E_INVALID_CHUNK_ENCODING;
+        return AUTH_E_INVALID_CHUNK_ENCODING;
     for (size_t i = 0; i < l.n; i++)
         if (((unsigned char)l.p[i] < ' ' && l.p[i] != '\t') || l.p[i] == 0x7f)
-            return S3E_INVALID_CHUNK_ENCODING;
+            return AUTH_E_INVALID_CHUNK_ENCODING;
     if (!str_split(l, ':', &name, &value))
-        return S3E_INVALID_CHUNK_ENCODING;
+        return AUTH_E_INVALID_CHUNK_ENCODING;
     name = str_trim(name);
     value = str_trim(value);
     if (name.n == 0)
-        return S3E_INVALID_CHUNK_ENCODING;
+        return AUTH_E_INVALID_CHUNK_ENCODING;
     if (str_ieq_c(name, "x-amz-trailer-signature")) {
         unsigned char digest[32];
         char hex[65], want[65];
         if (!d->is_signed || !is_hex64(value))
-            return S3E_INVALID_CHUNK_ENCODING;
+            return AUTH_E_INVALID_CHUNK_ENCODING;
         /* String to sign: "AWS4-HMAC-SHA256-TRAILER", date, scope, previous
          * signature, sha256 of the trailers as "name:value\n" each. */
         memcpy(want, value.p, 64);
@@ -1039,23 +1044,23 @@ trailer_line(struct sigv4_chunked *d)
         sha256(d->trailers.p ? d->trailers.p : "", d->trailers.n, digest);
         hex_encode(digest, 32, hex);
         err = check_link(d, "AWS4-HMAC-SHA256-TRAILER", hex, want);
-        if (err == S3E_OK)
+        if (err == AUTH_E_OK)
             d->trailer_sig_ok = true;
         goto out;
     }
     if (buf_append_str(&d->trailers, name) < 0 || buf_append(&d->trailers, ":", 1) < 0 ||
         buf_append_str(&d->trailers, value) < 0 || buf_append(&d->trailers, "\n", 1) < 0)
-        return S3E_INVALID_CHUNK_ENCODING;
+        return AUTH_E_INVALID_CHUNK_ENCODING;
     d->n_trailers++;
 out:
     buf_reset(&d->tline);
     return err;
 }
 
-enum s3_err
+enum auth_err
 sigv4_chunked_feed(struct sigv4_chunked *d, const char *p, size_t n, sigv4_sink sink, void *arg)
 {
-    enum s3_err err;
+    enum auth_err err;
 
     while (n > 0) {
         switch (d->st) {
@@ -1064,7 +1069,7 @@ sigv4_chunked_feed(struct sigv4_chunked *d, const char *p, size_t n, sigv4_sink 
             size_t take = nl != NULL ? (size_t)(nl - p) : n;
             /* +1: the '\r' before the '\n' is stored too. */
             if (d->line_n + take > LINE_MAX_BYTES + 1)
-                return fail(d, S3E_INVALID_CHUNK_ENCODING);
+                return fail(d, AUTH_E_INVALID_CHUNK_ENCODING);
             memcpy(d->line + d->line_n, p, take);
             d->line_n += take;
             p += take;
@@ -1073,7 +1078,7 @@ sigv4_chunked_feed(struct sigv4_chunked *d, const char *p, size_t n, sigv4_sink 
                 p++;
                 n--;
                 err = size_line(d);
-                if (err != S3E_OK)
+                if (err != AUTH_E_OK)
                     return fail(d, err);
             }
             break;
@@ -1083,7 +1088,7 @@ sigv4_chunked_feed(struct sigv4_chunked *d, const char *p, size_t n, sigv4_sink 
             if (d->h != NULL)
                 hash_update(d->h, p, take);
             if (sink(arg, p, take) < 0)
-                return fail(d, S3E_INTERNAL);
+                return fail(d, AUTH_E_INTERNAL);
             d->decoded += (int64_t)take;
             d->left -= take;
             p += take;
@@ -1094,7 +1099,7 @@ sigv4_chunked_feed(struct sigv4_chunked *d, const char *p, size_t n, sigv4_sink 
                     hash_final(d->h, digest);
                     d->h = NULL;
                     err = check_chunk(d, digest);
-                    if (err != S3E_OK)
+                    if (err != AUTH_E_OK)
                         return fail(d, err);
                 }
                 d->st = ST_DATA_CR;
@@ -1104,7 +1109,7 @@ sigv4_chunked_feed(struct sigv4_chunked *d, const char *p, size_t n, sigv4_sink 
         case ST_DATA_CR:
         case ST_END_CR:
             if (*p != '\r')
-                return fail(d, S3E_INVALID_CHUNK_ENCODING);
+                return fail(d, AUTH_E_INVALID_CHUNK_ENCODING);
             d->st = d->st == ST_DATA_CR ? ST_DATA_LF : ST_END_LF;
             p++;
             n--;
@@ -1112,7 +1117,7 @@ sigv4_chunked_feed(struct sigv4_chunked *d, const char *p, size_t n, sigv4_sink 
         case ST_DATA_LF:
         case ST_END_LF:
             if (*p != '\n')
-                return fail(d, S3E_INVALID_CHUNK_ENCODING);
+                return fail(d, AUTH_E_INVALID_CHUNK_ENCODING);
             d->st = d->st == ST_DATA_LF ? ST_LINE : ST_DONE;
             p++;
             n--;
@@ -1122,35 +1127,35 @@ sigv4_chunked_feed(struct sigv4_chunked *d, const char *p, size_t n, sigv4_sink 
             size_t take = nl != NULL ? (size_t)(nl - p) : n;
             d->trailer_bytes += take + (nl != NULL);
             if (d->trailer_bytes > TRAILER_MAX_BYTES || buf_append(&d->tline, p, take) < 0)
-                return fail(d, S3E_INVALID_CHUNK_ENCODING);
+                return fail(d, AUTH_E_INVALID_CHUNK_ENCODING);
             p += take;
             n -= take;
             if (nl != NULL) {
                 p++;
                 n--;
                 err = trailer_line(d);
-                if (err != S3E_OK)
+                if (err != AUTH_E_OK)
                     return fail(d, err);
             }
             break;
         }
         case ST_DONE:
-            return fail(d, S3E_INVALID_CHUNK_ENCODING); /* bytes after the end */
+            return fail(d, AUTH_E_INVALID_CHUNK_ENCODING); /* bytes after the end */
         case ST_ERROR:
             return d->err;
         }
     }
-    return d->st == ST_ERROR ? d->err : S3E_OK;
+    return d->st == ST_ERROR ? d->err : AUTH_E_OK;
 }
 
-enum s3_err
+enum auth_err
 sigv4_chunked_finish(struct sigv4_chunked *d)
 {
     bool ok;
 
     switch (d->st) {
     case ST_DONE:
-        return S3E_OK;
+        return AUTH_E_OK;
     case ST_ERROR:
         return d->err;
     case ST_END_CR:
@@ -1168,9 +1173,9 @@ sigv4_chunked_finish(struct sigv4_chunked *d)
         break;
     }
     if (!ok)
-        return fail(d, S3E_INCOMPLETE_BODY);
+        return fail(d, AUTH_E_INCOMPLETE_BODY);
     d->st = ST_DONE;
-    return S3E_OK;
+    return AUTH_E_OK;
 }
 
 struct str

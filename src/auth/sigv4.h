@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "s3/s3_err.h"
+#include "auth/auth_err.h"
 #include "util/str.h"
 
 struct arena;
@@ -63,26 +63,29 @@ struct sigv4_ctx {
 };
 
 /* Reads the authentication parameters of a request (no crypto, no clock).
- * Returns S3E_OK with *out filled (is_anonymous when unsigned), or:
- * S3E_AUTH_HEADER_MALFORMED / S3E_AUTH_QUERY_MALFORMED (bad fields),
- * S3E_INVALID_REQUEST (another algorithm, e.g. SigV2),
- * S3E_INVALID_ARGUMENT (header and query auth at once; bad decoded length),
- * S3E_ACCESS_DENIED (no usable Date/x-amz-date),
- * S3E_INVALID_CONTENT_SHA256 (bad x-amz-content-sha256).
+ * Returns AUTH_E_OK with *out filled (is_anonymous when unsigned), or:
+ * AUTH_E_AUTH_HEADER_MALFORMED / AUTH_E_AUTH_QUERY_MALFORMED (bad fields),
+ * AUTH_E_INVALID_REQUEST (another algorithm, e.g. SigV2),
+ * AUTH_E_INVALID_ARGUMENT (header and query auth at once; bad decoded length),
+ * AUTH_E_ACCESS_DENIED (no usable Date/x-amz-date),
+ * AUTH_E_INVALID_CONTENT_SHA256 (bad x-amz-content-sha256).
  * On error *msg gets an AWS-style message (static or arena); else untouched. */
-enum s3_err sigv4_parse(const struct sigv4_input *in, struct arena *a, struct sigv4_auth *out,
-                        const char **msg);
+enum auth_err sigv4_parse(const struct sigv4_input *in, struct arena *a, struct sigv4_auth *out,
+                          const char **msg);
 
 /* Checks a parsed, non-anonymous request against the secret of its access key:
  * credential date, clock skew (15 min) or presigned expiry, that every x-amz-*
- * header is signed, then the signature (constant-time). On S3E_OK fills *ctx.
- * Errors: S3E_AUTH_HEADER_MALFORMED / S3E_AUTH_QUERY_MALFORMED (scope date is
- * not the request date), S3E_REQUEST_TIME_TOO_SKEWED, S3E_ACCESS_DENIED
+ * header is signed, then the signature (constant-time). On AUTH_E_OK fills *ctx.
+ * Errors: AUTH_E_AUTH_HEADER_MALFORMED / AUTH_E_AUTH_QUERY_MALFORMED (scope date is
+ * not the request date), AUTH_E_REQUEST_TIME_TOO_SKEWED, AUTH_E_ACCESS_DENIED
  * ("Request has expired", unsigned x-amz-* headers),
- * S3E_SIGNATURE_DOES_NOT_MATCH. The arena holds temporary copies only. */
-enum s3_err sigv4_verify(const struct sigv4_input *in, const struct sigv4_auth *auth,
-                         struct str secret, struct arena *a, struct sigv4_ctx *ctx,
-                         const char **msg);
+ * AUTH_E_REQUEST_HEADER_TOO_LARGE, AUTH_E_SIGNATURE_DOES_NOT_MATCH. On error
+ * *msg gets the detail message, or NULL where the error's own text applies
+ * (clock skew, header size, signature mismatch). The arena holds temporary
+ * copies only. */
+enum auth_err sigv4_verify(const struct sigv4_input *in, const struct sigv4_auth *auth,
+                           struct str secret, struct arena *a, struct sigv4_ctx *ctx,
+                           const char **msg);
 
 /* kSigning = HMAC chain over "AWS4"+secret, date8, region, service, "aws4_request". */
 void sigv4_signing_key(struct str secret, struct str date8, struct str region, struct str service,
@@ -105,15 +108,15 @@ void sigv4_chunked_free(struct sigv4_chunked *d); /* NULL ok */
 
 typedef int (*sigv4_sink)(void *arg, const char *p, size_t n); /* return <0 to abort */
 
-/* Consumes n body bytes, passing decoded data to sink. S3E_OK, or
- * S3E_INVALID_CHUNK_ENCODING (framing, caps), S3E_SIGNATURE_DOES_NOT_MATCH, or
- * S3E_INTERNAL when the sink aborted (the caller knows why). Errors stick. */
-enum s3_err sigv4_chunked_feed(struct sigv4_chunked *d, const char *p, size_t n, sigv4_sink sink,
-                               void *arg);
-/* After the body ended: S3E_OK if the final chunk (and trailers, with their
- * signature in the signed trailer mode) arrived, else S3E_INCOMPLETE_BODY or
+/* Consumes n body bytes, passing decoded data to sink. AUTH_E_OK, or
+ * AUTH_E_INVALID_CHUNK_ENCODING (framing, caps), AUTH_E_SIGNATURE_DOES_NOT_MATCH, or
+ * AUTH_E_INTERNAL when the sink aborted (the caller knows why). Errors stick. */
+enum auth_err sigv4_chunked_feed(struct sigv4_chunked *d, const char *p, size_t n, sigv4_sink sink,
+                                 void *arg);
+/* After the body ended: AUTH_E_OK if the final chunk (and trailers, with their
+ * signature in the signed trailer mode) arrived, else AUTH_E_INCOMPLETE_BODY or
  * the sticky error. A missing CRLF after the final chunk is tolerated. */
-enum s3_err sigv4_chunked_finish(struct sigv4_chunked *d);
+enum auth_err sigv4_chunked_finish(struct sigv4_chunked *d);
 /* Value of trailer name (case-insensitive), trimmed. Borrowed: valid until
  * sigv4_chunked_free(). STR_NULL if absent. */
 struct str sigv4_chunked_trailer(const struct sigv4_chunked *d, const char *name);

@@ -4,46 +4,64 @@
 
 #include <errno.h>
 
-enum s3_err
+/* A store result as core/ reports it (s3_err_from_errno()'s classes). */
+static enum core_err
+store_err(int rc)
+{
+    switch (rc) {
+    case 0:
+        return CORE_E_OK;
+    case -ENOSPC:
+    case -EDQUOT:
+        return CORE_E_STORAGE_FULL;
+    case -EBUSY: /* meta.db write-locked by another process past the wait */
+        return CORE_E_SLOW_DOWN;
+    case -E2BIG:
+        return CORE_E_ENTITY_TOO_LARGE;
+    default:
+        return CORE_E_INTERNAL;
+    }
+}
+
+enum core_err
 object_bucket(struct md_conn *c, struct str name, int64_t account_id, struct arena *a,
               struct md_bucket *b)
 {
     int rc = md_bucket_get(c, name, a, b);
 
     if (rc == -ENOENT)
-        return S3E_NO_SUCH_BUCKET;
+        return CORE_E_NO_SUCH_BUCKET;
     if (rc < 0)
-        return s3_err_from_errno(rc);
+        return store_err(rc);
     if (b->account_id != account_id)
-        return S3E_ACCESS_DENIED;
-    return S3E_OK;
+        return CORE_E_ACCESS_DENIED;
+    return CORE_E_OK;
 }
 
 /* Removes the key's null version if there is one. */
-static enum s3_err
-drop_null(struct md_conn *c, int64_t bucket_id, struct str key, struct arena *a,
-          struct str *blob)
+static enum core_err
+drop_null(struct md_conn *c, int64_t bucket_id, struct str key, struct arena *a, struct str *blob)
 {
     struct md_version old;
     int rc = md_version_get(c, bucket_id, key, STR_LIT("null"), a, &old);
 
     *blob = STR_NULL;
     if (rc == -ENOENT)
-        return S3E_OK;
+        return CORE_E_OK;
     if (rc == 0)
         rc = md_version_delete(c, old.seq);
     if (rc < 0)
-        return s3_err_from_errno(rc);
+        return store_err(rc);
     if (old.blob_id.n > 0)
         *blob = old.blob_id;
-    return S3E_OK;
+    return CORE_E_OK;
 }
 
-enum s3_err
+enum core_err
 object_put(struct md_conn *c, const struct md_bucket *b, struct md_version *v, struct arena *a,
            struct str *replaced_blob)
 {
-    enum s3_err err;
+    enum core_err err;
 
     *replaced_blob = STR_NULL;
     v->bucket_id = b->id;
@@ -54,19 +72,19 @@ object_put(struct md_conn *c, const struct md_bucket *b, struct md_version *v, s
         /* AWS: unversioned and Suspended writes replace the null version in
          * place; other versions are untouched [spec §4.3]. */
         err = drop_null(c, b->id, v->key, a, replaced_blob);
-        if (err != S3E_OK)
+        if (err != CORE_E_OK)
             return err;
         v->version_id = STR_LIT("null");
     }
-    return s3_err_from_errno(md_version_insert(c, v, a));
+    return store_err(md_version_insert(c, v, a));
 }
 
-enum s3_err
+enum core_err
 object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, struct str vid,
               int64_t owner_id, int64_t now_ms, struct arena *a, struct object_del *out)
 {
     struct md_version v = {0};
-    enum s3_err err;
+    enum core_err err;
     int rc;
 
     out->version_id = STR_NULL;
@@ -79,16 +97,16 @@ object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, stru
         rc = md_version_get(c, b->id, key, vid, a, &v);
         out->version_id = vid;
         if (rc == -ENOENT)
-            return S3E_OK;
+            return CORE_E_OK;
         if (rc == 0)
             rc = md_version_delete(c, v.seq);
         if (rc < 0)
-            return s3_err_from_errno(rc);
+            return store_err(rc);
         out->removed = true;
         out->delete_marker = v.is_delete_marker;
         if (v.blob_id.n > 0)
             out->blob_id = v.blob_id;
-        return S3E_OK;
+        return CORE_E_OK;
     }
     if (b->versioning == MD_VER_NONE)
         return drop_null(c, b->id, key, a, &out->blob_id);
@@ -96,7 +114,7 @@ object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, stru
         /* AWS: Suspended: the null version goes and a null marker takes
          * its place [spec §4.4]. */
         err = drop_null(c, b->id, key, a, &out->blob_id);
-        if (err != S3E_OK)
+        if (err != CORE_E_OK)
             return err;
         v.version_id = STR_LIT("null");
     }
@@ -107,8 +125,8 @@ object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, stru
     v.owner_id = owner_id;
     rc = md_version_insert(c, &v, a);
     if (rc < 0)
-        return s3_err_from_errno(rc);
+        return store_err(rc);
     out->version_id = v.version_id;
     out->delete_marker = true;
-    return S3E_OK;
+    return CORE_E_OK;
 }

@@ -9,22 +9,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "s3/s3_err.h"
+#include "core/core_err.h"
 #include "store/md.h"
 #include "util/arena.h"
 #include "util/str.h"
 
-/* Re-reads the bucket on c and checks the owner: S3E_NO_SUCH_BUCKET,
- * S3E_ACCESS_DENIED. */
-enum s3_err object_bucket(struct md_conn *c, struct str name, int64_t account_id, struct arena *a,
-                          struct md_bucket *b);
+/* Re-reads the bucket on c and checks the owner: CORE_E_NO_SUCH_BUCKET,
+ * CORE_E_ACCESS_DENIED. Every function here reports a failed store call as
+ * CORE_E_STORAGE_FULL, CORE_E_SLOW_DOWN, CORE_E_ENTITY_TOO_LARGE or
+ * CORE_E_INTERNAL (see core_err.h). */
+enum core_err object_bucket(struct md_conn *c, struct str name, int64_t account_id, struct arena *a,
+                            struct md_bucket *b);
 
 /* Stores v (key, data fields filled by the caller) as the new current
  * version: a fresh version id on an Enabled bucket, the "null" version
  * (replacing any previous one) otherwise. *replaced_blob gets the data file
  * of a replaced null version (to unlink after commit), or STR_NULL. */
-enum s3_err object_put(struct md_conn *c, const struct md_bucket *b, struct md_version *v,
-                       struct arena *a, struct str *replaced_blob);
+enum core_err object_put(struct md_conn *c, const struct md_bucket *b, struct md_version *v,
+                         struct arena *a, struct str *replaced_blob);
 
 struct object_del {
     struct str version_id; /* the version removed or the marker created; STR_NULL if none */
@@ -36,8 +38,8 @@ struct object_del {
 /* vid.p == NULL: simple delete (marker on Enabled, null marker on Suspended,
  * plain removal when unversioned); otherwise removes exactly that version
  * (a missing one is not an error, as on S3). */
-enum s3_err object_delete(struct md_conn *c, const struct md_bucket *b, struct str key,
-                          struct str vid, int64_t owner_id, int64_t now_ms, struct arena *a,
-                          struct object_del *out);
+enum core_err object_delete(struct md_conn *c, const struct md_bucket *b, struct str key,
+                            struct str vid, int64_t owner_id, int64_t now_ms, struct arena *a,
+                            struct object_del *out);
 
 #endif

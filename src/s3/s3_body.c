@@ -275,7 +275,7 @@ s3_body_read(struct s3_body *b, void *p, size_t n, enum s3_err *err)
         return got;
     }
     while (b->dec.n - b->dec_off == 0) {
-        enum s3_err e;
+        enum auth_err e;
         buf_reset(&b->dec);
         b->dec_off = 0;
         if (b->raw_eof)
@@ -290,8 +290,8 @@ s3_body_read(struct s3_body *b, void *p, size_t n, enum s3_err *err)
             return 0;
         }
         e = sigv4_chunked_feed(b->chunked, b->raw, (size_t)got, sink, b);
-        if (e != S3E_OK) {
-            *err = e;
+        if (e != AUTH_E_OK) {
+            *err = s3_err_from_auth(e);
             return -1;
         }
     }
@@ -318,9 +318,9 @@ s3_body_finish(struct s3_body *b, struct s3_body_result *res)
     memset(res, 0, sizeof(*res));
     bg_stop(b);
     if (b->chunked != NULL) {
-        enum s3_err e = sigv4_chunked_finish(b->chunked);
-        if (e != S3E_OK)
-            return e;
+        enum auth_err e = sigv4_chunked_finish(b->chunked);
+        if (e != AUTH_E_OK)
+            return s3_err_from_auth(e);
     }
     if (b->expect_size >= 0 && b->size != b->expect_size)
         return S3E_INCOMPLETE_BODY;

@@ -52,3 +52,30 @@ s3_err_from_errno(int rc)
         return S3E_INTERNAL;
     }
 }
+
+/* Each auth/ and core/ error is named after the S3 error it becomes. */
+static const enum s3_err from_auth[] = {[AUTH_E_OK] = S3E_OK,
+#define AUTH_ERR_MAP(name) [AUTH_E_##name] = S3E_##name,
+                                        AUTH_ERRORS(AUTH_ERR_MAP)
+#undef AUTH_ERR_MAP
+};
+
+static const enum s3_err from_core[] = {[CORE_E_OK] = S3E_OK,
+#define CORE_ERR_MAP(name) [CORE_E_##name] = S3E_##name,
+                                        CORE_ERRORS(CORE_ERR_MAP)
+#undef CORE_ERR_MAP
+};
+
+enum s3_err
+s3_err_from_auth(enum auth_err e)
+{
+    ASSERT((size_t)e < ARRAY_LEN(from_auth));
+    return from_auth[e];
+}
+
+enum s3_err
+s3_err_from_core(enum core_err e)
+{
+    ASSERT((size_t)e < ARRAY_LEN(from_core));
+    return from_core[e];
+}

@@ -698,7 +698,7 @@ lc_write_fn(struct md_conn *c, void *arg)
     struct lc_write *w = arg;
     struct md_bucket b;
 
-    w->err = object_bucket(c, w->name, w->account_id, w->arena, &b);
+    w->err = s3_err_from_core(object_bucket(c, w->name, w->account_id, w->arena, &b));
     if (w->err == S3E_OK && b.id != w->bucket_id)
         w->err = S3E_NO_SUCH_BUCKET; /* deleted and made again meanwhile */
     if (w->err != S3E_OK)

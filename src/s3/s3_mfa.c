@@ -18,11 +18,12 @@ static const char *const op_names[] = {
 #undef S3_OP
 };
 
-/* The one place an mfa_err becomes request detail. */
+/* The one place an auth/mfa.h result becomes an S3 error and its
+ * mfa_err detail becomes request detail. */
 static enum s3_err
-map_err(struct s3_req *q, enum s3_err err, const struct mfa_err *e)
+map_err(struct s3_req *q, enum auth_err err, const struct mfa_err *e)
 {
-    if (err == S3E_OK)
+    if (err == AUTH_E_OK)
         return S3E_OK;
     if (e->msg != NULL)
         q->err_msg = e->msg;
@@ -30,7 +31,7 @@ map_err(struct s3_req *q, enum s3_err err, const struct mfa_err *e)
         q->err_arg_name = e->arg_name;
         q->err_arg_value = e->arg_value;
     }
-    return err;
+    return s3_err_from_auth(err);
 }
 
 static struct str
@@ -89,7 +90,7 @@ s3_mfa_gate(struct s3_req *q, bool required, int64_t owner_id, struct str key, s
 {
     struct mfa_req m;
     struct mfa_err e = {0};
-    enum s3_err err;
+    enum auth_err err;
 
     /* Most requests carry no header and need none: no user lookup then. */
     if (!required && http_header(q->http, "x-amz-mfa").p == NULL)

@@ -427,7 +427,7 @@ create_txn(struct md_conn *c, void *arg)
 {
     struct create_ctx *x = arg;
 
-    x->err = object_bucket(c, x->q->bucket, x->q->account_id, x->q->arena, &x->b);
+    x->err = s3_err_from_core(object_bucket(c, x->q->bucket, x->q->account_id, x->q->arena, &x->b));
     if (x->err != S3E_OK)
         return -EINVAL;
     x->u.bucket_id = x->b.id;
@@ -1204,7 +1204,7 @@ complete_txn(struct md_conn *c, void *arg)
     size_t np;
     int rc;
 
-    x->err = object_bucket(c, q->bucket, q->account_id, q->arena, &x->b);
+    x->err = s3_err_from_core(object_bucket(c, q->bucket, q->account_id, q->arena, &x->b));
     if (x->err != S3E_OK)
         return -EINVAL;
     rc = md_upload_get(c, x->upload_id, q->arena, &x->u);
@@ -1229,7 +1229,7 @@ complete_txn(struct md_conn *c, void *arg)
     x->v.meta = x->u.meta;
     x->v.blob_id = STR_NULL;
     x->v.inline_data = STR_NULL;
-    x->err = object_put(c, &x->b, &x->v, q->arena, &x->replaced_blob);
+    x->err = s3_err_from_core(object_put(c, &x->b, &x->v, q->arena, &x->replaced_blob));
     if (x->err != S3E_OK)
         return -EINVAL;
     for (size_t i = 0; i < x->n_want; i++) {
@@ -1374,7 +1374,7 @@ abort_txn(struct md_conn *c, void *arg)
     struct abort_ctx *x = arg;
     int rc;
 
-    x->err = object_bucket(c, x->q->bucket, x->q->account_id, x->q->arena, &x->b);
+    x->err = s3_err_from_core(object_bucket(c, x->q->bucket, x->q->account_id, x->q->arena, &x->b));
     if (x->err == S3E_OK)
         x->err = upload_load(x->q, c, &x->b, &x->u);
     if (x->err != S3E_OK)

@@ -215,11 +215,11 @@ put_txn(struct md_conn *c, void *arg)
 {
     struct put_ctx *p = arg;
 
-    p->err = object_bucket(c, p->q->bucket, p->q->account_id, p->q->arena, &p->b);
+    p->err = s3_err_from_core(object_bucket(c, p->q->bucket, p->q->account_id, p->q->arena, &p->b));
     if (p->err == S3E_OK)
         p->err = put_conditions(c, p);
     if (p->err == S3E_OK)
-        p->err = object_put(c, &p->b, &p->v, p->q->arena, &p->replaced_blob);
+        p->err = s3_err_from_core(object_put(c, &p->b, &p->v, p->q->arena, &p->replaced_blob));
     return p->err == S3E_OK ? 0 : -EINVAL;
 }
 
@@ -951,14 +951,14 @@ del_txn(struct md_conn *c, void *arg)
     struct del_ctx *d = arg;
     struct s3_req *q = d->q;
 
-    d->err = object_bucket(c, q->bucket, q->account_id, q->arena, &d->b);
+    d->err = s3_err_from_core(object_bucket(c, q->bucket, q->account_id, q->arena, &d->b));
     /* The bucket as it is now: MFA delete turned on after the check would
      * otherwise let this versioned delete through without a code. */
     if (d->err == S3E_OK && d->vid.p != NULL && d->b.mfa_delete == MD_MFA_ENABLED && !d->mfa_ok)
         d->err = S3E_OPERATION_ABORTED;
     if (d->err == S3E_OK)
-        d->err = object_delete(c, &d->b, q->key, d->vid, q->account_id, tm_now_ms(), q->arena,
-                               &d->out);
+        d->err = s3_err_from_core(
+            object_delete(c, &d->b, q->key, d->vid, q->account_id, tm_now_ms(), q->arena, &d->out));
     if (d->err != S3E_OK)
         return -EINVAL;
     if (d->mfa_ok)
@@ -1033,7 +1033,7 @@ multi_txn(struct md_conn *c, void *arg)
     int64_t now = tm_now_ms();
     int rc;
 
-    m->err = object_bucket(c, q->bucket, q->account_id, q->arena, &m->b);
+    m->err = s3_err_from_core(object_bucket(c, q->bucket, q->account_id, q->arena, &m->b));
     /* As in del_txn: all or nothing against the bucket's current state. */
     if (m->err == S3E_OK && m->any_vid && m->b.mfa_delete == MD_MFA_ENABLED && !m->mfa_ok)
         m->err = S3E_OPERATION_ABORTED;
@@ -1043,8 +1043,8 @@ multi_txn(struct md_conn *c, void *arg)
         struct multi_item *it = &m->items[i];
         if (it->err != S3E_OK)
             continue;
-        it->err = object_delete(c, &m->b, it->key, it->vid, q->account_id, now, q->arena,
-                                &it->out);
+        it->err = s3_err_from_core(
+            object_delete(c, &m->b, it->key, it->vid, q->account_id, now, q->arena, &it->out));
         if (it->err == S3E_OK && m->mfa_ok && it->vid.p != NULL) {
             rc = audit_version_delete(c, q, &m->m, it->key, it->vid, &it->out);
             if (rc < 0)

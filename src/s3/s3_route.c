@@ -195,7 +195,7 @@ auth_parse(struct s3_req *q)
 {
     struct sigv4_input in;
     const char *msg = NULL;
-    enum s3_err err;
+    enum auth_err err;
 
     auth_input(q, &in);
     if (sigv2_detect(&in, q->arena, &q->v2, &err)) {
@@ -209,12 +209,12 @@ auth_parse(struct s3_req *q)
         q->auth.payload = SIGV4_UNSIGNED;
         q->auth.decoded_length = -1;
         q->auth.session_token = http_header(q->http, "x-amz-security-token");
-        return err;
+        return s3_err_from_auth(err);
     }
     err = sigv4_parse(&in, q->arena, &q->auth, &msg);
-    if (err != S3E_OK)
+    if (err != AUTH_E_OK)
         q->err_msg = msg;
-    return err;
+    return s3_err_from_auth(err);
 }
 
 enum s3_err
@@ -223,7 +223,7 @@ s3_auth_verify(struct s3_req *q)
     struct sigv4_input in;
     struct md_key key = {0};
     const char *msg = NULL;
-    enum s3_err err;
+    enum auth_err err;
     int rc;
 
     if (q->auth.is_anonymous)
@@ -248,9 +248,9 @@ s3_auth_verify(struct s3_req *q)
                            &msg);
     else
         err = sigv4_verify(&in, &q->auth, key.secret, q->arena, &q->sig, &msg);
-    if (err != S3E_OK) {
+    if (err != AUTH_E_OK) {
         q->err_msg = msg;
-        return err;
+        return s3_err_from_auth(err);
     }
     if (key.expires_ms > 0) {
         /* Temporary credentials: the token must come with the request and

@@ -147,7 +147,7 @@ encode(struct buf *b, const struct sigv4_ctx *ctx, enum sigv4_payload mode, stru
 }
 
 struct run {
-    enum s3_err err;
+    enum auth_err err;
     int64_t decoded;
     struct sink s;
     struct str crc32, crc32c; /* trailer values, copied */
@@ -166,19 +166,19 @@ run(struct run *r, enum sigv4_payload mode, const struct sigv4_ctx *ctx, struct 
 
     memset(r, 0, sizeof(*r));
     r->s.h = hash_new(HASH_SHA256);
-    r->err = S3E_OK;
-    while (off < body.n && r->err == S3E_OK) {
+    r->err = AUTH_E_OK;
+    while (off < body.n && r->err == AUTH_E_OK) {
         size_t step = n_sizes == 0 ? body.n : (size_t)sizes[k++ % n_sizes] + 1;
         if (step > body.n - off)
             step = body.n - off;
         r->err = sigv4_chunked_feed(d, body.p + off, step, sink_fn, &r->s);
         off += step;
     }
-    if (r->err == S3E_OK)
+    if (r->err == AUTH_E_OK)
         r->err = sigv4_chunked_finish(d);
     /* Errors stick, whatever comes next. */
-    if (r->err != S3E_OK && (sigv4_chunked_feed(d, "0\r\n", 3, sink_fn, &r->s) != r->err ||
-                             sigv4_chunked_finish(d) != r->err))
+    if (r->err != AUTH_E_OK && (sigv4_chunked_feed(d, "0\r\n", 3, sink_fn, &r->s) != r->err ||
+                                sigv4_chunked_finish(d) != r->err))
         __builtin_trap();
     r->decoded = sigv4_chunked_decoded(d);
     if (r->decoded < 0 || (size_t)r->decoded != r->s.n)

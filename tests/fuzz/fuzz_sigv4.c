@@ -93,7 +93,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sigv4_ctx ctx;
     struct arena *a;
     const char *msg = NULL;
-    enum s3_err err;
+    enum auth_err err;
     uint8_t pick = size > 0 ? data[size - 1] : 0;
 
     if (size == 0)
@@ -116,7 +116,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     a = arena_new();
     if (sigv2_detect(&in, a, &v2, &err)) {
-        if (err == S3E_OK) {
+        if (err == AUTH_E_OK) {
             if (v2.access_key_id.n == 0 || v2.signature.n == 0 || v2.expires_s < 0)
                 __builtin_trap();
             in.now_s = v2.is_presigned ? clock_for(v2.expires_s, pick) : v2_clock(&in, pick);
@@ -127,7 +127,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto out;
     }
     err = sigv4_parse(&in, a, &auth, &msg);
-    if (err != S3E_OK) {
+    if (err != AUTH_E_OK) {
         if (msg == NULL)
             __builtin_trap(); /* every refusal carries its message */
         goto out;
@@ -141,8 +141,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         auth.payload_hash = STR_LIT(EMPTY_SHA256);
     in.now_s = clock_for(auth.request_time_s, pick);
     err = sigv4_verify(&in, &auth, STR_LIT(SECRET), a, &ctx, &msg);
-    if (err == S3E_OK && (strlen(ctx.seed_signature) != 64 || strlen(ctx.amz_date) != 16 ||
-                          !str_eq(str_make(ctx.seed_signature, 64), auth.signature)))
+    if (err == AUTH_E_OK && (strlen(ctx.seed_signature) != 64 || strlen(ctx.amz_date) != 16 ||
+                             !str_eq(str_make(ctx.seed_signature, 64), auth.signature)))
         __builtin_trap();
 out:
     arena_free(a);

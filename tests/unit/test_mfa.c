@@ -223,22 +223,22 @@ test_precheck(void **state)
     m = req_root(f, NULL);
     m.is_tls = false;
     m.has_session_token = true;
-    assert_int_equal(mfa_precheck(&m, f->a, &e), S3E_OK);
+    assert_int_equal(mfa_precheck(&m, f->a, &e), AUTH_E_OK);
 
     /* Plain HTTP first, whatever the header says. */
     m = req_root(f, SER_ROOT " 050471");
     m.is_tls = false;
-    assert_int_equal(mfa_precheck(&m, f->a, &e), S3E_INVALID_REQUEST);
+    assert_int_equal(mfa_precheck(&m, f->a, &e), AUTH_E_INVALID_REQUEST);
     assert_string_equal(ERR_MSG(e), "Requests that include x-amz-mfa must use HTTPS");
     m.header = str_c("garbage");
     m.has_session_token = true;
-    assert_int_equal(mfa_precheck(&m, f->a, &e), S3E_INVALID_REQUEST);
+    assert_int_equal(mfa_precheck(&m, f->a, &e), AUTH_E_INVALID_REQUEST);
     assert_string_equal(ERR_MSG(e), "Requests that include x-amz-mfa must use HTTPS");
 
     for (size_t i = 0; i < ARRAY_LEN(malformed); i++) {
         m = req_root(f, malformed[i]);
         m.user_id = 5; /* format runs before the principal check */
-        if (mfa_precheck(&m, f->a, &e) != S3E_INVALID_ARGUMENT)
+        if (mfa_precheck(&m, f->a, &e) != AUTH_E_INVALID_ARGUMENT)
             fail_msg("'%s' accepted", malformed[i]);
         assert_string_equal(ERR_MSG(e), "Mfa header is invalid -- the header should be "
                                         "formatted as {serialNumber}(space){tokenCode}");
@@ -247,7 +247,7 @@ test_precheck(void **state)
     }
     for (size_t i = 0; i < ARRAY_LEN(good); i++) {
         m = req_root(f, good[i]);
-        if (mfa_precheck(&m, f->a, &e) != S3E_OK)
+        if (mfa_precheck(&m, f->a, &e) != AUTH_E_OK)
             fail_msg("'%s' refused", good[i]);
         assert_null(e.msg);
     }
@@ -256,28 +256,28 @@ test_precheck(void **state)
     memset(long_serial, 'A', 256);
     memcpy(long_serial + 256, " 123456", 8);
     m = req_root(f, long_serial);
-    assert_int_equal(mfa_precheck(&m, f->a, &e), S3E_OK);
+    assert_int_equal(mfa_precheck(&m, f->a, &e), AUTH_E_OK);
     memset(long_serial, 'A', 257);
     memcpy(long_serial + 257, " 123456", 8);
     m = req_root(f, long_serial);
-    assert_int_equal(mfa_precheck(&m, f->a, &e), S3E_INVALID_ARGUMENT);
+    assert_int_equal(mfa_precheck(&m, f->a, &e), AUTH_E_INVALID_ARGUMENT);
 
     /* Session credentials: after the format check. */
     m = req_root(f, SER_ROOT " 050471");
     m.has_session_token = true;
-    assert_int_equal(mfa_precheck(&m, f->a, &e), S3E_INVALID_REQUEST);
+    assert_int_equal(mfa_precheck(&m, f->a, &e), AUTH_E_INVALID_REQUEST);
     assert_string_equal(ERR_MSG(e), "DevPay and Mfa are mutually exclusive authorization methods.");
     m.header = str_c("050471");
-    assert_int_equal(mfa_precheck(&m, f->a, &e), S3E_INVALID_ARGUMENT);
+    assert_int_equal(mfa_precheck(&m, f->a, &e), AUTH_E_INVALID_ARGUMENT);
 
     /* mfa_require and mfa_verify_present run the same prechecks first. */
     m = req_root(f, "SER 12345");
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_INVALID_ARGUMENT);
-    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_INVALID_ARGUMENT);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_INVALID_ARGUMENT);
+    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_INVALID_ARGUMENT);
     m = req_root(f, SER_ROOT " 050471");
     m.is_tls = false;
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_INVALID_REQUEST);
-    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_INVALID_REQUEST);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_INVALID_REQUEST);
+    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_INVALID_REQUEST);
     /* Nothing consumed by any of that. */
     assert_int_equal(device(f, SER_ROOT).last_step, 0);
     assert_int_equal(device(f, SER_ROOT).fail_count, 0);
@@ -296,29 +296,29 @@ test_require_principal(void **state)
 
     /* Absent header: root and IAM user alike. */
     m = req_root(f, NULL);
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), "Mfa Authentication must be used for this request");
     assert_last_failure(f, 1, "DeleteObject: missing header");
     m.user_id = f->user_u;
     m.principal = STR_LIT("account:alice/user:bob");
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), "Mfa Authentication must be used for this request");
     assert_last_failure(f, 2, "missing header");
 
     /* IAM user with a valid code on its own device, then the root's. */
     m.header = str_c(SER_USER " 050471");
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), "This operation may only be performed by the bucket owner");
     assert_last_failure(f, 3, "not bucket owner");
     m.header = str_c(SER_ROOT " 050471");
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), "This operation may only be performed by the bucket owner");
     assert_last_failure(f, 4, "not bucket owner");
 
     /* Another account's root on this bucket. */
     m = req_root(f, SER_OTHER " 050471");
     m.account_id = f->acct_b;
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), "This operation may only be performed by the bucket owner");
     assert_last_failure(f, 5, "not bucket owner");
 
@@ -326,7 +326,7 @@ test_require_principal(void **state)
     assert_int_equal(device(f, SER_USER).last_step, 0);
     assert_int_equal(device(f, SER_OTHER).fail_count, 0);
     m = req_root(f, SER_ROOT " 050471");
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_OK);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_OK);
     assert_null(e.msg);
     rows = audit_rows(f, &n);
     assert_int_equal(n, 5); /* success writes no row here: the caller audits the action */
@@ -360,7 +360,7 @@ test_require_devices(void **state)
     };
     for (size_t i = 0; i < ARRAY_LEN(v); i++) {
         m = req_root(f, v[i].header);
-        assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+        assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
         assert_string_equal(ERR_MSG(e), msg_failed);
         assert_last_failure(f, i + 1, v[i].reason);
     }
@@ -375,7 +375,7 @@ test_require_devices(void **state)
 
     /* Wrong code: counted on the device. */
     m = req_root(f, SER_ROOT " " WRONG);
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), msg_failed);
     assert_last_failure(f, 5, "DeleteObject: wrong code (serial " SER_ROOT ")");
     d = device(f, SER_ROOT);
@@ -385,22 +385,22 @@ test_require_devices(void **state)
 
     /* Valid code: consumed; the same code again, then an older one. */
     m = req_root(f, SER_ROOT " 050471");
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_OK);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_OK);
     d = device(f, SER_ROOT);
     assert_int_equal(d.last_step, S + 1);
     assert_int_equal(d.fail_count, 0);
     m.now_ms = (T + 5) * 1000;
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), msg_failed);
     assert_last_failure(f, 6, "replayed code");
     m.header = str_c(SER_ROOT " 081804");
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_last_failure(f, 7, "replayed code");
     assert_int_equal(device(f, SER_ROOT).last_step, S + 1);
     /* The next step's code still passes (no lockout). */
     m = req_root(f, NULL);
     m.header = str_c(arena_printf(f->a, "%s %06u", SER_ROOT, (unsigned)code_at(T + 30)));
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_OK);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_OK);
     assert_int_equal(device(f, SER_ROOT).last_step, S + 2);
 }
 
@@ -415,25 +415,25 @@ test_require_throttle(void **state)
                 strtoul(WRONG, NULL, 10) != code_at(T + 30));
     for (int i = 0; i < TOTP_MAX_FAILS; i++) {
         m.now_ms = (T + i) * 1000;
-        assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+        assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
         assert_string_equal(ERR_MSG(e), msg_failed);
     }
     /* Right code refused while throttled; the message says how long. */
     m.header = str_c(SER_ROOT " 050471");
     m.now_ms = (T + 8) * 1000;
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), "Too many failed MFA attempts; retry in 22 seconds");
     assert_last_failure(f, 6, "throttled");
     /* verify_present is throttled the same way (same device). */
-    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), "Too many failed MFA attempts; retry in 22 seconds");
     m.now_ms = (T + 29) * 1000;
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), "Too many failed MFA attempts; retry in 1 seconds");
     assert_int_equal(device(f, SER_ROOT).last_step, 0);
     /* Window over: accepted (050471 is one step late at T + 30). */
     m.now_ms = (T + 30) * 1000;
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_OK);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_OK);
     assert_int_equal(device(f, SER_ROOT).fail_count, 0);
 }
 
@@ -450,15 +450,15 @@ test_verify_present(void **state)
     /* Absent: nothing to do, nothing audited. */
     m = req_root(f, NULL);
     m.user_id = f->user_u;
-    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_OK);
+    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_OK);
     audit_rows(f, &n);
     assert_int_equal(n, 0);
 
     /* IAM user with its own device: accepted and consumed. */
     m.header = str_c(SER_USER " 050471");
-    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_OK);
+    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_OK);
     assert_int_equal(device(f, SER_USER).last_step, S + 1);
-    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), msg_failed);
     assert_last_failure(f, 1, "replayed code");
 
@@ -466,23 +466,23 @@ test_verify_present(void **state)
      * its right code nor wrong ones touch that device (no lock-out of the
      * owner by its users). */
     m.header = str_c(SER_ROOT " 081804");
-    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_last_failure(f, 2, "not caller's device");
     m.header = str_c(SER_ROOT " " WRONG);
     for (int i = 0; i < TOTP_MAX_FAILS + 1; i++)
-        assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+        assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), msg_failed);
     assert_int_equal(device(f, SER_ROOT).last_step, 0);
     assert_int_equal(device(f, SER_ROOT).fail_count, 0);
     {
         struct mfa_req r = req_root(f, SER_ROOT " 050471");
-        assert_int_equal(mfa_require(f->md, &r, f->a, &e), S3E_OK);
+        assert_int_equal(mfa_require(f->md, &r, f->a, &e), AUTH_E_OK);
     }
     assert_int_equal(device(f, SER_ROOT).last_step, S + 1);
 
     /* IAM user with another account's device: refused, that device untouched. */
     m.header = str_c(SER_OTHER " 050471");
-    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_string_equal(ERR_MSG(e), msg_failed);
     assert_last_failure(f, 9, "not caller's device");
     assert_int_equal(device(f, SER_OTHER).last_step, 0);
@@ -490,23 +490,23 @@ test_verify_present(void **state)
     /* Account B's root on A's bucket with its own device: accepted. */
     m = req_root(f, SER_OTHER " 050471");
     m.account_id = f->acct_b;
-    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_OK);
+    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_OK);
     assert_int_equal(device(f, SER_OTHER).last_step, S + 1);
 
     /* The root of A with its IAM user's device: not the caller's. */
     m = req_root(f, SER_USER " " WRONG);
-    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_last_failure(f, 10, "not caller's device");
 
     /* Wrong code and unknown serial. */
     m = req_root(f, SER_ROOT " " WRONG);
-    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_last_failure(f, 11, "wrong code");
     m.header = str_c("NOSUCH 050471");
-    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_last_failure(f, 12, "unknown device");
     m.header = str_c(SER_OFF " 050471");
-    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     assert_last_failure(f, 13, "device not enabled");
 }
 
@@ -515,7 +515,7 @@ test_verify_present(void **state)
 struct racer {
     struct fx *f;
     pthread_barrier_t *go;
-    enum s3_err err;
+    enum auth_err err;
 };
 
 static void *
@@ -544,15 +544,15 @@ test_concurrent_single_use(void **state)
 
     pthread_barrier_init(&go, NULL, N);
     for (int i = 0; i < N; i++) {
-        r[i] = (struct racer){f, &go, S3E_INTERNAL};
+        r[i] = (struct racer){f, &go, AUTH_E_INTERNAL};
         assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
     }
     for (int i = 0; i < N; i++)
         pthread_join(th[i], NULL);
     pthread_barrier_destroy(&go);
     for (int i = 0; i < N; i++) {
-        assert_true(r[i].err == S3E_OK || r[i].err == S3E_ACCESS_DENIED);
-        ok += r[i].err == S3E_OK;
+        assert_true(r[i].err == AUTH_E_OK || r[i].err == AUTH_E_ACCESS_DENIED);
+        ok += r[i].err == AUTH_E_OK;
     }
     assert_int_equal(ok, 1);
     assert_int_equal(device(f, SER_ROOT).last_step, S + 1);
@@ -590,27 +590,27 @@ test_audit(void **state)
      * with the order of ids). */
     m.header = str_c(SER_ROOT " " WRONG);
     m.now_ms = T * 1000 + 417;
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     rows = audit_rows(f, &n);
     assert_int_equal(rows[n - 1].time_ms, T * 1000 + 417);
     m.now_ms = T * 1000;
     m.header = str_c(SER_ROOT " 081804");
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_OK);
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_OK);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     m.header = str_c("654321 050471");
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     m.header = str_c(SER_OTHER " 050471");
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     m.header = str_c(SER_USER " 050471");
-    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     m.user_id = f->user_u;
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     for (int i = 0; i < TOTP_MAX_FAILS; i++) {
         m = req_root(f, SER_ROOT " " WRONG);
-        assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+        assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
     }
     m.header = str_c(SER_ROOT " 050471");
-    assert_int_equal(mfa_require(f->md, &m, f->a, &e), S3E_ACCESS_DENIED);
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
 
     rows = audit_rows(f, &n);
     assert_int_equal(n, 1 + 1 + 1 + 1 + 1 + 1 + 1 + TOTP_MAX_FAILS + 1);

@@ -62,20 +62,20 @@ req_done(struct req *r)
 }
 
 /* parse + verify with SECRET; returns the first error. */
-static enum s3_err
+static enum auth_err
 check(struct req *r, struct sigv4_auth *auth, struct sigv4_ctx *ctx, const char **msg)
 {
-    enum s3_err err;
+    enum auth_err err;
 
     *msg = NULL;
     err = sigv4_parse(&r->in, r->a, auth, msg);
-    if (err != S3E_OK)
+    if (err != AUTH_E_OK)
         return err;
     assert_false(auth->is_anonymous);
     return sigv4_verify(&r->in, auth, str_c(SECRET), r->a, ctx, msg);
 }
 
-static enum s3_err
+static enum auth_err
 check_lines(const char *method, const char *path, const char *query, const char *const *lines,
             int64_t now, const char **msg_out)
 {
@@ -83,7 +83,7 @@ check_lines(const char *method, const char *path, const char *query, const char 
     struct sigv4_auth auth;
     struct sigv4_ctx ctx;
     const char *msg;
-    enum s3_err err;
+    enum auth_err err;
 
     req_init(&r, method, path, query, lines);
     r.in.now_s = now;
@@ -96,7 +96,7 @@ check_lines(const char *method, const char *path, const char *query, const char 
 
 /* msg is read through a pointer: got's call must have filled it first. */
 static void
-assert_err_msg(enum s3_err got, enum s3_err want, const char **msg, const char *want_msg)
+assert_err_msg(enum auth_err got, enum auth_err want, const char **msg, const char *want_msg)
 {
     assert_int_equal(got, want);
     if (want_msg != NULL) {
@@ -135,7 +135,7 @@ test_example_get_object(void **state)
 
     (void)state;
     req_init(&r, "GET", "/test.txt", "", nospace);
-    assert_int_equal(check(&r, &auth, &ctx, &msg), S3E_OK);
+    assert_int_equal(check(&r, &auth, &ctx, &msg), AUTH_E_OK);
     assert_false(auth.is_presigned);
     assert_true(str_eq_c(auth.access_key_id, "AKIAIOSFODNN7EXAMPLE"));
     assert_true(str_eq_c(auth.region, "us-east-1"));
@@ -149,7 +149,7 @@ test_example_get_object(void **state)
     assert_string_equal(ctx.scope, "20130524/us-east-1/s3/aws4_request");
     assert_string_equal(ctx.amz_date, "20130524T000000Z");
     req_done(&r);
-    assert_int_equal(check_lines("GET", "/test.txt", "", spaced, T20130524, NULL), S3E_OK);
+    assert_int_equal(check_lines("GET", "/test.txt", "", spaced, T20130524, NULL), AUTH_E_OK);
 }
 
 static void
@@ -167,11 +167,12 @@ test_example_put_object(void **state)
         NULL};
 
     (void)state;
-    assert_int_equal(check_lines("PUT", "/test%24file.text", "", lines, T20130524, NULL), S3E_OK);
+    assert_int_equal(check_lines("PUT", "/test%24file.text", "", lines, T20130524, NULL),
+                     AUTH_E_OK);
     /* The key as a client may send it: '$' unencoded canonicalises the same. */
-    assert_int_equal(check_lines("PUT", "/test$file.text", "", lines, T20130524, NULL), S3E_OK);
+    assert_int_equal(check_lines("PUT", "/test$file.text", "", lines, T20130524, NULL), AUTH_E_OK);
     assert_int_equal(check_lines("PUT", "/test%2524file.text", "", lines, T20130524, NULL),
-                     S3E_SIGNATURE_DOES_NOT_MATCH);
+                     AUTH_E_SIGNATURE_DOES_NOT_MATCH);
 }
 
 static void
@@ -190,15 +191,17 @@ test_example_bucket_queries(void **state)
         BUCKET_LINES("34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
 
     (void)state;
-    assert_int_equal(check_lines("GET", "/", "lifecycle", lifecycle, T20130524, NULL), S3E_OK);
-    assert_int_equal(check_lines("GET", "/", "lifecycle=", lifecycle, T20130524, NULL), S3E_OK);
-    assert_int_equal(check_lines("GET", "", "lifecycle", lifecycle, T20130524, NULL), S3E_OK);
-    assert_int_equal(check_lines("GET", "/", "max-keys=2&prefix=J", list, T20130524, NULL), S3E_OK);
-    assert_int_equal(check_lines("GET", "/", "prefix=J&max-keys=2", list, T20130524, NULL), S3E_OK);
+    assert_int_equal(check_lines("GET", "/", "lifecycle", lifecycle, T20130524, NULL), AUTH_E_OK);
+    assert_int_equal(check_lines("GET", "/", "lifecycle=", lifecycle, T20130524, NULL), AUTH_E_OK);
+    assert_int_equal(check_lines("GET", "", "lifecycle", lifecycle, T20130524, NULL), AUTH_E_OK);
+    assert_int_equal(check_lines("GET", "/", "max-keys=2&prefix=J", list, T20130524, NULL),
+                     AUTH_E_OK);
+    assert_int_equal(check_lines("GET", "/", "prefix=J&max-keys=2", list, T20130524, NULL),
+                     AUTH_E_OK);
     assert_int_equal(check_lines("GET", "/", "max-keys=3&prefix=J", list, T20130524, NULL),
-                     S3E_SIGNATURE_DOES_NOT_MATCH);
+                     AUTH_E_SIGNATURE_DOES_NOT_MATCH);
     assert_int_equal(check_lines("GET", "/", "lifecycle", list, T20130524, NULL),
-                     S3E_SIGNATURE_DOES_NOT_MATCH);
+                     AUTH_E_SIGNATURE_DOES_NOT_MATCH);
 #undef BUCKET_LINES
 }
 
@@ -253,18 +256,18 @@ test_canonicalisation(void **state)
     (void)state;
     assert_int_equal(check_lines("GET", "/b/a%20b/c+d/%7euser/x%2Fy/./z",
                                  "prefix=a+b&marker=&list-type=2&k=%41%2a", lines, T20130524, NULL),
-                     S3E_OK);
+                     AUTH_E_OK);
     /* Equivalent spellings of the same canonical form. */
     assert_int_equal(check_lines("GET", "/b/a%20b/c%2Bd/~user/x%2fy/./z",
                                  "k=A*&list-type=2&prefix=a%20b&marker", lines, T20130524, NULL),
-                     S3E_OK);
+                     AUTH_E_OK);
     /* '/' and '%2F' differ; dot segments are not removed. */
     assert_int_equal(check_lines("GET", "/b/a%20b/c+d/%7euser/x/y/./z",
                                  "prefix=a+b&marker=&list-type=2&k=%41%2a", lines, T20130524, NULL),
-                     S3E_SIGNATURE_DOES_NOT_MATCH);
+                     AUTH_E_SIGNATURE_DOES_NOT_MATCH);
     assert_int_equal(check_lines("GET", "/b/a%20b/c+d/%7euser/x%2Fy/z",
                                  "prefix=a+b&marker=&list-type=2&k=%41%2a", lines, T20130524, NULL),
-                     S3E_SIGNATURE_DOES_NOT_MATCH);
+                     AUTH_E_SIGNATURE_DOES_NOT_MATCH);
 }
 
 /* IAM query API: no x-amz-content-sha256; the caller supplies the body hash.
@@ -287,16 +290,16 @@ test_iam_body_hash(void **state)
 
     (void)state;
     req_init(&r, "POST", "/", "", lines);
-    assert_int_equal(sigv4_parse(&r.in, r.a, &auth, &msg), S3E_OK);
+    assert_int_equal(sigv4_parse(&r.in, r.a, &auth, &msg), AUTH_E_OK);
     assert_true(str_eq_c(auth.service, "iam"));
     assert_int_equal(auth.payload, SIGV4_SHA256);
     assert_null(auth.payload_hash.p);
     auth.payload_hash = str_c("b6359072c78d70ebee1e81adcbab4f01bf2c23245fa365ef83fe8f1f955085e2");
-    assert_int_equal(sigv4_verify(&r.in, &auth, str_c(SECRET), r.a, &ctx, &msg), S3E_OK);
+    assert_int_equal(sigv4_verify(&r.in, &auth, str_c(SECRET), r.a, &ctx, &msg), AUTH_E_OK);
     assert_string_equal(ctx.scope, "20130524/us-east-1/iam/aws4_request");
     auth.payload_hash = str_c(EMPTY_SHA);
     assert_int_equal(sigv4_verify(&r.in, &auth, str_c(SECRET), r.a, &ctx, &msg),
-                     S3E_SIGNATURE_DOES_NOT_MATCH);
+                     AUTH_E_SIGNATURE_DOES_NOT_MATCH);
     req_done(&r);
 }
 
@@ -350,25 +353,25 @@ test_tampering(void **state)
 
     (void)state;
     assert_int_equal(check_lines("GET", "/test.txt", "", bad_sig, T20130524, NULL),
-                     S3E_SIGNATURE_DOES_NOT_MATCH);
+                     AUTH_E_SIGNATURE_DOES_NOT_MATCH);
     assert_int_equal(check_lines("GET", "/test.txt", "", bad_range, T20130524, NULL),
-                     S3E_SIGNATURE_DOES_NOT_MATCH);
+                     AUTH_E_SIGNATURE_DOES_NOT_MATCH);
     assert_int_equal(check_lines("GET", "/test.txt", "", dup_range, T20130524, NULL),
-                     S3E_SIGNATURE_DOES_NOT_MATCH);
+                     AUTH_E_SIGNATURE_DOES_NOT_MATCH);
     assert_int_equal(check_lines("GET", "/test.txt", "", other_host, T20130524, NULL),
-                     S3E_SIGNATURE_DOES_NOT_MATCH);
+                     AUTH_E_SIGNATURE_DOES_NOT_MATCH);
     assert_int_equal(check_lines("HEAD", "/test.txt", "", good, T20130524, NULL),
-                     S3E_SIGNATURE_DOES_NOT_MATCH);
+                     AUTH_E_SIGNATURE_DOES_NOT_MATCH);
     assert_int_equal(check_lines("GET", "/test.txt", "x=1", good, T20130524, NULL),
-                     S3E_SIGNATURE_DOES_NOT_MATCH);
+                     AUTH_E_SIGNATURE_DOES_NOT_MATCH);
     assert_err_msg(check_lines("GET", "/test.txt", "", unsigned_amz, T20130524, &msg),
-                   S3E_ACCESS_DENIED, &msg,
+                   AUTH_E_ACCESS_DENIED, &msg,
                    "There were headers present in the request which were not signed");
     /* Wrong secret. */
     req_init(&r, "GET", "/test.txt", "", good);
-    assert_int_equal(sigv4_parse(&r.in, r.a, &auth, &msg), S3E_OK);
+    assert_int_equal(sigv4_parse(&r.in, r.a, &auth, &msg), AUTH_E_OK);
     assert_int_equal(sigv4_verify(&r.in, &auth, str_c(SECRET "x"), r.a, &ctx, &msg),
-                     S3E_SIGNATURE_DOES_NOT_MATCH);
+                     AUTH_E_SIGNATURE_DOES_NOT_MATCH);
     req_done(&r);
 }
 
@@ -384,14 +387,14 @@ test_clock_skew(void **state)
     const char *msg;
 
     (void)state;
-    assert_int_equal(check_lines("GET", "/test.txt", "", good, T20130524 + 900, NULL), S3E_OK);
-    assert_int_equal(check_lines("GET", "/test.txt", "", good, T20130524 - 900, NULL), S3E_OK);
+    assert_int_equal(check_lines("GET", "/test.txt", "", good, T20130524 + 900, NULL), AUTH_E_OK);
+    assert_int_equal(check_lines("GET", "/test.txt", "", good, T20130524 - 900, NULL), AUTH_E_OK);
     assert_err_msg(check_lines("GET", "/test.txt", "", good, T20130524 + 901, &msg),
-                   S3E_REQUEST_TIME_TOO_SKEWED, &msg, NULL);
+                   AUTH_E_REQUEST_TIME_TOO_SKEWED, &msg, NULL);
     assert_err_msg(check_lines("GET", "/test.txt", "", good, T20130524 - 901, &msg),
-                   S3E_REQUEST_TIME_TOO_SKEWED, &msg, NULL);
+                   AUTH_E_REQUEST_TIME_TOO_SKEWED, &msg, NULL);
     assert_err_msg(check_lines("GET", "/test.txt", "", good, 1700000000, &msg),
-                   S3E_REQUEST_TIME_TOO_SKEWED, &msg, NULL);
+                   AUTH_E_REQUEST_TIME_TOO_SKEWED, &msg, NULL);
 }
 
 /* ---- presigned URLs ----------------------------------------------------- */
@@ -415,7 +418,7 @@ test_presigned_example(void **state)
 
     (void)state;
     req_init(&r, "GET", "/test.txt", PRESIGN_Q("86400", PRESIGN_SIG), host);
-    assert_int_equal(check(&r, &auth, &ctx, &msg), S3E_OK);
+    assert_int_equal(check(&r, &auth, &ctx, &msg), AUTH_E_OK);
     assert_true(auth.is_presigned);
     assert_true(str_eq_c(auth.access_key_id, "AKIAIOSFODNN7EXAMPLE"));
     assert_int_equal(auth.expires_s, 86400);
@@ -429,40 +432,40 @@ test_presigned_example(void **state)
                     "&X-Amz-Date=20130524T000000Z&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524"
                     "%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Algorithm=AWS4-HMAC-SHA256",
                     host, T20130524, NULL),
-        S3E_OK);
+        AUTH_E_OK);
     /* Expiry and the future. */
     assert_int_equal(check_lines("GET", "/test.txt", PRESIGN_Q("86400", PRESIGN_SIG), host,
                                  T20130524 + 86400, NULL),
-                     S3E_OK);
+                     AUTH_E_OK);
     assert_err_msg(check_lines("GET", "/test.txt", PRESIGN_Q("86400", PRESIGN_SIG), host,
                                T20130524 + 86401, &msg),
-                   S3E_ACCESS_DENIED, &msg, "Request has expired");
+                   AUTH_E_ACCESS_DENIED, &msg, "Request has expired");
     assert_int_equal(check_lines("GET", "/test.txt", PRESIGN_Q("86400", PRESIGN_SIG), host,
                                  T20130524 - 900, NULL),
-                     S3E_OK);
+                     AUTH_E_OK);
     assert_err_msg(check_lines("GET", "/test.txt", PRESIGN_Q("86400", PRESIGN_SIG), host,
                                T20130524 - 901, &msg),
-                   S3E_REQUEST_TIME_TOO_SKEWED, &msg, NULL);
+                   AUTH_E_REQUEST_TIME_TOO_SKEWED, &msg, NULL);
     /* Tampering: another expiry, another key, a flipped signature, an
      * unsigned x-amz-* header. */
     assert_int_equal(
         check_lines("GET", "/test.txt", PRESIGN_Q("86401", PRESIGN_SIG), host, T20130524, NULL),
-        S3E_SIGNATURE_DOES_NOT_MATCH);
+        AUTH_E_SIGNATURE_DOES_NOT_MATCH);
     assert_int_equal(
         check_lines("GET", "/test.tx", PRESIGN_Q("86400", PRESIGN_SIG), host, T20130524, NULL),
-        S3E_SIGNATURE_DOES_NOT_MATCH);
+        AUTH_E_SIGNATURE_DOES_NOT_MATCH);
     assert_int_equal(
         check_lines(
             "GET", "/test.txt",
             PRESIGN_Q("86400", "beeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"),
             host, T20130524, NULL),
-        S3E_SIGNATURE_DOES_NOT_MATCH);
+        AUTH_E_SIGNATURE_DOES_NOT_MATCH);
     assert_int_equal(check_lines("GET", "/test.txt", PRESIGN_Q("86400", PRESIGN_SIG) "&x-id=1",
                                  host, T20130524, NULL),
-                     S3E_SIGNATURE_DOES_NOT_MATCH);
+                     AUTH_E_SIGNATURE_DOES_NOT_MATCH);
     assert_int_equal(
         check_lines("GET", "/test.txt", PRESIGN_Q("86400", PRESIGN_SIG), amz_hdr, T20130524, NULL),
-        S3E_ACCESS_DENIED);
+        AUTH_E_ACCESS_DENIED);
 }
 
 static void
@@ -470,33 +473,34 @@ test_presigned_errors(void **state)
 {
     static const struct {
         const char *query;
-        enum s3_err err;
+        enum auth_err err;
     } v[] = {
-        {PRESIGN_Q("604801", PRESIGN_SIG), S3E_AUTH_QUERY_MALFORMED},
-        {PRESIGN_Q("0", PRESIGN_SIG), S3E_AUTH_QUERY_MALFORMED},
-        {PRESIGN_Q("-5", PRESIGN_SIG), S3E_AUTH_QUERY_MALFORMED},
-        {PRESIGN_Q("1x", PRESIGN_SIG), S3E_AUTH_QUERY_MALFORMED},
-        {PRESIGN_Q("86400", "abc"), S3E_AUTH_QUERY_MALFORMED},
-        {"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20130524T000000Z", S3E_AUTH_QUERY_MALFORMED},
+        {PRESIGN_Q("604801", PRESIGN_SIG), AUTH_E_AUTH_QUERY_MALFORMED},
+        {PRESIGN_Q("0", PRESIGN_SIG), AUTH_E_AUTH_QUERY_MALFORMED},
+        {PRESIGN_Q("-5", PRESIGN_SIG), AUTH_E_AUTH_QUERY_MALFORMED},
+        {PRESIGN_Q("1x", PRESIGN_SIG), AUTH_E_AUTH_QUERY_MALFORMED},
+        {PRESIGN_Q("86400", "abc"), AUTH_E_AUTH_QUERY_MALFORMED},
+        {"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20130524T000000Z",
+         AUTH_E_AUTH_QUERY_MALFORMED},
         {"X-Amz-Algorithm=AWS4-HMAC-SHA1&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2F"
          "us-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=60"
          "&X-Amz-SignedHeaders=host&X-Amz-Signature=" PRESIGN_SIG,
-         S3E_AUTH_QUERY_MALFORMED},
+         AUTH_E_AUTH_QUERY_MALFORMED},
         {"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2F"
          "us-east-1%2Fs3&X-Amz-Date=20130524T000000Z&X-Amz-Expires=60"
          "&X-Amz-SignedHeaders=host&X-Amz-Signature=" PRESIGN_SIG,
-         S3E_AUTH_QUERY_MALFORMED},
+         AUTH_E_AUTH_QUERY_MALFORMED},
         {"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2F"
          "us-east-1%2Fs3%2Faws4_request&X-Amz-Date=2013-05-24&X-Amz-Expires=60"
          "&X-Amz-SignedHeaders=host&X-Amz-Signature=" PRESIGN_SIG,
-         S3E_AUTH_QUERY_MALFORMED},
+         AUTH_E_AUTH_QUERY_MALFORMED},
         {"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2F"
          "us-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=60"
          "&X-Amz-SignedHeaders=range&X-Amz-Signature=" PRESIGN_SIG,
-         S3E_AUTH_QUERY_MALFORMED},
-        {PRESIGN_Q("60", PRESIGN_SIG) "&X-Amz-Expires=60", S3E_AUTH_QUERY_MALFORMED},
+         AUTH_E_AUTH_QUERY_MALFORMED},
+        {PRESIGN_Q("60", PRESIGN_SIG) "&X-Amz-Expires=60", AUTH_E_AUTH_QUERY_MALFORMED},
         {"AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1141889120&Signature=vjbyPxybd",
-         S3E_INVALID_REQUEST},
+         AUTH_E_INVALID_REQUEST},
     };
     const char *const host[] = {"Host: examplebucket.s3.amazonaws.com", NULL};
     const char *const both[] = {"Host: examplebucket.s3.amazonaws.com", GET_RANGE_AUTH(","), NULL};
@@ -511,7 +515,7 @@ test_presigned_errors(void **state)
         const char *msg;
         assert_err_msg(
             check_lines("GET", "/test.txt", PRESIGN_Q("86400", PRESIGN_SIG), both, T20130524, &msg),
-            S3E_INVALID_ARGUMENT, &msg, NULL);
+            AUTH_E_INVALID_ARGUMENT, &msg, NULL);
     }
 }
 
@@ -530,68 +534,68 @@ test_header_errors(void **state)
 #define SHA "x-amz-content-sha256: " EMPTY_SHA
     static const struct {
         const char *lines[5];
-        enum s3_err err;
+        enum auth_err err;
         const char *msg;
     } v[] = {
         {HDRS("AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg=", DATE, SHA),
-         S3E_INVALID_REQUEST,
+         AUTH_E_INVALID_REQUEST,
          "The authorization mechanism you have provided is not supported. Please use "
          "AWS4-HMAC-SHA256."},
         {HDRS("AWS4-ECDSA-P256-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/s3/aws4_request, " SH
               ", " OKSIG,
               DATE, SHA),
-         S3E_INVALID_REQUEST, NULL},
-        {HDRS("AWS4-HMAC-SHA256 " CRED "," SH "," OKSIG, "X-Nothing: 1", SHA), S3E_ACCESS_DENIED,
+         AUTH_E_INVALID_REQUEST, NULL},
+        {HDRS("AWS4-HMAC-SHA256 " CRED "," SH "," OKSIG, "X-Nothing: 1", SHA), AUTH_E_ACCESS_DENIED,
          "AWS authentication requires a valid Date or x-amz-date header"},
         {HDRS("AWS4-HMAC-SHA256 " CRED "," SH "," OKSIG, "x-amz-date: yesterday", SHA),
-         S3E_ACCESS_DENIED, "AWS authentication requires a valid Date or x-amz-date header"},
-        {HDRS("AWS4-HMAC-SHA256 " CRED "," SH "," OKSIG, DATE, "X-Nothing: 1"), S3E_INVALID_REQUEST,
-         "Missing required header for this request: x-amz-content-sha256"},
+         AUTH_E_ACCESS_DENIED, "AWS authentication requires a valid Date or x-amz-date header"},
+        {HDRS("AWS4-HMAC-SHA256 " CRED "," SH "," OKSIG, DATE, "X-Nothing: 1"),
+         AUTH_E_INVALID_REQUEST, "Missing required header for this request: x-amz-content-sha256"},
         {HDRS("AWS4-HMAC-SHA256 " CRED "," SH "," OKSIG, DATE, "x-amz-content-sha256: abc"),
-         S3E_INVALID_CONTENT_SHA256, NULL},
+         AUTH_E_INVALID_CONTENT_SHA256, NULL},
         {HDRS("AWS4-HMAC-SHA256 " CRED "," SH "," OKSIG, DATE,
               "x-amz-content-sha256: "
               "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"),
-         S3E_INVALID_CONTENT_SHA256, NULL},
-        {HDRS("AWS4-HMAC-SHA256 " CRED "," SH, DATE, SHA), S3E_AUTH_HEADER_MALFORMED, NULL},
-        {HDRS("AWS4-HMAC-SHA256", DATE, SHA), S3E_AUTH_HEADER_MALFORMED, NULL},
+         AUTH_E_INVALID_CONTENT_SHA256, NULL},
+        {HDRS("AWS4-HMAC-SHA256 " CRED "," SH, DATE, SHA), AUTH_E_AUTH_HEADER_MALFORMED, NULL},
+        {HDRS("AWS4-HMAC-SHA256", DATE, SHA), AUTH_E_AUTH_HEADER_MALFORMED, NULL},
         {HDRS("AWS4-HMAC-SHA256 " CRED "," SH "," OKSIG ",Foo=bar", DATE, SHA),
-         S3E_AUTH_HEADER_MALFORMED, NULL},
+         AUTH_E_AUTH_HEADER_MALFORMED, NULL},
         {HDRS("AWS4-HMAC-SHA256 " CRED "," CRED "," SH "," OKSIG, DATE, SHA),
-         S3E_AUTH_HEADER_MALFORMED, NULL},
+         AUTH_E_AUTH_HEADER_MALFORMED, NULL},
         {HDRS("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3," SH
               "," OKSIG,
               DATE, SHA),
-         S3E_AUTH_HEADER_MALFORMED, NULL},
+         AUTH_E_AUTH_HEADER_MALFORMED, NULL},
         {HDRS("AWS4-HMAC-SHA256 "
               "Credential=AKIAIOSFODNN7EXAMPLE/2013052/us-east-1/s3/aws4_request," SH "," OKSIG,
               DATE, SHA),
-         S3E_AUTH_HEADER_MALFORMED, NULL},
+         AUTH_E_AUTH_HEADER_MALFORMED, NULL},
         {HDRS("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/ec2/"
               "aws4_request," SH "," OKSIG,
               DATE, SHA),
-         S3E_AUTH_HEADER_MALFORMED,
+         AUTH_E_AUTH_HEADER_MALFORMED,
          "The authorization header is malformed; incorrect service \"ec2\". This endpoint "
          "belongs to \"s3\"."},
         {HDRS("AWS4-HMAC-SHA256 "
               "Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws5_request," SH "," OKSIG,
               DATE, SHA),
-         S3E_AUTH_HEADER_MALFORMED, NULL},
+         AUTH_E_AUTH_HEADER_MALFORMED, NULL},
         {HDRS("AWS4-HMAC-SHA256 " CRED ",SignedHeaders=x-amz-content-sha256;x-amz-date," OKSIG,
               DATE, SHA),
-         S3E_AUTH_HEADER_MALFORMED, NULL},
+         AUTH_E_AUTH_HEADER_MALFORMED, NULL},
         {HDRS("AWS4-HMAC-SHA256 " CRED ",SignedHeaders=Host;x-amz-date," OKSIG, DATE, SHA),
-         S3E_AUTH_HEADER_MALFORMED, NULL},
+         AUTH_E_AUTH_HEADER_MALFORMED, NULL},
         {HDRS("AWS4-HMAC-SHA256 " CRED ",SignedHeaders=host;;x-amz-date," OKSIG, DATE, SHA),
-         S3E_AUTH_HEADER_MALFORMED, NULL},
+         AUTH_E_AUTH_HEADER_MALFORMED, NULL},
         {HDRS("AWS4-HMAC-SHA256 " CRED "," SH ",Signature=f0e8", DATE, SHA),
-         S3E_AUTH_HEADER_MALFORMED, NULL},
+         AUTH_E_AUTH_HEADER_MALFORMED, NULL},
     };
 
     (void)state;
     for (size_t i = 0; i < ARRAY_LEN(v); i++) {
         const char *msg;
-        enum s3_err err = check_lines("GET", "/", "", v[i].lines, T20130524, &msg);
+        enum auth_err err = check_lines("GET", "/", "", v[i].lines, T20130524, &msg);
         if (err != v[i].err)
             print_error("case %zu: got %d want %d (%s)\n", i, err, v[i].err, msg ? msg : "");
         assert_err_msg(err, v[i].err, &msg, v[i].msg);
@@ -629,7 +633,7 @@ test_parse_fields(void **state)
                                      "X-Amz-Security-Token: tok",
                                      NULL};
         req_init(&r, "PUT", "/k", "", lines);
-        assert_int_equal(sigv4_parse(&r.in, r.a, &auth, &msg), S3E_OK);
+        assert_int_equal(sigv4_parse(&r.in, r.a, &auth, &msg), AUTH_E_OK);
         assert_int_equal(auth.payload, modes[i].payload);
         assert_int_equal(auth.decoded_length, 66560);
         assert_true(str_eq_c(auth.trailer, "x-amz-checksum-crc32"));
@@ -647,9 +651,9 @@ test_parse_fields(void **state)
                                      "x-amz-decoded-content-length: 12x",
                                      NULL};
         req_init(&r, "PUT", "/k", "", lines);
-        assert_int_equal(sigv4_parse(&r.in, r.a, &auth, &msg), S3E_INVALID_ARGUMENT);
+        assert_int_equal(sigv4_parse(&r.in, r.a, &auth, &msg), AUTH_E_INVALID_ARGUMENT);
         r.in.n_hdrs--;
-        assert_int_equal(sigv4_parse(&r.in, r.a, &auth, &msg), S3E_OK);
+        assert_int_equal(sigv4_parse(&r.in, r.a, &auth, &msg), AUTH_E_OK);
         assert_true(str_eq_c(auth.amz_date, "20130524T000000Z"));
         assert_int_equal(auth.request_time_s, T20130524);
         req_done(&r);
@@ -658,7 +662,7 @@ test_parse_fields(void **state)
         /* Anonymous: neither form present. */
         const char *const lines[] = {"Host: h", NULL};
         req_init(&r, "GET", "/k", "versionId=3", lines);
-        assert_int_equal(sigv4_parse(&r.in, r.a, &auth, &msg), S3E_OK);
+        assert_int_equal(sigv4_parse(&r.in, r.a, &auth, &msg), AUTH_E_OK);
         assert_true(auth.is_anonymous);
         assert_int_equal(auth.payload, SIGV4_UNSIGNED);
         req_done(&r);
@@ -669,7 +673,7 @@ test_parse_fields(void **state)
                                      "Authorization: AWS4-HMAC-SHA256 " CRED "," SH "," OKSIG,
                                      "x-amz-date: 20130525T000000Z", SHA, NULL};
         assert_err_msg(check_lines("GET", "/", "", lines, T20130524 + 86400, &msg),
-                       S3E_AUTH_HEADER_MALFORMED, &msg, NULL);
+                       AUTH_E_AUTH_HEADER_MALFORMED, &msg, NULL);
     }
 }
 
@@ -697,16 +701,16 @@ sink_fn(void *arg, const char *p, size_t n)
 }
 
 /* Feeds body in pieces of step bytes (0: whole), then finishes. */
-static enum s3_err
+static enum auth_err
 decode(struct sigv4_chunked *d, const char *body, size_t len, size_t step, struct sink *s)
 {
-    enum s3_err err = S3E_OK;
+    enum auth_err err = AUTH_E_OK;
 
     if (step == 0)
         step = len;
-    for (size_t off = 0; off < len && err == S3E_OK; off += step)
+    for (size_t off = 0; off < len && err == AUTH_E_OK; off += step)
         err = sigv4_chunked_feed(d, body + off, len - off < step ? len - off : step, sink_fn, s);
-    return err != S3E_OK ? err : sigv4_chunked_finish(d);
+    return err != AUTH_E_OK ? err : sigv4_chunked_finish(d);
 }
 
 /* The documented chunked PUT: header part, giving the seed signature. */
@@ -740,7 +744,7 @@ chunked_ctx(const char *sha, const char *sh_extra, const char *sig, const char *
         lines[n++] = trailer;
     lines[n] = NULL;
     req_init(r, "PUT", "/examplebucket/chunkObject.txt", "", lines);
-    assert_int_equal(check(r, auth, ctx, &msg), S3E_OK);
+    assert_int_equal(check(r, auth, ctx, &msg), AUTH_E_OK);
     assert_string_equal(ctx->seed_signature, sig);
 }
 
@@ -794,7 +798,7 @@ test_chunked_example(void **state)
         struct sink s = {0};
         struct sigv4_chunked *d = sigv4_chunked_new(&auth, &ctx);
         cksum_init(&s.ck, CKSUM_NONE);
-        assert_int_equal(decode(d, body, len, steps[i], &s), S3E_OK);
+        assert_int_equal(decode(d, body, len, steps[i], &s), AUTH_E_OK);
         assert_int_equal(s.n, 66560);
         assert_int_equal(s.n_bad, 0);
         assert_int_equal(sigv4_chunked_decoded(d), 66560);
@@ -809,22 +813,22 @@ test_chunked_example(void **state)
             char to;
             size_t cut; /* bytes dropped from the end */
             const char *extra;
-            enum s3_err want;
+            enum auth_err want;
         } v[] = {
-            {100, 'b', 0, "", S3E_SIGNATURE_DOES_NOT_MATCH},        /* chunk 1 data */
-            {65626 + 90, 'b', 0, "", S3E_SIGNATURE_DOES_NOT_MATCH}, /* chunk 2 data */
-            {30, '0', 0, "", S3E_SIGNATURE_DOES_NOT_MATCH},         /* chunk 1 signature */
-            {65626 + 30, '0', 0, "", S3E_SIGNATURE_DOES_NOT_MATCH}, /* chunk 2 signature */
-            {66824 - 10, '0', 0, "", S3E_SIGNATURE_DOES_NOT_MATCH}, /* final signature */
-            {3, '1', 0, "", S3E_SIGNATURE_DOES_NOT_MATCH},          /* size 10010 */
-            {85, 'x', 0, "", S3E_INVALID_CHUNK_ENCODING},           /* non-hex signature */
-            {86, 'x', 0, "", S3E_INVALID_CHUNK_ENCODING},           /* LF without CR */
-            {65624, 'x', 0, "", S3E_INVALID_CHUNK_ENCODING},        /* CRLF after data */
-            {10, 'C', 0, "", S3E_INVALID_CHUNK_ENCODING},           /* "chunC-signature" */
-            {SIZE_MAX, 0, 86, "", S3E_INCOMPLETE_BODY},             /* no final chunk */
-            {SIZE_MAX, 0, 700, "", S3E_INCOMPLETE_BODY},            /* mid-chunk */
-            {SIZE_MAX, 0, 5, "", S3E_INCOMPLETE_BODY},              /* mid final line */
-            {SIZE_MAX, 0, 0, "x", S3E_INVALID_CHUNK_ENCODING},      /* bytes after the end */
+            {100, 'b', 0, "", AUTH_E_SIGNATURE_DOES_NOT_MATCH},        /* chunk 1 data */
+            {65626 + 90, 'b', 0, "", AUTH_E_SIGNATURE_DOES_NOT_MATCH}, /* chunk 2 data */
+            {30, '0', 0, "", AUTH_E_SIGNATURE_DOES_NOT_MATCH},         /* chunk 1 signature */
+            {65626 + 30, '0', 0, "", AUTH_E_SIGNATURE_DOES_NOT_MATCH}, /* chunk 2 signature */
+            {66824 - 10, '0', 0, "", AUTH_E_SIGNATURE_DOES_NOT_MATCH}, /* final signature */
+            {3, '1', 0, "", AUTH_E_SIGNATURE_DOES_NOT_MATCH},          /* size 10010 */
+            {85, 'x', 0, "", AUTH_E_INVALID_CHUNK_ENCODING},           /* non-hex signature */
+            {86, 'x', 0, "", AUTH_E_INVALID_CHUNK_ENCODING},           /* LF without CR */
+            {65624, 'x', 0, "", AUTH_E_INVALID_CHUNK_ENCODING},        /* CRLF after data */
+            {10, 'C', 0, "", AUTH_E_INVALID_CHUNK_ENCODING},           /* "chunC-signature" */
+            {SIZE_MAX, 0, 86, "", AUTH_E_INCOMPLETE_BODY},             /* no final chunk */
+            {SIZE_MAX, 0, 700, "", AUTH_E_INCOMPLETE_BODY},            /* mid-chunk */
+            {SIZE_MAX, 0, 5, "", AUTH_E_INCOMPLETE_BODY},              /* mid final line */
+            {SIZE_MAX, 0, 0, "x", AUTH_E_INVALID_CHUNK_ENCODING},      /* bytes after the end */
         };
         for (size_t i = 0; i < ARRAY_LEN(v); i++) {
             for (size_t k = 0; k < 2; k++) {
@@ -832,7 +836,7 @@ test_chunked_example(void **state)
                 struct sigv4_chunked *d = sigv4_chunked_new(&auth, &ctx);
                 char *t = malloc(len + 1);
                 size_t tl = len - v[i].cut;
-                enum s3_err err;
+                enum auth_err err;
                 memcpy(t, body, len);
                 if (v[i].at != SIZE_MAX) /* a real change: '0' becomes '1' if already '0' */
                     t[v[i].at] = t[v[i].at] == v[i].to ? (char)(v[i].to + 1) : v[i].to;
@@ -856,7 +860,7 @@ test_chunked_example(void **state)
         struct sink s = {0};
         struct sigv4_chunked *d = sigv4_chunked_new(&auth, &ctx);
         cksum_init(&s.ck, CKSUM_NONE);
-        assert_int_equal(decode(d, body, len - 2, 0, &s), S3E_OK);
+        assert_int_equal(decode(d, body, len - 2, 0, &s), AUTH_E_OK);
         sigv4_chunked_free(d);
     }
     /* Chunks replayed out of order break the chain. */
@@ -867,7 +871,7 @@ test_chunked_example(void **state)
         size_t sl;
         swapped = chunked_body(SIG2, SIG1, SIG3, "\r\n", &sl);
         cksum_init(&s.ck, CKSUM_NONE);
-        assert_int_equal(decode(d, swapped, sl, 0, &s), S3E_SIGNATURE_DOES_NOT_MATCH);
+        assert_int_equal(decode(d, swapped, sl, 0, &s), AUTH_E_SIGNATURE_DOES_NOT_MATCH);
         sigv4_chunked_free(d);
         free(swapped);
     }
@@ -876,7 +880,7 @@ test_chunked_example(void **state)
         struct sink s = {.fail_at = 1000};
         struct sigv4_chunked *d = sigv4_chunked_new(&auth, &ctx);
         cksum_init(&s.ck, CKSUM_NONE);
-        assert_int_equal(decode(d, body, len, 512, &s), S3E_INTERNAL);
+        assert_int_equal(decode(d, body, len, 512, &s), AUTH_E_INTERNAL);
         sigv4_chunked_free(d);
     }
     /* Caps: an endless size line, a size past S3_MAX_CHUNK_BYTES. */
@@ -889,14 +893,15 @@ test_chunked_example(void **state)
         memset(line, '0', sizeof(line));
         cksum_init(&s.ck, CKSUM_NONE);
         assert_int_equal(sigv4_chunked_feed(d, line, sizeof(line), sink_fn, &s),
-                         S3E_INVALID_CHUNK_ENCODING);
+                         AUTH_E_INVALID_CHUNK_ENCODING);
         sigv4_chunked_free(d);
         d = sigv4_chunked_new(&auth, &ctx);
-        assert_int_equal(decode(d, big_size, strlen(big_size), 0, &s), S3E_INVALID_CHUNK_ENCODING);
+        assert_int_equal(decode(d, big_size, strlen(big_size), 0, &s),
+                         AUTH_E_INVALID_CHUNK_ENCODING);
         sigv4_chunked_free(d);
         d = sigv4_chunked_new(&auth, &ctx);
         assert_int_equal(decode(d, long_size, strlen(long_size), 0, &s),
-                         S3E_INVALID_CHUNK_ENCODING);
+                         AUTH_E_INVALID_CHUNK_ENCODING);
         sigv4_chunked_free(d);
     }
     free(body);
@@ -911,24 +916,26 @@ test_chunked_signed_trailer(void **state)
     struct req r;
     static const struct {
         const char *tail;
-        enum s3_err want;
+        enum auth_err want;
     } v[] = {
-        {"x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:" TRAILSIG "\r\n\r\n", S3E_OK},
+        {"x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:" TRAILSIG "\r\n\r\n",
+         AUTH_E_OK},
         /* An empty line after the final chunk, no final empty line. */
-        {"\r\nx-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:" TRAILSIG "\r\n", S3E_OK},
+        {"\r\nx-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:" TRAILSIG "\r\n",
+         AUTH_E_OK},
         /* Spaces around the value are not part of what is signed. */
         {"x-amz-checksum-crc32c: sOO8/Q== \r\nx-amz-trailer-signature: " TRAILSIG "\r\n\r\n",
-         S3E_OK},
+         AUTH_E_OK},
         {"x-amz-checksum-crc32c:sOO8/Q=A\r\nx-amz-trailer-signature:" TRAILSIG "\r\n\r\n",
-         S3E_SIGNATURE_DOES_NOT_MATCH},
+         AUTH_E_SIGNATURE_DOES_NOT_MATCH},
         {"x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:" TSIG3 "\r\n\r\n",
-         S3E_SIGNATURE_DOES_NOT_MATCH},
-        {"x-amz-checksum-crc32c:sOO8/Q==\r\n\r\n", S3E_INVALID_CHUNK_ENCODING},
-        {"x-amz-checksum-crc32c:sOO8/Q==\r\n", S3E_INCOMPLETE_BODY},
+         AUTH_E_SIGNATURE_DOES_NOT_MATCH},
+        {"x-amz-checksum-crc32c:sOO8/Q==\r\n\r\n", AUTH_E_INVALID_CHUNK_ENCODING},
+        {"x-amz-checksum-crc32c:sOO8/Q==\r\n", AUTH_E_INCOMPLETE_BODY},
         {"x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:" TRAILSIG "\r\nx-a:b\r\n\r\n",
-         S3E_INVALID_CHUNK_ENCODING},
-        {"x-amz-checksum-crc32c sOO8/Q==\r\n", S3E_INVALID_CHUNK_ENCODING},
-        {"", S3E_INCOMPLETE_BODY},
+         AUTH_E_INVALID_CHUNK_ENCODING},
+        {"x-amz-checksum-crc32c sOO8/Q==\r\n", AUTH_E_INVALID_CHUNK_ENCODING},
+        {"", AUTH_E_INCOMPLETE_BODY},
     };
 
     (void)state;
@@ -943,7 +950,7 @@ test_chunked_signed_trailer(void **state)
         for (size_t step = 0; step < 2; step++) {
             struct sink s = {0};
             struct sigv4_chunked *d = sigv4_chunked_new(&auth, &ctx);
-            enum s3_err err;
+            enum auth_err err;
             unsigned char c[CKSUM_MAX_LEN];
             char b64[64];
             cksum_init(&s.ck, CKSUM_CRC32C);
@@ -951,7 +958,7 @@ test_chunked_signed_trailer(void **state)
             if (err != v[i].want)
                 print_error("case %zu step %zu: got %d\n", i, step, err);
             assert_int_equal(err, v[i].want);
-            if (err == S3E_OK) {
+            if (err == AUTH_E_OK) {
                 /* What a PUT handler does with the trailer. */
                 b64_encode(c, cksum_final(&s.ck, c), b64);
                 assert_true(str_eq_c(sigv4_chunked_trailer(d, "X-Amz-Checksum-Crc32c"), b64));
@@ -970,27 +977,27 @@ test_chunked_unsigned_trailer(void **state)
 {
     static const struct {
         const char *body;
-        enum s3_err want;
+        enum auth_err want;
         const char *crc; /* expected trailer value */
     } v[] = {
-        {"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n", S3E_OK, "NhCmhg=="},
-        {"2\r\nhe\r\n3;ext=1\r\nllo\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n", S3E_OK,
+        {"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n", AUTH_E_OK, "NhCmhg=="},
+        {"2\r\nhe\r\n3;ext=1\r\nllo\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n", AUTH_E_OK,
          "NhCmhg=="},
-        {"0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n", S3E_OK, "AAAAAA=="},
-        {"0\r\nx-amz-checksum-crc32:AAAAAA==\n\n", S3E_OK, "AAAAAA=="},
-        {"0\r\n\r\n", S3E_OK, NULL},
-        {"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n", S3E_OK, "NhCmhg=="},
-        {"5\r\nhello\r\n0\r\n", S3E_INCOMPLETE_BODY, NULL},
-        {"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCm", S3E_INCOMPLETE_BODY, NULL},
-        {"5\r\nhello\r\n", S3E_INCOMPLETE_BODY, NULL},
-        {"6\r\nhello\r\n0\r\n\r\n", S3E_INVALID_CHUNK_ENCODING, NULL},
-        {"5;chunk-signature=" SIG1 "x\r\nhello\r\n0\r\n\r\n", S3E_OK, NULL},
-        {"g\r\nhello\r\n0\r\n\r\n", S3E_INVALID_CHUNK_ENCODING, NULL},
-        {"5 \r\nhello\r\n0\r\n\r\n", S3E_INVALID_CHUNK_ENCODING, NULL},
-        {"0\r\nx-amz-trailer-signature:" SIG1 "\r\n\r\n", S3E_INVALID_CHUNK_ENCODING, NULL},
-        {"0\r\nx-amz-checksum-crc32:AA\x01A==\r\n\r\n", S3E_INVALID_CHUNK_ENCODING, NULL},
-        {"0\r\n:AAAAAA==\r\n\r\n", S3E_INVALID_CHUNK_ENCODING, NULL},
-        {"0\r\n\r\n\r\nx", S3E_INVALID_CHUNK_ENCODING, NULL},
+        {"0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n", AUTH_E_OK, "AAAAAA=="},
+        {"0\r\nx-amz-checksum-crc32:AAAAAA==\n\n", AUTH_E_OK, "AAAAAA=="},
+        {"0\r\n\r\n", AUTH_E_OK, NULL},
+        {"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n", AUTH_E_OK, "NhCmhg=="},
+        {"5\r\nhello\r\n0\r\n", AUTH_E_INCOMPLETE_BODY, NULL},
+        {"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCm", AUTH_E_INCOMPLETE_BODY, NULL},
+        {"5\r\nhello\r\n", AUTH_E_INCOMPLETE_BODY, NULL},
+        {"6\r\nhello\r\n0\r\n\r\n", AUTH_E_INVALID_CHUNK_ENCODING, NULL},
+        {"5;chunk-signature=" SIG1 "x\r\nhello\r\n0\r\n\r\n", AUTH_E_OK, NULL},
+        {"g\r\nhello\r\n0\r\n\r\n", AUTH_E_INVALID_CHUNK_ENCODING, NULL},
+        {"5 \r\nhello\r\n0\r\n\r\n", AUTH_E_INVALID_CHUNK_ENCODING, NULL},
+        {"0\r\nx-amz-trailer-signature:" SIG1 "\r\n\r\n", AUTH_E_INVALID_CHUNK_ENCODING, NULL},
+        {"0\r\nx-amz-checksum-crc32:AA\x01A==\r\n\r\n", AUTH_E_INVALID_CHUNK_ENCODING, NULL},
+        {"0\r\n:AAAAAA==\r\n\r\n", AUTH_E_INVALID_CHUNK_ENCODING, NULL},
+        {"0\r\n\r\n\r\nx", AUTH_E_INVALID_CHUNK_ENCODING, NULL},
     };
     struct sigv4_auth auth = {.payload = SIGV4_STREAMING_UNSIGNED_TRAILER};
 
@@ -999,13 +1006,13 @@ test_chunked_unsigned_trailer(void **state)
         for (size_t step = 0; step < 2; step++) {
             struct sink s = {0};
             struct sigv4_chunked *d = sigv4_chunked_new(&auth, NULL);
-            enum s3_err err;
+            enum auth_err err;
             cksum_init(&s.ck, CKSUM_CRC32);
             err = decode(d, v[i].body, strlen(v[i].body), step, &s);
             if (err != v[i].want)
                 print_error("case %zu step %zu: got %d\n", i, step, err);
             assert_int_equal(err, v[i].want);
-            if (err == S3E_OK && v[i].crc != NULL) {
+            if (err == AUTH_E_OK && v[i].crc != NULL) {
                 unsigned char c[CKSUM_MAX_LEN];
                 char b64[64];
                 b64_encode(c, cksum_final(&s.ck, c), b64);
@@ -1025,7 +1032,8 @@ test_chunked_unsigned_trailer(void **state)
         memset(big, 'x', 9000);
         memcpy(big, "0\r\nx-a:", 7);
         cksum_init(&s.ck, CKSUM_NONE);
-        assert_int_equal(sigv4_chunked_feed(d, big, 9000, sink_fn, &s), S3E_INVALID_CHUNK_ENCODING);
+        assert_int_equal(sigv4_chunked_feed(d, big, 9000, sink_fn, &s),
+                         AUTH_E_INVALID_CHUNK_ENCODING);
         sigv4_chunked_free(d);
         free(big);
     }
