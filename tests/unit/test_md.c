@@ -3,14 +3,29 @@
  * version ids, key sealing, master.key and meta.db permissions, IAM users,
  * MFA devices (seeds sealed), the append-only audit log, session keys, and
  * migration from schema version 1; plus crypto/seal.
- * Includes md.c to reach its statement table and group-commit counters. */
+ * Includes md_int.h to reach the statement table and group-commit counters. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../src/store/md.c"
+#include "common.h"
+#include "store/md.h"
+#include "crypto/seal.h"
+#include "store/md_int.h"
+#include "store/md_schema.h"
+#include "util/buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
 
 #include <ftw.h>
 #include <stdlib.h>
@@ -210,8 +225,8 @@ test_vid_roundtrip(void **state)
 
     (void)state;
     for (size_t i = 0; i < ARRAY_LEN(seqs); i++) {
-        assert_int_equal(vid_make(seqs[i], a), 0);
-        assert_int_equal(vid_make(seqs[i], b), 0);
+        assert_int_equal(md_vid_make(seqs[i], a), 0);
+        assert_int_equal(md_vid_make(seqs[i], b), 0);
         assert_int_equal(strlen(a), MD_VID_LEN);
         assert_int_not_equal(strcmp(a, b), 0); /* random tail */
         assert_int_equal(
@@ -917,14 +932,14 @@ test_query_plans(void **state)
     for (int id = 0; id < ST__COUNT; id++) {
         bool scan_ok = false, is_list = false;
 
-        if (strncmp(st_sql[id], "SELECT", 6) != 0 && strncmp(st_sql[id], "UPDATE", 6) != 0 &&
-            strncmp(st_sql[id], "DELETE", 6) != 0)
+        if (strncmp(md_st_sql[id], "SELECT", 6) != 0 && strncmp(md_st_sql[id], "UPDATE", 6) != 0 &&
+            strncmp(md_st_sql[id], "DELETE", 6) != 0)
             continue;
         for (size_t i = 0; i < ARRAY_LEN(scans_ok); i++)
             scan_ok |= scans_ok[i] == (enum st)id;
         for (size_t i = 0; i < ARRAY_LEN(lists); i++)
             is_list |= lists[i] == (enum st)id;
-        snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", st_sql[id]);
+        snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", md_st_sql[id]);
         assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
         plan[0] = '\0';
         while (sqlite3_step(s) == SQLITE_ROW) {
@@ -935,15 +950,15 @@ test_query_plans(void **state)
         if (getenv("MD_SHOW_PLANS"))
             printf("%2d %s\n", id, plan);
         if (strstr(plan, "TEMP B-TREE") != NULL || (!scan_ok && strstr(plan, "SCAN") != NULL))
-            fail_msg("statement %d: %s -> %s", id, st_sql[id], plan);
+            fail_msg("statement %d: %s -> %s", id, md_st_sql[id], plan);
         if (is_list && (strstr(plan, "SEARCH versions USING ") == NULL ||
                         strstr(plan, "INDEX") == NULL || strstr(plan, "key>") == NULL))
             fail_msg("list statement %d not a range scan: %s", id, plan);
         /* Version listings read the index alone (no table lookup per row). */
-        if (is_list && strstr(st_sql[id], "versions_key_seq") &&
+        if (is_list && strstr(md_st_sql[id], "versions_key_seq") &&
             strstr(plan, "USING COVERING INDEX versions_key_seq") == NULL)
             fail_msg("version listing %d not from the covering index: %s", id, plan);
-        if (is_list && strstr(st_sql[id], " ?3") && strstr(plan, "key<?") == NULL)
+        if (is_list && strstr(md_st_sql[id], " ?3") && strstr(plan, "key<?") == NULL)
             fail_msg("list statement %d lacks upper bound: %s", id, plan);
     }
     sqlite3_close(db);

@@ -1,0 +1,251 @@
+/* md_writer.c -- the group-commit writer: md_write() queues a closure, one
+ * thread runs every queued closure inside one transaction, each in its own
+ * savepoint, and commits once for the whole group. The transaction calls go
+ * through the backend table (md->be); nothing here knows SQL. */
+#include "common.h"
+#include "store/md.h"
+#include "store/md_int.h"
+#include "store/space.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+
+
+static void
+wake(struct md *md, struct job *j, int rc)
+{
+    pthread_mutex_lock(&md->mu);
+    j->rc = rc;
+    j->done = true;
+    pthread_cond_broadcast(&md->cv_done);
+    pthread_mutex_unlock(&md->mu);
+}
+
+/* Moves every job of *pending to *late with result rc. */
+static void
+settle(struct job **pending, struct job **late, int rc)
+{
+    struct job *j, *next;
+
+    for (j = *pending; j != NULL; j = next) {
+        next = j->link;
+        j->rc = rc;
+        j->link = *late;
+        *late = j;
+    }
+    *pending = NULL;
+}
+
+/* What the jobs of a transaction SQLite gave up on are told. */
+static int
+lost(struct md_conn *c)
+{
+    return c->saw_full ? -ENOSPC : -EIO;
+}
+
+/* Moves every job queued meanwhile to *late with result rc: after waiting
+ * out the lock once, a group does not make the next one wait again. */
+static void
+fail_queued(struct md *md, struct job **late, int rc)
+{
+    struct job *j;
+
+    pthread_mutex_lock(&md->mu);
+    for (j = md->head; j != NULL; j = j->next) {
+        j->rc = rc;
+        j->link = *late;
+        *late = j;
+    }
+    md->head = md->tail = NULL;
+    pthread_mutex_unlock(&md->mu);
+}
+
+/* Runs one group. A job whose fn fails is woken at once (its savepoint is
+ * gone, it need not wait for the fsync); the others wait for the COMMIT.
+ * A job must not be touched after it is woken: it lives on its caller's
+ * stack. If SQLite aborts the whole transaction (I/O error, disk full),
+ * everything done in it so far is lost and reported as -EIO or -ENOSPC. */
+static void
+run_group(struct md *md, struct job *jobs, struct space *sp, int wait_ms)
+{
+    const struct md_backend *be = md->be;
+    struct md_conn *c = md->wconn;
+    struct job *pending = NULL; /* fn succeeded; fate decided by COMMIT */
+    struct job *late = NULL;    /* result decided; woken at the end */
+    struct job *j, *next;
+    uint64_t n_jobs = 0, n_commits = 0;
+    bool in_txn = false;
+    int rc;
+
+    /* Before the commit, not after it failed: a delete on a disk that is
+     * about to be full commits into the released reserve the first time. */
+    space_check(sp);
+    c->saw_full = false;
+    for (j = jobs; j != NULL; j = j->next)
+        n_jobs++;
+    for (j = jobs; j != NULL; j = next) {
+        next = j->next;
+        if (!in_txn) {
+            rc = be->begin(c, wait_ms);
+            if (rc < 0) {
+                /* Locked out (or broken): fail this job and all after it
+                 * rather than wait again for each. */
+                for (; j != NULL; j = j->next) {
+                    j->rc = rc;
+                    j->link = late;
+                    late = j;
+                }
+                if (rc == -EBUSY) {
+                    log_warn("md: database write-locked by another process for %d ms; "
+                             "failing the waiting writes",
+                             wait_ms);
+                    fail_queued(md, &late, rc);
+                }
+                break;
+            }
+            in_txn = true;
+        }
+        rc = be->savepoint(c);
+        if (rc == 0) {
+            rc = j->fn(c, j->arg);
+            if (rc > 0)
+                rc = 0;
+        } else {
+            rc = lost(c);
+        }
+        if (!be->in_txn(c)) {
+            settle(&pending, &late, lost(c));
+            in_txn = false;
+            wake(md, j, rc < 0 ? rc : lost(c));
+            continue;
+        }
+        if (rc < 0) {
+            if (be->rollback_to(c) < 0) {
+                settle(&pending, &late, lost(c));
+                if (be->in_txn(c))
+                    be->rollback(c);
+                in_txn = false;
+            }
+            wake(md, j, rc);
+            continue;
+        }
+        if (be->release(c) < 0) {
+            j->link = pending;
+            pending = j;
+            settle(&pending, &late, lost(c));
+            if (be->in_txn(c))
+                be->rollback(c);
+            in_txn = false;
+            continue;
+        }
+        j->link = pending;
+        pending = j;
+    }
+    if (in_txn) {
+        rc = be->commit(c, wait_ms);
+        if (rc == 0)
+            n_commits++;
+        settle(&pending, &late, rc);
+    }
+    /* The reserve goes before anyone is woken: the deletes a client sends
+     * next must find the room. */
+    if (c->saw_full)
+        space_exhausted(sp);
+    pthread_mutex_lock(&md->mu);
+    for (j = late; j != NULL; j = next) {
+        next = j->link;
+        j->done = true;
+    }
+    md->n_jobs += n_jobs;
+    md->n_commits += n_commits;
+    md->n_groups++;
+    pthread_cond_broadcast(&md->cv_done);
+    pthread_mutex_unlock(&md->mu);
+}
+
+static void *
+writer_main(void *arg)
+{
+    struct md *md = arg;
+    struct space *sp;
+    struct job *jobs;
+    int wait_ms;
+
+    pthread_mutex_lock(&md->mu);
+    for (;;) {
+        while (md->head == NULL && !md->stopping)
+            pthread_cond_wait(&md->cv_work, &md->mu);
+        if (md->head == NULL)
+            break;
+        jobs = md->head;
+        md->head = md->tail = NULL;
+        sp = md->space;
+        wait_ms = md->lock_wait_ms;
+        pthread_mutex_unlock(&md->mu);
+        run_group(md, jobs, sp, wait_ms);
+        pthread_mutex_lock(&md->mu);
+    }
+    pthread_mutex_unlock(&md->mu);
+    return NULL;
+}
+
+void
+md_set_space(struct md *md, struct space *sp)
+{
+    pthread_mutex_lock(&md->mu);
+    md->space = sp;
+    pthread_mutex_unlock(&md->mu);
+}
+
+void
+md_set_lock_wait(struct md *md, int ms)
+{
+    pthread_mutex_lock(&md->mu);
+    md->lock_wait_ms = ms > 0 ? ms : 1;
+    pthread_mutex_unlock(&md->mu);
+}
+
+int
+md_write(struct md *md, md_write_fn fn, void *arg)
+{
+    struct job j = {.fn = fn, .arg = arg};
+
+    /* A closure calling md_write() would wait for itself forever. */
+    ASSERT(!pthread_equal(pthread_self(), md->writer));
+    pthread_mutex_lock(&md->mu);
+    ASSERT(!md->stopping);
+    if (md->tail != NULL)
+        md->tail->next = &j;
+    else
+        md->head = &j;
+    md->tail = &j;
+    pthread_cond_signal(&md->cv_work);
+    while (!j.done)
+        pthread_cond_wait(&md->cv_done, &md->mu);
+    pthread_mutex_unlock(&md->mu);
+    return j.rc;
+}
+
+int
+md_writer_start(struct md *md)
+{
+    int rc = -pthread_create(&md->writer, NULL, writer_main, md);
+
+    if (rc == 0)
+        md->has_writer = true;
+    return rc;
+}
+
+void
+md_writer_stop(struct md *md)
+{
+    if (!md->has_writer)
+        return;
+    pthread_mutex_lock(&md->mu);
+    md->stopping = true;
+    pthread_cond_signal(&md->cv_work);
+    pthread_mutex_unlock(&md->mu);
+    pthread_join(md->writer, NULL);
+    md->has_writer = false;
+}
