@@ -8,6 +8,7 @@
 #include "util/enc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/rand.h>
@@ -241,14 +242,20 @@ md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a)
 
     if (s == NULL)
         return -EIO;
-    /* Only the writer thread inserts, inside BEGIN IMMEDIATE, so reading the
-     * high-water mark and inserting above it cannot race. sqlite_sequence
-     * remembers deleted maxima, so no seq is ever handed out twice. */
+    /* The counter row, bumped in this transaction: it only grows, so no seq
+     * is handed out twice, and unlike max(seq) it needs no single writer. */
     rc = step(c, s);
+    if (rc == 0) {
+        done(s);
+        snprintf(c->err, sizeof(c->err), "the version counter row is missing");
+        return -EIO;
+    }
     if (rc < 0)
         return rc;
-    seq = col_i64(s, 0) + 1;
-    done(s);
+    seq = col_i64(s, 0);
+    rc = exec(c, s); /* runs the statement to its end */
+    if (rc < 0)
+        return rc;
     if (vid.p == NULL) {
         ASSERT(a != NULL);
         rc = md_vid_make(seq, gen);

@@ -1,8 +1,9 @@
 /* md_schema.h -- the metadata schema as an ordered list of migrations.
- * md_migrations[i] takes a database from user_version i to i + 1; md.c runs
- * the missing ones inside one BEGIN IMMEDIATE at open. Never edit a shipped
- * step: append a new one.
- * Included only by md.c. */
+ * md_migrations[i] takes a database from user_version i to i + 1;
+ * md_sqlite.c runs the missing ones inside one BEGIN IMMEDIATE at open. Never
+ * edit a shipped step: append a new one. SQLite's dialect: a PostgreSQL
+ * backend keeps its own list.
+ * Included only by md_sqlite.c (and tests/unit/test_md.c). */
 #ifndef COFFER_STORE_MD_SCHEMA_H
 #define COFFER_STORE_MD_SCHEMA_H
 
@@ -204,6 +205,20 @@ static const char *const md_migrations[] = {
      * principal they are assigned to, or else to root. */
     ("ALTER TABLE mfa_devices ADD COLUMN owner_id INTEGER NOT NULL DEFAULT 0;"
      "UPDATE mfa_devices SET owner_id = user_id WHERE user_id > 0;"),
+
+    /* 6 -> 7: version numbers from a counter row instead of max(seq): the
+     * inserting transaction bumps it (UPDATE ... RETURNING), which is what
+     * a database shared by several gateways can provide too (a sequence).
+     * Seeded with the highest seq ever handed out, sqlite_sequence's memory
+     * of deleted rows included, so no seq (embedded in version ids) is
+     * reused. */
+    ("CREATE TABLE counters ("
+     "  name TEXT NOT NULL PRIMARY KEY,"
+     "  value INTEGER NOT NULL"
+     ") WITHOUT ROWID;"
+     "INSERT INTO counters (name, value) SELECT 'version_seq', max("
+     "  coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'versions'), 0),"
+     "  coalesce((SELECT max(seq) FROM versions), 0));"),
 };
 
 #define MD_SCHEMA_VERSION ((int)(sizeof(md_migrations) / sizeof(md_migrations[0])))

@@ -90,8 +90,8 @@
     X(BKT_DELETE, "DELETE FROM buckets WHERE id = ?1")                                             \
     X(BKT_SET_VER, "UPDATE buckets SET versioning = ?2, mfa_delete = ?3 WHERE id = ?1")            \
     X(BKT_SET_LC, "UPDATE buckets SET lifecycle = ?2 WHERE id = ?1")                               \
-    X(V_NEXT_SEQ, "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "                          \
-                  "WHERE name = 'versions'), 0), coalesce((SELECT max(seq) FROM versions), 0))")   \
+    X(V_NEXT_SEQ, "UPDATE counters SET value = value + 1 WHERE name = 'version_seq' "           \
+                  "RETURNING value")                                                              \
     X(V_INSERT, "INSERT INTO versions (seq, bucket_id, key, version_id, is_latest, is_dm, size, "  \
                 "mtime_ms, owner_id, etag, content_type, meta, checksum_algo, checksum_value, "    \
                 "blob_id, inline_data, parts_count) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, "   \
