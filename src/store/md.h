@@ -1,6 +1,7 @@
 /* md.h -- metadata store: accounts, access keys, buckets, object versions.
- * One SQLite database (WAL, synchronous=FULL) under the data directory;
- * callers never see SQL or sqlite3 types.
+ * One SQLite database (WAL, synchronous=FULL) under the data directory,
+ * behind a backend table (md_int.h) that a shared database can fill later;
+ * callers never see SQL, sqlite3 types or which backend runs.
  *
  * Threads: each thread reads through its own connection (md_reader()).
  * All writes run in ONE writer thread: md_write() queues a closure, the
@@ -56,7 +57,15 @@ void md_snapshot_end(struct md_conn *c);
  *            must be left for blob_gc() rather than removed.
  * fn must not block; it may write to memory owned by the caller (the caller
  * is blocked until fn has run). Statement errors inside fn are -ENOSPC for
- * a full disk as well. */
+ * a full disk as well.
+ *
+ * fn may run more than once: a backend whose transactions can conflict
+ * (a database shared by several servers) rolls the group back and runs it
+ * again. So until it returns 0, fn has no effect outside c and arg (no
+ * logging, files, sockets, globals or counters), and a run must not depend
+ * on what an earlier run left in arg: set every output on every path, and
+ * never skip work because of a result an earlier run stored. What arg holds
+ * after md_write() returns is what the last run left. */
 typedef int (*md_write_fn)(struct md_conn *c, void *arg);
 int md_write(struct md *md, md_write_fn fn, void *arg);
 
