@@ -260,8 +260,12 @@ main(int argc, char **argv)
     srv.space = space;
     srv.domain = cfg.domain;
     srv.region = cfg.region;
-    hs = http_server_new(&(struct http_server_opts){
-        .n_workers = cfg.workers, .max_workers = cfg.max_workers, .n_loops = cfg.loops, .handler = s3_handle, .ctx = &srv});
+    hs = http_server_new(&(struct http_server_opts){.n_workers = cfg.workers,
+                                                    .max_workers = cfg.max_workers,
+                                                    .n_loops = cfg.loops,
+                                                    .handler = s3_handle,
+                                                    .error_body = s3_http_error_body,
+                                                    .ctx = &srv});
     if (split_hostport(cfg.listen, host, sizeof(host), &port) < 0) {
         log_error("bad --listen %s (want HOST:PORT)", cfg.listen);
         goto out;

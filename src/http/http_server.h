@@ -1,5 +1,7 @@
-/* http_server.h -- HTTP/1.1 server: libuv event loops + llhttp + TLS, with
- * request handlers running on worker threads.
+/* http_server.h -- HTTP/1.1 server: llhttp on the event loops of net/loop.h
+ * (over TCP or TLS connections, net/conn.h), with request handlers running
+ * on worker threads. Knows HTTP only: what an error body looks like is the
+ * application's (http_server_opts.error_body).
  *
  * Event loop threads (one per CPU by default) own the sockets, parsers and
  * TLS states: loop 0 accepts, and deals each connection to a loop for its
@@ -63,6 +65,27 @@ struct http_req {
 
 typedef void (*http_handler_fn)(struct http_req *r);
 
+/* Why the server answers a request itself, before (or instead of) any
+ * handler. The status is 400 for all of them today. */
+enum http_err {
+    HTTP_ERR_BAD_REQUEST,       /* llhttp refused the request (strict mode) */
+    HTTP_ERR_TOO_MANY_HEADERS,  /* more than HTTP_MAX_HEADERS fields */
+    HTTP_ERR_HEADERS_TOO_LARGE, /* request line and headers over the bounds.h limits */
+    HTTP_ERR_FOLDED_HEADER,     /* an obsolete line folding (RFC 9112 5.2) */
+    HTTP_ERR_DUPLICATE_HOST,    /* more than one Host */
+    HTTP_ERR_MISSING_HOST,      /* an HTTP/1.1 request without Host */
+    HTTP_ERR_LENGTH_TOO_LARGE,  /* Content-Length past INT64_MAX */
+    HTTP_ERR_TIMEOUT,           /* the headers did not arrive in time */
+};
+
+/* Renders the body of such an answer into out (cap bytes) and returns its
+ * length (at most cap - 1), setting *content_type (a static string) when
+ * the body is not empty. request_id is the response's x-amz-request-id; ctx
+ * is http_server_opts.ctx. Runs on a loop thread: must not block. */
+typedef size_t (*http_error_body_fn)(void *ctx, int status, enum http_err err,
+                                     const char *request_id, char *out, size_t cap,
+                                     const char **content_type);
+
 #define HTTP_MAX_LOOPS 16
 
 struct http_server_opts {
@@ -71,6 +94,7 @@ struct http_server_opts {
     int n_loops;         /* event loop threads (default: one per CPU, at most HTTP_MAX_LOOPS) */
     http_handler_fn handler;
     void *ctx;           /* copied into every http_req.srv_ctx */
+    http_error_body_fn error_body; /* NULL: such answers have no body */
     int drain_timeout_ms;
 };
 

@@ -1,6 +1,7 @@
-/* tls.h -- TLS as a connection type: OpenSSL over memory BIOs, so the event
- * loop keeps owning the socket (nginx ngx_event_openssl, Redis connection.h).
- * Also generates the self-signed CA + server certificate on first start. */
+/* tls.h -- OpenSSL sessions over memory BIOs, so the event loop keeps
+ * owning the socket: the engine under the TLS connection type (conn_tls.c;
+ * nginx ngx_event_openssl, Redis connection.h). Also generates the
+ * self-signed CA + server certificate on first start. */
 #ifndef COFFER_NET_TLS_H
 #define COFFER_NET_TLS_H
 

@@ -2,10 +2,13 @@
 #ifndef COFFER_S3_S3_H
 #define COFFER_S3_S3_H
 
+#include <stddef.h>
+
+#include "http/http_server.h"
+
 struct md;
 struct blob;
 struct space;
-struct http_req;
 
 /* Server-wide context, built by main.c and shared read-only by all workers. */
 struct srv {
@@ -19,5 +22,10 @@ struct srv {
 /* The http_server handler: routes, authenticates, runs the operation and
  * renders errors. r->srv_ctx is a struct srv *. */
 void s3_handle(struct http_req *r);
+
+/* The http_server error_body hook: the S3 error document (Code, Message,
+ * RequestId) of an answer the HTTP layer gives before any handler. */
+size_t s3_http_error_body(void *ctx, int status, enum http_err err, const char *request_id,
+                          char *out, size_t cap, const char **content_type);
 
 #endif

@@ -13,6 +13,7 @@
 #include "xml/xml_write.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 enum level { SVC, BKT, OBJ };
@@ -421,6 +422,46 @@ render_error(struct s3_req *q, enum s3_err err)
     xml_elem_c(&b, "HostId", r->request_id);
     xml_close(&b, "Error");
     s3_reply_xml(q, status, &b);
+}
+
+/* The answers the HTTP layer gives itself (malformed or oversized requests,
+ * a header timeout) as S3 error documents. No handler ran, so they carry
+ * only Code, Message and RequestId. */
+static const struct {
+    const char *code, *msg;
+} http_err_info[] = {
+    [HTTP_ERR_BAD_REQUEST] = {"BadRequest", "An error occurred when parsing the HTTP request."},
+    [HTTP_ERR_TOO_MANY_HEADERS] = {"RequestHeaderSectionTooLarge",
+                                   "Your request has too many headers."},
+    [HTTP_ERR_HEADERS_TOO_LARGE] = {"RequestHeaderSectionTooLarge",
+                                    "Your request header section exceeds the maximum allowed "
+                                    "size."},
+    [HTTP_ERR_FOLDED_HEADER] = {"InvalidRequest", "Folded header lines are not supported."},
+    [HTTP_ERR_DUPLICATE_HOST] = {"InvalidRequest", "The request has more than one Host header."},
+    [HTTP_ERR_MISSING_HOST] = {"InvalidRequest", "HTTP/1.1 requests must have a Host header."},
+    [HTTP_ERR_LENGTH_TOO_LARGE] = {"InvalidArgument", "The Content-Length is too large."},
+    [HTTP_ERR_TIMEOUT] = {"RequestTimeout",
+                          "Your socket connection to the server was not read from or written to "
+                          "within the timeout period."},
+};
+
+size_t
+s3_http_error_body(void *ctx, int status, enum http_err err, const char *request_id, char *out,
+                   size_t cap, const char **content_type)
+{
+    int n;
+
+    (void)ctx;
+    (void)status;
+    ASSERT((size_t)err < ARRAY_LEN(http_err_info) && http_err_info[err].code != NULL);
+    n = snprintf(out, cap,
+                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code>"
+                 "<Message>%s</Message><RequestId>%s</RequestId></Error>",
+                 http_err_info[err].code, http_err_info[err].msg, request_id);
+    if (n <= 0)
+        return 0;
+    *content_type = "application/xml";
+    return (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
 void
