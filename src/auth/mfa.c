@@ -3,7 +3,7 @@
  * of a device runs inside one md_write closure on the single writer thread,
  * so two requests carrying the same code cannot both pass. Not here: which
  * requests need MFA (s3_bucket.c, s3_object.c) and device management
- * (s3_iam.c, adm_mfa.c). */
+ * (iam/iam_mfa.c, adm_mfa.c). */
 #include "auth/mfa.h"
 #include "common.h"
 

@@ -68,12 +68,6 @@ bool s3_has_param(const struct s3_req *q, const char *name);
  * q->auth.payload_hash. */
 enum s3_err s3_auth_verify(struct s3_req *q);
 
-/* The IAM (2010-05-08) and STS (2011-06-15) query APIs on the same
- * endpoint: reads the form body, verifies the signature, dispatches on
- * Action and renders the response, errors included, in the IAM/STS XML
- * format (s3_iam.c). */
-void s3_iam_handle(struct s3_req *q);
-
 /* Response helpers. */
 int s3_reply_xml(struct s3_req *q, int status, struct buf *xml); /* frees xml */
 int s3_reply_empty(struct s3_req *q, int status);

@@ -4,6 +4,7 @@
 #include "common.h"
 #include "bounds.h"
 #include "s3/s3_int.h"
+#include "s3/s3_iam.h"
 #include "s3/s3_mfa.h"
 #include "auth/sigv2.h"
 #include "crypto/hash.h"

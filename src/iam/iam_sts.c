@@ -1,0 +1,172 @@
+/* iam_sts.c -- STS: GetSessionToken (temporary credentials, MFA-verified
+ * when a serial and code come with it) and GetCallerIdentity. Only the
+ * SHA-256 of a session token is stored. */
+#include "common.h"
+#include "iam/iam_int.h"
+
+#include "auth/totp.h"
+#include "crypto/hash.h"
+#include "util/enc.h"
+#include "xml/xml_write.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* ---- STS --------------------------------------------------------------- */
+
+struct session_op {
+    struct iam *x;
+    bool with_mfa;
+    struct str serial;
+    uint32_t code;
+    struct md_key k;
+    enum iam_err err;
+};
+
+static int
+session_fn(struct md_conn *c, void *arg)
+{
+    struct session_op *op = arg;
+    struct iam *x = op->x;
+    struct md_mfa_device d = {0};
+    struct totp_state st;
+    const char *why;
+    int rc, retry_s = 0;
+
+    if (!op->with_mfa)
+        return md_key_create(c, &op->k);
+    rc = md_mfa_get(c, op->serial, x->a, &d);
+    if (rc == -ENOENT || (rc == 0 && (d.account_id != x->r->account_id || !d.is_enabled ||
+                                      d.user_id != x->caller.user_id))) {
+        op->err = iam_fail(x, IAM_E_ACCESS_DENIED,
+                           "MultiFactorAuthentication failed, unable to validate MFA code.  Please "
+                           "verify your MFA serial number is valid and associated with this user.");
+        rc = iam_audit(c, x, "mfa.check_failed",
+                       arena_printf(x->a,
+                                    "GetSessionToken %s: serial is not an enabled device of "
+                                    "the caller",
+                                    iam_shown(x, op->serial)));
+        goto out;
+    }
+    if (rc < 0)
+        goto out;
+    st = iam_dev_state(&d);
+    rc = totp_verify((const unsigned char *)d.seed.p, d.seed.n, &st, x->now_ms / 1000, op->code,
+                     &retry_s);
+    if (rc == 0) {
+        op->k.mfa_auth_ms = x->now_ms;
+        rc = iam_save_state(c, &d, &st);
+        if (rc == 0)
+            rc = md_key_create(c, &op->k);
+        if (rc == 0)
+            rc = iam_audit(c, x, "mfa.session",
+                           arena_printf(x->a, "GetSessionToken %.*s: session %.*s until %s",
+                                        STR_FMT(d.serial), STR_FMT(op->k.access_key_id),
+                                        iam_iso(x, op->k.expires_ms)));
+        goto out;
+    }
+    if (rc == -EAGAIN) {
+        op->err =
+            iam_fail(x, IAM_E_ACCESS_DENIED, "Too many failed MFA attempts; retry in %d seconds",
+                     retry_s > 0 ? retry_s : 1);
+        why = "throttled after too many failed checks";
+    } else {
+        op->err = iam_fail(x, IAM_E_ACCESS_DENIED,
+                           "MultiFactorAuthentication failed with invalid MFA one time pass code.");
+        why = rc == -EALREADY ? "code already used" : "invalid or expired code";
+    }
+    /* Keep the failure count and the audit record: commit, then fail. */
+    rc = iam_save_state(c, &d, &st);
+    if (rc == 0)
+        rc = iam_audit(c, x, "mfa.check_failed",
+                       arena_printf(x->a, "GetSessionToken %.*s: %s", STR_FMT(d.serial), why));
+out:
+    iam_wipe_seed(&d);
+    return rc;
+}
+
+enum iam_err
+iam_get_session_token(struct iam *x, struct buf *res)
+{
+    struct session_op op = {.x = x};
+    struct str dur = iam_arg(x, "DurationSeconds"), code = iam_arg(x, "TokenCode");
+    char id[IAM_KEY_ID_LEN + 1], secret[IAM_SECRET_LEN + 1], hex[65];
+    char token[4 * ((IAM_TOKEN_BYTES + 2) / 3) + 1];
+    unsigned char raw[IAM_TOKEN_BYTES], h[32];
+    unsigned long long secs = 43200;
+    enum iam_err err = IAM_E_OK;
+    int rc;
+
+    if (x->r->key->expires_ms > 0)
+        return iam_fail(x, IAM_E_ACCESS_DENIED,
+                        "Cannot call GetSessionToken with session credentials");
+    if (dur.p != NULL && (str_to_u64(dur, &secs) < 0 || secs < 900 || secs > 129600))
+        return iam_invalid(x, "durationSeconds", dur, "have value between 900 and 129600");
+    /* AWS: sessions of the account root last at most an hour; a longer
+     * request is cut to one hour rather than refused. */
+    if (x->caller.user_id == 0 && secs > 3600)
+        secs = 3600;
+    op.serial = iam_arg(x, "SerialNumber");
+    if (op.serial.p != NULL || code.p != NULL) {
+        if (op.serial.p == NULL)
+            return iam_invalid(x, "serialNumber", op.serial, "");
+        err = iam_check_serial(x, op.serial);
+        if (err == IAM_E_OK)
+            err = iam_get_code(x, "TokenCode", "tokenCode", &op.code);
+        if (err != IAM_E_OK)
+            return err;
+        op.with_mfa = true;
+    }
+    id[0] = 'C';
+    id[1] = 'S';
+    rc = iam_rand_chars(id + 2, IAM_KEY_ID_LEN - 2, IAM_KEY_ID_CHARS);
+    if (rc == 0)
+        rc = iam_rand_chars(secret, IAM_SECRET_LEN, IAM_SECRET_CHARS);
+    if (rc == 0)
+        rc = rand_bytes(raw, sizeof(raw));
+    if (rc < 0) {
+        err = IAM_E_INTERNAL;
+        goto out;
+    }
+    /* base64url without padding: the token travels in a header. */
+    b64_encode(raw, sizeof(raw), token);
+    for (char *p = token; *p != '\0'; p++)
+        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+    token[strcspn(token, "=")] = '\0';
+    sha256(token, strlen(token), h);
+    hex_encode(h, sizeof(h), hex);
+    op.k.access_key_id = str_c(id);
+    op.k.account_id = x->r->account_id;
+    op.k.user_id = x->caller.user_id;
+    op.k.secret = str_c(secret);
+    op.k.created_ms = x->now_ms;
+    op.k.is_active = true;
+    op.k.session_token_sha256 = str_c(hex);
+    op.k.expires_ms = x->now_ms + (int64_t)secs * 1000;
+    err = iam_run_write(x, session_fn, &op, &op.err);
+    if (err != IAM_E_OK)
+        goto out;
+    rc = xml_open(res, "Credentials");
+    rc |= xml_elem_c(res, "AccessKeyId", id);
+    rc |= xml_elem_c(res, "SecretAccessKey", secret);
+    rc |= xml_elem_c(res, "SessionToken", token);
+    rc |= xml_elem_c(res, "Expiration", iam_iso(x, op.k.expires_ms));
+    rc |= xml_close(res, "Credentials");
+    if (rc != 0)
+        err = IAM_E_INTERNAL;
+out:
+    explicit_bzero(secret, sizeof(secret));
+    explicit_bzero(token, sizeof(token));
+    explicit_bzero(raw, sizeof(raw));
+    return err;
+}
+
+enum iam_err
+iam_get_caller_identity(struct iam *x, struct buf *res)
+{
+    int rc = xml_elem_c(res, "UserId", iam_principal_id(x, &x->caller));
+
+    rc |= xml_elem_c(res, "Account", x->acct);
+    rc |= xml_elem_c(res, "Arn", iam_principal_arn(x, &x->caller));
+    return rc != 0 ? IAM_E_INTERNAL : IAM_E_OK;
+}
