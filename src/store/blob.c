@@ -8,6 +8,7 @@
  * EINTR is retried everywhere, short writes continue where they stopped. */
 #include "common.h"
 #include "store/blob.h"
+#include "crypto/hash.h"
 #include "store/space.h"
 #include "util/enc.h"
 #include "util/fault.h"
@@ -22,7 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 
 #define TMP_SUFFIX ".tmp"
 #define TMP_NAME_LEN (32 + sizeof(TMP_SUFFIX) - 1)
@@ -140,7 +140,7 @@ random_hex(char out[2 * 16 + 1])
 {
     unsigned char rnd[16];
 
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+    if (rand_bytes(rnd, sizeof(rnd)) < 0)
         return -EIO;
     hex_encode(rnd, sizeof(rnd), out);
     return 0;

@@ -4,6 +4,7 @@
  * delete, delete markers, versioning states) belong to core/, not here. */
 #include "common.h"
 #include "store/md.h"
+#include "crypto/hash.h"
 #include "store/md_int.h"
 #include "util/enc.h"
 
@@ -11,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/rand.h>
 
 /* ---- buckets ------------------------------------------------------------ */
 
@@ -152,7 +152,7 @@ md_vid_make(int64_t seq, char out[MD_VID_LEN + 1])
 
     for (int i = 0; i < 8; i++)
         raw[i] = (unsigned char)((uint64_t)seq >> (56 - 8 * i));
-    if (RAND_bytes(raw + 8, 16) != 1)
+    if (rand_bytes(raw + 8, 16) < 0)
         return -EIO;
     id64_encode(raw, sizeof(raw), out);
     return 0;

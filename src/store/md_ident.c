@@ -4,6 +4,7 @@
  * to the callers; the checks here keep the tables consistent. */
 #include "common.h"
 #include "store/md.h"
+#include "crypto/hash.h"
 #include "store/md_int.h"
 #include "util/buf.h"
 #include "util/enc.h"
@@ -13,7 +14,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #define SECRET_MAX 1024
 
@@ -29,7 +29,7 @@ md_account_create(struct md_conn *c, struct str name, int64_t now_ms, int64_t *i
 
     if (s == NULL)
         return -EIO;
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+    if (rand_bytes(rnd, sizeof(rnd)) < 0)
         return -EIO;
     hex_encode(rnd, sizeof(rnd), canon);
     if (bind_str(s, 1, name) | bind_str(s, 2, str_make(canon, 2 * sizeof(rnd))) |

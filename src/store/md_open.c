@@ -5,6 +5,7 @@
  * md_bucket.c, md_upload.c. */
 #include "common.h"
 #include "store/md.h"
+#include "crypto/hash.h"
 #include "store/md_int.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -18,7 +19,6 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 /* ---- master key --------------------------------------------------------- */
 
@@ -46,7 +46,7 @@ create_master_key(const char *dir, const char *path)
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return -errno;
-    if (RAND_bytes(key, sizeof(key)) != 1) {
+    if (rand_bytes(key, sizeof(key)) < 0) {
         rc = -EIO;
         goto out;
     }
