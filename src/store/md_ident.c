@@ -10,6 +10,7 @@
 #include "util/enc.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -328,8 +329,9 @@ row_key(sqlite3_stmt *s, struct arena *a, struct md_key *out)
 
 /* Every authenticated request needs its key's secret, and unsealing it is
  * an AES-GCM decryption, while a key's sealed secret never changes: each
- * thread remembers the last one it unsealed. (The master key that unseals
- * them all is in memory anyway.) */
+ * thread remembers the last one it unsealed (one entry: bounded). The
+ * master key that unseals them all is in memory anyway; the plaintext is
+ * wiped when its thread exits (a worker retiring from the elastic pool). */
 #define SECRET_MEMO_MAX 256
 static _Thread_local struct {
     size_t sealed_n, plain_n;
@@ -337,6 +339,38 @@ static _Thread_local struct {
     unsigned char sealed[SECRET_MEMO_MAX];
     char plain[SECRET_MEMO_MAX];
 } secret_memo;
+static pthread_key_t memo_key;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+static bool memo_has_key;
+
+static void
+memo_wipe(void *memo)
+{
+    OPENSSL_cleanse(memo, sizeof(secret_memo));
+}
+
+static void
+memo_key_create(void)
+{
+    memo_has_key = pthread_key_create(&memo_key, memo_wipe) == 0;
+}
+
+/* Remembers plain as the secret sealed in sealed, when a thread-exit wipe
+ * can be arranged; otherwise nothing is kept. */
+static void
+memo_store(const unsigned char *master, struct str sealed, struct str plain)
+{
+    if (sealed.n > SECRET_MEMO_MAX || plain.n > SECRET_MEMO_MAX)
+        return;
+    (void)pthread_once(&memo_once, memo_key_create);
+    if (!memo_has_key || pthread_setspecific(memo_key, &secret_memo) != 0)
+        return;
+    memcpy(secret_memo.master, master, SEAL_KEY_LEN);
+    memcpy(secret_memo.sealed, sealed.p, sealed.n);
+    secret_memo.sealed_n = sealed.n;
+    memcpy(secret_memo.plain, plain.p, plain.n);
+    secret_memo.plain_n = plain.n;
+}
 
 int
 md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, struct md_key *out)
@@ -367,13 +401,8 @@ md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, struct 
     }
     buf_init(&plain, SECRET_MAX);
     rc = unseal(c->md->master_key, sealed, &plain);
-    if (rc == 0 && sealed.n <= SECRET_MEMO_MAX && plain.n <= SECRET_MEMO_MAX) {
-        memcpy(secret_memo.master, c->md->master_key, SEAL_KEY_LEN);
-        memcpy(secret_memo.sealed, sealed.p, sealed.n);
-        secret_memo.sealed_n = sealed.n;
-        memcpy(secret_memo.plain, plain.p, plain.n);
-        secret_memo.plain_n = plain.n;
-    }
+    if (rc == 0)
+        memo_store(c->md->master_key, sealed, buf_str(&plain));
     done(s);
     if (rc == 0) {
         out->secret = arena_str(a, buf_str(&plain));
