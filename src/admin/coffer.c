@@ -9,7 +9,7 @@
 #include "common.h"
 
 #include "admin/adm.h"
-#include "crypto/hash.h"
+#include "auth/keys.h"
 #include "store/md.h"
 #include "util/arena.h"
 #include "util/log.h"
@@ -30,8 +30,6 @@
 
 #define DEFAULT_DATA_DIR "./data"
 #define ACCOUNT_NAME_MAX 64
-#define KEY_ID_LEN 20     /* "CK" + 18 of [A-Z0-9], shaped like AWS's "AKIA..." */
-#define KEY_SECRET_LEN 40 /* [A-Za-z0-9/+], like AWS secrets */
 #define KEY_ID_MAX 128    /* longest id "key delete" will look up */
 #define KEY_RETRIES 3     /* a random key id colliding even once is ~2^-93 */
 
@@ -99,47 +97,6 @@ account_name_ok(const char *s)
             return false;
     }
     return true;
-}
-
-/* n uniformly random characters of alphabet into out (n + 1 bytes).
- * Bytes >= the largest multiple of the alphabet size are dropped, so
- * there is no modulo bias. 0 or -EIO. */
-static int
-rand_chars(char *out, size_t n, const char *alphabet)
-{
-    size_t n_alpha = strlen(alphabet), i = 0;
-    unsigned limit = 256 - 256 % (unsigned)n_alpha;
-    unsigned char r[64];
-    int rc = 0;
-
-    ASSERT(n_alpha > 0 && n_alpha <= 256);
-    while (i < n) {
-        rc = rand_bytes(r, sizeof(r));
-        if (rc < 0)
-            goto out;
-        for (size_t j = 0; j < sizeof(r) && i < n; j++) {
-            if (r[j] < limit)
-                out[i++] = alphabet[r[j] % n_alpha];
-        }
-    }
-    out[n] = '\0';
-out:
-    OPENSSL_cleanse(r, sizeof(r));
-    return rc;
-}
-
-static int
-new_key(char id[KEY_ID_LEN + 1], char secret[KEY_SECRET_LEN + 1])
-{
-    int rc;
-
-    id[0] = 'C';
-    id[1] = 'K';
-    rc = rand_chars(id + 2, KEY_ID_LEN - 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
-    if (rc < 0)
-        return rc;
-    return rand_chars(secret, KEY_SECRET_LEN,
-                      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+");
 }
 
 static const char *
@@ -252,13 +209,13 @@ key_delete_run(struct md_conn *c, void *arg)
 static int
 create_key(struct adm_cli *cli, const char *name, const char *user, bool create_account)
 {
-    char id[KEY_ID_LEN + 1], secret[KEY_SECRET_LEN + 1], created[32];
+    char id[AUTH_KEY_ID_LEN + 1], secret[AUTH_SECRET_LEN + 1], created[32];
     struct key_job j = {0};
     struct md_account acct;
     int rc = 0, ret;
 
     for (int i = 0; i < KEY_RETRIES; i++) {
-        rc = new_key(id, secret);
+        rc = auth_key_new("CK", id, secret);
         if (rc < 0) {
             ret = adm_internal("RAND_bytes", rc);
             goto out;
@@ -269,8 +226,8 @@ create_key(struct adm_cli *cli, const char *name, const char *user, bool create_
         j.create_account = create_account;
         j.now_ms = tm_now_ms();
         j.a = cli->a;
-        j.key.access_key_id = str_make(id, KEY_ID_LEN);
-        j.key.secret = str_make(secret, KEY_SECRET_LEN);
+        j.key.access_key_id = str_make(id, AUTH_KEY_ID_LEN);
+        j.key.secret = str_make(secret, AUTH_SECRET_LEN);
         j.key.created_ms = j.now_ms;
         j.key.is_active = true;
         rc = md_write(cli->md, key_job_run, &j);

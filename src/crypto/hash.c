@@ -210,3 +210,28 @@ rand_bytes(void *p, size_t n)
     }
     return 0;
 }
+
+int
+rand_chars(char *out, size_t n, const char *alphabet)
+{
+    size_t n_alpha = strlen(alphabet), i = 0;
+    unsigned char r[64];
+    unsigned limit;
+    int rc = 0;
+
+    ASSERT(n_alpha > 0 && n_alpha <= 256);
+    /* Bytes at or above the largest multiple of the alphabet size are
+     * dropped, so every character is equally likely (no modulo bias). */
+    limit = 256 - 256 % (unsigned)n_alpha;
+    while (i < n) {
+        rc = rand_bytes(r, sizeof(r));
+        if (rc < 0)
+            break;
+        for (size_t j = 0; j < sizeof(r) && i < n; j++)
+            if (r[j] < limit)
+                out[i++] = alphabet[r[j] % n_alpha];
+    }
+    OPENSSL_cleanse(r, sizeof(r));
+    out[n] = '\0';
+    return rc;
+}

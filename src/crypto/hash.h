@@ -32,4 +32,8 @@ void hash_free(struct hash *h); /* NULL ok */
 /* Fills p with n bytes from the CSPRNG: 0, or -EIO if it is not seeded. */
 int rand_bytes(void *p, size_t n);
 
+/* n uniformly random characters of alphabet (1 to 256 of them) into out,
+ * NUL-terminated (n + 1 bytes): 0, or -EIO as rand_bytes(). */
+int rand_chars(char *out, size_t n, const char *alphabet);
+
 #endif

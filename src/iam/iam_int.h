@@ -22,15 +22,9 @@
 #define IAM_MAX_USERS 5000              /* AWS UsersPerAccount */
 #define IAM_MAX_TAGS 50
 #define IAM_SEED_BYTES 20 /* 160-bit seeds, as AWS issues */
-#define IAM_KEY_ID_LEN 20
-#define IAM_SECRET_LEN 40
 #define IAM_TOKEN_BYTES 48 /* 64 base64url characters */
 #define IAM_QR_SCALE 6
 #define IAM_QR_BORDER 4
-
-/* Access key ids and secrets: the characters AWS uses. */
-#define IAM_KEY_ID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-#define IAM_SECRET_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+"
 
 /* A principal of the caller's account: its root (user_id 0) or an IAM user. */
 struct principal {
@@ -158,8 +152,5 @@ int iam_audit(struct md_conn *c, struct iam *x, const char *event, const char *d
  * nothing (the reason in *err), or another -errno for a store failure
  * (logged; IAM_E_INTERNAL). Otherwise returns *err. */
 enum iam_err iam_run_write(struct iam *x, md_write_fn fn, void *arg, const enum iam_err *err);
-/* n uniformly random characters of alphabet into out (n + 1 bytes, NUL
- * ended), through crypto's rand_bytes(). 0 or -EIO. */
-int iam_rand_chars(char *out, size_t n, const char *alphabet);
 
 #endif

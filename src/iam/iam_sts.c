@@ -4,6 +4,7 @@
 #include "common.h"
 #include "iam/iam_int.h"
 
+#include "auth/keys.h"
 #include "auth/totp.h"
 #include "crypto/hash.h"
 #include "util/enc.h"
@@ -90,7 +91,7 @@ iam_get_session_token(struct iam *x, struct buf *res)
 {
     struct session_op op = {.x = x};
     struct str dur = iam_arg(x, "DurationSeconds"), code = iam_arg(x, "TokenCode");
-    char id[IAM_KEY_ID_LEN + 1], secret[IAM_SECRET_LEN + 1], hex[65];
+    char id[AUTH_KEY_ID_LEN + 1], secret[AUTH_SECRET_LEN + 1], hex[65];
     char token[4 * ((IAM_TOKEN_BYTES + 2) / 3) + 1];
     unsigned char raw[IAM_TOKEN_BYTES], h[32];
     unsigned long long secs = 43200;
@@ -117,11 +118,7 @@ iam_get_session_token(struct iam *x, struct buf *res)
             return err;
         op.with_mfa = true;
     }
-    id[0] = 'C';
-    id[1] = 'S';
-    rc = iam_rand_chars(id + 2, IAM_KEY_ID_LEN - 2, IAM_KEY_ID_CHARS);
-    if (rc == 0)
-        rc = iam_rand_chars(secret, IAM_SECRET_LEN, IAM_SECRET_CHARS);
+    rc = auth_key_new("CS", id, secret);
     if (rc == 0)
         rc = rand_bytes(raw, sizeof(raw));
     if (rc < 0) {

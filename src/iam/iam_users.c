@@ -4,6 +4,7 @@
 #include "common.h"
 #include "iam/iam_int.h"
 
+#include "auth/keys.h"
 #include "xml/xml_write.h"
 
 #include <errno.h>
@@ -208,7 +209,7 @@ enum iam_err
 iam_create_access_key(struct iam *x, struct buf *res)
 {
     struct key_op op = {.x = x};
-    char id[IAM_KEY_ID_LEN + 1], secret[IAM_SECRET_LEN + 1];
+    char id[AUTH_KEY_ID_LEN + 1], secret[AUTH_SECRET_LEN + 1];
     enum iam_err err;
     int rc;
 
@@ -217,11 +218,7 @@ iam_create_access_key(struct iam *x, struct buf *res)
         err = iam_may_manage(x, "CreateAccessKey", &op.target);
     if (err != IAM_E_OK)
         return err;
-    id[0] = 'C';
-    id[1] = 'K';
-    rc = iam_rand_chars(id + 2, IAM_KEY_ID_LEN - 2, IAM_KEY_ID_CHARS);
-    if (rc == 0)
-        rc = iam_rand_chars(secret, IAM_SECRET_LEN, IAM_SECRET_CHARS);
+    rc = auth_key_new("CK", id, secret);
     if (rc < 0) {
         err = IAM_E_INTERNAL;
         goto out;

@@ -380,28 +380,6 @@ iam_run_write(struct iam *x, md_write_fn fn, void *arg, const enum iam_err *err)
     return IAM_E_INTERNAL;
 }
 
-int
-iam_rand_chars(char *out, size_t n, const char *alphabet)
-{
-    size_t an = strlen(alphabet), i = 0;
-    unsigned char r[64];
-    int rc = 0;
-
-    /* Rejection sampling keeps the characters uniform. */
-    size_t limit = 256 - 256 % an;
-    while (i < n) {
-        rc = rand_bytes(r, sizeof(r));
-        if (rc < 0)
-            break;
-        for (size_t j = 0; j < sizeof(r) && i < n; j++)
-            if (r[j] < limit)
-                out[i++] = alphabet[r[j] % an];
-    }
-    explicit_bzero(r, sizeof(r));
-    out[n] = '\0';
-    return rc;
-}
-
 /* ---- XML pieces -------------------------------------------------------- */
 
 int

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "common.h"
+#include "auth/keys.h"
 #include "crypto/cksum.h"
 #include "crypto/hash.h"
 #include "util/enc.h"
@@ -147,6 +148,39 @@ test_rand_bytes(void **state)
     assert_memory_not_equal(a, b, sizeof(a));
     assert_memory_not_equal(a, zero, sizeof(a));
     assert_int_equal(rand_bytes(a, 0), 0);
+}
+
+/* Only the alphabet's characters, NUL-terminated, each about equally
+ * often: 3,000 draws from 3 letters give 1,000 +- 26 (one sigma) each, so
+ * the bounds are 7 sigma wide. */
+static void
+test_rand_chars(void **state)
+{
+    char out[3001], id[AUTH_KEY_ID_LEN + 1], secret[AUTH_SECRET_LEN + 1];
+    size_t count[3] = {0};
+
+    (void)state;
+    memset(out, 'x', sizeof(out));
+    assert_int_equal(rand_chars(out, 3000, "abc"), 0);
+    assert_int_equal(out[3000], '\0');
+    for (size_t i = 0; i < 3000; i++) {
+        assert_true(out[i] >= 'a' && out[i] <= 'c');
+        count[out[i] - 'a']++;
+    }
+    for (size_t i = 0; i < 3; i++)
+        assert_in_range(count[i], 800, 1200);
+    assert_int_equal(rand_chars(out, 0, "abc"), 0);
+    assert_int_equal(out[0], '\0');
+
+    /* Access keys: prefix, then [A-Z0-9]; secrets [A-Za-z0-9/+]. */
+    assert_int_equal(auth_key_new("CK", id, secret), 0);
+    assert_int_equal(strlen(id), AUTH_KEY_ID_LEN);
+    assert_int_equal(strlen(secret), AUTH_SECRET_LEN);
+    assert_memory_equal(id, "CK", 2);
+    assert_int_equal(strspn(id + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), AUTH_KEY_ID_LEN - 2);
+    assert_int_equal(strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                    "0123456789/+"),
+                     AUTH_SECRET_LEN);
 }
 
 /* ---- flexible checksums ---------------------------------------------- */
@@ -291,7 +325,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_vectors),    cmocka_unit_test(test_hmac_vectors),
         cmocka_unit_test(test_hash_streaming),    cmocka_unit_test(test_rand_bytes),
-        cmocka_unit_test(test_id64_encode),
+        cmocka_unit_test(test_id64_encode),       cmocka_unit_test(test_rand_chars),
         cmocka_unit_test(test_cksum_vectors),     cmocka_unit_test(test_cksum_check_values),
         cmocka_unit_test(test_cksum_long_inputs), cmocka_unit_test(test_cksum_names),
     };
