@@ -3,6 +3,7 @@
 #   make test       unit tests + end-to-end tests with real clients (the README's test command)
 #   make check      unit tests only
 #   make run        install missing packages, build, start cofferd on ./data
+#   make lint       include arrows and cycles (scripts/check-includes.sh), then cppcheck
 #   make fuzz       every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS each (clang, ASan+UBSan)
 #   make fault      $(BIN)-fault/cofferd: FAULT() hooks armed at run time (src/util/fault.h)
 #   SAN=1           build with ASan+UBSan into build-san/ and bin-san/
@@ -113,6 +114,13 @@ fuzz-build: $(FUZZ_BIN)
 fuzz:
 	$(MAKE) CC=clang SAN=1 BUILD=build-fuzz BIN=bin-fuzz CFLAGS=-fsanitize=fuzzer-no-link fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh build-fuzz/fuzz
+
+# Static checks: the include arrows of STYLE.md with no cycles (scripts/check-includes.sh),
+# then cppcheck (Debian's) over src/; either failing fails the target.
+lint:
+	bash scripts/check-includes.sh
+	cppcheck --error-exitcode=1 --enable=warning,portability,performance --std=c11 \
+		-D_GNU_SOURCE -Isrc -I$(LLHTTP_INC) --inline-suppr --quiet -j2 src
 
 deps:
 	bash scripts/deps.sh

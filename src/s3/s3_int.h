@@ -142,5 +142,11 @@ bool s3_etag_matches(struct str list, struct str etag);
 void s3_etag_quoted(struct str etag, char out[80]);
 bool s3_bucket_name_valid(struct str name);
 enum s3_err s3_key_check(struct str key);
+/* x-amz-meta-* and the standard headers GET returns (Content-Encoding less
+ * its aws-chunked token, which describes the transfer), as "name: value\n"
+ * lines in the arena: PutObject, CopyObject with REPLACE and
+ * CreateMultipartUpload. S3E_METADATA_TOO_LARGE past AWS's 2 KB of user
+ * metadata. */
+enum s3_err s3_collect_meta(struct s3_req *q, struct str *out);
 
 #endif

@@ -250,53 +250,6 @@ s3_mpu_checksum_type(const struct md_version *v)
                : "FULL_OBJECT";
 }
 
-/* ---- stored metadata (as PutObject stores it) --------------------------- */
-
-static const char *const stored_headers[] = {
-    "content-encoding", "content-disposition", "cache-control",
-    "expires",          "content-language",    "x-amz-website-redirect-location",
-};
-
-/* x-amz-meta-* and the standard headers GET returns, as "name: value\n"
- * lines; S3E_METADATA_TOO_LARGE past AWS's 2 KB of user metadata. */
-static enum s3_err
-collect_meta(struct s3_req *q, struct str *out)
-{
-    struct http_req *r = q->http;
-    size_t user_bytes = 0;
-    struct buf b;
-
-    buf_init(&b, 64 * 1024);
-    for (size_t i = 0; i < r->n_hdrs; i++) {
-        struct str n = r->hdrs[i].name, v = r->hdrs[i].value;
-        bool keep = false;
-
-        if (n.n > 11 && strncasecmp(n.p, "x-amz-meta-", 11) == 0) {
-            user_bytes += n.n - 11 + v.n;
-            keep = true;
-        }
-        for (size_t k = 0; k < ARRAY_LEN(stored_headers); k++)
-            keep |= str_ieq_c(n, stored_headers[k]);
-        /* aws-chunked describes a transfer, never the object. */
-        if (!keep || (str_ieq_c(n, "content-encoding") && str_ieq_c(str_trim(v), "aws-chunked")))
-            continue;
-        for (size_t k = 0; k < n.n; k++) {
-            char ch = n.p[k];
-            buf_append(&b, &(char){ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch}, 1);
-        }
-        buf_append_c(&b, ": ");
-        buf_append_str(&b, v);
-        buf_append_c(&b, "\n");
-    }
-    if (user_bytes > S3_MAX_META_BYTES) {
-        buf_free(&b);
-        return S3E_METADATA_TOO_LARGE;
-    }
-    *out = arena_str(q->arena, buf_str(&b));
-    buf_free(&b);
-    return S3E_OK;
-}
-
 static enum s3_err
 check_create_headers(struct s3_req *q)
 {
@@ -453,7 +406,7 @@ s3_create_multipart_upload(struct s3_req *q)
     if (err == S3E_OK)
         err = s3_bucket_load(q, &x.b);
     if (err == S3E_OK)
-        err = collect_meta(q, &x.u.meta);
+        err = s3_collect_meta(q, &x.u.meta);
     /* An upload only adds data: refused while the disk is full. */
     if (err == S3E_OK)
         err = s3_err_from_errno(space_admit(q->srv->space));

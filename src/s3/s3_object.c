@@ -69,10 +69,8 @@ strip_aws_chunked(struct s3_req *q, struct str v)
     return out;
 }
 
-/* Collects x-amz-meta-* and the stored standard headers into "name: value\n"
- * lines. S3E_METADATA_TOO_LARGE past the AWS limit on user metadata. */
-static enum s3_err
-collect_meta(struct s3_req *q, struct str *out)
+enum s3_err
+s3_collect_meta(struct s3_req *q, struct str *out)
 {
     struct http_req *r = q->http;
     struct buf b;
@@ -97,8 +95,8 @@ collect_meta(struct s3_req *q, struct str *out)
         if (!keep)
             continue;
         for (size_t k = 0; k < n.n; k++) {
-            char ch = n.p[k];
-            buf_append(&b, &(char){ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch}, 1);
+            char lower = n.p[k] >= 'A' && n.p[k] <= 'Z' ? (char)(n.p[k] + 32) : n.p[k];
+            buf_append(&b, &lower, 1);
         }
         buf_append_c(&b, ": ");
         buf_append_str(&b, v);
@@ -308,7 +306,7 @@ s3_put_object(struct s3_req *q)
     if (err == S3E_OK)
         err = s3_bucket_load(q, &p.b);
     if (err == S3E_OK)
-        err = collect_meta(q, &p.v.meta);
+        err = s3_collect_meta(q, &p.v.meta);
     /* A full disk refuses before the body is read (inline bodies never
      * reach blob_writer_open(), which asks too). */
     if (err == S3E_OK)
@@ -833,7 +831,7 @@ s3_copy_object(struct s3_req *q)
         goto out;
     }
     if (replace) {
-        err = collect_meta(q, &p.v.meta);
+        err = s3_collect_meta(q, &p.v.meta);
         if (err != S3E_OK)
             goto out;
         p.v.content_type = http_header(r, "content-type");

@@ -169,6 +169,20 @@ class MultipartBasicTest(MultipartBase):
         self.complete("re", uid, [{"PartNumber": 1, "ETag": e}])
         self.assertEqual(self.c.get_object(Bucket=self.bucket, Key="re")["Body"].read(), b"new!")
 
+    def test_content_encoding_without_aws_chunked(self):
+        """The aws-chunked token describes a transfer, never the object: dropped from a
+        Content-Encoding list at CreateMultipartUpload as at PutObject."""
+        r = self.raw("POST", "enc", [("uploads", None)],
+                     headers={"Content-Encoding": "aws-chunked, gzip", "x-amz-meta-a": "1"})
+        self.assertEqual(r.status, 200, r)
+        uid = ET.fromstring(r.body).findtext(S3NS + "UploadId")
+        e = self.c.upload_part(Bucket=self.bucket, Key="enc", UploadId=uid, PartNumber=1,
+                               Body=b"z")["ETag"]
+        self.complete("enc", uid, [{"PartNumber": 1, "ETag": e}])
+        h = self.c.head_object(Bucket=self.bucket, Key="enc")
+        self.assertEqual(h.get("ContentEncoding"), "gzip")
+        self.assertEqual(h["Metadata"], {"a": "1"})
+
     def test_unlisted_parts_and_sparse_numbers(self):
         bodies = {2: os.urandom(5 * MiB), 7: os.urandom(5 * MiB), 9: b"tail", 11: b"unused"}
         n0 = blob_files(lib.env().data)[0]
