@@ -303,13 +303,22 @@ process_plain(struct http_conn *hc, const char *p, size_t n)
 }
 
 /* The peer sent its last byte (TCP FIN, or TLS close_notify). Requests
- * received in full are still answered (see request_finished()). */
+ * received in full are still answered (see request_finished()), and so is
+ * one a worker already holds: its body will never end, so its body read
+ * fails now, and its answer goes out before the close. */
 static void
 on_peer_eof(struct conn *c)
 {
     struct http_conn *hc = c->data;
+    struct rq *rq = hc->rq;
 
-    if (c->closing || hc->rq == NULL || !hc->rq->message_done) {
+    if (!c->closing && rq != NULL && rq->dispatched && !rq->message_done) {
+        pthread_mutex_lock(&rq->mu);
+        rq->body_error = true;
+        rq->want_close = true;
+        pthread_cond_broadcast(&rq->cv);
+        pthread_mutex_unlock(&rq->mu);
+    } else if (c->closing || rq == NULL || !rq->message_done) {
         conn_close(c, CONN_ABORT);
         return;
     }

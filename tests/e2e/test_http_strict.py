@@ -180,6 +180,28 @@ class StrictHttpTest(E2ETestCase):
         for r in self.pipeline_half_closed(reqs):
             self.assertEqual((r.status, r.body), (200, b"first object"))
 
+    def test_half_close_while_a_worker_holds_the_request(self):
+        """A chunked PUT goes to a worker when its headers end; a half-close right after
+        its (refused) trailer, or in the middle of its body, still gets the worker's answer
+        before the connection closes."""
+        target = "/%s/hc-trailer" % self.b
+        head = {"Host": "127.0.0.1", "Transfer-Encoding": "chunked"}
+        for body in (chunked(b"hello", b"X-Pad: p\r\n"), b"5\r\nhel"):
+            for _ in range(20):
+                rc = RawConn(timeout=10)
+                try:
+                    rc.sendall(request_bytes("PUT", target, head, body))
+                    rc.sock.shutdown(socket.SHUT_WR)
+                    try:
+                        r = rc.read_response()
+                    except EOFError:
+                        r = None
+                finally:
+                    rc.close()
+                self.assertIsNotNone(r, "no answer after the half-close: %r" % body)
+                self.assertIn(r.status, (400, 403), repr(r))
+        self.assertServerAlive()
+
     def test_half_close_after_partial_request_closes(self):
         whole = signed_bytes(sign("GET", "/%s/one" % self.b))
         rc = RawConn(timeout=10)
