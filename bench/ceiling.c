@@ -1,7 +1,7 @@
 /* ceiling.c -- what this machine allows, measured beside the S3 numbers:
  *
  *   ceiling raw PORT [DIR] a bare single-threaded epoll + llhttp HTTP/1.1 server
- *   ceiling http PORT [W]  Coffer's own HTTP layer (src/http/http_server.c, W worker
+ *   ceiling http PORT [W]  Coffer's own HTTP layer (src/http/ over src/net/, W worker
  *                          threads) with a trivial handler: no S3, no SQLite
  *   ceiling fsync DIR SECS one stream of create + write 4 KiB + fsync + rename
  *                          (and the same plus a directory fsync), files/s as JSON

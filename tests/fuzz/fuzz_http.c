@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -23,10 +24,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static struct http_server *hs;
 static struct srv srv;
+static char data_dir[] = "/tmp/coffer-fuzz-http.XXXXXX";
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* libFuzzer ends with exit(): the data directory goes with it. */
+static void
+remove_data_dir(void)
+{
+    (void)nftw(data_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static void *
 run_server(void *arg)
@@ -39,8 +58,7 @@ run_server(void *arg)
 static void
 setup(void)
 {
-    char tmpl[] = "/tmp/coffer-fuzz-http.XXXXXX";
-    const char *dir = mkdtemp(tmpl);
+    const char *dir = mkdtemp(data_dir);
     pthread_t th;
 
     signal(SIGPIPE, SIG_IGN);
@@ -48,10 +66,16 @@ setup(void)
         fprintf(stderr, "fuzz_http: cannot set up a data directory\n");
         abort();
     }
+    atexit(remove_data_dir);
     srv.domain = "localhost";
     srv.region = "us-east-1";
     hs = http_server_new(&(struct http_server_opts){
-        .n_workers = 2, .max_workers = 8, .n_loops = 1, .handler = s3_handle, .ctx = &srv});
+        .n_workers = 2,
+        .max_workers = 8,
+        .n_loops = 1,
+        .handler = s3_handle,
+        .error_body = s3_http_error_body,
+        .ctx = &srv});
     if (pthread_create(&th, NULL, run_server, NULL) != 0)
         abort();
     pthread_detach(th);
