@@ -28,10 +28,7 @@ import collections
 import hashlib
 import os
 import random
-import shutil
 import signal
-import subprocess
-import tempfile
 import threading
 import time
 import traceback
@@ -225,18 +222,6 @@ def error_code(e):
     return e.response.get("Error", {}).get("Code")
 
 
-class Server(lib.Server):
-    def spawn(self):
-        """Starts cofferd on the current ports without waiting for it (to kill it while it
-        starts up)."""
-        argv = [os.path.join(self.bin, "cofferd"), "--data", self.data,
-                "--listen", "127.0.0.1:%d" % self.http_port,
-                "--tls-listen", "127.0.0.1:%d" % self.tls_port] + self.args
-        with open(self.log, "ab") as logf:
-            self.proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
-
-
 class CrashCase(lib.E2ETestCase):
     """A private cofferd on a temp data dir; start/restart/kill helpers and the cycle loop."""
 
@@ -244,11 +229,8 @@ class CrashCase(lib.E2ETestCase):
 
     def setUp(self):
         super().setUp()
-        base = os.environ.get("E2E_TMP") or tempfile.gettempdir()
-        self.root = tempfile.mkdtemp(prefix=self.tag + ".", dir=base)
-        self.data = os.path.join(self.root, "data")
-        os.makedirs(self.data)
-        self.srv = Server(lib.env().bin, self.data, log=os.path.join(self.root, "log"))
+        self.srv = lib.Server(tag=self.tag)
+        self.data = self.srv.data
         self.startup = []  # seconds each start took until both ports answered
         self.kills_in_startup = 0
         self.seed = seed_from_env()
@@ -269,9 +251,7 @@ class CrashCase(lib.E2ETestCase):
 
     def tearDown(self):
         signal.signal(signal.SIGTERM, self.old_term)
-        self.srv.kill()
-        report = self.srv.sanitizer_report()
-        shutil.rmtree(self.root, ignore_errors=True)
+        report = self.srv.close()
         super().tearDown()
         self.assertEqual(report, "", "sanitizer report in cofferd log (seed %d)" % self.seed)
 
@@ -279,7 +259,7 @@ class CrashCase(lib.E2ETestCase):
         self.problems.append("cycle %s: %s" % (cycle, msg))
 
     def account(self, name):
-        a = lib.create_account(lib.env().bin, self.data, name)
+        a = self.srv.account(name)
         return a["access_key_id"], a["secret_access_key"]
 
     def restart(self, cycle):
@@ -287,7 +267,7 @@ class CrashCase(lib.E2ETestCase):
         first killed again while starting up (at a random point of its usual start-up time),
         so start-up work (the orphan sweep) is interrupted too."""
         if self.rng.random() < 0.15 and self.startup:
-            self.srv.spawn()
+            self.srv.spawn(keep_ports=True)
             time.sleep(self.rng.uniform(0, sorted(self.startup)[len(self.startup) // 2]))
             self.srv.kill()
             self.kills_in_startup += 1

@@ -13,9 +13,7 @@ Listing must agree with GET. Sizes: 0 B, inline (< 64 KiB), and file-backed 100 
 import hashlib
 import os
 import random
-import shutil
 import signal
-import tempfile
 import threading
 import time
 import unittest
@@ -46,16 +44,10 @@ def body_for(rng):
 class CrashTest(lib.E2ETestCase):
     def setUp(self):
         super().setUp()
-        base = os.environ.get("E2E_TMP") or tempfile.gettempdir()
-        self.root = tempfile.mkdtemp(prefix="crash.", dir=base)
-        self.data = os.path.join(self.root, "data")
-        os.makedirs(self.data)
-        self.srv = lib.Server(lib.env().bin, self.data, log=os.path.join(self.root, "log"))
+        self.srv = lib.Server(tag="crash")
 
     def tearDown(self):
-        self.srv.kill()
-        report = self.srv.sanitizer_report()
-        shutil.rmtree(self.root, ignore_errors=True)
+        report = self.srv.close()
         super().tearDown()
         self.assertEqual(report, "", "sanitizer report in cofferd log")
 
@@ -78,7 +70,7 @@ class CrashTest(lib.E2ETestCase):
 
     def test_sigkill_loses_no_acknowledged_write(self):
         self.srv.start()
-        acct = lib.create_account(lib.env().bin, self.data, "crash")
+        acct = self.srv.account("crash")
         self.ak, self.sk = acct["access_key_id"], acct["secret_access_key"]
         self.bucket = lib.bucket_name("crash")
         self.client().create_bucket(Bucket=self.bucket)

@@ -22,7 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import lib
-from lib import Server, create_account
+from lib import Server
 
 IMAGE_MIB = 32
 INLINE = 60 * 1000   # stored in the metadata row (inline limit 64 KiB)
@@ -96,13 +96,13 @@ class DiskFullTest(lib.E2ETestCase):
     def setUp(self):
         super().setUp()
         self.data = os.path.join(self.mnt, "data")
-        self.srv = Server(lib.env().bin, self.data, log=os.path.join(self.root, "cofferd.log"))
+        # Data dir on the small file system, the log beside the image.
+        self.srv = Server(data=self.data, log=os.path.join(self.root, "cofferd.log"))
         self.acked = {}  # (key, version id) -> (md5, size)
         self.n = 0
 
     def tearDown(self):
-        self.srv.kill()
-        report = self.srv.sanitizer_report()
+        report = self.srv.close()
         super().tearDown()
         self.assertEqual(report, "", "sanitizer report in cofferd log")
 
@@ -169,7 +169,7 @@ class DiskFullTest(lib.E2ETestCase):
     def test_full_disk_keeps_reads_and_deletes_and_recovers(self):
         os.makedirs(self.data)
         self.srv.start()
-        acct = create_account(lib.env().bin, self.data, "full")
+        acct = self.srv.account("full")
         self.c = client(self.srv, acct["access_key_id"], acct["secret_access_key"])
         self.bucket = lib.bucket_name("full")
         self.c.create_bucket(Bucket=self.bucket)

@@ -7,29 +7,19 @@ signals only that PID."""
 import hashlib
 import os
 import signal
-import subprocess
-import tempfile
 import time
 import unittest
 
 import lib
-from lib import RawConn, Server, create_account, port_open, sign, signed_bytes
-
-
-def tmp_root():
-    base = os.environ.get("E2E_TMP") or tempfile.gettempdir()
-    return tempfile.mkdtemp(prefix="drain.", dir=base)
+from lib import RawConn, Server, port_open, sign, signed_bytes
 
 
 class DrainTest(lib.E2ETestCase):
     def setUp(self):
         super().setUp()
-        self.root = tmp_root()
-        data = os.path.join(self.root, "data")
-        os.makedirs(data)
-        self.srv = Server(lib.env().bin, data, log=os.path.join(self.root, "cofferd.log"))
+        self.srv = Server(tag="drain")
         self.srv.start()
-        self.acct = create_account(lib.env().bin, data, "drain")
+        self.acct = self.srv.account("drain")
         self.ak = self.acct["access_key_id"]
         self.sk = self.acct["secret_access_key"]
         self.bucket = lib.bucket_name("drain")
@@ -37,15 +27,12 @@ class DrainTest(lib.E2ETestCase):
         self.assertEqual(r.status, 200, repr(r))
 
     def tearDown(self):
-        self.srv.kill()
-        report = self.srv.sanitizer_report()
-        import shutil
-        shutil.rmtree(self.root, ignore_errors=True)
+        report = self.srv.close()
         super().tearDown()
         self.assertEqual(report, "", "sanitizer report in cofferd log")
 
     def host(self):
-        return "127.0.0.1:%d" % self.srv.http_port
+        return self.srv.host
 
     def raw(self, method, path, body=b""):
         s = sign(method, path, body=body, host=self.host(), ak=self.ak, sk=self.sk)
@@ -115,10 +102,8 @@ class DrainTest(lib.E2ETestCase):
     def test_slow_uploads_holding_every_worker_do_not_stall_others(self):
         # Two workers always run. Without extra workers the PUT and GET
         # below would wait for the uploads' 60 s stall timeout.
-        self.srv.kill()
-        self.srv = Server(lib.env().bin, self.srv.data, log=self.srv.log,
-                          args=["--workers", "2", "--max-workers", "8"])
-        self.srv.start()
+        self.srv.args += ["--workers", "2", "--max-workers", "8"]
+        self.srv.restart(kill=True)
         big = os.urandom(100 * 1024)
         self.assertEqual(self.raw("PUT", "/%s/big" % self.bucket, body=big).status, 200)
         base = self.threads()
@@ -135,13 +120,13 @@ class DrainTest(lib.E2ETestCase):
         self.assertEqual(self.srv.stop(), 0, self.srv.log_tail())
 
     def test_second_cofferd_on_same_data_dir_refused(self):
-        port = lib.free_port()
-        p = subprocess.run([os.path.join(lib.env().bin, "cofferd"), "--data", self.srv.data,
-                            "--listen", "127.0.0.1:%d" % port], capture_output=True, text=True,
-                           timeout=20)
-        self.assertEqual(p.returncode, 1, p.stderr)
-        self.assertIn("another cofferd is running on this data directory", p.stderr)
-        self.assertFalse(port_open(port), "the refused cofferd must not listen")
+        second = Server(data=self.srv.data, log=os.path.join(self.srv.root, "second.log"))
+        with self.assertRaises(RuntimeError):
+            second.start(timeout=20)
+        log = second.log_tail()
+        self.assertEqual(second.proc.returncode, 1, log)
+        self.assertIn("another cofferd is running on this data directory", log)
+        self.assertFalse(port_open(second.http_port), "the refused cofferd must not listen")
         # The first one is untouched and still serves.
         r = self.raw("PUT", "/%s/after" % self.bucket, body=b"still here")
         self.assertEqual(r.status, 200, repr(r))

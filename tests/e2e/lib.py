@@ -16,11 +16,13 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import ssl
 import string
 import subprocess
+import tempfile
 import time
 import unittest
 import urllib.parse
@@ -222,12 +224,37 @@ def port_open(port, host="127.0.0.1"):
 
 
 # ---------------------------------------------------------------------------------------------
-# A private cofferd (crash and drain tests). Kills only the PID it started.
+# A private cofferd: the one way a test starts its own server (the crash, drain, fault, disk-full
+# and multipart crash tests, test_iam without run.sh). Free loopback ports, a data directory (a
+# fresh temp one unless given), ready when both ports answer; stop by SIGTERM with a timeout or
+# kill -9; restart on the same ports and directory; the sanitizer report of its log. It signals
+# only the PID it started.
+#
+#     srv = lib.Server(tag="crash")          # temp root under $E2E_TMP: root/data, root/cofferd.log
+#     srv.start()                            # or start(timeout=60, keep_ports=True)
+#     ak, sk = srv.account("crash")          # an account made by the admin CLI on its data dir
+#     srv.kill(); srv.start(keep_ports=True) # kill -9 and restart (or srv.restart(kill=True))
+#     self.assertEqual(srv.stop(), 0)        # SIGTERM: exit status, None if it had to be killed
+#     report = srv.close()                   # kill if running, remove the temp root; returns
+#                                            # the sanitizer report ('' when clean)
 
 
 class Server:
-    def __init__(self, bin_dir, data, domain=None, log=None, args=()):
-        self.bin = bin_dir
+    def __init__(self, bin_dir=None, data=None, domain=None, log=None, args=(), tag="cofferd",
+                 admin_bin=None):
+        """bin_dir: where cofferd is (default $E2E_BIN; the FAULT build for fault_test);
+        admin_bin: where the coffer CLI is (default $E2E_BIN). data None: a fresh temp root
+        (prefix tag, under $E2E_TMP) holding data/ and cofferd.log, removed by close();
+        otherwise the caller's directory, which close() leaves alone."""
+        self.bin = bin_dir or env().bin
+        self.admin_bin = admin_bin or env().bin
+        self.root = None
+        if data is None:
+            base = os.environ.get("E2E_TMP") or tempfile.gettempdir()
+            self.root = tempfile.mkdtemp(prefix=tag + ".", dir=base)
+            data = os.path.join(self.root, "data")
+            os.makedirs(data)
+            log = log or os.path.join(self.root, "cofferd.log")
         self.data = data
         self.domain = domain
         self.args = list(args)  # more cofferd options
@@ -245,10 +272,19 @@ class Server:
         return "https://127.0.0.1:%d" % self.tls_port
 
     @property
+    def host(self):
+        return "127.0.0.1:%d" % self.http_port
+
+    @property
     def ca(self):
         return os.path.join(self.data, "tls", "cert.pem")
 
-    def start(self, timeout=30, keep_ports=False):
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def spawn(self, keep_ports=False):
+        """Starts cofferd without waiting for it (crash tests kill it while it starts up).
+        New free ports unless keep_ports (and it has had some)."""
         if not keep_ports or self.http_port is None:
             self.http_port = free_port()
             self.tls_port = free_port()
@@ -260,10 +296,13 @@ class Server:
         if self.domain:
             argv += ["--domain", self.domain]
         argv += self.args
-        logf = open(self.log, "ab")
-        self.proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        logf.close()
+        with open(self.log, "ab") as logf:
+            self.proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+
+    def wait_ready(self, timeout=30):
+        """Until both ports answer. RuntimeError (with the log's tail) if cofferd exits first
+        (proc.returncode tells how) or is not ready in time (it is then killed)."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -274,6 +313,22 @@ class Server:
             time.sleep(0.05)
         self.kill()
         raise RuntimeError("cofferd not ready after %ss; log:\n%s" % (timeout, self.log_tail()))
+
+    def start(self, timeout=30, keep_ports=False):
+        self.spawn(keep_ports=keep_ports)
+        self.wait_ready(timeout)
+
+    def restart(self, timeout=30, kill=False):
+        """Stops cofferd (SIGTERM, or SIGKILL when kill) and starts it again on the same ports
+        and data dir. Returns the stop's exit status."""
+        rc = self.kill() if kill else self.stop()
+        self.start(timeout=timeout, keep_ports=True)
+        return rc
+
+    def account(self, name):
+        """Creates an account with the admin CLI on this data dir: its JSON (account_id,
+        access_key_id, secret_access_key, all str)."""
+        return create_account(self.admin_bin, self.data, name)
 
     def log_tail(self, n=30):
         try:
@@ -296,7 +351,7 @@ class Server:
         return ""
 
     def signal(self, sig):
-        if self.proc and self.proc.poll() is None:
+        if self.running():
             os.kill(self.proc.pid, sig)
 
     def stop(self, timeout=30):
@@ -311,10 +366,21 @@ class Server:
             return None
 
     def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
+        """kill -9 and reap; returns the exit status (-SIGKILL, or how it ended before)."""
+        if self.running():
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(30)
         return self.proc.returncode if self.proc else None
+
+    def close(self):
+        """For tearDown: kills cofferd if it still runs, removes the temp root this Server
+        made, and returns the sanitizer report of its log ('' when clean)."""
+        self.kill()
+        report = self.sanitizer_report()
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+        return report
 
 
 # ---------------------------------------------------------------------------------------------

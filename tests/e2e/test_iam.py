@@ -33,7 +33,7 @@ STS_NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
-_private = None  # (Server, tmpdir) when this module started its own cofferd
+_private = None  # the Server when this module started its own cofferd
 
 
 def setUpModule():
@@ -41,28 +41,25 @@ def setUpModule():
     if os.environ.get("E2E_DATA") and os.environ.get("E2E_TLS_PORT"):
         return
     bin_dir = os.environ.get("E2E_BIN") or os.path.join(ROOT, "bin")
-    tmp = tempfile.mkdtemp(prefix="coffer-iam.")
-    data = os.path.join(tmp, "data")
-    os.makedirs(data)
-    srv = Server(bin_dir, data, domain="localhost", log=os.path.join(tmp, "cofferd.log"))
+    srv = Server(bin_dir, domain="localhost", tag="coffer-iam", admin_bin=bin_dir)
+    data = srv.data
     srv.start()
     deadline = time.time() + 30
     while not os.path.exists(srv.ca) and time.time() < deadline:
         time.sleep(0.05)
-    acct = create_account(bin_dir, data, "e2e-iam-main")
+    acct = srv.account("e2e-iam-main")
     os.environ.update(E2E_BIN=bin_dir, E2E_DATA=data, E2E_HTTP_PORT=str(srv.http_port),
                       E2E_TLS_PORT=str(srv.tls_port), E2E_DOMAIN="localhost",
                       E2E_AK=acct["access_key_id"], E2E_SK=acct["secret_access_key"],
                       E2E_ACCOUNT_ID=acct["account_id"])
     lib._env = None
-    _private = (srv, tmp)
+    _private = srv
 
 
 def tearDownModule():
     if _private is not None:
-        srv, tmp = _private
-        srv.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        _private.stop()
+        _private.close()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,10 +11,7 @@ import base64
 import binascii
 import hashlib
 import os
-import shutil
-import signal
 import socket
-import tempfile
 import threading
 import time
 import unittest
@@ -657,19 +654,14 @@ class MultipartCrashTest(lib.E2ETestCase):
 
     def setUp(self):
         super().setUp()
-        base = os.environ.get("E2E_TMP") or tempfile.gettempdir()
-        self.root = tempfile.mkdtemp(prefix="mpcrash.", dir=base)
-        self.data = os.path.join(self.root, "data")
-        os.makedirs(self.data)
-        self.srv = lib.Server(lib.env().bin, self.data, log=os.path.join(self.root, "log"))
+        self.srv = lib.Server(tag="mpcrash")
+        self.data = self.srv.data
         self.srv.start()
-        acct = lib.create_account(lib.env().bin, self.data, "crash")
+        acct = self.srv.account("crash")
         self.ak, self.sk = acct["access_key_id"], acct["secret_access_key"]
 
     def tearDown(self):
-        self.srv.kill()
-        report = self.srv.sanitizer_report()
-        shutil.rmtree(self.root, ignore_errors=True)
+        report = self.srv.close()
         super().tearDown()
         self.assertEqual(report, "", "sanitizer report in cofferd log")
 
@@ -687,7 +679,7 @@ class MultipartCrashTest(lib.E2ETestCase):
         size = 64 * MiB
         s = lib.sign("PUT", "/crash/big", [("partNumber", "3"), ("uploadId", uid)],
                      {"Content-Length": str(size)}, payload_hash="UNSIGNED-PAYLOAD",
-                     ak=self.ak, sk=self.sk, host="127.0.0.1:%d" % self.srv.http_port)
+                     ak=self.ak, sk=self.sk, host=self.srv.host)
         sock = socket.create_connection(("127.0.0.1", self.srv.http_port))
         sock.sendall(lib.request_bytes(s.method, s.target, s.headers))
         chunk = os.urandom(MiB)
@@ -723,9 +715,7 @@ class MultipartCrashTest(lib.E2ETestCase):
             parts.append({"PartNumber": i, "ETag": r["ETag"]})
         c.complete_multipart_upload(Bucket="crash", Key="done", UploadId=uid,
                                     MultipartUpload={"Parts": parts})
-        self.srv.signal(signal.SIGKILL)
-        self.srv.proc.wait(30)
-        self.srv.start(keep_ports=True)
+        self.srv.restart(kill=True)
         c = self.client()
         g = c.get_object(Bucket="crash", Key="done")
         self.assertEqual(g["Body"].read(), b"".join(bodies))
