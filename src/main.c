@@ -7,6 +7,7 @@
 #include "store/blob.h"
 #include "store/md.h"
 #include "store/space.h"
+#include "store/trash.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -39,13 +40,14 @@ struct config {
     int workers;
     int max_workers;
     int loops;
+    long reclaim_grace_s;
 };
 
 static const char usage[] =
     "usage: cofferd --data DIR --listen HOST:PORT [--tls-listen HOST:PORT]\n"
     "               [--tls-cert FILE --tls-key FILE] [--config FILE]\n"
     "               [--domain DOMAIN] [--region REGION] [--workers N] [--max-workers N]\n"
-    "               [--loops N] [--access-log FILE]\n"
+    "               [--loops N] [--access-log FILE] [--reclaim-grace SECONDS]\n"
     "\n"
     "  --data DIR         data directory (metadata, objects, keys); created if missing\n"
     "  --listen H:P       plain HTTP listener, e.g. 127.0.0.1:9000\n"
@@ -61,8 +63,26 @@ static const char usage[] =
     "  --loops N          network event loop threads (default: one per CPU, at most 16);\n"
     "                     they also answer GET/HEAD of small objects themselves\n"
     "  --access-log FILE  one JSON line per request (default: stdout)\n"
+    "  --reclaim-grace S  data of a deleted or replaced version is removed S seconds later at\n"
+    "                     the earliest (default 900), and never while a read that began\n"
+    "                     before the delete is still running\n"
     "\n"
     "SIGTERM or SIGINT drains: listeners close, requests in flight finish, then exit 0.\n";
+
+/* A whole number of seconds, 0 to a year. */
+static int
+parse_seconds(const char *val, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(val, &end, 10);
+    if (errno != 0 || end == val || *end != '\0' || v < 0 || v > 366L * 24 * 3600)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
 
 static int
 set_opt(struct config *cfg, const char *name, const char *val)
@@ -89,6 +109,8 @@ set_opt(struct config *cfg, const char *name, const char *val)
         cfg->max_workers = (int)strtol(val, NULL, 10);
     else if (strcmp(name, "loops") == 0)
         cfg->loops = (int)strtol(val, NULL, 10);
+    else if (strcmp(name, "reclaim-grace") == 0)
+        return parse_seconds(val, &cfg->reclaim_grace_s);
     else
         return -EINVAL;
     return 0;
@@ -178,13 +200,18 @@ main(int argc, char **argv)
         {"domain", required_argument, NULL, 'D'},    {"region", required_argument, NULL, 'r'},
         {"workers", required_argument, NULL, 'w'},   {"access-log", required_argument, NULL, 'a'},
         {"loops", required_argument, NULL, 'L'},    {"max-workers", required_argument, NULL, 'M'},
+        {"reclaim-grace", required_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
-    struct config cfg = {.domain = "localhost", .region = "us-east-1", .workers = 32};
+    struct config cfg = {.domain = "localhost",
+                         .region = "us-east-1",
+                         .workers = 32,
+                         .reclaim_grace_s = TRASH_GRACE_DEFAULT_S};
     struct srv srv = {0};
     struct md *md = NULL;
     struct blob *blob = NULL;
     struct space *space = NULL;
+    struct trash_reaper *reaper = NULL;
     struct tls_ctx *tls = NULL;
     struct http_server *hs = NULL;
     char host[256], cert[PATH_MAX], key[PATH_MAX], lock_path[PATH_MAX];
@@ -254,12 +281,20 @@ main(int argc, char **argv)
     rc = blob_gc(blob, gc_is_live, md, 0);
     if (rc > 0)
         log_info("removed %d orphan data file(s)", rc);
+    /* The trash rows whose files blob_gc() just removed are reaped later as
+     * usual (an unlink of a missing file is no error). */
+    rc = trash_reaper_start(md, blob, (int64_t)cfg.reclaim_grace_s * 1000, &reaper);
+    if (rc < 0) {
+        log_error("cannot start the data reaper: %s", strerror(-rc));
+        goto out;
+    }
 
     srv.md = md;
     srv.blob = blob;
     srv.space = space;
     srv.domain = cfg.domain;
     srv.region = cfg.region;
+    srv.reclaim_grace_ms = (int64_t)cfg.reclaim_grace_s * 1000;
     hs = http_server_new(&(struct http_server_opts){.n_workers = cfg.workers,
                                                     .max_workers = cfg.max_workers,
                                                     .n_loops = cfg.loops,
@@ -308,6 +343,7 @@ main(int argc, char **argv)
 out:
     http_server_free(hs);
     tls_ctx_free(tls);
+    trash_reaper_stop(reaper);
     blob_close(blob);
     md_close(md);
     space_close(space);

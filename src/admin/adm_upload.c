@@ -1,10 +1,12 @@
 /* adm_upload.c -- `coffer upload list|abort`: in-progress multipart uploads
  * of every bucket, and aborting the stale ones. An abort here is exactly
  * S3's AbortMultipartUpload (s3_multipart.c): the rows go and the part
- * blobs are taken from the trash in one md_write() closure, and unlinked
- * only after it committed. A running cofferd sees the change at once; its
- * own reaper may unlink the same trash first, so -ENOENT is expected. Not
- * here: the S3 side of multipart uploads. */
+ * blobs to the trash in one md_write() closure; then the reaper
+ * (store/trash.h) unlinks them, here with cutoff 0: only what no reader can
+ * hold (an upload's parts), as this process cannot see cofferd's read
+ * leases; a version's data is left to cofferd. A running cofferd sees the
+ * change at once, and its reaper may take the same rows first. Not here:
+ * the S3 side of multipart uploads. */
 #include "common.h"
 
 #include "admin/adm.h"
@@ -359,19 +361,15 @@ out:
 
 /* ---- upload abort ------------------------------------------------------- */
 
-/* One md_write() closure: aborts up to ABORT_BATCH uploads by id, then
- * takes one batch from the trash (their part blobs first, among others). */
+/* One md_write() closure: aborts up to ABORT_BATCH uploads by id. */
 struct abort_job {
     const struct str *ids;
     size_t n_ids;
     const struct filter *f;
     bool must_exist; /* --upload-id: a missing or filtered-out upload fails */
-    struct arena *a; /* the trash ids */
     struct arena *scratch;
     size_t n_aborted;
     int64_t bytes;
-    struct str *trash;
-    size_t n_trash;
     bool filtered_out; /* must_exist failed on the filter, not the lookup */
 };
 
@@ -385,7 +383,6 @@ abort_run(struct md_conn *c, void *arg)
 
     j->n_aborted = 0;
     j->bytes = 0;
-    j->n_trash = 0;
     for (size_t i = 0; i < j->n_ids; i++) {
         /* Looked up again here: since it was listed, the upload may have
          * been completed or aborted through the server. */
@@ -409,28 +406,23 @@ abort_run(struct md_conn *c, void *arg)
         j->n_aborted++;
         j->bytes += bytes;
     }
-    return md_trash_take(c, TRASH_BATCH, j->a, &j->trash, &j->n_trash);
+    return 0;
 }
 
-/* Runs j and unlinks what it took from the trash; while batches come back
- * full (an upload of many parts), empties the trash in further writes.
- * Returns md_write()'s error; *reap_rc gets a failure of the later writes,
- * which leave the rest of the trash to cofferd or the next run. */
+/* Runs j, then unlinks the parts it sent to the trash (the reaper with
+ * cutoff 0). Returns md_write()'s error; *reap_rc gets a failure of the
+ * reaper's writes, which leave the rest of the trash to cofferd or the next
+ * run. */
 static int
 abort_batch(struct adm_cli *cli, struct blob *b, struct abort_job *j, int *reap_rc)
 {
-    int rc;
+    int rc = md_write(cli->md, abort_run, j);
 
-    arena_reset(j->a);
-    rc = md_write(cli->md, abort_run, j);
     if (rc < 0)
         return rc;
-    trash_unlink(b, j->trash, j->n_trash);
-    if (j->n_trash == TRASH_BATCH) {
-        rc = trash_reap(cli->md, b);
-        if (rc < 0)
-            *reap_rc = rc;
-    }
+    rc = trash_reap(cli->md, b, 0);
+    if (rc < 0)
+        *reap_rc = rc;
     return 0;
 }
 
@@ -476,7 +468,7 @@ abort_older(struct adm_cli *cli, struct blob *b, struct abort_job *j, struct are
 int
 adm_upload_abort(struct adm_cli *cli)
 {
-    struct arena *page = NULL, *scratch = NULL, *trash = NULL;
+    struct arena *page = NULL, *scratch = NULL;
     struct abort_job j = {0};
     struct blob *b = NULL;
     struct filter f;
@@ -495,9 +487,7 @@ adm_upload_abort(struct adm_cli *cli)
         return adm_internal("opening the blob store", rc);
     page = arena_new();
     scratch = arena_new();
-    trash = arena_new();
     j.f = &f;
-    j.a = trash;
     j.scratch = scratch;
     if (cli->older_than != NULL) {
         rc = abort_older(cli, b, &j, page, &n_aborted, &bytes, &reap_rc);
@@ -534,7 +524,6 @@ adm_upload_abort(struct adm_cli *cli)
 out:
     arena_free(page);
     arena_free(scratch);
-    arena_free(trash);
     blob_close(b);
     return ret;
 }

@@ -38,6 +38,20 @@ object_bucket(struct md_conn *c, struct str name, int64_t account_id, struct are
     return CORE_E_OK;
 }
 
+/* Removes version v; its data file, if it has one, goes to the trash in
+ * the same transaction (a multipart version's extents go there inside
+ * md_version_delete()): the reaper unlinks it after the grace period, so a
+ * reader that saw the row can still read it (store/trash.h). */
+static int
+drop_version(struct md_conn *c, const struct md_version *v)
+{
+    int rc = md_version_delete(c, v->seq);
+
+    if (rc == 0 && v->blob_id.n > 0)
+        rc = md_trash_add(c, v->blob_id);
+    return rc;
+}
+
 /* Removes the key's null version if there is one. */
 static enum core_err
 drop_null(struct md_conn *c, int64_t bucket_id, struct str key, struct arena *a, struct str *blob)
@@ -49,7 +63,7 @@ drop_null(struct md_conn *c, int64_t bucket_id, struct str key, struct arena *a,
     if (rc == -ENOENT)
         return CORE_E_OK;
     if (rc == 0)
-        rc = md_version_delete(c, old.seq);
+        rc = drop_version(c, &old);
     if (rc < 0)
         return store_err(rc);
     if (old.blob_id.n > 0)
@@ -99,7 +113,7 @@ object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, stru
         if (rc == -ENOENT)
             return CORE_E_OK;
         if (rc == 0)
-            rc = md_version_delete(c, v.seq);
+            rc = drop_version(c, &v);
         if (rc < 0)
             return store_err(rc);
         out->removed = true;

@@ -24,20 +24,22 @@ enum core_err object_bucket(struct md_conn *c, struct str name, int64_t account_
 /* Stores v (key, data fields filled by the caller) as the new current
  * version: a fresh version id on an Enabled bucket, the "null" version
  * (replacing any previous one) otherwise. *replaced_blob gets the data file
- * of a replaced null version (to unlink after commit), or STR_NULL. */
+ * of a replaced null version, or STR_NULL; it is already in the trash (the
+ * reaper unlinks it, store/trash.h): callers never unlink it. */
 enum core_err object_put(struct md_conn *c, const struct md_bucket *b, struct md_version *v,
                          struct arena *a, struct str *replaced_blob);
 
 struct object_del {
     struct str version_id; /* the version removed or the marker created; STR_NULL if none */
     bool delete_marker;    /* x-amz-delete-marker: true */
-    struct str blob_id;    /* data to unlink after commit, or STR_NULL */
+    struct str blob_id;    /* the removed version's data file (already in the trash), or STR_NULL */
     bool removed;          /* versioned delete: the named version existed and is gone */
 };
 
 /* vid.p == NULL: simple delete (marker on Enabled, null marker on Suspended,
  * plain removal when unversioned); otherwise removes exactly that version
- * (a missing one is not an error, as on S3). */
+ * (a missing one is not an error, as on S3). A removed version's data goes
+ * to the trash in the same transaction. */
 enum core_err object_delete(struct md_conn *c, const struct md_bucket *b, struct str key,
                             struct str vid, int64_t owner_id, int64_t now_ms, struct arena *a,
                             struct object_del *out);

@@ -3,6 +3,7 @@
 #define COFFER_S3_S3_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http/http_server.h"
 
@@ -17,6 +18,7 @@ struct srv {
     struct space *space; /* free-space guard: writes that add data ask it first */
     const char *domain; /* virtual-hosted style: BUCKET.domain */
     const char *region; /* "us-east-1" */
+    int64_t reclaim_grace_ms; /* store/trash.h: how long a version's data outlives it */
 };
 
 /* The http_server handler: routes, authenticates, runs the operation and

@@ -14,6 +14,7 @@
 #include "util/str.h"
 
 struct arena;
+struct blob_reader;
 struct s3_req;
 struct srv;
 struct md_version;
@@ -25,15 +26,19 @@ struct md_version;
 #define S3_MPU_MAX_PART_BYTES (5LL * 1024 * 1024 * 1024)
 
 /* Random access to the data of a multipart version (v->parts_count > 0).
- * Opens part files as reads reach them; at most one is open at a time. */
+ * Loads the whole extent list at open (the rows go with the version, the
+ * blobs stay while the lease does); reads part blobs through the caller's
+ * blob_reader, which keeps one open at a time. */
 struct s3_mpu_reader;
 
-/* Opens v for reading: 0 and an owned reader, -ENOENT if v's extents are
- * gone (the version was deleted after v was read: read it again), -EIO.
- * Checks that the first part's file can be opened. */
-int s3_mpu_open(struct s3_req *q, const struct md_version *v, struct s3_mpu_reader **out);
+/* Opens v for reading under rd, a lease taken before v was read (borrowed:
+ * close the mpu reader first): 0 and an owned reader, -ENOENT if v's
+ * extents are gone (the version was deleted after v was read: read it
+ * again), -EIO. Checks that the first part's blob can be opened. */
+int s3_mpu_open(struct s3_req *q, struct blob_reader *rd, const struct md_version *v,
+                struct s3_mpu_reader **out);
 /* Reads up to n bytes at off: > 0, 0 at or past the end, -ENOENT if a part
- * file vanished (the version was deleted meanwhile), -EIO. */
+ * blob is missing (never while the lease holds), -EIO. */
 ssize_t s3_mpu_pread(struct s3_mpu_reader *r, void *p, size_t n, int64_t off);
 /* Writes bytes [from, to] (inclusive, within the object) with
  * http_resp_write(): call after http_resp_begin(). 0, -EPIPE, -ENOENT,
@@ -42,7 +47,8 @@ int s3_mpu_send(struct s3_mpu_reader *r, int64_t from, int64_t to);
 void s3_mpu_close(struct s3_mpu_reader *r); /* NULL ok */
 
 /* s3_mpu_open() + s3_mpu_send() + s3_mpu_close() in one call. */
-int s3_mpu_send_range(struct s3_req *q, const struct md_version *v, int64_t from, int64_t to);
+int s3_mpu_send_range(struct s3_req *q, struct blob_reader *rd, const struct md_version *v,
+                      int64_t from, int64_t to);
 
 /* ?partNumber=N of GET/HEAD: *part = 0 when absent, else 1..10000;
  * S3E_INVALID_ARGUMENT (detail set) for anything else. */
@@ -59,10 +65,12 @@ enum s3_err s3_mpu_part_range(struct s3_req *q, const struct md_version *v, int 
  * in "-N"), else "FULL_OBJECT": the x-amz-checksum-type of v. */
 const char *s3_mpu_checksum_type(const struct md_version *v);
 
-/* Unlinks the blobs in the trash (md_trash_take()): call after a committed
- * delete or overwrite that may have removed a multipart version. Cheap when
- * the trash is empty (one indexed read). Errors are logged, not returned:
- * what is left is unlinked by the next call or by blob_gc(). */
+/* Runs the reaper (store/trash.h) with srv's grace period: call after a
+ * committed write that may have trashed data. Unlinks only what is due (an
+ * upload's parts at once; a version's data after the grace, when no older
+ * reader is open); cheap when nothing is (one indexed read). Errors are
+ * logged, not returned: what is left goes at the next reap or at
+ * blob_gc(). */
 void s3_mpu_reap(struct srv *srv);
 
 /* One <Part> of a CompleteMultipartUpload body. */

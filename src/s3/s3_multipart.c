@@ -7,7 +7,7 @@
  * (version_parts) in one md_write() closure, so it costs the same for
  * 5 MiB as for 5 TiB, and the object becomes visible exactly at that
  * commit. Blobs that lose their last reference are recorded in the trash
- * by the same transaction and unlinked after the commit (md.h). Not here:
+ * by the same transaction; the reaper unlinks them (store/trash.h). Not here:
  * versioning rules (core/object.c), GET/HEAD themselves (s3_object.c calls
  * the reader below). */
 #include "common.h"
@@ -448,19 +448,14 @@ struct part_ctx {
     struct s3_req *q;
     int64_t upload;
     struct md_part p;
-    struct str *trash;
-    size_t n_trash;
 };
 
 static int
 part_txn(struct md_conn *c, void *arg)
 {
     struct part_ctx *x = arg;
-    int rc = md_part_put(c, x->upload, &x->p);
 
-    if (rc < 0)
-        return rc;
-    return md_trash_take(c, TRASH_BATCH, x->q->arena, &x->trash, &x->n_trash);
+    return md_part_put(c, x->upload, &x->p);
 }
 
 /* Records the part whose blob is committed; on failure unlinks that blob.
@@ -478,7 +473,7 @@ commit_part(struct s3_req *q, const struct md_upload *u, struct part_ctx *x)
             (void)blob_unlink(q->srv->blob, x->p.blob_id);
         return rc == -ENOENT ? no_such_upload(q, u->upload_id) : s3_err_from_errno(rc);
     }
-    trash_unlink(q->srv->blob, x->trash, x->n_trash);
+    s3_mpu_reap(q->srv); /* a replaced part's blob: due at once */
     return S3E_OK;
 }
 
@@ -690,31 +685,30 @@ copy_range(struct s3_req *q, int64_t size, int64_t *from, int64_t *to)
     return S3E_OK;
 }
 
-/* Where a copy reads from: a blob fd, a multipart reader or inline data. */
+/* Where a copy reads from: a blob, a multipart reader or inline data,
+ * under the read lease rd (store/blob.h). */
 struct src {
     struct md_version v;
-    int fd;
+    struct blob_reader *rd;
+    bool has_blob;
     struct s3_mpu_reader *mpu;
 };
 
 static void
 src_close(struct src *s)
 {
-    if (s->fd >= 0)
-        close(s->fd);
     s3_mpu_close(s->mpu);
-    s->fd = -1;
+    blob_reader_close(s->rd);
+    s->rd = NULL;
     s->mpu = NULL;
 }
 
 static ssize_t
 src_pread(struct src *s, void *p, size_t n, int64_t off)
 {
-    ssize_t got;
-
     if (s->mpu != NULL)
         return s3_mpu_pread(s->mpu, p, n, off);
-    if (s->fd < 0) {
+    if (!s->has_blob) {
         if (off >= (int64_t)s->v.inline_data.n)
             return 0;
         if ((size_t)(s->v.inline_data.n - (size_t)off) < n)
@@ -722,8 +716,7 @@ src_pread(struct src *s, void *p, size_t n, int64_t off)
         memcpy(p, s->v.inline_data.p + off, n);
         return (ssize_t)n;
     }
-    got = pread(s->fd, p, n, off);
-    return got < 0 ? -errno : got;
+    return blob_read(s->rd, s->v.blob_id, off, p, n);
 }
 
 /* Loads the copy source (any account's bucket the caller owns) and opens
@@ -738,8 +731,10 @@ src_open(struct s3_req *q, struct src *s, bool *src_bucket_versioned)
     int64_t seq;
     int rc = -ENOENT;
 
-    s->fd = -1;
     s->mpu = NULL;
+    s->has_blob = false;
+    /* The lease before the metadata that names the blobs. */
+    s->rd = blob_reader_open(q->srv->blob);
     err = parse_copy_source(q, &sb, &sk, &svid);
     if (err != S3E_OK)
         return err;
@@ -773,11 +768,12 @@ src_open(struct s3_req *q, struct src *s, bool *src_bucket_versioned)
             return S3E_INVALID_REQUEST;
         }
         if (s->v.parts_count > 0)
-            rc = s3_mpu_open(q, &s->v, &s->mpu);
+            rc = s3_mpu_open(q, s->rd, &s->v, &s->mpu);
         else if (s->v.blob_id.n > 0)
-            rc = blob_open_fd(q->srv->blob, s->v.blob_id, &s->fd);
+            rc = (int)blob_read(s->rd, s->v.blob_id, 0, NULL, 0);
         else
             rc = 0;
+        s->has_blob = rc == 0 && s->v.parts_count == 0 && s->v.blob_id.n > 0;
         if (rc < 0 && rc != -ENOENT)
             return S3E_INTERNAL;
     }
@@ -788,7 +784,7 @@ static enum s3_err
 upload_part_copy(struct s3_req *q, const struct md_upload *u, int part)
 {
     enum cksum_algo algo = cksum_from_name(u->checksum_algo);
-    struct src s = {.fd = -1};
+    struct src s = {0};
     struct part_ctx x = {0};
     struct blob_writer *w = NULL;
     struct hash *md5 = NULL;
@@ -906,8 +902,6 @@ struct complete_ctx {
     struct md_version v;
     struct md_part *ext; /* the new version's extents */
     struct str replaced_blob;
-    struct str *trash;
-    size_t n_trash;
     enum s3_err err;
 };
 
@@ -1190,10 +1184,7 @@ complete_txn(struct md_conn *c, void *arg)
         if (rc < 0)
             return rc;
     }
-    rc = md_upload_delete(c, x->u.id);
-    if (rc < 0)
-        return rc;
-    return md_trash_take(c, TRASH_BATCH, q->arena, &x->trash, &x->n_trash);
+    return md_upload_delete(c, x->u.id);
 }
 
 /* Reads the (small) XML body. Its x-amz-checksum-* header, if any, is the
@@ -1269,13 +1260,9 @@ s3_complete_multipart_upload(struct s3_req *q)
     rc = md_write(q->srv->md, complete_txn, &x);
     if (rc < 0)
         return x.err != S3E_OK ? x.err : s3_err_from_errno(rc);
-    /* Committed: the object is visible and durable. Now the data nobody
-     * references any more. */
-    if (x.replaced_blob.p != NULL)
-        (void)blob_unlink(q->srv->blob, x.replaced_blob);
-    trash_unlink(q->srv->blob, x.trash, x.n_trash);
-    if (x.n_trash == TRASH_BATCH)
-        s3_mpu_reap(q->srv);
+    /* Committed: the object is visible and durable. Parts left out are due
+     * at once; a replaced version's data waits out its grace period. */
+    s3_mpu_reap(q->srv);
     if (x.b.versioning == MD_VER_ENABLED)
         http_resp_header(r, "x-amz-version-id", x.v.version_id);
     s3_etag_quoted(x.v.etag, etag);
@@ -1316,8 +1303,6 @@ struct abort_ctx {
     struct s3_req *q;
     struct md_bucket b;
     struct md_upload u;
-    struct str *trash;
-    size_t n_trash;
     enum s3_err err;
 };
 
@@ -1325,17 +1310,13 @@ static int
 abort_txn(struct md_conn *c, void *arg)
 {
     struct abort_ctx *x = arg;
-    int rc;
 
     x->err = s3_err_from_core(object_bucket(c, x->q->bucket, x->q->account_id, x->q->arena, &x->b));
     if (x->err == S3E_OK)
         x->err = upload_load(x->q, c, &x->b, &x->u);
     if (x->err != S3E_OK)
         return -EINVAL;
-    rc = md_upload_delete(c, x->u.id);
-    if (rc < 0)
-        return rc;
-    return md_trash_take(c, TRASH_BATCH, x->q->arena, &x->trash, &x->n_trash);
+    return md_upload_delete(c, x->u.id);
 }
 
 /* DELETE /{bucket}/{key}?uploadId=ID */
@@ -1351,9 +1332,7 @@ s3_abort_multipart_upload(struct s3_req *q)
     rc = md_write(q->srv->md, abort_txn, &x);
     if (rc < 0)
         return x.err != S3E_OK ? x.err : s3_err_from_errno(rc);
-    trash_unlink(q->srv->blob, x.trash, x.n_trash);
-    if (x.n_trash == TRASH_BATCH)
-        s3_mpu_reap(q->srv);
+    s3_mpu_reap(q->srv); /* the parts: due at once */
     s3_reply_empty(q, 204);
     return S3E_OK;
 }
@@ -1666,45 +1645,68 @@ s3_list_multipart_uploads(struct s3_req *q)
 
 /* ---- reading multipart versions -------------------------------------------- */
 
-struct s3_mpu_reader {
-    struct s3_req *q;
-    struct md_conn *c;
-    int64_t seq, size;
-    struct arena *a;     /* the current batch of extents */
-    struct md_part *ext; /* ascending by part number (and offset) */
-    size_t n;
-    int fd;      /* open part file, -1 if none */
-    size_t fd_i; /* its index in ext */
+/* One extent, as much of md_part as reading needs: a 10,000-part version
+ * costs about 560 KiB. */
+struct extent {
+    int64_t first_byte, size;
+    char blob_id[BLOB_ID_LEN + 1];
 };
 
-/* Index in the batch of the extent holding off, loading a new batch when
- * the current one does not cover it: >= 0, or -errno. */
-static ssize_t
-reader_find(struct s3_mpu_reader *r, int64_t off)
-{
-    struct md_part first;
-    size_t lo, hi;
-    int rc;
+struct s3_mpu_reader {
+    struct s3_req *q;
+    struct blob_reader *rd; /* borrowed: the caller's lease */
+    int64_t seq, size;
+    struct extent *ext; /* every extent, ascending by part number (and offset) */
+    size_t n;
+};
 
-    if (r->n == 0 || off < r->ext[0].first_byte ||
-        off >= r->ext[r->n - 1].first_byte + r->ext[r->n - 1].size) {
-        if (r->fd >= 0)
-            close(r->fd);
-        r->fd = -1;
-        arena_reset(r->a);
-        r->n = 0;
-        rc = md_version_part_at(r->c, r->seq, off, r->a, &first);
-        if (rc == 0)
-            rc = md_version_part_list(r->c, r->seq, first.part_number - 1, READ_BATCH, r->a,
-                                      &r->ext, &r->n);
+/* Loads every extent of the version at open: the rows go with the version
+ * when it is deleted, while its blobs stay for as long as the lease does
+ * (store/trash.h), so a reader must not need the rows later. */
+static int
+load_extents(struct s3_mpu_reader *r, int parts_count)
+{
+    struct md_conn *c = md_reader(r->q->srv->md);
+    struct arena *a = arena_new();
+    struct md_part *batch;
+    size_t n;
+    int after = 0, rc = 0;
+
+    r->ext = xcalloc(parts_count > 0 ? (size_t)parts_count : 1, sizeof(*r->ext));
+    while (r->n < (size_t)parts_count) {
+        arena_reset(a);
+        rc = md_version_part_list(c, r->seq, after, READ_BATCH, a, &batch, &n);
         if (rc < 0)
-            return rc;
-        if (r->n == 0 || off >= r->ext[r->n - 1].first_byte + r->ext[r->n - 1].size)
-            return -ENOENT;
+            break;
+        if (n == 0 || n > (size_t)parts_count - r->n) {
+            rc = -ENOENT; /* deleted meanwhile */
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            struct extent *e = &r->ext[r->n++];
+            e->first_byte = batch[i].first_byte;
+            e->size = batch[i].size;
+            if (batch[i].blob_id.n != BLOB_ID_LEN) {
+                rc = -EIO;
+                goto out;
+            }
+            memcpy(e->blob_id, batch[i].blob_id.p, BLOB_ID_LEN);
+        }
+        after = batch[n - 1].part_number;
     }
-    /* The last extent starting at or before off (zero-length ones aside). */
-    lo = 0;
-    hi = r->n;
+out:
+    arena_free(a);
+    return rc;
+}
+
+/* Index of the extent holding off (zero-length ones skipped), or -ENOENT. */
+static ssize_t
+reader_find(const struct s3_mpu_reader *r, int64_t off)
+{
+    size_t lo = 0, hi = r->n;
+
+    if (r->n == 0)
+        return -ENOENT;
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
         if (r->ext[mid].first_byte <= off)
@@ -1714,71 +1716,59 @@ reader_find(struct s3_mpu_reader *r, int64_t off)
     }
     while (lo > 0 && r->ext[lo].size == 0)
         lo--;
-    return off < r->ext[lo].first_byte + r->ext[lo].size ? (ssize_t)lo : -ENOENT;
+    return off >= r->ext[lo].first_byte && off < r->ext[lo].first_byte + r->ext[lo].size
+               ? (ssize_t)lo
+               : -ENOENT;
 }
 
 int
-s3_mpu_open(struct s3_req *q, const struct md_version *v, struct s3_mpu_reader **out)
+s3_mpu_open(struct s3_req *q, struct blob_reader *rd, const struct md_version *v,
+            struct s3_mpu_reader **out)
 {
     struct s3_mpu_reader *r = xcalloc(1, sizeof(*r));
-    struct md_part p;
-    ssize_t i;
     int rc;
 
     r->q = q;
-    r->c = md_reader(q->srv->md);
+    r->rd = rd;
     r->seq = v->seq;
     r->size = v->size;
-    r->a = arena_new();
-    r->fd = -1;
-    if (v->size == 0) {
-        rc = md_version_part_get(r->c, r->seq, 1, r->a, &p);
-        if (rc < 0)
-            goto fail;
-        *out = r;
-        return 0;
+    rc = load_extents(r, v->parts_count);
+    if (rc == 0 && r->n == 0)
+        rc = -ENOENT;
+    /* The first part's blob, opened now: a version deleted and reaped
+     * before this reader's lease began shows here, before any header. */
+    if (rc == 0 && v->size > 0) {
+        ssize_t i = reader_find(r, 0);
+        rc = i < 0 ? (int)i
+                   : (int)blob_read(rd, str_make(r->ext[i].blob_id, BLOB_ID_LEN), 0, NULL, 0);
     }
-    i = reader_find(r, 0);
-    rc = i < 0 ? (int)i : blob_open_fd(q->srv->blob, r->ext[i].blob_id, &r->fd);
-    if (rc < 0)
-        goto fail;
-    r->fd_i = (size_t)i;
+    if (rc < 0) {
+        s3_mpu_close(r);
+        return rc == -ENOENT ? -ENOENT : -EIO;
+    }
     *out = r;
     return 0;
-fail:
-    s3_mpu_close(r);
-    return rc == -ENOENT ? -ENOENT : -EIO;
 }
 
 ssize_t
 s3_mpu_pread(struct s3_mpu_reader *r, void *p, size_t n, int64_t off)
 {
-    const struct md_part *e;
+    const struct extent *e;
     ssize_t i, got;
-    int rc;
 
     if (off >= r->size || n == 0)
         return 0;
     i = reader_find(r, off);
     if (i < 0)
-        return i == -ENOENT ? -ENOENT : -EIO;
+        return -EIO;
     e = &r->ext[i];
-    if (r->fd < 0 || r->fd_i != (size_t)i) {
-        if (r->fd >= 0)
-            close(r->fd);
-        r->fd = -1;
-        rc = blob_open_fd(r->q->srv->blob, e->blob_id, &r->fd);
-        if (rc < 0)
-            return rc == -ENOENT ? -ENOENT : -EIO;
-        r->fd_i = (size_t)i;
-    }
     if ((int64_t)n > e->first_byte + e->size - off)
         n = (size_t)(e->first_byte + e->size - off);
-    got = pread(r->fd, p, n, off - e->first_byte);
+    got = blob_read(r->rd, str_make(e->blob_id, BLOB_ID_LEN), off - e->first_byte, p, n);
     if (got < 0)
-        return -errno;
+        return got == -ENOENT ? -ENOENT : -EIO;
     if (got == 0) {
-        log_error("multipart: blob %.*s is shorter than its %" PRId64 " bytes", STR_FMT(e->blob_id),
+        log_error("multipart: blob %s is shorter than its %" PRId64 " bytes", e->blob_id,
                   e->size);
         return -EIO;
     }
@@ -1814,17 +1804,16 @@ s3_mpu_close(struct s3_mpu_reader *r)
 {
     if (r == NULL)
         return;
-    if (r->fd >= 0)
-        close(r->fd);
-    arena_free(r->a);
+    free(r->ext);
     free(r);
 }
 
 int
-s3_mpu_send_range(struct s3_req *q, const struct md_version *v, int64_t from, int64_t to)
+s3_mpu_send_range(struct s3_req *q, struct blob_reader *rd, const struct md_version *v,
+                  int64_t from, int64_t to)
 {
     struct s3_mpu_reader *r;
-    int rc = s3_mpu_open(q, v, &r);
+    int rc = s3_mpu_open(q, rd, v, &r);
 
     if (rc < 0)
         return rc;
@@ -1885,7 +1874,7 @@ s3_mpu_part_range(struct s3_req *q, const struct md_version *v, int part, int64_
 void
 s3_mpu_reap(struct srv *srv)
 {
-    int rc = trash_reap(srv->md, srv->blob);
+    int rc = trash_reap(srv->md, srv->blob, trash_cutoff_ms(srv->blob, srv->reclaim_grace_ms));
 
     if (rc < 0)
         log_warn("multipart: cannot empty the blob trash: %s", strerror(-rc));

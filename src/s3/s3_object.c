@@ -221,10 +221,11 @@ put_txn(struct md_conn *c, void *arg)
     return p->err == S3E_OK ? 0 : -EINVAL;
 }
 
-/* Commits the version row; on success unlinks a replaced null version's data
- * (after the commit: a crash in between leaves an orphan, never a row
- * without data). On failure the new version's data goes too, unless the
- * commit's outcome is unknown (-EIO): then blob_gc() decides at start-up. */
+/* Commits the version row; a replaced null version's data went to the
+ * trash in the same transaction, for the reaper (store/trash.h). On
+ * failure the new blob, which nothing ever referenced, is unlinked at once,
+ * unless the commit's outcome is unknown (-EIO): then blob_gc() decides at
+ * start-up. */
 static enum s3_err
 commit_version(struct s3_req *q, struct put_ctx *p)
 {
@@ -235,9 +236,7 @@ commit_version(struct s3_req *q, struct put_ctx *p)
             (void)blob_unlink(q->srv->blob, p->v.blob_id);
         return p->err != S3E_OK ? p->err : s3_err_from_errno(rc);
     }
-    if (p->replaced_blob.p != NULL)
-        (void)blob_unlink(q->srv->blob, p->replaced_blob);
-    s3_mpu_reap(q->srv); /* a replaced multipart version's parts */
+    s3_mpu_reap(q->srv);
     return S3E_OK;
 }
 
@@ -520,22 +519,23 @@ object_headers(struct s3_req *q, const struct md_bucket *b, const struct md_vers
     emit_meta(q, v->meta);
 }
 
-/* Streams [from, to] of the version's data. */
+/* Streams [from, to] of the version's data: inline, or its blob through rd. */
 static int
-send_data(struct s3_req *q, const struct md_version *v, int fd, int64_t from, int64_t to)
+send_data(struct s3_req *q, struct blob_reader *rd, const struct md_version *v, int64_t from,
+          int64_t to)
 {
     char *chunk;
     int rc = 0;
 
-    if (fd < 0)
+    if (v->blob_id.n == 0)
         return http_resp_write(q->http, v->inline_data.p + from, (size_t)(to - from + 1));
     chunk = xmalloc(IO_CHUNK);
     while (from <= to) {
         size_t want = (size_t)(to - from + 1) < IO_CHUNK ? (size_t)(to - from + 1) : IO_CHUNK;
-        ssize_t got = pread(fd, chunk, want, from);
+        ssize_t got = blob_read(rd, v->blob_id, from, chunk, want);
         if (got <= 0) {
             log_error("reading blob %.*s: %s", STR_FMT(v->blob_id),
-                      got < 0 ? strerror(errno) : "short file");
+                      got < 0 ? strerror((int)-got) : "short file");
             rc = -EIO;
             break;
         }
@@ -548,15 +548,17 @@ send_data(struct s3_req *q, const struct md_version *v, int fd, int64_t from, in
     return rc;
 }
 
-enum s3_err
-s3_get_object(struct s3_req *q)
+/* GET and HEAD under the read lease rd (s3_get_object()). */
+static enum s3_err
+get_object(struct s3_req *q, struct blob_reader *rd)
 {
     struct md_bucket b;
     struct md_version v;
     struct str vid;
     enum s3_err err;
     int64_t from = 0, to = -1;
-    int fd = -1, rc, part = 0, n_parts = 0;
+    int rc, part = 0, n_parts = 0;
+    bool has_blob = false;
     enum s3_range range = S3_RANGE_IGNORE;
     struct s3_mpu_reader *mpu = NULL;
     struct str part_ck = STR_NULL;
@@ -579,8 +581,10 @@ s3_get_object(struct s3_req *q)
         md_snapshot_end(c);
         return err;
     }
-    /* The row and its file are read without a lock: an overwrite committed
-     * in between unlinks the old file, so retry once with the new row. */
+    /* The row and its blob are read without a lock. Under the lease a blob
+     * the row names stays until the lease ends (store/trash.h); a row read
+     * from a snapshot older than the lease may name one reaped already, so
+     * retry with a fresh row. */
     for (int attempt = 0; attempt < 3; attempt++) {
         err = load_version(q, &b, vid, &v);
         md_snapshot_end(c); /* a retry must see newer rows */
@@ -590,7 +594,7 @@ s3_get_object(struct s3_req *q)
         if (q->http->on_loop && (v.parts_count > 0 || v.blob_id.n > 0))
             return S3E_OK;
         if (v.parts_count > 0) {
-            rc = s3_mpu_open(q, &v, &mpu);
+            rc = s3_mpu_open(q, rd, &v, &mpu);
             if (rc == 0)
                 break;
             if (rc != -ENOENT)
@@ -599,13 +603,15 @@ s3_get_object(struct s3_req *q)
         }
         if (v.blob_id.n == 0)
             break;
-        rc = blob_open_fd(q->srv->blob, v.blob_id, &fd);
-        if (rc == 0)
+        rc = (int)blob_read(rd, v.blob_id, 0, NULL, 0);
+        if (rc == 0) {
+            has_blob = true;
             break;
+        }
         if (rc != -ENOENT)
             return S3E_INTERNAL;
     }
-    if ((v.blob_id.n > 0 && fd < 0) || (v.parts_count > 0 && mpu == NULL))
+    if ((v.blob_id.n > 0 && !has_blob) || (v.parts_count > 0 && mpu == NULL))
         return S3E_INTERNAL;
     err = check_conditions(q, &v);
     if (err == S3E_NOT_MODIFIED) {
@@ -660,12 +666,23 @@ s3_get_object(struct s3_req *q)
         rc = http_resp_begin(q->http, 200, v.size);
     }
     if (rc == 0 && !q->http->is_head && to >= from &&
-        (mpu != NULL ? s3_mpu_send(mpu, from, to) : send_data(q, &v, fd, from, to)) < 0)
+        (mpu != NULL ? s3_mpu_send(mpu, from, to) : send_data(q, rd, &v, from, to)) < 0)
         http_resp_close(q->http);
 out:
-    if (fd >= 0)
-        close(fd);
     s3_mpu_close(mpu);
+    return err;
+}
+
+enum s3_err
+s3_get_object(struct s3_req *q)
+{
+    /* The lease begins before the metadata that names the blobs is read,
+     * and ends after the last byte was sent (store/blob.h). A loop thread
+     * reads no blob (it hands such GETs to a worker): no lease there. */
+    struct blob_reader *rd = q->http->on_loop ? NULL : blob_reader_open(q->srv->blob);
+    enum s3_err err = get_object(q, rd);
+
+    blob_reader_close(rd);
     return err;
 }
 
@@ -725,8 +742,9 @@ copy_conditions(struct s3_req *q, const struct md_version *v)
     return S3E_OK;
 }
 
+/* CopyObject under the read lease rd (s3_copy_object()). */
 static enum s3_err
-s3_copy_object(struct s3_req *q)
+copy_object(struct s3_req *q, struct blob_reader *rd)
 {
     struct http_req *r = q->http;
     struct put_ctx p = {.q = q};
@@ -736,7 +754,8 @@ s3_copy_object(struct s3_req *q)
     struct blob_writer *w = NULL;
     char blob_id[BLOB_ID_LEN + 1];
     enum s3_err err;
-    int fd = -1, rc;
+    int rc;
+    bool has_blob = false;
     bool replace;
     struct s3_mpu_reader *mpu = NULL;
 
@@ -799,7 +818,7 @@ s3_copy_object(struct s3_req *q)
             return S3E_INVALID_REQUEST;
         }
         if (src.parts_count > 0) {
-            rc = s3_mpu_open(q, &src, &mpu);
+            rc = s3_mpu_open(q, rd, &src, &mpu);
             if (rc == 0)
                 break;
             if (rc != -ENOENT)
@@ -808,13 +827,15 @@ s3_copy_object(struct s3_req *q)
         }
         if (src.blob_id.n == 0)
             break;
-        rc = blob_open_fd(q->srv->blob, src.blob_id, &fd);
-        if (rc == 0)
+        rc = (int)blob_read(rd, src.blob_id, 0, NULL, 0);
+        if (rc == 0) {
+            has_blob = true;
             break;
+        }
         if (rc != -ENOENT)
             return S3E_INTERNAL;
     }
-    if ((src.blob_id.n > 0 && fd < 0) || (src.parts_count > 0 && mpu == NULL))
+    if ((src.blob_id.n > 0 && !has_blob) || (src.parts_count > 0 && mpu == NULL))
         return S3E_INTERNAL;
     err = copy_conditions(q, &src);
     if (err != S3E_OK)
@@ -841,7 +862,7 @@ s3_copy_object(struct s3_req *q)
         p.v.meta = src.meta;
         p.v.content_type = src.content_type;
     }
-    if (fd >= 0 || mpu != NULL) {
+    if (has_blob || mpu != NULL) {
         /* Blobs are immutable: stream a copy (a hard link would share the
          * inode, which works too, but keeps GC simple per blob id). */
         char *chunk = xmalloc(IO_CHUNK);
@@ -849,7 +870,7 @@ s3_copy_object(struct s3_req *q)
         rc = blob_writer_open(q->srv->blob, &w);
         while (rc == 0 && off < src.size) {
             ssize_t got = mpu != NULL ? s3_mpu_pread(mpu, chunk, IO_CHUNK, off)
-                                      : pread(fd, chunk, IO_CHUNK, off);
+                                      : blob_read(rd, src.blob_id, off, chunk, IO_CHUNK);
             if (got <= 0) {
                 rc = -EIO;
                 break;
@@ -904,9 +925,18 @@ s3_copy_object(struct s3_req *q)
     }
 out:
     blob_writer_abort(w);
-    if (fd >= 0)
-        close(fd);
     s3_mpu_close(mpu);
+    return err;
+}
+
+static enum s3_err
+s3_copy_object(struct s3_req *q)
+{
+    /* The source's lease, as for GET (s3_get_object()). */
+    struct blob_reader *rd = blob_reader_open(q->srv->blob);
+    enum s3_err err = copy_object(q, rd);
+
+    blob_reader_close(rd);
     return err;
 }
 
@@ -991,9 +1021,7 @@ s3_delete_object(struct s3_req *q)
     rc = md_write(q->srv->md, del_txn, &d);
     if (rc < 0)
         return d.err != S3E_OK ? d.err : s3_err_from_errno(rc);
-    /* The row is gone and committed; now the data. */
-    if (d.out.blob_id.p != NULL)
-        (void)blob_unlink(q->srv->blob, d.out.blob_id);
+    /* The row is gone and committed; its data is in the trash. */
     s3_mpu_reap(q->srv);
     if (d.out.delete_marker)
         http_resp_header_c(q->http, "x-amz-delete-marker", "true");
@@ -1150,9 +1178,6 @@ s3_delete_objects(struct s3_req *q)
     rc = md_write(q->srv->md, multi_txn, &m);
     if (rc < 0)
         return m.err != S3E_OK ? m.err : s3_err_from_errno(rc);
-    for (i = 0; i < m.n; i++)
-        if (m.items[i].err == S3E_OK && m.items[i].out.blob_id.p != NULL)
-            (void)blob_unlink(q->srv->blob, m.items[i].out.blob_id);
     s3_mpu_reap(q->srv);
 
     buf_init(&x, 16 * 1024 * 1024);

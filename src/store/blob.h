@@ -1,12 +1,26 @@
-/* blob.h -- object data files under DIR/blobs, written durably.
- * A blob is immutable once committed: temp file in DIR/tmp, fsync, rename
- * to DIR/blobs/XX/ID, fsync of the directory. Only after that may metadata
- * point at it; deleting metadata comes first, then blob_unlink(). Files no
- * metadata references are orphans for blob_gc(). */
+/* blob.h -- the data backend: immutable blobs of object data, named by
+ * random ids. Local files today (blob_file.c: DIR/blobs/XX/ID); a second
+ * backend (a distributed object store) fills blob_int.h's table, and no
+ * caller changes. Callers never see which backend, paths or fds (except
+ * blob_open_fd(), a fast path only the files backend offers).
+ *
+ * Durability order: a blob is written (temp, fsync, rename, directory
+ * fsync) and committed before metadata may point at it. Deleting goes the
+ * other way: the transaction that drops the last reference records the id
+ * in md's trash, and only the reaper (store/trash.h) removes the blob, once
+ * its grace period is over and no reader that could have seen the old
+ * metadata is still open. A crash leaves orphans for blob_gc(), never a
+ * version without data.
+ *
+ * Readers and leases: whoever reads data opens a blob_reader *before* it
+ * reads the metadata that names the blobs, and closes it after the last
+ * byte: the reader is the lease that keeps those blobs from being removed
+ * (blob_reader_oldest_ms()), however long the reader runs. */
 #ifndef COFFER_STORE_BLOB_H
 #define COFFER_STORE_BLOB_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util/str.h"
 
@@ -14,32 +28,61 @@
 
 struct blob;        /* opaque; thread-safe */
 struct blob_writer; /* opaque; one writer per upload, one thread at a time */
+struct blob_reader; /* opaque; a read lease; one thread at a time */
 struct space;
 
-int blob_open(const char *dir, struct blob **out); /* creates DIR/blobs, DIR/tmp; -errno */
-void blob_close(struct blob *b); /* NULL ok */
+/* Opens the local-files backend in dir (creates DIR/blobs, DIR/tmp): 0 and
+ * an owned handle, or -errno. */
+int blob_open(const char *dir, struct blob **out);
+void blob_close(struct blob *b); /* NULL ok; every reader closed first */
 /* Attaches the free-space guard (borrowed; before other threads use b):
  * writers then refuse to start or go on while it is full (-ENOSPC), and an
  * ENOSPC or EDQUOT from the disk releases its reserve. */
 void blob_set_space(struct blob *b, struct space *sp);
 
-/* Starts a new temp file. 0 and an owned writer, or -errno (-ENOSPC while
- * the disk is full). */
+/* ---- writing: streaming, durable at commit ---- */
+/* Starts a new blob. 0 and an owned writer, or -errno (-ENOSPC while the
+ * disk is full). */
 int blob_writer_open(struct blob *b, struct blob_writer **out);
 int blob_writer_write(struct blob_writer *w, const void *p, size_t n); /* 0 or -errno */
 int64_t blob_writer_size(const struct blob_writer *w);
-/* fsync, rename into place, fsync the directory; writes the new id into
- * id (BLOB_ID_LEN + 1 bytes, NUL-terminated). Frees w in every case. */
+/* Makes the blob durable under a new id, written into id (BLOB_ID_LEN + 1
+ * bytes, NUL-terminated). Frees w in every case; on failure nothing of the
+ * blob remains. */
 int blob_writer_commit(struct blob_writer *w, char *id);
-/* Unlinks the temp file and frees w. NULL ok. */
+/* Discards what was written and frees w. NULL ok. */
 void blob_writer_abort(struct blob_writer *w);
 
-/* Opens a committed blob read-only: 0 and an owned fd, -ENOENT, -errno. */
+/* ---- reading: ranged, under a lease ---- */
+/* Starts a read lease now. Caller owns the result (blob_reader_close()). */
+struct blob_reader *blob_reader_open(struct blob *b);
+/* Ends the lease and releases what the reader holds. NULL ok. */
+void blob_reader_close(struct blob_reader *r);
+/* pread(2) on blob id: up to n bytes at off; the count, 0 at or past the
+ * end, -ENOENT if there is no such blob, or -errno. The reader keeps the
+ * last blob it read open, so reading one blob in order costs one open;
+ * n == 0 only opens it (checks that it exists). */
+ssize_t blob_read(struct blob_reader *r, struct str id, int64_t off, void *p, size_t n);
+/* When the oldest open reader started (blob_now_ms() scale), INT64_MAX if
+ * none is open. */
+int64_t blob_reader_oldest_ms(struct blob *b);
+/* The wall clock in ms (CLOCK_REALTIME), the scale of leases and trash. */
+int64_t blob_now_ms(void);
+
+/* The files backend's fast path: 0 and an owned read-only fd, -ENOENT,
+ * -ENOTSUP on a backend without files, -errno. Take a reader first, as for
+ * blob_read(): the fd itself stays readable, the name may not. */
 int blob_open_fd(struct blob *b, struct str id, int *fd);
-int blob_unlink(struct blob *b, struct str id); /* 0, -ENOENT */
+
+/* ---- removing ---- */
+/* Removes blob id now: only the reaper (store/trash.h) and a writer undoing
+ * a blob no metadata ever referenced may. 0, -ENOENT, -errno. */
+int blob_unlink(struct blob *b, struct str id);
 /* Removes temp files and blobs for which is_live(arg, id) returns 0.
  * Files younger than min_age_s are kept (an upload may be between its rename
- * and its metadata commit). Returns the number removed or -errno. */
+ * and its metadata commit). Blobs in md's trash are unreferenced and go
+ * too: run it only when no reader is open (cofferd runs it at start-up).
+ * Returns the number removed or -errno. */
 int blob_gc(struct blob *b, int (*is_live)(void *arg, struct str id), void *arg, int min_age_s);
 
 #endif

@@ -299,7 +299,8 @@ int md_bucket_count_versions(struct md_conn *c, int64_t bucket_id, int64_t *n);
  * reference (a replaced part, an aborted upload, parts left out of a
  * completion, a deleted multipart version, a deleted bucket's uploads) are
  * recorded in the trash in the same transaction; md_trash_take() hands
- * them out for blob_unlink() after the commit. */
+ * them out for the reaper (store/trash.h), which unlinks them after the
+ * commit once their grace period is over. */
 #define MD_UPLOAD_ID_MAX 64 /* upload ids are caller-made: at most this many bytes */
 
 struct md_upload {
@@ -366,12 +367,20 @@ int md_version_part_at(struct md_conn *c, int64_t seq, int64_t off, struct arena
 int md_version_part_list(struct md_conn *c, int64_t seq, int after_part, size_t limit,
                          struct arena *a, struct md_part **out, size_t *n);
 
-/* Removes up to limit trash rows, oldest first, and returns their blob ids
- * (copied into a). Run inside md_write(): unlink the blobs only after
- * md_write() returned 0. */
-int md_trash_take(struct md_conn *c, size_t limit, struct arena *a, struct str **ids, size_t *n);
-/* 1 if the trash holds anything, 0, -errno. Cheap: for readers deciding
- * whether an md_write() for md_trash_take() is worth it. */
-int md_trash_pending(struct md_conn *c);
+/* Records blob_id, version data whose last reference this transaction
+ * dropped, in the trash, stamped with the wall clock (ms): the reaper
+ * waits out the grace period (store/trash.h). Blobs of an upload's parts
+ * go there inside md_upload_delete() and md_part_put(), stamped 0 (due at
+ * once: no reader opens them); a multipart version's extents inside
+ * md_version_delete(), stamped now. */
+int md_trash_add(struct md_conn *c, struct str blob_id);
+/* Removes up to limit trash rows stamped at or before before_ms, oldest
+ * first, and returns their blob ids (copied into a). Run inside md_write():
+ * unlink the blobs only after md_write() returned 0. */
+int md_trash_take(struct md_conn *c, size_t limit, int64_t before_ms, struct arena *a,
+                  struct str **ids, size_t *n);
+/* 1 if a trash row is stamped at or before before_ms, 0, -errno. Cheap: for
+ * readers deciding whether an md_write() for md_trash_take() is worth it. */
+int md_trash_pending(struct md_conn *c, int64_t before_ms);
 
 #endif

@@ -219,6 +219,15 @@ static const char *const md_migrations[] = {
      "INSERT INTO counters (name, value) SELECT 'version_seq', max("
      "  coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'versions'), 0),"
      "  coalesce((SELECT max(seq) FROM versions), 0));"),
+
+    /* 7 -> 8: when a version's data went to the trash (wall clock, ms), so
+     * the reaper unlinks it only after the grace period and once no reader
+     * that may have seen the old metadata is open (store/trash.h). 0: due
+     * at once (an upload's parts, which nobody reads, and rows from
+     * before). The trash now also takes the blob of a deleted or replaced
+     * single-file version (md_trash_add()). */
+    ("ALTER TABLE blob_trash ADD COLUMN trashed_ms INTEGER NOT NULL DEFAULT 0;"
+     "CREATE INDEX blob_trash_time ON blob_trash(trashed_ms);"),
 };
 
 #define MD_SCHEMA_VERSION ((int)(sizeof(md_migrations) / sizeof(md_migrations[0])))

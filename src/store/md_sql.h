@@ -25,6 +25,11 @@
     "SELECT " LVCOLS " FROM versions INDEXED BY versions_key_seq "                                 \
     "WHERE bucket_id = ?1 AND key " lo " ?2" hi " ORDER BY key, seq DESC LIMIT ?4"
 #define HI " AND key < ?3"
+/* The wall clock in ms, as CLOCK_REALTIME gives it (trash_cutoff_ms()
+ * compares the two); SQLite fixes 'now' for one statement. Trash rows of
+ * version data carry it; an upload's parts, which no reader ever opens, go
+ * to the trash with trashed_ms 0: due at once. */
+#define NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
 
 /* Every statement md.c runs: X(name, sql). */
 #define MD_STMTS(X)                                                                                \
@@ -155,12 +160,16 @@
              "WHERE seq = ?1 AND first_byte <= ?2 ORDER BY first_byte DESC LIMIT 1")               \
     X(VP_LIST, "SELECT " VPCOLS " FROM version_parts WHERE seq = ?1 AND part_number > ?2 "         \
                "ORDER BY part_number LIMIT ?3")                                                    \
-    X(VP_TRASH, "INSERT INTO blob_trash (blob_id) SELECT blob_id FROM version_parts "              \
+    X(VP_TRASH, "INSERT INTO blob_trash (blob_id, trashed_ms) SELECT blob_id, " NOW_MS " "        \
+                "FROM version_parts "                                                              \
                 "WHERE seq = ?1")                                                                  \
     X(VP_DELETE, "DELETE FROM version_parts WHERE seq = ?1")                                       \
-    X(TRASH_LIST, "SELECT id, blob_id FROM blob_trash WHERE id > 0 ORDER BY id LIMIT ?1")          \
-    X(TRASH_DEL, "DELETE FROM blob_trash WHERE id <= ?1")                                          \
-    X(TRASH_ANY, "SELECT 1 FROM blob_trash WHERE id > 0 LIMIT 1")
+    X(TRASH_ADD, "INSERT INTO blob_trash (blob_id, trashed_ms) VALUES (?1, " NOW_MS ")")          \
+    X(TRASH_LIST, "SELECT id, blob_id FROM blob_trash INDEXED BY blob_trash_time "                 \
+                  "WHERE trashed_ms <= ?2 ORDER BY trashed_ms, id LIMIT ?1")                       \
+    X(TRASH_DEL, "DELETE FROM blob_trash WHERE id = ?1")                                           \
+    X(TRASH_DUE, "SELECT 1 FROM blob_trash INDEXED BY blob_trash_time WHERE trashed_ms <= ?1 "     \
+                 "LIMIT 1")
 
 #define BCOLS "id, name, account_id, region, created_ms, versioning, mfa_delete, lifecycle"
 #define KCOLS                                                                                      \

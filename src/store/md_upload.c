@@ -300,31 +300,45 @@ md_version_part_list(struct md_conn *c, int64_t seq, int after_part, size_t limi
 }
 
 int
-md_trash_take(struct md_conn *c, size_t limit, struct arena *a, struct str **ids, size_t *n)
+md_trash_add(struct md_conn *c, struct str blob_id)
+{
+    sqlite3_stmt *s = get(c, ST_TRASH_ADD);
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_str(s, 1, blob_id))
+        return bind_fail(c, s);
+    return exec(c, s);
+}
+
+int
+md_trash_take(struct md_conn *c, size_t limit, int64_t before_ms, struct arena *a,
+              struct str **ids, size_t *n)
 {
     sqlite3_stmt *s = get(c, ST_TRASH_LIST);
     struct str *arr = NULL;
-    size_t cap = 0;
-    int64_t last = 0;
+    int64_t *rows = NULL;
+    size_t cap = 0, rcap = 0;
     int rc;
 
     *ids = NULL;
     *n = 0;
     if (s == NULL)
         return -EIO;
-    if (bind_i64(s, 1, limit_i64(limit)))
+    if (bind_i64(s, 1, limit_i64(limit)) | bind_i64(s, 2, before_ms))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
         arr = grow(a, arr, *n, &cap, sizeof(*arr));
-        last = col_i64(s, 0);
+        rows = grow(a, rows, *n, &rcap, sizeof(*rows));
+        rows[*n] = col_i64(s, 0);
         arr[(*n)++] = col_str(s, 1, a, false);
     }
     if (rc < 0)
         return rc;
     done(s);
-    /* Rows are taken oldest first, so "id <= last" is exactly those. */
-    if (*n > 0) {
-        rc = change_i64(c, ST_TRASH_DEL, last);
+    /* By row id: rows still in their grace period may sit between them. */
+    for (size_t i = 0; i < *n; i++) {
+        rc = change_i64(c, ST_TRASH_DEL, rows[i]);
         if (rc < 0)
             return rc;
     }
@@ -333,13 +347,15 @@ md_trash_take(struct md_conn *c, size_t limit, struct arena *a, struct str **ids
 }
 
 int
-md_trash_pending(struct md_conn *c)
+md_trash_pending(struct md_conn *c, int64_t before_ms)
 {
-    sqlite3_stmt *s = get(c, ST_TRASH_ANY);
+    sqlite3_stmt *s = get(c, ST_TRASH_DUE);
     int rc;
 
     if (s == NULL)
         return -EIO;
+    if (bind_i64(s, 1, before_ms))
+        return bind_fail(c, s);
     rc = step(c, s);
     if (rc >= 0)
         done(s);

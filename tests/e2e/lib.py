@@ -258,6 +258,11 @@ class Server:
         self.data = data
         self.domain = domain
         self.args = list(args)  # more cofferd options
+        # The suites count data files right after a delete: no grace period
+        # unless a test asks for one (readers are still protected by their
+        # leases; test_data_lifetime.py runs its own grace).
+        if "--reclaim-grace" not in self.args:
+            self.args += ["--reclaim-grace", "0"]
         self.log = log or os.path.join(data, "..", os.path.basename(data) + ".log")
         self.proc = None
         self.http_port = None

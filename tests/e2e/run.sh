@@ -90,7 +90,7 @@ LOG=$TMP/cofferd.log
 export E2E_DATA=$DATA E2E_HTTP_PORT=$HTTP_PORT E2E_TLS_PORT=$TLS_PORT E2E_DOMAIN=localhost
 
 "$BIN/cofferd" --data "$DATA" --listen "127.0.0.1:$HTTP_PORT" \
-    --tls-listen "127.0.0.1:$TLS_PORT" --domain localhost >"$LOG" 2>&1 </dev/null &
+    --tls-listen "127.0.0.1:$TLS_PORT" --domain localhost --reclaim-grace 0 >"$LOG" 2>&1 </dev/null &
 SERVER_PID=$!
 
 port_up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -145,7 +145,7 @@ run_op(struct md_conn *c, void *arg)
     case OP_V_DEL:
         return md_version_delete(c, o->id);
     case OP_TRASH:
-        return md_trash_take(c, 1000, o->f->a, &o->ids, &o->n);
+        return md_trash_take(c, 1000, INT64_MAX, o->f->a, &o->ids, &o->n);
     case OP_BKT_DEL:
         return md_bucket_delete(c, o->id);
     }
@@ -235,7 +235,7 @@ take_trash(struct fx *f, const char *const *expect)
         if (!found)
             fail_msg("unexpected trash entry %.*s", STR_FMT(o.ids[i]));
     }
-    assert_int_equal(md_trash_pending(md_reader(f->md)), 0);
+    assert_int_equal(md_trash_pending(md_reader(f->md), INT64_MAX), 0);
     return o.n;
 }
 
@@ -278,11 +278,11 @@ test_upload_parts(void **state)
     assert_int_equal(put_part(&f, id, 2, 10, BLOB("b")), 0);
     assert_int_equal(put_part(&f, id, 1, 20, BLOB("a")), 0);
     assert_int_equal(put_part(&f, id, 3, 30, BLOB("c")), 0);
-    assert_int_equal(md_trash_pending(r), 0);
+    assert_int_equal(md_trash_pending(r, INT64_MAX), 0);
     assert_int_equal(md_blob_referenced(r, str_c(BLOB("a"))), 1);
     /* Re-uploading part 1 replaces it; the old file goes to the trash. */
     assert_int_equal(put_part(&f, id, 1, 21, BLOB("d")), 0);
-    assert_int_equal(md_trash_pending(r), 1);
+    assert_int_equal(md_trash_pending(r, INT64_MAX), 1);
     assert_int_equal(md_blob_referenced(r, str_c(BLOB("a"))), 0);
     take_trash(&f, (const char *const[]){BLOB("a"), NULL});
 
@@ -492,7 +492,7 @@ test_plain_delete_no_trash(void **state)
     assert_int_equal(op(&f, &o), 0);
     o = (struct op){.kind = OP_V_DEL, .id = o.v.seq};
     assert_int_equal(op(&f, &o), 0);
-    assert_int_equal(md_trash_pending(md_reader(f.md)), 0);
+    assert_int_equal(md_trash_pending(md_reader(f.md), INT64_MAX), 0);
     take_trash(&f, (const char *const[]){NULL});
     fx_close(&f);
 }

@@ -1,0 +1,79 @@
+/* blob_int.h -- what blob.c (the front: leases, checks, dispatch) and a data
+ * backend share; included only by src/store/blob*.c. A backend fills one
+ * struct blob_backend; blob_files (blob_file.c, one file per blob under
+ * DIR/blobs) is the only one today. The structs carry the front's fields
+ * and, marked as such, the files backend's own, as struct md does for
+ * SQLite: a second backend (a distributed object store) adds its own. */
+#ifndef COFFER_STORE_BLOB_INT_H
+#define COFFER_STORE_BLOB_INT_H
+
+#include "store/blob.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Every call returns 0 (or a count) or -errno; ids reaching a backend are
+ * valid (blob_id_valid()). */
+struct blob_backend {
+    const char *name;
+    /* Opens the store at where (a directory for files); on failure it has
+     * closed whatever it opened. close() runs once after a successful open. */
+    int (*open)(struct blob *b, const char *where);
+    void (*close)(struct blob *b);
+    /* A new blob being written: w->b is set, the rest zero. commit() makes
+     * it durable under a fresh id (BLOB_ID_LEN + 1 bytes) and, on failure,
+     * removes whatever it wrote; neither commit() nor abort() frees w. */
+    int (*writer_open)(struct blob_writer *w);
+    int (*writer_write)(struct blob_writer *w, const void *p, size_t n);
+    int (*writer_commit)(struct blob_writer *w, char *id);
+    void (*writer_abort)(struct blob_writer *w);
+    /* The reader's current blob: read_open() makes id current (-ENOENT if
+     * it does not exist), read() is pread(2) on it, read_close() drops it
+     * (called only after a successful read_open()). */
+    int (*read_open)(struct blob_reader *r, struct str id);
+    ssize_t (*read)(struct blob_reader *r, int64_t off, void *p, size_t n);
+    void (*read_close)(struct blob_reader *r);
+    /* An owned fd on the blob; NULL when the backend has no files. */
+    int (*open_fd)(struct blob *b, struct str id, int *fd);
+    int (*remove)(struct blob *b, struct str id);
+    int (*gc)(struct blob *b, int (*is_live)(void *arg, struct str id), void *arg, int min_age_s);
+};
+
+extern const struct blob_backend blob_files;
+
+struct blob {
+    const struct blob_backend *be;
+    struct space *space; /* borrowed; NULL: no free-space guard */
+    pthread_mutex_t mu;  /* the list of open readers */
+    struct blob_reader *readers;
+
+    /* The files backend's own. */
+    int blobs_fd; /* DIR/blobs */
+    int tmp_fd;   /* DIR/tmp */
+};
+
+struct blob_writer {
+    struct blob *b;
+    int64_t size;
+
+    /* The files backend's own. */
+    int fd;
+    int64_t flushed; /* bytes whose writeback was started */
+    char tmp_name[40];
+};
+
+struct blob_reader {
+    struct blob *b;
+    int64_t start_ms; /* wall clock when the lease began */
+    struct blob_reader *prev, *next;
+    char id[BLOB_ID_LEN + 1]; /* the current blob; "" when none */
+
+    /* The files backend's own. */
+    int fd;
+};
+
+/* True for BLOB_ID_LEN lower-case hex digits. */
+bool blob_id_valid(struct str id);
+
+#endif
