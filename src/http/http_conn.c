@@ -241,6 +241,8 @@ run_on_loop(struct http_conn *hc)
     s->o.handler(&rq->pub);
     rq->pub.on_loop = false;
     if (!rq->resp_started) {
+        /* Declined: the worker calls the handler again on the same
+         * rq->pub, app_state and arena included (http_server.h). */
         buf_reset(&rq->rhdr);
         rq->resp_close = false;
         dispatch(hc);

@@ -21,7 +21,9 @@
  * no waits on the disk or on other threads, and a small response (it is
  * buffered whole). A handler that returns there without starting a
  * response is called again on a worker thread, with the response headers
- * it set dropped. */
+ * it set dropped and http_req.app_state as it left it: the handler keeps
+ * what it found there (in the request's arena) and resumes instead of
+ * starting over. */
 #ifndef COFFER_HTTP_HTTP_SERVER_H
 #define COFFER_HTTP_HTTP_SERVER_H
 
@@ -61,6 +63,8 @@ struct http_req {
     int64_t start_ms;
     struct arena *arena; /* request lifetime */
     void *srv_ctx;       /* from http_server_new */
+    void *app_state;     /* the handler's, NULL at first; kept from the loop
+                          * thread to the worker, never read by http/ */
 };
 
 typedef void (*http_handler_fn)(struct http_req *r);
