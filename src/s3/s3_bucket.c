@@ -408,7 +408,7 @@ enum s3_err
 s3_delete_bucket(struct s3_req *q)
 {
     struct md_bucket b;
-    enum s3_err err = s3_bucket_load(q, &b);
+    enum s3_err err = s3_req_bucket(q, &b);
     int rc;
 
     if (err != S3E_OK)
@@ -429,7 +429,7 @@ enum s3_err
 s3_head_bucket(struct s3_req *q)
 {
     struct md_bucket b;
-    enum s3_err err = s3_bucket_load(q, &b);
+    enum s3_err err = s3_req_bucket(q, &b);
 
     if (err != S3E_OK)
         return err;
@@ -455,7 +455,7 @@ enum s3_err
 s3_get_bucket_location(struct s3_req *q)
 {
     struct md_bucket b;
-    enum s3_err err = s3_bucket_load(q, &b);
+    enum s3_err err = s3_req_bucket(q, &b);
     struct buf x;
     int rc = 0;
 
@@ -485,7 +485,7 @@ enum s3_err
 s3_get_bucket_versioning(struct s3_req *q)
 {
     struct md_bucket b;
-    enum s3_err err = s3_bucket_load(q, &b);
+    enum s3_err err = s3_req_bucket(q, &b);
     const char *status, *mfa;
     struct buf x;
     int rc = 0;
@@ -686,7 +686,7 @@ s3_put_bucket_versioning(struct s3_req *q)
     err = s3_mfa_precheck(q);
     if (err != S3E_OK)
         return err;
-    err = s3_bucket_load(q, &b);
+    err = s3_req_bucket(q, &b);
     if (err != S3E_OK)
         return err;
     err = s3_body_read_all(q, S3_MAX_XML_BODY, &body);

@@ -21,18 +21,42 @@ struct s3_param {
 };
 
 enum s3_op {
-#define S3_OP(name, method, level, sub, fn) S3OP_##name,
+#define S3_OP(name, method, level, sub, fn, action, vaction, bucket, body, loop) S3OP_##name,
 #include "s3/s3_ops.def"
 #undef S3_OP
     S3OP__COUNT
 };
 
+/* The phases s3_handle() runs, in this order (s3_route.c, nginx's
+ * ngx_http_phases in small). q->phase is the next one to run: a request the
+ * loop thread hands to a worker resumes there, with what the phases before
+ * it found. */
+enum s3_phase {
+    S3PH_PARSE,        /* query parameters, bucket and key */
+    S3PH_AUTHENTICATE, /* the signature: account_id, user_id, account, key_info */
+    S3PH_ROUTE,        /* the operation (after authenticating: an anonymous
+                        * caller learns nothing, not even NotImplemented) */
+    S3PH_BUCKET,       /* the bucket row, once: b, bucket_err */
+    S3PH_AUTHORIZE,    /* s3_authorize(): action, MFA, the bucket owner */
+    S3PH_OPERATION,    /* the handler of s3_ops.def */
+    S3PH_LOG,          /* the error document and the internal-error line */
+};
+
+/* The request lives in the HTTP request's arena and is its app_state
+ * (http_server.h), so that it survives the loop-to-worker hand-off. */
 struct s3_req {
     struct http_req *http;
     struct srv *srv;
     struct arena *arena;
     enum s3_op op;
     const char *op_name;
+    enum s3_phase phase;  /* the next phase to run */
+    enum s3_err err;      /* the phases' outcome, rendered by the log phase */
+    bool auth_parsed;     /* the authenticate phase got past auth_parse() */
+    const char *action;   /* the IAM action authorized ("s3:GetObject") */
+    struct md_bucket b;   /* the bucket phase's row when bucket_err is S3E_OK */
+    enum s3_err bucket_err; /* NoSuchBucket, InternalError, or the authorize
+                             * phase's verdict on b: see s3_req_bucket() */
 
     struct str bucket;    /* decoded; STR_NULL at the service level */
     struct str key;       /* decoded; STR_NULL at the bucket level */
@@ -73,9 +97,33 @@ int s3_reply_xml(struct s3_req *q, int status, struct buf *xml); /* frees xml */
 int s3_reply_empty(struct s3_req *q, int status);
 void s3_set_error_detail(struct s3_req *q, const char *msg);
 
-/* Loads the bucket and checks the caller owns it:
- * S3E_NO_SUCH_BUCKET, S3E_ACCESS_DENIED. */
-enum s3_err s3_bucket_load(struct s3_req *q, struct md_bucket *b);
+/* What the authorize phase decides on. */
+struct s3_access {
+    const char *action;             /* the IAM action, e.g. "s3:GetObject" */
+    const struct md_bucket *bucket; /* the bucket acted on; NULL: none (the
+                                     * service, CreateBucket, or none found) */
+    struct str key;                 /* the object; STR_NULL: the bucket */
+    bool copy_source;               /* the source of CopyObject or UploadPartCopy */
+};
+
+/* The one authorization decision, for every operation (the authorize phase
+ * of s3_handle()), for the source of a copy, and so for the loop-thread fast
+ * path too. Today's checks: the x-amz-mfa route check (the request only:
+ * s3_mfa_route_check()) and the bucket owner. Nothing evaluates
+ * a->action yet: the request's is kept in q->action.
+ * A copy source: S3E_OK or S3E_ACCESS_DENIED.
+ * The request: S3E_OK or the MFA check's error, which stops the request
+ * at once; the verdict on its bucket goes to q->bucket_err, answered where
+ * the handler takes its bucket (s3_req_bucket()), so that the handler's own
+ * checks of the request keep answering first, as they always have. */
+enum s3_err s3_authorize(struct s3_req *q, const struct s3_access *a);
+
+/* The request's bucket as the bucket phase loaded it, with the verdict
+ * on it: S3E_OK (*b filled), S3E_NO_SUCH_BUCKET, S3E_ACCESS_DENIED or
+ * S3E_INTERNAL. Handlers call it where they first need the bucket; nothing
+ * is read again. Handlers that must see the row as their write transaction
+ * does re-read it there. */
+enum s3_err s3_req_bucket(struct s3_req *q, struct md_bucket *b);
 
 /* Body reading with every SigV4 payload mode, Content-MD5 and
  * x-amz-checksum-* verification (header or trailer). */
@@ -99,7 +147,8 @@ void s3_body_free(struct s3_body *b);
 enum s3_err s3_body_read_all(struct s3_req *q, size_t max, struct str *out);
 
 /* Handlers: one per operation in s3_ops.def. */
-#define S3_OP(name, method, level, sub, fn) enum s3_err fn(struct s3_req *q);
+#define S3_OP(name, method, level, sub, fn, action, vaction, bucket, body, loop)                   \
+    enum s3_err fn(struct s3_req *q);
 #include "s3/s3_ops.def"
 #undef S3_OP
 

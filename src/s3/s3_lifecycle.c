@@ -739,7 +739,7 @@ s3_put_bucket_lifecycle(struct s3_req *q)
     struct str body;
     enum s3_err err;
 
-    err = s3_bucket_load(q, &b);
+    err = s3_req_bucket(q, &b);
     if (err != S3E_OK)
         return err;
     err = s3_body_read_all(q, S3_MAX_XML_BODY, &body);
@@ -774,7 +774,7 @@ s3_get_bucket_lifecycle(struct s3_req *q)
     struct buf x;
     enum s3_err err;
 
-    err = s3_bucket_load(q, &b);
+    err = s3_req_bucket(q, &b);
     if (err != S3E_OK)
         return err;
     if (b.lifecycle.p == NULL) {
@@ -802,7 +802,7 @@ s3_delete_bucket_lifecycle(struct s3_req *q)
     struct md_bucket b;
     enum s3_err err;
 
-    err = s3_bucket_load(q, &b);
+    err = s3_req_bucket(q, &b);
     if (err == S3E_OK && b.lifecycle.p != NULL)
         err = lc_write(q, &b, STR_NULL);
     if (err != S3E_OK)

@@ -271,7 +271,7 @@ lst_open(struct lst *l, struct s3_req *q)
 
     memset(l, 0, sizeof(*l));
     l->q = q;
-    err = s3_bucket_load(q, &l->b);
+    err = s3_req_bucket(q, &l->b);
     if (err != S3E_OK)
         return err;
     l->c = md_reader(q->srv->md);

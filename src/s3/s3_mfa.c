@@ -13,7 +13,7 @@
 /* Operation names by enum s3_op, for audit records of checks that run
  * before s3_route.c has set q->op_name. */
 static const char *const op_names[] = {
-#define S3_OP(name, method, level, sub, fn) #name,
+#define S3_OP(name, method, level, sub, fn, action, vaction, bucket, body, loop) #name,
 #include "s3/s3_ops.def"
 #undef S3_OP
 };

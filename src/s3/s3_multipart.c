@@ -404,7 +404,7 @@ s3_create_multipart_upload(struct s3_req *q)
     if (err == S3E_OK)
         err = checksum_choice(q, &algo, &type);
     if (err == S3E_OK)
-        err = s3_bucket_load(q, &x.b);
+        err = s3_req_bucket(q, &x.b);
     if (err == S3E_OK)
         err = s3_collect_meta(q, &x.u.meta);
     /* An upload only adds data: refused while the disk is full. */
@@ -536,7 +536,7 @@ s3_upload_part(struct s3_req *q)
 
     if (parse_part_number(s3_param(q, "partNumber", NULL), &part) < 0)
         return invalid_arg(q, MSG_PART_NUMBER, "partNumber", s3_param(q, "partNumber", NULL));
-    err = s3_bucket_load(q, &b);
+    err = s3_req_bucket(q, &b);
     if (err == S3E_OK)
         err = upload_load(q, md_reader(q->srv->md), &b, &u);
     if (err != S3E_OK)
@@ -747,8 +747,14 @@ src_open(struct s3_req *q, struct src *s, bool *src_bucket_versioned)
     }
     if (rc < 0)
         return S3E_INTERNAL;
-    if (sb_row.account_id != q->account_id)
-        return S3E_ACCESS_DENIED;
+    err = s3_authorize(q, &(struct s3_access){
+                              .action = svid.p != NULL ? "s3:GetObjectVersion" : "s3:GetObject",
+                              .bucket = &sb_row,
+                              .key = sk,
+                              .copy_source = true,
+                          });
+    if (err != S3E_OK)
+        return err;
     *src_bucket_versioned = sb_row.versioning != MD_VER_NONE;
     rc = -ENOENT;
     for (int attempt = 0; attempt < 3 && rc != 0; attempt++) {
@@ -1230,7 +1236,7 @@ s3_complete_multipart_upload(struct s3_req *q)
     struct buf xml;
     int rc;
 
-    err = s3_bucket_load(q, &x.b);
+    err = s3_req_bucket(q, &x.b);
     if (err == S3E_OK)
         err = upload_load(q, md_reader(q->srv->md), &x.b, &x.u);
     if (err != S3E_OK)
@@ -1324,7 +1330,7 @@ enum s3_err
 s3_abort_multipart_upload(struct s3_req *q)
 {
     struct abort_ctx x = {.q = q};
-    enum s3_err err = s3_bucket_load(q, &x.b);
+    enum s3_err err = s3_req_bucket(q, &x.b);
     int rc;
 
     if (err != S3E_OK)
@@ -1371,7 +1377,7 @@ s3_list_parts(struct s3_req *q)
     enum s3_err err;
     struct buf x;
 
-    err = s3_bucket_load(q, &b);
+    err = s3_req_bucket(q, &b);
     if (err == S3E_OK)
         err = upload_load(q, c, &b, &u);
     if (err == S3E_OK)
@@ -1530,7 +1536,7 @@ s3_list_multipart_uploads(struct s3_req *q)
                                enc.p ? enc : STR_LIT(""));
         url = true;
     }
-    err = s3_bucket_load(q, &b);
+    err = s3_req_bucket(q, &b);
     if (err == S3E_OK)
         err = int_param(q, "max-uploads", LIST_MAX, INT_MAX, &max,
                         "Argument max-uploads must be an integer between 0 and 2147483647");

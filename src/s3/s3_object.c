@@ -303,7 +303,7 @@ s3_put_object(struct s3_req *q)
     if (err == S3E_OK)
         err = check_unsupported_headers(q);
     if (err == S3E_OK)
-        err = s3_bucket_load(q, &p.b);
+        err = s3_req_bucket(q, &p.b);
     if (err == S3E_OK)
         err = s3_collect_meta(q, &p.v.meta);
     /* A full disk refuses before the body is read (inline bodies never
@@ -573,10 +573,11 @@ get_object(struct s3_req *q, struct blob_reader *rd)
     }
     if (err != S3E_OK)
         return err;
-    /* The bucket and the version row come from one read snapshot (the one
-     * s3_handle opened, or else a new one; without either, one per read). */
+    /* The version row comes from the read snapshot s3_handle opened, in
+     * which the bucket phase read the bucket, or else (resumed on a worker)
+     * from a new one; without either, one per read. */
     (void)md_snapshot_begin(c);
-    err = s3_bucket_load(q, &b);
+    err = s3_req_bucket(q, &b);
     if (err != S3E_OK) {
         md_snapshot_end(c);
         return err;
@@ -775,7 +776,7 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
     if (err == S3E_OK)
         err = check_unsupported_headers(q);
     if (err == S3E_OK)
-        err = s3_bucket_load(q, &p.b);
+        err = s3_req_bucket(q, &p.b);
     if (err == S3E_OK)
         err = s3_err_from_errno(space_admit(q->srv->space));
     if (err != S3E_OK)
@@ -787,8 +788,14 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
     }
     if (rc < 0)
         return S3E_INTERNAL;
-    if (sb_row.account_id != q->account_id)
-        return S3E_ACCESS_DENIED;
+    err = s3_authorize(q, &(struct s3_access){
+                              .action = svid.p != NULL ? "s3:GetObjectVersion" : "s3:GetObject",
+                              .bucket = &sb_row,
+                              .key = sk,
+                              .copy_source = true,
+                          });
+    if (err != S3E_OK)
+        return err;
     if (svid.p != NULL) {
         int64_t seq;
         if (svid.n == 0 || md_vid_parse(svid, &seq) < 0) {
@@ -1009,7 +1016,7 @@ s3_delete_object(struct s3_req *q)
     if (err == S3E_OK)
         err = version_param(q, &d.vid);
     if (err == S3E_OK)
-        err = s3_bucket_load(q, &d.b);
+        err = s3_req_bucket(q, &d.b);
     if (err != S3E_OK)
         return err;
     d.mfa_ok = d.vid.p != NULL && d.b.mfa_delete == MD_MFA_ENABLED;
@@ -1140,7 +1147,7 @@ s3_delete_objects(struct s3_req *q)
     err = s3_mfa_precheck(q); /* Coffer decision 1: before anything else */
     if (err != S3E_OK)
         return err;
-    err = s3_bucket_load(q, &m.b);
+    err = s3_req_bucket(q, &m.b);
     if (err != S3E_OK)
         return err;
     if (!has_cksum) {

@@ -1,6 +1,8 @@
-/* s3_route.c -- the S3 front door: addressing (path or virtual-hosted),
- * query parsing, SigV4 authentication, the operation table lookup, and the
- * one place errors are rendered as XML. Handlers never render errors. */
+/* s3_route.c -- the S3 front door: s3_handle() runs a request through its
+ * phases (enum s3_phase): parse (addressing, path or virtual-hosted, and
+ * the query), authenticate (SigV4/SigV2), route (the operation table),
+ * load the bucket, authorize, the operation, and log, the one place errors
+ * are rendered as XML. Handlers never render errors. */
 #include "common.h"
 #include "bounds.h"
 #include "s3/s3_int.h"
@@ -19,14 +21,18 @@
 
 enum level { SVC, BKT, OBJ };
 
+/* s3_ops.def: what routing and each phase need per operation. */
 static const struct {
     const char *method;
     enum level level;
     const char *sub;
     enum s3_err (*fn)(struct s3_req *q);
     const char *name;
+    const char *action, *vaction;
+    bool bucket, body, loop;
 } ops[] = {
-#define S3_OP(name, method, level, sub, fn) {method, level, sub, fn, #name},
+#define S3_OP(name, method, level, sub, fn, action, vaction, bucket, body, loop)                   \
+    {method, level, sub, fn, #name, action, vaction, bucket, body, loop},
 #include "s3/s3_ops.def"
 #undef S3_OP
 };
@@ -330,16 +336,35 @@ s3_reply_empty(struct s3_req *q, int status)
 }
 
 enum s3_err
-s3_bucket_load(struct s3_req *q, struct md_bucket *b)
+s3_req_bucket(struct s3_req *q, struct md_bucket *b)
 {
-    int rc = md_bucket_get(md_reader(q->srv->md), q->bucket, q->arena, b);
+    ASSERT(q->phase > S3PH_BUCKET && ops[q->op].bucket);
+    if (q->bucket_err == S3E_OK)
+        *b = q->b;
+    return q->bucket_err;
+}
 
-    if (rc == -ENOENT)
-        return S3E_NO_SUCH_BUCKET;
-    if (rc < 0)
-        return S3E_INTERNAL;
-    if (b->account_id != q->account_id)
-        return S3E_ACCESS_DENIED;
+enum s3_err
+s3_authorize(struct s3_req *q, const struct s3_access *a)
+{
+    enum s3_err err = S3E_OK;
+
+    if (!a->copy_source) {
+        q->action = a->action;
+        /* x-amz-mfa on any request: HTTPS only, well-formed, verified where
+         * present [spec-mfa-delete §1.3, decision 6]. */
+        err = s3_mfa_route_check(q);
+        if (err != S3E_OK)
+            return err;
+    }
+    /* The bucket owner's account may do anything in it; nobody else may do
+     * anything (no policies yet). */
+    if (a->bucket != NULL && a->bucket->account_id != q->account_id)
+        err = S3E_ACCESS_DENIED;
+    if (a->copy_source)
+        return err;
+    if (a->bucket != NULL)
+        q->bucket_err = err;
     return S3E_OK;
 }
 
@@ -465,74 +490,187 @@ s3_http_error_body(void *ctx, int status, enum http_err err, const char *request
     return (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-void
-s3_handle(struct http_req *r)
-{
-    struct s3_req q = {0};
-    enum s3_err err;
-    int rc = -1;
+/* ---- the phases ------------------------------------------------------- */
 
-    /* On the loop thread (see http_server.h) only GET and HEAD of an object
-     * whose data is in its row are served; returning without a response
-     * hands the request to a worker. Nothing before that point writes. */
-    if (r->on_loop && !str_eq_c(r->method, "GET") && !str_eq_c(r->method, "HEAD"))
-        return;
-    q.http = r;
-    q.srv = r->srv_ctx;
-    q.arena = r->arena;
-    q.bucket = STR_NULL;
-    q.key = STR_NULL;
-    err = parse_query(&q);
-    if (err == S3E_OK)
-        err = parse_target(&q);
-    /* Authentication first: an anonymous caller learns nothing about what
-     * exists (AWS answers AccessDenied before NoSuchBucket). */
-    if (err == S3E_OK)
-        err = auth_parse(&q);
+/* What a phase tells s3_handle(). */
+enum step {
+    STEP_NEXT,    /* go on with the next phase */
+    STEP_FAIL,    /* q->err is the answer: on to the log phase */
+    STEP_DECLINE, /* on the loop thread: hand off; q->phase is where the
+                   * worker resumes */
+    STEP_DONE,    /* answered by another protocol (IAM, STS) */
+};
+
+static bool
+has_mfa_header(const struct s3_req *q)
+{
+    return http_header(q->http, "x-amz-mfa").p != NULL;
+}
+
+/* The snapshot of md_reader() this thread's phases share (see below). */
+static void
+snapshot_end(struct s3_req *q)
+{
+    md_snapshot_end(md_reader(q->srv->md));
+}
+
+static enum step
+ph_parse(struct s3_req *q)
+{
+    q->err = parse_query(q);
+    if (q->err == S3E_OK)
+        q->err = parse_target(q);
+    return q->err == S3E_OK ? STEP_NEXT : STEP_FAIL;
+}
+
+/* Authentication before anything that depends on what exists: an anonymous
+ * caller learns nothing (AWS answers AccessDenied before NoSuchBucket). */
+static enum step
+ph_authenticate(struct s3_req *q)
+{
+    struct http_req *r = q->http;
+
+    if (!q->auth_parsed) {
+        q->auth_parsed = true;
+        q->err = auth_parse(q);
+    }
     /* IAM and STS query requests share the endpoint; they are signed for
      * their own service and speak their own error format. */
-    if (err == S3E_OK && !q.auth.is_anonymous &&
-        (str_eq_c(q.auth.service, "iam") || str_eq_c(q.auth.service, "sts"))) {
+    if (q->err == S3E_OK && !q->auth.is_anonymous &&
+        (str_eq_c(q->auth.service, "iam") || str_eq_c(q->auth.service, "sts"))) {
         if (r->on_loop)
-            return;
-        s3_iam_handle(&q);
-        return;
+            return STEP_DECLINE; /* resumes here, the signature parsed */
+        s3_iam_handle(q);
+        return STEP_DONE;
     }
     /* Coffer decision 1: x-amz-mfa over plain HTTP is refused before
      * anything else, authentication included [spec-mfa-delete §1.3]. */
-    if (!r->is_tls && http_header(r, "x-amz-mfa").p != NULL)
-        err = s3_mfa_precheck(&q);
-    /* The key, account and route lookups share one read snapshot. Handlers
-     * that write must not run in it; GET and HEAD of an object go on with it
-     * for their bucket and version rows (s3_get_object ends it). */
-    if (err == S3E_OK) {
-        rc = md_snapshot_begin(md_reader(q.srv->md)); /* failing: one per read */
-        err = s3_auth_verify(&q);
+    if (q->err == S3E_OK && !r->is_tls && has_mfa_header(q))
+        q->err = s3_mfa_precheck(q);
+    /* The key, account, route and bucket lookups share one read snapshot
+     * (failing to open it: one per read). Handlers that write must not run
+     * in it; GET and HEAD of an object go on with it for their version row
+     * (s3_get_object ends it). */
+    if (q->err == S3E_OK) {
+        (void)md_snapshot_begin(md_reader(q->srv->md));
+        q->err = s3_auth_verify(q);
     }
-    if (err == S3E_OK)
-        err = route(&q);
-    if (rc == 0 && (err != S3E_OK || (q.op != S3OP_GET_OBJECT && q.op != S3OP_HEAD_OBJECT)))
-        md_snapshot_end(md_reader(q.srv->md));
-    /* Other operations, and x-amz-mfa (verifying it writes), on a worker. */
-    if (r->on_loop && err == S3E_OK &&
-        ((q.op != S3OP_GET_OBJECT && q.op != S3OP_HEAD_OBJECT) ||
-         http_header(r, "x-amz-mfa").p != NULL)) {
-        md_snapshot_end(md_reader(q.srv->md));
-        return;
+    return q->err == S3E_OK ? STEP_NEXT : STEP_FAIL;
+}
+
+static enum step
+ph_route(struct s3_req *q)
+{
+    q->err = route(q);
+    if (q->err != S3E_OK)
+        return STEP_FAIL;
+    q->op_name = ops[q->op].name;
+    /* On the loop thread only operations that read metadata alone (GET and
+     * HEAD of an object whose data is in its row) go on; x-amz-mfa, whose
+     * verification writes, goes to a worker too. */
+    if (q->http->on_loop && (!ops[q->op].loop || ops[q->op].body || has_mfa_header(q)))
+        return STEP_DECLINE;
+    return STEP_NEXT;
+}
+
+/* Once, for bucket and object operations; the verdict on it is the
+ * authorize phase's, and both are answered by s3_req_bucket(). */
+static enum step
+ph_bucket(struct s3_req *q)
+{
+    if (ops[q->op].bucket) {
+        int rc = md_bucket_get(md_reader(q->srv->md), q->bucket, q->arena, &q->b);
+        q->bucket_err = rc == -ENOENT ? S3E_NO_SUCH_BUCKET : rc < 0 ? S3E_INTERNAL : S3E_OK;
     }
-    /* x-amz-mfa on any request: HTTPS only, well-formed, verified where
-     * present [spec-mfa-delete §1.3, decision 6]. */
-    if (err == S3E_OK)
-        err = s3_mfa_route_check(&q);
-    if (err == S3E_OK) {
-        q.op_name = ops[q.op].name;
-        err = ops[q.op].fn(&q);
-    }
-    if (err != S3E_OK) {
-        if (err == S3E_INTERNAL)
-            log_error("%s %.*s: internal error (request %s)", q.op_name ? q.op_name : "-",
+    if (!ops[q->op].loop)
+        snapshot_end(q);
+    return STEP_NEXT;
+}
+
+static enum step
+ph_authorize(struct s3_req *q)
+{
+    struct s3_access a = {
+        .action = ops[q->op].action,
+        .bucket = ops[q->op].bucket && q->bucket_err == S3E_OK ? &q->b : NULL,
+        .key = q->key,
+    };
+
+    if (ops[q->op].vaction != NULL && s3_has_param(q, "versionId"))
+        a.action = ops[q->op].vaction;
+    q->err = s3_authorize(q, &a);
+    return q->err == S3E_OK ? STEP_NEXT : STEP_FAIL;
+}
+
+static enum step
+ph_operation(struct s3_req *q)
+{
+    q->err = ops[q->op].fn(q);
+    /* On the loop thread a handler declines by answering nothing: the data
+     * is in files (s3_get_object). It runs again on the worker. */
+    if (q->err == S3E_OK && q->http->on_loop && !http_resp_started(q->http))
+        return STEP_DECLINE;
+    return q->err == S3E_OK ? STEP_NEXT : STEP_FAIL;
+}
+
+static void
+ph_log(struct s3_req *q)
+{
+    struct http_req *r = q->http;
+
+    if (q->err != S3E_OK) {
+        if (q->err == S3E_INTERNAL)
+            log_error("%s %.*s: internal error (request %s)", q->op_name ? q->op_name : "-",
                       STR_FMT(r->path), r->request_id);
-        render_error(&q, err);
+        render_error(q, q->err);
     }
-    md_snapshot_end(md_reader(q.srv->md)); /* if an error left it open */
+    snapshot_end(q); /* if an error left it open */
+}
+
+static enum step (*const phases[])(struct s3_req *q) = {
+    [S3PH_PARSE] = ph_parse,         [S3PH_AUTHENTICATE] = ph_authenticate,
+    [S3PH_ROUTE] = ph_route,         [S3PH_BUCKET] = ph_bucket,
+    [S3PH_AUTHORIZE] = ph_authorize, [S3PH_OPERATION] = ph_operation,
+};
+
+void
+s3_handle(struct http_req *r)
+{
+    struct s3_req *q = r->app_state;
+
+    if (q == NULL) {
+        /* On the loop thread (see http_server.h) only GET and HEAD are
+         * taken further; nothing before the operation writes. */
+        if (r->on_loop && !str_eq_c(r->method, "GET") && !str_eq_c(r->method, "HEAD"))
+            return;
+        q = arena_alloc(r->arena, sizeof(*q));
+        *q = (struct s3_req){
+            .http = r,
+            .srv = r->srv_ctx,
+            .arena = r->arena,
+            .bucket = STR_NULL,
+            .key = STR_NULL,
+            .phase = S3PH_PARSE,
+        };
+        r->app_state = q;
+    }
+    /* Resumed on a worker: the loop thread's snapshot ended there (a
+     * snapshot never crosses threads); the phases to come open their own
+     * where they need one (s3_get_object). */
+    while (q->phase < S3PH_LOG) {
+        enum step st = phases[q->phase](q);
+        if (st == STEP_DECLINE) {
+            if (q->phase == S3PH_ROUTE)
+                q->phase = S3PH_BUCKET; /* the rest runs on the worker */
+            snapshot_end(q);
+            return;
+        }
+        if (st == STEP_DONE)
+            return;
+        if (st == STEP_FAIL)
+            break;
+        q->phase++;
+    }
+    q->phase = S3PH_LOG;
+    ph_log(q);
 }
