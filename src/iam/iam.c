@@ -86,20 +86,6 @@ iam_set_msg(struct iam *x, const char *msg)
     x->msg = msg;
 }
 
-/* application/x-www-form-urlencoded: %XX escapes and '+' for space. */
-static int
-form_decode(struct arena *a, struct str in, struct str *out)
-{
-    char *p = arena_alloc(a, in.n + 1);
-    int n = uri_decode_form(in, p);
-
-    if (n < 0)
-        return n;
-    p[n] = '\0';
-    *out = str_make(p, (size_t)n);
-    return 0;
-}
-
 /* Body parameters first (a POST's form wins), then the query string's. */
 static enum iam_err
 parse_params(struct iam *x)
@@ -123,7 +109,8 @@ parse_params(struct iam *x)
         if (value.p == NULL)
             value = STR_LIT("");
         struct iam_param *sp = &x->params[x->n_params];
-        if (form_decode(x->a, name, &sp->name) < 0 || form_decode(x->a, value, &sp->value) < 0)
+        if (uri_decode_form_arena(x->a, name, &sp->name) < 0 ||
+            uri_decode_form_arena(x->a, value, &sp->value) < 0)
             return IAM_E_MALFORMED_QUERY;
         x->n_params++;
     }

@@ -77,20 +77,6 @@ s3_set_error_detail(struct s3_req *q, const char *msg)
     q->err_msg = msg;
 }
 
-/* Decodes %XX (and '+' as space, as S3 does in query strings). */
-static int
-query_decode(struct arena *a, struct str in, struct str *out)
-{
-    char *p = arena_alloc(a, in.n + 1);
-    int n = uri_decode_form(in, p);
-
-    if (n < 0)
-        return n;
-    p[n] = '\0';
-    *out = str_make(p, (size_t)n);
-    return 0;
-}
-
 static enum s3_err
 parse_query(struct s3_req *q)
 {
@@ -110,10 +96,10 @@ parse_query(struct s3_req *q)
             continue;
         bool has_eq = str_split(item, '=', &name, &value);
         struct s3_param *sp = &q->params[q->n_params];
-        if (query_decode(q->arena, name, &sp->name) < 0)
+        if (uri_decode_form_arena(q->arena, name, &sp->name) < 0)
             return S3E_INVALID_URI;
         if (has_eq) {
-            if (query_decode(q->arena, value, &sp->value) < 0)
+            if (uri_decode_form_arena(q->arena, value, &sp->value) < 0)
                 return S3E_INVALID_URI;
         } else {
             sp->value = STR_NULL;

@@ -247,6 +247,19 @@ uri_decode_form(struct str in, char *out)
 }
 
 int
+uri_decode_form_arena(struct arena *a, struct str in, struct str *out)
+{
+    char *p = arena_alloc(a, in.n + 1);
+    int n = uri_decode_form(in, p);
+
+    if (n < 0)
+        return n;
+    p[n] = '\0';
+    *out = str_make(p, (size_t)n);
+    return 0;
+}
+
+int
 uri_encode(struct buf *b, struct str in, int keep_slash)
 {
     static const char up[] = "0123456789ABCDEF";

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "util/arena.h"
 #include "util/buf.h"
 #include "util/str.h"
 
@@ -34,6 +35,9 @@ int uri_decode(struct str in, char *out);
 /* The same for application/x-www-form-urlencoded and query strings: '+' is
  * a space (a literal '+' arrives as %2B). */
 int uri_decode_form(struct str in, char *out);
+/* uri_decode_form() into a NUL-terminated copy in the arena: 0 with *out
+ * set, or -EINVAL. */
+int uri_decode_form_arena(struct arena *a, struct str in, struct str *out);
 /* AWS SigV4 URI encoding: unreserved A-Za-z0-9-_.~ kept, rest %XX upper-case;
  * '/' kept when keep_slash. Appends to b; -E2BIG past its max. */
 int uri_encode(struct buf *b, struct str in, int keep_slash);
