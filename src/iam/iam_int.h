@@ -105,8 +105,6 @@ enum iam_err iam_get_paging(struct iam *x, size_t *max_items, struct str *marker
 
 /* ---- listings (iam_util.c) ------------------------------------------------ */
 
-/* Byte order, shorter first. */
-int iam_str_cmp(struct str a, struct str b);
 /* Index of the first of n items (each size bytes, sorted by the struct str
  * at key_off) after marker; 0 without a marker. */
 size_t iam_page_start(const void *items, size_t n, size_t size, size_t key_off, struct str marker);

@@ -92,7 +92,7 @@ iam_get_user(struct iam *x, struct buf *res)
 static int
 user_cmp(const void *a, const void *b)
 {
-    return iam_str_cmp(((const struct md_user *)a)->name, ((const struct md_user *)b)->name);
+    return str_cmp(((const struct md_user *)a)->name, ((const struct md_user *)b)->name);
 }
 
 enum iam_err
@@ -250,7 +250,7 @@ out:
 static int
 key_cmp(const void *a, const void *b)
 {
-    return iam_str_cmp(((const struct md_key *)a)->access_key_id,
+    return str_cmp(((const struct md_key *)a)->access_key_id,
                        ((const struct md_key *)b)->access_key_id);
 }
 

@@ -175,17 +175,6 @@ iam_get_paging(struct iam *x, size_t *max_items, struct str *marker)
     return IAM_E_OK;
 }
 
-int
-iam_str_cmp(struct str a, struct str b)
-{
-    size_t n = a.n < b.n ? a.n : b.n;
-    int c = n ? memcmp(a.p, b.p, n) : 0;
-
-    if (c != 0)
-        return c;
-    return a.n < b.n ? -1 : a.n > b.n;
-}
-
 /* Index of the first item after marker, in a list sorted by key. */
 size_t
 iam_page_start(const void *items, size_t n, size_t size, size_t key_off, struct str marker)
@@ -194,7 +183,7 @@ iam_page_start(const void *items, size_t n, size_t size, size_t key_off, struct 
         return 0;
     for (size_t i = 0; i < n; i++) {
         const struct str *k = (const struct str *)((const char *)items + i * size + key_off);
-        if (iam_str_cmp(*k, marker) > 0)
+        if (str_cmp(*k, marker) > 0)
             return i;
     }
     return n;

@@ -132,17 +132,6 @@ bucket_token(struct s3_req *q, struct str tok, struct str *after)
     return S3E_OK;
 }
 
-static int
-str_cmp(struct str a, struct str b)
-{
-    size_t n = a.n < b.n ? a.n : b.n;
-    int c = n ? memcmp(a.p, b.p, n) : 0;
-
-    if (c != 0)
-        return c;
-    return a.n < b.n ? -1 : a.n > b.n;
-}
-
 /* GET / : the caller's buckets by name. The optional max-buckets,
  * continuation-token, prefix and bucket-region parameters page and filter
  * them; BucketRegion is sent only when the caller used one of them, as the

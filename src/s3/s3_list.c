@@ -77,17 +77,6 @@ struct lst {
 
 /* ---- pure helpers ------------------------------------------------------ */
 
-static int
-key_cmp(struct str a, struct str b)
-{
-    size_t n = a.n < b.n ? a.n : b.n;
-    int c = n ? memcmp(a.p, b.p, n) : 0;
-
-    if (c != 0)
-        return c;
-    return a.n < b.n ? -1 : a.n > b.n;
-}
-
 static bool
 starts_with(struct str s, struct str prefix)
 {
@@ -107,24 +96,6 @@ common_prefix(struct str prefix, struct str delim, struct str key)
     if (hit == NULL)
         return STR_NULL;
     return str_make(key.p, (size_t)(hit - key.p) + delim.n);
-}
-
-/* The smallest string greater than every string starting with s: trailing
- * 0xFF bytes dropped, the last byte incremented. Writes it to out (s.n
- * bytes) and returns its length, or 0 when none exists (s empty or all
- * 0xFF): nothing sorts after s's range. */
-static size_t
-prefix_successor(struct str s, char *out)
-{
-    size_t n = s.n;
-
-    while (n > 0 && (unsigned char)s.p[n - 1] == 0xff)
-        n--;
-    if (n == 0)
-        return 0;
-    memcpy(out, s.p, n);
-    out[n - 1] = (char)((unsigned char)out[n - 1] + 1);
-    return n;
 }
 
 /* encoding-type=url as S3 does it: RFC 3986 unreserved bytes and '/' kept,
@@ -346,7 +317,7 @@ static bool
 pos_after_prefix(struct lst *l, struct pos *p, struct str cp)
 {
     char *succ = arena_alloc(l->q->arena, cp.n + 1);
-    size_t n = prefix_successor(cp, succ);
+    size_t n = str_successor(cp, succ);
 
     if (n == 0)
         return false;
@@ -403,7 +374,7 @@ collect(struct lst *l, struct pos start, struct str floor, bool versions)
             }
             /* AWS: prefixes count against max-keys and are dropped when
              * not greater than the marker [spec-mfa-delete §4.6]. */
-            if (floor.p == NULL || key_cmp(cp, floor) > 0)
+            if (floor.p == NULL || str_cmp(cp, floor) > 0)
                 add_prefix(l, cp);
             skip = cp;
         }

@@ -1437,17 +1437,6 @@ s3_list_parts(struct s3_req *q)
 
 /* ---- ListMultipartUploads -------------------------------------------------- */
 
-static int
-key_cmp(struct str a, struct str b)
-{
-    size_t n = a.n < b.n ? a.n : b.n;
-    int c = n ? memcmp(a.p, b.p, n) : 0;
-
-    if (c != 0)
-        return c;
-    return a.n < b.n ? -1 : a.n > b.n;
-}
-
 /* key up to and including the first delimiter after prefix, or STR_NULL. */
 static struct str
 common_prefix(struct str prefix, struct str delim, struct str key)
@@ -1574,7 +1563,7 @@ s3_list_multipart_uploads(struct s3_req *q)
                 continue;
             }
             /* A prefix at or below key-marker was on an earlier page. */
-            if (km.p == NULL || km.n == 0 || key_cmp(cp, km) > 0) {
+            if (km.p == NULL || km.n == 0 || str_cmp(cp, km) > 0) {
                 memset(&items[n_items], 0, sizeof(items[n_items]));
                 items[n_items].u.key = cp;
                 items[n_items++].is_prefix = true;

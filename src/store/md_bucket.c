@@ -315,34 +315,15 @@ md_version_delete(struct md_conn *c, int64_t seq)
     return change_i64(c, ST_V_DELETE, seq);
 }
 
-/* bytewise comparison, as SQLite's BINARY collation */
-int
-md_keycmp(struct str a, struct str b)
-{
-    size_t n = a.n < b.n ? a.n : b.n;
-    int r = n ? memcmp(a.p, b.p, n) : 0;
-
-    if (r != 0)
-        return r;
-    return a.n < b.n ? -1 : a.n > b.n;
-}
-
-/* The smallest string greater than every string starting with prefix:
- * trailing 0xFF bytes dropped, the last byte incremented. STR_NULL when none
- * exists (empty or all 0xFF): then there is no upper bound. */
+/* str_successor() in the arena; STR_NULL when none exists: then there is
+ * no upper bound. */
 struct str
 md_successor(struct str prefix, struct arena *a)
 {
-    size_t n = prefix.n;
-    char *p;
+    char *p = arena_alloc(a, prefix.n + 1);
+    size_t n = str_successor(prefix, p);
 
-    while (n > 0 && (unsigned char)prefix.p[n - 1] == 0xff)
-        n--;
-    if (n == 0)
-        return STR_NULL;
-    p = arena_strndup(a, prefix.p, n);
-    p[n - 1] = (char)((unsigned char)p[n - 1] + 1);
-    return str_make(p, n);
+    return n == 0 ? STR_NULL : str_make(p, n);
 }
 
 struct list {
@@ -382,7 +363,7 @@ struct str
 md_lower_bound(struct str prefix, struct str after, bool inclusive, bool *strict)
 {
     *strict = false;
-    if (after.p == NULL || md_keycmp(after, prefix) < 0)
+    if (after.p == NULL || str_cmp(after, prefix) < 0)
         return prefix;
     *strict = !inclusive;
     return after;

@@ -142,9 +142,8 @@ int md_errcode(struct md_conn *c, int src);
 /* md_bucket.c: a fresh version id for seq (MD_VID_LEN chars and a NUL). */
 int md_vid_make(int64_t seq, char out[MD_VID_LEN + 1]);
 
-/* md_bucket.c, also used by md_upload.c's listings: key order (bytewise),
- * the prefix successor and a listing's lower bound. */
-int md_keycmp(struct str a, struct str b);
+/* md_bucket.c, also used by md_upload.c's listings: the prefix successor
+ * (str_successor() in arena a) and a listing's lower bound. */
 struct str md_successor(struct str prefix, struct arena *a);
 struct str md_lower_bound(struct str prefix, struct str after, bool inclusive, bool *strict);
 

@@ -110,6 +110,31 @@ str_split(struct str s, char c, struct str *head, struct str *tail)
     return true;
 }
 
+int
+str_cmp(struct str a, struct str b)
+{
+    size_t n = a.n < b.n ? a.n : b.n;
+    int c = n ? memcmp(a.p, b.p, n) : 0;
+
+    if (c != 0)
+        return c;
+    return a.n < b.n ? -1 : a.n > b.n;
+}
+
+size_t
+str_successor(struct str s, char *out)
+{
+    size_t n = s.n;
+
+    while (n > 0 && (unsigned char)s.p[n - 1] == 0xff)
+        n--;
+    if (n == 0)
+        return 0;
+    memcpy(out, s.p, n);
+    out[n - 1] = (char)((unsigned char)out[n - 1] + 1);
+    return n;
+}
+
 bool
 str_ct_eq(struct str a, struct str b)
 {

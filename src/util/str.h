@@ -31,6 +31,14 @@ bool str_eq(struct str a, struct str b);
 bool str_eq_c(struct str a, const char *b);
 bool str_ieq_c(struct str a, const char *b); /* ASCII case-insensitive */
 bool str_has_prefix(struct str s, const char *prefix);
+/* Bytewise order (memcmp, then the shorter first), as SQLite's BINARY
+ * collation sorts keys: <0, 0 or >0. */
+int str_cmp(struct str a, struct str b);
+/* The smallest string greater than every string starting with s: trailing
+ * 0xFF bytes dropped, the last byte incremented. Writes it to out (room for
+ * s.n bytes) and returns its length, or 0 when none exists (s empty or all
+ * 0xFF): nothing sorts after s's range. */
+size_t str_successor(struct str s, char *out);
 struct str str_trim(struct str s); /* strips spaces and tabs */
 /* Parses a non-negative decimal into *out; -EINVAL on junk or overflow. */
 int str_to_u64(struct str s, unsigned long long *out);
