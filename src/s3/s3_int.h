@@ -198,4 +198,15 @@ enum s3_err s3_key_check(struct str key);
  * metadata. */
 enum s3_err s3_collect_meta(struct s3_req *q, struct str *out);
 
+/* x-amz-copy-source of CopyObject and UploadPartCopy: [/]bucket/key
+ * [?versionId=id], URL-encoded. Sets *sb, *sk (arena) and *svid (STR_NULL
+ * when absent); a well-formed version id is required when the query is
+ * there. S3E_INVALID_ARGUMENT with q->err_* set, or s3_key_check()'s error
+ * (s3_object.c). */
+enum s3_err s3_parse_copy_source(struct s3_req *q, struct str *sb, struct str *sk,
+                                 struct str *svid);
+/* x-amz-copy-source-if-* against the source version v: S3E_OK or
+ * S3E_PRECONDITION_FAILED (s3_object.c). */
+enum s3_err s3_copy_conditions(struct s3_req *q, const struct md_version *v);
+
 #endif

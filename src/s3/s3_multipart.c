@@ -608,58 +608,6 @@ out:
 
 /* ---- UploadPartCopy ------------------------------------------------------ */
 
-/* x-amz-copy-source: [/]bucket/key[?versionId=id], URL-encoded. */
-static enum s3_err
-parse_copy_source(struct s3_req *q, struct str *sb, struct str *sk, struct str *svid)
-{
-    struct str src = http_header(q->http, "x-amz-copy-source"), path, query, k;
-    char *dec;
-    int n;
-
-    *svid = STR_NULL;
-    str_split(src, '?', &path, &query);
-    if (query.p != NULL) {
-        struct str name, val;
-        str_split(query, '=', &name, &val);
-        if (!str_eq_c(name, "versionId") || val.p == NULL || val.n == 0)
-            return invalid_arg(q, "Invalid version id specified", "x-amz-copy-source", src);
-        *svid = val;
-    }
-    if (path.n > 0 && path.p[0] == '/')
-        path = str_make(path.p + 1, path.n - 1);
-    dec = arena_alloc(q->arena, path.n + 1);
-    n = uri_decode(path, dec);
-    if (n < 0 || !str_split(str_make(dec, (size_t)n), '/', sb, &k) || sb->n == 0 || k.n == 0)
-        return invalid_arg(q,
-                           "Copy Source must mention the source bucket and key: "
-                           "sourcebucket/sourcekey",
-                           "x-amz-copy-source", src);
-    *sk = k;
-    return s3_key_check(k);
-}
-
-/* x-amz-copy-source-if-*, as CopyObject applies them. */
-static enum s3_err
-copy_conditions(struct s3_req *q, const struct md_version *v)
-{
-    struct http_req *r = q->http;
-    struct str im = http_header(r, "x-amz-copy-source-if-match");
-    struct str inm = http_header(r, "x-amz-copy-source-if-none-match");
-    struct str ims = http_header(r, "x-amz-copy-source-if-modified-since");
-    struct str ius = http_header(r, "x-amz-copy-source-if-unmodified-since");
-    int64_t t, mtime_s = v->mtime_ms / 1000;
-
-    if (im.p != NULL && !s3_etag_matches(im, v->etag))
-        return S3E_PRECONDITION_FAILED;
-    if (im.p == NULL && ius.p != NULL && tm_parse_http(ius, &t) == 0 && mtime_s > t)
-        return S3E_PRECONDITION_FAILED;
-    if (inm.p != NULL && s3_etag_matches(inm, v->etag))
-        return S3E_PRECONDITION_FAILED;
-    if (inm.p == NULL && ims.p != NULL && tm_parse_http(ims, &t) == 0 && mtime_s <= t)
-        return S3E_PRECONDITION_FAILED;
-    return S3E_OK;
-}
-
 /* x-amz-copy-source-range: bytes=first-last, both present, within size. */
 static enum s3_err
 copy_range(struct s3_req *q, int64_t size, int64_t *from, int64_t *to)
@@ -728,18 +676,15 @@ src_open(struct s3_req *q, struct src *s, bool *src_bucket_versioned)
     struct md_bucket sb_row;
     struct str sb, sk, svid;
     enum s3_err err;
-    int64_t seq;
     int rc = -ENOENT;
 
     s->mpu = NULL;
     s->has_blob = false;
     /* The lease before the metadata that names the blobs. */
     s->rd = blob_reader_open(q->srv->blob);
-    err = parse_copy_source(q, &sb, &sk, &svid);
+    err = s3_parse_copy_source(q, &sb, &sk, &svid);
     if (err != S3E_OK)
         return err;
-    if (svid.p != NULL && md_vid_parse(svid, &seq) < 0)
-        return invalid_arg(q, "Invalid version id specified", "x-amz-copy-source", svid);
     rc = md_bucket_get(c, sb, q->arena, &sb_row);
     if (rc == -ENOENT) {
         q->bucket = sb;
@@ -810,7 +755,7 @@ upload_part_copy(struct s3_req *q, const struct md_upload *u, int part)
     }
     err = src_open(q, &s, &versioned);
     if (err == S3E_OK)
-        err = copy_conditions(q, &s.v);
+        err = s3_copy_conditions(q, &s.v);
     if (err == S3E_OK)
         err = copy_range(q, s.v.size, &from, &to);
     if (err != S3E_OK)

@@ -689,12 +689,23 @@ s3_get_object(struct s3_req *q)
 
 /* ---- COPY --------------------------------------------------------------- */
 
-/* x-amz-copy-source: [/]bucket/key[?versionId=id], URL-encoded. */
 static enum s3_err
-parse_copy_source(struct s3_req *q, struct str *sb, struct str *sk, struct str *svid)
+copy_source_invalid(struct s3_req *q, const char *msg, struct str value)
+{
+    q->err_msg = msg;
+    q->err_arg_name = "x-amz-copy-source";
+    q->err_arg_value = value.p != NULL ? arena_cstr(q->arena, value) : NULL;
+    return S3E_INVALID_ARGUMENT;
+}
+
+/* An empty or malformed versionId is refused here, before the source
+ * bucket is looked up, for CopyObject and UploadPartCopy alike. */
+enum s3_err
+s3_parse_copy_source(struct s3_req *q, struct str *sb, struct str *sk, struct str *svid)
 {
     struct str src = http_header(q->http, "x-amz-copy-source"), path, query, k;
     char *dec;
+    int64_t seq;
     int n;
 
     *svid = STR_NULL;
@@ -702,28 +713,25 @@ parse_copy_source(struct s3_req *q, struct str *sb, struct str *sk, struct str *
     if (query.p != NULL) {
         struct str name, val;
         str_split(query, '=', &name, &val);
-        if (!str_eq_c(name, "versionId") || val.p == NULL)
-            return S3E_INVALID_ARGUMENT;
+        if (!str_eq_c(name, "versionId") || val.p == NULL || val.n == 0)
+            return copy_source_invalid(q, "Invalid version id specified", src);
+        if (md_vid_parse(val, &seq) < 0)
+            return copy_source_invalid(q, "Invalid version id specified", val);
         *svid = val;
     }
     if (path.n > 0 && path.p[0] == '/')
         path = str_make(path.p + 1, path.n - 1);
     dec = arena_alloc(q->arena, path.n + 1);
     n = uri_decode(path, dec);
-    if (n < 0)
-        return S3E_INVALID_ARGUMENT;
-    if (!str_split(str_make(dec, (size_t)n), '/', sb, &k) || sb->n == 0 || k.n == 0) {
-        q->err_msg = "Copy Source must mention the source bucket and key: sourcebucket/sourcekey";
-        q->err_arg_name = "x-amz-copy-source";
-        q->err_arg_value = arena_cstr(q->arena, src);
-        return S3E_INVALID_ARGUMENT;
-    }
+    if (n < 0 || !str_split(str_make(dec, (size_t)n), '/', sb, &k) || sb->n == 0 || k.n == 0)
+        return copy_source_invalid(
+            q, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", src);
     *sk = k;
     return s3_key_check(k);
 }
 
-static enum s3_err
-copy_conditions(struct s3_req *q, const struct md_version *v)
+enum s3_err
+s3_copy_conditions(struct s3_req *q, const struct md_version *v)
 {
     struct http_req *r = q->http;
     struct str im = http_header(r, "x-amz-copy-source-if-match");
@@ -764,7 +772,7 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
         q->err_msg = "This request does not support content";
         return S3E_INVALID_REQUEST;
     }
-    err = parse_copy_source(q, &sb, &sk, &svid);
+    err = s3_parse_copy_source(q, &sb, &sk, &svid);
     if (err != S3E_OK)
         return err;
     if (directive.p != NULL && !str_eq_c(directive, "COPY") && !str_eq_c(directive, "REPLACE")) {
@@ -796,13 +804,6 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
                           });
     if (err != S3E_OK)
         return err;
-    if (svid.p != NULL) {
-        int64_t seq;
-        if (svid.n == 0 || md_vid_parse(svid, &seq) < 0) {
-            q->err_msg = "Invalid version id specified";
-            return S3E_INVALID_ARGUMENT;
-        }
-    }
     for (int attempt = 0; attempt < 3; attempt++) {
         rc = md_version_get(md_reader(q->srv->md), sb_row.id, sk, svid, q->arena, &src);
         if (rc == -ENOENT) {
@@ -844,7 +845,7 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
     }
     if ((src.blob_id.n > 0 && !has_blob) || (src.parts_count > 0 && mpu == NULL))
         return S3E_INTERNAL;
-    err = copy_conditions(q, &src);
+    err = s3_copy_conditions(q, &src);
     if (err != S3E_OK)
         goto out;
     /* AWS: copying an object onto itself must change something. */

@@ -232,6 +232,16 @@ class CopyObjectTest(E2ETestCase):
         self.assertEqual(r.status, 400, repr(r))
         self.assertTrue(r.header("x-amz-request-id"))
 
+    def test_copy_source_empty_version_id(self):
+        """An empty versionId in x-amz-copy-source is refused as UploadPartCopy refuses it:
+        400 InvalidArgument naming the header, before the source bucket is looked up."""
+        for src in ("/%s/src?versionId=" % self.b, "/%s/k?versionId=" % bucket_name("none")):
+            r = signed_request("PUT", "/%s/empty-vid" % self.b,
+                               headers={"x-amz-copy-source": src})
+            self.assertRawError(r, 400, "InvalidArgument")
+            self.assertEqual(ET.fromstring(r.body).findtext("ArgumentName"),
+                             "x-amz-copy-source", repr(r))
+
     def test_copy_source_if_match(self):
         etag = '"%s"' % md5_hex(self.data)
         self.c.copy_object(Bucket=self.b, Key="cim", CopySource={"Bucket": self.b, "Key": "src"},
