@@ -701,34 +701,9 @@ src_open(struct s3_req *q, struct src *s, bool *src_bucket_versioned)
     if (err != S3E_OK)
         return err;
     *src_bucket_versioned = sb_row.versioning != MD_VER_NONE;
-    rc = -ENOENT;
-    for (int attempt = 0; attempt < 3 && rc != 0; attempt++) {
-        rc = md_version_get(c, sb_row.id, sk, svid, q->arena, &s->v);
-        if (rc == -ENOENT || (rc == 0 && s->v.is_delete_marker && svid.p == NULL)) {
-            q->err_key = sk;
-            if (svid.p == NULL)
-                return S3E_NO_SUCH_KEY;
-            q->err_version_id = svid;
-            return S3E_NO_SUCH_VERSION;
-        }
-        if (rc < 0)
-            return S3E_INTERNAL;
-        if (s->v.is_delete_marker) {
-            q->err_msg = "The source of a copy request may not specifically refer to a delete "
-                         "marker by version id.";
-            return S3E_INVALID_REQUEST;
-        }
-        if (s->v.parts_count > 0)
-            rc = s3_mpu_open(q, s->rd, &s->v, &s->mpu);
-        else if (s->v.blob_id.n > 0)
-            rc = (int)blob_read(s->rd, s->v.blob_id, 0, NULL, 0);
-        else
-            rc = 0;
-        s->has_blob = rc == 0 && s->v.parts_count == 0 && s->v.blob_id.n > 0;
-        if (rc < 0 && rc != -ENOENT)
-            return S3E_INTERNAL;
-    }
-    return rc == 0 ? S3E_OK : S3E_INTERNAL;
+    return s3_version_open(q, s->rd, s3_copy_source_load,
+                           &(struct s3_copy_src){sb_row.id, sk, svid}, &s->v, &s->mpu,
+                           &s->has_blob);
 }
 
 static enum s3_err

@@ -548,6 +548,24 @@ send_data(struct s3_req *q, struct blob_reader *rd, const struct md_version *v, 
     return rc;
 }
 
+/* The version GET reads, as an s3_version_load_fn. The row comes from the
+ * read snapshot s3_handle opened, or from a new one: either ends here, so
+ * that a retry sees newer rows. */
+struct get_src {
+    const struct md_bucket *b;
+    struct str vid;
+};
+
+static enum s3_err
+get_load(struct s3_req *q, void *arg, struct md_version *v)
+{
+    const struct get_src *g = arg;
+    enum s3_err err = load_version(q, g->b, g->vid, v);
+
+    md_snapshot_end(md_reader(q->srv->md));
+    return err;
+}
+
 /* GET and HEAD under the read lease rd (s3_get_object()). */
 static enum s3_err
 get_object(struct s3_req *q, struct blob_reader *rd)
@@ -582,38 +600,12 @@ get_object(struct s3_req *q, struct blob_reader *rd)
         md_snapshot_end(c);
         return err;
     }
-    /* The row and its blob are read without a lock. Under the lease a blob
-     * the row names stays until the lease ends (store/trash.h); a row read
-     * from a snapshot older than the lease may name one reaped already, so
-     * retry with a fresh row. */
-    for (int attempt = 0; attempt < 3; attempt++) {
-        err = load_version(q, &b, vid, &v);
-        md_snapshot_end(c); /* a retry must see newer rows */
-        if (err != S3E_OK)
-            return err;
-        /* On the loop thread: data in files is read by a worker (s3_handle). */
-        if (q->http->on_loop && (v.parts_count > 0 || v.blob_id.n > 0))
-            return S3E_OK;
-        if (v.parts_count > 0) {
-            rc = s3_mpu_open(q, rd, &v, &mpu);
-            if (rc == 0)
-                break;
-            if (rc != -ENOENT)
-                return S3E_INTERNAL;
-            continue;
-        }
-        if (v.blob_id.n == 0)
-            break;
-        rc = (int)blob_read(rd, v.blob_id, 0, NULL, 0);
-        if (rc == 0) {
-            has_blob = true;
-            break;
-        }
-        if (rc != -ENOENT)
-            return S3E_INTERNAL;
-    }
-    if ((v.blob_id.n > 0 && !has_blob) || (v.parts_count > 0 && mpu == NULL))
-        return S3E_INTERNAL;
+    err = s3_version_open(q, rd, get_load, &(struct get_src){&b, vid}, &v, &mpu, &has_blob);
+    if (err != S3E_OK)
+        return err;
+    /* On the loop thread: data in files is read by a worker (s3_handle). */
+    if (q->http->on_loop && (v.parts_count > 0 || v.blob_id.n > 0))
+        return S3E_OK;
     err = check_conditions(q, &v);
     if (err == S3E_NOT_MODIFIED) {
         char etag[80], date[32];
@@ -751,6 +743,59 @@ s3_copy_conditions(struct s3_req *q, const struct md_version *v)
     return S3E_OK;
 }
 
+enum s3_err
+s3_copy_source_load(struct s3_req *q, void *arg, struct md_version *v)
+{
+    const struct s3_copy_src *s = arg;
+    int rc = md_version_get(md_reader(q->srv->md), s->bucket_id, s->key, s->vid, q->arena, v);
+
+    if (rc == -ENOENT || (rc == 0 && v->is_delete_marker && s->vid.p == NULL)) {
+        q->err_key = s->key;
+        if (s->vid.p == NULL)
+            return S3E_NO_SUCH_KEY;
+        q->err_version_id = s->vid;
+        return S3E_NO_SUCH_VERSION;
+    }
+    if (rc < 0)
+        return S3E_INTERNAL;
+    if (v->is_delete_marker) {
+        q->err_msg = "The source of a copy request may not specifically refer to a delete "
+                     "marker by version id.";
+        return S3E_INVALID_REQUEST;
+    }
+    return S3E_OK;
+}
+
+/* ---- opening version data ------------------------------------------------ */
+
+enum s3_err
+s3_version_open(struct s3_req *q, struct blob_reader *rd, s3_version_load_fn *load, void *arg,
+                struct md_version *v, struct s3_mpu_reader **mpu, bool *has_blob)
+{
+    enum s3_err err;
+    int rc = -ENOENT;
+
+    *mpu = NULL;
+    *has_blob = false;
+    for (int attempt = 0; attempt < 3 && rc == -ENOENT; attempt++) {
+        err = load(q, arg, v);
+        if (err != S3E_OK)
+            return err;
+        if (q->http->on_loop && (v->parts_count > 0 || v->blob_id.n > 0))
+            return S3E_OK;
+        if (v->parts_count > 0)
+            rc = s3_mpu_open(q, rd, v, mpu);
+        else if (v->blob_id.n > 0)
+            rc = (int)blob_read(rd, v->blob_id, 0, NULL, 0);
+        else
+            rc = 0;
+    }
+    if (rc < 0)
+        return S3E_INTERNAL;
+    *has_blob = v->parts_count == 0 && v->blob_id.n > 0;
+    return S3E_OK;
+}
+
 /* CopyObject under the read lease rd (s3_copy_object()). */
 static enum s3_err
 copy_object(struct s3_req *q, struct blob_reader *rd)
@@ -804,47 +849,10 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
                           });
     if (err != S3E_OK)
         return err;
-    for (int attempt = 0; attempt < 3; attempt++) {
-        rc = md_version_get(md_reader(q->srv->md), sb_row.id, sk, svid, q->arena, &src);
-        if (rc == -ENOENT) {
-            q->err_key = sk;
-            if (svid.p != NULL) {
-                q->err_version_id = svid;
-                return S3E_NO_SUCH_VERSION;
-            }
-            return S3E_NO_SUCH_KEY;
-        }
-        if (rc < 0)
-            return S3E_INTERNAL;
-        if (src.is_delete_marker) {
-            if (svid.p == NULL) {
-                q->err_key = sk;
-                return S3E_NO_SUCH_KEY;
-            }
-            q->err_msg = "The source of a copy request may not specifically refer to a delete "
-                         "marker by version id.";
-            return S3E_INVALID_REQUEST;
-        }
-        if (src.parts_count > 0) {
-            rc = s3_mpu_open(q, rd, &src, &mpu);
-            if (rc == 0)
-                break;
-            if (rc != -ENOENT)
-                return S3E_INTERNAL;
-            continue;
-        }
-        if (src.blob_id.n == 0)
-            break;
-        rc = (int)blob_read(rd, src.blob_id, 0, NULL, 0);
-        if (rc == 0) {
-            has_blob = true;
-            break;
-        }
-        if (rc != -ENOENT)
-            return S3E_INTERNAL;
-    }
-    if ((src.blob_id.n > 0 && !has_blob) || (src.parts_count > 0 && mpu == NULL))
-        return S3E_INTERNAL;
+    err = s3_version_open(q, rd, s3_copy_source_load,
+                          &(struct s3_copy_src){sb_row.id, sk, svid}, &src, &mpu, &has_blob);
+    if (err != S3E_OK)
+        return err;
     err = s3_copy_conditions(q, &src);
     if (err != S3E_OK)
         goto out;
