@@ -158,18 +158,7 @@ static int
 audit(struct md_conn *c, int64_t now_ms, const char *event, const char *principal,
       const char *detail)
 {
-    struct md_audit e = {
-        .time_ms = now_ms,
-        .event = str_c(event),
-        .principal = str_c(principal),
-        .bucket = STR_NULL,
-        .key = STR_NULL,
-        .version_id = STR_NULL,
-        .source = STR_LIT("cli"),
-        .detail = str_c(detail),
-    };
-
-    return md_audit_append(c, &e);
+    return md_audit_add(c, now_ms, event, str_c(principal), STR_LIT("cli"), detail);
 }
 
 struct audit_job {

@@ -60,20 +60,28 @@ action_name(const struct mfa_req *m)
     return m->action != NULL ? m->action : "request";
 }
 
-static int
-append(struct md_conn *c, const struct mfa_req *m, const char *event, const char *detail)
+void
+mfa_audit_record(const struct mfa_req *m, int64_t time_ms, const char *event, const char *detail,
+                 struct str key, struct str vid, struct md_audit *e)
 {
-    struct md_audit e = {
-        .time_ms = m->now_ms,
+    *e = (struct md_audit){
+        .time_ms = time_ms,
         .event = str_c(event),
         .principal = m->principal,
         .bucket = m->bucket,
-        .key = m->key,
-        .version_id = m->version_id,
+        .key = key.p != NULL ? key : m->key,
+        .version_id = key.p != NULL ? vid : m->version_id,
         .source = str_c(m->source),
         .detail = str_c(detail),
     };
+}
 
+static int
+append(struct md_conn *c, const struct mfa_req *m, const char *event, const char *detail)
+{
+    struct md_audit e;
+
+    mfa_audit_record(m, m->now_ms, event, detail, STR_NULL, STR_NULL, &e);
     return md_audit_append(c, &e);
 }
 

@@ -29,6 +29,16 @@ struct mfa_req {
     int64_t now_ms;           /* clock (tests pass a fake one); audit times keep its ms */
 };
 
+struct md_audit;
+
+/* Fills *e as the audit record of m at time_ms (principal, bucket, source;
+ * key and version from m unless key.p != NULL) for md_audit_append(),
+ * inside the caller's own md_write closure so that an event and the state
+ * change it records commit together. detail must not contain codes or
+ * seeds. Strings are borrowed from m and detail. */
+void mfa_audit_record(const struct mfa_req *m, int64_t time_ms, const char *event,
+                      const char *detail, struct str key, struct str vid, struct md_audit *e);
+
 /* Error detail beside the code, rendered by s3_route.c. */
 struct mfa_err {
     const char *msg;

@@ -343,17 +343,7 @@ iam_wipe_seed(struct md_mfa_device *d)
 int
 iam_audit(struct md_conn *c, struct iam *x, const char *event, const char *detail)
 {
-    struct md_audit e = {
-        .time_ms = x->now_ms,
-        .event = str_c(event),
-        .principal = str_c(x->label),
-        .bucket = STR_NULL,
-        .key = STR_NULL,
-        .version_id = STR_NULL,
-        .source = str_c(x->r->source),
-        .detail = str_c(detail),
-    };
-    return md_audit_append(c, &e);
+    return md_audit_add(c, x->now_ms, event, str_c(x->label), str_c(x->r->source), detail);
 }
 
 /* md_write() closures return 0 to commit, -ECANCELED to keep nothing (the

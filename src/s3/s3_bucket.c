@@ -609,7 +609,7 @@ audit(struct md_conn *c, struct set_versioning_arg *sa, const char *event, const
     const char *detail = arena_printf(sa->arena, "%s -> %s%s", from, to,
                                       sa->mfa_ok ? " (MFA verified)" : "");
 
-    s3_mfa_audit_record(sa->m, event, detail, STR_NULL, STR_NULL, &e);
+    mfa_audit_record(sa->m, tm_now_ms(), event, detail, STR_NULL, STR_NULL, &e);
     return md_audit_append(c, &e);
 }
 

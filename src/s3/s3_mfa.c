@@ -124,19 +124,3 @@ s3_mfa_route_check(struct s3_req *q)
      * account's device attempts. */
     return s3_mfa_gate(q, false, q->account_id, q->key, s3_param(q, "versionId", NULL));
 }
-
-void
-s3_mfa_audit_record(const struct mfa_req *m, const char *event, const char *detail, struct str key,
-                    struct str vid, struct md_audit *e)
-{
-    *e = (struct md_audit){
-        .time_ms = tm_now_ms(),
-        .event = str_c(event),
-        .principal = m->principal,
-        .bucket = m->bucket,
-        .key = key.p != NULL ? key : m->key,
-        .version_id = key.p != NULL ? vid : m->version_id,
-        .source = str_c(m->source),
-        .detail = str_c(detail),
-    };
-}

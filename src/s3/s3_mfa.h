@@ -44,12 +44,4 @@ enum s3_err s3_mfa_gate(struct s3_req *q, bool required, int64_t owner_id, struc
  * operation carrying x-amz-mfa gets s3_mfa_gate(q, false, ...). */
 enum s3_err s3_mfa_route_check(struct s3_req *q);
 
-/* Fills *e as an audit record of m (principal, bucket, source; key and
- * version from m unless key.p != NULL) for appending with
- * md_audit_append() inside the caller's own md_write closure, so that an
- * event and the state change it records commit together. detail must not
- * contain codes or seeds. Strings are borrowed from m and detail. */
-void s3_mfa_audit_record(const struct mfa_req *m, const char *event, const char *detail,
-                         struct str key, struct str vid, struct md_audit *e);
-
 #endif

@@ -975,7 +975,7 @@ audit_version_delete(struct md_conn *c, struct s3_req *q, const struct mfa_req *
         detail = arena_printf(q->arena, "%s: delete marker removed (MFA verified)", q->op_name);
     else
         detail = arena_printf(q->arena, "%s: version removed (MFA verified)", q->op_name);
-    s3_mfa_audit_record(m, EVENT_VERSION_DELETED, detail, key, vid, &e);
+    mfa_audit_record(m, tm_now_ms(), EVENT_VERSION_DELETED, detail, key, vid, &e);
     return md_audit_append(c, &e);
 }
 

@@ -192,6 +192,10 @@ struct md_audit {
     struct str detail;   /* free text: outcome, reason; never a code or a seed */
 };
 int md_audit_append(struct md_conn *c, const struct md_audit *e);
+/* md_audit_append() of an entry about no bucket or object (identities and
+ * MFA devices): the strings are borrowed. */
+int md_audit_add(struct md_conn *c, int64_t time_ms, const char *event, struct str principal,
+                 struct str source, const char *detail);
 /* Entries with id > after_id, oldest first, at most limit. */
 int md_audit_list(struct md_conn *c, int64_t after_id, size_t limit, struct arena *a,
                   struct md_audit **out, size_t *n);

@@ -34,6 +34,24 @@ md_audit_append(struct md_conn *c, const struct md_audit *e)
 }
 
 int
+md_audit_add(struct md_conn *c, int64_t time_ms, const char *event, struct str principal,
+             struct str source, const char *detail)
+{
+    struct md_audit e = {
+        .time_ms = time_ms,
+        .event = str_c(event),
+        .principal = principal,
+        .bucket = STR_NULL,
+        .key = STR_NULL,
+        .version_id = STR_NULL,
+        .source = source,
+        .detail = str_c(detail),
+    };
+
+    return md_audit_append(c, &e);
+}
+
+int
 md_audit_list(struct md_conn *c, int64_t after_id, size_t limit, struct arena *a,
               struct md_audit **out, size_t *n)
 {
