@@ -7,6 +7,7 @@
 #include "common.h"
 
 #include "admin/adm.h"
+#include "auth/mfa_dev.h"
 #include "auth/qr.h"
 #include "auth/totp.h"
 #include "crypto/hash.h"
@@ -225,8 +226,7 @@ add_run(struct md_conn *c, void *arg)
         return -EDQUOT;
     }
     if (j->verify) {
-        rc = totp_enable((const unsigned char *)j->d.seed.p, j->d.seed.n, &st, now_ms / 1000,
-                         j->code1, j->code2);
+        rc = mfa_dev_check_codes(&j->d, false, now_ms, j->code1, j->code2, &st);
         if (rc < 0) {
             j->why = WHY_CODES;
             return -EACCES;
@@ -240,11 +240,10 @@ add_run(struct md_conn *c, void *arg)
         j->why = WHY_EXISTS;
     if (rc < 0)
         return rc;
-    rc = md_mfa_set_enabled(c, j->d.id, true, j->user_id, now_ms);
+    rc = mfa_dev_enable(c, &j->d, j->user_id, now_ms);
     if (rc < 0)
         return rc;
-    rc =
-        md_mfa_set_state(c, j->d.id, st.last_step, st.offset_steps, st.fail_start_s, st.fail_count);
+    rc = mfa_dev_save_state(c, &j->d, &st);
     if (rc < 0)
         return rc;
     return audit(c, now_ms, "mfa.enrolled", j->label, j->detail);
@@ -586,15 +585,12 @@ resync_run(struct md_conn *c, void *arg)
         j->why = WHY_STATE;
         return -EINVAL;
     }
-    st = (struct totp_state){j->d.last_step, j->d.offset_steps, j->d.fail_start_s, j->d.fail_count};
-    rc = totp_resync((const unsigned char *)j->d.seed.p, j->d.seed.n, &st, now_ms / 1000, j->code1,
-                     j->code2);
+    rc = mfa_dev_check_codes(&j->d, true, now_ms, j->code1, j->code2, &st);
     if (rc < 0) {
         j->why = WHY_CODES;
         return -EACCES;
     }
-    rc =
-        md_mfa_set_state(c, j->d.id, st.last_step, st.offset_steps, st.fail_start_s, st.fail_count);
+    rc = mfa_dev_save_state(c, &j->d, &st);
     if (rc < 0)
         return rc;
     return audit(c, now_ms, "mfa.resynced", j->label,
@@ -617,7 +613,7 @@ deactivate_run(struct md_conn *c, void *arg)
         return -EINVAL;
     }
     j->label = owner_label(c, j->a, &j->d, j->d.user_id);
-    rc = md_mfa_set_enabled(c, j->d.id, false, -1, now_ms);
+    rc = mfa_dev_deactivate(c, &j->d, now_ms);
     if (rc < 0)
         return rc;
     return audit(c, now_ms, "mfa.deactivated", j->label,

@@ -7,6 +7,7 @@
 #include "auth/mfa.h"
 #include "common.h"
 
+#include "auth/mfa_dev.h"
 #include "auth/totp.h"
 #include "store/md.h"
 #include "util/log.h"
@@ -109,14 +110,6 @@ mfa_audit(struct md *md, const struct mfa_req *m, const char *event, const char 
         log_error("audit: cannot record %s for %.*s: %s", event, STR_FMT(m->bucket), strerror(-rc));
 }
 
-/* The seed was unsealed into the request arena; do not leave it there. */
-static void
-wipe_seed(struct md_mfa_device *d)
-{
-    if (d->seed.p != NULL && d->seed.n > 0)
-        explicit_bzero((char *)d->seed.p, d->seed.n);
-}
-
 /* Only a device's own principal may spend its codes and its failure
  * budget: anyone else naming it (an IAM user with the bucket owner's
  * serial, say) would otherwise lock the owner out of MFA delete with five
@@ -167,7 +160,7 @@ check_run(struct md_conn *c, void *arg)
         rc = audit_failure(c, k, &d);
         goto out;
     }
-    st = (struct totp_state){d.last_step, d.offset_steps, d.fail_start_s, d.fail_count};
+    st = mfa_dev_state(&d);
     rc = totp_verify((const unsigned char *)d.seed.p, d.seed.n, &st, k->m->now_ms / 1000, k->code,
                      &k->retry_s);
     if (rc == -EAGAIN) {
@@ -180,12 +173,12 @@ check_run(struct md_conn *c, void *arg)
     k->reason = rc == 0 ? NULL : rc == -EALREADY ? "replayed code" : "wrong code";
     /* Burned step on success, counters on failure: committed either way.
      * The closure returns 0 on a failed check so that they are. */
-    rc = md_mfa_set_state(c, d.id, st.last_step, st.offset_steps, st.fail_start_s, st.fail_count);
+    rc = mfa_dev_save_state(c, &d, &st);
     if (rc < 0 || k->reason == NULL)
         goto out;
     rc = audit_failure(c, k, &d);
 out:
-    wipe_seed(&d);
+    mfa_dev_wipe_seed(&d);
     return rc;
 }
 

@@ -138,11 +138,6 @@ enum iam_err iam_require_root(struct iam *x, const char *action, const char *res
 
 /* ---- store (iam_util.c) --------------------------------------------------- */
 
-/* A device's TOTP state, and writing it back on c. */
-struct totp_state iam_dev_state(const struct md_mfa_device *d);
-int iam_save_state(struct md_conn *c, const struct md_mfa_device *d, const struct totp_state *st);
-/* Zeroes the seed md_mfa_get() unsealed into the arena. */
-void iam_wipe_seed(struct md_mfa_device *d);
 /* Appends an audit record of the caller on c. detail must not contain codes
  * or seeds. 0 or -errno. */
 int iam_audit(struct md_conn *c, struct iam *x, const char *event, const char *detail);

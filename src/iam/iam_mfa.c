@@ -6,6 +6,7 @@
 #include "common.h"
 #include "iam/iam_int.h"
 
+#include "auth/mfa_dev.h"
 #include "auth/qr.h"
 #include "auth/totp.h"
 #include "crypto/hash.h"
@@ -229,20 +230,14 @@ dev_fn(struct md_conn *c, void *arg)
             rc = -ECANCELED;
             goto out;
         }
-        rc = md_mfa_set_enabled(c, d.id, false, -1, x->now_ms);
+        rc = mfa_dev_deactivate(c, &d, x->now_ms);
         if (rc == 0)
             rc = iam_audit(
                 c, x, "mfa.deactivated",
                 arena_printf(x->a, "DeactivateMFADevice %.*s of %s", STR_FMT(d.serial), who));
         goto out;
     }
-    st = iam_dev_state(&d);
-    if (op->kind == DEV_ENABLE)
-        rc = totp_enable((const unsigned char *)d.seed.p, d.seed.n, &st, x->now_ms / 1000,
-                         op->code1, op->code2);
-    else
-        rc = totp_resync((const unsigned char *)d.seed.p, d.seed.n, &st, x->now_ms / 1000,
-                         op->code1, op->code2);
+    rc = mfa_dev_check_codes(&d, op->kind == DEV_RESYNC, x->now_ms, op->code1, op->code2, &st);
     if (rc < 0) {
         /* Failures are recorded (and committed) for the audit log. */
         op->err =
@@ -253,11 +248,11 @@ dev_fn(struct md_conn *c, void *arg)
                                     STR_FMT(d.serial), who));
         goto out;
     }
-    rc = iam_save_state(c, &d, &st);
+    rc = mfa_dev_save_state(c, &d, &st);
     if (rc < 0)
         goto out;
     if (op->kind == DEV_ENABLE) {
-        rc = md_mfa_set_enabled(c, d.id, true, op->target.user_id, x->now_ms);
+        rc = mfa_dev_enable(c, &d, op->target.user_id, x->now_ms);
         if (rc == 0)
             rc = iam_audit(
                 c, x, "mfa.enabled",
@@ -267,7 +262,7 @@ dev_fn(struct md_conn *c, void *arg)
                        arena_printf(x->a, "ResyncMFADevice %.*s of %s", STR_FMT(d.serial), who));
     }
 out:
-    iam_wipe_seed(&d);
+    mfa_dev_wipe_seed(&d);
     return rc;
 }
 
@@ -330,7 +325,7 @@ delete_dev_fn(struct md_conn *c, void *arg)
     int rc;
 
     rc = md_mfa_get(c, op->serial, op->x->a, &d);
-    iam_wipe_seed(&d);
+    mfa_dev_wipe_seed(&d);
     if (rc == -ENOENT || (rc == 0 && (d.account_id != op->x->r->account_id || !d.is_virtual))) {
         op->err = iam_fail(op->x, IAM_E_NO_SUCH_ENTITY,
                            "VirtualMFADevice with serial number %s does not exist.",

@@ -5,6 +5,7 @@
 #include "iam/iam_int.h"
 
 #include "auth/keys.h"
+#include "auth/mfa_dev.h"
 #include "auth/totp.h"
 #include "crypto/hash.h"
 #include "util/enc.h"
@@ -51,12 +52,12 @@ session_fn(struct md_conn *c, void *arg)
     }
     if (rc < 0)
         goto out;
-    st = iam_dev_state(&d);
+    st = mfa_dev_state(&d);
     rc = totp_verify((const unsigned char *)d.seed.p, d.seed.n, &st, x->now_ms / 1000, op->code,
                      &retry_s);
     if (rc == 0) {
         op->k.mfa_auth_ms = x->now_ms;
-        rc = iam_save_state(c, &d, &st);
+        rc = mfa_dev_save_state(c, &d, &st);
         if (rc == 0)
             rc = md_key_create(c, &op->k);
         if (rc == 0)
@@ -77,12 +78,12 @@ session_fn(struct md_conn *c, void *arg)
         why = rc == -EALREADY ? "code already used" : "invalid or expired code";
     }
     /* Keep the failure count and the audit record: commit, then fail. */
-    rc = iam_save_state(c, &d, &st);
+    rc = mfa_dev_save_state(c, &d, &st);
     if (rc == 0)
         rc = iam_audit(c, x, "mfa.check_failed",
                        arena_printf(x->a, "GetSessionToken %.*s: %s", STR_FMT(d.serial), why));
 out:
-    iam_wipe_seed(&d);
+    mfa_dev_wipe_seed(&d);
     return rc;
 }
 

@@ -314,32 +314,6 @@ iam_require_root(struct iam *x, const char *action, const char *resource)
     return iam_denied(x, action, resource);
 }
 
-struct totp_state
-iam_dev_state(const struct md_mfa_device *d)
-{
-    struct totp_state st = {
-        .last_step = d->last_step,
-        .offset_steps = d->offset_steps,
-        .fail_start_s = d->fail_start_s,
-        .fail_count = d->fail_count,
-    };
-    return st;
-}
-
-int
-iam_save_state(struct md_conn *c, const struct md_mfa_device *d, const struct totp_state *st)
-{
-    return md_mfa_set_state(c, d->id, st->last_step, st->offset_steps, st->fail_start_s,
-                            st->fail_count);
-}
-
-void
-iam_wipe_seed(struct md_mfa_device *d)
-{
-    if (d->seed.p != NULL && d->seed.n > 0)
-        explicit_bzero((void *)d->seed.p, d->seed.n);
-}
-
 int
 iam_audit(struct md_conn *c, struct iam *x, const char *event, const char *detail)
 {
