@@ -1,6 +1,6 @@
 /* adm_upload.c -- `coffer upload list|abort`: in-progress multipart uploads
  * of every bucket, and aborting the stale ones. An abort here is exactly
- * S3's AbortMultipartUpload (s3_multipart.c): the rows go and the part
+ * S3's AbortMultipartUpload (s3_mpu_upload.c): the rows go and the part
  * blobs to the trash in one md_write() closure; then the reaper
  * (store/trash.h) unlinks them, here with cutoff 0: only what no reader can
  * hold (an upload's parts), as this process cannot see cofferd's read

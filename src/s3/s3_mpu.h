@@ -1,8 +1,10 @@
-/* s3_mpu.h -- what the rest of s3/ needs from multipart uploads
- * (s3_multipart.c): reading a multipart version, whose data lies in one
+/* s3_mpu.h -- what the rest of s3/ needs from multipart uploads (s3_mpu.c,
+ * s3_mpu_complete.c): reading a multipart version, whose data lies in one
  * blob per part (GET, HEAD ?partNumber, CopyObject and UploadPartCopy from
- * such a source), and unlinking the blobs that deletes left in the trash.
- * The S3 operations themselves are the s3_ops.def handlers. */
+ * such a source), and unlinking the blobs that deletes left in the trash;
+ * and what the multipart files share (s3_mpu.c). The S3 operations
+ * themselves are the s3_ops.def handlers (s3_mpu_upload.c,
+ * s3_mpu_complete.c, s3_mpu_list.c). */
 #ifndef COFFER_S3_S3_MPU_H
 #define COFFER_S3_S3_MPU_H
 
@@ -15,9 +17,12 @@
 
 struct arena;
 struct blob_reader;
+struct md_bucket;
+struct md_conn;
+struct md_upload;
+struct md_version;
 struct s3_req;
 struct srv;
-struct md_version;
 
 /* AWS: parts are numbered 1..10000; every part but the last is at least
  * 5 MiB; a part is at most 5 GiB. */
@@ -94,5 +99,27 @@ enum s3_err s3_mpu_parse_complete(struct arena *a, struct str body, struct str a
  * finished (post-inverted) CRC32, CRC32C and CRC64NVME values. Used for
  * FULL_OBJECT checksums of multipart uploads. */
 uint64_t s3_mpu_crc_combine(enum cksum_algo a, uint64_t crc1, uint64_t crc2, int64_t len2);
+
+/* Shared by the multipart files of s3/ only (s3_mpu.c). */
+
+#define S3_MPU_MSG_PART_NUMBER "Part number must be an integer between 1 and 10000, inclusive"
+
+/* Sets q->err_extra_xml to the elements <tag1>v1</tag1><tag2>v2</tag2>
+ * (escaped; a NULL tag is left out), rendered inside the error document. */
+void s3_mpu_err_elems(struct s3_req *q, const char *tag1, struct str v1, const char *tag2,
+                      struct str v2);
+/* S3E_NO_SUCH_UPLOAD, with an <UploadId> element when upload_id is valid
+ * UTF-8. */
+enum s3_err s3_mpu_no_such_upload(struct s3_req *q, struct str upload_id);
+/* S3E_INVALID_ARGUMENT with message msg and ArgumentName/ArgumentValue
+ * name and value (copied to the arena; STR_NULL for none). */
+enum s3_err s3_mpu_invalid_arg(struct s3_req *q, const char *msg, const char *name,
+                               struct str value);
+/* A part number as S3 accepts it, decimal 1..10000: 0, or -EINVAL. */
+int s3_mpu_parse_part_number(struct str v, int *out);
+/* The upload named by ?uploadId, read on c into *u (arena), which must
+ * belong to bucket b and q's key: S3E_OK, S3E_NO_SUCH_UPLOAD, S3E_INTERNAL. */
+enum s3_err s3_mpu_upload_load(struct s3_req *q, struct md_conn *c, const struct md_bucket *b,
+                               struct md_upload *u);
 
 #endif

@@ -3,7 +3,7 @@
  * fit: a value is only ever compared with the object size, or converted
  * after such a comparison, so "bytes=-18446744073709551615" cannot wrap
  * into a negative offset. Not here: the 206/416 responses (s3_object.c,
- * s3_multipart.c). */
+ * s3_mpu_upload.c). */
 #include "common.h"
 #include "s3/s3_range.h"
 
