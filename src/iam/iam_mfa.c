@@ -186,6 +186,10 @@ dev_fn(struct md_conn *c, void *arg)
     const char *who = iam_principal_label(x, &op->target);
     int rc;
 
+    /* A failed code commits (its audit record and failure count), so a
+     * rerun of this closure must not keep an earlier run's verdict. */
+    op->err = IAM_E_OK;
+    x->msg = NULL;
     rc = md_mfa_get(c, op->serial, x->a, &d);
     if (rc == -ENOENT || (rc == 0 && d.account_id != x->r->account_id)) {
         op->err = no_device(x, op->serial);

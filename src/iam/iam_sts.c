@@ -35,6 +35,9 @@ session_fn(struct md_conn *c, void *arg)
     const char *why;
     int rc, retry_s = 0;
 
+    /* As dev_fn: a failed code commits, so a rerun starts without a verdict. */
+    op->err = IAM_E_OK;
+    x->msg = NULL;
     if (!op->with_mfa)
         return md_key_create(c, &op->k);
     rc = md_mfa_get(c, op->serial, x->a, &d);
