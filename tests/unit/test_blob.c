@@ -1,5 +1,6 @@
 /* test_blob.c -- blob files on a temp directory: write, commit, read back,
- * abort, unlink, and garbage collection of temp files and orphans. */
+ * abort, unlink, and garbage collection of temp files and orphans; read
+ * leases and the reaper's cutoff (store/trash.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,6 +9,7 @@
 
 #include "common.h"
 #include "store/blob.h"
+#include "store/trash.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -257,6 +259,45 @@ test_gc(void **state)
     fx_close(&f);
 }
 
+/* The oldest open lease holds the cutoff back however long it stays open;
+ * without one the cutoff follows the clock. */
+static void
+test_leases_and_cutoff(void **state)
+{
+    const int64_t grace = 60000;
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    struct blob_reader *r1, *r2;
+    int64_t before, after, t1, cut;
+    struct fx f;
+
+    (void)state;
+    fx_open(&f);
+    assert_int_equal(blob_reader_oldest_ms(f.b), INT64_MAX);
+    before = blob_now_ms();
+    cut = trash_cutoff_ms(f.b, grace);
+    after = blob_now_ms();
+    assert_in_range(cut, before - grace, after - grace);
+
+    r1 = blob_reader_open(f.b);
+    t1 = blob_reader_oldest_ms(f.b);
+    assert_in_range(t1, before, blob_now_ms());
+    nanosleep(&pause, NULL);
+    r2 = blob_reader_open(f.b);
+    assert_int_equal(blob_reader_oldest_ms(f.b), t1);
+    nanosleep(&pause, NULL);
+    assert_int_equal(trash_cutoff_ms(f.b, grace), t1 - grace);
+    assert_int_equal(trash_cutoff_ms(f.b, 0), t1);
+
+    /* The older lease gone, the younger one holds the cutoff. */
+    blob_reader_close(r1);
+    assert_true(blob_reader_oldest_ms(f.b) > t1);
+    assert_int_equal(trash_cutoff_ms(f.b, grace), blob_reader_oldest_ms(f.b) - grace);
+    blob_reader_close(r2);
+    assert_int_equal(blob_reader_oldest_ms(f.b), INT64_MAX);
+    blob_reader_close(NULL);
+    fx_close(&f);
+}
+
 int
 main(void)
 {
@@ -265,6 +306,7 @@ main(void)
         cmocka_unit_test(test_bad_ids),
         cmocka_unit_test(test_abort),
         cmocka_unit_test(test_gc),
+        cmocka_unit_test(test_leases_and_cutoff),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
