@@ -197,6 +197,11 @@ enum s3_err s3_key_check(struct str key);
  * CreateMultipartUpload. S3E_METADATA_TOO_LARGE past AWS's 2 KB of user
  * metadata. */
 enum s3_err s3_collect_meta(struct s3_req *q, struct str *out);
+/* Headers that ask for server-side encryption, object lock or tagging:
+ * refused with 501 NotImplemented naming the header (accepting them would
+ * silently drop what they ask for). PutObject, CopyObject and
+ * CreateMultipartUpload. */
+enum s3_err s3_check_unsupported_headers(struct s3_req *q);
 
 /* x-amz-copy-source of CopyObject and UploadPartCopy: [/]bucket/key
  * [?versionId=id], URL-encoded. Sets *sb, *sk (arena) and *svid (STR_NULL
@@ -233,5 +238,10 @@ struct s3_copy_src {
     struct str key, vid; /* vid: STR_NULL for the current version */
 };
 s3_version_load_fn s3_copy_source_load;
+/* The copy source's bucket row read on c (NoSuchBucket naming it), then
+ * authorized for s3:GetObject, or s3:GetObjectVersion with a versionId:
+ * CopyObject and UploadPartCopy. */
+enum s3_err s3_copy_source_bucket(struct s3_req *q, struct md_conn *c, struct str sb,
+                                  struct str sk, struct str svid, struct md_bucket *out);
 
 #endif

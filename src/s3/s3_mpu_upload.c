@@ -43,16 +43,6 @@ check_create_headers(struct s3_req *q)
         "GLACIER",         "DEEP_ARCHIVE",       "GLACIER_IR",  "OUTPOSTS",   "SNOW",
         "EXPRESS_ONEZONE",
     };
-    /* Accepting these would silently drop what they ask for. */
-    static const char *const unsupported[] = {
-        "x-amz-server-side-encryption-customer-algorithm",
-        "x-amz-object-lock-mode",
-        "x-amz-object-lock-retain-until-date",
-        "x-amz-object-lock-legal-hold",
-        "x-amz-tagging",
-        "x-amz-server-side-encryption-aws-kms-key-id",
-        "x-amz-server-side-encryption",
-    };
     struct str sc = http_header(q->http, "x-amz-storage-class");
     bool ok = sc.p == NULL;
 
@@ -60,14 +50,7 @@ check_create_headers(struct s3_req *q)
         ok = str_eq_c(sc, classes[i]);
     if (!ok)
         return S3E_INVALID_STORAGE_CLASS;
-    for (size_t i = 0; i < ARRAY_LEN(unsupported); i++) {
-        if (http_header(q->http, unsupported[i]).p != NULL) {
-            q->err_msg = arena_printf(q->arena, "The header %s is not implemented by Coffer.",
-                                      unsupported[i]);
-            return S3E_NOT_IMPLEMENTED;
-        }
-    }
-    return S3E_OK;
+    return s3_check_unsupported_headers(q);
 }
 
 /* ---- CreateMultipartUpload ---------------------------------------------- */
@@ -448,7 +431,6 @@ src_open(struct s3_req *q, struct src *s, bool *src_bucket_versioned)
     struct md_bucket sb_row;
     struct str sb, sk, svid;
     enum s3_err err;
-    int rc = -ENOENT;
 
     s->mpu = NULL;
     s->has_blob = false;
@@ -457,19 +439,7 @@ src_open(struct s3_req *q, struct src *s, bool *src_bucket_versioned)
     err = s3_parse_copy_source(q, &sb, &sk, &svid);
     if (err != S3E_OK)
         return err;
-    rc = md_bucket_get(c, sb, q->arena, &sb_row);
-    if (rc == -ENOENT) {
-        q->bucket = sb;
-        return S3E_NO_SUCH_BUCKET;
-    }
-    if (rc < 0)
-        return S3E_INTERNAL;
-    err = s3_authorize(q, &(struct s3_access){
-                              .action = svid.p != NULL ? "s3:GetObjectVersion" : "s3:GetObject",
-                              .bucket = &sb_row,
-                              .key = sk,
-                              .copy_source = true,
-                          });
+    err = s3_copy_source_bucket(q, c, sb, sk, svid, &sb_row);
     if (err != S3E_OK)
         return err;
     *src_bucket_versioned = sb_row.versioning != MD_VER_NONE;

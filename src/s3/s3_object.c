@@ -148,8 +148,8 @@ check_storage_class(struct s3_req *q)
     return S3E_INVALID_STORAGE_CLASS;
 }
 
-static enum s3_err
-check_unsupported_headers(struct s3_req *q)
+enum s3_err
+s3_check_unsupported_headers(struct s3_req *q)
 {
     /* Server-side encryption, object lock and tagging would be silently
      * ignored if accepted (the data would not be encrypted, locked or
@@ -301,7 +301,7 @@ s3_put_object(struct s3_req *q)
     }
     err = check_storage_class(q);
     if (err == S3E_OK)
-        err = check_unsupported_headers(q);
+        err = s3_check_unsupported_headers(q);
     if (err == S3E_OK)
         err = s3_req_bucket(q, &p.b);
     if (err == S3E_OK)
@@ -744,6 +744,26 @@ s3_copy_conditions(struct s3_req *q, const struct md_version *v)
 }
 
 enum s3_err
+s3_copy_source_bucket(struct s3_req *q, struct md_conn *c, struct str sb, struct str sk,
+                      struct str svid, struct md_bucket *out)
+{
+    int rc = md_bucket_get(c, sb, q->arena, out);
+
+    if (rc == -ENOENT) {
+        q->bucket = sb;
+        return S3E_NO_SUCH_BUCKET;
+    }
+    if (rc < 0)
+        return S3E_INTERNAL;
+    return s3_authorize(q, &(struct s3_access){
+                               .action = svid.p != NULL ? "s3:GetObjectVersion" : "s3:GetObject",
+                               .bucket = out,
+                               .key = sk,
+                               .copy_source = true,
+                           });
+}
+
+enum s3_err
 s3_copy_source_load(struct s3_req *q, void *arg, struct md_version *v)
 {
     const struct s3_copy_src *s = arg;
@@ -827,26 +847,14 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
     replace = str_eq_c(directive, "REPLACE");
     err = check_storage_class(q);
     if (err == S3E_OK)
-        err = check_unsupported_headers(q);
+        err = s3_check_unsupported_headers(q);
     if (err == S3E_OK)
         err = s3_req_bucket(q, &p.b);
     if (err == S3E_OK)
         err = s3_err_from_errno(space_admit(q->srv->space));
     if (err != S3E_OK)
         return err;
-    rc = md_bucket_get(md_reader(q->srv->md), sb, q->arena, &sb_row);
-    if (rc == -ENOENT) {
-        q->bucket = sb;
-        return S3E_NO_SUCH_BUCKET;
-    }
-    if (rc < 0)
-        return S3E_INTERNAL;
-    err = s3_authorize(q, &(struct s3_access){
-                              .action = svid.p != NULL ? "s3:GetObjectVersion" : "s3:GetObject",
-                              .bucket = &sb_row,
-                              .key = sk,
-                              .copy_source = true,
-                          });
+    err = s3_copy_source_bucket(q, md_reader(q->srv->md), sb, sk, svid, &sb_row);
     if (err != S3E_OK)
         return err;
     err = s3_version_open(q, rd, s3_copy_source_load,
