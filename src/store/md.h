@@ -85,11 +85,19 @@ void md_set_space(struct md *md, struct space *sp);
 const char *md_errmsg(struct md_conn *c);
 
 /* ---- accounts ---------------------------------------------------------- */
+/* Block Public Access settings of an account or a bucket. configured false:
+ * none stored (the four flags are then false). */
+struct md_pab {
+    bool configured;
+    bool block_public_acls, ignore_public_acls, block_public_policy, restrict_public_buckets;
+};
+
 struct md_account {
     int64_t id;
     struct str name;
     struct str canonical_id; /* 64 lower-case hex chars, random at creation */
     int64_t created_ms;
+    struct md_pab pab; /* account-level Block Public Access */
 };
 /* 0 and *id, -EEXIST if the name is taken. */
 int md_account_create(struct md_conn *c, struct str name, int64_t now_ms, int64_t *id);
@@ -99,8 +107,14 @@ int md_account_get_by_name(struct md_conn *c, struct str name, struct arena *a,
                            struct md_account *out);
 /* All accounts by id; *out is an arena array of *n entries. */
 int md_account_list(struct md_conn *c, struct arena *a, struct md_account **out, size_t *n);
-/* Deletes the account and its keys; -ENOTEMPTY if it owns buckets, -ENOENT. */
+/* Deletes the account and its keys, users, MFA devices, groups, roles,
+ * managed and inline policies and attachments; -ENOTEMPTY if it owns
+ * buckets, -ENOENT. */
 int md_account_delete(struct md_conn *c, int64_t id);
+/* Stores p (p->configured false removes the configuration); bumps the
+ * policy generation. 0, -ENOENT. */
+int md_account_set_public_access_block(struct md_conn *c, int64_t account_id,
+                                       const struct md_pab *p);
 
 /* ---- IAM users --------------------------------------------------------- */
 struct md_user {
@@ -116,8 +130,10 @@ int md_user_get_by_name(struct md_conn *c, int64_t account_id, struct str name, 
                         struct md_user *out); /* 0, -ENOENT */
 int md_user_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_user **out,
                  size_t *n);
-/* Deletes the user and its keys; -ENOTEMPTY while an MFA device is assigned
- * to it (IAM's DeleteConflict), -ENOENT. */
+/* Deletes the user, its keys, inline policies, attachments and group
+ * memberships (bumping the policy generation); -ENOTEMPTY while an MFA
+ * device is assigned to it (IAM's DeleteConflict), -ENOENT. IAM's other
+ * DeleteConflict cases (policies, groups) are the caller's to check. */
 int md_user_delete(struct md_conn *c, int64_t id);
 
 /* ---- access keys ------------------------------------------------------- */
@@ -181,6 +197,181 @@ int md_mfa_set_enabled(struct md_conn *c, int64_t id, bool enabled, int64_t user
                        int64_t now_ms);
 int md_mfa_delete(struct md_conn *c, int64_t id); /* 0, -ENOENT */
 
+/* ---- IAM groups, roles, policies (md_iam.c, md_iam_pol.c) ---------------
+ * Rows only: names, paths, ARNs and unique ids are made and checked by the
+ * caller (IAM's limits too, except the five versions of a managed policy).
+ * Names of groups, roles, managed and inline policies are unique per
+ * account (per entity for inline policies) regardless of ASCII case, like
+ * user names. Every write here that changes what a principal may do bumps
+ * the policy generation (md_policy_gen()) in the same transaction. */
+enum md_entity { MD_ENT_USER = 1, MD_ENT_GROUP = 2, MD_ENT_ROLE = 3 };
+
+struct md_group {
+    int64_t id; /* never reused */
+    int64_t account_id;
+    struct str name, path;
+    struct str uid; /* the caller's random unique id ("AGPA...") */
+    int64_t created_ms;
+};
+/* Inserts g; sets g->id. -EEXIST if the name (or uid) is taken. */
+int md_group_create(struct md_conn *c, struct md_group *g);
+/* 0 with *out (strings copied into a), -ENOENT. */
+int md_group_get(struct md_conn *c, int64_t id, struct arena *a, struct md_group *out);
+int md_group_get_by_name(struct md_conn *c, int64_t account_id, struct str name, struct arena *a,
+                         struct md_group *out);
+/* Groups of an account by name. */
+int md_group_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_group **out,
+                  size_t *n);
+/* -ENOTEMPTY while the group has members, inline policies or attached
+ * policies (IAM's DeleteConflict), -ENOENT. */
+int md_group_delete(struct md_conn *c, int64_t id);
+/* Membership. add: -EEXIST if already a member, -ENOENT if the group or the
+ * user is missing or they are of different accounts. remove: -ENOENT if
+ * not a member. Both bump the policy generation. */
+int md_group_add_user(struct md_conn *c, int64_t group_id, int64_t user_id);
+int md_group_remove_user(struct md_conn *c, int64_t group_id, int64_t user_id);
+/* Members of a group; groups of a user (no particular order). */
+int md_group_members(struct md_conn *c, int64_t group_id, struct arena *a, struct md_user **out,
+                     size_t *n);
+int md_user_groups(struct md_conn *c, int64_t user_id, struct arena *a, struct md_group **out,
+                   size_t *n);
+
+struct md_role {
+    int64_t id; /* never reused */
+    int64_t account_id;
+    struct str name, path;
+    struct str uid;          /* "AROA..." */
+    struct str trust_policy; /* the AssumeRolePolicyDocument, byte-exact */
+    struct str description;  /* empty when none */
+    int max_session_s;       /* 3600 unless set */
+    int64_t created_ms;
+};
+/* Inserts r (max_session_s <= 0 stores 3600); sets r->id. -EEXIST. */
+int md_role_create(struct md_conn *c, struct md_role *r);
+int md_role_get(struct md_conn *c, int64_t id, struct arena *a, struct md_role *out);
+int md_role_get_by_name(struct md_conn *c, int64_t account_id, struct str name, struct arena *a,
+                        struct md_role *out);
+/* Roles of an account by name. */
+int md_role_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_role **out,
+                 size_t *n);
+/* -ENOTEMPTY while the role has inline or attached policies, -ENOENT. */
+int md_role_delete(struct md_conn *c, int64_t id);
+/* Replaces the trust policy; bumps the policy generation. 0, -ENOENT. */
+int md_role_set_trust(struct md_conn *c, int64_t id, struct str doc);
+
+/* Customer managed policies. Versions are numbered 1, 2, ... ("v1", "v2"
+ * on the wire) and a number is never reused within a policy. */
+#define MD_POLICY_VERSIONS_MAX 5
+struct md_policy {
+    int64_t id; /* never reused */
+    int64_t account_id;
+    struct str name, path;
+    struct str uid; /* "ANPA..." */
+    struct str arn; /* arn:aws:iam::ACCOUNT:policy/PATH/NAME, unique */
+    struct str description;
+    int default_version;
+    int64_t created_ms, updated_ms;
+    int64_t attachment_count; /* entities of its account it is attached to */
+};
+struct md_policy_version {
+    int version;
+    struct str document; /* empty in md_policy_version_list() */
+    bool is_default;
+    int64_t created_ms;
+};
+/* Inserts p with doc as version 1, the default; sets p->id, p->default_version.
+ * -EEXIST if the name, uid or ARN is taken. */
+int md_policy_create(struct md_conn *c, struct md_policy *p, struct str doc);
+int md_policy_get(struct md_conn *c, int64_t id, struct arena *a, struct md_policy *out);
+int md_policy_get_by_arn(struct md_conn *c, struct str arn, struct arena *a,
+                         struct md_policy *out); /* exact ARN: 0, -ENOENT */
+/* Policies of an account by name. */
+int md_policy_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_policy **out,
+                   size_t *n);
+/* Deletes the policy and all its versions. -ENOTEMPTY while it is attached
+ * to any entity, -ENOENT. (IAM also refuses while non-default versions
+ * exist: the caller's check.) */
+int md_policy_delete(struct md_conn *c, int64_t id);
+/* Adds doc as the next version (made the default when set_default), stamps
+ * updated_ms; *version gets its number. -EMLINK when MD_POLICY_VERSIONS_MAX
+ * versions exist, -ENOENT. */
+int md_policy_version_add(struct md_conn *c, int64_t policy_id, struct str doc, bool set_default,
+                          int64_t now_ms, int *version);
+/* 0 with *out (document copied into a), -ENOENT. */
+int md_policy_version_get(struct md_conn *c, int64_t policy_id, int version, struct arena *a,
+                          struct md_policy_version *out);
+/* Versions, newest first, with documents when with_docs. */
+int md_policy_version_list(struct md_conn *c, int64_t policy_id, bool with_docs, struct arena *a,
+                           struct md_policy_version **out, size_t *n);
+/* -EBUSY for the default version, -ENOENT. */
+int md_policy_version_delete(struct md_conn *c, int64_t policy_id, int version);
+/* Makes version the default, stamps updated_ms. 0, -ENOENT. */
+int md_policy_set_default(struct md_conn *c, int64_t policy_id, int version, int64_t now_ms);
+
+/* Inline policies of users, groups and roles. */
+struct md_inline_policy {
+    struct str name;
+    struct str document;
+};
+/* Creates or replaces (names compare regardless of case; the new spelling
+ * is kept) entity's policy name. -ENOENT if the entity does not exist. */
+int md_inline_put(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct str name,
+                  struct str doc);
+int md_inline_get(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct str name,
+                  struct arena *a, struct md_inline_policy *out); /* 0, -ENOENT */
+/* An entity's inline policies by name, with their documents. */
+int md_inline_list(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct arena *a,
+                   struct md_inline_policy **out, size_t *n);
+int md_inline_delete(struct md_conn *c, enum md_entity kind, int64_t entity_id,
+                     struct str name); /* 0, -ENOENT */
+
+/* Managed policy attachments, by policy ARN (customer or AWS managed; the
+ * store does not check that the ARN names anything). attach: -EEXIST if
+ * attached already, -ENOENT if the entity does not exist. detach: -ENOENT
+ * if not attached. Both bump the policy generation. */
+int md_attach(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct str arn);
+int md_detach(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct str arn);
+/* ARNs attached to an entity, ascending: *out an arena array of *n. */
+int md_attached_list(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct arena *a,
+                     struct str **out, size_t *n);
+/* Entities of an account a policy is attached to, by kind then id. */
+struct md_attachment {
+    enum md_entity kind;
+    int64_t entity_id;
+    struct str entity_name;
+};
+int md_policy_entities(struct md_conn *c, int64_t account_id, struct str arn, struct arena *a,
+                       struct md_attachment **out, size_t *n);
+/* How many entities of the account have arn attached (cheap). */
+int md_policy_attachment_count(struct md_conn *c, int64_t account_id, struct str arn,
+                               int64_t *n);
+
+/* Everything policy evaluation needs for one principal, in two queries:
+ * for a user, its inline and attached policies and those of each of its
+ * groups; for a role, the role's (a group: the group's own). Call it in a
+ * snapshot (md_snapshot_begin()) to see one state. */
+struct md_principal_policy {
+    enum md_entity source_kind; /* MD_ENT_GROUP for a group's, else the principal's kind */
+    int64_t source_id;
+    struct str source_name;     /* that entity's name */
+    bool is_inline;
+    struct str name; /* inline: the policy name; attached: the policy ARN */
+    /* inline: its document; attached customer managed: the default
+     * version's document; STR_NULL for an ARN that names no stored policy
+     * (AWS managed ones: policy_aws_managed()). */
+    struct str document;
+};
+/* *out an arena array of *n rows, in no particular order. */
+int md_principal_policies(struct md_conn *c, enum md_entity kind, int64_t id, struct arena *a,
+                          struct md_principal_policy **out, size_t *n);
+
+/* The policy generation: a counter that every change to a policy, an
+ * attachment, a group membership, a role's trust policy, a bucket's
+ * policy, ACL, ownership or Block Public Access, or an account's Block
+ * Public Access bumps in its own transaction (the admin CLI's included).
+ * Caches of parsed policies compare it before use. One point lookup. */
+int md_policy_gen(struct md_conn *c, int64_t *gen);
+
 /* ---- audit log (append-only) ------------------------------------------- */
 struct md_audit {
     int64_t id;          /* assigned, increasing */
@@ -204,6 +395,15 @@ int md_audit_list(struct md_conn *c, int64_t after_id, size_t limit, struct aren
 enum md_versioning { MD_VER_NONE = 0, MD_VER_ENABLED = 1, MD_VER_SUSPENDED = 2 };
 enum md_mfa { MD_MFA_UNSET = 0, MD_MFA_ENABLED = 1, MD_MFA_DISABLED = 2 };
 
+/* S3 Object Ownership; MD_OWN_NONE: never set (buckets from before
+ * schema 9, or created without it). */
+enum md_ownership {
+    MD_OWN_NONE = 0,
+    MD_OWN_ENFORCED = 1,  /* BucketOwnerEnforced */
+    MD_OWN_PREFERRED = 2, /* BucketOwnerPreferred */
+    MD_OWN_WRITER = 3,    /* ObjectWriter */
+};
+
 struct md_bucket {
     int64_t id;
     struct str name;
@@ -213,8 +413,15 @@ struct md_bucket {
     enum md_versioning versioning;
     enum md_mfa mfa_delete;
     struct str lifecycle; /* stored XML; p == NULL when none */
+    struct str policy;    /* bucket policy, stored byte-exact; p == NULL when none */
+    enum md_ownership ownership;
+    struct md_pab pab;
+    struct str acl; /* md_acl_encode() text; p == NULL when none */
 };
-/* 0 and *id; -EEXIST if the name exists (any owner). */
+/* 0 and *id; -EEXIST if the name exists (any owner). The bucket starts
+ * with no policy, ownership MD_OWN_NONE, no Block Public Access and no ACL:
+ * the caller stores AWS's defaults for a new bucket with the setters below
+ * in the same md_write() closure. */
 int md_bucket_create(struct md_conn *c, struct str name, int64_t account_id, struct str region,
                      int64_t now_ms, int64_t *id);
 int md_bucket_get(struct md_conn *c, struct str name, struct arena *a, struct md_bucket *out);
@@ -229,6 +436,41 @@ int md_bucket_set_versioning(struct md_conn *c, int64_t bucket_id, enum md_versi
                              enum md_mfa mfa);
 /* xml.p == NULL removes it. */
 int md_bucket_set_lifecycle(struct md_conn *c, int64_t bucket_id, struct str xml);
+/* Access control of a bucket (md_access.c). Each bumps the policy
+ * generation; 0, -ENOENT. doc.p / acl.p == NULL removes the policy / ACL;
+ * p->configured false removes the Block Public Access configuration. */
+int md_bucket_set_policy(struct md_conn *c, int64_t bucket_id, struct str doc);
+int md_bucket_set_ownership(struct md_conn *c, int64_t bucket_id, enum md_ownership o);
+int md_bucket_set_public_access_block(struct md_conn *c, int64_t bucket_id,
+                                      const struct md_pab *p);
+int md_bucket_set_acl(struct md_conn *c, int64_t bucket_id, struct str acl);
+
+/* ---- ACL grants ------------------------------------------------------------
+ * A bucket's or an object version's ACL is stored as text, one grant a line:
+ * "<kind> <permission> <grantee>\n", kind "id" (a canonical user id), "uri"
+ * (a group URI) or "email"; permission READ, WRITE, READ_ACP, WRITE_ACP or
+ * FULL_CONTROL; the grantee runs to the end of the line. Grant order is
+ * kept. The store never interprets it beyond this codec. */
+enum md_grantee { MD_GRANTEE_ID = 0, MD_GRANTEE_URI = 1, MD_GRANTEE_EMAIL = 2 };
+enum md_perm {
+    MD_PERM_READ = 0,
+    MD_PERM_WRITE = 1,
+    MD_PERM_READ_ACP = 2,
+    MD_PERM_WRITE_ACP = 3,
+    MD_PERM_FULL_CONTROL = 4,
+};
+struct md_grant {
+    enum md_grantee kind;
+    enum md_perm perm;
+    struct str grantee; /* no newline */
+};
+/* The text of n grants, in a. -EINVAL if a grantee is empty or holds a
+ * newline or the kind or permission is out of range. Pure. */
+int md_acl_encode(const struct md_grant *g, size_t n, struct arena *a, struct str *out);
+/* Parses md_acl_encode()'s text: *out an arena array of *n grants whose
+ * strings point into text. acl.p == NULL or empty: no grants. -EINVAL on a
+ * malformed line. Pure. */
+int md_acl_decode(struct str acl, struct arena *a, struct md_grant **out, size_t *n);
 
 /* ---- object versions ----------------------------------------------------
  * One row per version. seq orders versions: larger = newer (also across keys).
@@ -253,6 +495,9 @@ struct md_version {
     struct str blob_id;     /* data file; empty when inline or a marker */
     struct str inline_data; /* data stored in the row; only filled by md_version_get */
     int parts_count;        /* 0 unless multipart */
+    struct str acl; /* md_acl_encode() text, p == NULL when none; only filled by
+                     * md_version_get, stored by md_version_set_acl (never by
+                     * md_version_insert) */
 };
 
 /* version_id.p == NULL: the latest row of key (which may be a marker).
@@ -264,6 +509,8 @@ int md_version_get(struct md_conn *c, int64_t bucket_id, struct str key, struct 
  * a and stored in v->version_id). Clears is_latest on the previous newest row.
  * -EEXIST if (bucket, key, version_id) exists. */
 int md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a);
+/* Stores the ACL of version seq (acl.p == NULL removes it). 0, -ENOENT. */
+int md_version_set_acl(struct md_conn *c, int64_t seq, struct str acl);
 /* Removes the row; if it was the latest, the next newest becomes latest.
  * A multipart version's extents go with it, their blobs to the trash
  * (md_trash_take()). 0, -ENOENT. */

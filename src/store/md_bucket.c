@@ -44,6 +44,10 @@ row_bucket(sqlite3_stmt *s, struct arena *a, struct md_bucket *out)
     out->versioning = (enum md_versioning)col_int(s, 5);
     out->mfa_delete = (enum md_mfa)col_int(s, 6);
     out->lifecycle = col_str(s, 7, a, true);
+    out->policy = col_str(s, 8, a, true);
+    out->ownership = (enum md_ownership)col_int(s, 9);
+    out->pab = md_pab_from_bits(col_i64(s, 10));
+    out->acl = col_str(s, 11, a, true);
 }
 
 int
@@ -98,6 +102,10 @@ md_bucket_delete(struct md_conn *c, int64_t bucket_id)
 
     if (rc != 0)
         return rc > 0 ? -ENOTEMPTY : rc;
+    /* A new bucket of the same name must not meet cached policies. */
+    rc = md_policy_gen_bump(c);
+    if (rc < 0)
+        return rc;
     /* Trash first, while the part rows still name the blobs. */
     for (size_t i = 0; i < ARRAY_LEN(uploads); i++) {
         rc = change_i64(c, uploads[i], bucket_id);
@@ -209,6 +217,7 @@ row_version(sqlite3_stmt *s, struct arena *a, struct md_version *v, bool with_in
     v->blob_id = col_str(s, 14, a, false);
     v->parts_count = col_int(s, 15);
     v->inline_data = with_inline ? col_blob(s, 16, a) : STR_NULL;
+    v->acl = with_inline ? col_str(s, 17, a, true) : STR_NULL;
 }
 
 int

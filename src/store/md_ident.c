@@ -49,6 +49,7 @@ row_account(sqlite3_stmt *s, struct arena *a, struct md_account *out)
     out->name = col_str(s, 1, a, false);
     out->canonical_id = col_str(s, 2, a, false);
     out->created_ms = col_i64(s, 3);
+    out->pab = md_pab_from_bits(col_i64(s, 4));
 }
 
 static int
@@ -113,11 +114,17 @@ md_account_list(struct md_conn *c, struct arena *a, struct md_account **out, siz
 int
 md_account_delete(struct md_conn *c, int64_t id)
 {
-    static const enum st children[] = {ST_ACCT_DEL_KEYS, ST_ACCT_DEL_MFA, ST_ACCT_DEL_USERS};
+    static const enum st children[] = {
+        ST_ACCT_DEL_GM,  ST_ACCT_DEL_INL_U, ST_ACCT_DEL_INL_G,  ST_ACCT_DEL_INL_R,
+        ST_ACCT_DEL_ATT, ST_ACCT_DEL_PV,    ST_ACCT_DEL_POL,    ST_ACCT_DEL_ROLES,
+        ST_ACCT_DEL_GROUPS, ST_ACCT_DEL_KEYS, ST_ACCT_DEL_MFA, ST_ACCT_DEL_USERS};
     int rc = exists(c, ST_ACCT_HAS_BUCKETS, id);
 
     if (rc != 0)
         return rc > 0 ? -ENOTEMPTY : rc;
+    rc = md_policy_gen_bump(c);
+    if (rc < 0)
+        return rc;
     /* Children first (foreign keys). Audit rows stay: they name principals
      * by text, and the log outlives what it describes. */
     for (size_t i = 0; i < ARRAY_LEN(children); i++) {
@@ -258,6 +265,17 @@ md_user_delete(struct md_conn *c, int64_t id)
         return rc > 0 ? -ENOTEMPTY : rc;
     rc = change_i64_2(c, ST_USER_DEL_KEYS, account_id, id);
     if (rc < 0 && rc != -ENOENT)
+        return rc;
+    /* What the user was granted goes with it (no foreign keys name users
+     * from inline_policies and policy_attachments). */
+    rc = change_i64(c, ST_GM_DEL_USER, id);
+    if (rc == 0 || rc == -ENOENT)
+        rc = change_i64_2(c, ST_ENT_DEL_INLINE, MD_ENT_USER, id);
+    if (rc == 0 || rc == -ENOENT)
+        rc = change_i64_2(c, ST_ENT_DEL_ATT, MD_ENT_USER, id);
+    if (rc == 0 || rc == -ENOENT)
+        rc = md_policy_gen_bump(c);
+    if (rc < 0)
         return rc;
     return change_i64(c, ST_USER_DELETE, id);
 }

@@ -147,6 +147,38 @@ int md_vid_make(int64_t seq, char out[MD_VID_LEN + 1]);
 struct str md_successor(struct str prefix, struct arena *a);
 struct str md_lower_bound(struct str prefix, struct str after, bool inclusive, bool *strict);
 
+/* md_iam.c: bumps the policy generation (md_policy_gen()) in the open
+ * transaction: every write that changes what someone may do calls it. */
+int md_policy_gen_bump(struct md_conn *c);
+
+/* Block Public Access as stored in the pab columns (schema 9): bit 0
+ * BlockPublicAcls, 1 IgnorePublicAcls, 2 BlockPublicPolicy,
+ * 3 RestrictPublicBuckets, 4 configured. */
+static inline int64_t
+md_pab_bits(const struct md_pab *p)
+{
+    if (!p->configured)
+        return 0;
+    return (int64_t)p->block_public_acls | (int64_t)p->ignore_public_acls << 1 |
+           (int64_t)p->block_public_policy << 2 | (int64_t)p->restrict_public_buckets << 3 |
+           (int64_t)1 << 4;
+}
+
+static inline struct md_pab
+md_pab_from_bits(int64_t v)
+{
+    struct md_pab p = {0};
+
+    if ((v & 16) == 0)
+        return p;
+    p.configured = true;
+    p.block_public_acls = (v & 1) != 0;
+    p.ignore_public_acls = (v & 2) != 0;
+    p.block_public_policy = (v & 4) != 0;
+    p.restrict_public_buckets = (v & 8) != 0;
+    return p;
+}
+
 /* ---- statement helpers ------------------------------------------------------
  * The vocabulary of the row-level files: get a cached statement by id, bind,
  * step, read columns, reset. Inline over SQLite's own calls, so the hot paths

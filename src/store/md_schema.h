@@ -228,7 +228,109 @@ static const char *const md_migrations[] = {
      * single-file version (md_trash_add()). */
     ("ALTER TABLE blob_trash ADD COLUMN trashed_ms INTEGER NOT NULL DEFAULT 0;"
      "CREATE INDEX blob_trash_time ON blob_trash(trashed_ms);"),
+
+    /* 8 -> 9: IAM groups, roles, managed policies and their versions,
+     * inline policies, attachments; bucket policies, ACLs, object
+     * ownership and Block Public Access; object ACLs; the policy
+     * generation counter. Names compare NOCASE (IAM names are ASCII and
+     * unique regardless of case). uid: the entity's random unique id
+     * (AGPA..., AROA..., ANPA...), made by the caller. Inline policies and
+     * attachments name their entity by (kind, id), kind 1 user, 2 group,
+     * 3 role, so they carry no foreign key: md_iam.c deletes them with
+     * their entity. An attachment names its policy by ARN, so the AWS
+     * managed policies (built in, never stored) can be attached too.
+     * pab columns: bit 0 BlockPublicAcls, 1 IgnorePublicAcls,
+     * 2 BlockPublicPolicy, 3 RestrictPublicBuckets, 4 configured.
+     * ownership: 0 none, 1 BucketOwnerEnforced, 2 BucketOwnerPreferred,
+     * 3 ObjectWriter. acl: md_acl_encode()'s text, NULL when none.
+     * Users from before this step had every S3 permission (no policy was
+     * evaluated); from now on a user without policies is denied, so each
+     * gets AmazonS3FullAccess attached, with an audit row saying so. */
+    ("CREATE TABLE iam_groups ("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  account_id INTEGER NOT NULL REFERENCES accounts(id),"
+     "  name TEXT NOT NULL COLLATE NOCASE,"
+     "  path TEXT NOT NULL,"
+     "  uid TEXT NOT NULL UNIQUE,"
+     "  created_ms INTEGER NOT NULL,"
+     "  UNIQUE (account_id, name)"
+     ");"
+     "CREATE TABLE group_members ("
+     "  group_id INTEGER NOT NULL REFERENCES iam_groups(id),"
+     "  user_id INTEGER NOT NULL REFERENCES users(id),"
+     "  PRIMARY KEY (group_id, user_id)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX group_members_user ON group_members(user_id, group_id);"
+     "CREATE TABLE roles ("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  account_id INTEGER NOT NULL REFERENCES accounts(id),"
+     "  name TEXT NOT NULL COLLATE NOCASE,"
+     "  path TEXT NOT NULL,"
+     "  uid TEXT NOT NULL UNIQUE,"
+     "  trust_policy TEXT NOT NULL,"
+     "  max_session_s INTEGER NOT NULL DEFAULT 3600,"
+     "  description TEXT NOT NULL DEFAULT '',"
+     "  created_ms INTEGER NOT NULL,"
+     "  UNIQUE (account_id, name)"
+     ");"
+     "CREATE TABLE policies ("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  account_id INTEGER NOT NULL REFERENCES accounts(id),"
+     "  name TEXT NOT NULL COLLATE NOCASE,"
+     "  path TEXT NOT NULL,"
+     "  uid TEXT NOT NULL UNIQUE,"
+     "  arn TEXT NOT NULL UNIQUE,"
+     "  description TEXT NOT NULL DEFAULT '',"
+     "  default_version INTEGER NOT NULL,"
+     "  last_version INTEGER NOT NULL,"
+     "  created_ms INTEGER NOT NULL,"
+     "  updated_ms INTEGER NOT NULL,"
+     "  UNIQUE (account_id, name)"
+     ");"
+     "CREATE TABLE policy_versions ("
+     "  policy_id INTEGER NOT NULL REFERENCES policies(id),"
+     "  version INTEGER NOT NULL,"
+     "  document TEXT NOT NULL,"
+     "  created_ms INTEGER NOT NULL,"
+     "  PRIMARY KEY (policy_id, version)"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE inline_policies ("
+     "  entity_kind INTEGER NOT NULL,"
+     "  entity_id INTEGER NOT NULL,"
+     "  name TEXT NOT NULL COLLATE NOCASE,"
+     "  document TEXT NOT NULL,"
+     "  PRIMARY KEY (entity_kind, entity_id, name)"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE policy_attachments ("
+     "  entity_kind INTEGER NOT NULL,"
+     "  entity_id INTEGER NOT NULL,"
+     "  policy_arn TEXT NOT NULL,"
+     "  account_id INTEGER NOT NULL REFERENCES accounts(id),"
+     "  PRIMARY KEY (entity_kind, entity_id, policy_arn)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX policy_attachments_arn ON policy_attachments(account_id, policy_arn,"
+     "  entity_kind, entity_id);"
+     "ALTER TABLE buckets ADD COLUMN policy TEXT;"
+     "ALTER TABLE buckets ADD COLUMN ownership INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE buckets ADD COLUMN pab INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE buckets ADD COLUMN acl TEXT;"
+     "ALTER TABLE accounts ADD COLUMN pab INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE versions ADD COLUMN acl TEXT;"
+     "INSERT INTO counters (name, value) VALUES ('policy_gen', 1);"
+     "INSERT INTO policy_attachments (entity_kind, entity_id, policy_arn, account_id)"
+     "  SELECT 1, id, 'arn:aws:iam::aws:policy/AmazonS3FullAccess', account_id FROM users;"
+     "INSERT INTO audit (time_ms, event, principal, source, detail)"
+     "  SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER), 'iam.migration',"
+     "  'account:' || a.name || '/user:' || u.name, 'migration',"
+     "  'attached arn:aws:iam::aws:policy/AmazonS3FullAccess: from schema 9 on, a user"
+     " without policies is denied' FROM users u JOIN accounts a ON a.id = u.account_id"
+     "  ORDER BY u.id;"),
 };
+
+/* The step that attaches AmazonS3FullAccess to existing users, and how to
+ * count what it did (md_sqlite.c logs it once). */
+#define MD_MIGRATION_IAM 8
+#define MD_MIGRATION_IAM_COUNT "SELECT count(*) FROM audit WHERE event = 'iam.migration'"
 
 #define MD_SCHEMA_VERSION ((int)(sizeof(md_migrations) / sizeof(md_migrations[0])))
 

@@ -41,9 +41,9 @@
     X(RELEASE, "RELEASE job")                                                                      \
     X(ROLLBACK_TO, "ROLLBACK TO job")                                                              \
     X(ACCT_INSERT, "INSERT INTO accounts (name, canonical_id, created_ms) VALUES (?1, ?2, ?3)")    \
-    X(ACCT_GET, "SELECT id, name, canonical_id, created_ms FROM accounts WHERE id = ?1")           \
-    X(ACCT_GET_NAME, "SELECT id, name, canonical_id, created_ms FROM accounts WHERE name = ?1")    \
-    X(ACCT_LIST, "SELECT id, name, canonical_id, created_ms FROM accounts ORDER BY id")            \
+    X(ACCT_GET, "SELECT " ACOLS " FROM accounts WHERE id = ?1")           \
+    X(ACCT_GET_NAME, "SELECT " ACOLS " FROM accounts WHERE name = ?1")    \
+    X(ACCT_LIST, "SELECT " ACOLS " FROM accounts ORDER BY id")            \
     X(ACCT_HAS_BUCKETS, "SELECT 1 FROM buckets WHERE account_id = ?1 LIMIT 1")                     \
     X(ACCT_DEL_KEYS, "DELETE FROM keys WHERE account_id = ?1")                                     \
     X(ACCT_DEL_USERS, "DELETE FROM users WHERE account_id = ?1")                                   \
@@ -103,9 +103,9 @@
                 "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")                                          \
     X(V_UNLATEST, "UPDATE versions SET is_latest = 0 WHERE seq = (SELECT seq FROM versions "       \
                   "WHERE bucket_id = ?1 AND key = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT 1)")     \
-    X(V_GET_LATEST, "SELECT " VCOLS ", inline_data FROM versions WHERE bucket_id = ?1 "            \
+    X(V_GET_LATEST, "SELECT " VCOLS ", inline_data, acl FROM versions WHERE bucket_id = ?1 "       \
                     "AND key = ?2 ORDER BY seq DESC LIMIT 1")                                      \
-    X(V_GET_VID, "SELECT " VCOLS ", inline_data FROM versions WHERE bucket_id = ?1 "               \
+    X(V_GET_VID, "SELECT " VCOLS ", inline_data, acl FROM versions WHERE bucket_id = ?1 "          \
                  "AND key = ?2 AND version_id = ?3")                                               \
     X(V_PROMOTE, "UPDATE versions SET is_latest = 1 WHERE seq = (SELECT n.seq FROM versions d "    \
                  "JOIN versions n ON n.bucket_id = d.bucket_id AND n.key = d.key "                 \
@@ -169,9 +169,13 @@
                   "WHERE trashed_ms <= ?2 ORDER BY trashed_ms, id LIMIT ?1")                       \
     X(TRASH_DEL, "DELETE FROM blob_trash WHERE id = ?1")                                           \
     X(TRASH_DUE, "SELECT 1 FROM blob_trash INDEXED BY blob_trash_time WHERE trashed_ms <= ?1 "     \
-                 "LIMIT 1")
+                 "LIMIT 1")                                                                        \
+    MD_IAM_STMTS(X)
 
-#define BCOLS "id, name, account_id, region, created_ms, versioning, mfa_delete, lifecycle"
+#define BCOLS                                                                                      \
+    "id, name, account_id, region, created_ms, versioning, mfa_delete, lifecycle, policy, "        \
+    "ownership, pab, acl"
+#define ACOLS "id, name, canonical_id, created_ms, pab"
 #define KCOLS                                                                                      \
     "access_key_id, account_id, user_id, created_ms, is_active, session_token_sha256, "            \
     "expires_ms, mfa_auth_ms"
@@ -187,5 +191,142 @@
 #define MCOLS                                                                                      \
     "id, account_id, user_id, serial, name, path, is_virtual, is_enabled, created_ms, "            \
     "enabled_ms, last_step, offset_steps, fail_start_s, fail_count, owner_id"
+
+/* Schema 9: IAM groups, roles, policies, attachments, access control of
+ * buckets, accounts and versions (md_iam.c, md_iam_pol.c, md_access.c).
+ * Entity kinds: 1 user, 2 group, 3 role (enum md_entity). */
+#define GCOLS "g.id, g.account_id, g.name, g.path, g.uid, g.created_ms"
+#define RCOLS                                                                                      \
+    "id, account_id, name, path, uid, trust_policy, description, max_session_s, created_ms"
+#define POLCOLS                                                                                    \
+    "p.id, p.account_id, p.name, p.path, p.uid, p.arn, p.description, p.default_version, "         \
+    "p.created_ms, p.updated_ms, (SELECT count(*) FROM policy_attachments a "                      \
+    "WHERE a.account_id = p.account_id AND a.policy_arn = p.arn)"
+/* The name of entity (?1 kind, ?2 id). */
+#define ENT_NAME                                                                                   \
+    "CASE ?1 WHEN 1 THEN (SELECT name FROM users WHERE id = ?2) "                                  \
+    "WHEN 2 THEN (SELECT name FROM iam_groups WHERE id = ?2) "                                     \
+    "ELSE (SELECT name FROM roles WHERE id = ?2) END"
+/* Attached policies with the default version's document of customer ones. */
+#define ATT_DOC                                                                                    \
+    "FROM policy_attachments a LEFT JOIN policies p ON p.arn = a.policy_arn "                      \
+    "LEFT JOIN policy_versions v ON v.policy_id = p.id AND v.version = p.default_version "
+#define MD_IAM_STMTS(X)                                                                            \
+    X(GEN_BUMP, "UPDATE counters SET value = value + 1 WHERE name = 'policy_gen'")                \
+    X(GEN_GET, "SELECT value FROM counters WHERE name = 'policy_gen'")                            \
+    X(ACCT_SET_PAB, "UPDATE accounts SET pab = ?2 WHERE id = ?1")                                  \
+    X(BKT_SET_POLICY, "UPDATE buckets SET policy = ?2 WHERE id = ?1")                              \
+    X(BKT_SET_OWN, "UPDATE buckets SET ownership = ?2 WHERE id = ?1")                              \
+    X(BKT_SET_PAB, "UPDATE buckets SET pab = ?2 WHERE id = ?1")                                    \
+    X(BKT_SET_ACL, "UPDATE buckets SET acl = ?2 WHERE id = ?1")                                    \
+    X(V_SET_ACL, "UPDATE versions SET acl = ?2 WHERE seq = ?1")                                    \
+    X(ENT_USER_ACCT, "SELECT account_id FROM users WHERE id = ?1")                                 \
+    X(ENT_GROUP_ACCT, "SELECT account_id FROM iam_groups WHERE id = ?1")                           \
+    X(ENT_ROLE_ACCT, "SELECT account_id FROM roles WHERE id = ?1")                                 \
+    X(ENT_HAS_INLINE, "SELECT 1 FROM inline_policies WHERE entity_kind = ?1 "                      \
+                      "AND entity_id = ?2 LIMIT 1")                                                \
+    X(ENT_HAS_ATT, "SELECT 1 FROM policy_attachments WHERE entity_kind = ?1 "                      \
+                   "AND entity_id = ?2 LIMIT 1")                                                   \
+    X(ENT_DEL_INLINE, "DELETE FROM inline_policies WHERE entity_kind = ?1 AND entity_id = ?2")     \
+    X(ENT_DEL_ATT, "DELETE FROM policy_attachments WHERE entity_kind = ?1 AND entity_id = ?2")     \
+    X(GRP_INSERT, "INSERT INTO iam_groups (account_id, name, path, uid, created_ms) "              \
+                  "VALUES (?1, ?2, ?3, ?4, ?5)")                                                   \
+    X(GRP_GET, "SELECT " GCOLS " FROM iam_groups g WHERE g.id = ?1")                               \
+    X(GRP_GET_NAME, "SELECT " GCOLS " FROM iam_groups g WHERE g.account_id = ?1 AND g.name = ?2")  \
+    X(GRP_LIST, "SELECT " GCOLS " FROM iam_groups g WHERE g.account_id = ?1 ORDER BY g.name")      \
+    X(GRP_HAS_MEMBERS, "SELECT 1 FROM group_members WHERE group_id = ?1 LIMIT 1")                  \
+    X(GRP_DELETE, "DELETE FROM iam_groups WHERE id = ?1")                                          \
+    X(GM_ADD, "INSERT INTO group_members (group_id, user_id) SELECT g.id, u.id FROM iam_groups g " \
+              "JOIN users u ON u.account_id = g.account_id WHERE g.id = ?1 AND u.id = ?2")         \
+    X(GM_DEL, "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2")                    \
+    X(GM_DEL_USER, "DELETE FROM group_members WHERE user_id = ?1")                                 \
+    X(GM_MEMBERS, "SELECT " UCOLS " FROM users WHERE id IN "                                       \
+                  "(SELECT user_id FROM group_members WHERE group_id = ?1)")                       \
+    X(GM_GROUPS, "SELECT " GCOLS " FROM group_members m JOIN iam_groups g ON g.id = m.group_id "   \
+                 "WHERE m.user_id = ?1")                                                           \
+    X(ROLE_INSERT, "INSERT INTO roles (account_id, name, path, uid, trust_policy, description, "   \
+                   "max_session_s, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")           \
+    X(ROLE_GET, "SELECT " RCOLS " FROM roles WHERE id = ?1")                                       \
+    X(ROLE_GET_NAME, "SELECT " RCOLS " FROM roles WHERE account_id = ?1 AND name = ?2")            \
+    X(ROLE_LIST, "SELECT " RCOLS " FROM roles WHERE account_id = ?1 ORDER BY name")                \
+    X(ROLE_DELETE, "DELETE FROM roles WHERE id = ?1")                                              \
+    X(ROLE_SET_TRUST, "UPDATE roles SET trust_policy = ?2 WHERE id = ?1")                          \
+    X(POL_INSERT, "INSERT INTO policies (account_id, name, path, uid, arn, description, "          \
+                  "default_version, last_version, created_ms, updated_ms) "                        \
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 1, ?7, ?7)")                                 \
+    X(POL_GET, "SELECT " POLCOLS " FROM policies p WHERE p.id = ?1")                               \
+    X(POL_GET_ARN, "SELECT " POLCOLS " FROM policies p WHERE p.arn = ?1")                          \
+    X(POL_LIST, "SELECT " POLCOLS " FROM policies p WHERE p.account_id = ?1 ORDER BY p.name")      \
+    X(POL_ATTACHED, "SELECT 1 FROM policy_attachments a JOIN policies p "                          \
+                    "ON a.account_id = p.account_id AND a.policy_arn = p.arn "                     \
+                    "WHERE p.id = ?1 LIMIT 1")                                                     \
+    X(POL_DELETE, "DELETE FROM policies WHERE id = ?1")                                            \
+    X(POL_VER_STATE, "SELECT last_version, default_version, (SELECT count(*) FROM "                \
+                     "policy_versions WHERE policy_id = ?1) FROM policies WHERE id = ?1")          \
+    X(POL_NEXT_VER, "UPDATE policies SET last_version = ?2, updated_ms = ?3 WHERE id = ?1")        \
+    X(POL_SET_DEFAULT, "UPDATE policies SET default_version = ?2, updated_ms = ?3 WHERE id = ?1 "  \
+                       "AND EXISTS (SELECT 1 FROM policy_versions WHERE policy_id = ?1 "           \
+                       "AND version = ?2)")                                                        \
+    X(PV_INSERT, "INSERT INTO policy_versions (policy_id, version, document, created_ms) "         \
+                 "VALUES (?1, ?2, ?3, ?4)")                                                        \
+    X(PV_GET, "SELECT v.version, v.document, v.version = p.default_version, v.created_ms "         \
+              "FROM policy_versions v JOIN policies p ON p.id = v.policy_id "                      \
+              "WHERE v.policy_id = ?1 AND v.version = ?2")                                         \
+    X(PV_LIST, "SELECT v.version, CASE WHEN ?2 THEN v.document ELSE '' END, "                      \
+               "v.version = p.default_version, v.created_ms "                                      \
+               "FROM policy_versions v JOIN policies p ON p.id = v.policy_id "                     \
+               "WHERE v.policy_id = ?1 ORDER BY v.version DESC")                                   \
+    X(PV_DELETE, "DELETE FROM policy_versions WHERE policy_id = ?1 AND version = ?2")              \
+    X(PV_DEL_ALL, "DELETE FROM policy_versions WHERE policy_id = ?1")                              \
+    X(INL_PUT, "INSERT INTO inline_policies (entity_kind, entity_id, name, document) "             \
+               "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (entity_kind, entity_id, name) "               \
+               "DO UPDATE SET name = excluded.name, document = excluded.document")                 \
+    X(INL_GET, "SELECT name, document FROM inline_policies WHERE entity_kind = ?1 "                \
+               "AND entity_id = ?2 AND name = ?3")                                                 \
+    X(INL_LIST, "SELECT name, document FROM inline_policies WHERE entity_kind = ?1 "               \
+                "AND entity_id = ?2 ORDER BY name")                                                \
+    X(INL_DELETE, "DELETE FROM inline_policies WHERE entity_kind = ?1 AND entity_id = ?2 "         \
+                  "AND name = ?3")                                                                 \
+    X(ATT_ADD, "INSERT INTO policy_attachments (entity_kind, entity_id, policy_arn, account_id) "  \
+               "VALUES (?1, ?2, ?3, ?4)")                                                          \
+    X(ATT_DEL, "DELETE FROM policy_attachments WHERE entity_kind = ?1 AND entity_id = ?2 "         \
+               "AND policy_arn = ?3")                                                              \
+    X(ATT_LIST, "SELECT policy_arn FROM policy_attachments WHERE entity_kind = ?1 "                \
+                "AND entity_id = ?2 ORDER BY policy_arn")                                          \
+    X(ATT_COUNT, "SELECT count(*) FROM policy_attachments WHERE account_id = ?1 "                  \
+                 "AND policy_arn = ?2")                                                            \
+    X(ATT_ENTITIES, "SELECT a.entity_kind, a.entity_id, CASE a.entity_kind "                       \
+                    "WHEN 1 THEN (SELECT name FROM users WHERE id = a.entity_id) "                 \
+                    "WHEN 2 THEN (SELECT name FROM iam_groups WHERE id = a.entity_id) "            \
+                    "ELSE (SELECT name FROM roles WHERE id = a.entity_id) END "                    \
+                    "FROM policy_attachments a WHERE a.account_id = ?1 AND a.policy_arn = ?2 "     \
+                    "ORDER BY a.entity_kind, a.entity_id")                                         \
+    X(PRINCIPAL_POLICIES,                                                                          \
+      "SELECT ?1, ?2, " ENT_NAME ", 1, i.name, i.document FROM inline_policies i "                 \
+      "WHERE i.entity_kind = ?1 AND i.entity_id = ?2 "                                             \
+      "UNION ALL SELECT 2, g.id, g.name, 1, i.name, i.document FROM group_members m "              \
+      "JOIN iam_groups g ON g.id = m.group_id JOIN inline_policies i ON i.entity_kind = 2 "        \
+      "AND i.entity_id = m.group_id WHERE ?1 = 1 AND m.user_id = ?2 "                              \
+      "UNION ALL SELECT ?1, ?2, " ENT_NAME ", 0, a.policy_arn, v.document " ATT_DOC                \
+      "WHERE a.entity_kind = ?1 AND a.entity_id = ?2 "                                             \
+      "UNION ALL SELECT 2, g.id, g.name, 0, a.policy_arn, v.document FROM group_members m "        \
+      "JOIN iam_groups g ON g.id = m.group_id JOIN policy_attachments a ON a.entity_kind = 2 "     \
+      "AND a.entity_id = m.group_id LEFT JOIN policies p ON p.arn = a.policy_arn "                 \
+      "LEFT JOIN policy_versions v ON v.policy_id = p.id AND v.version = p.default_version "      \
+      "WHERE ?1 = 1 AND m.user_id = ?2")                                                           \
+    X(ACCT_DEL_GM, "DELETE FROM group_members WHERE group_id IN "                                  \
+                   "(SELECT id FROM iam_groups WHERE account_id = ?1)")                            \
+    X(ACCT_DEL_INL_U, "DELETE FROM inline_policies WHERE entity_kind = 1 AND entity_id IN "        \
+                      "(SELECT id FROM users WHERE account_id = ?1)")                              \
+    X(ACCT_DEL_INL_G, "DELETE FROM inline_policies WHERE entity_kind = 2 AND entity_id IN "        \
+                      "(SELECT id FROM iam_groups WHERE account_id = ?1)")                         \
+    X(ACCT_DEL_INL_R, "DELETE FROM inline_policies WHERE entity_kind = 3 AND entity_id IN "        \
+                      "(SELECT id FROM roles WHERE account_id = ?1)")                              \
+    X(ACCT_DEL_ATT, "DELETE FROM policy_attachments WHERE account_id = ?1")                        \
+    X(ACCT_DEL_PV, "DELETE FROM policy_versions WHERE policy_id IN "                               \
+                   "(SELECT id FROM policies WHERE account_id = ?1)")                              \
+    X(ACCT_DEL_POL, "DELETE FROM policies WHERE account_id = ?1")                                  \
+    X(ACCT_DEL_ROLES, "DELETE FROM roles WHERE account_id = ?1")                                   \
+    X(ACCT_DEL_GROUPS, "DELETE FROM iam_groups WHERE account_id = ?1")
 
 #endif

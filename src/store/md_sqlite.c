@@ -125,7 +125,7 @@ migrate_steps(struct md_conn *c)
 {
     sqlite3_stmt *s = NULL;
     char sql[64];
-    int rc, v = -1;
+    int rc, v = -1, n_iam = -1;
 
     rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK)
@@ -151,6 +151,14 @@ migrate_steps(struct md_conn *c)
         if (rc != SQLITE_OK)
             goto fail;
     }
+    if (v <= MD_MIGRATION_IAM) {
+        rc = sqlite3_prepare_v2(c->db, MD_MIGRATION_IAM_COUNT, -1, &s, NULL);
+        if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+            n_iam = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+        if (rc != SQLITE_OK)
+            goto fail;
+    }
     if (fk_violations(c->db) != 0) {
         log_error("md: schema migration of %s failed: foreign_key_check", c->md->db_path);
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
@@ -164,6 +172,11 @@ migrate_steps(struct md_conn *c)
         if (v > 0)
             log_info("md: %s migrated from schema version %d to %d", c->md->db_path, v,
                      MD_SCHEMA_VERSION);
+        /* Users had every S3 permission before policies were evaluated. */
+        if (n_iam > 0)
+            log_info("md: attached arn:aws:iam::aws:policy/AmazonS3FullAccess to %d existing "
+                     "IAM user(s), so the upgrade denies none of them",
+                     n_iam);
         return 0;
     }
 fail:
