@@ -96,8 +96,13 @@ pol_arn_split(struct str s, struct pol_arn *out)
 bool
 pol_arn_match(const struct pol_arn *pa, const struct pol_arn *va)
 {
-    if (pa->n_seg < 6)
+    if (pa->n_seg < 6) {
+        /* Fewer than six parts: only "*" reaches a full ARN. */
+        for (size_t i = 0; va->n_seg == 6 && i < pa->all.n; i++)
+            if (pa->all.p[i] != '*')
+                return false;
         return pol_glob(pa->all, va->all, false);
+    }
     if (va->n_seg < 6)
         return false;
     /* AWS: each colon part on its own, '*' never crosses the first five

@@ -160,6 +160,9 @@ int pol_expand(const struct pol_tmpl *t, const struct policy_ctx *c, bool glob, 
                size_t cap, struct str *out);
 
 /* policy_cond.c */
+/* An operator name ("ForAnyValue:StringLikeIfExists") into k's type, cmp,
+ * set, neg and if_exists; -EINVAL when unknown. */
+int pol_op_parse(struct str op, struct pol_cond *k);
 bool pol_cond_eval(const struct policy *p, const struct pol_cond *k, const struct policy_ctx *c);
 /* Parses CIDR text (no prefix: /32, /128). */
 int pol_ip_parse(struct str s, struct pol_ip *out, bool cidr);

@@ -439,69 +439,6 @@ bad:
 
 /* ---- Condition [§2.5] -------------------------------------------------- */
 
-static const struct {
-    const char *name;
-    uint8_t type, cmp;
-    bool neg;
-} ops[] = {
-    {"StringEquals", PT_STRING, PC_EQ, false},
-    {"StringNotEquals", PT_STRING, PC_EQ, true},
-    {"StringEqualsIgnoreCase", PT_STRING, PC_EQ_IC, false},
-    {"StringNotEqualsIgnoreCase", PT_STRING, PC_EQ_IC, true},
-    {"StringLike", PT_STRING, PC_LIKE, false},
-    {"StringNotLike", PT_STRING, PC_LIKE, true},
-    {"NumericEquals", PT_NUMERIC, PC_EQ, false},
-    {"NumericNotEquals", PT_NUMERIC, PC_EQ, true},
-    {"NumericLessThan", PT_NUMERIC, PC_LT, false},
-    {"NumericLessThanEquals", PT_NUMERIC, PC_LE, false},
-    {"NumericGreaterThan", PT_NUMERIC, PC_GT, false},
-    {"NumericGreaterThanEquals", PT_NUMERIC, PC_GE, false},
-    {"DateEquals", PT_DATE, PC_EQ, false},
-    {"DateNotEquals", PT_DATE, PC_EQ, true},
-    {"DateLessThan", PT_DATE, PC_LT, false},
-    {"DateLessThanEquals", PT_DATE, PC_LE, false},
-    {"DateGreaterThan", PT_DATE, PC_GT, false},
-    {"DateGreaterThanEquals", PT_DATE, PC_GE, false},
-    {"Bool", PT_BOOL, PC_EQ, false},
-    {"BinaryEquals", PT_BINARY, PC_EQ, false},
-    {"IpAddress", PT_IP, PC_EQ, false},
-    {"NotIpAddress", PT_IP, PC_EQ, true},
-    {"ArnEquals", PT_ARN, PC_LIKE, false},
-    {"ArnLike", PT_ARN, PC_LIKE, false},
-    {"ArnNotEquals", PT_ARN, PC_LIKE, true},
-    {"ArnNotLike", PT_ARN, PC_LIKE, true},
-    {"Null", PT_NULL, PC_EQ, false},
-};
-
-static int
-op_parse(struct str op, struct pol_cond *k)
-{
-    struct str base = op;
-
-    k->set = PS_ONE;
-    if (str_has_prefix(base, "ForAnyValue:")) {
-        k->set = PS_ANY;
-        base = str_make(base.p + 12, base.n - 12);
-    } else if (str_has_prefix(base, "ForAllValues:")) {
-        k->set = PS_ALL;
-        base = str_make(base.p + 13, base.n - 13);
-    }
-    k->if_exists = base.n > 8 && memcmp(base.p + base.n - 8, "IfExists", 8) == 0;
-    if (k->if_exists)
-        base.n -= 8;
-    for (size_t i = 0; i < ARRAY_LEN(ops); i++) {
-        if (!str_eq_c(base, ops[i].name))
-            continue;
-        if (ops[i].type == PT_NULL && (k->if_exists || k->set != PS_ONE))
-            return -EINVAL;
-        k->type = ops[i].type;
-        k->cmp = ops[i].cmp;
-        k->neg = ops[i].neg;
-        return 0;
-    }
-    return -EINVAL;
-}
-
 /* A condition value as text: JSON strings, numbers and booleans. */
 static int
 value_text(struct arena *a, const json_t *j, struct str *out)
@@ -607,7 +544,7 @@ condition_compile(struct pctx *x, const json_t *j, struct pol_stmt *st)
     {
         struct pol_cond proto = {0};
         struct str op = str_c(opname);
-        if (op_parse(op, &proto) < 0)
+        if (pol_op_parse(op, &proto) < 0)
             return fail(x, NULL, "Invalid Condition type : %.*s", (int)(op.n > 200 ? 200 : op.n),
                         op.p);
         proto.op = arena_str(x->a, op);
