@@ -40,7 +40,11 @@ struct authz_in {
     size_t n_sessions;
     const struct policy *resource; /* bucket or trust policy; NULL: none */
     /* A foreign-owned object (ACLs enabled): the bucket policy's Allows do
-     * not reach it, only its ACL does [§1.6]. */
+     * not reach it, only its ACL does (with the caller's identity Allow, or
+     * none for a root); the owner account's root gets no shortcut to it
+     * [§1.6]. Except s3:DeleteObject and s3:DeleteObjectVersion by the
+     * bucket owner's account, which may delete any object in its bucket
+     * [§1.4]: for those it counts as the owner's. */
     bool foreign_object;
     /* An ACL grant (already filtered by IgnorePublicAcls) allows the action. */
     bool acl_allows;
@@ -67,8 +71,14 @@ struct authz_out {
  * the root may do anything else in its own account; within the account an
  * Allow from the identity policies (capped by session policies) or from the
  * bucket policy naming the caller (naming only its account: delegation, an
- * identity Allow is still needed) suffices; across accounts both sides must
- * allow; an ACL grant is one more Allow. */
+ * identity Allow is still needed; naming a role or "*": capped by session
+ * policies as the identity side is; naming a user, role session or
+ * federated user: not capped) suffices; across accounts both sides must
+ * allow (an anonymous caller has no side of its own); an ACL grant is one
+ * more resource-side Allow. A decision, not an S3 status: 405 for another
+ * account's bucket-policy calls [§1.4] and 404-versus-403 [§1.7] are the
+ * caller's. out is always filled; out->hit.index is -1 when no statement
+ * decided. */
 enum authz_decision authz_decide(const struct authz_in *in, struct authz_out *out);
 
 #endif
