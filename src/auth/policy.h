@@ -92,7 +92,8 @@ enum policy_effect {
 /* The statement that decided, for the simulator and logs. */
 struct policy_hit {
     int index;      /* 0-based position in Statement; -1 when none */
-    struct str sid; /* empty when the statement has none */
+    struct str sid; /* empty when the statement has none; borrowed from the
+                     * policy: valid until policy_free() */
     /* POLICY_BUCKET and POLICY_TRUST Allow: the statement matched the caller
      * only as its whole account ("*" included counts as account-wide:
      * false), so a same-account caller still needs an identity Allow

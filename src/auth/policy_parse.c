@@ -789,6 +789,25 @@ document_compile(struct pctx *x, const json_t *root)
     return 0;
 }
 
+/* AWS: IAM documents hold TAB, LF, CR and U+0020-U+00FF only [§2.6]. */
+static bool
+iam_chars_ok(struct str doc)
+{
+    for (size_t i = 0; i < doc.n; i++) {
+        unsigned char c = (unsigned char)doc.p[i];
+        if (c == '\t' || c == '\n' || c == '\r' || (c >= 0x20 && c < 0x80))
+            continue;
+        /* U+0080-U+00FF is C2 or C3 and one continuation byte in UTF-8. */
+        if ((c == 0xc2 || c == 0xc3) && i + 1 < doc.n &&
+            ((unsigned char)doc.p[i + 1] & 0xc0) == 0x80) {
+            i++;
+            continue;
+        }
+        return false;
+    }
+    return true;
+}
+
 int
 policy_parse(struct str doc, const struct policy_opts *o, struct policy **out, char *msg,
              size_t msg_len)
@@ -807,6 +826,8 @@ policy_parse(struct str doc, const struct policy_opts *o, struct policy **out, c
         i++;
     if (i == doc.n || doc.p[i] != '{')
         return fail(&x, NULL, MSG_JSON_FIRST);
+    if (!x.s3 && !iam_chars_ok(doc))
+        return fail(&x, NULL, MSG_JSON);
     root = json_loadb(doc.p, doc.n, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL || !json_is_object(root)) {
         json_decref(root);

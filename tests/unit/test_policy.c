@@ -226,6 +226,15 @@ static const struct {
      "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}}", NULL},
     {POLICY_IDENTITY, IDS("\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::b/${aws:username\""),
      "Syntax errors in policy."},
+    {POLICY_IDENTITY, IDS("\"Sid\":\"\xc3\xa9\",\"Action\":\"s3:*\",\"Resource\":\"*\""),
+     "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the "
+     "regular expression [0-9A-Za-z]*"}, /* U+00E9 passes the character check */
+    {POLICY_IDENTITY, IDS("\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::\xe4\xb8\x80\""),
+     "Syntax errors in policy."}, /* U+4E00 */
+    {POLICY_IDENTITY, IDS("\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::\x01\""),
+     "Syntax errors in policy."},
+    {POLICY_BUCKET,
+     BPS("\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::bkt/\xe4\xb8\x80\""), NULL},
     /* trust policies */
     {POLICY_TRUST,
      ST("{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"" B "\"},\"Action\":\"sts:AssumeRole\"}"),

@@ -335,6 +335,11 @@ eval1(const char *doc, enum policy_kind kind, const char *name, const char *acti
     if (rc != 0)
         fail_msg("%s: %s", doc, msg);
     rc = (int)policy_eval(p, &c, hit != NULL ? hit : &h);
+    if (hit != NULL) { /* the Sid is the policy's: keep a copy past policy_free() */
+        static char sid[64];
+        snprintf(sid, sizeof(sid), "%.*s", STR_FMT(hit->sid));
+        hit->sid = str_c(sid);
+    }
     policy_free(p);
     arena_free(a);
     return rc;
