@@ -264,8 +264,10 @@ md_policy_version_delete(struct md_conn *c, int64_t policy_id, int version)
         return rc;
     if (version == def)
         return -EBUSY;
-    /* Not the default: no evaluation sees it, the generation stays. */
-    return change_i64_2(c, ST_PV_DELETE, policy_id, version);
+    rc = change_i64_2(c, ST_PV_DELETE, policy_id, version);
+    if (rc == 0)
+        rc = md_policy_gen_bump(c);
+    return rc;
 }
 
 int
