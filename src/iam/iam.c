@@ -1,6 +1,8 @@
 /* iam.c -- one IAM/STS call: the action table, the form parameters, the
  * caller, and the response documents (results and errors) in the IAM/STS
- * XML format. The actions live in iam_mfa.c, iam_users.c and iam_sts.c;
+ * XML format, and the authorize step of the policy actions. The actions
+ * live in iam_mfa.c, iam_users.c, iam_policy.c, iam_groups.c, iam_roles.c
+ * (with iam_entity.c) and iam_sts.c;
  * the HTTP front door in s3/s3_iam.c. */
 #include "iam/iam.h"
 #include "common.h"
@@ -36,25 +38,74 @@ struct iam_action {
     bool has_result; /* false: the response has no <{Action}Result> */
     bool needs_tls;  /* the request carries an MFA code or the reply a secret or seed */
     enum iam_err (*fn)(struct iam *x, struct buf *res);
+    /* Authorized as iam:<name> on this resource (iam_action_resource());
+     * IAM_RES_SELF: the action checks the caller itself. */
+    enum iam_res res;
 };
 
 static const struct iam_action actions[] = {
-    {"CreateVirtualMFADevice", false, true, true, iam_create_virtual_mfa_device},
-    {"EnableMFADevice", false, false, true, iam_enable_mfa_device},
-    {"ResyncMFADevice", false, false, true, iam_resync_mfa_device},
-    {"DeactivateMFADevice", false, false, false, iam_deactivate_mfa_device},
-    {"DeleteVirtualMFADevice", false, false, false, iam_delete_virtual_mfa_device},
-    {"ListMFADevices", false, true, false, iam_list_mfa_devices},
-    {"ListVirtualMFADevices", false, true, false, iam_list_virtual_mfa_devices},
-    {"CreateUser", false, true, false, iam_create_user},
-    {"GetUser", false, true, false, iam_get_user},
-    {"ListUsers", false, true, false, iam_list_users},
-    {"DeleteUser", false, false, false, iam_delete_user},
-    {"CreateAccessKey", false, true, true, iam_create_access_key},
-    {"ListAccessKeys", false, true, false, iam_list_access_keys},
-    {"DeleteAccessKey", false, false, false, iam_delete_access_key},
-    {"GetSessionToken", true, true, true, iam_get_session_token},
-    {"GetCallerIdentity", true, true, false, iam_get_caller_identity},
+    {"CreateVirtualMFADevice", false, true, true, iam_create_virtual_mfa_device, IAM_RES_SELF},
+    {"EnableMFADevice", false, false, true, iam_enable_mfa_device, IAM_RES_SELF},
+    {"ResyncMFADevice", false, false, true, iam_resync_mfa_device, IAM_RES_SELF},
+    {"DeactivateMFADevice", false, false, false, iam_deactivate_mfa_device, IAM_RES_SELF},
+    {"DeleteVirtualMFADevice", false, false, false, iam_delete_virtual_mfa_device, IAM_RES_SELF},
+    {"ListMFADevices", false, true, false, iam_list_mfa_devices, IAM_RES_SELF},
+    {"ListVirtualMFADevices", false, true, false, iam_list_virtual_mfa_devices, IAM_RES_SELF},
+    {"CreateUser", false, true, false, iam_create_user, IAM_RES_SELF},
+    {"GetUser", false, true, false, iam_get_user, IAM_RES_SELF},
+    {"ListUsers", false, true, false, iam_list_users, IAM_RES_SELF},
+    {"DeleteUser", false, false, false, iam_delete_user, IAM_RES_SELF},
+    {"CreateAccessKey", false, true, true, iam_create_access_key, IAM_RES_SELF},
+    {"ListAccessKeys", false, true, false, iam_list_access_keys, IAM_RES_SELF},
+    {"DeleteAccessKey", false, false, false, iam_delete_access_key, IAM_RES_SELF},
+    /* name, is_sts, has_result, needs_tls, fn, resource authorized on */
+    {"PutUserPolicy", false, false, false, iam_put_user_policy, IAM_RES_USER},
+    {"GetUserPolicy", false, true, false, iam_get_user_policy, IAM_RES_USER},
+    {"DeleteUserPolicy", false, false, false, iam_delete_user_policy, IAM_RES_USER},
+    {"ListUserPolicies", false, true, false, iam_list_user_policies, IAM_RES_USER},
+    {"AttachUserPolicy", false, false, false, iam_attach_user_policy, IAM_RES_USER},
+    {"DetachUserPolicy", false, false, false, iam_detach_user_policy, IAM_RES_USER},
+    {"ListAttachedUserPolicies", false, true, false, iam_list_attached_user_policies, IAM_RES_USER},
+    {"ListGroupsForUser", false, true, false, iam_list_groups_for_user, IAM_RES_USER},
+    {"CreatePolicy", false, true, false, iam_create_policy, IAM_RES_POLICY},
+    {"GetPolicy", false, true, false, iam_get_policy, IAM_RES_POLICY},
+    {"ListPolicies", false, true, false, iam_list_policies, IAM_RES_POLICIES},
+    {"DeletePolicy", false, false, false, iam_delete_policy, IAM_RES_POLICY},
+    {"CreatePolicyVersion", false, true, false, iam_create_policy_version, IAM_RES_POLICY},
+    {"GetPolicyVersion", false, true, false, iam_get_policy_version, IAM_RES_POLICY},
+    {"ListPolicyVersions", false, true, false, iam_list_policy_versions, IAM_RES_POLICY},
+    {"DeletePolicyVersion", false, false, false, iam_delete_policy_version, IAM_RES_POLICY},
+    {"SetDefaultPolicyVersion", false, false, false, iam_set_default_policy_version,
+     IAM_RES_POLICY},
+    {"ListEntitiesForPolicy", false, true, false, iam_list_entities_for_policy, IAM_RES_POLICY},
+    {"CreateGroup", false, true, false, iam_create_group, IAM_RES_GROUP},
+    {"GetGroup", false, true, false, iam_get_group, IAM_RES_GROUP},
+    {"DeleteGroup", false, false, false, iam_delete_group, IAM_RES_GROUP},
+    {"ListGroups", false, true, false, iam_list_groups, IAM_RES_GROUPS},
+    {"AddUserToGroup", false, false, false, iam_add_user_to_group, IAM_RES_GROUP},
+    {"RemoveUserFromGroup", false, false, false, iam_remove_user_from_group, IAM_RES_GROUP},
+    {"PutGroupPolicy", false, false, false, iam_put_group_policy, IAM_RES_GROUP},
+    {"GetGroupPolicy", false, true, false, iam_get_group_policy, IAM_RES_GROUP},
+    {"DeleteGroupPolicy", false, false, false, iam_delete_group_policy, IAM_RES_GROUP},
+    {"ListGroupPolicies", false, true, false, iam_list_group_policies, IAM_RES_GROUP},
+    {"AttachGroupPolicy", false, false, false, iam_attach_group_policy, IAM_RES_GROUP},
+    {"DetachGroupPolicy", false, false, false, iam_detach_group_policy, IAM_RES_GROUP},
+    {"ListAttachedGroupPolicies", false, true, false, iam_list_attached_group_policies,
+     IAM_RES_GROUP},
+    {"CreateRole", false, true, false, iam_create_role, IAM_RES_ROLE},
+    {"GetRole", false, true, false, iam_get_role, IAM_RES_ROLE},
+    {"DeleteRole", false, false, false, iam_delete_role, IAM_RES_ROLE},
+    {"ListRoles", false, true, false, iam_list_roles, IAM_RES_ROLES},
+    {"UpdateAssumeRolePolicy", false, false, false, iam_update_assume_role_policy, IAM_RES_ROLE},
+    {"PutRolePolicy", false, false, false, iam_put_role_policy, IAM_RES_ROLE},
+    {"GetRolePolicy", false, true, false, iam_get_role_policy, IAM_RES_ROLE},
+    {"DeleteRolePolicy", false, false, false, iam_delete_role_policy, IAM_RES_ROLE},
+    {"ListRolePolicies", false, true, false, iam_list_role_policies, IAM_RES_ROLE},
+    {"AttachRolePolicy", false, false, false, iam_attach_role_policy, IAM_RES_ROLE},
+    {"DetachRolePolicy", false, false, false, iam_detach_role_policy, IAM_RES_ROLE},
+    {"ListAttachedRolePolicies", false, true, false, iam_list_attached_role_policies, IAM_RES_ROLE},
+    {"GetSessionToken", true, true, true, iam_get_session_token, IAM_RES_SELF},
+    {"GetCallerIdentity", true, true, false, iam_get_caller_identity, IAM_RES_SELF},
 };
 
 struct iam *
@@ -184,6 +235,81 @@ iam_needs_tls(const struct iam *x)
     return x->act->needs_tls;
 }
 
+const char *
+iam_action_iam_name(struct iam *x)
+{
+    ASSERT(x->act != NULL);
+    return arena_printf(x->a, "iam:%s", x->act->name);
+}
+
+/* The path of the group or role named by param (Path when it does not
+ * exist yet: CreateGroup, CreateRole), "/" by default. */
+static struct str
+entity_path(struct iam *x, enum iam_res res, const char *param)
+{
+    struct str name = iam_arg(x, param), path = iam_arg(x, "Path");
+    struct md_conn *c = md_reader(x->r->md);
+    struct md_group g;
+    struct md_role r;
+
+    if (name.p != NULL && res == IAM_RES_GROUP &&
+        md_group_get_by_name(c, x->r->account_id, name, x->a, &g) == 0)
+        return g.path;
+    if (name.p != NULL && res == IAM_RES_ROLE &&
+        md_role_get_by_name(c, x->r->account_id, name, x->a, &r) == 0)
+        return r.path;
+    return path.p != NULL && path.n > 0 ? path : STR_LIT("/");
+}
+
+const char *
+iam_action_resource(struct iam *x)
+{
+    ASSERT(x->act != NULL);
+    switch (x->act->res) {
+    case IAM_RES_SELF:
+        return NULL;
+    case IAM_RES_USER:
+        return arena_printf(x->a, "arn:aws:iam::%s:user/%s", x->acct,
+                            iam_shown(x, iam_arg(x, "UserName")));
+    case IAM_RES_GROUP:
+        return arena_printf(x->a, "arn:aws:iam::%s:group%s%s", x->acct,
+                            iam_shown(x, entity_path(x, IAM_RES_GROUP, "GroupName")),
+                            iam_shown(x, iam_arg(x, "GroupName")));
+    case IAM_RES_ROLE:
+        return arena_printf(x->a, "arn:aws:iam::%s:role%s%s", x->acct,
+                            iam_shown(x, entity_path(x, IAM_RES_ROLE, "RoleName")),
+                            iam_shown(x, iam_arg(x, "RoleName")));
+    case IAM_RES_POLICY:
+        if (iam_arg(x, "PolicyArn").p == NULL)
+            return arena_printf(x->a, "arn:aws:iam::%s:policy%s%s", x->acct,
+                                iam_shown(x, entity_path(x, IAM_RES_POLICY, "")),
+                                iam_shown(x, iam_arg(x, "PolicyName")));
+        return iam_shown(x, iam_arg(x, "PolicyArn"));
+    case IAM_RES_GROUPS:
+        return arena_printf(x->a, "arn:aws:iam::%s:group/", x->acct);
+    case IAM_RES_ROLES:
+        return arena_printf(x->a, "arn:aws:iam::%s:role/", x->acct);
+    case IAM_RES_POLICIES:
+        return arena_printf(x->a, "arn:aws:iam::%s:policy/", x->acct);
+    }
+    return NULL;
+}
+
+/* The authorize step: may the caller perform iam_action_iam_name(x) on
+ * iam_action_resource(x)? This is the one place to evaluate it against the
+ * caller's policies. Until then only the account root may call these
+ * actions (CreateUser's rule); the older actions check themselves. */
+static enum iam_err
+authorize(struct iam *x)
+{
+    const char *resource;
+
+    if (x->act->res == IAM_RES_SELF)
+        return IAM_E_OK;
+    resource = iam_action_resource(x);
+    return iam_require_root(x, x->act->name, resource != NULL ? resource : "*");
+}
+
 enum iam_err
 iam_run(struct iam *x, struct buf *res)
 {
@@ -195,6 +321,9 @@ iam_run(struct iam *x, struct buf *res)
      * GetSessionToken answers its own error) [spec-mfa-delete §7.2]. */
     if (x->r->key->expires_ms > 0 && !x->is_sts && x->r->key->mfa_auth_ms == 0)
         return IAM_E_INVALID_CLIENT_TOKEN;
+    err = authorize(x);
+    if (err != IAM_E_OK)
+        return err;
     err = x->act->fn(x, res);
     if (err == IAM_E_INTERNAL)
         log_error("iam: %s: internal error, request %s", x->act->name, x->r->request_id);

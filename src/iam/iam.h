@@ -1,12 +1,14 @@
 /* iam.h -- the IAM (2010-05-08) and STS (2011-06-15) query APIs: users,
- * access keys, virtual MFA devices, session tokens, caller identity; their
- * parameter checks, their own error table (iam_errors.def) and their XML
- * documents, errors included (<ErrorResponse><Error><Type/><Code/>
- * <Message/></Error>, not S3's <Error>). No HTTP: the front door
+ * groups, roles, inline and managed policies (documents checked by
+ * auth/policy.h), access keys, virtual MFA devices, session tokens, caller
+ * identity; their parameter checks, their own error table (iam_errors.def)
+ * and their XML documents, errors included (<ErrorResponse><Error><Type/>
+ * <Code/><Message/></Error>, not S3's <Error>). No HTTP: the front door
  * (s3/s3_iam.c) reads the form body, verifies the signature, enforces HTTPS
  * where needed, fills a struct iam_req and sends what iam_render() builds.
- * Not here: policies, groups, roles, AssumeRole; MFA delete enforcement
- * (auth/mfa.c); TOTP arithmetic (auth/totp.c). Seeds and codes are never
+ * Not here: AssumeRole, the policy simulator, evaluating IAM actions against
+ * policies (iam_action_resource() is where it plugs in); MFA delete
+ * enforcement (auth/mfa.c); TOTP arithmetic (auth/totp.c). Seeds and codes are never
  * logged or echoed; seeds leave only in the CreateVirtualMFADevice reply. */
 #ifndef COFFER_IAM_IAM_H
 #define COFFER_IAM_IAM_H
@@ -77,6 +79,13 @@ enum iam_err iam_prepare(struct iam *x);
  * an MFA code or its reply a secret or seed (then it must come over HTTPS). */
 const char *iam_action_name(const struct iam *x);
 bool iam_needs_tls(const struct iam *x);
+/* What the action is authorized as: "iam:<Action>" on the ARN of the user,
+ * group, role or policy its parameters name (a listing: the kind's ARN
+ * prefix, "arn:aws:iam::A:group/"); NULL for the actions that check the
+ * caller themselves (users, keys, MFA devices, STS). In the arena. The
+ * single place that decides whether the caller may is iam.c's authorize(). */
+const char *iam_action_iam_name(struct iam *x);
+const char *iam_action_resource(struct iam *x);
 
 /* Runs the action: temporary credentials without MFA may call IAM only
  * through STS (IAM_E_INVALID_CLIENT_TOKEN), then the action's own checks and

@@ -21,10 +21,37 @@
 #define IAM_MAX_KEYS_PER_PRINCIPAL 2    /* AWS AccessKeysPerUser */
 #define IAM_MAX_USERS 5000              /* AWS UsersPerAccount */
 #define IAM_MAX_TAGS 50
-#define IAM_SEED_BYTES 20 /* 160-bit seeds, as AWS issues */
+#define IAM_SEED_BYTES 20  /* 160-bit seeds, as AWS issues */
 #define IAM_TOKEN_BYTES 48 /* 64 base64url characters */
 #define IAM_QR_SCALE 6
 #define IAM_QR_BORDER 4
+/* Policies [spec-authorization §2.6, §5.1]. Inline sizes are per entity, all
+ * of its inline policies together, counted by policy_size(). */
+#define IAM_INLINE_USER_MAX 2048
+#define IAM_INLINE_GROUP_MAX 5120
+#define IAM_INLINE_ROLE_MAX 10240
+#define IAM_MANAGED_MAX 6144
+#define IAM_TRUST_MAX 2048
+#define IAM_DOC_MAX 131072  /* the API model's bound on a document parameter */
+#define IAM_MAX_ATTACHED 10 /* PoliciesPerUser / PerGroup / PerRole */
+#define IAM_MAX_GROUPS_PER_USER 10
+#define IAM_MAX_GROUPS 300    /* GroupsPerAccount */
+#define IAM_MAX_ROLES 1000    /* RolesPerAccount */
+#define IAM_MAX_POLICIES 1500 /* customer managed PoliciesPerAccount */
+#define IAM_AWS_POLICY_PREFIX "arn:aws:iam::aws:policy/"
+
+/* What an action is authorized on (iam.c's table): the ARN its parameters
+ * name. IAM_RES_SELF: an older action that checks the caller itself. */
+enum iam_res {
+    IAM_RES_SELF = 0,
+    IAM_RES_USER,   /* UserName */
+    IAM_RES_GROUP,  /* GroupName (Path for CreateGroup) */
+    IAM_RES_ROLE,   /* RoleName (Path for CreateRole) */
+    IAM_RES_POLICY, /* PolicyArn; CreatePolicy: Path and PolicyName */
+    IAM_RES_GROUPS, /* listings: the kind's ARN prefix */
+    IAM_RES_ROLES,
+    IAM_RES_POLICIES,
+};
 
 /* A principal of the caller's account: its root (user_id 0) or an IAM user. */
 struct principal {
@@ -72,6 +99,52 @@ enum iam_err iam_delete_user(struct iam *x, struct buf *res);
 enum iam_err iam_create_access_key(struct iam *x, struct buf *res);
 enum iam_err iam_list_access_keys(struct iam *x, struct buf *res);
 enum iam_err iam_delete_access_key(struct iam *x, struct buf *res);
+/* iam_policy.c: users' inline and attached policies; managed policies */
+enum iam_err iam_put_user_policy(struct iam *x, struct buf *res);
+enum iam_err iam_get_user_policy(struct iam *x, struct buf *res);
+enum iam_err iam_delete_user_policy(struct iam *x, struct buf *res);
+enum iam_err iam_list_user_policies(struct iam *x, struct buf *res);
+enum iam_err iam_attach_user_policy(struct iam *x, struct buf *res);
+enum iam_err iam_detach_user_policy(struct iam *x, struct buf *res);
+enum iam_err iam_list_attached_user_policies(struct iam *x, struct buf *res);
+enum iam_err iam_create_policy(struct iam *x, struct buf *res);
+enum iam_err iam_get_policy(struct iam *x, struct buf *res);
+enum iam_err iam_list_policies(struct iam *x, struct buf *res);
+enum iam_err iam_delete_policy(struct iam *x, struct buf *res);
+enum iam_err iam_create_policy_version(struct iam *x, struct buf *res);
+enum iam_err iam_get_policy_version(struct iam *x, struct buf *res);
+enum iam_err iam_list_policy_versions(struct iam *x, struct buf *res);
+enum iam_err iam_delete_policy_version(struct iam *x, struct buf *res);
+enum iam_err iam_set_default_policy_version(struct iam *x, struct buf *res);
+enum iam_err iam_list_entities_for_policy(struct iam *x, struct buf *res);
+/* iam_groups.c */
+enum iam_err iam_create_group(struct iam *x, struct buf *res);
+enum iam_err iam_get_group(struct iam *x, struct buf *res);
+enum iam_err iam_delete_group(struct iam *x, struct buf *res);
+enum iam_err iam_list_groups(struct iam *x, struct buf *res);
+enum iam_err iam_add_user_to_group(struct iam *x, struct buf *res);
+enum iam_err iam_remove_user_from_group(struct iam *x, struct buf *res);
+enum iam_err iam_list_groups_for_user(struct iam *x, struct buf *res);
+enum iam_err iam_put_group_policy(struct iam *x, struct buf *res);
+enum iam_err iam_get_group_policy(struct iam *x, struct buf *res);
+enum iam_err iam_delete_group_policy(struct iam *x, struct buf *res);
+enum iam_err iam_list_group_policies(struct iam *x, struct buf *res);
+enum iam_err iam_attach_group_policy(struct iam *x, struct buf *res);
+enum iam_err iam_detach_group_policy(struct iam *x, struct buf *res);
+enum iam_err iam_list_attached_group_policies(struct iam *x, struct buf *res);
+/* iam_roles.c */
+enum iam_err iam_create_role(struct iam *x, struct buf *res);
+enum iam_err iam_get_role(struct iam *x, struct buf *res);
+enum iam_err iam_delete_role(struct iam *x, struct buf *res);
+enum iam_err iam_list_roles(struct iam *x, struct buf *res);
+enum iam_err iam_update_assume_role_policy(struct iam *x, struct buf *res);
+enum iam_err iam_put_role_policy(struct iam *x, struct buf *res);
+enum iam_err iam_get_role_policy(struct iam *x, struct buf *res);
+enum iam_err iam_delete_role_policy(struct iam *x, struct buf *res);
+enum iam_err iam_list_role_policies(struct iam *x, struct buf *res);
+enum iam_err iam_attach_role_policy(struct iam *x, struct buf *res);
+enum iam_err iam_detach_role_policy(struct iam *x, struct buf *res);
+enum iam_err iam_list_attached_role_policies(struct iam *x, struct buf *res);
 /* iam_sts.c */
 enum iam_err iam_get_session_token(struct iam *x, struct buf *res);
 enum iam_err iam_get_caller_identity(struct iam *x, struct buf *res);
@@ -135,6 +208,67 @@ enum iam_err iam_denied(struct iam *x, const char *action, const char *resource)
 /* Root manages every principal of its account; an IAM user only itself. */
 enum iam_err iam_may_manage(struct iam *x, const char *action, const struct principal *target);
 enum iam_err iam_require_root(struct iam *x, const char *action, const char *resource);
+
+/* ---- users, groups and roles holding policies (iam_entity.c) --------------
+ * The actions shared by the three kinds (inline policies, attachments) take
+ * the kind; each kind's file names its own actions. */
+
+struct iam_entity {
+    enum md_entity kind;
+    int64_t id;
+    struct str name, path; /* users: path "/" */
+    struct str uid;        /* GroupId / RoleId; users: iam_principal_id() */
+    int64_t created_ms;
+};
+/* The kind's word ("user", "group", "role"), its name parameter
+ * ("UserName", ...). */
+const char *iam_kind_word(enum md_entity kind);
+const char *iam_kind_param(enum md_entity kind);
+/* The entity of the caller's account the kind's name parameter names:
+ * IAM_E_OK, ValidationError, NoSuchEntity ("The user with name N cannot be
+ * found."). Users are IAM users only (not root). */
+enum iam_err iam_entity_get(struct iam *x, enum md_entity kind, struct iam_entity *out);
+/* arn:aws:iam::ACCOUNT:KIND/PATH/NAME, in the arena. */
+const char *iam_entity_arn(struct iam *x, const struct iam_entity *e);
+/* A fresh unique id: prefix ("AGPA", "AROA", "ANPA") and 17 of [A-Z0-9],
+ * from the crypto generator. IAM_E_INTERNAL if it fails. */
+enum iam_err iam_new_uid(struct iam *x, const char *prefix, struct str *out);
+/* Put/Get/Delete/List<Kind>Policy(ies), Attach/Detach/ListAttached<Kind>Policies. */
+enum iam_err iam_entity_put_policy(struct iam *x, enum md_entity kind);
+enum iam_err iam_entity_get_policy(struct iam *x, enum md_entity kind, struct buf *res);
+enum iam_err iam_entity_delete_policy(struct iam *x, enum md_entity kind);
+enum iam_err iam_entity_list_policies(struct iam *x, enum md_entity kind, struct buf *res);
+enum iam_err iam_entity_attach(struct iam *x, enum md_entity kind);
+enum iam_err iam_entity_detach(struct iam *x, enum md_entity kind);
+enum iam_err iam_entity_list_attached(struct iam *x, enum md_entity kind, struct buf *res);
+
+/* ---- policy documents (iam_entity.c) ---------------------------------------- */
+
+/* Parameter param as a policy document for o: present, 1..IAM_DOC_MAX bytes
+ * of TAB, LF, CR and U+0020..U+00FF (ValidationError naming field), and
+ * accepted by policy_parse() (MalformedPolicyDocument with the parser's
+ * message). *size: policy_size(). */
+struct policy_opts;
+enum iam_err iam_get_doc(struct iam *x, const char *param, const char *field,
+                         const struct policy_opts *o, struct str *doc, size_t *size);
+/* <tag> with doc URL-encoded, as IAM returns documents. 0 or -E2BIG. */
+int iam_put_doc(struct buf *b, const char *tag, struct str doc);
+/* Path of a policy ARN ("/" for AWS managed and malformed ones) and its
+ * name (after the last '/'). */
+struct str iam_policy_arn_path(struct str arn);
+struct str iam_policy_arn_name(struct str arn);
+/* PathPrefix: absent (STR_NULL) or "/" [!-~]* up to 512 bytes. */
+enum iam_err iam_get_path_prefix(struct iam *x, struct str *prefix);
+/* Index-based paging for the listings added with policies: the first item
+ * of this page from Marker (a decimal index; past the end when it is not
+ * one), and the reply's <IsTruncated>/<Marker> for items [start, end) of n. */
+size_t iam_page_index(struct str marker, size_t n);
+int iam_put_page_index(struct iam *x, struct buf *b, size_t end, size_t n);
+/* Optional boolean parameter ("true"/"false", any case): ValidationError. */
+enum iam_err iam_get_bool(struct iam *x, const char *param, const char *field, bool *out);
+/* Audit record "iam.<Action>" of the caller with detail (printf). */
+int iam_audit_action(struct md_conn *c, struct iam *x, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- store (iam_util.c) --------------------------------------------------- */
 

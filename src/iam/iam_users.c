@@ -133,8 +133,30 @@ static int
 delete_user_fn(struct md_conn *c, void *arg)
 {
     struct user_op *op = arg;
-    int rc = md_user_delete(c, op->id);
+    struct md_inline_policy *ips;
+    struct md_group *gs;
+    struct str *arns;
+    size_t n_inline, n_att, n_groups;
+    int rc;
 
+    op->err = IAM_E_OK;
+    /* AWS: IAM refuses while policies or groups hold on to the user
+     * (DeleteConflict); the store would drop them with it. */
+    rc = md_inline_list(c, MD_ENT_USER, op->id, op->x->a, &ips, &n_inline);
+    if (rc == 0)
+        rc = md_attached_list(c, MD_ENT_USER, op->id, op->x->a, &arns, &n_att);
+    if (rc == 0)
+        rc = md_user_groups(c, op->id, op->x->a, &gs, &n_groups);
+    if (rc < 0)
+        return rc;
+    if (n_inline > 0 || n_att > 0 || n_groups > 0) {
+        op->err = iam_fail(op->x, IAM_E_DELETE_CONFLICT, "Cannot delete entity, must %s first.",
+                           n_inline > 0 ? "delete policies"
+                           : n_att > 0  ? "detach all policies"
+                                        : "remove user from all groups");
+        return -ECANCELED;
+    }
+    rc = md_user_delete(c, op->id);
     if (rc == -ENOTEMPTY) {
         op->err = iam_fail(op->x, IAM_E_DELETE_CONFLICT,
                            "Cannot delete entity, must remove MFA device first.");
