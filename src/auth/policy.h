@@ -94,10 +94,13 @@ struct policy_hit {
     int index;      /* 0-based position in Statement; -1 when none */
     struct str sid; /* empty when the statement has none; borrowed from the
                      * policy: valid until policy_free() */
-    /* POLICY_BUCKET and POLICY_TRUST Allow: the statement matched the caller
-     * only as its whole account ("*" included counts as account-wide:
-     * false), so a same-account caller still needs an identity Allow
-     * [§1.2]. */
+    /* POLICY_BUCKET and POLICY_TRUST: the statement matched the caller
+     * only as its whole account (12-digit id, account root ARN or
+     * CanonicalUser), so a same-account caller still needs an identity
+     * Allow [§1.2]. A match through "*" is not account-wide: by_account is
+     * false and by_wildcard true. At most one of by_account, by_wildcard
+     * and by_role is set; none: the caller's own user, session or
+     * federated-user ARN was named (or an identity policy decided). */
     bool by_account;
     bool by_wildcard; /* matched through Principal "*" or {"AWS":"*"} (or an
                        * Allow with NotPrincipal not listing the caller) */
