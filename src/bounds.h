@@ -22,6 +22,11 @@
 #define S3_MAX_CLOCK_SKEW_S (15 * 60)
 #define S3_MAX_PRESIGN_EXPIRES 604800
 #define S3_MAX_CHUNK_BYTES (16LL * 1024 * 1024 * 1024) /* aws-chunked chunk-size cap */
+/* AWS: multipart parts are numbered 1..10000; every part but the last is at
+ * least 5 MiB; a part is at most 5 GiB. */
+#define S3_MPU_MAX_PARTS 10000
+#define S3_MPU_MIN_PART_BYTES (5LL * 1024 * 1024)
+#define S3_MPU_MAX_PART_BYTES (5LL * 1024 * 1024 * 1024)
 
 #define STORE_INLINE_MAX (64 * 1024)       /* objects up to this live in SQLite */
 

@@ -1,27 +1,11 @@
-/* object.c -- versioning semantics of writes and deletes. */
+/* object.c -- versioning semantics of writes and deletes, conditional
+ * writes, and the transactions of PutObject, CopyObject, DeleteObject and
+ * DeleteObjects. */
 #include "common.h"
 #include "core/object.h"
+#include "core/core_int.h"
 
 #include <errno.h>
-
-/* A store result as core/ reports it (s3_err_from_errno()'s classes). */
-static enum core_err
-store_err(int rc)
-{
-    switch (rc) {
-    case 0:
-        return CORE_E_OK;
-    case -ENOSPC:
-    case -EDQUOT:
-        return CORE_E_STORAGE_FULL;
-    case -EBUSY: /* meta.db write-locked by another process past the wait */
-        return CORE_E_SLOW_DOWN;
-    case -E2BIG:
-        return CORE_E_ENTITY_TOO_LARGE;
-    default:
-        return CORE_E_INTERNAL;
-    }
-}
 
 enum core_err
 object_bucket(struct md_conn *c, struct str name, int64_t account_id, struct arena *a,
@@ -32,7 +16,7 @@ object_bucket(struct md_conn *c, struct str name, int64_t account_id, struct are
     if (rc == -ENOENT)
         return CORE_E_NO_SUCH_BUCKET;
     if (rc < 0)
-        return store_err(rc);
+        return core_store_err(rc);
     if (b->account_id != account_id)
         return CORE_E_ACCESS_DENIED;
     return CORE_E_OK;
@@ -65,7 +49,7 @@ drop_null(struct md_conn *c, int64_t bucket_id, struct str key, struct arena *a,
     if (rc == 0)
         rc = drop_version(c, &old);
     if (rc < 0)
-        return store_err(rc);
+        return core_store_err(rc);
     if (old.blob_id.n > 0)
         *blob = old.blob_id;
     return CORE_E_OK;
@@ -90,7 +74,7 @@ object_put(struct md_conn *c, const struct md_bucket *b, struct md_version *v, s
             return err;
         v->version_id = STR_LIT("null");
     }
-    return store_err(md_version_insert(c, v, a));
+    return core_store_err(md_version_insert(c, v, a));
 }
 
 enum core_err
@@ -106,8 +90,11 @@ object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, stru
     out->blob_id = STR_NULL;
     out->removed = false;
     if (vid.p != NULL) {
+        int64_t seq;
         /* AWS: DELETE ?versionId removes that version for good, a marker
          * included; the response says which it was [spec §4.4]. */
+        if (md_vid_parse(vid, &seq) < 0)
+            return CORE_E_NO_SUCH_VERSION;
         rc = md_version_get(c, b->id, key, vid, a, &v);
         out->version_id = vid;
         if (rc == -ENOENT)
@@ -115,7 +102,7 @@ object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, stru
         if (rc == 0)
             rc = drop_version(c, &v);
         if (rc < 0)
-            return store_err(rc);
+            return core_store_err(rc);
         out->removed = true;
         out->delete_marker = v.is_delete_marker;
         if (v.blob_id.n > 0)
@@ -139,8 +126,132 @@ object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, stru
     v.owner_id = owner_id;
     rc = md_version_insert(c, &v, a);
     if (rc < 0)
-        return store_err(rc);
+        return core_store_err(rc);
     out->version_id = v.version_id;
     out->delete_marker = true;
+    return CORE_E_OK;
+}
+
+bool
+object_etag_matches(struct str list, struct str etag)
+{
+    struct str rest = list, item;
+
+    while (rest.p != NULL) {
+        str_split(rest, ',', &item, &rest);
+        item = str_trim(item);
+        if (str_eq_c(item, "*"))
+            return true;
+        if (item.n >= 2 && item.p[0] == '"' && item.p[item.n - 1] == '"')
+            item = str_make(item.p + 1, item.n - 2);
+        if (str_eq(item, etag))
+            return true;
+    }
+    return false;
+}
+
+enum core_err
+object_check_cond(struct md_conn *c, int64_t bucket_id, struct str key,
+                  const struct object_cond *cond, struct arena *a)
+{
+    struct md_version cur;
+    bool exists;
+    int rc;
+
+    if (cond == NULL || (!cond->if_none_match && cond->if_match.p == NULL))
+        return CORE_E_OK;
+    rc = md_version_get(c, bucket_id, key, STR_NULL, a, &cur);
+    if (rc < 0 && rc != -ENOENT)
+        return core_store_err(rc);
+    exists = rc == 0 && !cur.is_delete_marker;
+    if (cond->if_none_match && exists)
+        return CORE_E_PRECONDITION_FAILED;
+    if (cond->if_match.p != NULL) {
+        if (!exists)
+            return CORE_E_NO_SUCH_KEY;
+        if (!object_etag_matches(cond->if_match, cur.etag))
+            return CORE_E_PRECONDITION_FAILED;
+    }
+    return CORE_E_OK;
+}
+
+enum core_err
+object_write(struct md_conn *c, struct str bucket, int64_t account_id,
+             const struct object_cond *cond, struct arena *a, struct md_bucket *b,
+             struct md_version *v, struct str *replaced_blob)
+{
+    enum core_err err;
+
+    *replaced_blob = STR_NULL;
+    err = object_bucket(c, bucket, account_id, a, b);
+    if (err == CORE_E_OK)
+        err = object_check_cond(c, b->id, v->key, cond, a);
+    if (err == CORE_E_OK)
+        err = object_put(c, b, v, a, replaced_blob);
+    return err;
+}
+
+/* The bucket as it is now: MFA delete turned on after the request's check
+ * would otherwise let a versioned delete through without a code. */
+static enum core_err
+mfa_gate(const struct md_bucket *b, bool names_version, bool mfa_verified)
+{
+    if (names_version && b->mfa_delete == MD_MFA_ENABLED && !mfa_verified)
+        return CORE_E_MFA_REQUIRED;
+    return CORE_E_OK;
+}
+
+static void
+del_clear(struct object_del *out)
+{
+    out->version_id = STR_NULL;
+    out->delete_marker = false;
+    out->blob_id = STR_NULL;
+    out->removed = false;
+}
+
+enum core_err
+object_remove(struct md_conn *c, struct str bucket, int64_t account_id, struct str key,
+              struct str vid, bool mfa_verified, int64_t now_ms, struct arena *a,
+              struct md_bucket *b, struct object_del *out)
+{
+    enum core_err err;
+
+    del_clear(out);
+    err = object_bucket(c, bucket, account_id, a, b);
+    if (err == CORE_E_OK)
+        err = mfa_gate(b, vid.p != NULL, mfa_verified);
+    if (err == CORE_E_OK)
+        err = object_delete(c, b, key, vid, account_id, now_ms, a, out);
+    return err;
+}
+
+enum core_err
+object_delete_many(struct md_conn *c, struct str bucket, int64_t account_id,
+                   struct object_del_item *items, size_t n, bool mfa_verified, int64_t now_ms,
+                   struct arena *a, struct md_bucket *b)
+{
+    bool any_vid = false;
+    enum core_err err;
+
+    /* Every output first: a run must not see what an earlier one left
+     * (an item's error would otherwise skip it when md_write() runs the
+     * closure again). */
+    for (size_t i = 0; i < n; i++) {
+        items[i].err = CORE_E_OK;
+        del_clear(&items[i].out);
+        /* Even a version id that will not parse names a version. */
+        any_vid = any_vid || items[i].vid.p != NULL;
+    }
+    err = object_bucket(c, bucket, account_id, a, b);
+    if (err == CORE_E_OK)
+        err = mfa_gate(b, any_vid, mfa_verified);
+    if (err != CORE_E_OK)
+        return err;
+    for (size_t i = 0; i < n; i++) {
+        struct object_del_item *it = &items[i];
+        if (!it->skip)
+            it->err = object_delete(c, b, it->key, it->vid, account_id, now_ms, a, &it->out);
+    }
     return CORE_E_OK;
 }

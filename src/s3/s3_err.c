@@ -53,7 +53,8 @@ s3_err_from_errno(int rc)
     }
 }
 
-/* Each auth/ and core/ error is named after the S3 error it becomes. */
+/* Each auth/ error is named after the S3 error it becomes; each core/
+ * error names it in its second column. */
 static const enum s3_err from_auth[] = {[AUTH_E_OK] = S3E_OK,
 #define AUTH_ERR_MAP(name) [AUTH_E_##name] = S3E_##name,
                                         AUTH_ERRORS(AUTH_ERR_MAP)
@@ -61,7 +62,7 @@ static const enum s3_err from_auth[] = {[AUTH_E_OK] = S3E_OK,
 };
 
 static const enum s3_err from_core[] = {[CORE_E_OK] = S3E_OK,
-#define CORE_ERR_MAP(name) [CORE_E_##name] = S3E_##name,
+#define CORE_ERR_MAP(name, s3) [CORE_E_##name] = S3E_##s3,
                                         CORE_ERRORS(CORE_ERR_MAP)
 #undef CORE_ERR_MAP
 };

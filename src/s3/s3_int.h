@@ -215,29 +215,16 @@ enum s3_err s3_parse_copy_source(struct s3_req *q, struct str *sb, struct str *s
 enum s3_err s3_copy_conditions(struct s3_req *q, const struct md_version *v);
 
 struct blob_reader;
-struct s3_mpu_reader;
+struct version_reader;
 
-/* Reads the row of the version to open into *v (the request's own rules for
- * missing versions and delete markers); S3E_OK or the error to answer. */
-typedef enum s3_err s3_version_load_fn(struct s3_req *q, void *arg, struct md_version *v);
-/* Reads a version row with load(q, arg, v) and opens its data under the
- * read lease rd, reading the row again (three tries in all) when the data
- * is gone: a row from a snapshot older than the lease may name data reaped
- * already (store/trash.h). On S3E_OK, *mpu (owned) for a multipart version,
- * *has_blob for a version in one blob (probed), neither for inline data or,
- * on the loop thread, for data in files (a worker reads those: nothing is
- * opened). load's error, or S3E_INTERNAL (s3_object.c). */
-enum s3_err s3_version_open(struct s3_req *q, struct blob_reader *rd, s3_version_load_fn *load,
-                            void *arg, struct md_version *v, struct s3_mpu_reader **mpu,
-                            bool *has_blob);
-/* The source version of CopyObject and UploadPartCopy, as an
- * s3_version_load_fn (arg: a struct s3_copy_src): NoSuchKey, NoSuchVersion,
- * or InvalidRequest for a delete marker named by version id (s3_object.c). */
-struct s3_copy_src {
-    int64_t bucket_id;
-    struct str key, vid; /* vid: STR_NULL for the current version */
-};
-s3_version_load_fn s3_copy_source_load;
+/* The source version of CopyObject and UploadPartCopy (svid STR_NULL: the
+ * current one) opened under the read lease rd, as core's version_open()
+ * does: *mpu (owned) for a multipart source, *has_blob for one in a blob.
+ * NoSuchKey, NoSuchVersion, InvalidRequest for a delete marker named by
+ * version id, or InternalError (s3_object.c). */
+enum s3_err s3_copy_source_open(struct s3_req *q, struct blob_reader *rd, int64_t bucket_id,
+                                struct str sk, struct str svid, struct md_version *v,
+                                struct version_reader **mpu, bool *has_blob);
 /* The copy source's bucket row read on c (NoSuchBucket naming it), then
  * authorized for s3:GetObject, or s3:GetObjectVersion with a versionId:
  * CopyObject and UploadPartCopy. */

@@ -1,7 +1,7 @@
 /* s3_mpu.h -- what the rest of s3/ needs from multipart uploads (s3_mpu.c,
- * s3_mpu_complete.c): reading a multipart version, whose data lies in one
- * blob per part (GET, HEAD ?partNumber, CopyObject and UploadPartCopy from
- * such a source), and unlinking the blobs that deletes left in the trash;
+ * s3_mpu_complete.c): sending a multipart version, whose data lies in one
+ * blob per part (GET; reading it is core/version.h's), its parts
+ * (?partNumber), and unlinking the blobs that deletes left in the trash;
  * and what the multipart files share (s3_mpu.c). The S3 operations
  * themselves are the s3_ops.def handlers (s3_mpu_upload.c,
  * s3_mpu_complete.c, s3_mpu_list.c). */
@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "bounds.h" /* S3_MPU_MAX_PARTS and the part sizes */
 #include "crypto/cksum.h"
 #include "s3/s3_err.h"
 #include "util/str.h"
@@ -23,35 +24,16 @@ struct md_upload;
 struct md_version;
 struct s3_req;
 struct srv;
+struct version_reader;
 
-/* AWS: parts are numbered 1..10000; every part but the last is at least
- * 5 MiB; a part is at most 5 GiB. */
-#define S3_MPU_MAX_PARTS 10000
-#define S3_MPU_MIN_PART_BYTES (5LL * 1024 * 1024)
-#define S3_MPU_MAX_PART_BYTES (5LL * 1024 * 1024 * 1024)
+/* Writes bytes [from, to] (inclusive, within the object) of v, open in r
+ * (core/version.h), with http_resp_write(): call after http_resp_begin().
+ * 0, -EPIPE, -ENOENT, -EIO; on error cut the connection
+ * (http_resp_close()). */
+int s3_mpu_send(struct s3_req *q, struct version_reader *r, const struct md_version *v,
+                int64_t from, int64_t to);
 
-/* Random access to the data of a multipart version (v->parts_count > 0).
- * Loads the whole extent list at open (the rows go with the version, the
- * blobs stay while the lease does); reads part blobs through the caller's
- * blob_reader, which keeps one open at a time. */
-struct s3_mpu_reader;
-
-/* Opens v for reading under rd, a lease taken before v was read (borrowed:
- * close the mpu reader first): 0 and an owned reader, -ENOENT if v's
- * extents are gone (the version was deleted after v was read: read it
- * again), -EIO. Checks that the first part's blob can be opened. */
-int s3_mpu_open(struct s3_req *q, struct blob_reader *rd, const struct md_version *v,
-                struct s3_mpu_reader **out);
-/* Reads up to n bytes at off: > 0, 0 at or past the end, -ENOENT if a part
- * blob is missing (never while the lease holds), -EIO. */
-ssize_t s3_mpu_pread(struct s3_mpu_reader *r, void *p, size_t n, int64_t off);
-/* Writes bytes [from, to] (inclusive, within the object) with
- * http_resp_write(): call after http_resp_begin(). 0, -EPIPE, -ENOENT,
- * -EIO; on error cut the connection (http_resp_close()). */
-int s3_mpu_send(struct s3_mpu_reader *r, int64_t from, int64_t to);
-void s3_mpu_close(struct s3_mpu_reader *r); /* NULL ok */
-
-/* s3_mpu_open() + s3_mpu_send() + s3_mpu_close() in one call. */
+/* version_reader_open() + s3_mpu_send() + version_reader_close() in one call. */
 int s3_mpu_send_range(struct s3_req *q, struct blob_reader *rd, const struct md_version *v,
                       int64_t from, int64_t to);
 
@@ -85,7 +67,8 @@ struct s3_mpu_want {
     struct str checksum; /* Checksum<ALGO> of the upload's algorithm, or STR_NULL */
 };
 
-/* Parses a CompleteMultipartUpload body: <CompleteMultipartUpload><Part>
+/* Parses a CompleteMultipartUpload body (the same parts as core's
+ * struct object_mpu_want, which completion takes): <CompleteMultipartUpload><Part>
  * <PartNumber><ETag>[<ChecksumCRC32>...]</Part>...; algo is the upload's
  * checksum algorithm name ("" for none). S3E_OK with 1..S3_MPU_MAX_PARTS
  * parts in *want (arena), numbers strictly ascending; S3E_MALFORMED_XML;
@@ -95,9 +78,7 @@ enum s3_err s3_mpu_parse_complete(struct arena *a, struct str body, struct str a
                                   struct s3_mpu_want **want, size_t *n_want,
                                   struct str *bad_number);
 
-/* CRC of A||B from crc1 = CRC(A), crc2 = CRC(B) and len2 = |B|, for the
- * finished (post-inverted) CRC32, CRC32C and CRC64NVME values. Used for
- * FULL_OBJECT checksums of multipart uploads. */
+/* object_mpu_crc_combine() (core/object_mpu.h), for the unit tests. */
 uint64_t s3_mpu_crc_combine(enum cksum_algo a, uint64_t crc1, uint64_t crc2, int64_t len2);
 
 /* Shared by the multipart files of s3/ only (s3_mpu.c). */

@@ -1,12 +1,10 @@
-/* s3_mpu_complete.c -- CompleteMultipartUpload: checking the requested parts
- * against the stored ones, composing the object's ETag and checksum
- * (COMPOSITE, or FULL_OBJECT by CRC combination), and moving the part rows
- * to the new version's extent list in one md_write() closure, so the object
- * becomes visible exactly at that commit whatever its size. */
+/* s3_mpu_complete.c -- CompleteMultipartUpload on the wire: its headers and
+ * XML body in, its result document and error detail out. What completing
+ * means (the parts checked, the ETag and checksum, the extents, all in one
+ * md_write() closure) is core/object_mpu.c's. */
 #include "common.h"
-#include "core/object.h"
+#include "core/object_mpu.h"
 #include "crypto/cksum.h"
-#include "crypto/hash.h"
 #include "s3/s3_int.h"
 #include "s3/s3_mpu.h"
 #include "util/enc.h"
@@ -24,8 +22,6 @@
  * and a checksum each, 512 bytes per part is generous. */
 #define COMPLETE_BODY_MAX ((size_t)S3_MPU_MAX_PARTS * 512)
 
-/* ---- small helpers ------------------------------------------------------ */
-
 /* The ETag as clients send it back: quotes optional. */
 static struct str
 unquote(struct str s)
@@ -36,137 +32,19 @@ unquote(struct str s)
     return s;
 }
 
-static bool
-str_ieq(struct str a, struct str b)
-{
-    if (a.n != b.n)
-        return false;
-    for (size_t i = 0; i < a.n; i++) {
-        char x = a.p[i], y = b.p[i];
-        if (x >= 'A' && x <= 'Z')
-            x = (char)(x + 32);
-        if (y >= 'A' && y <= 'Z')
-            y = (char)(y + 32);
-        if (x != y)
-            return false;
-    }
-    return true;
-}
-
-/* Big-endian bytes of a CRC as an integer. */
-static uint64_t
-be_u64(const unsigned char *p, size_t n)
-{
-    uint64_t v = 0;
-
-    for (size_t i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void
-put_be(uint64_t v, unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
-}
-
-/* A stored base64 checksum of algorithm a as raw bytes: 0, or -EINVAL. */
-static int
-cksum_raw(enum cksum_algo a, struct str b64, unsigned char out[CKSUM_MAX_LEN])
-{
-    if (b64.p == NULL || b64.n == 0)
-        return -EINVAL;
-    return b64_decode(b64, out, CKSUM_MAX_LEN) == (int)cksum_len(a) ? 0 : -EINVAL;
-}
-
-/* ---- CRC combination ----------------------------------------------------
- * A reflected CRC register of width w holds a polynomial over GF(2) with
- * x^0 in the top bit. Appending n zero bytes multiplies by x^(8n) mod P,
- * and for CRCs whose init and final xor are both all ones (CRC32, CRC32C,
- * CRC64NVME) CRC(A||B) = CRC(A) * x^(8|B|) + CRC(B). */
-
-struct crc_param {
-    uint64_t poly; /* reflected, without the x^w term */
-    int width;
-};
-
-static bool
-crc_param(enum cksum_algo a, struct crc_param *p)
-{
-    switch (a) {
-    case CKSUM_CRC32:
-        *p = (struct crc_param){0xedb88320u, 32};
-        return true;
-    case CKSUM_CRC32C:
-        *p = (struct crc_param){0x82f63b78u, 32};
-        return true;
-    case CKSUM_CRC64NVME:
-        *p = (struct crc_param){0x9a6c9329ac4bc9b5ull, 64};
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* a * b mod P in the reflected representation. */
-static uint64_t
-gf_mul(const struct crc_param *p, uint64_t a, uint64_t b)
-{
-    uint64_t top = 1ull << (p->width - 1), r = 0;
-
-    for (int i = 0; i < p->width; i++) {
-        if (a & (top >> i))
-            r ^= b;
-        b = (b & 1) ? (b >> 1) ^ p->poly : b >> 1;
-    }
-    return r;
-}
-
-/* x^(8n) mod P. */
-static uint64_t
-gf_xpow8(const struct crc_param *p, uint64_t n)
-{
-    uint64_t top = 1ull << (p->width - 1);
-    uint64_t r = top, base = top >> 8; /* x^0, x^8 */
-
-    while (n > 0) {
-        if (n & 1)
-            r = gf_mul(p, r, base);
-        base = gf_mul(p, base, base);
-        n >>= 1;
-    }
-    return r;
-}
-
 uint64_t
 s3_mpu_crc_combine(enum cksum_algo a, uint64_t crc1, uint64_t crc2, int64_t len2)
 {
-    struct crc_param p;
-
-    ASSERT(crc_param(a, &p) && len2 >= 0);
-    return gf_mul(&p, crc1, gf_xpow8(&p, (uint64_t)len2)) ^ crc2;
+    return object_mpu_crc_combine(a, crc1, crc2, len2);
 }
 
 /* ---- CompleteMultipartUpload --------------------------------------------- */
 
 struct complete_ctx {
     struct s3_req *q;
-    struct str upload_id;
-    struct s3_mpu_want *want;
-    size_t n_want;
-    struct str full_checksum; /* x-amz-checksum-<algo> of the whole object, or STR_NULL */
-    enum cksum_algo full_algo;
-    int64_t object_size; /* x-amz-mp-object-size, -1 when absent */
-    bool if_none_match;
-    struct str if_match;
-
-    struct md_bucket b;
-    struct md_upload u;
-    struct md_version v;
-    struct md_part *ext; /* the new version's extents */
-    struct str replaced_blob;
-    enum s3_err err;
+    struct s3_mpu_want *want; /* as parsed */
+    struct object_mpu_complete x;
+    enum core_err err;
 };
 
 enum s3_err
@@ -217,190 +95,21 @@ s3_mpu_parse_complete(struct arena *a, struct str body, struct str algo, struct 
 static enum s3_err
 parse_complete(struct s3_req *q, struct str body, struct complete_ctx *x)
 {
+    struct object_mpu_want *w;
     struct str bad;
+    size_t n;
     enum s3_err err;
 
-    err = s3_mpu_parse_complete(q->arena, body, x->u.checksum_algo, &x->want, &x->n_want, &bad);
+    err = s3_mpu_parse_complete(q->arena, body, x->x.u.checksum_algo, &x->want, &n, &bad);
     if (err == S3E_INVALID_ARGUMENT)
         return s3_mpu_invalid_arg(q, S3_MPU_MSG_PART_NUMBER, "PartNumber", bad);
-    return err;
-}
-
-static const struct md_part *
-find_part(const struct md_part *parts, size_t n, int number)
-{
-    size_t lo = 0, hi = n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (parts[mid].part_number == number)
-            return &parts[mid];
-        if (parts[mid].part_number < number)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
-static enum s3_err
-invalid_part(struct s3_req *q, const struct s3_mpu_want *w)
-{
-    char num[16];
-
-    snprintf(num, sizeof(num), "%d", w->number);
-    s3_mpu_err_elems(q, "PartNumber", arena_str(q->arena, str_c(num)), "ETag", w->etag);
-    return S3E_INVALID_PART;
-}
-
-/* Checks the requested parts against the stored ones and computes what the
- * new version carries: size, ETag (MD5 of the parts' MD5s, "-N"), the
- * checksum and the extents. Runs in the writer thread: CPU only, bounded
- * by 10000 parts; one x^(8n) per distinct part size for CRC combining. */
-static enum s3_err
-assemble(struct complete_ctx *x, const struct md_part *parts, size_t np)
-{
-    struct s3_req *q = x->q;
-    enum cksum_algo algo = cksum_from_name(x->u.checksum_algo);
-    bool composite = str_eq_c(x->u.checksum_type, "COMPOSITE");
-    struct crc_param cp;
-    struct hash *md5 = hash_new(HASH_MD5);
-    struct cksum ck;
-    unsigned char raw[CKSUM_MAX_LEN], digest[16];
-    uint64_t crc = 0, op = 0;
-    int64_t total = 0, op_len = -1;
-    char hex[33], *etag;
-    enum s3_err err = S3E_OK;
-
-    cksum_init(&ck, composite ? algo : CKSUM_NONE);
-    x->ext = arena_alloc(q->arena, x->n_want * sizeof(*x->ext));
-    for (size_t i = 0; i < x->n_want; i++) {
-        const struct s3_mpu_want *w = &x->want[i];
-        const struct md_part *p = find_part(parts, np, w->number);
-
-        if (p == NULL || !str_ieq(p->etag, w->etag)) {
-            err = invalid_part(q, w);
-            goto out;
-        }
-        if (algo != CKSUM_NONE && w->checksum.p == NULL && composite) {
-            q->err_msg = arena_printf(q->arena,
-                                      "The upload was created using a %s checksum. The "
-                                      "complete request must include the checksum for each part. "
-                                      "It was missing for part %d in the request.",
-                                      cksum_name(algo), w->number);
-            err = S3E_INVALID_REQUEST;
-            goto out;
-        }
-        if (algo != CKSUM_NONE && (cksum_raw(algo, p->checksum, raw) < 0 ||
-                                   (w->checksum.p != NULL && !str_eq(w->checksum, p->checksum)))) {
-            err = invalid_part(q, w);
-            goto out;
-        }
-        /* AWS: every part but the last is at least 5 MiB. */
-        if (i + 1 < x->n_want && p->size < S3_MPU_MIN_PART_BYTES) {
-            q->err_extra_xml =
-                arena_printf(q->arena,
-                             "<ProposedSize>%" PRId64 "</ProposedSize>"
-                             "<MinSizeAllowed>%lld</MinSizeAllowed>"
-                             "<PartNumber>%d</PartNumber><ETag>%.*s</ETag>",
-                             p->size, S3_MPU_MIN_PART_BYTES, w->number, STR_FMT(p->etag));
-            err = S3E_ENTITY_TOO_SMALL;
-            goto out;
-        }
-        if (hex_decode(p->etag, digest, sizeof(digest)) != 16) {
-            err = S3E_INTERNAL;
-            goto out;
-        }
-        hash_update(md5, digest, 16);
-        if (algo != CKSUM_NONE && composite) {
-            cksum_update(&ck, raw, cksum_len(algo));
-        } else if (algo != CKSUM_NONE && crc_param(algo, &cp)) {
-            uint64_t c = be_u64(raw, cksum_len(algo));
-            if (i == 0) {
-                crc = c;
-            } else {
-                if (p->size != op_len) {
-                    op = gf_xpow8(&cp, (uint64_t)p->size);
-                    op_len = p->size;
-                }
-                crc = gf_mul(&cp, crc, op) ^ c;
-            }
-        }
-        /* AWS: the object's parts are numbered 1..N in order, whatever
-         * numbers the upload used (GET ?partNumber counts up to N). */
-        x->ext[i] = *p;
-        x->ext[i].part_number = (int)i + 1;
-        x->ext[i].first_byte = total;
-        total += p->size;
-    }
-    hash_final(md5, digest);
-    md5 = NULL;
-    hex_encode(digest, 16, hex);
-    etag = arena_printf(q->arena, "%s-%zu", hex, x->n_want);
-    x->v.etag = str_c(etag);
-    x->v.size = total;
-    x->v.parts_count = (int)x->n_want;
-    x->v.checksum_algo = STR_LIT("");
-    x->v.checksum_value = STR_LIT("");
-    if (algo != CKSUM_NONE) {
-        char b64[64];
-        size_t n = cksum_len(algo);
-        if (composite)
-            cksum_final(&ck, raw);
-        else
-            put_be(crc, raw, n);
-        b64_encode(raw, n, b64);
-        x->v.checksum_algo = str_c(cksum_name(algo));
-        x->v.checksum_value = composite ? str_c(arena_printf(q->arena, "%s-%zu", b64, x->n_want))
-                                        : arena_str(q->arena, str_c(b64));
-    }
-    if (x->object_size >= 0 && x->object_size != total) {
-        q->err_msg = arena_printf(q->arena,
-                                  "The provided 'x-amz-mp-object-size' header value "
-                                  "%" PRId64 " does not match what was computed: %" PRId64,
-                                  x->object_size, total);
-        err = S3E_INVALID_REQUEST;
-        goto out;
-    }
-    /* The whole-object checksum the client may send along. */
-    if (x->full_checksum.p != NULL &&
-        (x->full_algo != algo || !str_eq(str_trim(x->full_checksum), x->v.checksum_value))) {
-        q->err_msg = x->full_algo != algo
-                         ? "The checksum algorithm of the request does not match the upload's."
-                         : "The checksum you specified did not match what we received.";
-        err = x->full_algo != algo ? S3E_INVALID_REQUEST : S3E_BAD_CHECKSUM;
-    }
-out:
-    hash_free(md5);
-    cksum_free(&ck);
-    return err;
-}
-
-/* Conditional completion (If-None-Match: *, If-Match), checked in the
- * transaction that writes. */
-static enum s3_err
-complete_conditions(struct md_conn *c, struct complete_ctx *x)
-{
-    struct md_version cur;
-    bool exists;
-    int rc;
-
-    if (!x->if_none_match && x->if_match.p == NULL)
-        return S3E_OK;
-    rc = md_version_get(c, x->b.id, x->q->key, STR_NULL, x->q->arena, &cur);
-    if (rc < 0 && rc != -ENOENT)
-        return S3E_INTERNAL;
-    exists = rc == 0 && !cur.is_delete_marker;
-    if (x->if_none_match && exists)
-        return S3E_PRECONDITION_FAILED;
-    if (x->if_match.p != NULL) {
-        if (!exists) {
-            x->q->err_key = x->q->key;
-            return S3E_NO_SUCH_KEY;
-        }
-        if (!s3_etag_matches(x->if_match, cur.etag))
-            return S3E_PRECONDITION_FAILED;
-    }
+    if (err != S3E_OK)
+        return err;
+    w = arena_alloc(q->arena, n * sizeof(*w));
+    for (size_t i = 0; i < n; i++)
+        w[i] = (struct object_mpu_want){x->want[i].number, x->want[i].etag, x->want[i].checksum};
+    x->x.want = w;
+    x->x.n_want = n;
     return S3E_OK;
 }
 
@@ -410,45 +119,62 @@ static int
 complete_txn(struct md_conn *c, void *arg)
 {
     struct complete_ctx *x = arg;
-    struct s3_req *q = x->q;
-    struct md_part *parts;
-    size_t np;
-    int rc;
 
-    x->err = s3_err_from_core(object_bucket(c, q->bucket, q->account_id, q->arena, &x->b));
-    if (x->err != S3E_OK)
-        return -EINVAL;
-    rc = md_upload_get(c, x->upload_id, q->arena, &x->u);
-    if (rc == -ENOENT || (rc == 0 && (x->u.bucket_id != x->b.id || !str_eq(x->u.key, q->key)))) {
-        x->err = s3_mpu_no_such_upload(q, x->upload_id);
-        return -EINVAL;
+    x->x.now_ms = tm_now_ms();
+    x->err = object_mpu_complete(c, &x->x, x->q->arena);
+    return x->err == CORE_E_OK ? 0 : -EINVAL;
+}
+
+/* The S3 error of a failed completion, with the detail AWS sends. */
+static enum s3_err
+complete_err(struct s3_req *q, const struct complete_ctx *x)
+{
+    const struct object_mpu_complete *m = &x->x;
+    const struct object_mpu_want *w = &m->want[m->bad];
+    enum cksum_algo algo = cksum_from_name(m->u.checksum_algo);
+    char num[16];
+
+    switch (x->err) {
+    case CORE_E_NO_SUCH_UPLOAD:
+        return s3_mpu_no_such_upload(q, m->upload_id);
+    case CORE_E_INVALID_PART:
+        snprintf(num, sizeof(num), "%d", w->number);
+        s3_mpu_err_elems(q, "PartNumber", arena_str(q->arena, str_c(num)), "ETag", w->etag);
+        break;
+    case CORE_E_PART_CHECKSUM_MISSING:
+        q->err_msg = arena_printf(q->arena,
+                                  "The upload was created using a %s checksum. The "
+                                  "complete request must include the checksum for each part. "
+                                  "It was missing for part %d in the request.",
+                                  cksum_name(algo), w->number);
+        break;
+    case CORE_E_ENTITY_TOO_SMALL:
+        q->err_extra_xml =
+            arena_printf(q->arena,
+                         "<ProposedSize>%" PRId64 "</ProposedSize>"
+                         "<MinSizeAllowed>%lld</MinSizeAllowed>"
+                         "<PartNumber>%d</PartNumber><ETag>%.*s</ETag>",
+                         m->bad_size, S3_MPU_MIN_PART_BYTES, w->number, STR_FMT(m->bad_etag));
+        break;
+    case CORE_E_OBJECT_SIZE_MISMATCH:
+        q->err_msg = arena_printf(q->arena,
+                                  "The provided 'x-amz-mp-object-size' header value "
+                                  "%" PRId64 " does not match what was computed: %" PRId64,
+                                  m->object_size, m->total);
+        break;
+    case CORE_E_CHECKSUM_ALGO_MISMATCH:
+        q->err_msg = "The checksum algorithm of the request does not match the upload's.";
+        break;
+    case CORE_E_BAD_CHECKSUM:
+        q->err_msg = "The checksum you specified did not match what we received.";
+        break;
+    case CORE_E_NO_SUCH_KEY: /* If-Match without a current object */
+        q->err_key = q->key;
+        break;
+    default:
+        break;
     }
-    if (rc < 0)
-        return rc;
-    rc = md_part_list(c, x->u.id, 0, S3_MPU_MAX_PARTS, q->arena, &parts, &np);
-    if (rc < 0)
-        return rc;
-    x->err = assemble(x, parts, np);
-    if (x->err == S3E_OK)
-        x->err = complete_conditions(c, x);
-    if (x->err != S3E_OK)
-        return -EINVAL;
-    x->v.key = q->key;
-    x->v.mtime_ms = tm_now_ms();
-    x->v.owner_id = q->account_id;
-    x->v.content_type = x->u.content_type;
-    x->v.meta = x->u.meta;
-    x->v.blob_id = STR_NULL;
-    x->v.inline_data = STR_NULL;
-    x->err = s3_err_from_core(object_put(c, &x->b, &x->v, q->arena, &x->replaced_blob));
-    if (x->err != S3E_OK)
-        return -EINVAL;
-    for (size_t i = 0; i < x->n_want; i++) {
-        rc = md_version_part_add(c, x->v.seq, &x->ext[i]);
-        if (rc < 0)
-            return rc;
-    }
-    return md_upload_delete(c, x->u.id);
+    return s3_err_from_core(x->err);
 }
 
 /* Reads the (small) XML body. Its x-amz-checksum-* header, if any, is the
@@ -467,8 +193,8 @@ read_complete_body(struct s3_req *q, struct complete_ctx *x, struct str *body)
     for (size_t i = 0; i < n_orig; i++) {
         enum cksum_algo a = cksum_from_header(orig[i].name);
         if (a != CKSUM_NONE) {
-            x->full_algo = a;
-            x->full_checksum = orig[i].value;
+            x->x.full_algo = a;
+            x->x.full_checksum = orig[i].value;
             continue;
         }
         h[n++] = orig[i];
@@ -494,27 +220,30 @@ s3_complete_multipart_upload(struct s3_req *q)
     struct buf xml;
     int rc;
 
-    err = s3_req_bucket(q, &x.b);
+    err = s3_req_bucket(q, &x.x.b);
     if (err == S3E_OK)
-        err = s3_mpu_upload_load(q, md_reader(q->srv->md), &x.b, &x.u);
+        err = s3_mpu_upload_load(q, md_reader(q->srv->md), &x.x.b, &x.x.u);
     if (err != S3E_OK)
         return err;
-    x.upload_id = x.u.upload_id;
+    x.x.bucket = q->bucket;
+    x.x.account_id = q->account_id;
+    x.x.key = q->key;
+    x.x.upload_id = x.x.u.upload_id;
     if (inm.p != NULL) {
         if (!str_eq_c(str_trim(inm), "*")) {
             q->err_msg = "If-None-Match only supports the value *";
             return S3E_NOT_IMPLEMENTED;
         }
-        x.if_none_match = true;
+        x.x.cond.if_none_match = true;
     }
-    x.if_match = http_header(r, "if-match");
-    x.object_size = -1;
+    x.x.cond.if_match = http_header(r, "if-match");
+    x.x.object_size = -1;
     if (mos.p != NULL) {
         long long v;
         if (str_to_i64(str_trim(mos), &v) < 0 || v < 0)
             return s3_mpu_invalid_arg(q, "Invalid value for x-amz-mp-object-size",
                                       "x-amz-mp-object-size", mos);
-        x.object_size = v;
+        x.x.object_size = v;
     }
     err = read_complete_body(q, &x, &body);
     if (err == S3E_OK)
@@ -523,13 +252,13 @@ s3_complete_multipart_upload(struct s3_req *q)
         return err;
     rc = md_write(q->srv->md, complete_txn, &x);
     if (rc < 0)
-        return x.err != S3E_OK ? x.err : s3_err_from_errno(rc);
+        return x.err != CORE_E_OK ? complete_err(q, &x) : s3_err_from_errno(rc);
     /* Committed: the object is visible and durable. Parts left out are due
      * at once; a replaced version's data waits out its grace period. */
     s3_mpu_reap(q->srv);
-    if (x.b.versioning == MD_VER_ENABLED)
-        http_resp_header(r, "x-amz-version-id", x.v.version_id);
-    s3_etag_quoted(x.v.etag, etag);
+    if (x.x.b.versioning == MD_VER_ENABLED)
+        http_resp_header(r, "x-amz-version-id", x.x.v.version_id);
+    s3_etag_quoted(x.x.v.etag, etag);
     buf_init(&xml, 64 * 1024);
     xml_decl(&xml);
     xml_open_ns(&xml, "CompleteMultipartUploadResult", S3_XMLNS);
@@ -550,11 +279,11 @@ s3_complete_multipart_upload(struct s3_req *q)
     xml_elem(&xml, "Bucket", q->bucket);
     xml_elem(&xml, "Key", q->key);
     xml_elem_c(&xml, "ETag", etag);
-    if (x.v.checksum_algo.n > 0) {
+    if (x.x.v.checksum_algo.n > 0) {
         char tag[32];
-        snprintf(tag, sizeof(tag), "Checksum%.*s", STR_FMT(x.v.checksum_algo));
-        xml_elem(&xml, tag, x.v.checksum_value);
-        xml_elem_c(&xml, "ChecksumType", s3_mpu_checksum_type(&x.v));
+        snprintf(tag, sizeof(tag), "Checksum%.*s", STR_FMT(x.x.v.checksum_algo));
+        xml_elem(&xml, tag, x.x.v.checksum_value);
+        xml_elem_c(&xml, "ChecksumType", s3_mpu_checksum_type(&x.x.v));
     }
     xml_close(&xml, "CompleteMultipartUploadResult");
     s3_reply_xml(q, 200, &xml);

@@ -3,7 +3,8 @@
  * stays there through completion. Not here: completing an upload
  * (s3_mpu_complete.c), the listings (s3_mpu_list.c), reading (s3_mpu.c). */
 #include "common.h"
-#include "core/object.h"
+#include "core/object_mpu.h"
+#include "core/version.h"
 #include "crypto/cksum.h"
 #include "crypto/hash.h"
 #include "s3/s3_int.h"
@@ -394,13 +395,13 @@ struct src {
     struct md_version v;
     struct blob_reader *rd;
     bool has_blob;
-    struct s3_mpu_reader *mpu;
+    struct version_reader *mpu;
 };
 
 static void
 src_close(struct src *s)
 {
-    s3_mpu_close(s->mpu);
+    version_reader_close(s->mpu);
     blob_reader_close(s->rd);
     s->rd = NULL;
     s->mpu = NULL;
@@ -410,7 +411,7 @@ static ssize_t
 src_pread(struct src *s, void *p, size_t n, int64_t off)
 {
     if (s->mpu != NULL)
-        return s3_mpu_pread(s->mpu, p, n, off);
+        return version_reader_pread(s->mpu, p, n, off);
     if (!s->has_blob) {
         if (off >= (int64_t)s->v.inline_data.n)
             return 0;
@@ -443,9 +444,7 @@ src_open(struct s3_req *q, struct src *s, bool *src_bucket_versioned)
     if (err != S3E_OK)
         return err;
     *src_bucket_versioned = sb_row.versioning != MD_VER_NONE;
-    return s3_version_open(q, s->rd, s3_copy_source_load,
-                           &(struct s3_copy_src){sb_row.id, sk, svid}, &s->v, &s->mpu,
-                           &s->has_blob);
+    return s3_copy_source_open(q, s->rd, sb_row.id, sk, svid, &s->v, &s->mpu, &s->has_blob);
 }
 
 static enum s3_err
@@ -557,21 +556,18 @@ out:
 struct abort_ctx {
     struct s3_req *q;
     struct md_bucket b;
-    struct md_upload u;
-    enum s3_err err;
+    enum core_err err;
 };
 
 static int
 abort_txn(struct md_conn *c, void *arg)
 {
     struct abort_ctx *x = arg;
+    struct s3_req *q = x->q;
 
-    x->err = s3_err_from_core(object_bucket(c, x->q->bucket, x->q->account_id, x->q->arena, &x->b));
-    if (x->err == S3E_OK)
-        x->err = s3_mpu_upload_load(x->q, c, &x->b, &x->u);
-    if (x->err != S3E_OK)
-        return -EINVAL;
-    return md_upload_delete(c, x->u.id);
+    x->err = object_mpu_abort(c, q->bucket, q->account_id, q->key, s3_param(q, "uploadId", NULL),
+                              q->arena, &x->b);
+    return x->err == CORE_E_OK ? 0 : -EINVAL;
 }
 
 /* DELETE /{bucket}/{key}?uploadId=ID */
@@ -585,8 +581,10 @@ s3_abort_multipart_upload(struct s3_req *q)
     if (err != S3E_OK)
         return err;
     rc = md_write(q->srv->md, abort_txn, &x);
+    if (rc < 0 && x.err == CORE_E_NO_SUCH_UPLOAD)
+        return s3_mpu_no_such_upload(q, s3_param(q, "uploadId", NULL));
     if (rc < 0)
-        return x.err != S3E_OK ? x.err : s3_err_from_errno(rc);
+        return x.err != CORE_E_OK ? s3_err_from_core(x.err) : s3_err_from_errno(rc);
     s3_mpu_reap(q->srv); /* the parts: due at once */
     s3_reply_empty(q, 204);
     return S3E_OK;

@@ -6,6 +6,7 @@
 #include "common.h"
 #include "bounds.h"
 #include "core/object.h"
+#include "core/version.h"
 #include "crypto/cksum.h"
 #include "s3/s3_int.h"
 #include "s3/s3_mpu.h"
@@ -176,49 +177,18 @@ struct put_ctx {
     struct md_version v;
     struct md_bucket b;
     struct str replaced_blob;
-    struct str if_match;   /* conditional write: current ETag must match */
-    bool if_none_match;    /* conditional write: no current object allowed */
-    enum s3_err err;
+    struct object_cond cond; /* If-Match, If-None-Match: * */
+    enum core_err err;
 };
-
-/* AWS conditional writes, checked in the same transaction as the write so
- * two racing writers cannot both pass. */
-static enum s3_err
-put_conditions(struct md_conn *c, struct put_ctx *p)
-{
-    struct md_version cur;
-    int rc;
-
-    if (!p->if_none_match && p->if_match.p == NULL)
-        return S3E_OK;
-    rc = md_version_get(c, p->b.id, p->v.key, STR_NULL, p->q->arena, &cur);
-    if (rc < 0 && rc != -ENOENT)
-        return s3_err_from_errno(rc);
-    bool exists = rc == 0 && !cur.is_delete_marker;
-    if (p->if_none_match && exists)
-        return S3E_PRECONDITION_FAILED;
-    if (p->if_match.p != NULL) {
-        if (!exists) {
-            p->q->err_key = p->v.key;
-            return S3E_NO_SUCH_KEY;
-        }
-        if (!s3_etag_matches(p->if_match, cur.etag))
-            return S3E_PRECONDITION_FAILED;
-    }
-    return S3E_OK;
-}
 
 static int
 put_txn(struct md_conn *c, void *arg)
 {
     struct put_ctx *p = arg;
 
-    p->err = s3_err_from_core(object_bucket(c, p->q->bucket, p->q->account_id, p->q->arena, &p->b));
-    if (p->err == S3E_OK)
-        p->err = put_conditions(c, p);
-    if (p->err == S3E_OK)
-        p->err = s3_err_from_core(object_put(c, &p->b, &p->v, p->q->arena, &p->replaced_blob));
-    return p->err == S3E_OK ? 0 : -EINVAL;
+    p->err = object_write(c, p->q->bucket, p->q->account_id, &p->cond, p->q->arena, &p->b, &p->v,
+                          &p->replaced_blob);
+    return p->err == CORE_E_OK ? 0 : -EINVAL;
 }
 
 /* Commits the version row; a replaced null version's data went to the
@@ -234,7 +204,9 @@ commit_version(struct s3_req *q, struct put_ctx *p)
     if (rc < 0) {
         if (p->v.blob_id.p != NULL && rc != -EIO)
             (void)blob_unlink(q->srv->blob, p->v.blob_id);
-        return p->err != S3E_OK ? p->err : s3_err_from_errno(rc);
+        if (p->err == CORE_E_NO_SUCH_KEY) /* If-Match without a current object */
+            q->err_key = p->v.key;
+        return p->err != CORE_E_OK ? s3_err_from_core(p->err) : s3_err_from_errno(rc);
     }
     s3_mpu_reap(q->srv);
     return S3E_OK;
@@ -290,14 +262,14 @@ s3_put_object(struct s3_req *q)
         return S3E_MISSING_CONTENT_LENGTH;
     if (r->content_length > S3_MAX_PUT_BYTES + (S3_MAX_PUT_BYTES / 64))
         return S3E_ENTITY_TOO_LARGE;
-    p.if_match = http_header(r, "if-match");
+    p.cond.if_match = http_header(r, "if-match");
     if (http_header(r, "if-none-match").p != NULL) {
         /* AWS: only "*" is supported for writes. */
         if (!str_eq_c(str_trim(http_header(r, "if-none-match")), "*")) {
             q->err_msg = "If-None-Match on PutObject only supports the value *";
             return S3E_NOT_IMPLEMENTED;
         }
-        p.if_none_match = true;
+        p.cond.if_none_match = true;
     }
     err = check_storage_class(q);
     if (err == S3E_OK)
@@ -386,7 +358,6 @@ static enum s3_err
 version_param(struct s3_req *q, struct str *vid)
 {
     bool present;
-    int64_t seq;
 
     *vid = s3_param(q, "versionId", &present);
     if (!present)
@@ -397,7 +368,7 @@ version_param(struct s3_req *q, struct str *vid)
         q->err_arg_value = "";
         return S3E_INVALID_ARGUMENT;
     }
-    if (md_vid_parse(*vid, &seq) < 0) {
+    if (!version_id_valid(*vid)) {
         q->err_msg = "Invalid version id specified";
         q->err_arg_name = "versionId";
         q->err_arg_value = arena_cstr(q->arena, *vid);
@@ -406,26 +377,25 @@ version_param(struct s3_req *q, struct str *vid)
     return S3E_OK;
 }
 
-/* Loads the version to read; the marker cases answer like AWS [spec §4.5]. */
+/* What GET and HEAD answer for the version core found, or did not: the
+ * marker cases answer like AWS [spec §4.5]. */
 static enum s3_err
-load_version(struct s3_req *q, const struct md_bucket *b, struct str vid, struct md_version *v)
+get_answer(struct s3_req *q, enum core_err e, struct str vid, const struct md_version *v)
 {
-    int rc = md_version_get(md_reader(q->srv->md), b->id, q->key, vid, q->arena, v);
     char date[32];
 
-    if (rc == -ENOENT) {
-        if (vid.p != NULL) {
-            q->err_key = q->key;
-            q->err_version_id = vid;
-            return S3E_NO_SUCH_VERSION;
-        }
+    if (e == CORE_E_NO_SUCH_VERSION) {
         q->err_key = q->key;
-        return S3E_NO_SUCH_KEY;
+        q->err_version_id = vid;
+        return S3E_NO_SUCH_VERSION;
     }
-    if (rc < 0)
-        return S3E_INTERNAL;
-    if (!v->is_delete_marker)
-        return S3E_OK;
+    if (e != CORE_E_OK && e != CORE_E_NO_SUCH_KEY)
+        return s3_err_from_core(e);
+    if (!v->is_delete_marker) {
+        if (e == CORE_E_NO_SUCH_KEY)
+            q->err_key = q->key;
+        return s3_err_from_core(e);
+    }
     http_resp_header_c(q->http, "x-amz-delete-marker", "true");
     http_resp_header(q->http, "x-amz-version-id", v->version_id);
     if (vid.p == NULL) {
@@ -443,19 +413,7 @@ load_version(struct s3_req *q, const struct md_bucket *b, struct str vid, struct
 bool
 s3_etag_matches(struct str list, struct str etag)
 {
-    struct str rest = list, item;
-
-    while (rest.p != NULL) {
-        str_split(rest, ',', &item, &rest);
-        item = str_trim(item);
-        if (str_eq_c(item, "*"))
-            return true;
-        if (item.n >= 2 && item.p[0] == '"' && item.p[item.n - 1] == '"')
-            item = str_make(item.p + 1, item.n - 2);
-        if (str_eq(item, etag))
-            return true;
-    }
-    return false;
+    return object_etag_matches(list, etag);
 }
 
 /* RFC 7232 order, as S3 applies it. */
@@ -548,24 +506,6 @@ send_data(struct s3_req *q, struct blob_reader *rd, const struct md_version *v, 
     return rc;
 }
 
-/* The version GET reads, as an s3_version_load_fn. The row comes from the
- * read snapshot s3_handle opened, or from a new one: either ends here, so
- * that a retry sees newer rows. */
-struct get_src {
-    const struct md_bucket *b;
-    struct str vid;
-};
-
-static enum s3_err
-get_load(struct s3_req *q, void *arg, struct md_version *v)
-{
-    const struct get_src *g = arg;
-    enum s3_err err = load_version(q, g->b, g->vid, v);
-
-    md_snapshot_end(md_reader(q->srv->md));
-    return err;
-}
-
 /* GET and HEAD under the read lease rd (s3_get_object()). */
 static enum s3_err
 get_object(struct s3_req *q, struct blob_reader *rd)
@@ -578,7 +518,7 @@ get_object(struct s3_req *q, struct blob_reader *rd)
     int rc, part = 0, n_parts = 0;
     bool has_blob = false;
     enum s3_range range = S3_RANGE_IGNORE;
-    struct s3_mpu_reader *mpu = NULL;
+    struct version_reader *mpu = NULL;
     struct str part_ck = STR_NULL;
     struct md_conn *c = md_reader(q->srv->md);
 
@@ -600,9 +540,14 @@ get_object(struct s3_req *q, struct blob_reader *rd)
         md_snapshot_end(c);
         return err;
     }
-    err = s3_version_open(q, rd, get_load, &(struct get_src){&b, vid}, &v, &mpu, &has_blob);
+    /* version_open() ends the snapshot after each read of the row, so
+     * that a retry sees newer rows. */
+    err = get_answer(q,
+                     version_open(q->srv->md, rd, b.id, q->key, vid, q->http->on_loop, q->arena,
+                                  &v, &mpu, &has_blob),
+                     vid, &v);
     if (err != S3E_OK)
-        return err;
+        goto out;
     /* On the loop thread: data in files is read by a worker (s3_handle). */
     if (q->http->on_loop && (v.parts_count > 0 || v.blob_id.n > 0))
         return S3E_OK;
@@ -659,10 +604,10 @@ get_object(struct s3_req *q, struct blob_reader *rd)
         rc = http_resp_begin(q->http, 200, v.size);
     }
     if (rc == 0 && !q->http->is_head && to >= from &&
-        (mpu != NULL ? s3_mpu_send(mpu, from, to) : send_data(q, rd, &v, from, to)) < 0)
+        (mpu != NULL ? s3_mpu_send(q, mpu, &v, from, to) : send_data(q, rd, &v, from, to)) < 0)
         http_resp_close(q->http);
 out:
-    s3_mpu_close(mpu);
+    version_reader_close(mpu);
     return err;
 }
 
@@ -697,7 +642,6 @@ s3_parse_copy_source(struct s3_req *q, struct str *sb, struct str *sk, struct st
 {
     struct str src = http_header(q->http, "x-amz-copy-source"), path, query, k;
     char *dec;
-    int64_t seq;
     int n;
 
     *svid = STR_NULL;
@@ -707,7 +651,7 @@ s3_parse_copy_source(struct s3_req *q, struct str *sb, struct str *sk, struct st
         str_split(query, '=', &name, &val);
         if (!str_eq_c(name, "versionId") || val.p == NULL || val.n == 0)
             return copy_source_invalid(q, "Invalid version id specified", src);
-        if (md_vid_parse(val, &seq) < 0)
+        if (!version_id_valid(val))
             return copy_source_invalid(q, "Invalid version id specified", val);
         *svid = val;
     }
@@ -764,55 +708,26 @@ s3_copy_source_bucket(struct s3_req *q, struct md_conn *c, struct str sb, struct
 }
 
 enum s3_err
-s3_copy_source_load(struct s3_req *q, void *arg, struct md_version *v)
+s3_copy_source_open(struct s3_req *q, struct blob_reader *rd, int64_t bucket_id, struct str sk,
+                    struct str svid, struct md_version *v, struct version_reader **mpu,
+                    bool *has_blob)
 {
-    const struct s3_copy_src *s = arg;
-    int rc = md_version_get(md_reader(q->srv->md), s->bucket_id, s->key, s->vid, q->arena, v);
+    enum core_err e = version_open(q->srv->md, rd, bucket_id, sk, svid, q->http->on_loop,
+                                   q->arena, v, mpu, has_blob);
 
-    if (rc == -ENOENT || (rc == 0 && v->is_delete_marker && s->vid.p == NULL)) {
-        q->err_key = s->key;
-        if (s->vid.p == NULL)
-            return S3E_NO_SUCH_KEY;
-        q->err_version_id = s->vid;
-        return S3E_NO_SUCH_VERSION;
+    if (e == CORE_E_NO_SUCH_KEY || e == CORE_E_NO_SUCH_VERSION) {
+        q->err_key = sk;
+        if (e == CORE_E_NO_SUCH_VERSION)
+            q->err_version_id = svid;
+        return s3_err_from_core(e);
     }
-    if (rc < 0)
-        return S3E_INTERNAL;
+    if (e != CORE_E_OK)
+        return s3_err_from_core(e);
     if (v->is_delete_marker) {
         q->err_msg = "The source of a copy request may not specifically refer to a delete "
                      "marker by version id.";
         return S3E_INVALID_REQUEST;
     }
-    return S3E_OK;
-}
-
-/* ---- opening version data ------------------------------------------------ */
-
-enum s3_err
-s3_version_open(struct s3_req *q, struct blob_reader *rd, s3_version_load_fn *load, void *arg,
-                struct md_version *v, struct s3_mpu_reader **mpu, bool *has_blob)
-{
-    enum s3_err err;
-    int rc = -ENOENT;
-
-    *mpu = NULL;
-    *has_blob = false;
-    for (int attempt = 0; attempt < 3 && rc == -ENOENT; attempt++) {
-        err = load(q, arg, v);
-        if (err != S3E_OK)
-            return err;
-        if (q->http->on_loop && (v->parts_count > 0 || v->blob_id.n > 0))
-            return S3E_OK;
-        if (v->parts_count > 0)
-            rc = s3_mpu_open(q, rd, v, mpu);
-        else if (v->blob_id.n > 0)
-            rc = (int)blob_read(rd, v->blob_id, 0, NULL, 0);
-        else
-            rc = 0;
-    }
-    if (rc < 0)
-        return S3E_INTERNAL;
-    *has_blob = v->parts_count == 0 && v->blob_id.n > 0;
     return S3E_OK;
 }
 
@@ -831,7 +746,7 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
     int rc;
     bool has_blob = false;
     bool replace;
-    struct s3_mpu_reader *mpu = NULL;
+    struct version_reader *mpu = NULL;
 
     if (r->content_length > 0) {
         q->err_msg = "This request does not support content";
@@ -857,8 +772,7 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
     err = s3_copy_source_bucket(q, md_reader(q->srv->md), sb, sk, svid, &sb_row);
     if (err != S3E_OK)
         return err;
-    err = s3_version_open(q, rd, s3_copy_source_load,
-                          &(struct s3_copy_src){sb_row.id, sk, svid}, &src, &mpu, &has_blob);
+    err = s3_copy_source_open(q, rd, sb_row.id, sk, svid, &src, &mpu, &has_blob);
     if (err != S3E_OK)
         return err;
     err = s3_copy_conditions(q, &src);
@@ -893,7 +807,7 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
         int64_t off = 0;
         rc = blob_writer_open(q->srv->blob, &w);
         while (rc == 0 && off < src.size) {
-            ssize_t got = mpu != NULL ? s3_mpu_pread(mpu, chunk, IO_CHUNK, off)
+            ssize_t got = mpu != NULL ? version_reader_pread(mpu, chunk, IO_CHUNK, off)
                                       : blob_read(rd, src.blob_id, off, chunk, IO_CHUNK);
             if (got <= 0) {
                 rc = -EIO;
@@ -949,7 +863,7 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
     }
 out:
     blob_writer_abort(w);
-    s3_mpu_close(mpu);
+    version_reader_close(mpu);
     return err;
 }
 
@@ -994,7 +908,7 @@ struct del_ctx {
     bool mfa_ok;     /* mfa_require passed */
     struct mfa_req m; /* filled when mfa_ok */
     struct object_del out;
-    enum s3_err err;
+    enum core_err err;
 };
 
 static int
@@ -1003,15 +917,9 @@ del_txn(struct md_conn *c, void *arg)
     struct del_ctx *d = arg;
     struct s3_req *q = d->q;
 
-    d->err = s3_err_from_core(object_bucket(c, q->bucket, q->account_id, q->arena, &d->b));
-    /* The bucket as it is now: MFA delete turned on after the check would
-     * otherwise let this versioned delete through without a code. */
-    if (d->err == S3E_OK && d->vid.p != NULL && d->b.mfa_delete == MD_MFA_ENABLED && !d->mfa_ok)
-        d->err = S3E_OPERATION_ABORTED;
-    if (d->err == S3E_OK)
-        d->err = s3_err_from_core(
-            object_delete(c, &d->b, q->key, d->vid, q->account_id, tm_now_ms(), q->arena, &d->out));
-    if (d->err != S3E_OK)
+    d->err = object_remove(c, q->bucket, q->account_id, q->key, d->vid, d->mfa_ok, tm_now_ms(),
+                           q->arena, &d->b, &d->out);
+    if (d->err != CORE_E_OK)
         return -EINVAL;
     if (d->mfa_ok)
         return audit_version_delete(c, q, &d->m, q->key, d->vid, &d->out);
@@ -1044,7 +952,7 @@ s3_delete_object(struct s3_req *q)
         s3_mfa_request(q, d.b.account_id, q->key, d.vid, &d.m);
     rc = md_write(q->srv->md, del_txn, &d);
     if (rc < 0)
-        return d.err != S3E_OK ? d.err : s3_err_from_errno(rc);
+        return d.err != CORE_E_OK ? s3_err_from_core(d.err) : s3_err_from_errno(rc);
     /* The row is gone and committed; its data is in the trash. */
     s3_mpu_reap(q->srv);
     if (d.out.delete_marker)
@@ -1057,49 +965,38 @@ s3_delete_object(struct s3_req *q)
 
 /* ---- DeleteObjects ------------------------------------------------------ */
 
-struct multi_item {
-    struct str key, vid;
-    enum s3_err err;
-    const char *err_msg;
-    struct object_del out;
-};
-
 struct multi_ctx {
     struct s3_req *q;
     struct md_bucket b;
-    struct multi_item *items;
+    struct object_del_item *items; /* in: key, vid, skip; out: err, out */
+    enum s3_err *refused;          /* per item: the check before the transaction */
     size_t n;
     bool any_vid;     /* some Object names a VersionId */
     bool mfa_ok;      /* mfa_require passed for the whole request */
     struct mfa_req m; /* filled when mfa_ok */
-    enum s3_err err;
+    enum core_err err;
 };
 
+/* May run more than once (md.h): object_delete_many() sets every output
+ * on every run, and the audit records are rows written on c. */
 static int
 multi_txn(struct md_conn *c, void *arg)
 {
     struct multi_ctx *m = arg;
     struct s3_req *q = m->q;
-    int64_t now = tm_now_ms();
     int rc;
 
-    m->err = s3_err_from_core(object_bucket(c, q->bucket, q->account_id, q->arena, &m->b));
-    /* As in del_txn: all or nothing against the bucket's current state. */
-    if (m->err == S3E_OK && m->any_vid && m->b.mfa_delete == MD_MFA_ENABLED && !m->mfa_ok)
-        m->err = S3E_OPERATION_ABORTED;
-    if (m->err != S3E_OK)
+    m->err = object_delete_many(c, q->bucket, q->account_id, m->items, m->n, m->mfa_ok,
+                                tm_now_ms(), q->arena, &m->b);
+    if (m->err != CORE_E_OK)
         return -EINVAL;
-    for (size_t i = 0; i < m->n; i++) {
-        struct multi_item *it = &m->items[i];
-        if (it->err != S3E_OK)
+    for (size_t i = 0; i < m->n && m->mfa_ok; i++) {
+        struct object_del_item *it = &m->items[i];
+        if (it->skip || it->err != CORE_E_OK || it->vid.p == NULL)
             continue;
-        it->err = s3_err_from_core(
-            object_delete(c, &m->b, it->key, it->vid, q->account_id, now, q->arena, &it->out));
-        if (it->err == S3E_OK && m->mfa_ok && it->vid.p != NULL) {
-            rc = audit_version_delete(c, q, &m->m, it->key, it->vid, &it->out);
-            if (rc < 0)
-                return rc; /* the whole request rolls back with its record */
-        }
+        rc = audit_version_delete(c, q, &m->m, it->key, it->vid, &it->out);
+        if (rc < 0)
+            return rc; /* the whole request rolls back with its record */
     }
     return 0;
 }
@@ -1178,20 +1075,18 @@ s3_delete_objects(struct s3_req *q)
     if (err != S3E_OK)
         return err;
     m.items = arena_zalloc(q->arena, m.n * sizeof(*m.items));
+    m.refused = arena_zalloc(q->arena, m.n * sizeof(*m.refused));
     for (i = 0; i < m.n; i++) {
-        struct multi_item *it = &m.items[i];
-        int64_t seq;
+        struct object_del_item *it = &m.items[i];
         it->key = objs[i].key;
         it->vid = objs[i].vid;
         if (it->vid.p != NULL)
             m.any_vid = true; /* even one that will not parse: it names a version */
-        it->err = s3_key_check(it->key);
-        if (it->err == S3E_OK && it->key.n == 0)
-            it->err = S3E_INVALID_ARGUMENT; /* AWS: UserKeyMustBeSpecified */
-        if (it->err == S3E_OK && it->vid.p != NULL && md_vid_parse(it->vid, &seq) < 0) {
-            it->err = S3E_NO_SUCH_VERSION;
-            it->err_msg = "The specified version does not exist.";
-        }
+        /* A malformed version id is core's NoSuchVersion (object_delete()). */
+        m.refused[i] = s3_key_check(it->key);
+        if (m.refused[i] == S3E_OK && it->key.n == 0)
+            m.refused[i] = S3E_INVALID_ARGUMENT; /* AWS: UserKeyMustBeSpecified */
+        it->skip = m.refused[i] != S3E_OK;
     }
     m.mfa_ok = m.any_vid && m.b.mfa_delete == MD_MFA_ENABLED;
     err = s3_mfa_gate(q, m.mfa_ok, m.b.account_id, STR_NULL, STR_NULL);
@@ -1201,21 +1096,22 @@ s3_delete_objects(struct s3_req *q)
         s3_mfa_request(q, m.b.account_id, STR_NULL, STR_NULL, &m.m);
     rc = md_write(q->srv->md, multi_txn, &m);
     if (rc < 0)
-        return m.err != S3E_OK ? m.err : s3_err_from_errno(rc);
+        return m.err != CORE_E_OK ? s3_err_from_core(m.err) : s3_err_from_errno(rc);
     s3_mpu_reap(q->srv);
 
     buf_init(&x, 16 * 1024 * 1024);
     xml_decl(&x);
     xml_open_ns(&x, "DeleteResult", "http://s3.amazonaws.com/doc/2006-03-01/");
     for (i = 0; i < m.n; i++) {
-        struct multi_item *it = &m.items[i];
-        if (it->err != S3E_OK) {
+        struct object_del_item *it = &m.items[i];
+        enum s3_err ierr = it->skip ? m.refused[i] : s3_err_from_core(it->err);
+        if (ierr != S3E_OK) {
             xml_open(&x, "Error");
             xml_elem(&x, "Key", it->key);
             if (it->vid.p != NULL)
                 xml_elem(&x, "VersionId", it->vid);
-            xml_elem_c(&x, "Code", s3_err_code(it->err));
-            xml_elem_c(&x, "Message", it->err_msg ? it->err_msg : s3_err_msg(it->err));
+            xml_elem_c(&x, "Code", s3_err_code(ierr));
+            xml_elem_c(&x, "Message", s3_err_msg(ierr));
             xml_close(&x, "Error");
             continue;
         }

@@ -37,6 +37,17 @@ str_ieq_c(struct str a, const char *b)
 }
 
 bool
+str_ieq(struct str a, struct str b)
+{
+    if (a.n != b.n)
+        return false;
+    for (size_t i = 0; i < a.n; i++)
+        if (lower((unsigned char)a.p[i]) != lower((unsigned char)b.p[i]))
+            return false;
+    return true;
+}
+
+bool
 str_has_prefix(struct str s, const char *prefix)
 {
     size_t n = strlen(prefix);

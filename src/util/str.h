@@ -30,6 +30,7 @@ str_make(const char *p, size_t n)
 bool str_eq(struct str a, struct str b);
 bool str_eq_c(struct str a, const char *b);
 bool str_ieq_c(struct str a, const char *b); /* ASCII case-insensitive */
+bool str_ieq(struct str a, struct str b);     /* ASCII case-insensitive */
 bool str_has_prefix(struct str s, const char *prefix);
 /* Bytewise order (memcmp, then the shorter first), as SQLite's BINARY
  * collation sorts keys: <0, 0 or >0. */
