@@ -264,27 +264,32 @@ entity_path(struct iam *x, enum iam_res res, const char *param)
 const char *
 iam_action_resource(struct iam *x)
 {
+    struct str v;
+
     ASSERT(x->act != NULL);
+    /* The client's values as sent (the action validates them later): what
+     * a policy's Resource is matched against. */
     switch (x->act->res) {
     case IAM_RES_SELF:
         return NULL;
     case IAM_RES_USER:
-        return arena_printf(x->a, "arn:aws:iam::%s:user/%s", x->acct,
-                            iam_shown(x, iam_arg(x, "UserName")));
+        v = iam_arg(x, "UserName");
+        return arena_printf(x->a, "arn:aws:iam::%s:user/%.*s", x->acct, STR_FMT(v));
     case IAM_RES_GROUP:
-        return arena_printf(x->a, "arn:aws:iam::%s:group%s%s", x->acct,
-                            iam_shown(x, entity_path(x, IAM_RES_GROUP, "GroupName")),
-                            iam_shown(x, iam_arg(x, "GroupName")));
-    case IAM_RES_ROLE:
-        return arena_printf(x->a, "arn:aws:iam::%s:role%s%s", x->acct,
-                            iam_shown(x, entity_path(x, IAM_RES_ROLE, "RoleName")),
-                            iam_shown(x, iam_arg(x, "RoleName")));
+    case IAM_RES_ROLE: {
+        bool group = x->act->res == IAM_RES_GROUP;
+        struct str path = entity_path(x, x->act->res, group ? "GroupName" : "RoleName");
+        v = iam_arg(x, group ? "GroupName" : "RoleName");
+        return arena_printf(x->a, "arn:aws:iam::%s:%s%.*s%.*s", x->acct, group ? "group" : "role",
+                            STR_FMT(path), STR_FMT(v));
+    }
     case IAM_RES_POLICY:
-        if (iam_arg(x, "PolicyArn").p == NULL)
-            return arena_printf(x->a, "arn:aws:iam::%s:policy%s%s", x->acct,
-                                iam_shown(x, entity_path(x, IAM_RES_POLICY, "")),
-                                iam_shown(x, iam_arg(x, "PolicyName")));
-        return iam_shown(x, iam_arg(x, "PolicyArn"));
+        v = iam_arg(x, "PolicyArn");
+        if (v.p != NULL)
+            return arena_printf(x->a, "%.*s", STR_FMT(v));
+        v = iam_arg(x, "PolicyName");
+        return arena_printf(x->a, "arn:aws:iam::%s:policy%.*s%.*s", x->acct,
+                            STR_FMT(entity_path(x, IAM_RES_POLICY, "")), STR_FMT(v));
     case IAM_RES_GROUPS:
         return arena_printf(x->a, "arn:aws:iam::%s:group/", x->acct);
     case IAM_RES_ROLES:
@@ -307,7 +312,8 @@ authorize(struct iam *x)
     if (x->act->res == IAM_RES_SELF)
         return IAM_E_OK;
     resource = iam_action_resource(x);
-    return iam_require_root(x, x->act->name, resource != NULL ? resource : "*");
+    /* Quoted in the message: shown safely (and cut) as every client value. */
+    return iam_require_root(x, x->act->name, iam_shown(x, str_c(resource)));
 }
 
 enum iam_err

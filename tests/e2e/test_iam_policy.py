@@ -354,9 +354,19 @@ class ManagedPolicyTest(PolicyTestCase):
         iam_u = make_client("iam", k)
         r = self.assertIamError("AccessDenied", 403, iam_u.create_policy, PolicyName="mine",
                                 PolicyDocument=json.dumps(doc(allow("s3:*"))))
-        self.assertIn("iam:CreatePolicy", r["Error"]["Message"])
-        self.assertIamError("AccessDenied", 403, iam_u.attach_user_policy, UserName=name,
-                            PolicyArn=S3FULL)
+        self.assertIn("iam:CreatePolicy on resource: arn:aws:iam::%s:policy/mine" % self.number,
+                      r["Error"]["Message"])
+        r = self.assertIamError("AccessDenied", 403, iam_u.attach_user_policy, UserName=name,
+                                PolicyArn=S3FULL)
+        self.assertIn("iam:AttachUserPolicy on resource: arn:aws:iam::%s:user/%s"
+                      % (self.number, name), r["Error"]["Message"])
+        g = "G-" + rand_suffix(4)
+        self.iam.create_group(GroupName=g, Path="/x/")
+        r = self.assertIamError("AccessDenied", 403, iam_u.add_user_to_group, GroupName=g,
+                                UserName=name)
+        self.assertIn("resource: arn:aws:iam::%s:group/x/%s" % (self.number, g),
+                      r["Error"]["Message"])
+        self.iam.delete_group(GroupName=g)
         self.iam.delete_access_key(UserName=name, AccessKeyId=k["AccessKeyId"])
         self.iam.delete_user(UserName=name)
 
