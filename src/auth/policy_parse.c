@@ -824,6 +824,9 @@ policy_parse(struct str doc, const struct policy_opts *o, struct policy **out, c
     while (i < doc.n &&
            (doc.p[i] == ' ' || doc.p[i] == '\t' || doc.p[i] == '\n' || doc.p[i] == '\r'))
         i++;
+    /* Decision: JSON whitespace before the '{' is tolerated (files written
+     * by editors and heredocs start with a newline); anything else is
+     * S3's "first byte" fault [§2.7]. */
     if (i == doc.n || doc.p[i] != '{')
         return fail(&x, NULL, MSG_JSON_FIRST);
     if (!x.s3 && !iam_chars_ok(doc))

@@ -37,6 +37,8 @@ static const struct {
     {POLICY_BUCKET, "abc", "Policies must be valid JSON and the first byte must be '{'"},
     {POLICY_BUCKET, "", "Policies must be valid JSON and the first byte must be '{'"},
     {POLICY_BUCKET, "[1]", "Policies must be valid JSON and the first byte must be '{'"},
+    {POLICY_BUCKET, "\n  " BPS("\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::bkt/*\""),
+     NULL},
     {POLICY_BUCKET, "{\"Version\":", "This policy contains invalid Json"},
     {POLICY_BUCKET, "{\"Version\":\"2012-10-17\",\"Version\":\"2012-10-17\"}",
      "This policy contains invalid Json"},
