@@ -179,9 +179,14 @@ struct s3_delete_obj {
     struct str vid; /* <VersionId>, STR_NULL when absent */
 };
 /* DeleteObjects' <Delete>: S3E_OK with 1..S3_MAX_DELETE_KEYS objects in
- * *objs (arena) and *quiet, or S3E_MALFORMED_XML (s3_object.c). */
+ * *objs (arena) and *quiet, or S3E_MALFORMED_XML (s3_object_delete.c). */
 enum s3_err s3_parse_delete(struct arena *a, struct str body, bool *quiet,
                             struct s3_delete_obj **objs, size_t *n_objs);
+
+/* ?versionId of GET, HEAD and DELETE: S3E_OK with *vid (STR_NULL when
+ * absent), or S3E_INVALID_ARGUMENT (detail set) for an empty or malformed
+ * id [spec-mfa-delete §4.2] (s3_object.c). */
+enum s3_err s3_version_param(struct s3_req *q, struct str *vid);
 
 /* If-Match / If-None-Match: true if etag (unquoted) is in the
  * comma-separated list of quoted or bare ETags, or the list holds "*". */
