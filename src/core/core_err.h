@@ -8,7 +8,6 @@
 
 #define CORE_ERRORS(X)                                                                             \
     X(NO_SUCH_BUCKET, NO_SUCH_BUCKET)                                                              \
-    X(ACCESS_DENIED, ACCESS_DENIED)       /* the bucket is another account's */                    \
     X(INTERNAL, INTERNAL)                 /* any other store failure */                            \
     X(STORAGE_FULL, STORAGE_FULL)         /* store: -ENOSPC, -EDQUOT */                            \
     X(SLOW_DOWN, SLOW_DOWN)               /* store: -EBUSY (meta.db locked by another process) */  \

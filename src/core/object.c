@@ -8,17 +8,16 @@
 #include <errno.h>
 
 enum core_err
-object_bucket(struct md_conn *c, struct str name, int64_t account_id, struct arena *a,
+object_bucket(struct md_conn *c, struct str name, int64_t bucket_id, struct arena *a,
               struct md_bucket *b)
 {
     int rc = md_bucket_get(c, name, a, b);
 
-    if (rc == -ENOENT)
-        return CORE_E_NO_SUCH_BUCKET;
-    if (rc < 0)
+    if (rc < 0 && rc != -ENOENT)
         return core_store_err(rc);
-    if (b->account_id != account_id)
-        return CORE_E_ACCESS_DENIED;
+    /* Gone, or deleted and made again since the request was authorized. */
+    if (rc == -ENOENT || b->id != bucket_id)
+        return CORE_E_NO_SUCH_BUCKET;
     return CORE_E_OK;
 }
 
@@ -176,14 +175,14 @@ object_check_cond(struct md_conn *c, int64_t bucket_id, struct str key,
 }
 
 enum core_err
-object_write(struct md_conn *c, struct str bucket, int64_t account_id,
+object_write(struct md_conn *c, struct str bucket, int64_t bucket_id,
              const struct object_cond *cond, struct arena *a, struct md_bucket *b,
              struct md_version *v, struct str *replaced_blob)
 {
     enum core_err err;
 
     *replaced_blob = STR_NULL;
-    err = object_bucket(c, bucket, account_id, a, b);
+    err = object_bucket(c, bucket, bucket_id, a, b);
     if (err == CORE_E_OK)
         err = object_check_cond(c, b->id, v->key, cond, a);
     if (err == CORE_E_OK)
@@ -211,14 +210,14 @@ del_clear(struct object_del *out)
 }
 
 enum core_err
-object_remove(struct md_conn *c, struct str bucket, int64_t account_id, struct str key,
-              struct str vid, bool mfa_verified, int64_t now_ms, struct arena *a,
+object_remove(struct md_conn *c, struct str bucket, int64_t bucket_id, int64_t account_id,
+              struct str key, struct str vid, bool mfa_verified, int64_t now_ms, struct arena *a,
               struct md_bucket *b, struct object_del *out)
 {
     enum core_err err;
 
     del_clear(out);
-    err = object_bucket(c, bucket, account_id, a, b);
+    err = object_bucket(c, bucket, bucket_id, a, b);
     if (err == CORE_E_OK)
         err = mfa_gate(b, vid.p != NULL, mfa_verified);
     if (err == CORE_E_OK)
@@ -227,7 +226,7 @@ object_remove(struct md_conn *c, struct str bucket, int64_t account_id, struct s
 }
 
 enum core_err
-object_delete_many(struct md_conn *c, struct str bucket, int64_t account_id,
+object_delete_many(struct md_conn *c, struct str bucket, int64_t bucket_id, int64_t account_id,
                    struct object_del_item *items, size_t n, bool mfa_verified, int64_t now_ms,
                    struct arena *a, struct md_bucket *b)
 {
@@ -243,7 +242,7 @@ object_delete_many(struct md_conn *c, struct str bucket, int64_t account_id,
         /* Even a version id that will not parse names a version. */
         any_vid = any_vid || items[i].vid.p != NULL;
     }
-    err = object_bucket(c, bucket, account_id, a, b);
+    err = object_bucket(c, bucket, bucket_id, a, b);
     if (err == CORE_E_OK)
         err = mfa_gate(b, any_vid, mfa_verified);
     if (err != CORE_E_OK)

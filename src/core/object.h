@@ -19,11 +19,13 @@
 #include "util/arena.h"
 #include "util/str.h"
 
-/* Re-reads the bucket on c and checks the owner: CORE_E_NO_SUCH_BUCKET,
- * CORE_E_ACCESS_DENIED. Every function here reports a failed store call as
+/* Re-reads the bucket on c: CORE_E_NO_SUCH_BUCKET unless it is still the
+ * bucket bucket_id the request was authorized on (s3/ decides who may act
+ * on it; core only keeps a write from landing in a bucket of the same name
+ * made since). Every function here reports a failed store call as
  * CORE_E_STORAGE_FULL, CORE_E_SLOW_DOWN, CORE_E_ENTITY_TOO_LARGE or
  * CORE_E_INTERNAL (see core_err.h). */
-enum core_err object_bucket(struct md_conn *c, struct str name, int64_t account_id, struct arena *a,
+enum core_err object_bucket(struct md_conn *c, struct str name, int64_t bucket_id, struct arena *a,
                             struct md_bucket *b);
 
 /* Stores v (key, data fields filled by the caller) as the new current
@@ -52,7 +54,7 @@ enum core_err object_check_cond(struct md_conn *c, int64_t bucket_id, struct str
 
 /* PutObject's and CopyObject's whole transaction: the bucket (*b, as
  * object_bucket()), then cond (NULL: none), then object_put() of v. */
-enum core_err object_write(struct md_conn *c, struct str bucket, int64_t account_id,
+enum core_err object_write(struct md_conn *c, struct str bucket, int64_t bucket_id,
                            const struct object_cond *cond, struct arena *a, struct md_bucket *b,
                            struct md_version *v, struct str *replaced_blob);
 
@@ -77,8 +79,8 @@ enum core_err object_delete(struct md_conn *c, const struct md_bucket *b, struct
  * bucket as it is now must have been checked (mfa_verified), or
  * CORE_E_MFA_REQUIRED (MFA delete turned on after the check); then
  * object_delete(). */
-enum core_err object_remove(struct md_conn *c, struct str bucket, int64_t account_id,
-                            struct str key, struct str vid, bool mfa_verified, int64_t now_ms,
+enum core_err object_remove(struct md_conn *c, struct str bucket, int64_t bucket_id,
+                            int64_t account_id, struct str key, struct str vid, bool mfa_verified, int64_t now_ms,
                             struct arena *a, struct md_bucket *b, struct object_del *out);
 
 /* One object of DeleteObjects. */
@@ -94,7 +96,8 @@ struct object_del_item {
  * !mfa_verified; then object_delete() of each item not skipped. A store
  * failure of one item is that item's err, as on S3. Returns the request's
  * outcome; every item's err and out are set on every path. */
-enum core_err object_delete_many(struct md_conn *c, struct str bucket, int64_t account_id,
+enum core_err object_delete_many(struct md_conn *c, struct str bucket, int64_t bucket_id,
+                                 int64_t account_id,
                                  struct object_del_item *items, size_t n, bool mfa_verified,
                                  int64_t now_ms, struct arena *a, struct md_bucket *b);
 

@@ -276,7 +276,7 @@ object_mpu_complete(struct md_conn *c, struct object_mpu_complete *x, struct are
     x->bad_size = 0;
     x->bad_etag = STR_NULL;
     x->total = 0;
-    err = object_bucket(c, x->bucket, x->account_id, a, &x->b);
+    err = object_bucket(c, x->bucket, x->bucket_id, a, &x->b);
     if (err == CORE_E_OK)
         err = object_mpu_upload(c, &x->b, x->key, x->upload_id, a, &x->u);
     if (err != CORE_E_OK)
@@ -310,11 +310,11 @@ object_mpu_complete(struct md_conn *c, struct object_mpu_complete *x, struct are
 /* ---- abort -------------------------------------------------------------- */
 
 enum core_err
-object_mpu_abort(struct md_conn *c, struct str bucket, int64_t account_id, struct str key,
+object_mpu_abort(struct md_conn *c, struct str bucket, int64_t bucket_id, struct str key,
                  struct str upload_id, struct arena *a, struct md_bucket *b)
 {
     struct md_upload u;
-    enum core_err err = object_bucket(c, bucket, account_id, a, b);
+    enum core_err err = object_bucket(c, bucket, bucket_id, a, b);
 
     if (err == CORE_E_OK)
         err = object_mpu_upload(c, b, key, upload_id, a, &u);

@@ -36,7 +36,8 @@ struct object_mpu_want {
 struct object_mpu_complete {
     /* in */
     struct str bucket;
-    int64_t account_id; /* the caller's account: bucket owner check, version owner */
+    int64_t bucket_id;  /* the bucket the request was authorized on */
+    int64_t account_id; /* the caller's account: the version's owner */
     struct str key, upload_id;
     const struct object_mpu_want *want; /* numbers strictly ascending */
     size_t n_want;
@@ -73,7 +74,7 @@ enum core_err object_mpu_complete(struct md_conn *c, struct object_mpu_complete 
 /* AbortMultipartUpload: the bucket (*b), the upload (as
  * object_mpu_upload()), then its rows deleted and its parts' data sent to
  * the trash. */
-enum core_err object_mpu_abort(struct md_conn *c, struct str bucket, int64_t account_id,
+enum core_err object_mpu_abort(struct md_conn *c, struct str bucket, int64_t bucket_id,
                                struct str key, struct str upload_id, struct arena *a,
                                struct md_bucket *b);
 

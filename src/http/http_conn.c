@@ -59,6 +59,7 @@ rq_new(struct http_conn *hc)
     rq->pub.srv_ctx = s->o.ctx;
     rq->pub.content_length = -1;
     rq->pub.is_tls = conn_is_tls(hc->c);
+    rq->pub.tls_version = (unsigned char)conn_tls_version(hc->c);
     rq->pub.start_ms = tm_now_ms();
     snprintf(rq->pub.request_id, sizeof(rq->pub.request_id), "%016" PRIX64, id);
     memcpy(rq->pub.peer, hc->c->peer, sizeof(rq->pub.peer));
@@ -234,7 +235,7 @@ run_on_loop(struct http_conn *hc)
 {
     struct http_server *s = hc->s;
     struct rq *rq = hc->rq;
-    char line[1024];
+    char line[HTTP_LOG_LINE_MAX];
 
     rq->loop_ready = false;
     rq->pub.on_loop = true;

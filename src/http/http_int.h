@@ -125,7 +125,8 @@ void http_log_flush(struct http_loop *hl);
 
 /* http_resp.c */
 const char *http_reason(int status);
-/* Formats rq's access-log line into line (1024 bytes); returns its length. */
+#define HTTP_LOG_LINE_MAX 1536 /* one access-log line, newline excluded */
+/* Formats rq's access-log line into line (HTTP_LOG_LINE_MAX bytes); returns its length. */
 int http_access_log_line(struct rq *rq, char *line);
 /* Runs the handler on a worker, then sends the rest and "done" to the loop. */
 void http_req_run(struct rq *rq);

@@ -370,18 +370,18 @@ http_access_log_line(struct rq *rq, char *line)
 
     tm_iso8601(r->start_ms, ts);
     /* The query string is never logged: presigned URLs carry credentials. */
-    n = snprintf(line, 1024,
+    n = snprintf(line, HTTP_LOG_LINE_MAX,
                  "{\"time\":\"%s\",\"remote\":\"%s\",\"tls\":%s,\"method\":\"%.*s\","
                  "\"path\":\"%.*s\",\"status\":%d,\"in\":%" PRIu64 ",\"out\":%" PRIu64
-                 ",\"ms\":%" PRId64 ",\"request_id\":\"%s\"}",
+                 ",\"ms\":%" PRId64 ",\"request_id\":\"%s\"%s%s}",
                  ts, r->peer, r->is_tls ? "true" : "false", STR_FMT(r->method),
                  (int)(r->path.n > 512 ? 512 : r->path.n), r->path.p ? r->path.p : "",
                  rq->status, rq->bytes_in, rq->bytes_out, tm_now_ms() - r->start_ms,
-                 r->request_id);
+                 r->request_id, r->log_extra[0] != '\0' ? "," : "", r->log_extra);
     if (n < 0)
         return 0;
-    if (n >= 1024)
-        n = 1023;
+    if (n >= HTTP_LOG_LINE_MAX)
+        n = HTTP_LOG_LINE_MAX - 1;
     /* Paths may hold quotes or control bytes; keep the line one JSON-ish line. */
     for (int i = 0; i < n; i++)
         if ((unsigned char)line[i] < 0x20)
@@ -393,7 +393,7 @@ http_access_log_line(struct rq *rq, char *line)
 void
 http_req_run(struct rq *rq)
 {
-    char line[1024];
+    char line[HTTP_LOG_LINE_MAX];
     int n;
 
     rq->s->o.handler(&rq->pub);

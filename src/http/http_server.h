@@ -55,6 +55,7 @@ struct http_req {
     int64_t content_length; /* -1 when absent (chunked or no body) */
     bool is_chunked;
     bool is_tls;
+    unsigned char tls_version; /* 12 (TLS 1.2), 13 (TLS 1.3); 0 over plain TCP */
     bool is_head;
     bool expect_continue;
     bool on_loop;        /* running on the loop thread: see above */
@@ -65,6 +66,9 @@ struct http_req {
     void *srv_ctx;       /* from http_server_new */
     void *app_state;     /* the handler's, NULL at first; kept from the loop
                           * thread to the worker, never read by http/ */
+    /* More fields for the request's access-log line, as the handler sets
+     * them: `"name":"value",...` without braces, already JSON-safe. */
+    char log_extra[384];
 };
 
 typedef void (*http_handler_fn)(struct http_req *r);

@@ -38,26 +38,26 @@ struct iam_action {
     bool has_result; /* false: the response has no <{Action}Result> */
     bool needs_tls;  /* the request carries an MFA code or the reply a secret or seed */
     enum iam_err (*fn)(struct iam *x, struct buf *res);
-    /* Authorized as iam:<name> on this resource (iam_action_resource());
-     * IAM_RES_SELF: the action checks the caller itself. */
+    /* Authorized as iam:<name> (sts:<name>) on this resource
+     * (iam_action_resource()); IAM_RES_NONE: needs no permission. */
     enum iam_res res;
 };
 
 static const struct iam_action actions[] = {
-    {"CreateVirtualMFADevice", false, true, true, iam_create_virtual_mfa_device, IAM_RES_SELF},
-    {"EnableMFADevice", false, false, true, iam_enable_mfa_device, IAM_RES_SELF},
-    {"ResyncMFADevice", false, false, true, iam_resync_mfa_device, IAM_RES_SELF},
-    {"DeactivateMFADevice", false, false, false, iam_deactivate_mfa_device, IAM_RES_SELF},
-    {"DeleteVirtualMFADevice", false, false, false, iam_delete_virtual_mfa_device, IAM_RES_SELF},
-    {"ListMFADevices", false, true, false, iam_list_mfa_devices, IAM_RES_SELF},
-    {"ListVirtualMFADevices", false, true, false, iam_list_virtual_mfa_devices, IAM_RES_SELF},
-    {"CreateUser", false, true, false, iam_create_user, IAM_RES_SELF},
-    {"GetUser", false, true, false, iam_get_user, IAM_RES_SELF},
-    {"ListUsers", false, true, false, iam_list_users, IAM_RES_SELF},
-    {"DeleteUser", false, false, false, iam_delete_user, IAM_RES_SELF},
-    {"CreateAccessKey", false, true, true, iam_create_access_key, IAM_RES_SELF},
-    {"ListAccessKeys", false, true, false, iam_list_access_keys, IAM_RES_SELF},
-    {"DeleteAccessKey", false, false, false, iam_delete_access_key, IAM_RES_SELF},
+    {"CreateVirtualMFADevice", false, true, true, iam_create_virtual_mfa_device, IAM_RES_MFA},
+    {"EnableMFADevice", false, false, true, iam_enable_mfa_device, IAM_RES_USER},
+    {"ResyncMFADevice", false, false, true, iam_resync_mfa_device, IAM_RES_USER},
+    {"DeactivateMFADevice", false, false, false, iam_deactivate_mfa_device, IAM_RES_USER},
+    {"DeleteVirtualMFADevice", false, false, false, iam_delete_virtual_mfa_device, IAM_RES_MFA},
+    {"ListMFADevices", false, true, false, iam_list_mfa_devices, IAM_RES_USER},
+    {"ListVirtualMFADevices", false, true, false, iam_list_virtual_mfa_devices, IAM_RES_MFAS},
+    {"CreateUser", false, true, false, iam_create_user, IAM_RES_USER},
+    {"GetUser", false, true, false, iam_get_user, IAM_RES_USER},
+    {"ListUsers", false, true, false, iam_list_users, IAM_RES_USERS},
+    {"DeleteUser", false, false, false, iam_delete_user, IAM_RES_USER},
+    {"CreateAccessKey", false, true, true, iam_create_access_key, IAM_RES_USER},
+    {"ListAccessKeys", false, true, false, iam_list_access_keys, IAM_RES_USER},
+    {"DeleteAccessKey", false, false, false, iam_delete_access_key, IAM_RES_USER},
     /* name, is_sts, has_result, needs_tls, fn, resource authorized on */
     {"PutUserPolicy", false, false, false, iam_put_user_policy, IAM_RES_USER},
     {"GetUserPolicy", false, true, false, iam_get_user_policy, IAM_RES_USER},
@@ -104,9 +104,16 @@ static const struct iam_action actions[] = {
     {"AttachRolePolicy", false, false, false, iam_attach_role_policy, IAM_RES_ROLE},
     {"DetachRolePolicy", false, false, false, iam_detach_role_policy, IAM_RES_ROLE},
     {"ListAttachedRolePolicies", false, true, false, iam_list_attached_role_policies, IAM_RES_ROLE},
-    {"GetSessionToken", true, true, true, iam_get_session_token, IAM_RES_SELF},
-    {"GetCallerIdentity", true, true, false, iam_get_caller_identity, IAM_RES_SELF},
+    {"GetSessionToken", true, true, true, iam_get_session_token, IAM_RES_NONE},
+    {"GetCallerIdentity", true, true, false, iam_get_caller_identity, IAM_RES_NONE},
 };
+
+const char *
+iam_err_code(enum iam_err err)
+{
+    ASSERT(err < IAM_E__COUNT);
+    return iam_errs[err].code;
+}
 
 struct iam *
 iam_new(const struct iam_req *r)
@@ -270,11 +277,22 @@ iam_action_resource(struct iam *x)
     /* The client's values as sent (the action validates them later): what
      * a policy's Resource is matched against. */
     switch (x->act->res) {
-    case IAM_RES_SELF:
+    case IAM_RES_NONE:
         return NULL;
     case IAM_RES_USER:
         v = iam_arg(x, "UserName");
+        if (v.p == NULL) /* the caller's own */
+            return iam_principal_arn(x, &x->caller);
         return arena_printf(x->a, "arn:aws:iam::%s:user/%.*s", x->acct, STR_FMT(v));
+    case IAM_RES_MFA:
+        v = iam_arg(x, "SerialNumber");
+        if (v.p != NULL && str_has_prefix(v, "arn:"))
+            return arena_printf(x->a, "%.*s", STR_FMT(v));
+        if (v.p != NULL) /* a hardware device's serial */
+            return arena_printf(x->a, "arn:aws:iam::%s:mfa/%.*s", x->acct, STR_FMT(v));
+        v = iam_arg(x, "VirtualMFADeviceName");
+        return arena_printf(x->a, "arn:aws:iam::%s:mfa%.*s%.*s", x->acct,
+                            STR_FMT(entity_path(x, IAM_RES_MFA, "")), STR_FMT(v));
     case IAM_RES_GROUP:
     case IAM_RES_ROLE: {
         bool group = x->act->res == IAM_RES_GROUP;
@@ -290,6 +308,10 @@ iam_action_resource(struct iam *x)
         v = iam_arg(x, "PolicyName");
         return arena_printf(x->a, "arn:aws:iam::%s:policy%.*s%.*s", x->acct,
                             STR_FMT(entity_path(x, IAM_RES_POLICY, "")), STR_FMT(v));
+    case IAM_RES_USERS:
+        return arena_printf(x->a, "arn:aws:iam::%s:user/", x->acct);
+    case IAM_RES_MFAS:
+        return arena_printf(x->a, "arn:aws:iam::%s:mfa/", x->acct);
     case IAM_RES_GROUPS:
         return arena_printf(x->a, "arn:aws:iam::%s:group/", x->acct);
     case IAM_RES_ROLES:
@@ -301,19 +323,23 @@ iam_action_resource(struct iam *x)
 }
 
 /* The authorize step: may the caller perform iam_action_iam_name(x) on
- * iam_action_resource(x)? This is the one place to evaluate it against the
- * caller's policies. Until then only the account root may call these
- * actions (CreateUser's rule); the older actions check themselves. */
+ * iam_action_resource(x)? The front door's policy evaluation decides
+ * (r->authorize), before the action looks anything up, so a caller
+ * without the permission learns nothing of what exists. */
 static enum iam_err
 authorize(struct iam *x)
 {
     const char *resource;
+    int rc;
 
-    if (x->act->res == IAM_RES_SELF)
+    if (x->act->res == IAM_RES_NONE)
         return IAM_E_OK;
     resource = iam_action_resource(x);
-    /* Quoted in the message: shown safely (and cut) as every client value. */
-    return iam_require_root(x, x->act->name, iam_shown(x, str_c(resource)));
+    rc = x->r->authorize(x->r->authorize_arg, iam_action_iam_name(x), resource);
+    if (rc == -EACCES)
+        /* Quoted in the message: shown safely (and cut) as every client value. */
+        return iam_denied(x, x->act->name, iam_shown(x, str_c(resource)));
+    return rc < 0 ? IAM_E_INTERNAL : IAM_E_OK;
 }
 
 enum iam_err

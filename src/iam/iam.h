@@ -56,6 +56,11 @@ struct iam_req {
     int64_t user_id;    /* 0 = the account's root */
     const struct md_account *account;
     const struct md_key *key; /* the signing key's row (session fields included) */
+    /* The front door's authorization: may the caller do action
+     * ("iam:CreateUser") on resource (an ARN)? 0, -EACCES, or another
+     * -errno when it could not tell. */
+    int (*authorize)(void *arg, const char *action, const char *resource);
+    void *authorize_arg;
 };
 
 struct iam; /* opaque; in r->arena */
@@ -78,6 +83,8 @@ enum iam_err iam_prepare(struct iam *x);
 /* The action iam_prepare() found: its name, and whether its request carries
  * an MFA code or its reply a secret or seed (then it must come over HTTPS). */
 const char *iam_action_name(const struct iam *x);
+/* The <Code> an error is rendered with ("AccessDenied"), for logs. */
+const char *iam_err_code(enum iam_err err);
 bool iam_needs_tls(const struct iam *x);
 /* What the action is authorized as: "iam:<Action>" on the ARN of the user,
  * group, role or policy its parameters name (a listing: the kind's ARN

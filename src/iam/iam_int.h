@@ -41,16 +41,20 @@
 #define IAM_AWS_POLICY_PREFIX "arn:aws:iam::aws:policy/"
 
 /* What an action is authorized on (iam.c's table): the ARN its parameters
- * name. IAM_RES_SELF: an older action that checks the caller itself. */
+ * name. IAM_RES_NONE: no permission needed (GetSessionToken,
+ * GetCallerIdentity [spec-authorization §5.2]). */
 enum iam_res {
-    IAM_RES_SELF = 0,
-    IAM_RES_USER,   /* UserName */
+    IAM_RES_NONE = 0,
+    IAM_RES_USER,   /* UserName; without it the caller itself */
     IAM_RES_GROUP,  /* GroupName (Path for CreateGroup) */
     IAM_RES_ROLE,   /* RoleName (Path for CreateRole) */
     IAM_RES_POLICY, /* PolicyArn; CreatePolicy: Path and PolicyName */
-    IAM_RES_GROUPS, /* listings: the kind's ARN prefix */
+    IAM_RES_MFA,    /* SerialNumber; CreateVirtualMFADevice: Path and VirtualMFADeviceName */
+    IAM_RES_USERS,  /* listings: the kind's ARN prefix */
+    IAM_RES_GROUPS,
     IAM_RES_ROLES,
     IAM_RES_POLICIES,
+    IAM_RES_MFAS,
 };
 
 /* A principal of the caller's account: its root (user_id 0) or an IAM user. */
@@ -205,9 +209,9 @@ enum iam_err iam_resolve_user(struct iam *x, struct str name, bool required, str
 /* IAM_E_ACCESS_DENIED "User: ARN is not authorized to perform: iam:ACTION
  * on resource: RESOURCE". */
 enum iam_err iam_denied(struct iam *x, const char *action, const char *resource);
-/* Root manages every principal of its account; an IAM user only itself. */
+/* MFA devices stay their owners' whatever a policy allows: root manages
+ * every principal's, an IAM user only its own (iam_mfa.c). */
 enum iam_err iam_may_manage(struct iam *x, const char *action, const struct principal *target);
-enum iam_err iam_require_root(struct iam *x, const char *action, const char *resource);
 
 /* ---- users, groups and roles holding policies (iam_entity.c) --------------
  * The actions shared by the three kinds (inline policies, attachments) take

@@ -62,10 +62,6 @@ iam_create_user(struct iam *x, struct buf *res)
     if (err == IAM_E_OK)
         err = iam_check_tags(x);
     if (err == IAM_E_OK)
-        err = iam_require_root(
-            x, "CreateUser",
-            arena_printf(x->a, "arn:aws:iam::%s:user/%s", x->acct, iam_shown(x, op.name)));
-    if (err == IAM_E_OK)
         err = iam_run_write(x, create_user_fn, &op, &op.err);
     if (err != IAM_E_OK)
         return err;
@@ -82,8 +78,6 @@ iam_get_user(struct iam *x, struct buf *res)
     enum iam_err err;
 
     err = iam_resolve_user(x, iam_arg(x, "UserName"), false, &p);
-    if (err == IAM_E_OK)
-        err = iam_may_manage(x, "GetUser", &p);
     if (err != IAM_E_OK)
         return err;
     return iam_put_user(x, res, "User", &p) != 0 ? IAM_E_INTERNAL : IAM_E_OK;
@@ -105,9 +99,6 @@ iam_list_users(struct iam *x, struct buf *res)
     int rc;
 
     err = iam_get_paging(x, &max, &marker);
-    if (err == IAM_E_OK)
-        err =
-            iam_require_root(x, "ListUsers", arena_printf(x->a, "arn:aws:iam::%s:user/", x->acct));
     if (err != IAM_E_OK)
         return err;
     rc = md_user_list(md_reader(x->r->md), x->r->account_id, x->a, &users, &n);
@@ -180,10 +171,6 @@ iam_delete_user(struct iam *x, struct buf *res)
 
     (void)res;
     err = iam_check_name(x, op.name, "userName", 128, true);
-    if (err == IAM_E_OK)
-        err = iam_require_root(
-            x, "DeleteUser",
-            arena_printf(x->a, "arn:aws:iam::%s:user/%s", x->acct, iam_shown(x, op.name)));
     if (err != IAM_E_OK)
         return err;
     rc = md_user_get_by_name(md_reader(x->r->md), x->r->account_id, op.name, x->a, &u);
@@ -236,8 +223,6 @@ iam_create_access_key(struct iam *x, struct buf *res)
     int rc;
 
     err = iam_resolve_user(x, iam_arg(x, "UserName"), false, &op.target);
-    if (err == IAM_E_OK)
-        err = iam_may_manage(x, "CreateAccessKey", &op.target);
     if (err != IAM_E_OK)
         return err;
     rc = auth_key_new("CK", id, secret);
@@ -289,8 +274,6 @@ iam_list_access_keys(struct iam *x, struct buf *res)
     err = iam_resolve_user(x, iam_arg(x, "UserName"), false, &target);
     if (err == IAM_E_OK)
         err = iam_get_paging(x, &max, &marker);
-    if (err == IAM_E_OK)
-        err = iam_may_manage(x, "ListAccessKeys", &target);
     if (err != IAM_E_OK)
         return err;
     rc = md_key_list(md_reader(x->r->md), x->r->account_id, x->a, &keys, &n);
@@ -351,8 +334,6 @@ iam_delete_access_key(struct iam *x, struct buf *res)
     err = iam_resolve_user(x, iam_arg(x, "UserName"), false, &op.target);
     if (err == IAM_E_OK && (id.p == NULL || id.n < 16 || id.n > 128))
         err = iam_invalid(x, "accessKeyId", id, "have length between 16 and 128");
-    if (err == IAM_E_OK)
-        err = iam_may_manage(x, "DeleteAccessKey", &op.target);
     if (err != IAM_E_OK)
         return err;
     op.k.access_key_id = id;

@@ -306,13 +306,6 @@ iam_may_manage(struct iam *x, const char *action, const struct principal *target
     return iam_denied(x, action, iam_principal_arn(x, target));
 }
 
-enum iam_err
-iam_require_root(struct iam *x, const char *action, const char *resource)
-{
-    if (x->caller.user_id == 0)
-        return IAM_E_OK;
-    return iam_denied(x, action, resource);
-}
 
 int
 iam_audit(struct md_conn *c, struct iam *x, const char *event, const char *detail)

@@ -72,6 +72,8 @@ struct conn_type {
      * thread must learn of conn_close() (see on_close) before it returns,
      * under the same lock as its writes, so the fd is still c's. */
     int (*direct_fd)(struct conn *c);
+    /* The TLS version as 12 or 13 (0: plain TCP, or no handshake yet). */
+    int (*tls_version)(const struct conn *c);
     /* See enum conn_close_how. Calls on_close; on_free follows once the
      * handles are closed. */
     void (*close)(struct conn *c, enum conn_close_how how);
@@ -133,6 +135,12 @@ static inline void
 conn_close(struct conn *c, enum conn_close_how how)
 {
     c->type->close(c, how);
+}
+
+static inline int
+conn_tls_version(const struct conn *c)
+{
+    return c->type->tls_version(c);
 }
 
 static inline bool

@@ -248,6 +248,13 @@ tcp_destroy(struct conn *c)
     (void)c;
 }
 
+static int
+tcp_tls_version(const struct conn *c)
+{
+    (void)c;
+    return 0;
+}
+
 const struct conn_type conn_tcp_type = {
     .name = "tcp",
     .is_tls = false,
@@ -258,6 +265,7 @@ const struct conn_type conn_tcp_type = {
     .direct_fd = tcp_direct_fd,
     .close = tcp_close,
     .destroy = tcp_destroy,
+    .tls_version = tcp_tls_version,
 };
 
 static void

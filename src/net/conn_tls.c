@@ -121,6 +121,12 @@ tls_close(struct conn *c, enum conn_close_how how)
     conn_tcp_close_with(c, how, flush_records);
 }
 
+static int
+tls_version(const struct conn *c)
+{
+    return c->impl != NULL ? tls_conn_version(c->impl) : 0;
+}
+
 const struct conn_type conn_tls_type = {
     .name = "tls",
     .is_tls = true,
@@ -131,4 +137,5 @@ const struct conn_type conn_tls_type = {
     .direct_fd = tls_direct_fd,
     .close = tls_close,
     .destroy = tls_destroy,
+    .tls_version = tls_version,
 };

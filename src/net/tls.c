@@ -312,6 +312,19 @@ tls_conn_take_out(struct tls_conn *t, struct buf *out)
 }
 
 int
+tls_conn_version(const struct tls_conn *t)
+{
+    switch (SSL_version(t->ssl)) {
+    case TLS1_2_VERSION:
+        return 12;
+    case TLS1_3_VERSION:
+        return 13;
+    default:
+        return 0;
+    }
+}
+
+int
 tls_conn_handshake_done(const struct tls_conn *t)
 {
     return SSL_is_init_finished(t->ssl);

@@ -34,5 +34,8 @@ int tls_conn_write(struct tls_conn *t, const char *p, size_t n);
  * the number of bytes moved. */
 size_t tls_conn_take_out(struct tls_conn *t, struct buf *out);
 int tls_conn_handshake_done(const struct tls_conn *t);
+/* The protocol version negotiated: 12 (TLS 1.2), 13 (TLS 1.3); 0 before the
+ * handshake is done. */
+int tls_conn_version(const struct tls_conn *t);
 
 #endif

@@ -422,3 +422,43 @@ out:
     s3_body_free(b);
     return err;
 }
+
+bool
+s3_is_blank(struct str s)
+{
+    for (size_t i = 0; i < s.n; i++)
+        if (s.p[i] != ' ' && s.p[i] != '\t' && s.p[i] != '\r' && s.p[i] != '\n')
+            return false;
+    return true;
+}
+
+/* AWS's requestChecksumRequired: Content-MD5, an x-amz-checksum-* header or
+ * a trailer checksum must come with the body (s3_body_read_all verifies
+ * whichever does). */
+static bool
+has_integrity_header(const struct http_req *r)
+{
+    for (size_t i = 0; i < r->n_hdrs; i++) {
+        struct str name = r->hdrs[i].name;
+        if (str_ieq_c(name, "content-md5") || str_ieq_c(name, "x-amz-sdk-checksum-algorithm") ||
+            str_ieq_c(name, "x-amz-trailer") || cksum_from_header(name) != CKSUM_NONE)
+            return true;
+    }
+    return false;
+}
+
+enum s3_err
+s3_config_body(struct s3_req *q, bool checksum_required, struct str *out)
+{
+    enum s3_err err = s3_body_read_all(q, S3_MAX_XML_BODY, out);
+
+    if (err != S3E_OK)
+        return err;
+    if (s3_is_blank(*out))
+        return S3E_MISSING_REQUEST_BODY;
+    if (checksum_required && !has_integrity_header(q->http)) {
+        q->err_msg = "Missing required header for this request: Content-MD5";
+        return S3E_INVALID_REQUEST;
+    }
+    return S3E_OK;
+}

@@ -6,6 +6,7 @@
 
 #include "bounds.h"
 #include "crypto/cksum.h"
+#include "s3/s3_authz.h"
 #include "s3/s3_int.h"
 #include "s3/s3_mpu.h"
 #include "s3/s3_mfa.h"
@@ -17,19 +18,8 @@
 #include <errno.h>
 #include <string.h>
 
-#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define MAX_BUCKETS_LIMIT 10000
 #define TOKEN_MSG "The continuation token provided is incorrect"
-
-/* True when s holds only XML white space (or nothing). */
-static bool
-is_blank(struct str s)
-{
-    for (size_t i = 0; i < s.n; i++)
-        if (s.p[i] != ' ' && s.p[i] != '\t' && s.p[i] != '\r' && s.p[i] != '\n')
-            return false;
-    return true;
-}
 
 /* ---- bucket names ------------------------------------------------------ */
 
@@ -225,20 +215,57 @@ s3_list_buckets(struct s3_req *q)
 struct create_arg {
     struct str name, region;
     int64_t account_id, now_ms, id;
+    enum md_ownership ownership;
     int64_t existing_owner; /* on -EEXIST: who owns the name, 0 if unknown */
     struct arena *arena;
 };
 
+/* A new bucket gets AWS's defaults since April 2023: Object Ownership
+ * BucketOwnerEnforced (unless the request names another) and all four
+ * Block Public Access settings on [spec-authorization §6.1, §7]. */
 static int
 create_fn(struct md_conn *c, void *arg)
 {
+    static const struct md_pab all_on = {true, true, true, true, true};
     struct create_arg *ca = arg;
     struct md_bucket b;
     int rc = md_bucket_create(c, ca->name, ca->account_id, ca->region, ca->now_ms, &ca->id);
 
+    ca->existing_owner = 0;
     if (rc == -EEXIST && md_bucket_get(c, ca->name, ca->arena, &b) == 0)
         ca->existing_owner = b.account_id;
+    if (rc == 0)
+        rc = md_bucket_set_ownership(c, ca->id, ca->ownership);
+    if (rc == 0)
+        rc = md_bucket_set_public_access_block(c, ca->id, &all_on);
     return rc;
+}
+
+/* x-amz-object-ownership: the bucket's Object Ownership from the start
+ * (authorized as s3:PutBucketOwnershipControls too [§3.1]). */
+static enum s3_err
+create_ownership(struct s3_req *q, enum md_ownership *out)
+{
+    static const char *const names[] = {
+        [MD_OWN_ENFORCED] = "BucketOwnerEnforced",
+        [MD_OWN_PREFERRED] = "BucketOwnerPreferred",
+        [MD_OWN_WRITER] = "ObjectWriter",
+    };
+    struct str v = http_header(q->http, "x-amz-object-ownership");
+
+    *out = MD_OWN_ENFORCED;
+    if (v.p == NULL)
+        return S3E_OK;
+    for (size_t i = 1; i < ARRAY_LEN(names); i++)
+        if (str_eq_c(v, names[i])) {
+            *out = (enum md_ownership)i;
+            return s3_authz_check(q, "s3:PutBucketOwnershipControls", NULL, STR_NULL, STR_NULL,
+                                  false, NULL);
+        }
+    q->err_msg = "Invalid x-amz-object-ownership header";
+    q->err_arg_name = "x-amz-object-ownership";
+    q->err_arg_value = arena_cstr(q->arena, v);
+    return S3E_INVALID_ARGUMENT;
 }
 
 /* Plausible region name: lower-case letters, digits and '-' ("EU" is the
@@ -262,7 +289,7 @@ s3_parse_location(struct arena *a, struct str body, struct str *lc, const char *
 
     *lc = STR_NULL;
     *unsupported = NULL;
-    if (is_blank(body))
+    if (s3_is_blank(body))
         return S3E_OK;
     if (xml_parse(a, body, &root) < 0 || !str_eq_c(root->name, "CreateBucketConfiguration"))
         return S3E_MALFORMED_XML;
@@ -359,14 +386,15 @@ s3_create_bucket(struct s3_req *q)
     enum s3_err err;
     int rc;
 
-    if (q->account_id <= 0)
-        return S3E_ACCESS_DENIED;
     if (!s3_bucket_name_valid(q->bucket))
         return S3E_INVALID_BUCKET_NAME;
     err = check_create_headers(q);
     if (err != S3E_OK)
         return err;
     err = check_location(q);
+    if (err != S3E_OK)
+        return err;
+    err = create_ownership(q, &ca.ownership);
     if (err != S3E_OK)
         return err;
     ca.name = q->bucket;
@@ -507,21 +535,6 @@ s3_get_bucket_versioning(struct s3_req *q)
     return S3E_OK;
 }
 
-/* The API model marks PutBucketVersioning requestChecksumRequired: one of
- * Content-MD5, an x-amz-checksum-* header, or a checksum announced for the
- * trailer must be present (s3_body_read_all verifies whichever is). */
-static bool
-has_integrity_header(const struct http_req *r)
-{
-    for (size_t i = 0; i < r->n_hdrs; i++) {
-        struct str name = r->hdrs[i].name;
-        if (str_ieq_c(name, "content-md5") || str_ieq_c(name, "x-amz-sdk-checksum-algorithm") ||
-            str_ieq_c(name, "x-amz-trailer") || cksum_from_header(name) != CKSUM_NONE)
-            return true;
-    }
-    return false;
-}
-
 /* Validates <VersioningConfiguration> against the schema: only Status
  * (Enabled|Suspended) and MfaDelete (Enabled|Disabled), each at most once,
  * exact case; anything else is MalformedXML [spec-mfa-delete §2]. */
@@ -535,7 +548,7 @@ s3_parse_versioning(struct arena *a, struct str body, struct s3_versioning_req *
     out->mfa = MD_MFA_UNSET;
     if (xml_parse(a, body, &root) < 0 || !str_eq_c(root->name, "VersioningConfiguration"))
         return S3E_MALFORMED_XML;
-    if (!is_blank(root->text))
+    if (!s3_is_blank(root->text))
         return S3E_MALFORMED_XML;
     for (n = root->child; n != NULL; n = n->next) {
         if (n->n_children != 0)
@@ -678,15 +691,9 @@ s3_put_bucket_versioning(struct s3_req *q)
     err = s3_req_bucket(q, &b);
     if (err != S3E_OK)
         return err;
-    err = s3_body_read_all(q, S3_MAX_XML_BODY, &body);
+    err = s3_config_body(q, true, &body);
     if (err != S3E_OK)
         return err;
-    if (is_blank(body))
-        return S3E_MISSING_REQUEST_BODY; /* [spec-mfa-delete case 2] */
-    if (!has_integrity_header(q->http)) {
-        q->err_msg = "Missing required header for this request: Content-MD5";
-        return S3E_INVALID_REQUEST;
-    }
     err = s3_parse_versioning(q->arena, body, &sa.vr);
     if (err != S3E_OK)
         return err;

@@ -5,6 +5,7 @@
  * secrets), then the response iam/ renders. IAM and STS clients parse
  * <ErrorResponse>, not S3's <Error>, so these requests never reach
  * s3_route.c's error rendering. */
+#include "s3/s3_authz.h"
 #include "s3/s3_iam.h"
 #include "common.h"
 
@@ -16,6 +17,7 @@
 #include "util/log.h"
 #include "util/tm.h"
 
+#include <errno.h>
 #include <string.h>
 
 /* Reads the whole body, at most IAM_MAX_BODY bytes, into the arena. */
@@ -106,6 +108,20 @@ auth_err(struct s3_req *q, struct iam *x, enum s3_err err)
     }
 }
 
+/* iam_req.authorize: the same decision as for S3 requests, on the IAM
+ * resource's ARN. */
+static int
+authorize(void *arg, const char *action, const char *resource)
+{
+    struct s3_req *q = arg;
+    enum s3_err err = s3_authz_check_arn(q, action, str_c(resource), NULL);
+
+    q->action = action;
+    if (err == S3E_OK || err == S3E_ACCESS_DENIED)
+        q->authz = err == S3E_OK ? S3_AUTHZ_ALLOW : S3_AUTHZ_DENY;
+    return err == S3E_OK ? 0 : err == S3E_ACCESS_DENIED ? -EACCES : -EIO;
+}
+
 /* The checks before the action runs, in the order clients see them. */
 static enum iam_err
 front(struct s3_req *q, struct iam *x, struct iam_req *ir)
@@ -146,6 +162,8 @@ front(struct s3_req *q, struct iam *x, struct iam_req *ir)
     ir->user_id = q->user_id;
     ir->account = &q->account;
     ir->key = &q->key_info;
+    ir->authorize = authorize;
+    ir->authorize_arg = q;
     qp = arena_alloc(q->arena, (q->n_params ? q->n_params : 1) * sizeof(*qp));
     for (size_t i = 0; i < q->n_params; i++) {
         qp[i].name = q->params[i].name;
@@ -186,6 +204,7 @@ s3_iam_handle(struct s3_req *q)
     if (err == IAM_E_OK)
         err = iam_run(x, &res);
     status = iam_render(x, err, &res, &out);
+    s3_log_fields(q, err != IAM_E_OK ? iam_err_code(err) : "");
     if (status < 0) {
         /* Only a result past IAM_MAX_RESULT gets here. */
         log_error("iam: response too large, request %s", r->request_id);

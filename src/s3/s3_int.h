@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth/policy.h"
 #include "auth/sigv2.h"
 #include "auth/sigv4.h"
 #include "http/http_server.h"
@@ -15,6 +16,8 @@
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/str.h"
+
+#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/" /* S3's XML namespace */
 
 struct s3_param {
     struct str name, value; /* percent-decoded; value.p == NULL for "?acl" */
@@ -42,6 +45,18 @@ enum s3_phase {
     S3PH_LOG,          /* the error document and the internal-error line */
 };
 
+/* Who is asking, as policies see it (s3_authz_principal()). */
+struct s3_principal {
+    bool is_set;
+    bool anonymous;
+    bool is_root;          /* the account's root (long-term or session keys) */
+    const char *type;      /* aws:PrincipalType: Account, User, Anonymous */
+    struct str userid;     /* aws:userid */
+    struct str user_name;  /* aws:username; empty unless an IAM user */
+    char account12[13];    /* the caller's account as 12 digits */
+    struct policy_principal who;
+};
+
 /* The request lives in the HTTP request's arena and is its app_state
  * (http_server.h), so that it survives the loop-to-worker hand-off. */
 struct s3_req {
@@ -54,6 +69,7 @@ struct s3_req {
     enum s3_err err;      /* the phases' outcome, rendered by the log phase */
     bool auth_parsed;     /* the authenticate phase got past auth_parse() */
     const char *action;   /* the IAM action authorized ("s3:GetObject") */
+    enum { S3_AUTHZ_NONE, S3_AUTHZ_ALLOW, S3_AUTHZ_DENY } authz; /* its verdict */
     struct md_bucket b;   /* the bucket phase's row when bucket_err is S3E_OK */
     enum s3_err bucket_err; /* NoSuchBucket, InternalError, or the authorize
                              * phase's verdict on b: see s3_req_bucket() */
@@ -72,6 +88,7 @@ struct s3_req {
     int64_t user_id;      /* 0 = root */
     struct md_account account;
     struct md_key key_info; /* the signing key's row (session fields included) */
+    struct s3_principal pr; /* filled by the authorize phase */
 
     /* Error detail rendered by s3_route.c beside the code. */
     const char *err_msg;
@@ -92,6 +109,11 @@ bool s3_has_param(const struct s3_req *q, const char *name);
  * q->auth.payload_hash. */
 enum s3_err s3_auth_verify(struct s3_req *q);
 
+/* The access log's S3 fields: who, which IAM action, the authorization
+ * verdict and the error code ("" for none); http/ adds them to the
+ * request's line. */
+void s3_log_fields(struct s3_req *q, const char *error_code);
+
 /* Response helpers. */
 int s3_reply_xml(struct s3_req *q, int status, struct buf *xml); /* frees xml */
 int s3_reply_empty(struct s3_req *q, int status);
@@ -103,6 +125,7 @@ struct s3_access {
     const struct md_bucket *bucket; /* the bucket acted on; NULL: none (the
                                      * service, CreateBucket, or none found) */
     struct str key;                 /* the object; STR_NULL: the bucket */
+    struct str vid;                 /* the version the action names; STR_NULL: none */
     bool copy_source;               /* the source of CopyObject or UploadPartCopy */
 };
 
@@ -145,6 +168,12 @@ enum s3_err s3_body_finish(struct s3_body *b, struct s3_body_result *res);
 void s3_body_free(struct s3_body *b);
 /* Reads a whole small body (XML) of at most max bytes into the arena. */
 enum s3_err s3_body_read_all(struct s3_req *q, size_t max, struct str *out);
+/* A bucket configuration's body (at most S3_MAX_XML_BODY): blank ->
+ * MissingRequestBody; without Content-MD5 or a checksum where AWS requires
+ * one (checksum_required) -> InvalidRequest. */
+enum s3_err s3_config_body(struct s3_req *q, bool checksum_required, struct str *out);
+/* True when s holds only XML white space (or nothing). */
+bool s3_is_blank(struct str s);
 
 /* Handlers: one per operation in s3_ops.def. */
 #define S3_OP(name, method, level, sub, fn, action, vaction, bucket, body, loop)                   \
@@ -172,6 +201,11 @@ enum s3_err s3_parse_versioning(struct arena *a, struct str body, struct s3_vers
  * caller compares *lc with its own region (s3_bucket.c). */
 enum s3_err s3_parse_location(struct arena *a, struct str body, struct str *lc,
                               const char **unsupported);
+
+/* <PublicAccessBlockConfiguration> and <OwnershipControls> (s3_policy.c):
+ * S3E_OK with *out, or S3E_MALFORMED_XML. */
+enum s3_err s3_parse_public_access_block(struct arena *a, struct str body, struct md_pab *out);
+enum s3_err s3_parse_ownership(struct arena *a, struct str body, enum md_ownership *out);
 
 /* One <Object> of a DeleteObjects body. */
 struct s3_delete_obj {
@@ -202,10 +236,12 @@ enum s3_err s3_key_check(struct str key);
  * CreateMultipartUpload. S3E_METADATA_TOO_LARGE past AWS's 2 KB of user
  * metadata. */
 enum s3_err s3_collect_meta(struct s3_req *q, struct str *out);
-/* Headers that ask for server-side encryption, object lock or tagging:
- * refused with 501 NotImplemented naming the header (accepting them would
- * silently drop what they ask for). PutObject, CopyObject and
- * CreateMultipartUpload. */
+/* Headers a write carries that change what S3 stores, for PutObject,
+ * CopyObject and CreateMultipartUpload, none accepted and ignored:
+ * server-side encryption, object lock and tagging are refused with 501
+ * NotImplemented naming the header; x-amz-acl and x-amz-grant-* are judged
+ * by the bucket's Object Ownership [spec-authorization §6] and need
+ * s3:PutObjectAcl too [§3.2]. */
 enum s3_err s3_check_unsupported_headers(struct s3_req *q);
 
 /* x-amz-copy-source of CopyObject and UploadPartCopy: [/]bucket/key

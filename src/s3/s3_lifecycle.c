@@ -44,15 +44,6 @@ is_xml_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static bool
-is_blank(struct str s)
-{
-    for (size_t i = 0; i < s.n; i++)
-        if (!is_xml_space(s.p[i]))
-            return false;
-    return true;
-}
-
 /* Simple-typed values are compared after XML whitespace collapse, as a
  * schema validator does for xsd:int, xsd:dateTime and enumerations. */
 static struct str
@@ -75,7 +66,7 @@ children_ok(const struct xml_node *n, const struct elem *allowed, size_t n_allow
     uint32_t seen = 0;
 
     ASSERT(n_allowed <= 32);
-    if (!is_blank(n->text))
+    if (!s3_is_blank(n->text))
         return false;
     for (const struct xml_node *c = n->child; c != NULL; c = c->next) {
         size_t i = 0;
@@ -665,21 +656,6 @@ s3_lifecycle_check(struct arena *a, struct str body, struct s3_lifecycle_err *e)
 
 /* ---- handlers ------------------------------------------------------------ */
 
-/* The API model marks PutBucketLifecycleConfiguration
- * requestChecksumRequired: Content-MD5, an x-amz-checksum-* header or a
- * trailer checksum must come with it (s3_body_read_all verifies it). */
-static bool
-has_integrity_header(const struct http_req *r)
-{
-    for (size_t i = 0; i < r->n_hdrs; i++) {
-        struct str name = r->hdrs[i].name;
-        if (str_ieq_c(name, "content-md5") || str_ieq_c(name, "x-amz-sdk-checksum-algorithm") ||
-            str_ieq_c(name, "x-amz-trailer") || cksum_from_header(name) != CKSUM_NONE)
-            return true;
-    }
-    return false;
-}
-
 struct lc_write {
     struct str name;    /* bucket */
     int64_t account_id; /* caller */
@@ -698,9 +674,7 @@ lc_write_fn(struct md_conn *c, void *arg)
     struct lc_write *w = arg;
     struct md_bucket b;
 
-    w->err = s3_err_from_core(object_bucket(c, w->name, w->account_id, w->arena, &b));
-    if (w->err == S3E_OK && b.id != w->bucket_id)
-        w->err = S3E_NO_SUCH_BUCKET; /* deleted and made again meanwhile */
+    w->err = s3_err_from_core(object_bucket(c, w->name, w->bucket_id, w->arena, &b));
     if (w->err != S3E_OK)
         return -ENOENT;
     /* Coffer decision 4; deleting a configuration is always allowed. */
@@ -742,15 +716,9 @@ s3_put_bucket_lifecycle(struct s3_req *q)
     err = s3_req_bucket(q, &b);
     if (err != S3E_OK)
         return err;
-    err = s3_body_read_all(q, S3_MAX_XML_BODY, &body);
+    err = s3_config_body(q, true, &body);
     if (err != S3E_OK)
         return err;
-    if (is_blank(body))
-        return S3E_MISSING_REQUEST_BODY;
-    if (!has_integrity_header(q->http)) {
-        q->err_msg = "Missing required header for this request: Content-MD5";
-        return S3E_INVALID_REQUEST;
-    }
     err = s3_lifecycle_check(q->arena, body, &e);
     if (err != S3E_OK) {
         q->err_msg = e.msg;

@@ -17,7 +17,6 @@
 #include <limits.h>
 #include <string.h>
 
-#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define LIST_XML_MAX (16 * 1024 * 1024) /* 1000 entries of 1 KiB keys, url-encoded */
 #define LIST_ENC_MAX (64 * 1024)        /* one url-encoded value (echoed params too) */
 #define BATCH_MAX 1000

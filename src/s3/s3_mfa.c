@@ -39,6 +39,8 @@ principal(struct s3_req *q)
 {
     struct md_user u;
 
+    if (q->auth.is_anonymous)
+        return STR_LIT("anonymous");
     if (q->user_id == 0)
         return str_c(arena_printf(q->arena, "account:%.*s", STR_FMT(q->account.name)));
     if (md_user_get(md_reader(q->srv->md), q->user_id, q->arena, &u) == 0)

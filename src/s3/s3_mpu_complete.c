@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 /* A CompleteMultipartUpload body names at most 10000 parts; with an ETag
  * and a checksum each, 512 bytes per part is generous. */
 #define COMPLETE_BODY_MAX ((size_t)S3_MPU_MAX_PARTS * 512)
@@ -226,6 +225,7 @@ s3_complete_multipart_upload(struct s3_req *q)
     if (err != S3E_OK)
         return err;
     x.x.bucket = q->bucket;
+    x.x.bucket_id = q->b.id;
     x.x.account_id = q->account_id;
     x.x.key = q->key;
     x.x.upload_id = x.x.u.upload_id;

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define LIST_MAX 1000 /* max-uploads and max-parts cap (AWS) */
 #define LIST_XML_MAX (16 * 1024 * 1024)
 

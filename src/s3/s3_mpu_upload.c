@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define IO_CHUNK (256 * 1024)
 #define UPLOAD_ID_LEN 32 /* 24 random bytes, id64_encode()d */
 
@@ -134,7 +133,7 @@ create_txn(struct md_conn *c, void *arg)
 {
     struct create_ctx *x = arg;
 
-    x->err = s3_err_from_core(object_bucket(c, x->q->bucket, x->q->account_id, x->q->arena, &x->b));
+    x->err = s3_err_from_core(object_bucket(c, x->q->bucket, x->q->b.id, x->q->arena, &x->b));
     if (x->err != S3E_OK)
         return -EINVAL;
     x->u.bucket_id = x->b.id;
@@ -565,7 +564,7 @@ abort_txn(struct md_conn *c, void *arg)
     struct abort_ctx *x = arg;
     struct s3_req *q = x->q;
 
-    x->err = object_mpu_abort(c, q->bucket, q->account_id, q->key, s3_param(q, "uploadId", NULL),
+    x->err = object_mpu_abort(c, q->bucket, q->b.id, q->key, s3_param(q, "uploadId", NULL),
                               q->arena, &x->b);
     return x->err == CORE_E_OK ? 0 : -EINVAL;
 }

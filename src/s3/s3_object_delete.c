@@ -8,6 +8,7 @@
 #include "bounds.h"
 #include "core/object.h"
 #include "crypto/cksum.h"
+#include "s3/s3_authz.h"
 #include "s3/s3_int.h"
 #include "s3/s3_mfa.h"
 #include "s3/s3_mpu.h"
@@ -56,7 +57,7 @@ del_txn(struct md_conn *c, void *arg)
     struct del_ctx *d = arg;
     struct s3_req *q = d->q;
 
-    d->err = object_remove(c, q->bucket, q->account_id, q->key, d->vid, d->mfa_ok, tm_now_ms(),
+    d->err = object_remove(c, q->bucket, q->b.id, q->account_id, q->key, d->vid, d->mfa_ok, tm_now_ms(),
                            q->arena, &d->b, &d->out);
     if (d->err != CORE_E_OK)
         return -EINVAL;
@@ -125,7 +126,7 @@ multi_txn(struct md_conn *c, void *arg)
     struct s3_req *q = m->q;
     int rc;
 
-    m->err = object_delete_many(c, q->bucket, q->account_id, m->items, m->n, m->mfa_ok,
+    m->err = object_delete_many(c, q->bucket, q->b.id, q->account_id, m->items, m->n, m->mfa_ok,
                                 tm_now_ms(), q->arena, &m->b);
     if (m->err != CORE_E_OK)
         return -EINVAL;
@@ -225,6 +226,10 @@ s3_delete_objects(struct s3_req *q)
         m.refused[i] = s3_key_check(it->key);
         if (m.refused[i] == S3E_OK && it->key.n == 0)
             m.refused[i] = S3E_INVALID_ARGUMENT; /* AWS: UserKeyMustBeSpecified */
+        /* Each key as its own DeleteObject [spec-authorization §3.2]. */
+        if (m.refused[i] == S3E_OK)
+            m.refused[i] = s3_authz_check(q, it->vid.p ? "s3:DeleteObjectVersion" : "s3:DeleteObject",
+                                          &m.b, it->key, it->vid, false, NULL);
         it->skip = m.refused[i] != S3E_OK;
     }
     m.mfa_ok = m.any_vid && m.b.mfa_delete == MD_MFA_ENABLED;
@@ -240,7 +245,7 @@ s3_delete_objects(struct s3_req *q)
 
     buf_init(&x, 16 * 1024 * 1024);
     xml_decl(&x);
-    xml_open_ns(&x, "DeleteResult", "http://s3.amazonaws.com/doc/2006-03-01/");
+    xml_open_ns(&x, "DeleteResult", S3_XMLNS);
     for (i = 0; i < m.n; i++) {
         struct object_del_item *it = &m.items[i];
         enum s3_err ierr = it->skip ? m.refused[i] : s3_err_from_core(it->err);

@@ -5,6 +5,7 @@
  * are rendered as XML. Handlers never render errors. */
 #include "common.h"
 #include "bounds.h"
+#include "s3/s3_authz.h"
 #include "s3/s3_int.h"
 #include "s3/s3_iam.h"
 #include "s3/s3_mfa.h"
@@ -42,8 +43,7 @@ static const struct {
 static const char *const unsupported_subs[] = {
     "accelerate", "acl", "analytics", "attributes", "cors", "encryption",
     "intelligent-tiering", "inventory", "legal-hold", "logging", "metadataTable",
-    "metrics", "notification", "object-lock", "ownershipControls", "policy",
-    "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
+    "metrics", "notification", "object-lock", "replication", "requestPayment", "restore",
     "retention", "select", "tagging", "torrent", "website", "renameObject", "session",
 };
 
@@ -220,8 +220,13 @@ s3_auth_verify(struct s3_req *q)
     enum auth_err err;
     int rc;
 
-    if (q->auth.is_anonymous)
-        return S3E_ACCESS_DENIED;
+    if (q->auth.is_anonymous) {
+        /* Unsigned: no account, no user; only policies or ACL grants that
+         * name everyone can let it through [spec-authorization §1.5]. */
+        q->account_id = 0;
+        q->user_id = -1;
+        return S3E_OK;
+    }
     /* s3cmd signs for the legacy "US" location, which is us-east-1. */
     if (!str_eq_c(q->auth.region, q->srv->region) &&
         !(str_eq_c(q->auth.region, "US") && strcmp(q->srv->region, "us-east-1") == 0)) {
@@ -330,10 +335,32 @@ s3_req_bucket(struct s3_req *q, struct md_bucket *b)
     return q->bucket_err;
 }
 
+/* x-amz-expected-bucket-owner (x-amz-source-expected-bucket-owner for a
+ * copy source): 12 digits naming the bucket's owner, else AccessDenied; a
+ * value that is no account number is 400 InvalidArgument [§9]. */
+static enum s3_err
+expected_owner(struct s3_req *q, const struct md_bucket *b, bool copy_source)
+{
+    const char *name = copy_source ? "x-amz-source-expected-bucket-owner"
+                                   : "x-amz-expected-bucket-owner";
+    struct str v = http_header(q->http, name);
+    unsigned long long id;
+
+    if (v.p == NULL)
+        return S3E_OK;
+    if (v.n != 12 || str_to_u64(v, &id) < 0) {
+        q->err_msg = "The expected bucket owner must be a 12-digit account id.";
+        q->err_arg_name = name;
+        q->err_arg_value = arena_cstr(q->arena, v);
+        return S3E_INVALID_ARGUMENT;
+    }
+    return (int64_t)id == b->account_id ? S3E_OK : S3E_ACCESS_DENIED;
+}
+
 enum s3_err
 s3_authorize(struct s3_req *q, const struct s3_access *a)
 {
-    enum s3_err err = S3E_OK;
+    enum s3_err err;
 
     if (!a->copy_source) {
         q->action = a->action;
@@ -343,15 +370,15 @@ s3_authorize(struct s3_req *q, const struct s3_access *a)
         if (err != S3E_OK)
             return err;
     }
-    /* The bucket owner's account may do anything in it; nobody else may do
-     * anything (no policies yet). */
-    if (a->bucket != NULL && a->bucket->account_id != q->account_id)
-        err = S3E_ACCESS_DENIED;
-    if (a->copy_source)
-        return err;
-    if (a->bucket != NULL)
-        q->bucket_err = err;
-    return S3E_OK;
+    if (a->bucket != NULL) {
+        err = expected_owner(q, a->bucket, a->copy_source);
+        if (err != S3E_OK)
+            return err;
+    }
+    err = s3_authz_check(q, a->action, a->bucket, a->key, a->vid, a->copy_source, NULL);
+    if (!a->copy_source && (err == S3E_OK || err == S3E_ACCESS_DENIED))
+        q->authz = err == S3E_OK ? S3_AUTHZ_ALLOW : S3_AUTHZ_DENY;
+    return err;
 }
 
 void
@@ -573,6 +600,10 @@ ph_bucket(struct s3_req *q)
     return STEP_NEXT;
 }
 
+/* Every operation is authorized here, before it looks at anything but
+ * its bucket [spec-authorization §1.7]; a missing bucket is the handler's
+ * NoSuchBucket (bucket names are public). DeleteObjects authorizes each
+ * key in its handler, as DeleteObject would. */
 static enum step
 ph_authorize(struct s3_req *q)
 {
@@ -580,11 +611,22 @@ ph_authorize(struct s3_req *q)
         .action = ops[q->op].action,
         .bucket = ops[q->op].bucket && q->bucket_err == S3E_OK ? &q->b : NULL,
         .key = q->key,
+        .vid = s3_param(q, "versionId", NULL),
     };
 
-    if (ops[q->op].vaction != NULL && s3_has_param(q, "versionId"))
+    if (ops[q->op].vaction != NULL && a.vid.p != NULL)
         a.action = ops[q->op].vaction;
-    q->err = s3_authorize(q, &a);
+    if (ops[q->op].bucket && q->bucket_err != S3E_OK) {
+        q->action = a.action;
+        q->err = s3_mfa_route_check(q);
+    } else if (q->op == S3OP_DELETE_OBJECTS) {
+        q->action = a.action;
+        q->err = s3_mfa_route_check(q);
+        if (q->err == S3E_OK)
+            q->err = expected_owner(q, a.bucket, false);
+    } else {
+        q->err = s3_authorize(q, &a);
+    }
     return q->err == S3E_OK ? STEP_NEXT : STEP_FAIL;
 }
 
@@ -599,6 +641,22 @@ ph_operation(struct s3_req *q)
     return q->err == S3E_OK ? STEP_NEXT : STEP_FAIL;
 }
 
+void
+s3_log_fields(struct s3_req *q, const char *error_code)
+{
+    static const char *const verdict[] = {"", "allow", "deny"};
+    struct s3_principal *pr = &q->pr;
+    struct str who = !pr->is_set    ? STR_LIT("")
+                     : pr->anonymous ? STR_LIT("anonymous")
+                     : pr->who.arn.n > 0 ? pr->who.arn
+                                         : STR_LIT("");
+
+    snprintf(q->http->log_extra, sizeof(q->http->log_extra),
+             "\"principal\":\"%.*s\",\"action\":\"%s\",\"authz\":\"%s\",\"error\":\"%s\"",
+             (int)(who.n > 200 ? 200 : who.n), who.p ? who.p : "", q->action ? q->action : "",
+             verdict[q->authz], error_code);
+}
+
 static void
 ph_log(struct s3_req *q)
 {
@@ -610,6 +668,7 @@ ph_log(struct s3_req *q)
                       STR_FMT(r->path), r->request_id);
         render_error(q, q->err);
     }
+    s3_log_fields(q, q->err != S3E_OK ? s3_err_code(q->err) : "");
     snapshot_end(q); /* if an error left it open */
 }
 

@@ -360,10 +360,14 @@ class MfaAccount:
 
     # --- users and sessions
 
-    def new_user(self, name=None):
-        """An IAM user with an access key; returns (name, s3 client, ak, sk)."""
+    def new_user(self, name=None, policy="arn:aws:iam::aws:policy/AmazonS3FullAccess"):
+        """An IAM user with an access key and (unless policy is None) that managed policy
+        attached, since a user without any policy may do nothing; returns
+        (name, s3 client, ak, sk)."""
         name = name or "u-%s" % rand_suffix(6)
         self.iam.create_user(UserName=name)
+        if policy is not None:
+            self.iam.attach_user_policy(UserName=name, PolicyArn=policy)
         k = self.iam.create_access_key(UserName=name)["AccessKey"]
         return name, s3_client(k["AccessKeyId"], k["SecretAccessKey"]), k["AccessKeyId"], \
             k["SecretAccessKey"]

@@ -35,6 +35,20 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 _private = None  # the Server when this module started its own cofferd
 
+# AWS's documented self-service policies: a user manages its own keys and its own MFA device
+# (named after it), nothing else; S3 only to list its buckets.
+SELF_KEYS = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Resource": "arn:aws:iam::*:user/${aws:username}",
+     "Action": ["iam:GetUser", "iam:ListAccessKeys", "iam:CreateAccessKey",
+                "iam:DeleteAccessKey"]},
+    {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]})
+SELF_MFA = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Resource": "arn:aws:iam::*:mfa/${aws:username}",
+     "Action": ["iam:CreateVirtualMFADevice", "iam:DeleteVirtualMFADevice"]},
+    {"Effect": "Allow", "Resource": "arn:aws:iam::*:user/${aws:username}",
+     "Action": ["iam:EnableMFADevice", "iam:ResyncMFADevice", "iam:DeactivateMFADevice",
+                "iam:ListMFADevices"]}]})
+
 
 def setUpModule():
     global _private
@@ -415,6 +429,8 @@ class UsersAndKeysTest(IamTestCase):
         me = self.iam.get_user()["User"]
         self.assertEqual(me["Arn"], "arn:aws:iam::%s:root" % a["number"])
 
+        # What the user may do itself comes from a policy (AWS: default deny).
+        self.iam.put_user_policy(UserName=name, PolicyName="self", PolicyDocument=SELF_KEYS)
         k = self.iam.create_access_key(UserName=name)["AccessKey"]
         self.assertEqual((k["UserName"], k["Status"]), (name, "Active"))
         self.assertEqual(len(k["SecretAccessKey"]), 40)
@@ -445,6 +461,7 @@ class UsersAndKeysTest(IamTestCase):
         self.assertIamError("NoSuchEntity", 404, self.iam.delete_access_key, UserName=name,
                             AccessKeyId=a["access_key_id"])
 
+        self.iam.delete_user_policy(UserName=name, PolicyName="self")
         self.iam.delete_user(UserName=name)
         self.assertIamError("NoSuchEntity", 404, self.iam.get_user, UserName=name)
         self.assertIamError("NoSuchEntity", 404, self.iam.delete_user, UserName=name)
@@ -453,6 +470,7 @@ class UsersAndKeysTest(IamTestCase):
     def test_user_mfa_device_blocks_delete_user(self):
         name = "carol-" + rand_suffix(4)
         self.iam.create_user(UserName=name)
+        self.iam.put_user_policy(UserName=name, PolicyName="self-mfa", PolicyDocument=SELF_MFA)
         k = self.iam.create_access_key(UserName=name)["AccessKey"]
         iam_u = make_client("iam", k)
         d = iam_u.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]
@@ -479,6 +497,7 @@ class UsersAndKeysTest(IamTestCase):
         self.assertTrue(ident["Arn"].endswith(":user/" + name), ident)
         make_client("iam", sess).deactivate_mfa_device(SerialNumber=dev.serial)
         iam_u.delete_virtual_mfa_device(SerialNumber=dev.serial)
+        self.iam.delete_user_policy(UserName=name, PolicyName="self-mfa")
         self.iam.delete_user(UserName=name)
 
     def test_session_tokens_without_mfa(self):

@@ -629,6 +629,10 @@ class OwnDeviceOnlyTest(MfaCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.uname, cls.u, cls.uak, cls.usk = cls.acct.new_user()
+        # Allowed every MFA-device action on every device: ownership still decides.
+        cls.acct.iam.put_user_policy(UserName=cls.uname, PolicyName="mfa", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "iam:*MFADevice*", "Resource": "*"}]}))
 
     def test_iam_user_cannot_throttle_roots_device(self):
         b = self.new_bucket("Enabled")

@@ -42,7 +42,8 @@ struct fx {
     struct md *md;
     struct blob *blob;
     struct arena *a;
-    int64_t acct, other;
+    int64_t acct;
+    int64_t bucket; /* "photos" */
 };
 
 /* One write: a closure over a small union of core and store calls. */
@@ -65,6 +66,7 @@ struct op {
     const char *name;
     int64_t id;
     int64_t account;          /* the caller's account */
+    int64_t bucket_id;        /* the bucket the request was authorized on (0: photos) */
     enum md_versioning ver;   /* OP_VERSIONING */
     enum md_mfa mfa;
     struct md_bucket b;       /* out */
@@ -98,14 +100,14 @@ run_op(struct md_conn *c, void *arg)
     case OP_VERSIONING:
         return md_bucket_set_versioning(c, o->id, o->ver, o->mfa);
     case OP_WRITE:
-        o->err = object_write(c, bname, o->account, &o->cond, f->a, &o->b, &o->v, &o->replaced);
+        o->err = object_write(c, bname, o->bucket_id, &o->cond, f->a, &o->b, &o->v, &o->replaced);
         break;
     case OP_REMOVE:
-        o->err = object_remove(c, bname, o->account, o->key, o->vid, o->mfa_ok, 7000, f->a, &o->b,
+        o->err = object_remove(c, bname, o->bucket_id, o->account, o->key, o->vid, o->mfa_ok, 7000, f->a, &o->b,
                                &o->del);
         break;
     case OP_MANY:
-        o->err = object_delete_many(c, bname, o->account, o->items, o->n, o->mfa_ok, 7000, f->a,
+        o->err = object_delete_many(c, bname, o->bucket_id, o->account, o->items, o->n, o->mfa_ok, 7000, f->a,
                                     &o->b);
         break;
     case OP_UPLOAD:
@@ -116,7 +118,7 @@ run_op(struct md_conn *c, void *arg)
         o->err = object_mpu_complete(c, &o->cx, f->a);
         break;
     case OP_ABORT:
-        o->err = object_mpu_abort(c, bname, o->account, o->key, o->vid, f->a, &o->b);
+        o->err = object_mpu_abort(c, bname, o->bucket_id, o->key, o->vid, f->a, &o->b);
         break;
     }
     if (o->fail_after != 0)
@@ -130,6 +132,10 @@ op(struct fx *f, struct op *o)
     o->f = f;
     if (o->account == 0)
         o->account = f->acct;
+    if (o->bucket_id == 0)
+        o->bucket_id = f->bucket;
+    if (o->kind == OP_COMPLETE && o->cx.bucket_id == 0)
+        o->cx.bucket_id = f->bucket;
     return md_write(f->md, run_op, o);
 }
 
@@ -145,11 +151,9 @@ fx_open(struct fx *f, enum md_versioning ver, enum md_mfa mfa)
     f->a = arena_new();
     assert_int_equal(op(f, &o), 0);
     f->acct = o.id;
-    o = (struct op){.kind = OP_ACCOUNT, .name = "mallory"};
-    assert_int_equal(op(f, &o), 0);
-    f->other = o.id;
     o = (struct op){.kind = OP_BUCKET};
     assert_int_equal(op(f, &o), 0);
+    f->bucket = o.id;
     if (ver != MD_VER_NONE) {
         o = (struct op){.kind = OP_VERSIONING, .id = o.id, .ver = ver, .mfa = mfa};
         assert_int_equal(op(f, &o), 0);
@@ -297,11 +301,12 @@ test_put_conditions(void **state)
     assert_true(o.del.delete_marker);
     assert_int_equal(put(&f, "k", NULL, &match_any).err, CORE_E_NO_SUCH_KEY);
     assert_int_equal(put(&f, "k", NULL, &none_match).err, CORE_E_OK);
-    /* Someone else's bucket; no bucket. */
-    o = (struct op){.kind = OP_WRITE, .account = f.other};
+    /* Not the bucket the request was authorized on (deleted and made
+     * again since); no bucket. */
+    o = (struct op){.kind = OP_WRITE, .bucket_id = f.bucket + 1};
     o.v.key = STR_LIT("k");
     assert_int_equal(op(&f, &o), -EINVAL);
-    assert_int_equal(o.err, CORE_E_ACCESS_DENIED);
+    assert_int_equal(o.err, CORE_E_NO_SUCH_BUCKET);
     o = (struct op){.kind = OP_WRITE, .name = "nope"};
     o.v.key = STR_LIT("k");
     assert_int_equal(op(&f, &o), -EINVAL);
@@ -686,9 +691,9 @@ test_abort(void **state)
     assert_int_equal(op(&f, &o), -EINVAL);
     assert_int_equal(o.err, CORE_E_NO_SUCH_UPLOAD);
     o = (struct op){.kind = OP_ABORT, .key = STR_LIT("big"), .vid = STR_LIT("UP1"),
-                    .account = f.other};
+                    .bucket_id = f.bucket + 1};
     assert_int_equal(op(&f, &o), -EINVAL);
-    assert_int_equal(o.err, CORE_E_ACCESS_DENIED);
+    assert_int_equal(o.err, CORE_E_NO_SUCH_BUCKET);
     o = (struct op){.kind = OP_ABORT, .key = STR_LIT("big"), .vid = STR_LIT("UP1")};
     assert_int_equal(op(&f, &o), 0);
     assert_int_equal(md_trash_pending(md_reader(f.md), INT64_MAX), 1);

@@ -239,6 +239,11 @@ lacks key.list_no_secret "$BOB_SK" "$WORK/out"
 expect key.list_json 0 C key list --account alice --json
 pycheck key.list_json_users "$WORK/out" \
     'sorted((k["user"] or "") for k in j) == ["", "", "bob"] and all("secret" not in str(k) for k in j)'
+# A user may do nothing until a policy allows it (default deny).
+expect key.user_key_denied 255 AWSS "$BOB_AK" "$BOB_SK" s3api list-buckets
+has key.user_key_denied_code "AccessDenied" "$WORK/err"
+expect key.user_policy 0 AWSS "$ROOT_AK" "$ROOT_SK" iam attach-user-policy --user-name bob \
+    --policy-arn arn:aws:iam::aws:policy/AmazonS3FullAccess
 expect key.user_key_signs 0 AWSS "$BOB_AK" "$BOB_SK" s3api list-buckets
 
 # ---- virtual MFA device for root

@@ -1,0 +1,223 @@
+/* s3_authz_keys.c -- the condition keys and policy variables of an S3
+ * request [spec-authorization §4.1, §4.2]: what a policy's Condition and
+ * ${...} see. Values are computed only when a statement asks for them.
+ * Keys Coffer cannot know are absent, as AWS leaves a key absent when the
+ * request does not carry it: the object-lock keys (no object lock yet) and
+ * the tag keys (no object tagging yet: every object has no tags). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "s3/s3_authz.h"
+#include "util/tm.h"
+
+/* One value in the arena. */
+static void
+one(struct arena *a, struct policy_vals *out, struct str v)
+{
+    struct str *p = arena_alloc(a, sizeof(*p));
+
+    *p = v;
+    out->v = p;
+    out->n = 1;
+}
+
+static void
+one_c(struct arena *a, struct policy_vals *out, const char *v)
+{
+    one(a, out, str_c(v));
+}
+
+static void
+one_i64(struct arena *a, struct policy_vals *out, long long v)
+{
+    one_c(a, out, arena_printf(a, "%lld", v));
+}
+
+/* A header's value, or absent. */
+static void
+header(const struct s3_req *q, const char *name, struct arena *a, struct policy_vals *out)
+{
+    struct str v = http_header(q->http, name);
+
+    if (v.p != NULL)
+        one(a, out, v);
+}
+
+/* A query parameter's value, or absent. */
+static void
+param(const struct s3_req *q, const char *name, struct arena *a, struct policy_vals *out)
+{
+    bool present = false;
+    struct str v = s3_param(q, name, &present);
+
+    if (present)
+        one(a, out, v.p != NULL ? v : STR_LIT(""));
+}
+
+static bool
+is_list_action(const struct s3_authz_ctx *x)
+{
+    return str_ieq_c(x->ctx.action, "s3:ListBucket") ||
+           str_ieq_c(x->ctx.action, "s3:ListBucketVersions");
+}
+
+/* The peer's address without its port ("1.2.3.4:5" -> "1.2.3.4",
+ * "[::1]:5" -> "::1"). */
+static struct str
+peer_ip(const struct s3_req *q)
+{
+    const char *p = q->http->peer;
+    const char *colon = strrchr(p, ':');
+    size_t n = colon != NULL ? (size_t)(colon - p) : strlen(p);
+
+    if (n >= 2 && p[0] == '[' && p[n - 1] == ']')
+        return str_make(p + 1, n - 2);
+    return str_make(p, n);
+}
+
+void
+s3_authz_key(void *arg, struct str key, struct arena *a, struct policy_vals *out)
+{
+    const struct s3_authz_ctx *x = arg;
+    const struct s3_req *q = x->q;
+    const struct s3_principal *pr = &q->pr;
+    bool session = !pr->anonymous && q->key_info.expires_ms > 0;
+    int64_t now_ms = x->now_ms;
+
+    out->v = NULL;
+    out->n = 0;
+    if (key.n > 4 && str_ieq_c(str_make(key.p, 4), "aws:")) {
+        if (str_ieq_c(key, "aws:SecureTransport"))
+            one_c(a, out, q->http->is_tls ? "true" : "false");
+        else if (str_ieq_c(key, "aws:CurrentTime")) {
+            char t[32];
+            tm_iso8601(now_ms, t);
+            one_c(a, out, arena_strndup(a, t, strlen(t)));
+        } else if (str_ieq_c(key, "aws:EpochTime"))
+            one_i64(a, out, (long long)(now_ms / 1000));
+        else if (str_ieq_c(key, "aws:SourceIp"))
+            one(a, out, peer_ip(q));
+        else if (str_ieq_c(key, "aws:UserAgent"))
+            header(q, "user-agent", a, out);
+        else if (str_ieq_c(key, "aws:Referer"))
+            header(q, "referer", a, out);
+        else if (str_ieq_c(key, "aws:RequestedRegion"))
+            one_c(a, out, q->srv->region);
+        else if (str_ieq_c(key, "aws:ResourceAccount")) {
+            if (x->owner_account[0] != '\0')
+                one_c(a, out, x->owner_account);
+        } else if (str_ieq_c(key, "aws:ViaAWSService") ||
+                   str_ieq_c(key, "aws:PrincipalIsAWSService"))
+            one_c(a, out, "false");
+        else if (str_ieq_c(key, "aws:PrincipalType"))
+            one_c(a, out, pr->type);
+        else if (str_ieq_c(key, "aws:userid"))
+            one(a, out, pr->userid);
+        else if (str_ieq_c(key, "aws:PrincipalAccount"))
+            one(a, out, pr->anonymous ? STR_LIT("anonymous") : pr->who.account);
+        else if (pr->anonymous)
+            return; /* the keys below need a signed request */
+        else if (str_ieq_c(key, "aws:PrincipalArn"))
+            one(a, out, pr->who.arn);
+        else if (str_ieq_c(key, "aws:username")) {
+            if (pr->user_name.n > 0)
+                one(a, out, pr->user_name);
+        } else if (str_ieq_c(key, "aws:MultiFactorAuthPresent")) {
+            /* Only temporary credentials carry it [§4.1, §4.3]. */
+            if (session)
+                one_c(a, out, q->key_info.mfa_auth_ms > 0 ? "true" : "false");
+        } else if (str_ieq_c(key, "aws:MultiFactorAuthAge")) {
+            if (session && q->key_info.mfa_auth_ms > 0)
+                one_i64(a, out, (long long)((now_ms - q->key_info.mfa_auth_ms) / 1000));
+        } else if (str_ieq_c(key, "aws:TokenIssueTime")) {
+            if (session) {
+                char t[32];
+                tm_iso8601(q->key_info.created_ms, t);
+                one_c(a, out, arena_strndup(a, t, strlen(t)));
+            }
+        }
+        return;
+    }
+    if (!(key.n > 3 && str_ieq_c(str_make(key.p, 3), "s3:")))
+        return;
+    if (str_ieq_c(key, "s3:prefix") || str_ieq_c(key, "s3:delimiter")) {
+        if (is_list_action(x))
+            param(q, str_ieq_c(key, "s3:prefix") ? "prefix" : "delimiter", a, out);
+    } else if (str_ieq_c(key, "s3:max-keys")) {
+        /* Present for every listing: 1000 when the request sets none
+         * [§4.2 decision]. */
+        if (is_list_action(x)) {
+            bool present = false;
+            struct str v = s3_param(q, "max-keys", &present);
+            if (present && v.p != NULL)
+                one(a, out, v);
+            else
+                one_c(a, out, "1000");
+        }
+    } else if (str_ieq_c(key, "s3:VersionId")) {
+        if (x->version_id.p != NULL)
+            one(a, out, x->version_id);
+    } else if (str_ieq_c(key, "s3:authType")) {
+        if (!pr->anonymous)
+            one_c(a, out, q->auth.is_presigned ? "REST-QUERY-STRING" : "REST-HEADER");
+    } else if (str_ieq_c(key, "s3:signatureversion")) {
+        if (!pr->anonymous)
+            one_c(a, out, q->is_sigv2 ? "AWS" : "AWS4-HMAC-SHA256");
+    } else if (str_ieq_c(key, "s3:signatureAge")) {
+        /* SigV2 always 0 [§4.2]; SigV4: since the signed date. */
+        int64_t t = 0;
+        if (pr->anonymous)
+            return;
+        if (!q->is_sigv2 && tm_parse_amz(q->auth.amz_date, &t) == 0 && now_ms / 1000 >= t)
+            one_i64(a, out, (long long)(now_ms - t * 1000));
+        else
+            one_c(a, out, "0");
+    } else if (str_ieq_c(key, "s3:TlsVersion")) {
+        if (q->http->tls_version == 12)
+            one_c(a, out, "1.2");
+        else if (q->http->tls_version == 13)
+            one_c(a, out, "1.3");
+    } else if (str_ieq_c(key, "s3:x-amz-content-sha256")) {
+        if (!q->auth.is_presigned)
+            header(q, "x-amz-content-sha256", a, out);
+    } else if (str_ieq_c(key, "s3:LocationConstraint")) {
+        /* CreateBucket succeeds only in the server's own region (any other
+         * LocationConstraint is refused), so that is the value [§4.2]. */
+        if (str_ieq_c(x->ctx.action, "s3:CreateBucket"))
+            one_c(a, out, q->srv->region);
+    } else if (str_ieq_c(key, "s3:ResourceAccount")) {
+        if (x->owner_account[0] != '\0')
+            one_c(a, out, x->owner_account);
+    } else if (str_ieq_c(key, "s3:x-amz-copy-source")) {
+        struct str v = http_header(q->http, "x-amz-copy-source");
+        if (v.p != NULL && v.n > 0 && v.p[0] == '/')
+            v = str_make(v.p + 1, v.n - 1);
+        if (v.p != NULL)
+            one(a, out, v);
+    } else if (!x->copy_source) {
+        /* Request-header keys: present iff the header is [§4.2 decision];
+         * they describe the request's own write, never a copy source. */
+        static const char *const hdr_keys[] = {
+            "x-amz-acl",
+            "x-amz-grant-read",
+            "x-amz-grant-write",
+            "x-amz-grant-read-acp",
+            "x-amz-grant-write-acp",
+            "x-amz-grant-full-control",
+            "x-amz-server-side-encryption",
+            "x-amz-server-side-encryption-aws-kms-key-id",
+            "x-amz-server-side-encryption-customer-algorithm",
+            "x-amz-metadata-directive",
+            "x-amz-storage-class",
+            "x-amz-website-redirect-location",
+            "x-amz-object-ownership",
+        };
+        for (size_t i = 0; i < sizeof(hdr_keys) / sizeof(hdr_keys[0]); i++)
+            if (key.n == 3 + strlen(hdr_keys[i]) &&
+                str_ieq_c(str_make(key.p + 3, key.n - 3), hdr_keys[i])) {
+                header(q, hdr_keys[i], a, out);
+                return;
+            }
+    }
+}
