@@ -29,7 +29,7 @@ struct adm_cli {
     const char *data;
     /* Option values; NULL when not given. */
     const char *account, *user, *serial, *seed_b32, *code1, *code2, *since, *limit;
-    const char *bucket, *upload_id, *older_than;
+    const char *bucket, *upload_id, *older_than, *action, *resource;
     bool json, no_qr, help;
     unsigned opts_seen;
     const char *pos[ADM_MAX_POS]; /* noun, verb, then the command's arguments */
@@ -90,5 +90,8 @@ int adm_audit(struct adm_cli *cli);            /* audit [--since ID] [--limit N]
 
 int adm_upload_list(struct adm_cli *cli);  /* upload list [--bucket B] [--older-than D] [--json] */
 int adm_upload_abort(struct adm_cli *cli); /* upload abort (--upload-id ID | --older-than D) ... */
+
+/* policy simulate --account A [--user U] --action ACTION --resource ARN [--json] */
+int adm_policy_simulate(struct adm_cli *cli);
 
 #endif

@@ -47,6 +47,8 @@
 #define OPT_BUCKET (1u << 10)
 #define OPT_UPLOAD_ID (1u << 11)
 #define OPT_OLDER_THAN (1u << 12)
+#define OPT_ACTION (1u << 13)
+#define OPT_RESOURCE (1u << 14)
 #define NO_VALUE SIZE_MAX
 
 struct opt {
@@ -69,6 +71,8 @@ static const struct opt opts[] = {
     {"--bucket", OPT_BUCKET, offsetof(struct adm_cli, bucket)},
     {"--upload-id", OPT_UPLOAD_ID, offsetof(struct adm_cli, upload_id)},
     {"--older-than", OPT_OLDER_THAN, offsetof(struct adm_cli, older_than)},
+    {"--action", OPT_ACTION, offsetof(struct adm_cli, action)},
+    {"--resource", OPT_RESOURCE, offsetof(struct adm_cli, resource)},
 };
 
 struct cmd {
@@ -619,6 +623,16 @@ static const struct cmd cmds[] = {
      "  --bucket B        only uploads into bucket B (with --upload-id: refuse an\n"
      "                    upload of another bucket)\n"
      "Give exactly one of --upload-id and --older-than."},
+    {"policy", "simulate", 0, OPT_ACCOUNT | OPT_USER | OPT_ACTION | OPT_RESOURCE | OPT_JSON,
+     OPT_ACCOUNT | OPT_ACTION | OPT_RESOURCE, false, adm_policy_simulate,
+     "policy simulate --account A [--user U] --action ACTION --resource ARN [--json]",
+     "Says whether account A's root (or its IAM user U) may perform ACTION\n"
+     "(s3:GetObject, iam:CreateUser, ...) on the resource ARN\n"
+     "(arn:aws:s3:::bucket/key, arn:aws:iam::ACCOUNT:user/NAME, \"*\"), from the same\n"
+     "policies a request would meet: the user's inline and attached policies and its\n"
+     "groups', and the bucket policy of the bucket the ARN names. Prints the decision\n"
+     "(allowed, explicitDeny, implicitDeny) and the statement that made it. Condition\n"
+     "keys are absent in a simulation: statements that need one are listed."},
 };
 
 /* ---- argument handling -------------------------------------------------- */

@@ -104,6 +104,8 @@ static const struct iam_action actions[] = {
     {"AttachRolePolicy", false, false, false, iam_attach_role_policy, IAM_RES_ROLE},
     {"DetachRolePolicy", false, false, false, iam_detach_role_policy, IAM_RES_ROLE},
     {"ListAttachedRolePolicies", false, true, false, iam_list_attached_role_policies, IAM_RES_ROLE},
+    {"SimulatePrincipalPolicy", false, true, false, iam_simulate_principal_policy, IAM_RES_SOURCE},
+    {"SimulateCustomPolicy", false, true, false, iam_simulate_custom_policy, IAM_RES_ANY},
     {"GetSessionToken", true, true, true, iam_get_session_token, IAM_RES_NONE},
     {"GetCallerIdentity", true, true, false, iam_get_caller_identity, IAM_RES_NONE},
 };
@@ -308,6 +310,11 @@ iam_action_resource(struct iam *x)
         v = iam_arg(x, "PolicyName");
         return arena_printf(x->a, "arn:aws:iam::%s:policy%.*s%.*s", x->acct,
                             STR_FMT(entity_path(x, IAM_RES_POLICY, "")), STR_FMT(v));
+    case IAM_RES_SOURCE:
+        v = iam_arg(x, "PolicySourceArn");
+        return arena_printf(x->a, "%.*s", STR_FMT(v));
+    case IAM_RES_ANY:
+        return "*";
     case IAM_RES_USERS:
         return arena_printf(x->a, "arn:aws:iam::%s:user/", x->acct);
     case IAM_RES_MFAS:

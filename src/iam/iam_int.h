@@ -55,6 +55,8 @@ enum iam_res {
     IAM_RES_ROLES,
     IAM_RES_POLICIES,
     IAM_RES_MFAS,
+    IAM_RES_SOURCE, /* PolicySourceArn (SimulatePrincipalPolicy) */
+    IAM_RES_ANY,    /* "*" */
 };
 
 /* A principal of the caller's account: its root (user_id 0) or an IAM user. */
@@ -149,6 +151,9 @@ enum iam_err iam_list_role_policies(struct iam *x, struct buf *res);
 enum iam_err iam_attach_role_policy(struct iam *x, struct buf *res);
 enum iam_err iam_detach_role_policy(struct iam *x, struct buf *res);
 enum iam_err iam_list_attached_role_policies(struct iam *x, struct buf *res);
+/* iam_sim.c */
+enum iam_err iam_simulate_principal_policy(struct iam *x, struct buf *res);
+enum iam_err iam_simulate_custom_policy(struct iam *x, struct buf *res);
 /* iam_sts.c */
 enum iam_err iam_get_session_token(struct iam *x, struct buf *res);
 enum iam_err iam_get_caller_identity(struct iam *x, struct buf *res);

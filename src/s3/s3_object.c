@@ -436,6 +436,15 @@ get_answer(struct s3_req *q, enum core_err e, struct str vid, const struct md_ve
 {
     char date[32];
 
+    /* Nothing to read: 404 only for a caller who may list the bucket, else
+     * 403, so existence does not leak [spec-authorization §1.7 step 5]. */
+    if (e == CORE_E_NO_SUCH_VERSION || e == CORE_E_NO_SUCH_KEY ||
+        (e == CORE_E_OK && v->is_delete_marker && vid.p == NULL)) {
+        enum s3_err aerr =
+            s3_authz_check(q, "s3:ListBucket", &q->b, STR_NULL, STR_NULL, false, NULL);
+        if (aerr != S3E_OK)
+            return aerr;
+    }
     if (e == CORE_E_NO_SUCH_VERSION) {
         q->err_key = q->key;
         q->err_version_id = vid;

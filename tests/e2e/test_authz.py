@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 import lib
 from lib import E2ETestCase, bucket_name, rand_suffix
 from mfa_lib import MfaAccount, aws, ca_path, env, s3_client, svc_client
+from mfa_lib import coffer as lib_coffer
 
 
 def doc(*statements, version="2012-10-17"):
@@ -135,6 +136,19 @@ class TestIdentityPolicies(AuthzCase):
                          deny("s3:*", "arn:aws:s3:::*log*")))
         self.denied(u.s3.put_object, Bucket=logs, Key="a", Body=b"x")
         u.s3.put_object(Bucket=plain, Key="a", Body=b"x")
+
+    def test_missing_key_403_or_404(self):
+        # cases 17, 18: 404 only for a caller allowed s3:ListBucket
+        b = self.bucket()
+        u = self.user()
+        u.put_policy(doc(allow("s3:GetObject", "arn:aws:s3:::%s/*" % b)))
+        self.denied(u.s3.get_object, Bucket=b, Key="missing")
+        self.assertStatus(403, u.s3.head_object, Bucket=b, Key="missing")
+        u.put_policy(doc(allow("s3:GetObject", "arn:aws:s3:::%s/*" % b),
+                         allow("s3:ListBucket", "arn:aws:s3:::%s" % b)))
+        self.assertS3Error("NoSuchKey", 404, u.s3.get_object, Bucket=b, Key="missing")
+        self.assertStatus(404, u.s3.head_object, Bucket=b, Key="missing")
+        self.assertEqual(u.s3.get_object(Bucket=b, Key="k")["Body"].read(), b"data")
 
     def test_version_actions(self):
         # case 19: GET ?versionId needs s3:GetObjectVersion
@@ -518,3 +532,96 @@ class TestIamActions(AuthzCase):
         u.put_policy(doc(allow("iam:ListUsers", "*")))
         names = [x["UserName"] for x in u.iam.list_users()["Users"]]
         self.assertIn(u.name, names)
+
+
+class TestSimulation(AuthzCase):
+    """IAM's policy simulator and `coffer policy simulate`: the same policies and the same
+    decision as real requests."""
+
+    tag = "authz-sim"
+
+    def test_simulate_principal_policy(self):
+        b = self.bucket()
+        u = self.user()
+        u.put_policy(doc(dict(allow("s3:GetObject", "arn:aws:s3:::%s/*" % b), Sid="Read"),
+                         deny("s3:DeleteObjectVersion", "*"),
+                         allow("s3:PutObject", "arn:aws:s3:::%s/*" % b,
+                               Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}})))
+        r = self.a.iam.simulate_principal_policy(
+            PolicySourceArn=u.arn,
+            ActionNames=["s3:GetObject", "s3:DeleteObjectVersion", "s3:ListBucket",
+                         "s3:PutObject"],
+            ResourceArns=["arn:aws:s3:::%s/k" % b])
+        got = {e["EvalActionName"]: e for e in r["EvaluationResults"]}
+        self.assertEqual({k: e["EvalDecision"] for k, e in got.items()},
+                         {"s3:GetObject": "allowed", "s3:DeleteObjectVersion": "explicitDeny",
+                          "s3:ListBucket": "implicitDeny", "s3:PutObject": "implicitDeny"})
+        self.assertEqual([(m["SourcePolicyId"], m["SourcePolicyType"])
+                          for m in got["s3:GetObject"]["MatchedStatements"]], [("p", "user")])
+        self.assertEqual(got["s3:PutObject"]["MissingContextValues"],
+                         ["aws:MultiFactorAuthPresent"])
+        # the context the request would carry
+        r = self.a.iam.simulate_principal_policy(
+            PolicySourceArn=u.arn, ActionNames=["s3:PutObject"],
+            ResourceArns=["arn:aws:s3:::%s/k" % b],
+            ContextEntries=[{"ContextKeyName": "aws:MultiFactorAuthPresent",
+                             "ContextKeyValues": ["true"], "ContextKeyType": "boolean"}])
+        self.assertEqual(r["EvaluationResults"][0]["EvalDecision"], "allowed")
+        # the AWS CLI, and a managed policy attached to a group
+        g = "sim-" + rand_suffix(5)
+        self.a.iam.create_group(GroupName=g)
+        self.a.iam.add_user_to_group(GroupName=g, UserName=u.name)
+        self.a.iam.attach_group_policy(GroupName=g,
+                                       PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+        r = aws(self.a.ak, self.a.sk, "iam", "simulate-principal-policy", "--policy-source-arn",
+                u.arn, "--action-names", "s3:ListBucket", "--resource-arns",
+                "arn:aws:s3:::%s" % b)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        e = json.loads(r.stdout)["EvaluationResults"][0]
+        self.assertEqual(e["EvalDecision"], "allowed")
+        self.assertEqual(e["MatchedStatements"][0]["SourcePolicyType"], "aws-managed")
+        # the real request agrees
+        u.s3.list_objects_v2(Bucket=b)
+
+    def test_simulate_custom_policy_and_permission(self):
+        r = self.a.iam.simulate_custom_policy(
+            PolicyInputList=[doc(allow("s3:*", "*")), doc(deny("s3:DeleteBucket", "*"))],
+            ActionNames=["s3:GetObject", "s3:DeleteBucket"])
+        self.assertEqual([e["EvalDecision"] for e in r["EvaluationResults"]],
+                         ["allowed", "explicitDeny"])
+        self.assertEqual(r["EvaluationResults"][1]["MatchedStatements"][0]["SourcePolicyId"],
+                         "PolicyInputList.2")
+        r = self.a.iam.simulate_custom_policy(PolicyInputList=[doc(allow("s3:GetObject", "*"))],
+                                              ActionNames=["iam:CreateUser"])
+        self.assertEqual(r["EvaluationResults"][0]["EvalDecision"], "implicitDeny")
+        with self.assertRaises(ClientError) as cm:
+            self.a.iam.simulate_custom_policy(PolicyInputList=["{nope"], ActionNames=["s3:*"])
+        self.assertEqual(cm.exception.response["Error"]["Code"], "MalformedPolicyDocument")
+        u = self.user()
+        with self.assertRaises(ClientError) as cm:
+            u.iam.simulate_principal_policy(PolicySourceArn=u.arn, ActionNames=["s3:GetObject"])
+        self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDenied")
+
+    def test_coffer_policy_simulate(self):
+        b = self.bucket()
+        u = self.user()
+        u.put_policy(doc(dict(deny("s3:DeleteObjectVersion", "arn:aws:s3:::%s/*" % b),
+                              Sid="NoPermanentDeletes"), allow("s3:*", "*")))
+        arn = "arn:aws:s3:::%s/k" % b
+        out = lib_coffer("policy", "simulate", "--account", self.a.name, "--user", u.name,
+                         "--action", "s3:DeleteObjectVersion", "--resource", arn)
+        self.assertIn("decision:  explicitDeny", out.stdout)
+        self.assertIn("statement: 1 (Sid NoPermanentDeletes) of inline policy p of user %s"
+                      % u.name, out.stdout)
+        out = lib_coffer("policy", "simulate", "--account", self.a.name, "--user", u.name,
+                         "--action", "s3:GetObject", "--resource", arn, "--json")
+        j = json.loads(out.stdout)
+        self.assertEqual((j["decision"], j["statement"]), ("allowed", 1))
+        # the bucket policy counts, as for a request
+        self.set_bucket_policy(b, deny("s3:GetObject", "arn:aws:s3:::%s/*" % b,
+                                       Principal={"AWS": u.arn}))
+        out = lib_coffer("policy", "simulate", "--account", self.a.name, "--user", u.name,
+                         "--action", "s3:GetObject", "--resource", arn)
+        self.assertIn("decision:  explicitDeny", out.stdout)
+        self.assertIn("of the bucket policy", out.stdout)
+        self.denied(u.s3.get_object, Bucket=b, Key="k")
