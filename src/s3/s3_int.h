@@ -76,6 +76,8 @@ struct s3_req {
 
     struct str bucket;    /* decoded; STR_NULL at the service level */
     struct str key;       /* decoded; STR_NULL at the bucket level */
+    struct str control;   /* S3 Control (/v20180820/REST, x-amz-account-id):
+                           * REST, decoded; STR_NULL for S3 requests */
     struct s3_param *params;
     size_t n_params;
 

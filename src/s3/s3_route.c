@@ -20,7 +20,8 @@
 #include <stdio.h>
 #include <string.h>
 
-enum level { SVC, BKT, OBJ };
+/* CTL: S3 Control (s3_control.c); its rows' sub-resource is the path. */
+enum level { SVC, BKT, OBJ, CTL };
 
 /* s3_ops.def: what routing and each phase need per operation. */
 static const struct {
@@ -131,6 +132,14 @@ parse_target(struct s3_req *q)
     dec[n] = '\0';
     struct str p = str_make(dec + 1, (size_t)n - 1);
 
+    /* S3 Control shares the endpoint: its paths start /v20180820/ and its
+     * requests carry x-amz-account-id. Clients put the account id in front
+     * of the host (ACCOUNT.s3-control..., here ACCOUNT.DOMAIN), which then
+     * names no bucket [spec-authorization §3.3, decision]. */
+    if (str_has_prefix(p, "v20180820/") && http_header(q->http, "x-amz-account-id").p != NULL) {
+        q->control = str_make(p.p + 10, p.n - 10);
+        return S3E_OK;
+    }
     if (hname.n > dn + 1 && hname.p[hname.n - dn - 1] == '.' &&
         strncasecmp(hname.p + hname.n - dn, domain, dn) == 0) {
         q->bucket = str_make(hname.p, hname.n - dn - 1);
@@ -279,7 +288,7 @@ s3_auth_verify(struct s3_req *q)
 static enum s3_err
 route(struct s3_req *q)
 {
-    enum level lv = q->key.p ? OBJ : q->bucket.p ? BKT : SVC;
+    enum level lv = q->control.p ? CTL : q->key.p ? OBJ : q->bucket.p ? BKT : SVC;
     int fallback = -1;
     bool method_known = false;
 
@@ -290,7 +299,7 @@ route(struct s3_req *q)
         if (ops[i].sub == NULL) {
             if (fallback < 0)
                 fallback = (int)i;
-        } else if (s3_has_param(q, ops[i].sub)) {
+        } else if (lv == CTL ? str_eq_c(q->control, ops[i].sub) : s3_has_param(q, ops[i].sub)) {
             q->op = (enum s3_op)i;
             return S3E_OK;
         }
@@ -299,7 +308,7 @@ route(struct s3_req *q)
         if (s3_has_param(q, unsupported_subs[i]))
             return S3E_NOT_IMPLEMENTED;
     if (fallback < 0) {
-        if (method_known || lv == SVC)
+        if (method_known || lv == SVC || lv == CTL)
             return S3E_NOT_IMPLEMENTED;
         return S3E_METHOD_NOT_ALLOWED;
     }
