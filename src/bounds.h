@@ -28,6 +28,14 @@
 #define S3_MPU_MIN_PART_BYTES (5LL * 1024 * 1024)
 #define S3_MPU_MAX_PART_BYTES (5LL * 1024 * 1024 * 1024)
 
+/* Browser POST uploads [spec-authorization §8]: AWS allows 20 KB of fields
+ * before the file; the framing around them (delimiters, part headers) is
+ * capped apart. */
+#define S3_POST_MAX_FIELD_BYTES (20 * 1024)
+#define S3_POST_MAX_HEAD_BYTES (40 * 1024)
+#define S3_POST_MAX_FIELDS 100
+#define S3_POST_MAX_CONDITIONS 100
+
 #define STORE_INLINE_MAX (64 * 1024)       /* objects up to this live in SQLite */
 
 #endif

@@ -159,7 +159,10 @@ s3_authz_key(void *arg, struct str key, struct arena *a, struct policy_vals *out
         if (x->version_id.p != NULL)
             one(a, out, x->version_id);
     } else if (str_ieq_c(key, "s3:authType")) {
-        if (!pr->anonymous)
+        /* A browser upload is "POST", signed by its form or not [§8]. */
+        if (q->is_post_form)
+            one_c(a, out, "POST");
+        else if (!pr->anonymous)
             one_c(a, out, q->auth.is_presigned ? "REST-QUERY-STRING" : "REST-HEADER");
     } else if (str_ieq_c(key, "s3:signatureversion")) {
         if (!pr->anonymous)

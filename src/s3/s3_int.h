@@ -83,6 +83,9 @@ struct s3_req {
 
     bool is_vhost;        /* bucket came from the Host header */
     bool is_sigv2;        /* signed with SigV2 (v2 holds it; auth is filled for the rest) */
+    bool is_post_form;    /* a browser POST upload, signed (or not) by its form
+                           * fields (s3_post.c); s3:authType is "POST" */
+    struct str post_acl;  /* its acl field, read where x-amz-acl would be */
     struct sigv2_auth v2;
     struct sigv4_auth auth;
     struct sigv4_ctx sig;
@@ -110,6 +113,11 @@ bool s3_has_param(const struct s3_req *q, const char *name);
  * x-amz-content-sha256 the caller first puts the body's SHA-256 hex into
  * q->auth.payload_hash. */
 enum s3_err s3_auth_verify(struct s3_req *q);
+/* The caller signed with key (its signature checked): a session key needs
+ * q->auth.session_token to match and its session not to have expired; then
+ * account_id, user_id, account and key_info are set. S3E_OK,
+ * InvalidAccessKeyId, InvalidToken, ExpiredToken or InternalError. */
+enum s3_err s3_auth_caller(struct s3_req *q, const struct md_key *key);
 
 /* The access log's S3 fields: who, which IAM action, the authorization
  * verdict and the error code ("" for none); http/ adds them to the

@@ -161,7 +161,8 @@ check_acl_headers(struct s3_req *q)
         "private",           "public-read",      "public-read-write",         "authenticated-read",
         "aws-exec-read",     "bucket-owner-read", "bucket-owner-full-control",
     };
-    struct str acl = http_header(q->http, "x-amz-acl");
+    /* A browser POST upload carries its ACL in the form (s3_post.c). */
+    struct str acl = q->is_post_form ? q->post_acl : http_header(q->http, "x-amz-acl");
     bool grants = false, known = false, enforced, owner_only;
 
     for (size_t i = 0; i < q->http->n_hdrs && !grants; i++)

@@ -260,7 +260,15 @@ s3_auth_verify(struct s3_req *q)
         q->err_msg = msg;
         return s3_err_from_auth(err);
     }
-    if (key.expires_ms > 0) {
+    return s3_auth_caller(q, &key);
+}
+
+enum s3_err
+s3_auth_caller(struct s3_req *q, const struct md_key *key)
+{
+    int rc;
+
+    if (key->expires_ms > 0) {
         /* Temporary credentials: the token must come with the request and
          * match, and the session must not have expired. */
         unsigned char h[32];
@@ -269,17 +277,17 @@ s3_auth_verify(struct s3_req *q)
             return S3E_INVALID_ACCESS_KEY_ID;
         sha256(q->auth.session_token.p, q->auth.session_token.n, h);
         hex_encode(h, 32, hex);
-        if (!str_ct_eq(str_make(hex, 64), key.session_token_sha256)) {
+        if (!str_ct_eq(str_make(hex, 64), key->session_token_sha256)) {
             q->err_msg = "The provided token is malformed or otherwise invalid.";
             return S3E_INVALID_TOKEN;
         }
-        if (tm_now_ms() >= key.expires_ms)
+        if (tm_now_ms() >= key->expires_ms)
             return S3E_EXPIRED_TOKEN;
     }
-    q->key_info = key;
-    q->account_id = key.account_id;
-    q->user_id = key.user_id;
-    rc = md_account_get(md_reader(q->srv->md), key.account_id, q->arena, &q->account);
+    q->key_info = *key;
+    q->account_id = key->account_id;
+    q->user_id = key->user_id;
+    rc = md_account_get(md_reader(q->srv->md), key->account_id, q->arena, &q->account);
     if (rc < 0)
         return rc == -ENOENT ? S3E_INVALID_ACCESS_KEY_ID : S3E_INTERNAL;
     return S3E_OK;
@@ -313,6 +321,10 @@ route(struct s3_req *q)
         return S3E_METHOD_NOT_ALLOWED;
     }
     q->op = (enum s3_op)fallback;
+    /* A browser upload has no query: any other POST to a bucket names an
+     * operation Coffer does not route. */
+    if (q->op == S3OP_POST_OBJECT && q->n_params > 0)
+        return S3E_NOT_IMPLEMENTED;
     return S3E_OK;
 }
 
@@ -612,7 +624,11 @@ ph_bucket(struct s3_req *q)
 /* Every operation is authorized here, before it looks at anything but
  * its bucket [spec-authorization §1.7]; a missing bucket is the handler's
  * NoSuchBucket (bucket names are public). DeleteObjects authorizes each
- * key in its handler, as DeleteObject would. */
+ * key in its handler, as DeleteObject would. A browser POST upload is
+ * signed by its form, not its headers: who asks, and for which key, is
+ * known only once the handler has read the fields, so this phase does
+ * the x-amz-mfa and expected-owner checks and the handler asks
+ * s3_authz_check() for s3:PutObject itself (s3_post.c). */
 static enum step
 ph_authorize(struct s3_req *q)
 {
@@ -628,7 +644,7 @@ ph_authorize(struct s3_req *q)
     if (ops[q->op].bucket && q->bucket_err != S3E_OK) {
         q->action = a.action;
         q->err = s3_mfa_route_check(q);
-    } else if (q->op == S3OP_DELETE_OBJECTS) {
+    } else if (q->op == S3OP_DELETE_OBJECTS || q->op == S3OP_POST_OBJECT) {
         q->action = a.action;
         q->err = s3_mfa_route_check(q);
         if (q->err == S3E_OK)
