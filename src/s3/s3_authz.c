@@ -17,6 +17,7 @@
 
 #include "common.h"
 #include "s3/s3_authz.h"
+#include "s3/s3_acl.h"
 #include "util/log.h"
 #include "util/tm.h"
 
@@ -286,7 +287,7 @@ check(struct s3_req *q, const char *action, struct str resource, const struct md
     struct authz_in in;
     struct authz_out tmp;
     enum s3_err err;
-    bool same_account, restrict_public;
+    bool same_account, restrict_public, acl_allows, foreign;
 
     if (out == NULL)
         out = &tmp;
@@ -295,8 +296,13 @@ check(struct s3_req *q, const char *action, struct str resource, const struct md
     if (err != S3E_OK)
         return err;
     same_account = !pr->anonymous && (b == NULL || b->account_id == q->account_id);
-    /* The owner's root, no bucket policy: nothing can deny it. */
-    if (pr->is_root && same_account && (b == NULL || b->policy.p == NULL)) {
+    /* ACL grants and the object's owner (no read under BucketOwnerEnforced). */
+    err = s3_acl_facts(q, b, resource, vid, action, &acl_allows, &foreign);
+    if (err != S3E_OK)
+        return err;
+    /* The owner's root, no bucket policy: nothing can deny it (an object
+     * another account owns is its ACL's [§1.6]). */
+    if (pr->is_root && same_account && !foreign && (b == NULL || b->policy.p == NULL)) {
         out->decision = AUTHZ_ALLOW;
         out->source = AUTHZ_SRC_ROOT;
         return S3E_OK;
@@ -353,6 +359,8 @@ check(struct s3_req *q, const char *action, struct str resource, const struct md
         .ids = ident != NULL ? (const struct policy *const *)ident->pols : NULL,
         .n_ids = ident != NULL ? ident->n : 0,
         .resource = bp != NULL ? bp->pol : NULL,
+        .foreign_object = foreign,
+        .acl_allows = acl_allows,
         .restrict_public = restrict_public,
     };
     return authz_decide(&in, out) == AUTHZ_ALLOW ? S3E_OK : S3E_ACCESS_DENIED;

@@ -6,6 +6,7 @@
 
 #include "bounds.h"
 #include "crypto/cksum.h"
+#include "s3/s3_acl.h"
 #include "s3/s3_authz.h"
 #include "s3/s3_int.h"
 #include "s3/s3_mpu.h"
@@ -216,6 +217,7 @@ struct create_arg {
     struct str name, region;
     int64_t account_id, now_ms, id;
     enum md_ownership ownership;
+    struct str acl; /* md_acl_encode() text; p == NULL: none */
     int64_t existing_owner; /* on -EEXIST: who owns the name, 0 if unknown */
     struct arena *arena;
 };
@@ -238,6 +240,8 @@ create_fn(struct md_conn *c, void *arg)
         rc = md_bucket_set_ownership(c, ca->id, ca->ownership);
     if (rc == 0)
         rc = md_bucket_set_public_access_block(c, ca->id, &all_on);
+    if (rc == 0 && ca->acl.p != NULL)
+        rc = md_bucket_set_acl(c, ca->id, ca->acl);
     return rc;
 }
 
@@ -352,27 +356,16 @@ check_location(struct s3_req *q)
 }
 
 /* Headers asking for features Coffer does not provide: refused rather than
- * silently ignored (every bucket is private, without Object Lock). */
+ * silently ignored (no bucket has Object Lock). ACL headers are
+ * s3_acl_create_bucket()'s. */
 static enum s3_err
 check_create_headers(struct s3_req *q)
 {
     struct str lock = http_header(q->http, "x-amz-bucket-object-lock-enabled");
-    struct str acl = http_header(q->http, "x-amz-acl");
 
     if (lock.p != NULL && str_ieq_c(str_trim(lock), "true")) {
         q->err_msg = "Object Lock is not supported by Coffer.";
         return S3E_NOT_IMPLEMENTED;
-    }
-    if (acl.p != NULL && !str_eq_c(str_trim(acl), "private")) {
-        q->err_msg = "Bucket ACLs are not supported by Coffer: buckets are always private.";
-        return S3E_NOT_IMPLEMENTED;
-    }
-    for (size_t i = 0; i < q->http->n_hdrs; i++) {
-        if (q->http->hdrs[i].name.n > 12 &&
-            strncasecmp(q->http->hdrs[i].name.p, "x-amz-grant-", 12) == 0) {
-            q->err_msg = "Bucket ACLs are not supported by Coffer: buckets are always private.";
-            return S3E_NOT_IMPLEMENTED;
-        }
     }
     return S3E_OK;
 }
@@ -395,6 +388,8 @@ s3_create_bucket(struct s3_req *q)
     if (err != S3E_OK)
         return err;
     err = create_ownership(q, &ca.ownership);
+    if (err == S3E_OK)
+        err = s3_acl_create_bucket(q, ca.ownership, &ca.acl);
     if (err != S3E_OK)
         return err;
     ca.name = q->bucket;

@@ -94,6 +94,10 @@ struct s3_req {
     struct md_account account;
     struct md_key key_info; /* the signing key's row (session fields included) */
     struct s3_principal pr; /* filled by the authorize phase */
+    /* What a write's ACL headers ask for (s3_acl_write_check()): the new
+     * object's owner and its ACL text (p == NULL: none to store). */
+    int64_t acl_owner_id;
+    struct str acl_text;
 
     /* Error detail rendered by s3_route.c beside the code. */
     const char *err_msg;

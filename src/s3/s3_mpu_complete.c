@@ -121,7 +121,10 @@ complete_txn(struct md_conn *c, void *arg)
 
     x->x.now_ms = tm_now_ms();
     x->err = object_mpu_complete(c, &x->x, x->q->arena);
-    return x->err == CORE_E_OK ? 0 : -EINVAL;
+    if (x->err != CORE_E_OK)
+        return -EINVAL;
+    /* The ACL asked for at CreateMultipartUpload, in the version's commit. */
+    return x->x.u.acl.p != NULL ? md_version_set_acl(c, x->x.v.seq, x->x.u.acl) : 0;
 }
 
 /* The S3 error of a failed completion, with the detail AWS sends. */
@@ -226,7 +229,11 @@ s3_complete_multipart_upload(struct s3_req *q)
         return err;
     x.x.bucket = q->bucket;
     x.x.bucket_id = q->b.id;
-    x.x.account_id = q->account_id;
+    /* The owner CreateMultipartUpload chose [spec-authorization §6.1]; the
+     * bucket's under BucketOwnerEnforced, whenever it was set. */
+    x.x.account_id = x.x.u.object_owner > 0 ? x.x.u.object_owner : x.x.u.owner_id;
+    if (x.x.b.ownership == MD_OWN_ENFORCED)
+        x.x.account_id = x.x.b.account_id;
     x.x.key = q->key;
     x.x.upload_id = x.x.u.upload_id;
     if (inm.p != NULL) {

@@ -171,6 +171,9 @@ s3_create_multipart_upload(struct s3_req *q)
     x.u.content_type = ct.p != NULL ? ct : STR_LIT("binary/octet-stream");
     x.u.checksum_algo = algo != CKSUM_NONE ? str_c(cksum_name(algo)) : STR_LIT("");
     x.u.checksum_type = str_c(type);
+    /* The owner and ACL s3_acl_write_check() found, for the completion. */
+    x.u.object_owner = q->acl_owner_id;
+    x.u.acl = q->acl_text;
     /* 192 random bits: a collision is not going to happen, but is harmless. */
     for (int tries = 0; tries < 3 && rc == -EEXIST; tries++) {
         if (make_upload_id(id) < 0)

@@ -9,6 +9,7 @@
 #include "core/object.h"
 #include "core/version.h"
 #include "crypto/cksum.h"
+#include "s3/s3_acl.h"
 #include "s3/s3_authz.h"
 #include "s3/s3_int.h"
 #include "s3/s3_mpu.h"
@@ -149,59 +150,6 @@ check_storage_class(struct s3_req *q)
     return S3E_INVALID_STORAGE_CLASS;
 }
 
-/* x-amz-acl / x-amz-grant-* on a write. BucketOwnerEnforced (the default):
- * only the owner's full control (bucket-owner-full-control, or private)
- * may be asked for, anything else is 400 AccessControlListNotSupported
- * [§6.1]. With ACLs enabled Coffer stores no grants yet, so only what means
- * "the owner alone" is accepted and the rest is refused with 501. */
-static enum s3_err
-check_acl_headers(struct s3_req *q)
-{
-    static const char *const canned[] = {
-        "private",           "public-read",      "public-read-write",         "authenticated-read",
-        "aws-exec-read",     "bucket-owner-read", "bucket-owner-full-control",
-    };
-    /* A browser POST upload carries its ACL in the form (s3_post.c). */
-    struct str acl = q->is_post_form ? q->post_acl : http_header(q->http, "x-amz-acl");
-    bool grants = false, known = false, enforced, owner_only;
-
-    for (size_t i = 0; i < q->http->n_hdrs && !grants; i++)
-        grants = q->http->hdrs[i].name.n > 12 &&
-                 strncasecmp(q->http->hdrs[i].name.p, "x-amz-grant-", 12) == 0;
-    if (acl.p == NULL && !grants)
-        return S3E_OK;
-    if (acl.p != NULL && grants) {
-        q->err_msg = "Specifying both Canned ACLs and Header Grants is not allowed";
-        return S3E_INVALID_REQUEST;
-    }
-    for (size_t i = 0; acl.p != NULL && i < ARRAY_LEN(canned); i++)
-        known = known || str_eq_c(acl, canned[i]);
-    if (acl.p != NULL && !known) {
-        q->err_arg_name = "x-amz-acl";
-        q->err_arg_value = arena_cstr(q->arena, acl);
-        return S3E_INVALID_ARGUMENT;
-    }
-    if (q->bucket_err != S3E_OK)
-        return S3E_OK; /* the handler answers NoSuchBucket */
-    enforced = q->b.ownership == MD_OWN_ENFORCED;
-    owner_only = acl.p != NULL &&
-                 (str_eq_c(acl, "private") ||
-                  (str_eq_c(acl, "bucket-owner-full-control") &&
-                   (enforced || q->account_id == q->b.account_id)));
-    if (!owner_only && enforced)
-        return S3E_ACL_NOT_SUPPORTED;
-    if (!owner_only) {
-        q->err_msg = "Object ACLs other than the owner's full control are not implemented by "
-                     "Coffer.";
-        return S3E_NOT_IMPLEMENTED;
-    }
-    /* [§3.2 decision] bucket-owner-full-control under BucketOwnerEnforced
-     * needs no s3:PutObjectAcl. */
-    if (enforced && str_eq_c(acl, "bucket-owner-full-control"))
-        return S3E_OK;
-    return s3_authz_check(q, "s3:PutObjectAcl", &q->b, q->key, STR_NULL, false, NULL);
-}
-
 enum s3_err
 s3_check_unsupported_headers(struct s3_req *q)
 {
@@ -220,7 +168,9 @@ s3_check_unsupported_headers(struct s3_req *q)
             return S3E_NOT_IMPLEMENTED;
         }
     }
-    return check_acl_headers(q);
+    /* x-amz-acl and x-amz-grant-*: judged by the bucket's Object
+     * Ownership, the new object's owner and ACL kept on q (s3_acl_ops.c). */
+    return s3_acl_write_check(q);
 }
 
 /* ---- PUT ---------------------------------------------------------------- */
@@ -241,7 +191,10 @@ put_txn(struct md_conn *c, void *arg)
 
     p->err = object_write(c, p->q->bucket, p->q->b.id, &p->cond, p->q->arena, &p->b, &p->v,
                           &p->replaced_blob);
-    return p->err == CORE_E_OK ? 0 : -EINVAL;
+    if (p->err != CORE_E_OK)
+        return -EINVAL;
+    /* The ACL the write asked for goes with the version, in its commit. */
+    return p->q->acl_text.p != NULL ? md_version_set_acl(c, p->v.seq, p->q->acl_text) : 0;
 }
 
 /* Commits the version row; a replaced null version's data went to the
@@ -386,7 +339,7 @@ s3_put_object(struct s3_req *q)
     p.v.key = q->key;
     p.v.size = res.size;
     p.v.mtime_ms = tm_now_ms();
-    p.v.owner_id = q->account_id;
+    p.v.owner_id = q->acl_owner_id; /* [§6.1] */
     p.v.etag = str_make(md5hex, 32);
     p.v.content_type = http_header(r, "content-type");
     if (p.v.content_type.p == NULL)
@@ -895,7 +848,7 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
     p.v.key = q->key;
     p.v.size = src.size;
     p.v.mtime_ms = tm_now_ms();
-    p.v.owner_id = q->account_id;
+    p.v.owner_id = q->acl_owner_id; /* [§6.1] */
     p.v.etag = src.etag;
     p.v.checksum_algo = src.checksum_algo;
     p.v.checksum_value = src.checksum_value;

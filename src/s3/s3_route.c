@@ -42,7 +42,7 @@ static const struct {
 /* Sub-resources S3 defines that Coffer does not provide: any request naming
  * one gets 501 NotImplemented rather than being mistaken for another op. */
 static const char *const unsupported_subs[] = {
-    "accelerate", "acl", "analytics", "attributes", "cors", "encryption",
+    "accelerate", "analytics", "attributes", "cors", "encryption",
     "intelligent-tiering", "inventory", "legal-hold", "logging", "metadataTable",
     "metrics", "notification", "object-lock", "replication", "requestPayment", "restore",
     "retention", "select", "tagging", "torrent", "website", "renameObject", "session",
@@ -315,6 +315,9 @@ route(struct s3_req *q)
     for (size_t i = 0; i < ARRAY_LEN(unsupported_subs); i++)
         if (s3_has_param(q, unsupported_subs[i]))
             return S3E_NOT_IMPLEMENTED;
+    /* ?acl takes GET and PUT only: never another operation's handler. */
+    if ((lv == BKT || lv == OBJ) && s3_has_param(q, "acl"))
+        return S3E_METHOD_NOT_ALLOWED;
     if (fallback < 0) {
         if (method_known || lv == SVC || lv == CTL)
             return S3E_NOT_IMPLEMENTED;

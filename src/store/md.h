@@ -565,6 +565,11 @@ struct md_upload {
     struct str meta;          /* as md_version.meta */
     struct str checksum_algo; /* "CRC32", ... or empty */
     struct str checksum_type; /* "COMPOSITE", "FULL_OBJECT" or empty */
+    /* What CreateMultipartUpload asked for the object (schema 10+): the
+     * account that will own it (0: owner_id) and its ACL, md_acl_encode()
+     * text (p == NULL: none). */
+    int64_t object_owner;
+    struct str acl;
 };
 
 /* One part of an upload, or one extent of a multipart version. */

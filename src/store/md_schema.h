@@ -325,6 +325,13 @@ static const char *const md_migrations[] = {
      "  'attached arn:aws:iam::aws:policy/AmazonS3FullAccess: from schema 9 on, a user"
      " without policies is denied' FROM users u JOIN accounts a ON a.id = u.account_id"
      "  ORDER BY u.id;"),
+
+    /* 9 -> 10: what CreateMultipartUpload asked for the object it makes:
+     * object_owner, the account that will own it under its bucket's Object
+     * Ownership (0: the initiator, owner_id), and acl, its ACL as
+     * md_acl_encode() text (NULL: none), both applied at completion. */
+    ("ALTER TABLE uploads ADD COLUMN object_owner INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE uploads ADD COLUMN acl TEXT;"),
 };
 
 /* The step that attaches AmazonS3FullAccess to existing users, and how to

@@ -127,8 +127,8 @@
     X(BLOB_REF_UP, "SELECT 1 FROM upload_parts WHERE blob_id = ?1 LIMIT 1")                        \
     X(BLOB_REF_VP, "SELECT 1 FROM version_parts WHERE blob_id = ?1 LIMIT 1")                       \
     X(UP_INSERT, "INSERT INTO uploads (upload_id, bucket_id, key, initiated_ms, owner_id, "        \
-                 "content_type, meta, checksum_algo, checksum_type) "                              \
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")                                    \
+                 "content_type, meta, checksum_algo, checksum_type, object_owner, acl) "           \
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")                          \
     X(UP_GET, "SELECT " UPCOLS " FROM uploads WHERE upload_id = ?1")                               \
     X(UP_LIST_ALL, "SELECT " UPCOLS " FROM uploads WHERE id > ?1 ORDER BY id LIMIT ?2")            \
     X(UL_KEY, "SELECT " UPCOLS " FROM uploads INDEXED BY uploads_key "                             \
@@ -182,7 +182,7 @@
 #define UCOLS "id, account_id, name, created_ms"
 #define UPCOLS                                                                                     \
     "id, upload_id, bucket_id, key, initiated_ms, owner_id, content_type, meta, checksum_algo, "   \
-    "checksum_type"
+    "checksum_type, object_owner, acl"
 #define PCOLS "part_number, 0, size, mtime_ms, blob_id, etag, checksum"
 #define VPCOLS "part_number, first_byte, size, mtime_ms, blob_id, etag, checksum"
 #define LIST_UP(lo, hi)                                                                            \

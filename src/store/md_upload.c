@@ -23,6 +23,8 @@ row_upload(sqlite3_stmt *s, struct arena *a, struct md_upload *u)
     u->meta = col_str(s, 7, a, false);
     u->checksum_algo = col_str(s, 8, a, false);
     u->checksum_type = col_str(s, 9, a, false);
+    u->object_owner = col_i64(s, 10);
+    u->acl = col_str(s, 11, a, true);
 }
 
 /* PCOLS and VPCOLS share this column order. */
@@ -51,7 +53,8 @@ md_upload_create(struct md_conn *c, struct md_upload *u)
     if (bind_str(s, 1, u->upload_id) | bind_i64(s, 2, u->bucket_id) | bind_str(s, 3, u->key) |
         bind_i64(s, 4, u->initiated_ms) | bind_i64(s, 5, u->owner_id) |
         bind_str(s, 6, u->content_type) | bind_str(s, 7, u->meta) |
-        bind_str(s, 8, u->checksum_algo) | bind_str(s, 9, u->checksum_type))
+        bind_str(s, 8, u->checksum_algo) | bind_str(s, 9, u->checksum_type) |
+        bind_i64(s, 10, u->object_owner) | bind_opt(s, 11, u->acl))
         return bind_fail(c, s);
     rc = exec(c, s);
     if (rc == 0)
