@@ -316,7 +316,10 @@ post_txn(struct md_conn *c, void *arg)
 
     p->err = object_write(c, p->q->bucket, p->q->b.id, NULL, p->q->arena, &p->b, &p->v,
                           &p->replaced_blob);
-    return p->err == CORE_E_OK ? 0 : -EINVAL;
+    if (p->err != CORE_E_OK)
+        return -EINVAL;
+    /* The ACL the acl field asked for goes with the version, in its commit. */
+    return p->q->acl_text.p != NULL ? md_version_set_acl(c, p->v.seq, p->q->acl_text) : 0;
 }
 
 /* The file into a blob (or the row, when small), MD5 on the way, then the
@@ -557,6 +560,12 @@ s3_post_object(struct s3_req *q)
             goto out;
         }
     }
+    /* The acl field stands for x-amz-acl: in the s3:x-amz-acl key too. */
+    q->post_acl = s3_post_field(fm, "acl");
+    if (q->post_acl.p != NULL && !header_safe(q->post_acl)) {
+        err = bad_field(q, "acl", q->post_acl, "Invalid canned ACL.");
+        goto out;
+    }
     /* The decision the authorize phase left: s3:PutObject on the key for
      * the form's caller [§3.2, §8]. */
     err = s3_authz_check(q, "s3:PutObject", &p.b, key, STR_NULL, false, NULL);
@@ -564,11 +573,6 @@ s3_post_object(struct s3_req *q)
         q->authz = err == S3E_OK ? S3_AUTHZ_ALLOW : S3_AUTHZ_DENY;
     if (err != S3E_OK)
         goto out;
-    q->post_acl = s3_post_field(fm, "acl");
-    if (q->post_acl.p != NULL && !header_safe(q->post_acl)) {
-        err = bad_field(q, "acl", q->post_acl, "Invalid canned ACL.");
-        goto out;
-    }
     err = fields_meta(q, fm, &p.v.meta);
     if (err == S3E_OK)
         err = s3_check_unsupported_headers(q); /* the headers, and the acl field */
@@ -578,8 +582,7 @@ s3_post_object(struct s3_req *q)
         goto out;
     p.v.key = key;
     p.v.mtime_ms = tm_now_ms();
-    /* Anonymous writes belong to the bucket's owner [§6.1]. */
-    p.v.owner_id = q->auth.is_anonymous ? p.b.account_id : q->account_id;
+    p.v.owner_id = q->acl_owner_id; /* as s3_acl_write_check() decided [§6.1] */
     p.v.content_type = s3_post_field(fm, "Content-Type");
     if (p.v.content_type.p == NULL)
         p.v.content_type = STR_LIT("binary/octet-stream");

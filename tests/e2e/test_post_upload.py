@@ -342,3 +342,35 @@ class TestPostAuthorization(PostCase):
                            "Condition": {"StringEquals": {"s3:authType": "POST"}}}]}))
         self.assertEqual(post(self.b, f, b"by user").status_code, 204)
         self.assertEqual(self.body("iam/obj"), b"by user")
+
+    def iam_user(self, statements):
+        iam = svc_client("iam", self.ak, self.sk)
+        name = "post-" + rand_suffix(6)
+        iam.create_user(UserName=name)
+        k = iam.create_access_key(UserName=name)["AccessKey"]
+        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": statements}))
+        return k["AccessKeyId"], k["SecretAccessKey"]
+
+    def test_acl_field_is_the_x_amz_acl_key(self):
+        ak, sk = self.iam_user([{
+            "Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::%s/*" % self.b,
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}])
+        acl = "bucket-owner-full-control"
+        f = v4_form(ak, sk, self.b, [{"key": "aclkey"}, {"acl": acl}], {"key": "aclkey", "acl": acl})
+        self.assertEqual(post(self.b, f).status_code, 204)
+        f = v4_form(ak, sk, self.b, [{"key": "aclkey"}], {"key": "aclkey"})
+        self.assertPostError(post(self.b, f), 403, "AccessDenied")
+
+    def test_session_credentials(self):
+        ak, sk = self.iam_user([{"Effect": "Allow", "Action": "s3:PutObject",
+                                 "Resource": "arn:aws:s3:::%s/*" % self.b}])
+        cr = svc_client("sts", ak, sk).get_session_token(DurationSeconds=900)["Credentials"]
+        sak, ssk, tok = cr["AccessKeyId"], cr["SecretAccessKey"], cr["SessionToken"]
+        f = v4_form(sak, ssk, self.b, [{"key": "sess"}], {"key": "sess"}, token=tok)
+        self.assertEqual(post(self.b, f, b"s").status_code, 204)
+        self.assertEqual(self.body("sess"), b"s")
+        f = v4_form(sak, ssk, self.b, [{"key": "sess"}], {"key": "sess"}, token=tok[:-4] + "AAAA")
+        self.assertPostError(post(self.b, f), 400, "InvalidToken")
+        f = v4_form(sak, ssk, self.b, [{"key": "sess"}], {"key": "sess"})
+        self.assertPostError(post(self.b, f), 403, "InvalidAccessKeyId")
