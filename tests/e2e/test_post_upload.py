@@ -374,3 +374,35 @@ class TestPostAuthorization(PostCase):
         self.assertPostError(post(self.b, f), 400, "InvalidToken")
         f = v4_form(sak, ssk, self.b, [{"key": "sess"}], {"key": "sess"})
         self.assertPostError(post(self.b, f), 403, "InvalidAccessKeyId")
+
+    def test_acl_field_stored_with_acls_enabled(self):
+        b = bucket_name("post-acl")
+        self.c.create_bucket(Bucket=b, ObjectOwnership="ObjectWriter")
+        try:
+            self.c.delete_public_access_block(Bucket=b)
+            f = v4_form(self.ak, self.sk, b, [{"key": "pub"}, {"acl": "public-read"}],
+                        {"key": "pub", "acl": "public-read"})
+            self.assertEqual(post(b, f, b"for all").status_code, 204)
+            grants = {(g["Grantee"].get("URI") or g["Grantee"].get("ID"), g["Permission"])
+                      for g in self.c.get_object_acl(Bucket=b, Key="pub")["Grants"]}
+            self.assertIn(("http://acs.amazonaws.com/groups/global/AllUsers", "READ"), grants)
+            r = requests.get("%s/%s/pub" % (lib.env().http, b), timeout=30)
+            self.assertEqual((r.status_code, r.content), (200, b"for all"))
+            # An unknown canned ACL: refused as x-amz-acl would be.
+            f = v4_form(self.ak, self.sk, b, [{"key": "bad"}, {"acl": "everyone"}],
+                        {"key": "bad", "acl": "everyone"})
+            self.assertPostError(post(b, f), 400, "InvalidArgument")
+        finally:
+            lib.delete_bucket(self.c, b)
+
+    def test_virtual_hosted(self):
+        e = lib.env()
+        url = "http://%s.%s:%d/" % (self.b, e.domain, e.http_port)
+        f = v4_form(self.ak, self.sk, self.b, [{"key": "vh/obj"}, {"success_action_status": "201"}],
+                    {"key": "vh/obj", "success_action_status": "201"})
+        r = requests.post(url, data=list(f.items()), files={"file": ("f", b"vhost")}, timeout=30)
+        self.assertEqual(r.status_code, 201, r.content)
+        root = ET.fromstring(r.content)
+        self.assertEqual(root.findtext("Location"),
+                         "http://%s.%s:%d/vh/obj" % (self.b, e.domain, e.http_port))
+        self.assertEqual(self.body("vh/obj"), b"vhost")
