@@ -537,7 +537,10 @@ s3_post_object(struct s3_req *q)
         err = missing(q, "key");
         goto out;
     }
-    key = s3_post_expand_key(q->arena, key, file.filename);
+    if (s3_post_expand_key(q->arena, key, file.filename, &key) < 0) {
+        err = S3E_KEY_TOO_LONG;
+        goto out;
+    }
     if (key.n == 0) {
         err = bad_field(q, "key", key, "User key must have a length greater than 0.");
         goto out;

@@ -30,9 +30,11 @@ int s3_post_field_add(struct arena *a, struct s3_post_form *fm, struct str name,
 /* The value of a field (name ASCII case-insensitive), or STR_NULL. */
 struct str s3_post_field(const struct s3_post_form *fm, const char *name);
 
-/* key with every "${filename}" replaced by the file's name after its last
- * '/' or '\' [§8]; key itself when there is none. In a. */
-struct str s3_post_expand_key(struct arena *a, struct str key, struct str filename);
+/* *out_key: key with every "${filename}" replaced by the file's name after
+ * its last '/' or '\' [§8] (in a), or key itself when there is none. 0, or
+ * -E2BIG when the result would pass S3_MAX_KEY_BYTES (nothing allocated). */
+int s3_post_expand_key(struct arena *a, struct str key, struct str filename,
+                       struct str *out_key);
 
 enum s3_post_op { S3_POST_EQ, S3_POST_STARTS_WITH, S3_POST_RANGE };
 

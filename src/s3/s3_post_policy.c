@@ -47,8 +47,8 @@ s3_post_field(const struct s3_post_form *fm, const char *name)
     return STR_NULL;
 }
 
-struct str
-s3_post_expand_key(struct arena *a, struct str key, struct str filename)
+int
+s3_post_expand_key(struct arena *a, struct str key, struct str filename, struct str *out_key)
 {
     static const char var[] = "${filename}";
     const size_t vn = sizeof(var) - 1;
@@ -65,8 +65,13 @@ s3_post_expand_key(struct arena *a, struct str key, struct str filename)
     for (size_t i = 0; i + vn <= key.n; i++)
         if (memcmp(key.p + i, var, vn) == 0)
             count++, i += vn - 1;
+    *out_key = key;
     if (count == 0)
-        return key;
+        return key.n > S3_MAX_KEY_BYTES ? -E2BIG : 0;
+    /* Each ${filename} may stand for up to a whole field: the length is
+     * checked before anything is allocated. */
+    if (key.n - count * vn + count * base.n > S3_MAX_KEY_BYTES)
+        return -E2BIG;
     out = arena_alloc(a, key.n - count * vn + count * base.n + 1);
     w = out;
     for (size_t i = 0; i < key.n;) {
@@ -79,7 +84,8 @@ s3_post_expand_key(struct arena *a, struct str key, struct str filename)
         }
     }
     *w = '\0';
-    return str_make(out, (size_t)(w - out));
+    *out_key = str_make(out, (size_t)(w - out));
+    return 0;
 }
 
 /* ---- the policy document ------------------------------------------------- */

@@ -204,6 +204,10 @@ class TestPostUpload(PostCase):
                     {"key": "fixed/${filename}"})
         self.assertEqual(post(self.b, f, filename="a.txt").status_code, 204)
         self.assertPostError(post(self.b, f, filename="b.txt"), 403, "AccessDenied")
+        # Expanded past 1,024 bytes: refused, not truncated.
+        f = v4_form(self.ak, self.sk, self.b, [["starts-with", "$key", ""]],
+                    {"key": "${filename}" * 100})
+        self.assertPostError(post(self.b, f, filename="abcdefghijk"), 400, "KeyTooLongError")
 
     def test_content_length_range(self):
         conds = [{"key": "sized"}, ["content-length-range", 3, 10]]

@@ -251,9 +251,20 @@ test_fields(void **state)
         {"${filename", "x", "${filename"},
     };
     for (size_t i = 0; i < ARRAY_LEN(v); i++) {
-        struct str k = s3_post_expand_key(a, str_c(v[i].key), str_c(v[i].file));
+        struct str k;
+        assert_int_equal(s3_post_expand_key(a, str_c(v[i].key), str_c(v[i].file), &k), 0);
         assert_true(str_eq_c(k, v[i].want));
     }
+    /* 100 times ${filename} for an 11-byte name is 1,100 bytes: past the
+     * 1,024 of a key, refused before allocating. */
+    char many[1200] = "";
+    for (int i = 0; i < 100; i++)
+        memcpy(many + 11 * i, "${filename}", 11);
+    struct str k;
+    assert_int_equal(s3_post_expand_key(a, str_make(many, 1100), STR_LIT("abcdefghijk"), &k),
+                     -E2BIG);
+    assert_int_equal(s3_post_expand_key(a, str_make(many, 1100), STR_LIT("abcdefghij"), &k), 0);
+    assert_int_equal(k.n, 1000);
     arena_free(a);
 }
 
