@@ -11,7 +11,7 @@ import tempfile
 import urllib.parse
 
 from mfa_lib import aws, ca_path, env
-from lib import bucket_name
+from lib import bucket_name, signed_request
 from test_authz import AuthzCase, allow, anon, deny, doc
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
@@ -174,6 +174,14 @@ class TestAclApi(AclCase):
         self.assertEqual(anon("GET", b, "c"), (200, b"data"))
         self.a.s3.copy_object(Bucket=b, Key="c2", CopySource={"Bucket": b, "Key": "c"})
         self.assertEqual(anon("GET", b, "c2")[0], 403)
+
+    def test_acl_takes_get_and_put_only(self):
+        # ?acl never reaches another operation's handler: DELETE and POST are 405
+        b = self.acl_bucket()
+        for method, path in (("DELETE", "/" + b), ("DELETE", "/%s/k" % b), ("POST", "/%s/k" % b)):
+            r = signed_request(method, path, query=[("acl", None)], ak=self.a.ak, sk=self.a.sk)
+            self.assertRawError(r, 405, "MethodNotAllowed")
+        self.assertEqual(self.a.s3.get_object(Bucket=b, Key="k")["Body"].read(), b"data")
 
 
 class TestAclDecisions(AclCase):
