@@ -16,6 +16,7 @@ struct s3_authz_ctx {
     struct policy_ctx ctx;
     const struct s3_req *q;
     int64_t now_ms;
+    struct str now_iso;     /* aws:CurrentTime, formatted on first use */
     char owner_account[13]; /* the bucket owner's 12 digits; "" without a bucket */
     struct str version_id;  /* s3:VersionId; STR_NULL when none */
     bool copy_source;       /* evaluating a copy source (request-header keys absent) */

@@ -11,6 +11,10 @@
 #include "s3/s3_authz.h"
 #include "util/tm.h"
 
+/* Key names are compared by length first: this runs for every condition of
+ * every request, and most names tested are not the one asked for. */
+#define KEY_IS(k, lit) ((k).n == sizeof(lit) - 1 && str_ieq_c((k), (lit)))
+
 /* One value in the arena. */
 static void
 one(struct arena *a, struct policy_vals *out, struct str v)
@@ -40,9 +44,6 @@ header(const struct s3_req *q, const char *name, struct arena *a, struct policy_
 {
     struct str v = http_header(q->http, name);
 
-    /* A browser POST upload's ACL is a form field (s3_post.c). */
-    if (q->is_post_form && strcmp(name, "x-amz-acl") == 0)
-        v = q->post_acl;
     if (v.p != NULL)
         one(a, out, v);
 }
@@ -91,39 +92,45 @@ s3_authz_key(void *arg, struct str key, struct arena *a, struct policy_vals *out
     out->v = NULL;
     out->n = 0;
     if (key.n > 4 && str_ieq_c(str_make(key.p, 4), "aws:")) {
-        if (str_ieq_c(key, "aws:SecureTransport"))
+        if (KEY_IS(key, "aws:SecureTransport"))
             one_c(a, out, q->http->is_tls ? "true" : "false");
-        else if (str_ieq_c(key, "aws:CurrentTime")) {
-            char t[32];
-            tm_iso8601(now_ms, t);
-            one_c(a, out, arena_strndup(a, t, strlen(t)));
-        } else if (str_ieq_c(key, "aws:EpochTime"))
+        else if (KEY_IS(key, "aws:CurrentTime")) {
+            /* Once per evaluation: time-boxed policies ask in several
+             * statements. */
+            struct s3_authz_ctx *mx = arg;
+            if (mx->now_iso.p == NULL) {
+                char t[32];
+                tm_iso8601(now_ms, t);
+                mx->now_iso = str_c(arena_strndup(a, t, strlen(t)));
+            }
+            one(a, out, mx->now_iso);
+        } else if (KEY_IS(key, "aws:EpochTime"))
             one_i64(a, out, (long long)(now_ms / 1000));
-        else if (str_ieq_c(key, "aws:SourceIp"))
+        else if (KEY_IS(key, "aws:SourceIp"))
             one(a, out, peer_ip(q));
-        else if (str_ieq_c(key, "aws:UserAgent"))
+        else if (KEY_IS(key, "aws:UserAgent"))
             header(q, "user-agent", a, out);
-        else if (str_ieq_c(key, "aws:Referer"))
+        else if (KEY_IS(key, "aws:Referer"))
             header(q, "referer", a, out);
-        else if (str_ieq_c(key, "aws:RequestedRegion"))
+        else if (KEY_IS(key, "aws:RequestedRegion"))
             one_c(a, out, q->srv->region);
-        else if (str_ieq_c(key, "aws:ResourceAccount")) {
+        else if (KEY_IS(key, "aws:ResourceAccount")) {
             if (x->owner_account[0] != '\0')
                 one_c(a, out, x->owner_account);
-        } else if (str_ieq_c(key, "aws:ViaAWSService") ||
-                   str_ieq_c(key, "aws:PrincipalIsAWSService"))
+        } else if (KEY_IS(key, "aws:ViaAWSService") ||
+                   KEY_IS(key, "aws:PrincipalIsAWSService"))
             one_c(a, out, "false");
-        else if (str_ieq_c(key, "aws:PrincipalType"))
+        else if (KEY_IS(key, "aws:PrincipalType"))
             one_c(a, out, pr->type);
-        else if (str_ieq_c(key, "aws:userid"))
+        else if (KEY_IS(key, "aws:userid"))
             one(a, out, pr->userid);
-        else if (str_ieq_c(key, "aws:PrincipalAccount"))
+        else if (KEY_IS(key, "aws:PrincipalAccount"))
             one(a, out, pr->anonymous ? STR_LIT("anonymous") : pr->who.account);
         else if (pr->anonymous)
             return; /* the keys below need a signed request */
-        else if (str_ieq_c(key, "aws:PrincipalArn"))
+        else if (KEY_IS(key, "aws:PrincipalArn"))
             one(a, out, pr->who.arn);
-        else if (str_ieq_c(key, "aws:username")) {
+        else if (KEY_IS(key, "aws:username")) {
             if (pr->user_name.n > 0)
                 one(a, out, pr->user_name);
         } else if (str_ieq_c(key, "aws:MultiFactorAuthPresent")) {
@@ -144,10 +151,10 @@ s3_authz_key(void *arg, struct str key, struct arena *a, struct policy_vals *out
     }
     if (!(key.n > 3 && str_ieq_c(str_make(key.p, 3), "s3:")))
         return;
-    if (str_ieq_c(key, "s3:prefix") || str_ieq_c(key, "s3:delimiter")) {
+    if (KEY_IS(key, "s3:prefix") || KEY_IS(key, "s3:delimiter")) {
         if (is_list_action(x))
-            param(q, str_ieq_c(key, "s3:prefix") ? "prefix" : "delimiter", a, out);
-    } else if (str_ieq_c(key, "s3:max-keys")) {
+            param(q, KEY_IS(key, "s3:prefix") ? "prefix" : "delimiter", a, out);
+    } else if (KEY_IS(key, "s3:max-keys")) {
         /* Present for every listing: 1000 when the request sets none
          * [§4.2 decision]. */
         if (is_list_action(x)) {
@@ -158,19 +165,19 @@ s3_authz_key(void *arg, struct str key, struct arena *a, struct policy_vals *out
             else
                 one_c(a, out, "1000");
         }
-    } else if (str_ieq_c(key, "s3:VersionId")) {
+    } else if (KEY_IS(key, "s3:VersionId")) {
         if (x->version_id.p != NULL)
             one(a, out, x->version_id);
-    } else if (str_ieq_c(key, "s3:authType")) {
+    } else if (KEY_IS(key, "s3:authType")) {
         /* A browser upload is "POST", signed by its form or not [§8]. */
         if (q->is_post_form)
             one_c(a, out, "POST");
         else if (!pr->anonymous)
             one_c(a, out, q->auth.is_presigned ? "REST-QUERY-STRING" : "REST-HEADER");
-    } else if (str_ieq_c(key, "s3:signatureversion")) {
+    } else if (KEY_IS(key, "s3:signatureversion")) {
         if (!pr->anonymous)
             one_c(a, out, q->is_sigv2 ? "AWS" : "AWS4-HMAC-SHA256");
-    } else if (str_ieq_c(key, "s3:signatureAge")) {
+    } else if (KEY_IS(key, "s3:signatureAge")) {
         /* SigV2 always 0 [§4.2]; SigV4: since the signed date. */
         int64_t t = 0;
         if (pr->anonymous)
@@ -179,23 +186,23 @@ s3_authz_key(void *arg, struct str key, struct arena *a, struct policy_vals *out
             one_i64(a, out, (long long)(now_ms - t * 1000));
         else
             one_c(a, out, "0");
-    } else if (str_ieq_c(key, "s3:TlsVersion")) {
+    } else if (KEY_IS(key, "s3:TlsVersion")) {
         if (q->http->tls_version == 12)
             one_c(a, out, "1.2");
         else if (q->http->tls_version == 13)
             one_c(a, out, "1.3");
-    } else if (str_ieq_c(key, "s3:x-amz-content-sha256")) {
+    } else if (KEY_IS(key, "s3:x-amz-content-sha256")) {
         if (!q->auth.is_presigned)
             header(q, "x-amz-content-sha256", a, out);
-    } else if (str_ieq_c(key, "s3:LocationConstraint")) {
+    } else if (KEY_IS(key, "s3:LocationConstraint")) {
         /* CreateBucket succeeds only in the server's own region (any other
          * LocationConstraint is refused), so that is the value [§4.2]. */
         if (str_ieq_c(x->ctx.action, "s3:CreateBucket"))
             one_c(a, out, q->srv->region);
-    } else if (str_ieq_c(key, "s3:ResourceAccount")) {
+    } else if (KEY_IS(key, "s3:ResourceAccount")) {
         if (x->owner_account[0] != '\0')
             one_c(a, out, x->owner_account);
-    } else if (str_ieq_c(key, "s3:x-amz-copy-source")) {
+    } else if (KEY_IS(key, "s3:x-amz-copy-source")) {
         struct str v = http_header(q->http, "x-amz-copy-source");
         if (v.p != NULL && v.n > 0 && v.p[0] == '/')
             v = str_make(v.p + 1, v.n - 1);
