@@ -62,8 +62,10 @@ finish() {
     rm -rf "$TMP"
     [ "$skip" -gt 0 ] && echo "($skip skipped)"
     echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
-    exit
+    # An explicit status: a bare `exit` in an EXIT trap keeps the status the script had
+    # before the trap (0 after a normal end), so failures would never fail the run.
+    [ "$fail" -eq 0 ] && exit 0
+    exit 1
 }
 trap 'finish' EXIT
 trap 'exit 130' INT TERM
