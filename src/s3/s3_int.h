@@ -257,6 +257,9 @@ enum s3_err s3_collect_meta(struct s3_req *q, struct str *out);
  * by the bucket's Object Ownership [spec-authorization §6] and need
  * s3:PutObjectAcl too [§3.2]. */
 enum s3_err s3_check_unsupported_headers(struct s3_req *q);
+/* x-amz-storage-class: one of the classes S3 names (InvalidStorageClass
+ * otherwise); PutObject, CopyObject, CreateMultipartUpload, POST uploads. */
+bool s3_storage_class_valid(struct str sc);
 
 /* x-amz-copy-source of CopyObject and UploadPartCopy: [/]bucket/key
  * [?versionId=id], URL-encoded. Sets *sb, *sk (arena) and *svid (STR_NULL

@@ -38,17 +38,9 @@ b64_arena(struct s3_req *q, const unsigned char *p, size_t n)
 static enum s3_err
 check_create_headers(struct s3_req *q)
 {
-    static const char *const classes[] = {
-        "STANDARD",        "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
-        "GLACIER",         "DEEP_ARCHIVE",       "GLACIER_IR",  "OUTPOSTS",   "SNOW",
-        "EXPRESS_ONEZONE",
-    };
     struct str sc = http_header(q->http, "x-amz-storage-class");
-    bool ok = sc.p == NULL;
 
-    for (size_t i = 0; i < ARRAY_LEN(classes) && !ok; i++)
-        ok = str_eq_c(sc, classes[i]);
-    if (!ok)
+    if (sc.p != NULL && !s3_storage_class_valid(sc))
         return S3E_INVALID_STORAGE_CLASS;
     return s3_check_unsupported_headers(q);
 }

@@ -133,21 +133,26 @@ emit_meta(struct s3_req *q, struct str meta)
     }
 }
 
-static enum s3_err
-check_storage_class(struct s3_req *q)
+bool
+s3_storage_class_valid(struct str sc)
 {
     static const char *const classes[] = {
         "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
         "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS", "SNOW", "EXPRESS_ONEZONE",
     };
-    struct str sc = http_header(q->http, "x-amz-storage-class");
 
-    if (sc.p == NULL)
-        return S3E_OK;
     for (size_t i = 0; i < ARRAY_LEN(classes); i++)
         if (str_eq_c(sc, classes[i]))
-            return S3E_OK;
-    return S3E_INVALID_STORAGE_CLASS;
+            return true;
+    return false;
+}
+
+static enum s3_err
+check_storage_class(struct s3_req *q)
+{
+    struct str sc = http_header(q->http, "x-amz-storage-class");
+
+    return sc.p == NULL || s3_storage_class_valid(sc) ? S3E_OK : S3E_INVALID_STORAGE_CLASS;
 }
 
 enum s3_err

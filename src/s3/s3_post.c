@@ -264,6 +264,10 @@ fields_meta(struct s3_req *q, const struct s3_post_form *fm, struct str *meta)
     for (size_t i = 0; i < fm->n && err == S3E_OK; i++) {
         struct str n = fm->f[i].name, v = fm->f[i].value;
         bool keep = n.n > 11 && strncasecmp(n.p, "x-amz-meta-", 11) == 0;
+        if (str_ieq_c(n, "x-amz-storage-class") && !s3_storage_class_valid(v)) {
+            err = S3E_INVALID_STORAGE_CLASS;
+            break;
+        }
         if (unsupported_field(n)) {
             q->err_msg = arena_printf(q->arena, "The header %.*s is not implemented by Coffer.",
                                       STR_FMT(n));
