@@ -108,6 +108,8 @@ static const struct iam_action actions[] = {
     {"SimulateCustomPolicy", false, true, false, iam_simulate_custom_policy, IAM_RES_ANY},
     {"GetSessionToken", true, true, true, iam_get_session_token, IAM_RES_NONE},
     {"GetCallerIdentity", true, true, false, iam_get_caller_identity, IAM_RES_NONE},
+    /* Decided inside, with the role's trust policy (authorize_trust). */
+    {"AssumeRole", true, true, true, iam_assume_role, IAM_RES_NONE},
 };
 
 const char *
@@ -186,6 +188,19 @@ load_caller(struct iam *x)
     enum iam_err err;
 
     snprintf(x->acct, sizeof(x->acct), "%012lld", (long long)x->r->account_id);
+    if (x->r->key->role_id > 0) {
+        /* A role session: its role, in the key's account (md_role_delete
+         * takes the keys along, so a missing role is a vanishing race). */
+        if (md_role_get(md_reader(x->r->md), x->r->key->role_id, x->a, &x->role) < 0 ||
+            x->role.account_id != x->r->account_id)
+            return IAM_E_INVALID_CLIENT_TOKEN;
+        x->session = x->r->key->session_name;
+        x->caller.user_id = -1;
+        x->caller.name = x->role.name;
+        x->caller.created_ms = x->r->key->created_ms;
+        x->label = iam_principal_label(x, &x->caller);
+        return IAM_E_OK;
+    }
     err = iam_principal_by_id(x, x->r->user_id, &x->caller);
     if (err != IAM_E_OK) {
         /* A key whose user is gone: md_user_delete removes its keys. */
@@ -356,9 +371,11 @@ iam_run(struct iam *x, struct buf *res)
 
     ASSERT(x->act != NULL);
     /* AWS: temporary credentials from GetSessionToken may call IAM only if
-     * they were issued with MFA, and STS only for GetCallerIdentity (and
-     * GetSessionToken answers its own error) [spec-mfa-delete §7.2]. */
-    if (x->r->key->expires_ms > 0 && !x->is_sts && x->r->key->mfa_auth_ms == 0)
+     * they were issued with MFA, and STS only for GetCallerIdentity and
+     * AssumeRole (GetSessionToken answers its own error) [spec-mfa-delete
+     * §7.2]. Role sessions call IAM as their policies allow [§5.2]. */
+    if (x->r->key->expires_ms > 0 && x->r->key->role_id == 0 && !x->is_sts &&
+        x->r->key->mfa_auth_ms == 0)
         return IAM_E_INVALID_CLIENT_TOKEN;
     err = authorize(x);
     if (err != IAM_E_OK)

@@ -6,8 +6,7 @@
  * <Code/><Message/></Error>, not S3's <Error>). No HTTP: the front door
  * (s3/s3_iam.c) reads the form body, verifies the signature, enforces HTTPS
  * where needed, fills a struct iam_req and sends what iam_render() builds.
- * Not here: AssumeRole, the policy simulator, evaluating IAM actions against
- * policies (iam_action_resource() is where it plugs in); MFA delete
+ * Not here: evaluating policies (the front door's authorize callbacks); MFA delete
  * enforcement (auth/mfa.c); TOTP arithmetic (auth/totp.c). Seeds and codes are never
  * logged or echoed; seeds leave only in the CreateVirtualMFADevice reply. */
 #ifndef COFFER_IAM_IAM_H
@@ -24,6 +23,7 @@ struct buf;
 struct md;
 struct md_account;
 struct md_key;
+struct policy;
 
 #define IAM_MAX_BODY (64 * 1024) /* form body cap: the front door reads no more */
 
@@ -60,6 +60,11 @@ struct iam_req {
      * ("iam:CreateUser") on resource (an ARN)? 0, -EACCES, or another
      * -errno when it could not tell. */
     int (*authorize)(void *arg, const char *action, const char *resource);
+    /* AssumeRole's: the same, with the role's parsed trust policy as the
+     * resource policy, the role being of account role_account; mfa_now:
+     * the request carries a TokenCode (the context then has MFA). */
+    int (*authorize_trust)(void *arg, const char *action, const char *resource,
+                           const struct policy *trust, int64_t role_account, bool mfa_now);
     void *authorize_arg;
 };
 
@@ -94,9 +99,9 @@ bool iam_needs_tls(const struct iam *x);
 const char *iam_action_iam_name(struct iam *x);
 const char *iam_action_resource(struct iam *x);
 
-/* Runs the action: temporary credentials without MFA may call IAM only
- * through STS (IAM_E_INVALID_CLIENT_TOKEN), then the action's own checks and
- * store writes. The <{Action}Result> content goes to res (created with
+/* Runs the action: GetSessionToken credentials without MFA may call IAM
+ * only through STS (IAM_E_INVALID_CLIENT_TOKEN; role sessions may), then
+ * the action's own checks and store writes. The <{Action}Result> content goes to res (created with
  * buf_init(res, IAM_MAX_RESULT)); it may hold a secret or seed. */
 #define IAM_MAX_RESULT (8 * 1024 * 1024) /* a 1000-item listing is well under 1 MiB */
 enum iam_err iam_run(struct iam *x, struct buf *res);

@@ -59,7 +59,8 @@ enum iam_res {
     IAM_RES_ANY,    /* "*" */
 };
 
-/* A principal of the caller's account: its root (user_id 0) or an IAM user. */
+/* A principal of the caller's account: its root (user_id 0) or an IAM user;
+ * user_id -1: the caller's role session (struct iam's role, session). */
 struct principal {
     int64_t user_id;
     /* IAM user name; for root, the account name. AWS lists root's devices
@@ -85,6 +86,9 @@ struct iam {
     struct principal caller;
     const char *label; /* audit principal: "account:A" or "account:A/user:U" */
     const struct iam_action *act;
+    /* A role session caller (caller.user_id -1): its role and session name. */
+    struct md_role role;
+    struct str session;
 };
 
 /* ---- actions: the result's content into res ------------------------------ */
@@ -157,6 +161,36 @@ enum iam_err iam_simulate_custom_policy(struct iam *x, struct buf *res);
 /* iam_sts.c */
 enum iam_err iam_get_session_token(struct iam *x, struct buf *res);
 enum iam_err iam_get_caller_identity(struct iam *x, struct buf *res);
+/* iam_assume.c */
+enum iam_err iam_assume_role(struct iam *x, struct buf *res);
+
+/* ---- session credentials (iam_sts.c) --------------------------------------- */
+
+/* New temporary credentials: k's access_key_id, secret and
+ * session_token_sha256 point into c, created_ms and is_active are set; the
+ * caller fills the rest and stores k with iam_session_write(). */
+struct iam_creds {
+    char id[24], secret[48], hex[65];
+    char token[72]; /* base64url of IAM_TOKEN_BYTES random bytes */
+};
+enum iam_err iam_session_new(struct iam *x, struct iam_creds *c, struct md_key *k);
+/* <Credentials> of c expiring at k->expires_ms into res. 0 or -E2BIG. */
+int iam_put_credentials(struct iam *x, struct buf *res, const struct iam_creds *c,
+                        const struct md_key *k);
+void iam_creds_wipe(struct iam_creds *c);
+/* The md_write() closure storing k, first verifying code against the
+ * caller's device serial when with_mfa (a good code stamps
+ * k->mfa_auth_ms; a bad one burns, counts toward the throttle and fails
+ * with err set), as GetSessionToken does it. */
+struct iam_session_op {
+    struct iam *x;
+    bool with_mfa;
+    struct str serial;
+    uint32_t code;
+    struct md_key k;
+    enum iam_err err;
+};
+int iam_session_write(struct md_conn *c, void *arg);
 
 /* ---- parameters (iam_util.c) ----------------------------------------------
  * The checks return IAM_E_OK or an error whose message (AWS's wording,

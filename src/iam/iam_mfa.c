@@ -102,6 +102,12 @@ iam_create_virtual_mfa_device(struct iam *x, struct buf *res)
         err = iam_invalid(x, "serialNumber", op.d.serial, "have length less than or equal to 256");
         goto out;
     }
+    /* A device needs an owner who can manage it later: root or a user. */
+    if (x->caller.user_id < 0) {
+        err = iam_fail(x, IAM_E_ACCESS_DENIED,
+                       "MFA devices can be created only by the root user or an IAM user.");
+        goto out;
+    }
     if (rand_bytes(seed, sizeof(seed)) < 0) {
         err = IAM_E_INTERNAL;
         goto out;

@@ -1,5 +1,6 @@
 /* iam_sts.c -- STS: GetSessionToken (temporary credentials, MFA-verified
- * when a serial and code come with it) and GetCallerIdentity. Only the
+ * when a serial and code come with it), GetCallerIdentity, and the session
+ * credentials AssumeRole (iam_assume.c) issues the same way. Only the
  * SHA-256 of a session token is stored. */
 #include "common.h"
 #include "iam/iam_int.h"
@@ -16,19 +17,14 @@
 
 /* ---- STS --------------------------------------------------------------- */
 
-struct session_op {
-    struct iam *x;
-    bool with_mfa;
-    struct str serial;
-    uint32_t code;
-    struct md_key k;
-    enum iam_err err;
-};
+_Static_assert(sizeof(((struct iam_creds *)0)->id) > AUTH_KEY_ID_LEN, "id");
+_Static_assert(sizeof(((struct iam_creds *)0)->secret) > AUTH_SECRET_LEN, "secret");
+_Static_assert(sizeof(((struct iam_creds *)0)->token) > 4 * ((IAM_TOKEN_BYTES + 2) / 3), "token");
 
-static int
-session_fn(struct md_conn *c, void *arg)
+int
+iam_session_write(struct md_conn *c, void *arg)
 {
-    struct session_op *op = arg;
+    struct iam_session_op *op = arg;
     struct iam *x = op->x;
     struct md_mfa_device d = {0};
     struct totp_state st;
@@ -47,10 +43,8 @@ session_fn(struct md_conn *c, void *arg)
                            "MultiFactorAuthentication failed, unable to validate MFA code.  Please "
                            "verify your MFA serial number is valid and associated with this user.");
         rc = iam_audit(c, x, "mfa.check_failed",
-                       arena_printf(x->a,
-                                    "GetSessionToken %s: serial is not an enabled device of "
-                                    "the caller",
-                                    iam_shown(x, op->serial)));
+                       arena_printf(x->a, "%s %s: serial is not an enabled device of the caller",
+                                    iam_action_name(x), iam_shown(x, op->serial)));
         goto out;
     }
     if (rc < 0)
@@ -65,8 +59,9 @@ session_fn(struct md_conn *c, void *arg)
             rc = md_key_create(c, &op->k);
         if (rc == 0)
             rc = iam_audit(c, x, "mfa.session",
-                           arena_printf(x->a, "GetSessionToken %.*s: session %.*s until %s",
-                                        STR_FMT(d.serial), STR_FMT(op->k.access_key_id),
+                           arena_printf(x->a, "%s %.*s: session %.*s until %s",
+                                        iam_action_name(x), STR_FMT(d.serial),
+                                        STR_FMT(op->k.access_key_id),
                                         iam_iso(x, op->k.expires_ms)));
         goto out;
     }
@@ -84,23 +79,67 @@ session_fn(struct md_conn *c, void *arg)
     rc = mfa_dev_save_state(c, &d, &st);
     if (rc == 0)
         rc = iam_audit(c, x, "mfa.check_failed",
-                       arena_printf(x->a, "GetSessionToken %.*s: %s", STR_FMT(d.serial), why));
+                       arena_printf(x->a, "%s %.*s: %s", iam_action_name(x), STR_FMT(d.serial),
+                                    why));
 out:
     mfa_dev_wipe_seed(&d);
     return rc;
 }
 
 enum iam_err
+iam_session_new(struct iam *x, struct iam_creds *c, struct md_key *k)
+{
+    unsigned char raw[IAM_TOKEN_BYTES], h[32];
+    int rc = auth_key_new("CS", c->id, c->secret);
+
+    if (rc == 0)
+        rc = rand_bytes(raw, sizeof(raw));
+    if (rc < 0)
+        return IAM_E_INTERNAL;
+    /* base64url without padding: the token travels in a header. */
+    b64_encode(raw, sizeof(raw), c->token);
+    explicit_bzero(raw, sizeof(raw));
+    for (char *p = c->token; *p != '\0'; p++)
+        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+    c->token[strcspn(c->token, "=")] = '\0';
+    sha256(c->token, strlen(c->token), h);
+    hex_encode(h, sizeof(h), c->hex);
+    k->access_key_id = str_c(c->id);
+    k->secret = str_c(c->secret);
+    k->session_token_sha256 = str_c(c->hex);
+    k->created_ms = x->now_ms;
+    k->is_active = true;
+    return IAM_E_OK;
+}
+
+int
+iam_put_credentials(struct iam *x, struct buf *res, const struct iam_creds *c,
+                    const struct md_key *k)
+{
+    int rc = xml_open(res, "Credentials");
+
+    rc |= xml_elem_c(res, "AccessKeyId", c->id);
+    rc |= xml_elem_c(res, "SecretAccessKey", c->secret);
+    rc |= xml_elem_c(res, "SessionToken", c->token);
+    rc |= xml_elem_c(res, "Expiration", iam_iso(x, k->expires_ms));
+    rc |= xml_close(res, "Credentials");
+    return rc;
+}
+
+void
+iam_creds_wipe(struct iam_creds *c)
+{
+    explicit_bzero(c, sizeof(*c));
+}
+
+enum iam_err
 iam_get_session_token(struct iam *x, struct buf *res)
 {
-    struct session_op op = {.x = x};
+    struct iam_session_op op = {.x = x};
     struct str dur = iam_arg(x, "DurationSeconds"), code = iam_arg(x, "TokenCode");
-    char id[AUTH_KEY_ID_LEN + 1], secret[AUTH_SECRET_LEN + 1], hex[65];
-    char token[4 * ((IAM_TOKEN_BYTES + 2) / 3) + 1];
-    unsigned char raw[IAM_TOKEN_BYTES], h[32];
+    struct iam_creds cr;
     unsigned long long secs = 43200;
     enum iam_err err = IAM_E_OK;
-    int rc;
 
     if (x->r->key->expires_ms > 0)
         return iam_fail(x, IAM_E_ACCESS_DENIED,
@@ -122,43 +161,17 @@ iam_get_session_token(struct iam *x, struct buf *res)
             return err;
         op.with_mfa = true;
     }
-    rc = auth_key_new("CS", id, secret);
-    if (rc == 0)
-        rc = rand_bytes(raw, sizeof(raw));
-    if (rc < 0) {
-        err = IAM_E_INTERNAL;
-        goto out;
-    }
-    /* base64url without padding: the token travels in a header. */
-    b64_encode(raw, sizeof(raw), token);
-    for (char *p = token; *p != '\0'; p++)
-        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
-    token[strcspn(token, "=")] = '\0';
-    sha256(token, strlen(token), h);
-    hex_encode(h, sizeof(h), hex);
-    op.k.access_key_id = str_c(id);
-    op.k.account_id = x->r->account_id;
-    op.k.user_id = x->caller.user_id;
-    op.k.secret = str_c(secret);
-    op.k.created_ms = x->now_ms;
-    op.k.is_active = true;
-    op.k.session_token_sha256 = str_c(hex);
-    op.k.expires_ms = x->now_ms + (int64_t)secs * 1000;
-    err = iam_run_write(x, session_fn, &op, &op.err);
+    err = iam_session_new(x, &cr, &op.k);
     if (err != IAM_E_OK)
         goto out;
-    rc = xml_open(res, "Credentials");
-    rc |= xml_elem_c(res, "AccessKeyId", id);
-    rc |= xml_elem_c(res, "SecretAccessKey", secret);
-    rc |= xml_elem_c(res, "SessionToken", token);
-    rc |= xml_elem_c(res, "Expiration", iam_iso(x, op.k.expires_ms));
-    rc |= xml_close(res, "Credentials");
-    if (rc != 0)
+    op.k.account_id = x->r->account_id;
+    op.k.user_id = x->caller.user_id;
+    op.k.expires_ms = x->now_ms + (int64_t)secs * 1000;
+    err = iam_run_write(x, iam_session_write, &op, &op.err);
+    if (err == IAM_E_OK && iam_put_credentials(x, res, &cr, &op.k) != 0)
         err = IAM_E_INTERNAL;
 out:
-    explicit_bzero(secret, sizeof(secret));
-    explicit_bzero(token, sizeof(token));
-    explicit_bzero(raw, sizeof(raw));
+    iam_creds_wipe(&cr);
     return err;
 }
 

@@ -201,15 +201,21 @@ iam_iso(struct iam *x, int64_t ms)
 const char *
 iam_principal_arn(struct iam *x, const struct principal *p)
 {
+    if (p->user_id < 0)
+        return arena_printf(x->a, "arn:aws:sts::%s:assumed-role/%.*s/%.*s", x->acct,
+                            STR_FMT(x->role.name), STR_FMT(x->session));
     if (p->user_id == 0)
         return arena_printf(x->a, "arn:aws:iam::%s:root", x->acct);
     return arena_printf(x->a, "arn:aws:iam::%s:user/%.*s", x->acct, STR_FMT(p->name));
 }
 
-/* AWS: root's UserId is the account number; IAM users get an "AIDA" id. */
+/* AWS: root's UserId is the account number; IAM users get an "AIDA" id;
+ * a role session is "ROLEID:SESSION" [spec-authorization §4.1]. */
 const char *
 iam_principal_id(struct iam *x, const struct principal *p)
 {
+    if (p->user_id < 0)
+        return arena_printf(x->a, "%.*s:%.*s", STR_FMT(x->role.uid), STR_FMT(x->session));
     if (p->user_id == 0)
         return x->acct;
     return arena_printf(x->a, "AIDA%017lld", (long long)p->user_id);
@@ -218,6 +224,10 @@ iam_principal_id(struct iam *x, const struct principal *p)
 const char *
 iam_principal_label(struct iam *x, const struct principal *p)
 {
+    if (p->user_id < 0)
+        return arena_printf(x->a, "account:%.*s/role:%.*s/session:%.*s",
+                            STR_FMT(x->r->account->name), STR_FMT(x->role.name),
+                            STR_FMT(x->session));
     if (p->user_id == 0)
         return arena_printf(x->a, "account:%.*s", STR_FMT(x->r->account->name));
     return arena_printf(x->a, "account:%.*s/user:%.*s", STR_FMT(x->r->account->name),
@@ -266,6 +276,9 @@ iam_resolve_user(struct iam *x, struct str name, bool required, struct principal
     int rc;
 
     if (name.p == NULL && !required) {
+        if (x->caller.user_id < 0)
+            return iam_fail(x, IAM_E_VALIDATION,
+                            "Must specify userName when calling with non-User credentials");
         *out = x->caller;
         return IAM_E_OK;
     }

@@ -23,13 +23,25 @@
 
 /* ---- the per-thread cache ------------------------------------------------ */
 
-#define CACHE_IDS 32     /* principals with their identity policies */
-#define CACHE_BUCKETS 32 /* bucket policies */
+#define CACHE_IDS 32      /* principals with their identity policies */
+#define CACHE_BUCKETS 32  /* bucket policies */
+#define CACHE_SESSIONS 32 /* role sessions' session policies */
 
+/* An IAM user's or a role's identity policies, keyed by (kind, id). */
 struct ident_entry {
-    int64_t user_id;
-    char *name;                /* the user's name (malloc) */
-    struct policy **pols;      /* malloc array of n */
+    enum md_entity kind;  /* MD_ENT_USER or MD_ENT_ROLE */
+    int64_t id;
+    char *name;           /* the user's or role's name (malloc) */
+    char *path, *uid;     /* a role's path and "AROA..." id (malloc); NULL for users */
+    struct policy **pols; /* malloc array of n */
+    size_t n;
+};
+
+/* A role session's session policies (AssumeRole's Policy, then the
+ * documents its PolicyArns name), keyed by the session's access key. */
+struct session_entry {
+    char *key_id;         /* malloc */
+    struct policy **pols; /* malloc array of n */
     size_t n;
 };
 
@@ -42,9 +54,11 @@ struct bucket_entry {
 };
 
 struct cache {
-    int64_t gen; /* of the identity entries */
+    int64_t gen; /* of the identity and session entries */
     struct ident_entry ids[CACHE_IDS];
     size_t n_ids;
+    struct session_entry sessions[CACHE_SESSIONS];
+    size_t n_sessions;
     struct bucket_entry buckets[CACHE_BUCKETS];
     size_t n_buckets;
 };
@@ -59,7 +73,19 @@ ident_clear(struct ident_entry *e)
         policy_free(e->pols[i]);
     free(e->pols);
     free(e->name);
+    free(e->path);
+    free(e->uid);
     *e = (struct ident_entry){0};
+}
+
+static void
+session_clear(struct session_entry *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        policy_free(e->pols[i]);
+    free(e->pols);
+    free(e->key_id);
+    *e = (struct session_entry){0};
 }
 
 static void
@@ -77,6 +103,8 @@ cache_free(void *p)
 
     for (size_t i = 0; i < c->n_ids; i++)
         ident_clear(&c->ids[i]);
+    for (size_t i = 0; i < c->n_sessions; i++)
+        session_clear(&c->sessions[i]);
     for (size_t i = 0; i < c->n_buckets; i++)
         bucket_clear(&c->buckets[i]);
     free(c);
@@ -131,31 +159,47 @@ parse_identity(const struct md_principal_policy *pp)
     return p;
 }
 
-/* The cache entry of IAM user user_id at generation gen, loaded on a miss.
- * S3E_OK, or S3E_INTERNAL (store failure, or a stored policy that does not
- * parse: denying is safer than skipping a Deny). */
+/* The cache entry of the caller's identity policies at generation gen (an
+ * IAM user's; a role session's role's), loaded on a miss. S3E_OK,
+ * S3E_ACCESS_DENIED (a role session whose role is gone grants nothing), or
+ * S3E_INTERNAL (store failure, or a stored policy that does not parse:
+ * denying is safer than skipping a Deny). */
 static enum s3_err
 ident_load(struct s3_req *q, struct cache *ch, int64_t gen, struct ident_entry **out)
 {
     struct md_conn *c = md_reader(q->srv->md);
     struct md_principal_policy *pp = NULL;
-    struct md_user u;
+    enum md_entity kind = q->key_info.role_id > 0 ? MD_ENT_ROLE : MD_ENT_USER;
+    int64_t id = kind == MD_ENT_ROLE ? q->key_info.role_id : q->user_id;
+    struct md_user u = {0};
+    struct md_role r = {0};
     struct ident_entry *e;
     size_t n = 0;
+    int rc;
 
     if (ch->gen != gen) {
         for (size_t i = 0; i < ch->n_ids; i++)
             ident_clear(&ch->ids[i]);
+        for (size_t i = 0; i < ch->n_sessions; i++)
+            session_clear(&ch->sessions[i]);
         ch->n_ids = 0;
+        ch->n_sessions = 0;
         ch->gen = gen;
     }
     for (size_t i = 0; i < ch->n_ids; i++)
-        if (ch->ids[i].user_id == q->user_id) {
+        if (ch->ids[i].kind == kind && ch->ids[i].id == id) {
             *out = &ch->ids[i];
             return S3E_OK;
         }
-    if (md_user_get(c, q->user_id, q->arena, &u) < 0 ||
-        md_principal_policies(c, MD_ENT_USER, q->user_id, q->arena, &pp, &n) < 0)
+    if (kind == MD_ENT_ROLE) {
+        rc = md_role_get(c, id, q->arena, &r);
+        if (rc == -ENOENT || (rc == 0 && r.account_id != q->account_id))
+            return S3E_ACCESS_DENIED;
+        u.name = r.name;
+    } else {
+        rc = md_user_get(c, id, q->arena, &u);
+    }
+    if (rc < 0 || md_principal_policies(c, kind, id, q->arena, &pp, &n) < 0)
         return S3E_INTERNAL;
     if (ch->n_ids == CACHE_IDS) {
         for (size_t i = 0; i < ch->n_ids; i++)
@@ -166,7 +210,13 @@ ident_load(struct s3_req *q, struct cache *ch, int64_t gen, struct ident_entry *
     e->pols = calloc(n > 0 ? n : 1, sizeof(*e->pols));
     e->name = strndup(u.name.p, u.name.n);
     ASSERT(e->pols != NULL && e->name != NULL);
-    e->user_id = q->user_id;
+    if (kind == MD_ENT_ROLE) {
+        e->path = strndup(r.path.p, r.path.n);
+        e->uid = strndup(r.uid.p, r.uid.n);
+        ASSERT(e->path != NULL && e->uid != NULL);
+    }
+    e->kind = kind;
+    e->id = id;
     for (size_t i = 0; i < n; i++) {
         if (pp[i].document.p == NULL && policy_aws_managed(pp[i].name) == NULL)
             continue; /* attached but gone: nothing to apply */
@@ -179,6 +229,127 @@ ident_load(struct s3_req *q, struct cache *ch, int64_t gen, struct ident_entry *
     }
     ch->n_ids++;
     *out = e;
+    return S3E_OK;
+}
+
+/* The caller's session policies: *out NULL unless it is a role session
+ * assumed with Policy or PolicyArns (then they cap its role's policies,
+ * even when none of them parses to anything [§1.2 step 4]). Kept at the
+ * generation ident_load() set: a PolicyArns document changes with its
+ * policy's default version, which bumps it. An ARN that names nothing
+ * grants nothing. S3E_OK or S3E_INTERNAL. */
+static enum s3_err
+session_load(struct s3_req *q, struct cache *ch, struct session_entry **out)
+{
+    const struct md_key *k = &q->key_info;
+    struct md_conn *c = md_reader(q->srv->md);
+    struct policy_opts o = {.kind = POLICY_IDENTITY};
+    struct session_entry *e;
+    struct str rest = k->session_policy_arns, arn;
+    size_t cap = 2;
+    char msg[256];
+
+    *out = NULL;
+    if (k->role_id == 0 || (k->session_policy.p == NULL && k->session_policy_arns.p == NULL))
+        return S3E_OK;
+    for (size_t i = 0; i < ch->n_sessions; i++) {
+        e = &ch->sessions[i];
+        if (strlen(e->key_id) == k->access_key_id.n &&
+            memcmp(e->key_id, k->access_key_id.p, k->access_key_id.n) == 0) {
+            *out = e;
+            return S3E_OK;
+        }
+    }
+    if (ch->n_sessions == CACHE_SESSIONS) {
+        for (size_t i = 0; i < ch->n_sessions; i++)
+            session_clear(&ch->sessions[i]);
+        ch->n_sessions = 0;
+    }
+    for (size_t i = 0; i < rest.n; i++)
+        cap += rest.p[i] == '\n';
+    e = &ch->sessions[ch->n_sessions];
+    e->key_id = strndup(k->access_key_id.p, k->access_key_id.n);
+    e->pols = calloc(cap, sizeof(*e->pols));
+    ASSERT(e->key_id != NULL && e->pols != NULL);
+    if (k->session_policy.p != NULL) {
+        if (policy_parse(k->session_policy, &o, &e->pols[e->n], msg, sizeof(msg)) < 0) {
+            log_error("authz: the session policy of %.*s does not parse: %s",
+                      STR_FMT(k->access_key_id), msg);
+            goto fail;
+        }
+        e->n++;
+    }
+    while (rest.p != NULL && rest.n > 0) {
+        struct md_principal_policy pp = {.source_name = k->session_name};
+        struct md_policy pol;
+        struct md_policy_version v;
+        int rc;
+        str_split(rest, '\n', &arn, &rest);
+        if (arn.n == 0)
+            continue;
+        pp.name = arn;
+        pp.document = STR_NULL;
+        rc = md_policy_get_by_arn(c, arn, q->arena, &pol);
+        if (rc == 0)
+            rc = md_policy_version_get(c, pol.id, pol.default_version, q->arena, &v);
+        if (rc == 0)
+            pp.document = v.document;
+        else if (rc != -ENOENT)
+            goto fail;
+        if (pp.document.p == NULL && policy_aws_managed(arn) == NULL)
+            continue;
+        e->pols[e->n] = parse_identity(&pp);
+        if (e->pols[e->n] == NULL)
+            goto fail;
+        e->n++;
+    }
+    ch->n_sessions++;
+    *out = e;
+    return S3E_OK;
+fail:
+    session_clear(e);
+    return S3E_INTERNAL;
+}
+
+/* The caller's identity and session policies (neither for the anonymous
+ * caller or a root), and the principal's name and ARNs that come with
+ * them. */
+static enum s3_err
+caller_policies(struct s3_req *q, struct cache *ch, struct ident_entry **ident,
+                struct session_entry **sess)
+{
+    struct s3_principal *pr = &q->pr;
+    int64_t gen = 0;
+    enum s3_err err;
+
+    *ident = NULL;
+    *sess = NULL;
+    if (pr->anonymous || pr->is_root)
+        return S3E_OK;
+    if (md_policy_gen(md_reader(q->srv->md), &gen) < 0)
+        return S3E_INTERNAL;
+    err = ident_load(q, ch, gen, ident);
+    if (err == S3E_OK)
+        err = session_load(q, ch, sess);
+    if (err != S3E_OK)
+        return err;
+    if ((*ident)->kind == MD_ENT_ROLE) {
+        /* AWS: a role session is its role for aws:PrincipalArn and for
+         * policies naming the role, and its assumed-role ARN (no path) for
+         * those naming the session [§2.2, §4.1]. */
+        const struct ident_entry *e = *ident;
+        pr->userid = str_c(
+            arena_printf(q->arena, "%s:%.*s", e->uid, STR_FMT(q->key_info.session_name)));
+        pr->who.arn = str_c(
+            arena_printf(q->arena, "arn:aws:iam::%s:role%s%s", pr->account12, e->path, e->name));
+        pr->who.session_arn =
+            str_c(arena_printf(q->arena, "arn:aws:sts::%s:assumed-role/%s/%.*s", pr->account12,
+                               e->name, STR_FMT(q->key_info.session_name)));
+        return S3E_OK;
+    }
+    pr->user_name = str_c(arena_strndup(q->arena, (*ident)->name, strlen((*ident)->name)));
+    pr->who.arn = str_c(
+        arena_printf(q->arena, "arn:aws:iam::%s:user/%s", pr->account12, (*ident)->name));
     return S3E_OK;
 }
 
@@ -252,7 +423,11 @@ s3_authz_principal(struct s3_req *q)
         pr->who.arn = str_c(arena_printf(q->arena, "arn:aws:iam::%s:root", pr->account12));
         return S3E_OK;
     }
-    /* The name comes with the identity policies (ident_load()). */
+    /* Names, ids and ARNs come with the identity policies (caller_policies()). */
+    if (q->key_info.role_id > 0) {
+        pr->type = "AssumedRole";
+        return S3E_OK;
+    }
     pr->type = "User";
     pr->userid = str_c(arena_printf(q->arena, "AIDA%017lld", (long long)q->user_id));
     return S3E_OK;
@@ -282,6 +457,7 @@ check(struct s3_req *q, const char *action, struct str resource, const struct md
     struct s3_principal *pr = &q->pr;
     struct cache *ch;
     struct ident_entry *ident = NULL;
+    struct session_entry *sess = NULL;
     struct bucket_entry *bp = NULL;
     struct s3_authz_ctx x;
     struct authz_in in;
@@ -308,17 +484,9 @@ check(struct s3_req *q, const char *action, struct str resource, const struct md
         return S3E_OK;
     }
     ch = cache_get();
-    if (!pr->anonymous && !pr->is_root) {
-        int64_t gen = 0;
-        if (md_policy_gen(md_reader(q->srv->md), &gen) < 0)
-            return S3E_INTERNAL;
-        err = ident_load(q, ch, gen, &ident);
-        if (err != S3E_OK)
-            return err;
-        pr->user_name = str_c(arena_strndup(q->arena, ident->name, strlen(ident->name)));
-        pr->who.arn = str_c(
-            arena_printf(q->arena, "arn:aws:iam::%s:user/%s", pr->account12, ident->name));
-    }
+    err = caller_policies(q, ch, &ident, &sess);
+    if (err != S3E_OK)
+        return err;
     if (b != NULL && b->policy.p != NULL) {
         err = bucket_policy(b, ch, &bp);
         if (err != S3E_OK)
@@ -358,6 +526,9 @@ check(struct s3_req *q, const char *action, struct str resource, const struct md
         .same_account = same_account,
         .ids = ident != NULL ? (const struct policy *const *)ident->pols : NULL,
         .n_ids = ident != NULL ? ident->n : 0,
+        .has_session = sess != NULL,
+        .sessions = sess != NULL ? (const struct policy *const *)sess->pols : NULL,
+        .n_sessions = sess != NULL ? sess->n : 0,
         .resource = bp != NULL ? bp->pol : NULL,
         .foreign_object = foreign,
         .acl_allows = acl_allows,
@@ -378,4 +549,56 @@ s3_authz_check_arn(struct s3_req *q, const char *action, struct str resource,
                    struct authz_out *out)
 {
     return check(q, action, resource, NULL, STR_NULL, false, out);
+}
+
+enum s3_err
+s3_authz_check_trust(struct s3_req *q, const char *action, struct str role_arn,
+                     const struct policy *trust, int64_t role_account, bool mfa_now,
+                     struct authz_out *out)
+{
+    struct s3_principal *pr = &q->pr;
+    struct ident_entry *ident = NULL;
+    struct session_entry *sess = NULL;
+    struct s3_authz_ctx x;
+    struct authz_in in;
+    struct authz_out tmp;
+    enum s3_err err;
+
+    if (out == NULL)
+        out = &tmp;
+    *out = (struct authz_out){0};
+    err = s3_authz_principal(q);
+    if (err == S3E_OK)
+        err = caller_policies(q, cache_get(), &ident, &sess);
+    if (err != S3E_OK)
+        return err;
+    x = (struct s3_authz_ctx){
+        .ctx =
+            {
+                .action = str_c(action),
+                .resource = role_arn,
+                .who = pr->who,
+                .key = s3_authz_key,
+                .arena = q->arena,
+            },
+        .q = q,
+        .now_ms = tm_now_ms(),
+        .mfa_now = mfa_now,
+    };
+    x.ctx.key_arg = &x;
+    snprintf(x.owner_account, sizeof(x.owner_account), "%012lld", (long long)role_account);
+    /* The trust policy is the role's resource policy: within its account
+     * either side may allow, across accounts both must [§1.2, §5.2]. */
+    in = (struct authz_in){
+        .ctx = &x.ctx,
+        .is_root = pr->is_root,
+        .same_account = !pr->anonymous && role_account == q->account_id,
+        .ids = ident != NULL ? (const struct policy *const *)ident->pols : NULL,
+        .n_ids = ident != NULL ? ident->n : 0,
+        .has_session = sess != NULL,
+        .sessions = sess != NULL ? (const struct policy *const *)sess->pols : NULL,
+        .n_sessions = sess != NULL ? sess->n : 0,
+        .resource = trust,
+    };
+    return authz_decide(&in, out) == AUTHZ_ALLOW ? S3E_OK : S3E_ACCESS_DENIED;
 }

@@ -20,6 +20,9 @@ struct s3_authz_ctx {
     char owner_account[13]; /* the bucket owner's 12 digits; "" without a bucket */
     struct str version_id;  /* s3:VersionId; STR_NULL when none */
     bool copy_source;       /* evaluating a copy source (request-header keys absent) */
+    /* The request itself verified an MFA code (AssumeRole with TokenCode):
+     * aws:MultiFactorAuthPresent true, aws:MultiFactorAuthAge 0. */
+    bool mfa_now;
 };
 
 /* policy_ctx.key for S3 requests (s3_authz_keys.c). */
@@ -42,5 +45,15 @@ enum s3_err s3_authz_check(struct s3_req *q, const char *action, const struct md
  * alone decide, the root may do anything. */
 enum s3_err s3_authz_check_arn(struct s3_req *q, const char *action, struct str resource,
                                struct authz_out *out);
+
+/* STS AssumeRole's decision [§5.2]: the caller's identity (and session)
+ * policies and the role's parsed trust policy as the resource policy, the
+ * role being of account role_account (either side suffices within it, both
+ * are needed across accounts). mfa_now: the request carried a TokenCode
+ * (verified after an allow; an invalid one fails the call). S3E_OK,
+ * S3E_ACCESS_DENIED or S3E_INTERNAL. */
+enum s3_err s3_authz_check_trust(struct s3_req *q, const char *action, struct str role_arn,
+                                 const struct policy *trust, int64_t role_account, bool mfa_now,
+                                 struct authz_out *out);
 
 #endif

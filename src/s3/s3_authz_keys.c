@@ -87,6 +87,11 @@ s3_authz_key(void *arg, struct str key, struct arena *a, struct policy_vals *out
     const struct s3_req *q = x->q;
     const struct s3_principal *pr = &q->pr;
     bool session = !pr->anonymous && q->key_info.expires_ms > 0;
+    /* When the session's MFA context began, 0 for none: a role session has
+     * none unless it inherited its caller's [§4.3 decision]. */
+    int64_t mfa_ms = q->key_info.role_id > 0 && !q->key_info.mfa_inherited
+                         ? 0
+                         : q->key_info.mfa_auth_ms;
     int64_t now_ms = x->now_ms;
 
     out->v = NULL;
@@ -134,12 +139,17 @@ s3_authz_key(void *arg, struct str key, struct arena *a, struct policy_vals *out
             if (pr->user_name.n > 0)
                 one(a, out, pr->user_name);
         } else if (str_ieq_c(key, "aws:MultiFactorAuthPresent")) {
-            /* Only temporary credentials carry it [§4.1, §4.3]. */
-            if (session)
-                one_c(a, out, q->key_info.mfa_auth_ms > 0 ? "true" : "false");
+            /* Only temporary credentials carry it [§4.1, §4.3], and a
+             * request that verifies a code itself (AssumeRole). */
+            if (x->mfa_now)
+                one_c(a, out, "true");
+            else if (session)
+                one_c(a, out, mfa_ms > 0 ? "true" : "false");
         } else if (str_ieq_c(key, "aws:MultiFactorAuthAge")) {
-            if (session && q->key_info.mfa_auth_ms > 0)
-                one_i64(a, out, (long long)((now_ms - q->key_info.mfa_auth_ms) / 1000));
+            if (x->mfa_now)
+                one_c(a, out, "0");
+            else if (session && mfa_ms > 0)
+                one_i64(a, out, (long long)((now_ms - mfa_ms) / 1000));
         } else if (str_ieq_c(key, "aws:TokenIssueTime")) {
             if (session) {
                 char t[32];

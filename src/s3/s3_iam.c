@@ -122,6 +122,22 @@ authorize(void *arg, const char *action, const char *resource)
     return err == S3E_OK ? 0 : err == S3E_ACCESS_DENIED ? -EACCES : -EIO;
 }
 
+/* iam_req.authorize_trust: AssumeRole's decision, the trust policy as the
+ * role's resource policy. */
+static int
+authorize_trust(void *arg, const char *action, const char *resource, const struct policy *trust,
+                int64_t role_account, bool mfa_now)
+{
+    struct s3_req *q = arg;
+    enum s3_err err =
+        s3_authz_check_trust(q, action, str_c(resource), trust, role_account, mfa_now, NULL);
+
+    q->action = action;
+    if (err == S3E_OK || err == S3E_ACCESS_DENIED)
+        q->authz = err == S3E_OK ? S3_AUTHZ_ALLOW : S3_AUTHZ_DENY;
+    return err == S3E_OK ? 0 : err == S3E_ACCESS_DENIED ? -EACCES : -EIO;
+}
+
 /* The checks before the action runs, in the order clients see them. */
 static enum iam_err
 front(struct s3_req *q, struct iam *x, struct iam_req *ir)
@@ -163,6 +179,7 @@ front(struct s3_req *q, struct iam *x, struct iam_req *ir)
     ir->account = &q->account;
     ir->key = &q->key_info;
     ir->authorize = authorize;
+    ir->authorize_trust = authorize_trust;
     ir->authorize_arg = q;
     qp = arena_alloc(q->arena, (q->n_params ? q->n_params : 1) * sizeof(*qp));
     for (size_t i = 0; i < q->n_params; i++) {

@@ -140,7 +140,7 @@ int md_user_delete(struct md_conn *c, int64_t id);
 struct md_key {
     struct str access_key_id;
     int64_t account_id;
-    int64_t user_id; /* 0 = the account's root principal */
+    int64_t user_id; /* 0 = the account's root principal; -1 = none (a role session) */
     struct str secret; /* plaintext after md_key_get; sealed at rest */
     int64_t created_ms;
     bool is_active;
@@ -149,8 +149,21 @@ struct md_key {
     struct str session_token_sha256; /* empty for long-term keys */
     int64_t expires_ms;              /* 0 for long-term keys */
     int64_t mfa_auth_ms;             /* when the session was MFA-authenticated, 0 if not */
+    /* Role sessions (STS AssumeRole): role_id > 0, user_id -1, account_id
+     * the role's account. The strings are STR_NULL when not given. */
+    int64_t role_id;                 /* 0 for every other key */
+    struct str session_name;         /* RoleSessionName */
+    struct str session_policy;       /* the Policy parameter, byte-exact */
+    struct str session_policy_arns;  /* PolicyArns, one ARN a line */
+    /* The session carries mfa_auth_ms as its MFA context (inherited from
+     * MFA-bearing caller credentials); false: a role session has none,
+     * whatever mfa_auth_ms records [spec-authorization §4.3 decision]. */
+    bool mfa_inherited;
 };
-/* Seals secret with the master key and stores it. -EEXIST on duplicate id. */
+/* Seals secret with the master key and stores it. -EEXIST on duplicate id;
+ * -EINVAL for inconsistent session fields (a role session must be a
+ * session with user_id -1); -ENOENT when the user, or the role in that
+ * account, does not exist. */
 int md_key_create(struct md_conn *c, const struct md_key *k);
 /* 0 with k filled (secret decrypted into a), -ENOENT, -EIO if unsealing fails. */
 int md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, struct md_key *out);
@@ -254,7 +267,8 @@ int md_role_get_by_name(struct md_conn *c, int64_t account_id, struct str name, 
 /* Roles of an account by name. */
 int md_role_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_role **out,
                  size_t *n);
-/* -ENOTEMPTY while the role has inline or attached policies, -ENOENT. */
+/* -ENOTEMPTY while the role has inline or attached policies, -ENOENT.
+ * Its sessions' keys go with it. */
 int md_role_delete(struct md_conn *c, int64_t id);
 /* Replaces the trust policy; bumps the policy generation. 0, -ENOENT. */
 int md_role_set_trust(struct md_conn *c, int64_t id, struct str doc);

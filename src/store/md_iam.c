@@ -402,6 +402,14 @@ md_role_delete(struct md_conn *c, int64_t id)
     if (rc != 0)
         return rc > 0 ? -ENOTEMPTY : rc;
     rc = change_i64(c, ST_ROLE_DELETE, id);
+    /* Its sessions stop working with it: their keys go in the same
+     * transaction (ids are never reused, so none could pass for a later
+     * role's). */
+    if (rc == 0) {
+        rc = change_i64(c, ST_ROLE_DEL_KEYS, id);
+        if (rc == -ENOENT)
+            rc = 0;
+    }
     if (rc == 0)
         rc = md_policy_gen_bump(c);
     return rc;

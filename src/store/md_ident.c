@@ -282,6 +282,25 @@ md_user_delete(struct md_conn *c, int64_t id)
 
 /* ---- access keys -------------------------------------------------------- */
 
+/* 1 if role_id is a role of account_id, 0 if not, -errno. */
+static int
+role_in_account(struct md_conn *c, int64_t role_id, int64_t account_id)
+{
+    sqlite3_stmt *s = get(c, ST_ENT_ROLE_ACCT);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, role_id))
+        return bind_fail(c, s);
+    rc = step(c, s);
+    if (rc > 0)
+        rc = col_i64(s, 0) == account_id;
+    if (rc >= 0)
+        done(s);
+    return rc;
+}
+
 int
 md_key_create(struct md_conn *c, const struct md_key *k)
 {
@@ -293,14 +312,23 @@ md_key_create(struct md_conn *c, const struct md_key *k)
         return -EIO;
     /* A session key must expire and carry its token's hash, and only a
      * session key may: an unexpiring key that looked temporary, or a token
-     * s3_auth_verify would never check, is worse than an error. */
-    if (k->expires_ms < 0 || k->mfa_auth_ms < 0 ||
+     * s3_auth_verify would never check, is worse than an error. A role
+     * session is a session of no user: it must not pass for root or a user. */
+    if (k->expires_ms < 0 || k->mfa_auth_ms < 0 || k->role_id < 0 ||
         (k->expires_ms > 0) != (k->session_token_sha256.n > 0) ||
-        (k->expires_ms > 0 && k->session_token_sha256.n != 64))
+        (k->expires_ms > 0 && k->session_token_sha256.n != 64) ||
+        (k->role_id > 0 && (k->expires_ms == 0 || k->user_id != -1 || k->session_name.n == 0)) ||
+        (k->role_id == 0 && (k->session_name.p != NULL || k->session_policy.p != NULL ||
+                             k->session_policy_arns.p != NULL || k->mfa_inherited)))
         return -EINVAL;
-    rc = principal_exists(c, k->account_id, k->user_id);
-    if (rc <= 0)
-        return rc == 0 ? (k->user_id < 0 ? -EINVAL : -ENOENT) : rc;
+    if (k->role_id > 0)
+        rc = role_in_account(c, k->role_id, k->account_id);
+    else
+        rc = principal_exists(c, k->account_id, k->user_id);
+    if (rc == 0)
+        return k->role_id == 0 && k->user_id < 0 ? -EINVAL : -ENOENT;
+    if (rc < 0)
+        return rc;
     /* Expired sessions are dead rows: each new session takes them away, so
      * the table holds about as many sessions as are alive. */
     if (k->expires_ms > 0) {
@@ -321,7 +349,9 @@ md_key_create(struct md_conn *c, const struct md_key *k)
         bind_i64(s, 3, k->user_id) | bind_blob(s, 4, buf_str(&sealed)) |
         bind_i64(s, 5, k->created_ms) | bind_i64(s, 6, k->is_active) |
         bind_opt(s, 7, k->session_token_sha256) | bind_i64(s, 8, k->expires_ms) |
-        bind_i64(s, 9, k->mfa_auth_ms)) {
+        bind_i64(s, 9, k->mfa_auth_ms) | bind_i64(s, 10, k->role_id) |
+        bind_opt(s, 11, k->session_name) | bind_opt(s, 12, k->session_policy) |
+        bind_opt(s, 13, k->session_policy_arns) | bind_i64(s, 14, k->mfa_inherited)) {
         rc = bind_fail(c, s);
         goto out;
     }
@@ -342,6 +372,11 @@ row_key(sqlite3_stmt *s, struct arena *a, struct md_key *out)
     out->session_token_sha256 = col_str(s, 5, a, false);
     out->expires_ms = col_i64(s, 6);
     out->mfa_auth_ms = col_i64(s, 7);
+    out->role_id = col_i64(s, 8);
+    out->session_name = col_str(s, 9, a, true);
+    out->session_policy = col_str(s, 10, a, true);
+    out->session_policy_arns = col_str(s, 11, a, true);
+    out->mfa_inherited = col_int(s, 12) != 0;
     out->secret = arena_str(a, STR_LIT(""));
 }
 
@@ -409,7 +444,7 @@ md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, struct 
         return rc == 0 ? -ENOENT : rc;
     }
     row_key(s, a, out);
-    sealed = col_view(s, 8);
+    sealed = col_view(s, 13);
     if (sealed.n > 0 && sealed.n == secret_memo.sealed_n &&
         memcmp(sealed.p, secret_memo.sealed, sealed.n) == 0 &&
         memcmp(c->md->master_key, secret_memo.master, SEAL_KEY_LEN) == 0) {

@@ -332,6 +332,21 @@ static const char *const md_migrations[] = {
      * md_acl_encode() text (NULL: none), both applied at completion. */
     ("ALTER TABLE uploads ADD COLUMN object_owner INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE uploads ADD COLUMN acl TEXT;"),
+
+    /* 10 -> 11: role sessions (STS AssumeRole) are session keys with the
+     * role they act as: role_id > 0 (user_id is then -1: no user),
+     * the RoleSessionName, the session policy document and the session
+     * PolicyArns (one ARN a line), NULL when not given, and mfa_inherited:
+     * the session carries its caller's MFA context (AssumeRole signed with
+     * MFA-bearing session credentials), else it carries none whatever
+     * mfa_auth_ms says [spec-authorization §4.3 decision]. Deleting a role
+     * deletes its sessions through keys_role. */
+    ("ALTER TABLE keys ADD COLUMN role_id INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE keys ADD COLUMN session_name TEXT;"
+     "ALTER TABLE keys ADD COLUMN session_policy TEXT;"
+     "ALTER TABLE keys ADD COLUMN session_policy_arns TEXT;"
+     "ALTER TABLE keys ADD COLUMN mfa_inherited INTEGER NOT NULL DEFAULT 0;"
+     "CREATE INDEX keys_role ON keys(role_id) WHERE role_id > 0;"),
 };
 
 /* The step that attaches AmazonS3FullAccess to existing users, and how to

@@ -50,8 +50,9 @@
     X(ACCT_DEL_MFA, "DELETE FROM mfa_devices WHERE account_id = ?1")                               \
     X(ACCT_DELETE, "DELETE FROM accounts WHERE id = ?1")                                           \
     X(KEY_INSERT, "INSERT INTO keys (access_key_id, account_id, user_id, secret_sealed, "          \
-                  "created_ms, is_active, session_token_sha256, expires_ms, mfa_auth_ms) "         \
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")                                   \
+                  "created_ms, is_active, session_token_sha256, expires_ms, mfa_auth_ms, "         \
+                  "role_id, session_name, session_policy, session_policy_arns, mfa_inherited) "    \
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")          \
     X(KEY_GET, "SELECT " KCOLS ", secret_sealed FROM keys WHERE access_key_id = ?1")               \
     X(KEY_LIST, "SELECT " KCOLS " FROM keys WHERE account_id = ?1 ORDER BY access_key_id")         \
     X(KEY_ANY, "SELECT 1 FROM keys LIMIT 1")                                                       \
@@ -178,7 +179,8 @@
 #define ACOLS "id, name, canonical_id, created_ms, pab"
 #define KCOLS                                                                                      \
     "access_key_id, account_id, user_id, created_ms, is_active, session_token_sha256, "            \
-    "expires_ms, mfa_auth_ms"
+    "expires_ms, mfa_auth_ms, role_id, session_name, session_policy, session_policy_arns, "        \
+    "mfa_inherited"
 #define UCOLS "id, account_id, name, created_ms"
 #define UPCOLS                                                                                     \
     "id, upload_id, bucket_id, key, initiated_ms, owner_id, content_type, meta, checksum_algo, "   \
@@ -250,6 +252,7 @@
     X(ROLE_GET_NAME, "SELECT " RCOLS " FROM roles WHERE account_id = ?1 AND name = ?2")            \
     X(ROLE_LIST, "SELECT " RCOLS " FROM roles WHERE account_id = ?1 ORDER BY name")                \
     X(ROLE_DELETE, "DELETE FROM roles WHERE id = ?1")                                              \
+    X(ROLE_DEL_KEYS, "DELETE FROM keys WHERE role_id = ?1 AND role_id > 0")                        \
     X(ROLE_SET_TRUST, "UPDATE roles SET trust_policy = ?2 WHERE id = ?1")                          \
     X(POL_INSERT, "INSERT INTO policies (account_id, name, path, uid, arn, description, "          \
                   "default_version, last_version, created_ms, updated_ms) "                        \

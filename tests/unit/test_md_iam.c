@@ -3,8 +3,9 @@
  * versions (five at most, numbers never reused, the default kept), inline
  * policies, attachments by ARN, one principal's policies in one query, the
  * policy generation, bucket/account/version access control and the ACL
- * codec, cascades on user and account deletion, and the migration from
- * schema 8 (AmazonS3FullAccess attached to every existing user, audited). */
+ * codec, cascades on user and account deletion, the migration from
+ * schema 8 (AmazonS3FullAccess attached to every existing user, audited),
+ * and schema 11's role-session keys (deleted with their role). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -93,6 +94,7 @@ enum op {
     OP_ACCT_PAB,
     OP_VERSION,
     OP_VERSION_ACL,
+    OP_KEY,
 };
 
 struct opx {
@@ -107,6 +109,7 @@ struct opx {
     struct md_policy p;
     struct md_pab pab;
     struct md_version v;
+    struct md_key k;
     struct arena *a;
 };
 
@@ -172,6 +175,8 @@ w_op(struct md_conn *c, void *arg)
         return md_version_insert(c, &x->v, x->a);
     case OP_VERSION_ACL:
         return md_version_set_acl(c, x->id, x->s);
+    case OP_KEY:
+        return md_key_create(c, &x->k);
     }
     return -EINVAL;
 }
@@ -416,6 +421,124 @@ test_roles(void **state)
     assert_int_equal(ent(&f, OP_INLINE_DEL, MD_ENT_ROLE, r.id, "p", NULL), 0);
     assert_int_equal(call2(&f, OP_ROLE_DEL, r.id, 0), 0);
     assert_int_equal(md_role_get(f.r, r.id, f.a, &r), -ENOENT);
+    fx_close(&f);
+}
+
+/* ---- role sessions (schema 11) ---------------------------------------------- */
+
+#define TOKEN_HEX "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static int
+mk_key(struct fx *f, const struct md_key *k)
+{
+    struct opx x = {.op = OP_KEY, .k = *k};
+
+    return op(f, &x);
+}
+
+static void
+test_role_sessions(void **state)
+{
+    struct fx f;
+    struct opx x = {.op = OP_ROLE};
+    struct md_key k, got, lt;
+    int64_t acct, other, role, other_role, user;
+
+    (void)state;
+    fx_open(&f);
+    acct = mk_account(&f, "acme");
+    other = mk_account(&f, "other");
+    user = mk_user(&f, acct, "alice");
+    x.role = (struct md_role){.account_id = acct, .name = STR_LIT("R"), .uid = STR_LIT("AROA1"),
+                              .trust_policy = STR_LIT("{}")};
+    assert_int_equal(op(&f, &x), 0);
+    role = x.role.id;
+    x.role = (struct md_role){.account_id = other, .name = STR_LIT("R"), .uid = STR_LIT("AROA2"),
+                              .trust_policy = STR_LIT("{}")};
+    assert_int_equal(op(&f, &x), 0);
+    other_role = x.role.id;
+
+    k = (struct md_key){
+        .access_key_id = STR_LIT("CSROLE1"),
+        .account_id = acct,
+        .user_id = -1,
+        .secret = STR_LIT("secret"),
+        .created_ms = 100,
+        .is_active = true,
+        .session_token_sha256 = STR_LIT(TOKEN_HEX),
+        .expires_ms = 1000000,
+        .mfa_auth_ms = 90,
+        .role_id = role,
+        .session_name = STR_LIT("s1"),
+        .session_policy = STR_LIT("{\"Statement\":[]}"),
+        .session_policy_arns = STR_LIT("arn:a\narn:b"),
+        .mfa_inherited = true,
+    };
+    assert_int_equal(mk_key(&f, &k), 0);
+    assert_int_equal(md_key_get(f.r, STR_LIT("CSROLE1"), f.a, &got), 0);
+    assert_int_equal(got.role_id, role);
+    assert_int_equal(got.user_id, -1);
+    assert_int_equal(got.account_id, acct);
+    assert_true(str_eq_c(got.secret, "secret"));
+    assert_true(str_eq_c(got.session_name, "s1"));
+    assert_true(str_eq_c(got.session_policy, "{\"Statement\":[]}"));
+    assert_true(str_eq_c(got.session_policy_arns, "arn:a\narn:b"));
+    assert_true(got.mfa_inherited);
+    assert_int_equal(got.mfa_auth_ms, 90);
+
+    /* Without a session policy: STR_NULL, not empty. */
+    k.access_key_id = STR_LIT("CSROLE2");
+    k.session_policy = STR_NULL;
+    k.session_policy_arns = STR_NULL;
+    k.mfa_inherited = false;
+    assert_int_equal(mk_key(&f, &k), 0);
+    assert_int_equal(md_key_get(f.r, STR_LIT("CSROLE2"), f.a, &got), 0);
+    assert_null(got.session_policy.p);
+    assert_null(got.session_policy_arns.p);
+    assert_false(got.mfa_inherited);
+
+    /* A role session is a session of no user, of a role of its account. */
+    k.access_key_id = STR_LIT("CSBAD");
+    k.user_id = 0;
+    assert_int_equal(mk_key(&f, &k), -EINVAL);
+    k.user_id = user;
+    assert_int_equal(mk_key(&f, &k), -EINVAL);
+    k.user_id = -1;
+    k.expires_ms = 0;
+    k.session_token_sha256 = STR_NULL;
+    assert_int_equal(mk_key(&f, &k), -EINVAL);
+    k.expires_ms = 1000000;
+    k.session_token_sha256 = STR_LIT(TOKEN_HEX);
+    k.session_name = STR_NULL;
+    assert_int_equal(mk_key(&f, &k), -EINVAL);
+    k.session_name = STR_LIT("s1");
+    k.role_id = other_role;
+    assert_int_equal(mk_key(&f, &k), -ENOENT);
+    k.role_id = 999;
+    assert_int_equal(mk_key(&f, &k), -ENOENT);
+    k.role_id = 0;
+    assert_int_equal(mk_key(&f, &k), -EINVAL); /* user -1, no role */
+    k.user_id = user;
+    assert_int_equal(mk_key(&f, &k), -EINVAL); /* session fields without a role */
+    k.session_name = STR_NULL;
+    assert_int_equal(mk_key(&f, &k), 0);       /* a plain GetSessionToken session */
+
+    /* Long-term keys: no role, nothing of a session. */
+    lt = (struct md_key){.access_key_id = STR_LIT("CKLONG"), .account_id = acct,
+                         .user_id = user, .secret = STR_LIT("s"), .created_ms = 1,
+                         .is_active = true};
+    assert_int_equal(mk_key(&f, &lt), 0);
+    assert_int_equal(md_key_get(f.r, STR_LIT("CKLONG"), f.a, &got), 0);
+    assert_int_equal(got.role_id, 0);
+    assert_null(got.session_name.p);
+    assert_false(got.mfa_inherited);
+
+    /* Deleting the role takes its sessions, nothing else. */
+    assert_int_equal(call2(&f, OP_ROLE_DEL, role, 0), 0);
+    assert_int_equal(md_key_get(f.r, STR_LIT("CSROLE1"), f.a, &got), -ENOENT);
+    assert_int_equal(md_key_get(f.r, STR_LIT("CSROLE2"), f.a, &got), -ENOENT);
+    assert_int_equal(md_key_get(f.r, STR_LIT("CSBAD"), f.a, &got), 0);
+    assert_int_equal(md_key_get(f.r, STR_LIT("CKLONG"), f.a, &got), 0);
     fx_close(&f);
 }
 
@@ -930,6 +1053,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_role_sessions),
         cmocka_unit_test(test_policies),
         cmocka_unit_test(test_inline),
         cmocka_unit_test(test_principal_policies),
