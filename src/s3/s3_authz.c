@@ -587,8 +587,19 @@ s3_authz_check_trust(struct s3_req *q, const char *action, struct str role_arn,
     };
     x.ctx.key_arg = &x;
     snprintf(x.owner_account, sizeof(x.owner_account), "%012lld", (long long)role_account);
-    /* The trust policy is the role's resource policy: within its account
-     * either side may allow, across accounts both must [§1.2, §5.2]. */
+    /* The trust policy is the role's resource policy, with one rule more
+     * than other resource policies: it must let the caller in itself, by
+     * name or through its account, even within the role's account (an
+     * identity Allow alone is not enough, unlike spec §5.2's "same account:
+     * either": AWS documents role trust policies as the one resource policy
+     * that must always allow). Then authz_decide(): naming the account
+     * delegates to the caller's identity policies, naming the caller
+     * suffices, across accounts both sides must allow. */
+    {
+        struct policy_hit hit;
+        if (policy_eval(trust, &x.ctx, &hit) != POLICY_ALLOW)
+            return S3E_ACCESS_DENIED;
+    }
     in = (struct authz_in){
         .ctx = &x.ctx,
         .is_root = pr->is_root,

@@ -44,6 +44,9 @@ header(const struct s3_req *q, const char *name, struct arena *a, struct policy_
 {
     struct str v = http_header(q->http, name);
 
+    /* A browser POST upload's ACL is a form field (s3_post.c). */
+    if (q->is_post_form && strcmp(name, "x-amz-acl") == 0)
+        v = q->post_acl;
     if (v.p != NULL)
         one(a, out, v);
 }

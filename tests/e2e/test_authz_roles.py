@@ -130,12 +130,11 @@ class TestAssumeRole(RoleCase):
         carol.put_policy(doc(allow("sts:AssumeRole", "*")))
         s = Creds(carol.sts.assume_role(RoleArn=r["Arn"], RoleSessionName="carol@b"))
         self.assertEqual(s.s3.get_object(Bucket=b, Key="k")["Body"].read(), b"data")
-        # within the role's own account either side suffices [§5.2]: an identity Allow
-        # lets alice in although the trust policy names only B
+        # a role's trust policy must let the caller in, even within the role's own account:
+        # an identity Allow does not get alice in while the trust policy names only B
         alice = self.user()
-        self.denied_sts(alice.sts.assume_role, RoleArn=r["Arn"], RoleSessionName="s1")
         alice.put_policy(doc(allow("sts:AssumeRole", r["Arn"])))
-        alice.sts.assume_role(RoleArn=r["Arn"], RoleSessionName="s1")
+        self.denied_sts(alice.sts.assume_role, RoleArn=r["Arn"], RoleSessionName="s1")
 
     def test_same_account_trust_alone_suffices(self):
         u = self.user()
