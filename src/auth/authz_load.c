@@ -22,10 +22,29 @@ authz_set_free(struct authz_set *s)
 }
 
 int
+authz_parse_stored(struct str name, struct str doc, struct policy **out)
+{
+    struct policy_opts o = {.kind = POLICY_IDENTITY};
+    char msg[256];
+
+    *out = NULL;
+    if (doc.p == NULL) {
+        const char *m = policy_aws_managed(name);
+        if (m == NULL)
+            return 0; /* attached, but names no policy */
+        doc = str_c(m);
+    }
+    if (policy_parse(doc, &o, out, msg, sizeof(msg)) < 0) {
+        log_error("authz: stored policy %.*s does not parse: %s", STR_FMT(name), msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+int
 authz_load(struct md_conn *c, enum md_entity kind, int64_t id, struct arena *a,
            struct authz_set *out)
 {
-    struct policy_opts o = {.kind = POLICY_IDENTITY};
     struct md_principal_policy *pp = NULL;
     struct arena *tmp = a != NULL ? a : arena_new();
     size_t n = 0;
@@ -40,20 +59,11 @@ authz_load(struct md_conn *c, enum md_entity kind, int64_t id, struct arena *a,
     if (a != NULL)
         out->src = arena_zalloc(a, (n > 0 ? n : 1) * sizeof(*out->src));
     for (size_t i = 0; i < n; i++) {
-        struct str doc = pp[i].document;
-        char msg[256];
-        if (doc.p == NULL) {
-            const char *m = policy_aws_managed(pp[i].name);
-            if (m == NULL)
-                continue; /* attached, but names no policy */
-            doc = str_c(m);
-        }
-        if (policy_parse(doc, &o, &out->pols[out->n], msg, sizeof(msg)) < 0) {
-            log_error("authz: stored policy %.*s of %.*s does not parse: %s",
-                      STR_FMT(pp[i].name), STR_FMT(pp[i].source_name), msg);
-            rc = -EIO;
+        rc = authz_parse_stored(pp[i].name, pp[i].document, &out->pols[out->n]);
+        if (rc < 0)
             goto out;
-        }
+        if (out->pols[out->n] == NULL)
+            continue;
         if (out->src != NULL)
             out->src[out->n] = (struct authz_src){
                 .kind = pp[i].source_kind,

@@ -37,6 +37,11 @@ struct authz_set {
  * arena. */
 int authz_load(struct md_conn *c, enum md_entity kind, int64_t id, struct arena *a,
                struct authz_set *out);
+/* One stored identity policy named name (an inline policy's name or a
+ * managed policy's ARN) with its document (STR_NULL: an AWS managed ARN,
+ * built in). 0 and *out; 0 and *out NULL when the ARN names nothing (it
+ * grants nothing); -EIO, logged, when the document does not parse. */
+int authz_parse_stored(struct str name, struct str doc, struct policy **out);
 void authz_set_free(struct authz_set *s); /* the policies and arrays; NULL ok */
 
 /* ---- what-if ------------------------------------------------------------- */

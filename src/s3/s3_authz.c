@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "auth/authz_load.h"
 #include "s3/s3_authz.h"
 #include "s3/s3_acl.h"
 #include "util/log.h"
@@ -134,31 +135,6 @@ cache_get(void)
 
 /* ---- identity policies --------------------------------------------------- */
 
-/* Parses one stored identity policy: customer documents were validated when
- * stored, AWS managed ones are built in. NULL when it does not parse (a
- * document an older Coffer accepted): the caller fails closed. */
-static struct policy *
-parse_identity(const struct md_principal_policy *pp)
-{
-    struct policy_opts o = {.kind = POLICY_IDENTITY};
-    struct policy *p = NULL;
-    struct str doc = pp->document;
-    char msg[256];
-
-    if (doc.p == NULL) {
-        const char *m = policy_aws_managed(pp->name);
-        if (m == NULL)
-            return NULL; /* an attached ARN that names nothing: grants nothing */
-        doc = str_c(m);
-    }
-    if (policy_parse(doc, &o, &p, msg, sizeof(msg)) < 0) {
-        log_error("authz: stored policy %.*s of %.*s does not parse: %s", STR_FMT(pp->name),
-                  STR_FMT(pp->source_name), msg);
-        return NULL;
-    }
-    return p;
-}
-
 /* The cache entry of the caller's identity policies at generation gen (an
  * IAM user's; a role session's role's), loaded on a miss. S3E_OK,
  * S3E_ACCESS_DENIED (a role session whose role is gone grants nothing), or
@@ -168,13 +144,12 @@ static enum s3_err
 ident_load(struct s3_req *q, struct cache *ch, int64_t gen, struct ident_entry **out)
 {
     struct md_conn *c = md_reader(q->srv->md);
-    struct md_principal_policy *pp = NULL;
     enum md_entity kind = q->key_info.role_id > 0 ? MD_ENT_ROLE : MD_ENT_USER;
     int64_t id = kind == MD_ENT_ROLE ? q->key_info.role_id : q->user_id;
     struct md_user u = {0};
     struct md_role r = {0};
+    struct authz_set set;
     struct ident_entry *e;
-    size_t n = 0;
     int rc;
 
     if (ch->gen != gen) {
@@ -199,7 +174,9 @@ ident_load(struct s3_req *q, struct cache *ch, int64_t gen, struct ident_entry *
     } else {
         rc = md_user_get(c, id, q->arena, &u);
     }
-    if (rc < 0 || md_principal_policies(c, kind, id, q->arena, &pp, &n) < 0)
+    /* A stored policy that does not parse fails the request: denying is
+     * safer than skipping a Deny. */
+    if (rc < 0 || authz_load(c, kind, id, NULL, &set) < 0)
         return S3E_INTERNAL;
     if (ch->n_ids == CACHE_IDS) {
         for (size_t i = 0; i < ch->n_ids; i++)
@@ -207,9 +184,10 @@ ident_load(struct s3_req *q, struct cache *ch, int64_t gen, struct ident_entry *
         ch->n_ids = 0;
     }
     e = &ch->ids[ch->n_ids];
-    e->pols = calloc(n > 0 ? n : 1, sizeof(*e->pols));
+    e->pols = set.pols;
+    e->n = set.n;
     e->name = strndup(u.name.p, u.name.n);
-    ASSERT(e->pols != NULL && e->name != NULL);
+    ASSERT(e->name != NULL);
     if (kind == MD_ENT_ROLE) {
         e->path = strndup(r.path.p, r.path.n);
         e->uid = strndup(r.uid.p, r.uid.n);
@@ -217,16 +195,6 @@ ident_load(struct s3_req *q, struct cache *ch, int64_t gen, struct ident_entry *
     }
     e->kind = kind;
     e->id = id;
-    for (size_t i = 0; i < n; i++) {
-        if (pp[i].document.p == NULL && policy_aws_managed(pp[i].name) == NULL)
-            continue; /* attached but gone: nothing to apply */
-        struct policy *p = parse_identity(&pp[i]);
-        if (p == NULL) {
-            ident_clear(e);
-            return S3E_INTERNAL;
-        }
-        e->pols[e->n++] = p;
-    }
     ch->n_ids++;
     *out = e;
     return S3E_OK;
@@ -280,28 +248,24 @@ session_load(struct s3_req *q, struct cache *ch, struct session_entry **out)
         e->n++;
     }
     while (rest.p != NULL && rest.n > 0) {
-        struct md_principal_policy pp = {.source_name = k->session_name};
+        struct str doc = STR_NULL;
         struct md_policy pol;
         struct md_policy_version v;
         int rc;
         str_split(rest, '\n', &arn, &rest);
         if (arn.n == 0)
             continue;
-        pp.name = arn;
-        pp.document = STR_NULL;
         rc = md_policy_get_by_arn(c, arn, q->arena, &pol);
         if (rc == 0)
             rc = md_policy_version_get(c, pol.id, pol.default_version, q->arena, &v);
         if (rc == 0)
-            pp.document = v.document;
+            doc = v.document;
         else if (rc != -ENOENT)
             goto fail;
-        if (pp.document.p == NULL && policy_aws_managed(arn) == NULL)
-            continue;
-        e->pols[e->n] = parse_identity(&pp);
-        if (e->pols[e->n] == NULL)
+        if (authz_parse_stored(arn, doc, &e->pols[e->n]) < 0)
             goto fail;
-        e->n++;
+        if (e->pols[e->n] != NULL)
+            e->n++;
     }
     ch->n_sessions++;
     *out = e;
