@@ -203,12 +203,7 @@ s3_list_buckets(struct s3_req *q)
     if (has_prefix)
         rc |= xml_elem(&x, "Prefix", prefix);
     rc |= xml_close(&x, "ListAllMyBucketsResult");
-    if (rc != 0) {
-        buf_free(&x);
-        return S3E_INTERNAL;
-    }
-    (void)s3_reply_xml(q, 200, &x);
-    return S3E_OK;
+    return s3_reply_built(q, rc, &x);
 }
 
 /* ---- CreateBucket ------------------------------------------------------ */
@@ -483,12 +478,7 @@ s3_get_bucket_location(struct s3_req *q)
         rc |= xml_escape(&x, b.region);
         rc |= xml_close(&x, "LocationConstraint");
     }
-    if (rc != 0) {
-        buf_free(&x);
-        return S3E_INTERNAL;
-    }
-    (void)s3_reply_xml(q, 200, &x);
-    return S3E_OK;
+    return s3_reply_built(q, rc, &x);
 }
 
 /* ---- Get/PutBucketVersioning [spec-mfa-delete §2, §3] ------------------ */
@@ -522,12 +512,7 @@ s3_get_bucket_versioning(struct s3_req *q)
             rc |= xml_elem_c(&x, "MfaDelete", mfa);
         rc |= xml_close(&x, "VersioningConfiguration");
     }
-    if (rc != 0) {
-        buf_free(&x);
-        return S3E_INTERNAL;
-    }
-    (void)s3_reply_xml(q, 200, &x);
-    return S3E_OK;
+    return s3_reply_built(q, rc, &x);
 }
 
 /* Validates <VersioningConfiguration> against the schema: only Status

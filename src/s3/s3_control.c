@@ -121,12 +121,7 @@ s3_get_account_public_access_block(struct s3_req *q)
     rc |= xml_elem_bool(&x, "BlockPublicPolicy", p->block_public_policy);
     rc |= xml_elem_bool(&x, "RestrictPublicBuckets", p->restrict_public_buckets);
     rc |= xml_close(&x, "PublicAccessBlockConfiguration");
-    if (rc != 0) {
-        buf_free(&x);
-        return S3E_INTERNAL;
-    }
-    (void)s3_reply_xml(q, 200, &x);
-    return S3E_OK;
+    return s3_reply_built(q, rc, &x);
 }
 
 /* DELETE: 204 whether or not there was one; a removal is audited. */

@@ -130,6 +130,9 @@ void s3_log_fields(struct s3_req *q, const char *error_code);
 
 /* Response helpers. */
 int s3_reply_xml(struct s3_req *q, int status, struct buf *xml); /* frees xml */
+/* A document built with rc |= xml_...(): sent with 200 when rc == 0
+ * (S3E_OK), else freed (S3E_INTERNAL). */
+enum s3_err s3_reply_built(struct s3_req *q, int rc, struct buf *xml);
 int s3_reply_empty(struct s3_req *q, int status);
 void s3_set_error_detail(struct s3_req *q, const char *msg);
 

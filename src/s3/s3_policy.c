@@ -250,12 +250,7 @@ s3_get_bucket_policy_status(struct s3_req *q)
     rc |= xml_open_ns(&x, "PolicyStatus", S3_XMLNS);
     rc |= xml_elem_bool(&x, "IsPublic", is_public);
     rc |= xml_close(&x, "PolicyStatus");
-    if (rc != 0) {
-        buf_free(&x);
-        return S3E_INTERNAL;
-    }
-    (void)s3_reply_xml(q, 200, &x);
-    return S3E_OK;
+    return s3_reply_built(q, rc, &x);
 }
 
 /* ---- Block Public Access -------------------------------------------------- */
@@ -347,12 +342,7 @@ s3_get_public_access_block(struct s3_req *q)
     for (size_t i = 0; i < ARRAY_LEN(pab_names); i++)
         rc |= xml_elem_bool(&x, pab_names[i], *pab_field(&b.pab, i));
     rc |= xml_close(&x, "PublicAccessBlockConfiguration");
-    if (rc != 0) {
-        buf_free(&x);
-        return S3E_INTERNAL;
-    }
-    (void)s3_reply_xml(q, 200, &x);
-    return S3E_OK;
+    return s3_reply_built(q, rc, &x);
 }
 
 enum s3_err
@@ -462,12 +452,7 @@ s3_get_bucket_ownership_controls(struct s3_req *q)
     rc |= xml_elem_c(&x, "ObjectOwnership", own_names[b.ownership]);
     rc |= xml_close(&x, "Rule");
     rc |= xml_close(&x, "OwnershipControls");
-    if (rc != 0) {
-        buf_free(&x);
-        return S3E_INTERNAL;
-    }
-    (void)s3_reply_xml(q, 200, &x);
-    return S3E_OK;
+    return s3_reply_built(q, rc, &x);
 }
 
 enum s3_err

@@ -344,6 +344,17 @@ s3_reply_xml(struct s3_req *q, int status, struct buf *xml)
     return rc;
 }
 
+enum s3_err
+s3_reply_built(struct s3_req *q, int rc, struct buf *xml)
+{
+    if (rc != 0) {
+        buf_free(xml);
+        return S3E_INTERNAL;
+    }
+    (void)s3_reply_xml(q, 200, xml);
+    return S3E_OK;
+}
+
 int
 s3_reply_empty(struct s3_req *q, int status)
 {

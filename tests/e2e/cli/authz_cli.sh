@@ -10,6 +10,22 @@ A() { AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 AWS_DEFAULT_REGION=us-east-1
     AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent AWS_PAGER= \
     aws --endpoint-url "$HTTPS_EP" --ca-bundle "$CA" "${@:3}"; }
 ROOT() { A "$E2E_AK" "$E2E_SK" "$@"; }
+s3cmd_cfg() { # file ak sk: s3cmd over HTTPS, path style
+    cat >"$1" <<EOF
+[default]
+access_key = $2
+secret_key = $3
+host_base = 127.0.0.1:$E2E_TLS_PORT
+host_bucket = 127.0.0.1:$E2E_TLS_PORT
+bucket_location = us-east-1
+use_https = True
+ca_certs_file = $CA
+check_ssl_certificate = True
+check_ssl_hostname = True
+signature_v2 = False
+progress_meter = False
+EOF
+}
 
 B=$(rand_bucket authz)
 U=team-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -47,20 +63,7 @@ check rclone_delete_left_it ROOT s3api head-object --bucket "$B" --key team/tree
 check_fails rclone_ls_outside AccessDenied R ls "u:$B/other"
 
 # s3cmd as the user
-cat >"$WORK/s3cmd.cfg" <<EOF
-[default]
-access_key = $UAK
-secret_key = $USK
-host_base = 127.0.0.1:$E2E_TLS_PORT
-host_bucket = 127.0.0.1:$E2E_TLS_PORT
-bucket_location = us-east-1
-use_https = True
-ca_certs_file = $CA
-check_ssl_certificate = True
-check_ssl_hostname = True
-signature_v2 = False
-progress_meter = False
-EOF
+s3cmd_cfg "$WORK/s3cmd.cfg" "$UAK" "$USK"
 S() { s3cmd -c "$WORK/s3cmd.cfg" "$@"; }
 echo "s3cmd as a team member" >"$WORK/note.txt"
 check s3cmd_put_in_prefix S put "$WORK/note.txt" "s3://$B/team/note.txt"
@@ -68,20 +71,7 @@ check_fails s3cmd_put_outside 403 S put "$WORK/note.txt" "s3://$B/note.txt"
 check_fails s3cmd_mb_refused 403 S mb "s3://$(rand_bucket authzmb)"
 
 # s3cmd setpolicy as the owner: a public-read policy on public/, once Block Public Access allows
-cat >"$WORK/root.cfg" <<EOF
-[default]
-access_key = $E2E_AK
-secret_key = $E2E_SK
-host_base = 127.0.0.1:$E2E_TLS_PORT
-host_bucket = 127.0.0.1:$E2E_TLS_PORT
-bucket_location = us-east-1
-use_https = True
-ca_certs_file = $CA
-check_ssl_certificate = True
-check_ssl_hostname = True
-signature_v2 = False
-progress_meter = False
-EOF
+s3cmd_cfg "$WORK/root.cfg" "$E2E_AK" "$E2E_SK"
 SR() { s3cmd -c "$WORK/root.cfg" "$@"; }
 cat >"$WORK/public.json" <<EOF
 {"Version": "2012-10-17", "Statement": [{"Sid": "PublicRead", "Effect": "Allow",
