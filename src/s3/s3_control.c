@@ -88,10 +88,7 @@ s3_put_account_public_access_block(struct s3_req *q)
         err = s3_parse_public_access_block(q->arena, body, &w.pab);
     if (err != S3E_OK)
         return err;
-    w.detail = arena_printf(q->arena, "BlockPublicAcls=%d IgnorePublicAcls=%d "
-                                      "BlockPublicPolicy=%d RestrictPublicBuckets=%d",
-                            w.pab.block_public_acls, w.pab.ignore_public_acls,
-                            w.pab.block_public_policy, w.pab.restrict_public_buckets);
+    w.detail = s3_pab_detail(q->arena, &w.pab);
     err = pab_write(q, &w);
     if (err != S3E_OK)
         return err;
@@ -104,24 +101,9 @@ s3_put_account_public_access_block(struct s3_req *q)
 enum s3_err
 s3_get_account_public_access_block(struct s3_req *q)
 {
-    const struct md_pab *p = &q->account.pab;
     enum s3_err err = account_header(q);
-    struct buf x;
-    int rc = 0;
 
-    if (err != S3E_OK)
-        return err;
-    if (!p->configured)
-        return S3E_NO_SUCH_PUBLIC_ACCESS_BLOCK;
-    buf_init(&x, 1024);
-    rc |= xml_decl(&x);
-    rc |= xml_open_ns(&x, "PublicAccessBlockConfiguration", CONTROL_XMLNS);
-    rc |= xml_elem_bool(&x, "BlockPublicAcls", p->block_public_acls);
-    rc |= xml_elem_bool(&x, "IgnorePublicAcls", p->ignore_public_acls);
-    rc |= xml_elem_bool(&x, "BlockPublicPolicy", p->block_public_policy);
-    rc |= xml_elem_bool(&x, "RestrictPublicBuckets", p->restrict_public_buckets);
-    rc |= xml_close(&x, "PublicAccessBlockConfiguration");
-    return s3_reply_built(q, rc, &x);
+    return err != S3E_OK ? err : s3_reply_pab(q, &q->account.pab, CONTROL_XMLNS);
 }
 
 /* DELETE: 204 whether or not there was one; a removal is audited. */

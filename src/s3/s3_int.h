@@ -37,8 +37,8 @@ enum s3_op {
 enum s3_phase {
     S3PH_PARSE,        /* query parameters, bucket and key */
     S3PH_AUTHENTICATE, /* the signature: account_id, user_id, account, key_info */
-    S3PH_ROUTE,        /* the operation (after authenticating: an anonymous
-                        * caller learns nothing, not even NotImplemented) */
+    S3PH_ROUTE,        /* the operation (after authenticating: a bad signature
+                        * learns nothing, not even NotImplemented) */
     S3PH_BUCKET,       /* the bucket row, once: b, bucket_err */
     S3PH_AUTHORIZE,    /* s3_authorize(): action, MFA, the bucket owner */
     S3PH_OPERATION,    /* the handler of s3_ops.def */
@@ -223,6 +223,12 @@ enum s3_err s3_parse_location(struct arena *a, struct str body, struct str *lc,
  * S3E_OK with *out, or S3E_MALFORMED_XML. */
 enum s3_err s3_parse_public_access_block(struct arena *a, struct str body, struct md_pab *out);
 enum s3_err s3_parse_ownership(struct arena *a, struct str body, enum md_ownership *out);
+/* Block Public Access for the audit log ("BlockPublicAcls=1 ..."), and as
+ * the <PublicAccessBlockConfiguration> answer in namespace xmlns (404
+ * NoSuchPublicAccessBlockConfiguration when none is configured):
+ * PublicAccessBlock of a bucket and of an account (s3_control.c). */
+const char *s3_pab_detail(struct arena *a, const struct md_pab *p);
+enum s3_err s3_reply_pab(struct s3_req *q, const struct md_pab *p, const char *xmlns);
 
 /* One <Object> of a DeleteObjects body. */
 struct s3_delete_obj {

@@ -298,6 +298,33 @@ s3_parse_public_access_block(struct arena *a, struct str body, struct md_pab *ou
     return S3E_OK;
 }
 
+const char *
+s3_pab_detail(struct arena *a, const struct md_pab *p)
+{
+    return arena_printf(a, "BlockPublicAcls=%d IgnorePublicAcls=%d BlockPublicPolicy=%d "
+                           "RestrictPublicBuckets=%d",
+                        p->block_public_acls, p->ignore_public_acls, p->block_public_policy,
+                        p->restrict_public_buckets);
+}
+
+enum s3_err
+s3_reply_pab(struct s3_req *q, const struct md_pab *p, const char *xmlns)
+{
+    struct md_pab v = *p;
+    struct buf x;
+    int rc = 0;
+
+    if (!v.configured)
+        return S3E_NO_SUCH_PUBLIC_ACCESS_BLOCK;
+    buf_init(&x, 1024);
+    rc |= xml_decl(&x);
+    rc |= xml_open_ns(&x, "PublicAccessBlockConfiguration", xmlns);
+    for (size_t i = 0; i < ARRAY_LEN(pab_names); i++)
+        rc |= xml_elem_bool(&x, pab_names[i], *pab_field(&v, i));
+    rc |= xml_close(&x, "PublicAccessBlockConfiguration");
+    return s3_reply_built(q, rc, &x);
+}
+
 enum s3_err
 s3_put_public_access_block(struct s3_req *q)
 {
@@ -313,10 +340,7 @@ s3_put_public_access_block(struct s3_req *q)
         err = s3_parse_public_access_block(q->arena, body, &w.pab);
     if (err != S3E_OK)
         return err;
-    w.detail = arena_printf(q->arena, "BlockPublicAcls=%d IgnorePublicAcls=%d "
-                                      "BlockPublicPolicy=%d RestrictPublicBuckets=%d",
-                            w.pab.block_public_acls, w.pab.ignore_public_acls,
-                            w.pab.block_public_policy, w.pab.restrict_public_buckets);
+    w.detail = s3_pab_detail(q->arena, &w.pab);
     err = access_write(q, &b, &w);
     if (err != S3E_OK)
         return err;
@@ -329,20 +353,8 @@ s3_get_public_access_block(struct s3_req *q)
 {
     struct md_bucket b;
     enum s3_err err = s3_req_bucket(q, &b);
-    struct buf x;
-    int rc = 0;
 
-    if (err != S3E_OK)
-        return err;
-    if (!b.pab.configured)
-        return S3E_NO_SUCH_PUBLIC_ACCESS_BLOCK;
-    buf_init(&x, 1024);
-    rc |= xml_decl(&x);
-    rc |= xml_open_ns(&x, "PublicAccessBlockConfiguration", S3_XMLNS);
-    for (size_t i = 0; i < ARRAY_LEN(pab_names); i++)
-        rc |= xml_elem_bool(&x, pab_names[i], *pab_field(&b.pab, i));
-    rc |= xml_close(&x, "PublicAccessBlockConfiguration");
-    return s3_reply_built(q, rc, &x);
+    return err != S3E_OK ? err : s3_reply_pab(q, &b.pab, S3_XMLNS);
 }
 
 enum s3_err

@@ -571,8 +571,10 @@ ph_parse(struct s3_req *q)
     return q->err == S3E_OK ? STEP_NEXT : STEP_FAIL;
 }
 
-/* Authentication before anything that depends on what exists: an anonymous
- * caller learns nothing (AWS answers AccessDenied before NoSuchBucket). */
+/* Authentication before anything that depends on what exists: a request
+ * whose signature fails learns nothing. An unsigned one goes on as the
+ * anonymous principal, which only policies or ACLs naming everyone let
+ * through (the authorize phase). */
 static enum step
 ph_authenticate(struct s3_req *q)
 {
