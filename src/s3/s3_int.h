@@ -144,6 +144,9 @@ struct s3_access {
     struct str key;                 /* the object; STR_NULL: the bucket */
     struct str vid;                 /* the version the action names; STR_NULL: none */
     bool copy_source;               /* the source of CopyObject or UploadPartCopy */
+    bool defer;                     /* only the checks before the decision: the
+                                     * handler decides (no bucket: NoSuchBucket;
+                                     * DeleteObjects per key; POST uploads) */
 };
 
 /* The one authorization decision, for every operation (the authorize phase

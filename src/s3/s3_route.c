@@ -410,6 +410,8 @@ s3_authorize(struct s3_req *q, const struct s3_access *a)
         if (err != S3E_OK)
             return err;
     }
+    if (a->defer)
+        return S3E_OK;
     err = s3_authz_check(q, a->action, a->bucket, a->key, a->vid, a->copy_source, NULL);
     if (!a->copy_source && (err == S3E_OK || err == S3E_ACCESS_DENIED))
         q->authz = err == S3E_OK ? S3_AUTHZ_ALLOW : S3_AUTHZ_DENY;
@@ -657,17 +659,9 @@ ph_authorize(struct s3_req *q)
 
     if (ops[q->op].vaction != NULL && a.vid.p != NULL)
         a.action = ops[q->op].vaction;
-    if (ops[q->op].bucket && q->bucket_err != S3E_OK) {
-        q->action = a.action;
-        q->err = s3_mfa_route_check(q);
-    } else if (q->op == S3OP_DELETE_OBJECTS || q->op == S3OP_POST_OBJECT) {
-        q->action = a.action;
-        q->err = s3_mfa_route_check(q);
-        if (q->err == S3E_OK)
-            q->err = expected_owner(q, a.bucket, false);
-    } else {
-        q->err = s3_authorize(q, &a);
-    }
+    a.defer = (ops[q->op].bucket && q->bucket_err != S3E_OK) || q->op == S3OP_DELETE_OBJECTS ||
+              q->op == S3OP_POST_OBJECT;
+    q->err = s3_authorize(q, &a);
     return q->err == S3E_OK ? STEP_NEXT : STEP_FAIL;
 }
 
