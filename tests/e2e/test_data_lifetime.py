@@ -11,7 +11,9 @@ file or directory" in the log."""
 
 import hashlib
 import os
+import http.client
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -39,8 +41,8 @@ class DataLifetimeTest(lib.E2ETestCase):
                              args=["--reclaim-grace", str(GRACE)])
         cls.srv.start()
         acct = lib.create_account(lib.env().bin, cls.data, "lifetime")
-        cls.c = lib.client(ak=acct["access_key_id"], sk=acct["secret_access_key"],
-                           endpoint=cls.srv.http)
+        cls.ak, cls.sk = acct["access_key_id"], acct["secret_access_key"]
+        cls.c = lib.client(ak=cls.ak, sk=cls.sk, endpoint=cls.srv.http)
         cls.bucket = "lifetime"
         cls.c.create_bucket(Bucket=cls.bucket)
 
@@ -68,14 +70,29 @@ class DataLifetimeTest(lib.E2ETestCase):
             time.sleep(0.1)
         return blob_files(self.data)
 
+    def open_get(self, key):
+        """A presigned GET of key on a socket with a 64 KiB receive buffer. Loopback's
+        autotuned buffers (tcp_rmem up to 32 MiB) would take the whole 15 MiB object while the
+        test sleeps: the server's read would be over, and its lease with it, before the delete."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.settimeout(30)
+        sock.connect(("127.0.0.1", self.srv.http_port))
+        conn = http.client.HTTPConnection(self.srv.host)
+        conn.sock = sock
+        conn.request("GET", lib.presign("GET", "/%s/%s" % (self.bucket, key), host=self.srv.host,
+                                        ak=self.ak, sk=self.sk))
+        r = conn.getresponse()
+        self.assertEqual(r.status, 200)
+        return r
+
     def read_across(self, key, parts, replace):
         """Starts a GET of key, reads 1 MiB, runs replace(), waits past the grace period with
         the GET open, then reads the rest; checks bytes and file counts."""
         body = b"".join(parts)
         self.put_multipart(key, parts)
         n0 = blob_files(self.data)
-        g = self.c.get_object(Bucket=self.bucket, Key=key)
-        stream = g["Body"]
+        stream = self.open_get(key)
         got = [stream.read(MiB)]
         replace()
         # The reader began before the delete: its files stay, past the grace period too.
