@@ -431,6 +431,8 @@ struct md_bucket {
     enum md_ownership ownership;
     struct md_pab pab;
     struct str acl; /* md_acl_encode() text; p == NULL when none */
+    struct str tags; /* md_tags_encode() text; p == NULL when none (schema 12+) */
+    struct str cors; /* the CORS configuration, canonical XML; p == NULL when none */
 };
 /* 0 and *id; -EEXIST if the name exists (any owner). The bucket starts
  * with no policy, ownership MD_OWN_NONE, no Block Public Access and no ACL:
@@ -458,6 +460,28 @@ int md_bucket_set_ownership(struct md_conn *c, int64_t bucket_id, enum md_owners
 int md_bucket_set_public_access_block(struct md_conn *c, int64_t bucket_id,
                                       const struct md_pab *p);
 int md_bucket_set_acl(struct md_conn *c, int64_t bucket_id, struct str acl);
+/* A bucket's tag set and CORS configuration; p == NULL (for tags, an empty
+ * set too) removes it. 0, -ENOENT. Neither touches the policy generation. */
+int md_bucket_set_tags(struct md_conn *c, int64_t bucket_id, struct str tags);
+int md_bucket_set_cors(struct md_conn *c, int64_t bucket_id, struct str cors);
+
+/* ---- tag sets ---------------------------------------------------------------
+ * An object's or a bucket's tags are stored as text, one tag a line:
+ * "<key>\t<value>\n", in the order given. Neither may hold a tab or a
+ * newline (S3's tag alphabet has neither); what else a tag may hold is the
+ * caller's rule. */
+struct md_tag {
+    struct str key, value;
+};
+/* The text of n tags, in a (n == 0: an empty, non-NULL string). -EINVAL if
+ * a key or value holds a tab or a newline. Pure. */
+int md_tags_encode(const struct md_tag *t, size_t n, struct arena *a, struct str *out);
+/* Parses md_tags_encode()'s text: *out an arena array of *n tags whose
+ * strings point into text. tags.p == NULL or empty: none. -EINVAL on a
+ * malformed line. Pure. */
+int md_tags_decode(struct str tags, struct arena *a, struct md_tag **out, size_t *n);
+/* How many tags the text holds (its lines). Pure. */
+size_t md_tags_count(struct str tags);
 
 /* ---- ACL grants ------------------------------------------------------------
  * A bucket's or an object version's ACL is stored as text, one grant a line:
@@ -512,12 +536,21 @@ struct md_version {
     struct str acl; /* md_acl_encode() text, p == NULL when none; only filled by
                      * md_version_get, stored by md_version_set_acl (never by
                      * md_version_insert) */
+    /* Schema 12+. The storage class as S3 names it; empty (or p == NULL)
+     * means STANDARD. Filled by every read, listings included. */
+    struct str storage_class;
+    /* md_tags_encode() text, p == NULL when none (an empty set is stored
+     * as none); stored by md_version_insert and md_version_set_tags, only
+     * filled by md_version_get. */
+    struct str tags;
 };
 
 /* version_id.p == NULL: the latest row of key (which may be a marker).
  * 0 with *out filled (strings and inline data copied into a), -ENOENT. */
 int md_version_get(struct md_conn *c, int64_t bucket_id, struct str key, struct str version_id,
                    struct arena *a, struct md_version *out);
+/* The version with sequence number seq, as md_version_get. 0, -ENOENT. */
+int md_version_get_seq(struct md_conn *c, int64_t seq, struct arena *a, struct md_version *out);
 /* Inserts v as the newest version of its key: assigns v->seq, and, when
  * v->version_id.p == NULL, a fresh version id (MD_VID_LEN chars, copied into
  * a and stored in v->version_id). Clears is_latest on the previous newest row.
@@ -525,6 +558,9 @@ int md_version_get(struct md_conn *c, int64_t bucket_id, struct str key, struct 
 int md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a);
 /* Stores the ACL of version seq (acl.p == NULL removes it). 0, -ENOENT. */
 int md_version_set_acl(struct md_conn *c, int64_t seq, struct str acl);
+/* Stores the tags of version seq (tags.p == NULL or an empty set removes
+ * them). 0, -ENOENT. */
+int md_version_set_tags(struct md_conn *c, int64_t seq, struct str tags);
 /* Removes the row; if it was the latest, the next newest becomes latest.
  * A multipart version's extents go with it, their blobs to the trash
  * (md_trash_take()). 0, -ENOENT. */
@@ -584,6 +620,10 @@ struct md_upload {
      * text (p == NULL: none). */
     int64_t object_owner;
     struct str acl;
+    /* Schema 12+: the object's tags (md_tags_encode() text, p == NULL:
+     * none) and storage class (empty: STANDARD). */
+    struct str tags;
+    struct str storage_class;
 };
 
 /* One part of an upload, or one extent of a multipart version. */
@@ -616,6 +656,15 @@ int md_upload_list_all(struct md_conn *c, int64_t after_id, size_t limit, struct
 /* Deletes the upload and its part rows; part blobs that no version
  * references go to the trash. 0, -ENOENT. */
 int md_upload_delete(struct md_conn *c, int64_t id);
+/* Completed uploads: which version (seq) of bucket_id upload_id became, so
+ * a retried CompleteMultipartUpload can answer the same success. _add
+ * records it (in the completing transaction) and forgets records older
+ * than MD_UPLOAD_DONE_KEEP_MS; _get: 0 with *bucket_id and *seq, -ENOENT. */
+#define MD_UPLOAD_DONE_KEEP_MS (7 * 24 * 3600 * 1000LL)
+int md_upload_done_add(struct md_conn *c, struct str upload_id, int64_t bucket_id, int64_t seq,
+                       int64_t now_ms);
+int md_upload_done_get(struct md_conn *c, struct str upload_id, int64_t *bucket_id,
+                       int64_t *seq);
 /* Stores part p of upload, replacing a part with the same number (whose
  * blob goes to the trash). -ENOENT if the upload no longer exists. */
 int md_part_put(struct md_conn *c, int64_t upload, const struct md_part *p);

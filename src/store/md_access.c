@@ -1,8 +1,10 @@
-/* md_access.c -- the access-control columns of buckets, accounts and object
- * versions (bucket policy, Object Ownership, Block Public Access, ACLs) and
- * the text codec of stored ACL grants. Rows only: what a setting means for
- * a request is auth/'s and s3/'s. Bucket and account changes bump the
- * policy generation; an object's ACL is read with its row, so it does not. */
+/* md_access.c -- the columns of buckets, accounts and object versions that
+ * are set on their own: access control (bucket policy, Object Ownership,
+ * Block Public Access, ACLs), tags and a bucket's CORS configuration, with
+ * the text codecs of stored ACL grants and tag sets. Rows only: what a
+ * setting means for a request is auth/'s, core/'s and s3/'s. Access-control
+ * changes of buckets and accounts bump the policy generation; an object's
+ * ACL is read with its row, so it does not, and neither do tags or CORS. */
 #include "common.h"
 #include "store/md.h"
 #include "store/md_int.h"
@@ -71,6 +73,24 @@ int
 md_version_set_acl(struct md_conn *c, int64_t seq, struct str acl)
 {
     return set_col(c, ST_V_SET_ACL, seq, true, 0, acl, false);
+}
+
+int
+md_version_set_tags(struct md_conn *c, int64_t seq, struct str tags)
+{
+    return set_col(c, ST_V_SET_TAGS, seq, true, 0, tags.n > 0 ? tags : STR_NULL, false);
+}
+
+int
+md_bucket_set_tags(struct md_conn *c, int64_t bucket_id, struct str tags)
+{
+    return set_col(c, ST_BKT_SET_TAGS, bucket_id, true, 0, tags.n > 0 ? tags : STR_NULL, false);
+}
+
+int
+md_bucket_set_cors(struct md_conn *c, int64_t bucket_id, struct str cors)
+{
+    return set_col(c, ST_BKT_SET_CORS, bucket_id, true, 0, cors, false);
 }
 
 /* ---- the grant codec ------------------------------------------------------ */
@@ -150,4 +170,71 @@ md_acl_decode(struct str acl, struct arena *a, struct md_grant **out, size_t *n)
     }
     *out = arr;
     return 0;
+}
+
+/* ---- the tag-set codec ------------------------------------------------------ */
+
+static bool
+tag_text_ok(struct str s)
+{
+    return memchr(s.p, '\t', s.n) == NULL && memchr(s.p, '\n', s.n) == NULL;
+}
+
+int
+md_tags_encode(const struct md_tag *t, size_t n, struct arena *a, struct str *out)
+{
+    size_t len = 0, off = 0;
+    char *p;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!tag_text_ok(t[i].key) || !tag_text_ok(t[i].value))
+            return -EINVAL;
+        len += t[i].key.n + t[i].value.n + 2;
+    }
+    p = arena_alloc(a, len + 1);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p + off, t[i].key.p, t[i].key.n);
+        off += t[i].key.n;
+        p[off++] = '\t';
+        memcpy(p + off, t[i].value.p, t[i].value.n);
+        off += t[i].value.n;
+        p[off++] = '\n';
+    }
+    p[off] = '\0';
+    *out = str_make(p, off);
+    return 0;
+}
+
+int
+md_tags_decode(struct str tags, struct arena *a, struct md_tag **out, size_t *n)
+{
+    struct str rest = tags, line;
+    struct md_tag *arr = NULL;
+    size_t cap = 0;
+
+    *out = NULL;
+    *n = 0;
+    while (rest.p != NULL && rest.n > 0) {
+        struct str k, v;
+
+        str_split(rest, '\n', &line, &rest);
+        if (!str_split(line, '\t', &k, &v) || !tag_text_ok(v))
+            return -EINVAL;
+        arr = grow(a, arr, *n, &cap, sizeof(*arr));
+        arr[*n].key = k;
+        arr[*n].value = v;
+        (*n)++;
+    }
+    *out = arr;
+    return 0;
+}
+
+size_t
+md_tags_count(struct str tags)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < tags.n; i++)
+        n += tags.p[i] == '\n';
+    return n;
 }

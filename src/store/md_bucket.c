@@ -48,6 +48,8 @@ row_bucket(sqlite3_stmt *s, struct arena *a, struct md_bucket *out)
     out->ownership = (enum md_ownership)col_int(s, 9);
     out->pab = md_pab_from_bits(col_i64(s, 10));
     out->acl = col_str(s, 11, a, true);
+    out->tags = col_str(s, 12, a, true);
+    out->cors = col_str(s, 13, a, true);
 }
 
 int
@@ -216,8 +218,10 @@ row_version(sqlite3_stmt *s, struct arena *a, struct md_version *v, bool with_in
     v->checksum_value = col_str(s, 13, a, false);
     v->blob_id = col_str(s, 14, a, false);
     v->parts_count = col_int(s, 15);
-    v->inline_data = with_inline ? col_blob(s, 16, a) : STR_NULL;
-    v->acl = with_inline ? col_str(s, 17, a, true) : STR_NULL;
+    v->storage_class = col_str(s, 16, a, true);
+    v->inline_data = with_inline ? col_blob(s, 17, a) : STR_NULL;
+    v->acl = with_inline ? col_str(s, 18, a, true) : STR_NULL;
+    v->tags = with_inline ? col_str(s, 19, a, true) : STR_NULL;
 }
 
 int
@@ -231,6 +235,24 @@ md_version_get(struct md_conn *c, int64_t bucket_id, struct str key, struct str 
         return -EIO;
     if (bind_i64(s, 1, bucket_id) | bind_str(s, 2, key) |
         (version_id.p ? bind_str(s, 3, version_id) : 0))
+        return bind_fail(c, s);
+    rc = step(c, s);
+    if (rc > 0)
+        row_version(s, a, out, true);
+    if (rc >= 0)
+        done(s);
+    return rc > 0 ? 0 : rc == 0 ? -ENOENT : rc;
+}
+
+int
+md_version_get_seq(struct md_conn *c, int64_t seq, struct arena *a, struct md_version *out)
+{
+    sqlite3_stmt *s = get(c, ST_V_GET_SEQ);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_i64(s, 1, seq))
         return bind_fail(c, s);
     rc = step(c, s);
     if (rc > 0)
@@ -282,7 +304,8 @@ md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a)
         bind_str(s, 12, v->checksum_algo) | bind_str(s, 13, v->checksum_value) |
         bind_opt(s, 14, v->blob_id) |
         (v->inline_data.p ? bind_blob(s, 15, v->inline_data) : bind_null(s, 15)) |
-        bind_i64(s, 16, v->parts_count))
+        bind_i64(s, 16, v->parts_count) | bind_opt(s, 17, v->storage_class) |
+        bind_opt(s, 18, v->tags))
         return bind_fail(c, s);
     /* Insert first, then demote the previous newest: a duplicate version id
      * then fails before anything changed. */

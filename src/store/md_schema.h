@@ -347,6 +347,31 @@ static const char *const md_migrations[] = {
      "ALTER TABLE keys ADD COLUMN session_policy_arns TEXT;"
      "ALTER TABLE keys ADD COLUMN mfa_inherited INTEGER NOT NULL DEFAULT 0;"
      "CREATE INDEX keys_role ON keys(role_id) WHERE role_id > 0;"),
+
+    /* 11 -> 12: the rest of the everyday S3 surface. Versions and uploads
+     * get tags (the object's tag set as md_tags_encode() text, NULL: none)
+     * and a storage class (NULL: STANDARD); versions_key_seq covers the
+     * class too, so version listings stay one index scan. Buckets get tags
+     * and a CORS configuration (stored as the server's own canonical XML,
+     * NULL: none). uploads_done remembers which version a completed upload
+     * made, so that a retried CompleteMultipartUpload answers the same
+     * success (md_upload_done_get()). */
+    ("ALTER TABLE versions ADD COLUMN tags TEXT;"
+     "ALTER TABLE versions ADD COLUMN storage_class TEXT;"
+     "DROP INDEX versions_key_seq;"
+     "CREATE INDEX versions_key_seq ON versions(bucket_id, key, seq DESC, version_id, is_latest,"
+     "  is_dm, size, mtime_ms, owner_id, etag, checksum_algo, parts_count, storage_class);"
+     "ALTER TABLE uploads ADD COLUMN tags TEXT;"
+     "ALTER TABLE uploads ADD COLUMN storage_class TEXT;"
+     "ALTER TABLE buckets ADD COLUMN tags TEXT;"
+     "ALTER TABLE buckets ADD COLUMN cors TEXT;"
+     "CREATE TABLE uploads_done ("
+     "  upload_id TEXT PRIMARY KEY,"
+     "  bucket_id INTEGER NOT NULL,"
+     "  seq INTEGER NOT NULL,"
+     "  done_ms INTEGER NOT NULL"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX uploads_done_time ON uploads_done(done_ms);"),
 };
 
 /* The step that attaches AmazonS3FullAccess to existing users, and how to

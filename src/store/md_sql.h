@@ -11,7 +11,7 @@
  * listings can leave it out. */
 #define VCOLS                                                                                      \
     "seq, bucket_id, key, version_id, is_latest, is_dm, size, mtime_ms, owner_id, etag, "          \
-    "content_type, meta, checksum_algo, checksum_value, blob_id, parts_count"
+    "content_type, meta, checksum_algo, checksum_value, blob_id, parts_count, storage_class"
 #define LIST_OBJ(lo, hi)                                                                           \
     "SELECT " VCOLS " FROM versions INDEXED BY versions_latest "                                   \
     "WHERE bucket_id = ?1 AND is_latest = 1 AND is_dm = 0 AND key " lo " ?2" hi                    \
@@ -20,7 +20,7 @@
  * positions, read by row_version()): all of it comes from the index. */
 #define LVCOLS                                                                                     \
     "seq, bucket_id, key, version_id, is_latest, is_dm, size, mtime_ms, owner_id, etag, "          \
-    "'', '', checksum_algo, '', NULL, parts_count"
+    "'', '', checksum_algo, '', NULL, parts_count, storage_class"
 #define LIST_VER(lo, hi)                                                                           \
     "SELECT " LVCOLS " FROM versions INDEXED BY versions_key_seq "                                 \
     "WHERE bucket_id = ?1 AND key " lo " ?2" hi " ORDER BY key, seq DESC LIMIT ?4"
@@ -100,14 +100,15 @@
                   "RETURNING value")                                                              \
     X(V_INSERT, "INSERT INTO versions (seq, bucket_id, key, version_id, is_latest, is_dm, size, "  \
                 "mtime_ms, owner_id, etag, content_type, meta, checksum_algo, checksum_value, "    \
-                "blob_id, inline_data, parts_count) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, "   \
-                "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")                                          \
+                "blob_id, inline_data, parts_count, storage_class, tags) VALUES (?1, ?2, ?3, ?4, " \
+                "1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")             \
     X(V_UNLATEST, "UPDATE versions SET is_latest = 0 WHERE seq = (SELECT seq FROM versions "       \
                   "WHERE bucket_id = ?1 AND key = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT 1)")     \
-    X(V_GET_LATEST, "SELECT " VCOLS ", inline_data, acl FROM versions WHERE bucket_id = ?1 "       \
-                    "AND key = ?2 ORDER BY seq DESC LIMIT 1")                                      \
-    X(V_GET_VID, "SELECT " VCOLS ", inline_data, acl FROM versions WHERE bucket_id = ?1 "          \
+    X(V_GET_LATEST, "SELECT " VCOLS ", inline_data, acl, tags FROM versions "                      \
+                    "WHERE bucket_id = ?1 AND key = ?2 ORDER BY seq DESC LIMIT 1")                 \
+    X(V_GET_VID, "SELECT " VCOLS ", inline_data, acl, tags FROM versions WHERE bucket_id = ?1 "    \
                  "AND key = ?2 AND version_id = ?3")                                               \
+    X(V_GET_SEQ, "SELECT " VCOLS ", inline_data, acl, tags FROM versions WHERE seq = ?1")          \
     X(V_PROMOTE, "UPDATE versions SET is_latest = 1 WHERE seq = (SELECT n.seq FROM versions d "    \
                  "JOIN versions n ON n.bucket_id = d.bucket_id AND n.key = d.key "                 \
                  "AND n.seq < d.seq WHERE d.seq = ?1 AND d.is_latest = 1 "                         \
@@ -123,13 +124,13 @@
     X(LV_GE_HI, LIST_VER(">=", HI))                                                                \
     X(LV_GT, LIST_VER(">", ""))                                                                    \
     X(LV_GE, LIST_VER(">=", ""))                                                                   \
-    X(LV_KEY, "SELECT " LVCOLS " FROM versions INDEXED BY versions_key_seq "                        \
+    X(LV_KEY, "SELECT " LVCOLS " FROM versions INDEXED BY versions_key_seq "                       \
               "WHERE bucket_id = ?1 AND key = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4")         \
     X(BLOB_REF_UP, "SELECT 1 FROM upload_parts WHERE blob_id = ?1 LIMIT 1")                        \
     X(BLOB_REF_VP, "SELECT 1 FROM version_parts WHERE blob_id = ?1 LIMIT 1")                       \
     X(UP_INSERT, "INSERT INTO uploads (upload_id, bucket_id, key, initiated_ms, owner_id, "        \
-                 "content_type, meta, checksum_algo, checksum_type, object_owner, acl) "           \
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")                          \
+                 "content_type, meta, checksum_algo, checksum_type, object_owner, acl, tags, "     \
+                 "storage_class) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)") \
     X(UP_GET, "SELECT " UPCOLS " FROM uploads WHERE upload_id = ?1")                               \
     X(UP_LIST_ALL, "SELECT " UPCOLS " FROM uploads WHERE id > ?1 ORDER BY id LIMIT ?2")            \
     X(UL_KEY, "SELECT " UPCOLS " FROM uploads INDEXED BY uploads_key "                             \
@@ -175,7 +176,7 @@
 
 #define BCOLS                                                                                      \
     "id, name, account_id, region, created_ms, versioning, mfa_delete, lifecycle, policy, "        \
-    "ownership, pab, acl"
+    "ownership, pab, acl, tags, cors"
 #define ACOLS "id, name, canonical_id, created_ms, pab"
 #define KCOLS                                                                                      \
     "access_key_id, account_id, user_id, created_ms, is_active, session_token_sha256, "            \
@@ -184,7 +185,7 @@
 #define UCOLS "id, account_id, name, created_ms"
 #define UPCOLS                                                                                     \
     "id, upload_id, bucket_id, key, initiated_ms, owner_id, content_type, meta, checksum_algo, "   \
-    "checksum_type, object_owner, acl"
+    "checksum_type, object_owner, acl, tags, storage_class"
 #define PCOLS "part_number, 0, size, mtime_ms, blob_id, etag, checksum"
 #define VPCOLS "part_number, first_byte, size, mtime_ms, blob_id, etag, checksum"
 #define LIST_UP(lo, hi)                                                                            \
@@ -222,6 +223,13 @@
     X(BKT_SET_PAB, "UPDATE buckets SET pab = ?2 WHERE id = ?1")                                    \
     X(BKT_SET_ACL, "UPDATE buckets SET acl = ?2 WHERE id = ?1")                                    \
     X(V_SET_ACL, "UPDATE versions SET acl = ?2 WHERE seq = ?1")                                    \
+    X(V_SET_TAGS, "UPDATE versions SET tags = ?2 WHERE seq = ?1")                                  \
+    X(BKT_SET_TAGS, "UPDATE buckets SET tags = ?2 WHERE id = ?1")                                  \
+    X(BKT_SET_CORS, "UPDATE buckets SET cors = ?2 WHERE id = ?1")                                  \
+    X(UPD_PRUNE, "DELETE FROM uploads_done WHERE done_ms < ?1")                                    \
+    X(UPD_INSERT, "INSERT OR REPLACE INTO uploads_done (upload_id, bucket_id, seq, done_ms) "      \
+                  "VALUES (?1, ?2, ?3, ?4)")                                                       \
+    X(UPD_GET, "SELECT bucket_id, seq FROM uploads_done WHERE upload_id = ?1")                     \
     X(ENT_USER_ACCT, "SELECT account_id FROM users WHERE id = ?1")                                 \
     X(ENT_GROUP_ACCT, "SELECT account_id FROM iam_groups WHERE id = ?1")                           \
     X(ENT_ROLE_ACCT, "SELECT account_id FROM roles WHERE id = ?1")                                 \

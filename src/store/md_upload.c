@@ -25,6 +25,8 @@ row_upload(sqlite3_stmt *s, struct arena *a, struct md_upload *u)
     u->checksum_type = col_str(s, 9, a, false);
     u->object_owner = col_i64(s, 10);
     u->acl = col_str(s, 11, a, true);
+    u->tags = col_str(s, 12, a, true);
+    u->storage_class = col_str(s, 13, a, true);
 }
 
 /* PCOLS and VPCOLS share this column order. */
@@ -54,7 +56,8 @@ md_upload_create(struct md_conn *c, struct md_upload *u)
         bind_i64(s, 4, u->initiated_ms) | bind_i64(s, 5, u->owner_id) |
         bind_str(s, 6, u->content_type) | bind_str(s, 7, u->meta) |
         bind_str(s, 8, u->checksum_algo) | bind_str(s, 9, u->checksum_type) |
-        bind_i64(s, 10, u->object_owner) | bind_opt(s, 11, u->acl))
+        bind_i64(s, 10, u->object_owner) | bind_opt(s, 11, u->acl) |
+        bind_opt(s, 12, u->tags) | bind_opt(s, 13, u->storage_class))
         return bind_fail(c, s);
     rc = exec(c, s);
     if (rc == 0)
@@ -191,6 +194,44 @@ md_upload_delete(struct md_conn *c, int64_t id)
     if (rc < 0 && rc != -ENOENT)
         return rc;
     return change_i64(c, ST_UP_DELETE, id);
+}
+
+int
+md_upload_done_add(struct md_conn *c, struct str upload_id, int64_t bucket_id, int64_t seq,
+                   int64_t now_ms)
+{
+    sqlite3_stmt *s;
+    int rc = change_i64(c, ST_UPD_PRUNE, now_ms - MD_UPLOAD_DONE_KEEP_MS);
+
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
+    s = get(c, ST_UPD_INSERT);
+    if (s == NULL)
+        return -EIO;
+    if (bind_str(s, 1, upload_id) | bind_i64(s, 2, bucket_id) | bind_i64(s, 3, seq) |
+        bind_i64(s, 4, now_ms))
+        return bind_fail(c, s);
+    return exec(c, s);
+}
+
+int
+md_upload_done_get(struct md_conn *c, struct str upload_id, int64_t *bucket_id, int64_t *seq)
+{
+    sqlite3_stmt *s = get(c, ST_UPD_GET);
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_str(s, 1, upload_id))
+        return bind_fail(c, s);
+    rc = step(c, s);
+    if (rc > 0) {
+        *bucket_id = col_i64(s, 0);
+        *seq = col_i64(s, 1);
+    }
+    if (rc >= 0)
+        done(s);
+    return rc > 0 ? 0 : rc == 0 ? -ENOENT : rc;
 }
 
 int
