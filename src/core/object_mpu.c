@@ -294,6 +294,8 @@ object_mpu_complete(struct md_conn *c, struct object_mpu_complete *x, struct are
     x->v.owner_id = x->account_id;
     x->v.content_type = x->u.content_type;
     x->v.meta = x->u.meta;
+    x->v.tags = x->u.tags;
+    x->v.storage_class = x->u.storage_class;
     x->v.blob_id = STR_NULL;
     x->v.inline_data = STR_NULL;
     err = object_put(c, &x->b, &x->v, a, &x->replaced_blob);
