@@ -214,6 +214,8 @@ struct create_arg {
     enum md_ownership ownership;
     struct str acl; /* md_acl_encode() text; p == NULL: none */
     int64_t existing_owner; /* on -EEXIST: who owns the name, 0 if unknown */
+    bool legacy_reset;      /* in: the caller's own existing bucket answers 200 */
+    bool reset;             /* out: it did, its ACL reset to private */
     struct arena *arena;
 };
 
@@ -229,8 +231,14 @@ create_fn(struct md_conn *c, void *arg)
     int rc = md_bucket_create(c, ca->name, ca->account_id, ca->region, ca->now_ms, &ca->id);
 
     ca->existing_owner = 0;
-    if (rc == -EEXIST && md_bucket_get(c, ca->name, ca->arena, &b) == 0)
+    ca->reset = false;
+    if (rc == -EEXIST && md_bucket_get(c, ca->name, ca->arena, &b) == 0) {
         ca->existing_owner = b.account_id;
+        if (ca->legacy_reset && b.account_id == ca->account_id) {
+            ca->reset = true;
+            return md_bucket_set_acl(c, b.id, STR_NULL);
+        }
+    }
     if (rc == 0)
         rc = md_bucket_set_ownership(c, ca->id, ca->ownership);
     if (rc == 0)
@@ -365,8 +373,13 @@ check_create_headers(struct s3_req *q)
     return S3E_OK;
 }
 
-/* PUT /bucket. An existing name answers BucketAlreadyOwnedByYou (409, as in
- * every AWS region but us-east-1's legacy 200) or BucketAlreadyExists. */
+/* PUT /bucket. An existing name answers BucketAlreadyExists when another
+ * account owns it. The caller's own answers BucketAlreadyOwnedByYou (409),
+ * as in every AWS region but us-east-1, where S3 answers 200 and resets the
+ * bucket's ACL: so does Coffer in us-east-1 when the request asks for the
+ * private ACL (no ACL headers). One asking for another ACL still gets the
+ * 409 [decision]: an ACL is granted through PutBucketAcl, whose Block
+ * Public Access and Object Ownership checks this legacy path would skip. */
 enum s3_err
 s3_create_bucket(struct s3_req *q)
 {
@@ -392,6 +405,7 @@ s3_create_bucket(struct s3_req *q)
     ca.account_id = q->account_id;
     ca.now_ms = tm_now_ms();
     ca.arena = q->arena;
+    ca.legacy_reset = ca.acl.p == NULL && str_eq_c(ca.region, "us-east-1");
     rc = md_write(q->srv->md, create_fn, &ca);
     if (rc == -EEXIST)
         return ca.existing_owner == q->account_id ? S3E_BUCKET_ALREADY_OWNED_BY_YOU

@@ -4,7 +4,10 @@ HeadBucket, DeleteBucket, GetBucketLocation, over HTTP/HTTPS and path/virtual ad
 import datetime
 import unittest
 
-from lib import (E2ETestCase, bucket_name, client, delete_bucket, env, other_client,
+import boto3
+from botocore.config import Config
+
+from lib import (E2ETestCase, Server, bucket_name, client, delete_bucket, env, other_client,
                  signed_request, vhost_client)
 
 CREATE_EU = (b'<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
@@ -111,9 +114,34 @@ class BucketTest(E2ETestCase):
         r = signed_request("PUT", "/" + b, body=CREATE_EU)
         self.assertRawError(r, 400, "IllegalLocationConstraintException")
 
-    def test_recreate_same_account_already_owned_by_you(self):
-        b = self.new_bucket("own")
-        self.assertS3Error("BucketAlreadyOwnedByYou", 409, self.c.create_bucket, Bucket=b)
+    def test_recreate_same_account_us_east_1_answers_200_and_resets_acl(self):
+        """us-east-1's legacy answer: 200, and the bucket's ACL back to private."""
+        b = bucket_name("own")
+        self.c.create_bucket(Bucket=b, ObjectOwnership="ObjectWriter")
+        self.made.append(b)
+        self.c.put_object(Bucket=b, Key="k", Body=b"kept")
+        other = other_client().list_buckets()["Owner"]["ID"]
+        self.c.put_bucket_acl(Bucket=b, GrantRead="id=" + other)
+        self.assertEqual(len(self.c.get_bucket_acl(Bucket=b)["Grants"]), 2)
+        r = self.c.create_bucket(Bucket=b)
+        self.assertEqual(r["ResponseMetadata"]["HTTPStatusCode"], 200)
+        grants = self.c.get_bucket_acl(Bucket=b)["Grants"]
+        self.assertEqual([g["Permission"] for g in grants], ["FULL_CONTROL"])
+        # Nothing else changed: ownership, contents.
+        self.assertEqual(self.c.get_bucket_ownership_controls(Bucket=b)["OwnershipControls"]
+                         ["Rules"][0]["ObjectOwnership"], "ObjectWriter")
+        self.assertEqual(self.c.get_object(Bucket=b, Key="k")["Body"].read(), b"kept")
+        self.c.delete_object(Bucket=b, Key="k")
+
+    def test_recreate_same_account_with_acl_already_owned_by_you(self):
+        """[decision] a re-create asking for a non-private ACL does not go through."""
+        b = bucket_name("ownacl")
+        self.c.create_bucket(Bucket=b, ObjectOwnership="ObjectWriter")
+        self.made.append(b)
+        other = other_client().list_buckets()["Owner"]["ID"]
+        self.assertS3Error("BucketAlreadyOwnedByYou", 409, self.c.create_bucket, Bucket=b,
+                           ObjectOwnership="ObjectWriter", GrantRead="id=" + other)
+        self.assertEqual(len(self.c.get_bucket_acl(Bucket=b)["Grants"]), 1)
 
     def test_recreate_other_account_already_exists(self):
         b = self.new_bucket("taken")
@@ -231,3 +259,31 @@ class BucketTest(E2ETestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RegionalRecreateTest(E2ETestCase):
+    """Outside us-east-1 a re-create by the owner answers 409 BucketAlreadyOwnedByYou."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(tag="region", args=["--region", "eu-west-2"])
+        cls.srv.start()
+        acct = cls.srv.account("regional")
+        cls.c = boto3.session.Session().client(
+            "s3", endpoint_url=cls.srv.http, aws_access_key_id=acct["access_key_id"],
+            aws_secret_access_key=acct["secret_access_key"], region_name="eu-west-2",
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                          retries={"max_attempts": 1}))
+
+    @classmethod
+    def tearDownClass(cls):
+        report = cls.srv.close()
+        if report:
+            raise AssertionError("sanitizer report in cofferd log:\n" + report)
+
+    def test_recreate_already_owned_by_you(self):
+        cfg = {"LocationConstraint": "eu-west-2"}
+        self.c.create_bucket(Bucket="regional", CreateBucketConfiguration=cfg)
+        self.assertS3Error("BucketAlreadyOwnedByYou", 409, self.c.create_bucket,
+                           Bucket="regional", CreateBucketConfiguration=cfg)
+        self.c.delete_bucket(Bucket="regional")
