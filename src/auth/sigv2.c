@@ -102,9 +102,10 @@ amz_cmp(const void *x, const void *y)
     return strcmp(((const struct amz_hdr *)x)->name, ((const struct amz_hdr *)y)->name);
 }
 
+/* The string to sign; slash appends '/' to the path (see sigv2_verify()). */
 static int
 build_string_to_sign(const struct sigv4_input *in, const struct sigv2_auth *auth,
-                     struct str bucket_vhost, struct arena *a, struct buf *b)
+                     struct str bucket_vhost, bool slash, struct arena *a, struct buf *b)
 {
     struct amz_hdr *h = arena_alloc(a, (in->n_hdrs ? in->n_hdrs : 1) * sizeof(*h));
     size_t n = 0;
@@ -155,6 +156,8 @@ build_string_to_sign(const struct sigv4_input *in, const struct sigv2_auth *auth
         buf_append_str(b, bucket_vhost);
     }
     buf_append_str(b, in->path);
+    if (slash)
+        buf_append_c(b, "/");
     char sep = '?';
     for (size_t i = 0; i < ARRAY_LEN(subresources); i++) {
         bool found;
@@ -179,7 +182,6 @@ sigv2_verify(const struct sigv4_input *in, const struct sigv2_auth *auth, struct
     struct buf sts;
     unsigned char mac[20];
     char b64[32];
-    enum auth_err err = AUTH_E_OK;
 
     if (auth->is_presigned && in->now_s > auth->expires_s) {
         *msg = "Request has expired";
@@ -197,15 +199,23 @@ sigv2_verify(const struct sigv4_input *in, const struct sigv2_auth *auth, struct
         if (t > in->now_s + S3_MAX_CLOCK_SKEW_S || t < in->now_s - S3_MAX_CLOCK_SKEW_S)
             return AUTH_E_REQUEST_TIME_TOO_SKEWED;
     }
-    buf_init(&sts, HTTP_MAX_HEADER_BYTES * 2);
-    if (build_string_to_sign(in, auth, bucket_vhost, a, &sts) < 0) {
+    /* A path-style request for a bucket alone ("/bucket") has the resource
+     * "/bucket/" on S3, as a virtual-hosted one ("/" on bucket.host) has:
+     * botocore signs that. The path as sent is tried second, for signers
+     * that took it literally. */
+    bool bucket_only = bucket_vhost.p == NULL && in->path.n > 1 &&
+                       memchr(in->path.p + 1, '/', in->path.n - 1) == NULL;
+    for (int slash = bucket_only; slash >= 0; slash--) {
+        buf_init(&sts, HTTP_MAX_HEADER_BYTES * 2);
+        if (build_string_to_sign(in, auth, bucket_vhost, slash, a, &sts) < 0) {
+            buf_free(&sts);
+            return AUTH_E_ACCESS_DENIED;
+        }
+        hmac_sha1(secret.p, secret.n, sts.p, sts.n, mac);
         buf_free(&sts);
-        return AUTH_E_ACCESS_DENIED;
+        b64_encode(mac, sizeof(mac), b64);
+        if (str_ct_eq(str_c(b64), auth->signature))
+            return AUTH_E_OK;
     }
-    hmac_sha1(secret.p, secret.n, sts.p, sts.n, mac);
-    b64_encode(mac, sizeof(mac), b64);
-    if (!str_ct_eq(str_c(b64), auth->signature))
-        err = AUTH_E_SIGNATURE_DOES_NOT_MATCH;
-    buf_free(&sts);
-    return err;
+    return AUTH_E_SIGNATURE_DOES_NOT_MATCH;
 }
