@@ -135,6 +135,10 @@ int s3_reply_xml(struct s3_req *q, int status, struct buf *xml); /* frees xml */
 enum s3_err s3_reply_built(struct s3_req *q, int rc, struct buf *xml);
 int s3_reply_empty(struct s3_req *q, int status);
 void s3_set_error_detail(struct s3_req *q, const char *msg);
+/* Sets q->err_extra_xml to the elements <tag1>v1</tag1><tag2>v2</tag2>
+ * (escaped; a NULL tag is left out), rendered inside the error document. */
+void s3_err_elems(struct s3_req *q, const char *tag1, struct str v1, const char *tag2,
+                  struct str v2);
 
 /* What the authorize phase decides on. */
 struct s3_access {

@@ -22,26 +22,11 @@
 
 /* ---- shared by the multipart files -------------------------------------- */
 
-/* Sets an extra element (escaped) rendered inside the error document. */
-void
-s3_mpu_err_elems(struct s3_req *q, const char *tag1, struct str v1, const char *tag2, struct str v2)
-{
-    struct buf b;
-
-    buf_init(&b, 8192);
-    if (tag1 != NULL)
-        xml_elem(&b, tag1, v1);
-    if (tag2 != NULL)
-        xml_elem(&b, tag2, v2);
-    q->err_extra_xml = arena_cstr(q->arena, buf_str(&b));
-    buf_free(&b);
-}
-
 enum s3_err
 s3_mpu_no_such_upload(struct s3_req *q, struct str upload_id)
 {
     if (upload_id.p != NULL && str_valid_utf8(upload_id))
-        s3_mpu_err_elems(q, "UploadId", upload_id, NULL, STR_NULL);
+        s3_err_elems(q, "UploadId", upload_id, NULL, STR_NULL);
     return S3E_NO_SUCH_UPLOAD;
 }
 

@@ -84,11 +84,6 @@ uint64_t s3_mpu_crc_combine(enum cksum_algo a, uint64_t crc1, uint64_t crc2, int
 /* Shared by the multipart files of s3/ only (s3_mpu.c). */
 
 #define S3_MPU_MSG_PART_NUMBER "Part number must be an integer between 1 and 10000, inclusive"
-
-/* Sets q->err_extra_xml to the elements <tag1>v1</tag1><tag2>v2</tag2>
- * (escaped; a NULL tag is left out), rendered inside the error document. */
-void s3_mpu_err_elems(struct s3_req *q, const char *tag1, struct str v1, const char *tag2,
-                      struct str v2);
 /* S3E_NO_SUCH_UPLOAD, with an <UploadId> element when upload_id is valid
  * UTF-8. */
 enum s3_err s3_mpu_no_such_upload(struct s3_req *q, struct str upload_id);

@@ -141,7 +141,7 @@ complete_err(struct s3_req *q, const struct complete_ctx *x)
         return s3_mpu_no_such_upload(q, m->upload_id);
     case CORE_E_INVALID_PART:
         snprintf(num, sizeof(num), "%d", w->number);
-        s3_mpu_err_elems(q, "PartNumber", arena_str(q->arena, str_c(num)), "ETag", w->etag);
+        s3_err_elems(q, "PartNumber", arena_str(q->arena, str_c(num)), "ETag", w->etag);
         break;
     case CORE_E_PART_CHECKSUM_MISSING:
         q->err_msg = arena_printf(q->arena,

@@ -47,14 +47,22 @@ static const char *const response_overrides[][2] = {
 
 /* ---- metadata ----------------------------------------------------------- */
 
-/* Drops the aws-chunked token, which describes the transfer, not the object. */
+/* Drops the aws-chunked token, which describes the transfer, not the object.
+ * A value without it is kept byte for byte ("deflate, gzip" stays so). */
 static struct str
 strip_aws_chunked(struct s3_req *q, struct str v)
 {
     struct buf b;
     struct str rest = v, item;
-    bool first = true;
+    bool first = true, chunked = false;
 
+    while (rest.p != NULL && !chunked) {
+        str_split(rest, ',', &item, &rest);
+        chunked = str_ieq_c(str_trim(item), "aws-chunked");
+    }
+    if (!chunked)
+        return str_trim(v).n > 0 ? v : STR_NULL;
+    rest = v;
     buf_init(&b, v.n + 1);
     while (rest.p != NULL) {
         str_split(rest, ',', &item, &rest);
@@ -601,9 +609,8 @@ get_object(struct s3_req *q, struct blob_reader *rd)
         char cr[64];
         snprintf(cr, sizeof(cr), "bytes */%" PRId64, v.size);
         http_resp_header_c(q->http, "Content-Range", cr);
-        q->err_extra_xml = arena_printf(q->arena, "<RangeRequested>%.*s</RangeRequested>"
-                                        "<ActualObjectSize>%" PRId64 "</ActualObjectSize>",
-                                        0, "", v.size);
+        s3_err_elems(q, "RangeRequested", http_header(q->http, "range"), "ActualObjectSize",
+                     str_c(arena_printf(q->arena, "%" PRId64, v.size)));
         err = S3E_INVALID_RANGE;
         goto out;
     }

@@ -78,6 +78,20 @@ s3_set_error_detail(struct s3_req *q, const char *msg)
     q->err_msg = msg;
 }
 
+void
+s3_err_elems(struct s3_req *q, const char *tag1, struct str v1, const char *tag2, struct str v2)
+{
+    struct buf b;
+
+    buf_init(&b, 8192);
+    if (tag1 != NULL)
+        xml_elem(&b, tag1, v1);
+    if (tag2 != NULL)
+        xml_elem(&b, tag2, v2);
+    q->err_extra_xml = arena_cstr(q->arena, buf_str(&b));
+    buf_free(&b);
+}
+
 static enum s3_err
 parse_query(struct s3_req *q)
 {

@@ -58,5 +58,46 @@ class SigV2Test(E2ETestCase):
                            Bucket=bucket_name("nope"))
 
 
+class ObjectBugsTest(E2ETestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.c = client()
+        cls.bucket = bucket_name("conf")
+        cls.c.create_bucket(Bucket=cls.bucket)
+
+    @classmethod
+    def tearDownClass(cls):
+        delete_bucket(cls.c, cls.bucket)
+
+    def test_stored_header_values_round_trip_byte_for_byte(self):
+        """Content-Encoding "deflate, gzip" came back as "deflate,gzip"."""
+        self.c.put_object(Bucket=self.bucket, Key="enc", Body=b"x",
+                          ContentEncoding="deflate, gzip", CacheControl="no-cache,  max-age=0",
+                          ContentDisposition='attachment; filename="a, b.txt"',
+                          Metadata={"list": "a, b,c"})
+        for r in (self.c.head_object(Bucket=self.bucket, Key="enc"),
+                  self.c.get_object(Bucket=self.bucket, Key="enc")):
+            self.assertEqual(r["ContentEncoding"], "deflate, gzip")
+            self.assertEqual(r["CacheControl"], "no-cache,  max-age=0")
+            self.assertEqual(r["ContentDisposition"], 'attachment; filename="a, b.txt"')
+            self.assertEqual(r["Metadata"], {"list": "a, b,c"})
+
+    def test_aws_chunked_still_dropped(self):
+        r = lib.signed_request("PUT", "/%s/chunked" % self.bucket, body=b"abc",
+                               headers={"Content-Encoding": "aws-chunked, gzip"})
+        self.assertEqual(r.status, 200, r.body)
+        h = self.c.head_object(Bucket=self.bucket, Key="chunked")
+        self.assertEqual(h["ContentEncoding"], "gzip")
+
+    def test_416_names_the_range_requested(self):
+        self.c.put_object(Bucket=self.bucket, Key="ten", Body=b"0123456789")
+        r = lib.signed_request("GET", "/%s/ten" % self.bucket, headers={"Range": "bytes=20-30"})
+        self.assertEqual(r.status, 416)
+        self.assertIn(b"<Code>InvalidRange</Code>", r.body)
+        self.assertIn(b"<RangeRequested>bytes=20-30</RangeRequested>", r.body)
+        self.assertIn(b"<ActualObjectSize>10</ActualObjectSize>", r.body)
+        self.assertEqual(r.header("Content-Range"), "bytes */10")
+
+
 if __name__ == "__main__":
     unittest.main()
