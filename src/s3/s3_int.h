@@ -9,6 +9,7 @@
 #include "auth/policy.h"
 #include "auth/sigv2.h"
 #include "auth/sigv4.h"
+#include "core/core_err.h"
 #include "http/http_server.h"
 #include "s3/s3.h"
 #include "s3/s3_err.h"
@@ -252,6 +253,15 @@ enum s3_err s3_parse_delete(struct arena *a, struct str body, bool *quiet,
  * id [spec-mfa-delete §4.2] (s3_object.c). */
 enum s3_err s3_version_param(struct s3_req *q, struct str *vid);
 
+/* What a read of one version (GET, HEAD, GetObjectAttributes) answers for
+ * what core's version lookup returned (e, with *v): S3E_OK for a version
+ * to read; NoSuchKey or NoSuchVersion (or 403 for a caller who may not
+ * s3:ListBucket [spec-authorization §1.7 step 5]); for a current delete
+ * marker 404 NoSuchKey, for one named by vid 405 MethodNotAllowed, both
+ * with x-amz-delete-marker (s3_object.c). */
+enum s3_err s3_read_answer(struct s3_req *q, enum core_err e, struct str vid,
+                           const struct md_version *v);
+
 /* If-Match / If-None-Match: true if etag (unquoted) is in the
  * comma-separated list of quoted or bare ETags, or the list holds "*". */
 bool s3_etag_matches(struct str list, struct str etag);
@@ -273,9 +283,38 @@ enum s3_err s3_collect_meta(struct s3_req *q, struct str *out);
  * by the bucket's Object Ownership [spec-authorization §6] and need
  * s3:PutObjectAcl too [§3.2]. */
 enum s3_err s3_check_unsupported_headers(struct s3_req *q);
-/* x-amz-storage-class: one of the classes S3 names (InvalidStorageClass
- * otherwise); PutObject, CopyObject, CreateMultipartUpload, POST uploads. */
+/* Storage classes (s3_storage_class.c). True for a class a version may be
+ * stored in: STANDARD, REDUCED_REDUNDANCY, STANDARD_IA, ONEZONE_IA,
+ * INTELLIGENT_TIERING, GLACIER_IR; false for the archive classes (GLACIER,
+ * DEEP_ARCHIVE), the others S3 names and anything else. Pure. */
 bool s3_storage_class_valid(struct str sc);
+/* sc as sent (p == NULL: absent) -> what md_version/md_upload store: S3E_OK
+ * with *stored STR_NULL for absent or STANDARD, else sc (borrowed); or
+ * S3E_INVALID_STORAGE_CLASS. Pure. */
+enum s3_err s3_storage_class_parse(struct str sc, struct str *stored);
+/* The request's x-amz-storage-class through s3_storage_class_parse():
+ * PutObject, CopyObject, CreateMultipartUpload. */
+enum s3_err s3_storage_class_header(struct s3_req *q, struct str *stored);
+/* The name to show for a stored class: "STANDARD" when empty. */
+struct str s3_storage_class_name(struct str stored);
+/* The attributes GetObjectAttributes may be asked for, as bits of a mask. */
+enum s3_attr {
+    S3_ATTR_ETAG,
+    S3_ATTR_CHECKSUM,
+    S3_ATTR_OBJECT_PARTS,
+    S3_ATTR_STORAGE_CLASS,
+    S3_ATTR_OBJECT_SIZE,
+};
+/* x-amz-object-attributes: comma-separated names, exact case, empty items
+ * skipped. 0 with *mask (1u << enum s3_attr per name); -EINVAL with *bad
+ * the first unknown name (borrowed from list); -ENOENT when no name is
+ * given. Pure (s3_attributes.c). */
+int s3_attrs_parse(struct str list, unsigned *mask, struct str *bad);
+
+/* x-amz-website-redirect-location (a header, or a POST field): S3E_OK, or
+ * S3E_INVALID_REDIRECT_LOCATION (detail set) unless it starts with "/",
+ * "http://" or "https://" and is at most 2 KB, as AWS checks it. */
+enum s3_err s3_redirect_check(struct s3_req *q, struct str v);
 
 /* x-amz-copy-source of CopyObject and UploadPartCopy: [/]bucket/key
  * [?versionId=id], URL-encoded. Sets *sb, *sk (arena) and *svid (STR_NULL

@@ -501,7 +501,7 @@ put_contents(struct lst *l, const struct md_version *v)
     rc |= xml_elem_i64(&l->x, "Size", v->size);
     if (l->owner)
         rc |= put_owner(l, acc);
-    rc |= xml_elem_c(&l->x, "StorageClass", "STANDARD");
+    rc |= xml_elem(&l->x, "StorageClass", s3_storage_class_name(v->storage_class));
     rc |= xml_close(&l->x, "Contents");
     return rc ? S3E_INTERNAL : S3E_OK;
 }
@@ -782,7 +782,7 @@ put_version(struct lst *l, const struct md_version *v)
     }
     rc |= put_owner(l, acc);
     if (!v->is_delete_marker)
-        rc |= xml_elem_c(&l->x, "StorageClass", "STANDARD");
+        rc |= xml_elem(&l->x, "StorageClass", s3_storage_class_name(v->storage_class));
     rc |= xml_close(&l->x, tag);
     return rc ? S3E_INTERNAL : S3E_OK;
 }

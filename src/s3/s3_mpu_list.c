@@ -116,7 +116,7 @@ s3_list_parts(struct s3_req *q)
     }
     xml_owner(q, &x, "Initiator", u.owner_id);
     xml_owner(q, &x, "Owner", u.owner_id);
-    xml_elem_c(&x, "StorageClass", "STANDARD");
+    xml_elem(&x, "StorageClass", s3_storage_class_name(u.storage_class));
     if (algo != CKSUM_NONE) {
         xml_elem(&x, "ChecksumAlgorithm", u.checksum_algo);
         xml_elem(&x, "ChecksumType", u.checksum_type);
@@ -307,7 +307,7 @@ s3_list_multipart_uploads(struct s3_req *q)
         xml_elem(&x, "UploadId", u->upload_id);
         xml_owner(q, &x, "Initiator", u->owner_id);
         xml_owner(q, &x, "Owner", u->owner_id);
-        xml_elem_c(&x, "StorageClass", "STANDARD");
+        xml_elem(&x, "StorageClass", s3_storage_class_name(u->storage_class));
         xml_elem_c(&x, "Initiated", date);
         if (u->checksum_algo.n > 0) {
             xml_elem(&x, "ChecksumAlgorithm", u->checksum_algo);

@@ -35,14 +35,13 @@ b64_arena(struct s3_req *q, const unsigned char *p, size_t n)
     return arena_str(q->arena, str_c(out));
 }
 
+/* The class goes with the upload; completion gives it to the version. */
 static enum s3_err
-check_create_headers(struct s3_req *q)
+check_create_headers(struct s3_req *q, struct str *storage_class)
 {
-    struct str sc = http_header(q->http, "x-amz-storage-class");
+    enum s3_err err = s3_storage_class_header(q, storage_class);
 
-    if (sc.p != NULL && !s3_storage_class_valid(sc))
-        return S3E_INVALID_STORAGE_CLASS;
-    return s3_check_unsupported_headers(q);
+    return err != S3E_OK ? err : s3_check_unsupported_headers(q);
 }
 
 /* ---- CreateMultipartUpload ---------------------------------------------- */
@@ -145,7 +144,7 @@ s3_create_multipart_upload(struct s3_req *q)
     struct buf xml;
     int rc = -EEXIST;
 
-    err = check_create_headers(q);
+    err = check_create_headers(q, &x.u.storage_class);
     if (err == S3E_OK)
         err = checksum_choice(q, &algo, &type);
     if (err == S3E_OK)

@@ -79,6 +79,21 @@ strip_aws_chunked(struct s3_req *q, struct str v)
     return out;
 }
 
+#define REDIRECT_MAX 2048 /* AWS: the value is limited to 2 KB */
+
+enum s3_err
+s3_redirect_check(struct s3_req *q, struct str v)
+{
+    if (v.n > REDIRECT_MAX) {
+        q->err_msg = "The length of website redirect location cannot exceed 2,048 characters.";
+        return S3E_INVALID_REDIRECT_LOCATION;
+    }
+    if (str_has_prefix(v, "/") || str_has_prefix(v, "http://") ||
+        str_has_prefix(v, "https://"))
+        return S3E_OK;
+    return S3E_INVALID_REDIRECT_LOCATION;
+}
+
 enum s3_err
 s3_collect_meta(struct s3_req *q, struct str *out)
 {
@@ -100,6 +115,11 @@ s3_collect_meta(struct s3_req *q, struct str *out)
             if (str_ieq_c(n, "content-encoding")) {
                 v = strip_aws_chunked(q, v);
                 keep = v.p != NULL;
+            }
+            if (str_ieq_c(n, "x-amz-website-redirect-location") &&
+                s3_redirect_check(q, v) != S3E_OK) {
+                buf_free(&b);
+                return S3E_INVALID_REDIRECT_LOCATION;
             }
         }
         if (!keep)
@@ -139,28 +159,6 @@ emit_meta(struct s3_req *q, struct str meta)
         if (!skip)
             http_resp_header(q->http, arena_cstr(q->arena, name), str_trim(value));
     }
-}
-
-bool
-s3_storage_class_valid(struct str sc)
-{
-    static const char *const classes[] = {
-        "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
-        "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS", "SNOW", "EXPRESS_ONEZONE",
-    };
-
-    for (size_t i = 0; i < ARRAY_LEN(classes); i++)
-        if (str_eq_c(sc, classes[i]))
-            return true;
-    return false;
-}
-
-static enum s3_err
-check_storage_class(struct s3_req *q)
-{
-    struct str sc = http_header(q->http, "x-amz-storage-class");
-
-    return sc.p == NULL || s3_storage_class_valid(sc) ? S3E_OK : S3E_INVALID_STORAGE_CLASS;
 }
 
 enum s3_err
@@ -290,7 +288,7 @@ s3_put_object(struct s3_req *q)
         }
         p.cond.if_none_match = true;
     }
-    err = check_storage_class(q);
+    err = s3_storage_class_header(q, &p.v.storage_class);
     if (err == S3E_OK)
         err = s3_check_unsupported_headers(q);
     if (err == S3E_OK)
@@ -398,8 +396,8 @@ s3_version_param(struct s3_req *q, struct str *vid)
 
 /* What GET and HEAD answer for the version core found, or did not: the
  * marker cases answer like AWS [spec §4.5]. */
-static enum s3_err
-get_answer(struct s3_req *q, enum core_err e, struct str vid, const struct md_version *v)
+enum s3_err
+s3_read_answer(struct s3_req *q, enum core_err e, struct str vid, const struct md_version *v)
 {
     char date[32];
 
@@ -493,6 +491,9 @@ object_headers(struct s3_req *q, const struct md_bucket *b, const struct md_vers
     http_resp_header(q->http, "Content-Type", ct.n ? ct : STR_LIT("binary/octet-stream"));
     if (b->versioning != MD_VER_NONE || !str_eq_c(v->version_id, "null"))
         http_resp_header(q->http, "x-amz-version-id", v->version_id);
+    /* AWS: sent for every class but STANDARD. */
+    if (v->storage_class.n > 0)
+        http_resp_header(q->http, "x-amz-storage-class", v->storage_class);
     /* AWS: the stored checksum covers the whole object; a range gets none. */
     if (!partial && v->checksum_algo.n > 0 &&
         str_ieq_c(http_header(q->http, "x-amz-checksum-mode"), "ENABLED")) {
@@ -570,7 +571,7 @@ get_object(struct s3_req *q, struct blob_reader *rd)
     }
     /* version_open() ends the snapshot after each read of the row, so
      * that a retry sees newer rows. */
-    err = get_answer(q,
+    err = s3_read_answer(q,
                      version_open(q->srv->md, rd, b.id, q->key, vid, q->http->on_loop, q->arena,
                                   &v, &mpu, &has_blob),
                      vid, &v);
@@ -759,6 +760,35 @@ s3_copy_source_open(struct s3_req *q, struct blob_reader *rd, int64_t bucket_id,
     return S3E_OK;
 }
 
+/* The metadata a COPY directive keeps: the source's, less its website
+ * redirect, which AWS never copies (it belongs to each object), plus the
+ * request's own redirect header, if any. */
+static enum s3_err
+copy_meta(struct s3_req *q, struct str src, struct str *out)
+{
+    struct str rest = src, line, redirect = http_header(q->http, "x-amz-website-redirect-location");
+    struct buf b;
+
+    if (redirect.p != NULL && s3_redirect_check(q, redirect) != S3E_OK)
+        return S3E_INVALID_REDIRECT_LOCATION;
+    buf_init(&b, src.n + redirect.n + 64);
+    while (rest.p != NULL && rest.n > 0) {
+        str_split(rest, '\n', &line, &rest);
+        if (line.n > 0 && !str_has_prefix(line, "x-amz-website-redirect-location:")) {
+            buf_append_str(&b, line);
+            buf_append_c(&b, "\n");
+        }
+    }
+    if (redirect.p != NULL) {
+        buf_append_c(&b, "x-amz-website-redirect-location: ");
+        buf_append_str(&b, redirect);
+        buf_append_c(&b, "\n");
+    }
+    *out = arena_str(q->arena, buf_str(&b));
+    buf_free(&b);
+    return S3E_OK;
+}
+
 /* CopyObject under the read lease rd (s3_copy_object()). */
 static enum s3_err
 copy_object(struct s3_req *q, struct blob_reader *rd)
@@ -788,7 +818,9 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
         return S3E_INVALID_ARGUMENT;
     }
     replace = str_eq_c(directive, "REPLACE");
-    err = check_storage_class(q);
+    /* AWS: a copy is STANDARD unless the request names a class: the
+     * source's class is not copied. */
+    err = s3_storage_class_header(q, &p.v.storage_class);
     if (err == S3E_OK)
         err = s3_check_unsupported_headers(q);
     if (err == S3E_OK)
@@ -825,7 +857,9 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
         if (p.v.content_type.p == NULL)
             p.v.content_type = STR_LIT("binary/octet-stream");
     } else {
-        p.v.meta = src.meta;
+        err = copy_meta(q, src.meta, &p.v.meta);
+        if (err != S3E_OK)
+            goto out;
         p.v.content_type = src.content_type;
     }
     if (has_blob || mpu != NULL) {

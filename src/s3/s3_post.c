@@ -268,6 +268,11 @@ fields_meta(struct s3_req *q, const struct s3_post_form *fm, struct str *meta)
             err = S3E_INVALID_STORAGE_CLASS;
             break;
         }
+        if (str_ieq_c(n, "x-amz-website-redirect-location")) {
+            err = s3_redirect_check(q, v);
+            if (err != S3E_OK)
+                break;
+        }
         if (unsupported_field(n)) {
             q->err_msg = arena_printf(q->arena, "The header %.*s is not implemented by Coffer.",
                                       STR_FMT(n));
@@ -581,6 +586,11 @@ s3_post_object(struct s3_req *q)
     if (err != S3E_OK)
         goto out;
     err = fields_meta(q, fm, &p.v.meta);
+    if (err == S3E_OK)
+        err = s3_storage_class_parse(s3_post_field(fm, "x-amz-storage-class"),
+                                     &p.v.storage_class);
+    if (err == S3E_OK && p.v.storage_class.p != NULL)
+        p.v.storage_class = arena_str(q->arena, p.v.storage_class);
     if (err == S3E_OK)
         err = s3_check_unsupported_headers(q); /* the headers, and the acl field */
     if (err == S3E_OK)

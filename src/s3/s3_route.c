@@ -42,9 +42,9 @@ static const struct {
 /* Sub-resources S3 defines that Coffer does not provide: any request naming
  * one gets 501 NotImplemented rather than being mistaken for another op. */
 static const char *const unsupported_subs[] = {
-    "accelerate", "analytics", "attributes", "cors", "encryption",
+    "accelerate", "analytics", "cors", "encryption",
     "intelligent-tiering", "inventory", "legal-hold", "logging", "metadataTable",
-    "metrics", "notification", "object-lock", "replication", "requestPayment", "restore",
+    "metrics", "notification", "object-lock", "replication", "requestPayment",
     "retention", "select", "tagging", "torrent", "website", "renameObject", "session",
 };
 
