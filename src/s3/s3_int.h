@@ -58,6 +58,8 @@ struct s3_principal {
     struct policy_principal who;
 };
 
+struct s3_cors_resp; /* s3_cors_http.c */
+
 /* The request lives in the HTTP request's arena and is its app_state
  * (http_server.h), so that it survives the loop-to-worker hand-off. */
 struct s3_req {
@@ -99,6 +101,13 @@ struct s3_req {
      * object's owner and its ACL text (p == NULL: none to store). */
     int64_t acl_owner_id;
     struct str acl_text;
+
+    /* The Access-Control-* headers an Origin earns on this bucket (the
+     * bucket phase, s3_cors_prepare()); NULL: none. cors_sent: added to
+     * the response this thread is building (the loop thread's are dropped
+     * when a worker takes over). */
+    const struct s3_cors_resp *cors;
+    bool cors_sent;
 
     /* Error detail rendered by s3_route.c beside the code. */
     const char *err_msg;
@@ -199,6 +208,17 @@ enum s3_err s3_body_read_all(struct s3_req *q, size_t max, struct str *out);
 enum s3_err s3_config_body(struct s3_req *q, bool checksum_required, struct str *out);
 /* True when s holds only XML white space (or nothing). */
 bool s3_is_blank(struct str s);
+
+/* CORS (s3_cors_http.c). The preflight: an OPTIONS request, answered
+ * before authentication (200 with the matching rule's headers, 400
+ * BadRequest, 403 AccessForbidden, or InternalError). s3_cors_prepare():
+ * in the bucket phase, q->cors for the request's Origin and method against
+ * q->b's rules (nothing without an Origin or a configuration).
+ * s3_cors_headers(): adds q->cors to the response once, on success and
+ * error alike. */
+enum s3_err s3_cors_preflight(struct s3_req *q);
+void s3_cors_prepare(struct s3_req *q);
+void s3_cors_headers(struct s3_req *q);
 
 /* Handlers: one per operation in s3_ops.def. */
 #define S3_OP(name, method, level, sub, fn, action, vaction, bucket, body, loop)                   \

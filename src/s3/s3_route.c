@@ -42,7 +42,7 @@ static const struct {
 /* Sub-resources S3 defines that Coffer does not provide: any request naming
  * one gets 501 NotImplemented rather than being mistaken for another op. */
 static const char *const unsupported_subs[] = {
-    "accelerate", "analytics", "cors", "encryption",
+    "accelerate", "analytics", "encryption",
     "intelligent-tiering", "inventory", "legal-hold", "logging", "metadataTable",
     "metrics", "notification", "object-lock", "replication", "requestPayment",
     "retention", "select", "tagging", "torrent", "website", "renameObject", "session",
@@ -563,6 +563,7 @@ enum step {
     STEP_DECLINE, /* on the loop thread: hand off; q->phase is where the
                    * worker resumes */
     STEP_DONE,    /* answered by another protocol (IAM, STS) */
+    STEP_ANSWERED, /* answered here (a CORS preflight): on to the log phase */
 };
 
 static bool
@@ -584,6 +585,14 @@ ph_parse(struct s3_req *q)
     q->err = parse_query(q);
     if (q->err == S3E_OK)
         q->err = parse_target(q);
+    /* A browser's preflight carries no signature (a presigned URL's is for
+     * the method it asks about): the bucket's CORS rules alone answer it,
+     * before authentication. */
+    if (q->err == S3E_OK && str_eq_c(q->http->method, "OPTIONS")) {
+        q->op_name = "CORS_PREFLIGHT";
+        q->err = s3_cors_preflight(q);
+        return q->err == S3E_OK ? STEP_ANSWERED : STEP_FAIL;
+    }
     return q->err == S3E_OK ? STEP_NEXT : STEP_FAIL;
 }
 
@@ -647,6 +656,8 @@ ph_bucket(struct s3_req *q)
     if (ops[q->op].bucket) {
         int rc = md_bucket_get(md_reader(q->srv->md), q->bucket, q->arena, &q->b);
         q->bucket_err = rc == -ENOENT ? S3E_NO_SUCH_BUCKET : rc < 0 ? S3E_INTERNAL : S3E_OK;
+        if (rc == 0)
+            s3_cors_prepare(q);
     }
     if (!ops[q->op].loop)
         snapshot_end(q);
@@ -682,6 +693,8 @@ ph_authorize(struct s3_req *q)
 static enum step
 ph_operation(struct s3_req *q)
 {
+    /* Before the handler, which may start the response itself. */
+    s3_cors_headers(q);
     q->err = ops[q->op].fn(q);
     /* On the loop thread a handler declines by answering nothing: the data
      * is in files (s3_get_object). It runs again on the worker. */
@@ -715,6 +728,8 @@ ph_log(struct s3_req *q)
         if (q->err == S3E_INTERNAL)
             log_error("%s %.*s: internal error (request %s)", q->op_name ? q->op_name : "-",
                       STR_FMT(r->path), r->request_id);
+        /* A browser reads an error only with its CORS headers. */
+        s3_cors_headers(q);
         render_error(q, q->err);
     }
     s3_log_fields(q, q->err != S3E_OK ? s3_err_code(q->err) : "");
@@ -756,12 +771,13 @@ s3_handle(struct http_req *r)
         if (st == STEP_DECLINE) {
             if (q->phase == S3PH_ROUTE)
                 q->phase = S3PH_BUCKET; /* the rest runs on the worker */
+            q->cors_sent = false; /* http/ drops the loop's response headers */
             snapshot_end(q);
             return;
         }
         if (st == STEP_DONE)
             return;
-        if (st == STEP_FAIL)
+        if (st == STEP_FAIL || st == STEP_ANSWERED)
             break;
         q->phase++;
     }
