@@ -211,15 +211,20 @@ del_clear(struct object_del *out)
 
 enum core_err
 object_remove(struct md_conn *c, struct str bucket, int64_t bucket_id, int64_t account_id,
-              struct str key, struct str vid, bool mfa_verified, int64_t now_ms, struct arena *a,
-              struct md_bucket *b, struct object_del *out)
+              struct str key, struct str vid, struct str if_match, bool mfa_verified,
+              int64_t now_ms, struct arena *a, struct md_bucket *b, struct object_del *out)
 {
+    struct object_cond cond = {.if_match = if_match};
     enum core_err err;
 
     del_clear(out);
     err = object_bucket(c, bucket, bucket_id, a, b);
     if (err == CORE_E_OK)
         err = mfa_gate(b, vid.p != NULL, mfa_verified);
+    /* In the deleting transaction, so a write racing the delete cannot slip
+     * between the check and the delete. */
+    if (err == CORE_E_OK)
+        err = object_check_cond(c, b->id, key, &cond, a);
     if (err == CORE_E_OK)
         err = object_delete(c, b, key, vid, account_id, now_ms, a, out);
     return err;
@@ -249,7 +254,11 @@ object_delete_many(struct md_conn *c, struct str bucket, int64_t bucket_id, int6
         return err;
     for (size_t i = 0; i < n; i++) {
         struct object_del_item *it = &items[i];
-        if (!it->skip)
+        struct object_cond cond = {.if_match = it->if_match};
+        if (it->skip)
+            continue;
+        it->err = object_check_cond(c, b->id, it->key, &cond, a);
+        if (it->err == CORE_E_OK)
             it->err = object_delete(c, b, it->key, it->vid, account_id, now_ms, a, &it->out);
     }
     return CORE_E_OK;

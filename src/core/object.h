@@ -78,14 +78,18 @@ enum core_err object_delete(struct md_conn *c, const struct md_bucket *b, struct
  * then, for a versioned delete on a bucket with MFA delete enabled, the
  * bucket as it is now must have been checked (mfa_verified), or
  * CORE_E_MFA_REQUIRED (MFA delete turned on after the check); then
- * object_delete(). */
+ * if_match (p == NULL: none) against the key's current version, as
+ * object_check_cond() does [AWS conditional deletes: the current version
+ * only, a versionId or not]; then object_delete(). */
 enum core_err object_remove(struct md_conn *c, struct str bucket, int64_t bucket_id,
-                            int64_t account_id, struct str key, struct str vid, bool mfa_verified, int64_t now_ms,
+                            int64_t account_id, struct str key, struct str vid,
+                            struct str if_match, bool mfa_verified, int64_t now_ms,
                             struct arena *a, struct md_bucket *b, struct object_del *out);
 
 /* One object of DeleteObjects. */
 struct object_del_item {
     struct str key, vid; /* in; vid STR_NULL for a simple delete */
+    struct str if_match; /* in: the Object's <ETag>, p == NULL when absent */
     bool skip;           /* in: refused before the transaction (err stays CORE_E_OK) */
     enum core_err err;   /* out: the object's own outcome */
     struct object_del out; /* out */
@@ -93,7 +97,9 @@ struct object_del_item {
 /* DeleteObjects' whole transaction, all or nothing against the bucket's
  * current state: the bucket (*b); CORE_E_MFA_REQUIRED if any item names a
  * version (skipped ones too) on a bucket with MFA delete enabled and
- * !mfa_verified; then object_delete() of each item not skipped. A store
+ * !mfa_verified; then, for each item not skipped, its if_match checked
+ * (object_check_cond(): a mismatch is that item's err) and object_delete().
+ * A store
  * failure of one item is that item's err, as on S3. Returns the request's
  * outcome; every item's err and out are set on every path. */
 enum core_err object_delete_many(struct md_conn *c, struct str bucket, int64_t bucket_id,

@@ -262,9 +262,12 @@ enum s3_err s3_reply_pab(struct s3_req *q, const struct md_pab *p, const char *x
 struct s3_delete_obj {
     struct str key; /* as sent: not yet checked with s3_key_check() */
     struct str vid; /* <VersionId>, STR_NULL when absent */
+    struct str etag; /* <ETag>: delete only if the current version has it */
 };
 /* DeleteObjects' <Delete>: S3E_OK with 1..S3_MAX_DELETE_KEYS objects in
- * *objs (arena) and *quiet, or S3E_MALFORMED_XML (s3_object_delete.c). */
+ * *objs (arena) and *quiet, S3E_MALFORMED_XML, or S3E_NOT_IMPLEMENTED for
+ * an Object with <LastModifiedTime> or <Size> (directory buckets' only)
+ * (s3_object_delete.c). */
 enum s3_err s3_parse_delete(struct arena *a, struct str body, bool *quiet,
                             struct s3_delete_obj **objs, size_t *n_objs);
 

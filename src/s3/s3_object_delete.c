@@ -45,6 +45,7 @@ struct del_ctx {
     struct s3_req *q;
     struct md_bucket b;
     struct str vid;
+    struct str if_match; /* If-Match; p == NULL when absent */
     bool mfa_ok;     /* mfa_require passed */
     struct mfa_req m; /* filled when mfa_ok */
     struct object_del out;
@@ -57,13 +58,46 @@ del_txn(struct md_conn *c, void *arg)
     struct del_ctx *d = arg;
     struct s3_req *q = d->q;
 
-    d->err = object_remove(c, q->bucket, q->b.id, q->account_id, q->key, d->vid, d->mfa_ok, tm_now_ms(),
-                           q->arena, &d->b, &d->out);
+    d->err = object_remove(c, q->bucket, q->b.id, q->account_id, q->key, d->vid, d->if_match,
+                           d->mfa_ok, tm_now_ms(), q->arena, &d->b, &d->out);
     if (d->err != CORE_E_OK)
         return -EINVAL;
     if (d->mfa_ok)
         return audit_version_delete(c, q, &d->m, q->key, d->vid, &d->out);
     return 0;
+}
+
+/* If-Match on DeleteObject [AWS conditional deletes]. The directory-bucket
+ * conditions (last-modified time, size) are not S3's for general purpose
+ * buckets: refused, never ignored. */
+static enum s3_err
+delete_conditions(struct s3_req *q, struct str *if_match)
+{
+    static const char *const dir_only[] = {
+        "x-amz-if-match-last-modified-time",
+        "x-amz-if-match-size",
+    };
+
+    for (size_t i = 0; i < ARRAY_LEN(dir_only); i++) {
+        if (http_header(q->http, dir_only[i]).p != NULL) {
+            q->err_msg = arena_printf(q->arena, "The header %s is not implemented by Coffer.",
+                                      dir_only[i]);
+            return S3E_NOT_IMPLEMENTED;
+        }
+    }
+    *if_match = http_header(q->http, "if-match");
+    return S3E_OK;
+}
+
+/* AWS: a delete conditioned on an ETag reveals the ETag, so it needs
+ * s3:GetObject on the key besides the delete ("*" only asks whether the key
+ * exists). */
+static enum s3_err
+if_match_authz(struct s3_req *q, const struct md_bucket *b, struct str key, struct str if_match)
+{
+    if (if_match.p == NULL || str_eq_c(str_trim(if_match), "*"))
+        return S3E_OK;
+    return s3_authz_check(q, "s3:GetObject", b, key, STR_NULL, false, NULL);
 }
 
 /* DELETE /{bucket}/{key}[?versionId=]. A versionId on a bucket with MFA
@@ -81,7 +115,11 @@ s3_delete_object(struct s3_req *q)
     if (err == S3E_OK)
         err = s3_version_param(q, &d.vid);
     if (err == S3E_OK)
+        err = delete_conditions(q, &d.if_match);
+    if (err == S3E_OK)
         err = s3_req_bucket(q, &d.b);
+    if (err == S3E_OK)
+        err = if_match_authz(q, &d.b, q->key, d.if_match);
     if (err != S3E_OK)
         return err;
     d.mfa_ok = d.vid.p != NULL && d.b.mfa_delete == MD_MFA_ENABLED;
@@ -91,6 +129,8 @@ s3_delete_object(struct s3_req *q)
     if (d.mfa_ok)
         s3_mfa_request(q, d.b.account_id, q->key, d.vid, &d.m);
     rc = md_write(q->srv->md, del_txn, &d);
+    if (rc < 0 && d.err == CORE_E_NO_SUCH_KEY) /* If-Match without a current object */
+        q->err_key = q->key;
     if (rc < 0)
         return d.err != CORE_E_OK ? s3_err_from_core(d.err) : s3_err_from_errno(rc);
     /* The row is gone and committed; its data is in the trash. */
@@ -166,10 +206,15 @@ s3_parse_delete(struct arena *a, struct str body, bool *quiet, struct s3_delete_
     v = arena_alloc(a, n * sizeof(*v));
     for (o = xml_child(root, "Object"); o != NULL; o = xml_next(o, "Object"), i++) {
         struct xml_node *k = xml_child(o, "Key"), *vid = xml_child(o, "VersionId");
+        struct xml_node *etag = xml_child(o, "ETag");
         if (k == NULL)
             return S3E_MALFORMED_XML;
+        /* Conditions S3 keeps for directory buckets: refused, not ignored. */
+        if (xml_child(o, "LastModifiedTime") != NULL || xml_child(o, "Size") != NULL)
+            return S3E_NOT_IMPLEMENTED;
         v[i].key = k->text;
         v[i].vid = vid != NULL ? vid->text : STR_NULL;
+        v[i].etag = etag != NULL ? etag->text : STR_NULL;
     }
     *objs = v;
     *n_objs = n;
@@ -220,6 +265,7 @@ s3_delete_objects(struct s3_req *q)
         struct object_del_item *it = &m.items[i];
         it->key = objs[i].key;
         it->vid = objs[i].vid;
+        it->if_match = objs[i].etag;
         if (it->vid.p != NULL)
             m.any_vid = true; /* even one that will not parse: it names a version */
         /* A malformed version id is core's NoSuchVersion (object_delete()). */
@@ -230,6 +276,8 @@ s3_delete_objects(struct s3_req *q)
         if (m.refused[i] == S3E_OK)
             m.refused[i] = s3_authz_check(q, it->vid.p ? "s3:DeleteObjectVersion" : "s3:DeleteObject",
                                           &m.b, it->key, it->vid, false, NULL);
+        if (m.refused[i] == S3E_OK)
+            m.refused[i] = if_match_authz(q, &m.b, it->key, it->if_match);
         it->skip = m.refused[i] != S3E_OK;
     }
     m.mfa_ok = m.any_vid && m.b.mfa_delete == MD_MFA_ENABLED;

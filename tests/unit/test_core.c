@@ -103,7 +103,7 @@ run_op(struct md_conn *c, void *arg)
         o->err = object_write(c, bname, o->bucket_id, &o->cond, f->a, &o->b, &o->v, &o->replaced);
         break;
     case OP_REMOVE:
-        o->err = object_remove(c, bname, o->bucket_id, o->account, o->key, o->vid, o->mfa_ok, 7000, f->a, &o->b,
+        o->err = object_remove(c, bname, o->bucket_id, o->account, o->key, o->vid, STR_NULL, o->mfa_ok, 7000, f->a, &o->b,
                                &o->del);
         break;
     case OP_MANY:
