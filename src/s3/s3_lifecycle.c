@@ -11,12 +11,15 @@
 #include "bounds.h"
 #include "core/object.h"
 #include "crypto/cksum.h"
+#include "crypto/hash.h"
 #include "s3/s3_int.h"
+#include "util/enc.h"
 #include "xml/xml_read.h"
 #include "xml/xml_write.h"
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* AWS: the mirror image of the message S3 sends for the other direction
@@ -704,6 +707,52 @@ lc_write(struct s3_req *q, const struct md_bucket *b, struct str xml)
     return w.err != S3E_OK ? w.err : s3_err_from_errno(rc);
 }
 
+/* The configuration as stored and given back: the checked document in one
+ * canonical form, each rule sent without an ID given one, as S3 does (its
+ * generated IDs are the base64 of a random UUID; so are Coffer's). */
+static enum s3_err
+lc_canonical(struct s3_req *q, struct str body, struct str *out)
+{
+    struct xml_node *root;
+    struct buf x;
+    int rc;
+
+    if (xml_parse(q->arena, body, &root) < 0)
+        return S3E_INTERNAL; /* s3_lifecycle_check() parsed it */
+    for (struct xml_node *r = root->child; r != NULL; r = r->next) {
+        struct xml_node *id = xml_child(r, "ID");
+        unsigned char u[16];
+        char text[37], *b64;
+
+        if (id != NULL && id->text.n > 0)
+            continue;
+        if (rand_bytes(u, sizeof(u)) < 0)
+            return S3E_INTERNAL;
+        u[6] = (unsigned char)((u[6] & 0x0F) | 0x40); /* version 4 */
+        u[8] = (unsigned char)((u[8] & 0x3F) | 0x80); /* RFC 4122 variant */
+        snprintf(text, sizeof(text),
+                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+                 u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+                 u[14], u[15]);
+        b64 = arena_alloc(q->arena, 49);
+        b64[b64_encode(text, 36, b64)] = '\0';
+        if (id == NULL) {
+            id = arena_alloc(q->arena, sizeof(*id));
+            *id = (struct xml_node){.name = STR_LIT("ID"), .parent = r, .next = r->child};
+            r->child = id;
+            r->n_children++;
+        }
+        id->text = str_c(b64);
+    }
+    /* Escaping may lengthen text ("<" in CDATA becomes "&lt;"): 6 bytes a byte at most. */
+    buf_init(&x, 6 * body.n + 64 * S3_LIFECYCLE_MAX_RULES + 64);
+    rc = xml_write_tree(&x, root, S3_XMLNS);
+    if (rc == 0)
+        *out = str_make(arena_strndup(q->arena, x.p, x.n), x.n);
+    buf_free(&x);
+    return rc == 0 ? S3E_OK : S3E_INTERNAL;
+}
+
 /* PUT /{bucket}?lifecycle */
 enum s3_err
 s3_put_bucket_lifecycle(struct s3_req *q)
@@ -726,7 +775,9 @@ s3_put_bucket_lifecycle(struct s3_req *q)
         q->err_arg_value = e.arg_value;
         return err;
     }
-    err = lc_write(q, &b, body);
+    err = lc_canonical(q, body, &body);
+    if (err == S3E_OK)
+        err = lc_write(q, &b, body);
     if (err != S3E_OK)
         return err;
     http_resp_header_c(q->http, MIN_SIZE_HDR, MIN_SIZE_DEFAULT);

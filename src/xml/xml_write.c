@@ -4,6 +4,7 @@
 #include "common.h"
 
 #include "xml/xml_write.h"
+#include "xml/xml_read.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -170,4 +171,21 @@ int
 xml_elem_bool(struct buf *b, const char *tag, bool v)
 {
     return xml_elem(b, tag, v ? STR_LIT("true") : STR_LIT("false"));
+}
+
+int
+xml_write_tree(struct buf *b, const struct xml_node *n, const char *xmlns)
+{
+    size_t n0 = b->n;
+    int rc = xmlns != NULL ? xml_open_ns(b, n->name.p, xmlns) : xml_open(b, n->name.p);
+
+    if (n->child == NULL && rc == 0)
+        rc = escape(b, n->text);
+    for (const struct xml_node *c = n->child; c != NULL && rc == 0; c = c->next)
+        rc = xml_write_tree(b, c, NULL); /* depth <= XML_MAX_DEPTH */
+    if (rc == 0)
+        rc = xml_close(b, n->name.p);
+    if (rc < 0)
+        b->n = n0;
+    return rc;
 }

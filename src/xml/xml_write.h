@@ -38,4 +38,12 @@ int xml_elem_bool(struct buf *b, const char *tag, bool v);        /* true / fals
 /* Appends the escaped form of s alone (for callers building text in pieces). */
 int xml_escape(struct buf *b, struct str s);
 
+/* Writes element n of a parsed document (xml_read.h) and everything under
+ * it in one canonical form: an element with element children writes only
+ * them (the whitespace between them goes), one without writes its text.
+ * xmlns (NULL: none) goes on n itself. For storing a validated request
+ * document the way S3 gives it back. */
+struct xml_node;
+int xml_write_tree(struct buf *b, const struct xml_node *n, const char *xmlns);
+
 #endif

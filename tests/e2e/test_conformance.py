@@ -99,5 +99,39 @@ class ObjectBugsTest(E2ETestCase):
         self.assertEqual(r.header("Content-Range"), "bytes */10")
 
 
+class LifecycleIdTest(E2ETestCase):
+    """A rule sent without an ID is stored with one that S3 generated; IDs sent are kept."""
+
+    def test_generated_rule_id(self):
+        c = client()
+        b = bucket_name("lcid")
+        c.create_bucket(Bucket=b)
+        try:
+            c.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={"Rules": [
+                {"Filter": {"Prefix": "tmp/"}, "Status": "Enabled", "Expiration": {"Days": 1}},
+                {"ID": "mine", "Filter": {"Prefix": "old/"}, "Status": "Enabled",
+                 "Expiration": {"Days": 30}}]})
+            rules = c.get_bucket_lifecycle_configuration(Bucket=b)["Rules"]
+            self.assertEqual(len(rules), 2)
+            gen = rules[0]["ID"]
+            self.assertTrue(gen and len(gen) <= 255, gen)
+            self.assertEqual(rules[0]["Filter"], {"Prefix": "tmp/"})
+            self.assertEqual(rules[0]["Expiration"], {"Days": 1})
+            self.assertEqual(rules[1]["ID"], "mine")
+            # Stored, not made up per read.
+            self.assertEqual(c.get_bucket_lifecycle_configuration(Bucket=b)["Rules"][0]["ID"],
+                             gen)
+            # Each rule without an ID gets its own.
+            c.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={"Rules": [
+                {"Filter": {"Prefix": p}, "Status": "Enabled", "Expiration": {"Days": 1}}
+                for p in ("a/", "b/")]})
+            ids = [r["ID"] for r in c.get_bucket_lifecycle_configuration(Bucket=b)["Rules"]]
+            self.assertEqual(len(set(ids)), 2)
+            self.assertNotIn(gen, ids)
+        finally:
+            c.delete_bucket_lifecycle(Bucket=b)
+            c.delete_bucket(Bucket=b)
+
+
 if __name__ == "__main__":
     unittest.main()

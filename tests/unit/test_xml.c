@@ -374,6 +374,35 @@ test_parse_node_cap(void **state)
     arena_free(a);
 }
 
+/* xml_write_tree(): the canonical form of a parsed document, and its roll
+ * back when the buffer is too small. */
+static void
+test_write_tree(void **state)
+{
+    (void)state;
+    struct arena *a = arena_new();
+    struct xml_node *root;
+    struct buf b;
+    const char *doc = "<?xml version=\"1.0\"?>\n<a:Conf xmlns:a=\"urn:x\">\n  <Rule>\n"
+                      "    <ID>one &amp; <![CDATA[<two>]]></ID>\n    <Empty/>\n  </Rule>\n"
+                      "  <Rule><ID>3</ID></Rule>\n</a:Conf>\n";
+    const char *want = "<Conf xmlns=\"urn:y\"><Rule><ID>one &amp; &lt;two&gt;</ID><Empty></Empty>"
+                       "</Rule><Rule><ID>3</ID></Rule></Conf>";
+
+    assert_int_equal(xml_parse(a, str_c(doc), &root), 0);
+    buf_init(&b, 4096);
+    assert_int_equal(xml_write_tree(&b, root, "urn:y"), 0);
+    assert_int_equal(b.n, strlen(want));
+    assert_memory_equal(b.p, want, b.n);
+    buf_free(&b);
+    buf_init(&b, strlen(want) - 1);
+    assert_int_equal(buf_append(&b, "x", 1), 0);
+    assert_int_equal(xml_write_tree(&b, root, "urn:y"), -E2BIG);
+    assert_int_equal(b.n, 1);
+    buf_free(&b);
+    arena_free(a);
+}
+
 int
 main(void)
 {
@@ -387,6 +416,7 @@ main(void)
         cmocka_unit_test(test_parse_malformed),
         cmocka_unit_test(test_parse_depth),
         cmocka_unit_test(test_parse_node_cap),
+        cmocka_unit_test(test_write_tree),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
