@@ -538,10 +538,10 @@ s3_put_bucket_acl(struct s3_req *q)
 
 /* ---- Get/PutObjectAcl ------------------------------------------------------- */
 
-/* The version ?versionId names (or the current one), as GET finds it:
- * NoSuchKey, NoSuchVersion, or 405 for a delete marker named by id. */
-static enum s3_err
-object_version(struct s3_req *q, const struct md_bucket *b, struct md_version *v)
+/* As GET finds it: a current delete marker is NoSuchKey. ?tagging
+ * (s3_tagging_ops.c) shares it. */
+enum s3_err
+s3_object_version(struct s3_req *q, const struct md_bucket *b, struct md_version *v)
 {
     struct str vid;
     enum s3_err err = s3_version_param(q, &vid);
@@ -580,7 +580,7 @@ s3_get_object_acl(struct s3_req *q)
     enum s3_err err = s3_req_bucket(q, &b);
 
     if (err == S3E_OK)
-        err = object_version(q, &b, &v);
+        err = s3_object_version(q, &b, &v);
     /* BucketOwnerEnforced: the bucket owner owns every object. */
     if (err == S3E_OK)
         err = account_of(q, b.ownership == MD_OWN_ENFORCED ? b.account_id : v.owner_id, &owner);
@@ -599,7 +599,7 @@ s3_put_object_acl(struct s3_req *q)
     enum s3_err err = s3_req_bucket(q, &b);
 
     if (err == S3E_OK)
-        err = object_version(q, &b, &v);
+        err = s3_object_version(q, &b, &v);
     if (err == S3E_OK)
         err = account_of(q, v.owner_id, &owner);
     if (err == S3E_OK)

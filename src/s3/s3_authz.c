@@ -416,7 +416,7 @@ resource_arn(struct s3_req *q, const struct md_bucket *b, struct str key)
 
 static enum s3_err
 check(struct s3_req *q, const char *action, struct str resource, const struct md_bucket *b,
-      struct str vid, bool copy_source, struct authz_out *out)
+      struct str key, struct str vid, bool copy_source, struct authz_out *out)
 {
     struct s3_principal *pr = &q->pr;
     struct cache *ch;
@@ -469,6 +469,8 @@ check(struct s3_req *q, const char *action, struct str resource, const struct md
         .now_ms = tm_now_ms(),
         .version_id = vid,
         .copy_source = copy_source,
+        .bucket = b,
+        .obj_key = key,
     };
     x.ctx.key_arg = &x;
     if (b != NULL)
@@ -505,14 +507,14 @@ enum s3_err
 s3_authz_check(struct s3_req *q, const char *action, const struct md_bucket *b, struct str key,
                struct str vid, bool copy_source, struct authz_out *out)
 {
-    return check(q, action, resource_arn(q, b, key), b, vid, copy_source, out);
+    return check(q, action, resource_arn(q, b, key), b, key, vid, copy_source, out);
 }
 
 enum s3_err
 s3_authz_check_arn(struct s3_req *q, const char *action, struct str resource,
                    struct authz_out *out)
 {
-    return check(q, action, resource, NULL, STR_NULL, false, out);
+    return check(q, action, resource, NULL, STR_NULL, STR_NULL, false, out);
 }
 
 enum s3_err

@@ -20,6 +20,12 @@ struct s3_authz_ctx {
     char owner_account[13]; /* the bucket owner's 12 digits; "" without a bucket */
     struct str version_id;  /* s3:VersionId; STR_NULL when none */
     bool copy_source;       /* evaluating a copy source (request-header keys absent) */
+    /* The object acted on, for s3:ExistingObjectTag/<key>: its version's
+     * tags are read on first use (existing_tags, p == NULL: none). */
+    const struct md_bucket *bucket; /* NULL: no bucket */
+    struct str obj_key;             /* STR_NULL: the bucket itself */
+    bool tags_loaded;
+    struct str existing_tags;
     /* The request itself verified an MFA code (AssumeRole with TokenCode):
      * aws:MultiFactorAuthPresent true, aws:MultiFactorAuthAge 0. */
     bool mfa_now;

@@ -2,13 +2,13 @@
  * request [spec-authorization §4.1, §4.2]: what a policy's Condition and
  * ${...} see. Values are computed only when a statement asks for them.
  * Keys Coffer cannot know are absent, as AWS leaves a key absent when the
- * request does not carry it: the object-lock keys (no object lock yet) and
- * the tag keys (no object tagging yet: every object has no tags). */
+ * request does not carry it: the object-lock keys (no object lock yet). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "s3/s3_authz.h"
+#include "s3/s3_tagging.h"
 #include "util/tm.h"
 
 /* Key names are compared by length first: this runs for every condition of
@@ -67,6 +67,87 @@ is_list_action(const struct s3_authz_ctx *x)
 {
     return str_ieq_c(x->ctx.action, "s3:ListBucket") ||
            str_ieq_c(x->ctx.action, "s3:ListBucketVersions");
+}
+
+/* Actions whose decision may read the stored tags of the version acted
+ * on [spec-authorization §4.2]: not PutObject or DeleteObject. */
+static bool
+reads_existing_tags(struct str action)
+{
+    static const char *const actions[] = {
+        "s3:GetObject",           "s3:GetObjectVersion",          "s3:GetObjectAcl",
+        "s3:GetObjectVersionAcl", "s3:PutObjectAcl",              "s3:PutObjectVersionAcl",
+        "s3:GetObjectTagging",    "s3:GetObjectVersionTagging",   "s3:PutObjectTagging",
+        "s3:PutObjectVersionTagging", "s3:DeleteObjectTagging",   "s3:DeleteObjectVersionTagging",
+    };
+
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+        if (str_ieq_c(action, actions[i]))
+            return true;
+    return false;
+}
+
+/* s3:ExistingObjectTag/<name>: the stored tag of the version acted on (the
+ * current one without a versionId), read once per evaluation and only
+ * when a policy asks; absent for a missing version or a delete marker. */
+static void
+existing_tag(struct s3_authz_ctx *x, struct str name, struct arena *a, struct policy_vals *out)
+{
+    const struct s3_req *q = x->q;
+    struct md_tag *t;
+    size_t n;
+
+    if (x->bucket == NULL || x->obj_key.p == NULL || !reads_existing_tags(x->ctx.action))
+        return;
+    if (!x->tags_loaded) {
+        struct md_version v;
+        int rc = md_version_get(md_reader(q->srv->md), x->bucket->id, x->obj_key, x->version_id,
+                                a, &v);
+        x->tags_loaded = true;
+        x->existing_tags = rc == 0 && !v.is_delete_marker ? v.tags : STR_NULL;
+    }
+    if (md_tags_decode(x->existing_tags, a, &t, &n) < 0)
+        return;
+    /* Condition key names, the tag's included, compare in any case
+     * [§4.1 decision]. */
+    for (size_t i = 0; i < n; i++) {
+        if (str_ieq(t[i].key, name)) {
+            one(a, out, t[i].value);
+            return;
+        }
+    }
+}
+
+/* s3:RequestObjectTag/<name> (name NULL: s3:RequestObjectTagKeys, every
+ * key): the tags a write or PutObjectTagging carries; absent without. */
+static void
+request_tags(const struct s3_authz_ctx *x, const struct str *name, struct arena *a,
+             struct policy_vals *out)
+{
+    const struct md_tag *t;
+    struct str *vals;
+    size_t n;
+
+    if (x->copy_source ||
+        !(str_ieq_c(x->ctx.action, "s3:PutObject") ||
+          str_ieq_c(x->ctx.action, "s3:PutObjectTagging") ||
+          str_ieq_c(x->ctx.action, "s3:PutObjectVersionTagging")) ||
+        !s3_tagging_request_tags(x->q, a, &t, &n))
+        return;
+    if (name != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            if (str_ieq(t[i].key, *name)) {
+                one(a, out, t[i].value);
+                return;
+            }
+        }
+        return;
+    }
+    vals = arena_alloc(a, n * sizeof(*vals));
+    for (size_t i = 0; i < n; i++)
+        vals[i] = t[i].key;
+    out->v = vals;
+    out->n = n;
 }
 
 /* The peer's address without its port ("1.2.3.4:5" -> "1.2.3.4",
@@ -215,6 +296,13 @@ s3_authz_key(void *arg, struct str key, struct arena *a, struct policy_vals *out
     } else if (KEY_IS(key, "s3:ResourceAccount")) {
         if (x->owner_account[0] != '\0')
             one_c(a, out, x->owner_account);
+    } else if (key.n > 21 && str_ieq_c(str_make(key.p, 21), "s3:ExistingObjectTag/")) {
+        existing_tag(arg, str_make(key.p + 21, key.n - 21), a, out);
+    } else if (key.n > 20 && str_ieq_c(str_make(key.p, 20), "s3:RequestObjectTag/")) {
+        struct str name = str_make(key.p + 20, key.n - 20);
+        request_tags(x, &name, a, out);
+    } else if (KEY_IS(key, "s3:RequestObjectTagKeys")) {
+        request_tags(x, NULL, a, out);
     } else if (KEY_IS(key, "s3:x-amz-copy-source")) {
         struct str v = http_header(q->http, "x-amz-copy-source");
         if (v.p != NULL && v.n > 0 && v.p[0] == '/')

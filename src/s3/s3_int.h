@@ -101,6 +101,16 @@ struct s3_req {
      * object's owner and its ACL text (p == NULL: none to store). */
     int64_t acl_owner_id;
     struct str acl_text;
+    /* What a write's tags ask for (s3_tagging_write_check()): md_tags_encode()
+     * text to store with the new version (p == NULL: none). A POST upload's
+     * tagging field, a <Tagging> document, is read where x-amz-tagging
+     * would be; PutObjectTagging's parsed body is req_tags (has_req_tags),
+     * which the s3:RequestObjectTag keys read. */
+    struct str tag_text;
+    struct str post_tagging;
+    bool has_req_tags;
+    const struct md_tag *req_tags;
+    size_t n_req_tags;
 
     /* The Access-Control-* headers an Origin earns on this bucket (the
      * bucket phase, s3_cors_prepare()); NULL: none. cors_sent: added to
@@ -284,6 +294,13 @@ enum s3_err s3_version_param(struct s3_req *q, struct str *vid);
  * with x-amz-delete-marker (s3_object.c). */
 enum s3_err s3_read_answer(struct s3_req *q, enum core_err e, struct str vid,
                            const struct md_version *v);
+
+/* The version ?versionId names (or the current one) for an operation on
+ * one of its sub-resources (?acl, ?tagging): S3E_OK with *v and
+ * x-amz-version-id set on a versioned bucket; NoSuchKey, NoSuchVersion, or
+ * 405 MethodNotAllowed with x-amz-delete-marker for a delete marker named
+ * by id (s3_acl_ops.c). */
+enum s3_err s3_object_version(struct s3_req *q, const struct md_bucket *b, struct md_version *v);
 
 /* If-Match / If-None-Match: true if etag (unquoted) is in the
  * comma-separated list of quoted or bare ETags, or the list holds "*". */

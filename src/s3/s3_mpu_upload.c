@@ -165,6 +165,7 @@ s3_create_multipart_upload(struct s3_req *q)
     /* The owner and ACL s3_acl_write_check() found, for the completion. */
     x.u.object_owner = q->acl_owner_id;
     x.u.acl = q->acl_text;
+    x.u.tags = q->tag_text; /* x-amz-tagging, for the completion too */
     /* 192 random bits: a collision is not going to happen, but is harmless. */
     for (int tries = 0; tries < 3 && rc == -EEXIST; tries++) {
         if (make_upload_id(id) < 0)

@@ -14,6 +14,7 @@
 #include "s3/s3_int.h"
 #include "s3/s3_mpu.h"
 #include "s3/s3_range.h"
+#include "s3/s3_tagging.h"
 #include "store/blob.h"
 #include "store/space.h"
 #include "util/enc.h"
@@ -164,12 +165,12 @@ emit_meta(struct s3_req *q, struct str meta)
 enum s3_err
 s3_check_unsupported_headers(struct s3_req *q)
 {
-    /* Server-side encryption, object lock and tagging would be silently
-     * ignored if accepted (the data would not be encrypted, locked or
-     * tagged): refuse them instead. */
+    /* Server-side encryption and object lock would be silently ignored if
+     * accepted (the data would not be encrypted or locked): refuse them
+     * instead. */
     static const char *const hdrs[] = {
         "x-amz-server-side-encryption-customer-algorithm", "x-amz-object-lock-mode",
-        "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold", "x-amz-tagging",
+        "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold",
         "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption",
     };
     for (size_t i = 0; i < ARRAY_LEN(hdrs); i++) {
@@ -180,8 +181,11 @@ s3_check_unsupported_headers(struct s3_req *q)
         }
     }
     /* x-amz-acl and x-amz-grant-*: judged by the bucket's Object
-     * Ownership, the new object's owner and ACL kept on q (s3_acl_ops.c). */
-    return s3_acl_write_check(q);
+     * Ownership, the new object's owner and ACL kept on q (s3_acl_ops.c);
+     * x-amz-tagging: checked, its text kept on q (s3_tagging_ops.c). */
+    enum s3_err err = s3_acl_write_check(q);
+
+    return err == S3E_OK ? s3_tagging_write_check(q) : err;
 }
 
 /* ---- PUT ---------------------------------------------------------------- */
@@ -351,6 +355,7 @@ s3_put_object(struct s3_req *q)
     p.v.size = res.size;
     p.v.mtime_ms = tm_now_ms();
     p.v.owner_id = q->acl_owner_id; /* [§6.1] */
+    p.v.tags = q->tag_text;
     p.v.etag = str_make(md5hex, 32);
     p.v.content_type = http_header(r, "content-type");
     if (p.v.content_type.p == NULL)
@@ -491,6 +496,9 @@ object_headers(struct s3_req *q, const struct md_bucket *b, const struct md_vers
     http_resp_header(q->http, "Content-Type", ct.n ? ct : STR_LIT("binary/octet-stream"));
     if (b->versioning != MD_VER_NONE || !str_eq_c(v->version_id, "null"))
         http_resp_header(q->http, "x-amz-version-id", v->version_id);
+    if (md_tags_count(v->tags) > 0)
+        http_resp_header_c(q->http, "x-amz-tagging-count",
+                           arena_printf(q->arena, "%zu", md_tags_count(v->tags)));
     /* AWS: sent for every class but STANDARD. */
     if (v->storage_class.n > 0)
         http_resp_header(q->http, "x-amz-storage-class", v->storage_class);
@@ -798,6 +806,7 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
     struct md_bucket sb_row;
     struct md_version src;
     struct str sb, sk, svid, directive = http_header(r, "x-amz-metadata-directive");
+    struct str tdirective;
     struct blob_writer *w = NULL;
     char blob_id[BLOB_ID_LEN + 1];
     enum s3_err err;
@@ -818,6 +827,14 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
         return S3E_INVALID_ARGUMENT;
     }
     replace = str_eq_c(directive, "REPLACE");
+    tdirective = http_header(r, "x-amz-tagging-directive");
+    if (tdirective.p != NULL && !str_eq_c(tdirective, "COPY") &&
+        !str_eq_c(tdirective, "REPLACE")) {
+        q->err_msg = "Unknown tagging directive.";
+        q->err_arg_name = "x-amz-tagging-directive";
+        q->err_arg_value = arena_cstr(q->arena, tdirective);
+        return S3E_INVALID_ARGUMENT;
+    }
     /* AWS: a copy is STANDARD unless the request names a class: the
      * source's class is not copied. */
     err = s3_storage_class_header(q, &p.v.storage_class);
@@ -895,6 +912,9 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
     p.v.size = src.size;
     p.v.mtime_ms = tm_now_ms();
     p.v.owner_id = q->acl_owner_id; /* [§6.1] */
+    /* AWS: the source's tags unless x-amz-tagging-directive is REPLACE,
+     * which takes x-amz-tagging's (none when absent). */
+    p.v.tags = str_eq_c(tdirective, "REPLACE") ? q->tag_text : src.tags;
     p.v.etag = src.etag;
     p.v.checksum_algo = src.checksum_algo;
     p.v.checksum_value = src.checksum_value;

@@ -47,7 +47,8 @@ unsupported_field(struct str name)
         "x-amz-checksum-",
     };
 
-    if (str_ieq_c(name, "tagging") || str_ieq_c(name, "x-amz-tagging"))
+    /* Not a field of S3's POST (its tags are the tagging field). */
+    if (str_ieq_c(name, "x-amz-tagging"))
         return true;
     for (size_t i = 0; i < ARRAY_LEN(prefixes); i++)
         if (name.n >= strlen(prefixes[i]) && strncasecmp(name.p, prefixes[i], strlen(prefixes[i])) == 0)
@@ -578,6 +579,9 @@ s3_post_object(struct s3_req *q)
         err = bad_field(q, "acl", q->post_acl, "Invalid canned ACL.");
         goto out;
     }
+    /* The tagging field, a <Tagging> document, stands for x-amz-tagging:
+     * read before the decision, whose s3:RequestObjectTag keys see it. */
+    q->post_tagging = s3_post_field(fm, "tagging");
     /* The decision the authorize phase left: s3:PutObject on the key for
      * the form's caller [§3.2, §8]. */
     err = s3_authz_check(q, "s3:PutObject", &p.b, key, STR_NULL, false, NULL);
@@ -600,6 +604,7 @@ s3_post_object(struct s3_req *q)
     p.v.key = key;
     p.v.mtime_ms = tm_now_ms();
     p.v.owner_id = q->acl_owner_id; /* as s3_acl_write_check() decided [§6.1] */
+    p.v.tags = q->tag_text; /* as s3_tagging_write_check() found them */
     p.v.content_type = s3_post_field(fm, "Content-Type");
     if (p.v.content_type.p == NULL)
         p.v.content_type = STR_LIT("binary/octet-stream");

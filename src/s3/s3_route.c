@@ -45,7 +45,7 @@ static const char *const unsupported_subs[] = {
     "accelerate", "analytics", "encryption",
     "intelligent-tiering", "inventory", "legal-hold", "logging", "metadataTable",
     "metrics", "notification", "object-lock", "replication", "requestPayment",
-    "retention", "select", "tagging", "torrent", "website", "renameObject", "session",
+    "retention", "select", "torrent", "website", "renameObject", "session",
 };
 
 struct str
@@ -331,6 +331,9 @@ route(struct s3_req *q)
             return S3E_NOT_IMPLEMENTED;
     /* ?acl takes GET and PUT only: never another operation's handler. */
     if ((lv == BKT || lv == OBJ) && s3_has_param(q, "acl"))
+        return S3E_METHOD_NOT_ALLOWED;
+    /* ?tagging takes GET, PUT and DELETE only, as ?acl. */
+    if ((lv == BKT || lv == OBJ) && s3_has_param(q, "tagging"))
         return S3E_METHOD_NOT_ALLOWED;
     if (fallback < 0) {
         if (method_known || lv == SVC || lv == CTL)
@@ -684,8 +687,10 @@ ph_authorize(struct s3_req *q)
 
     if (ops[q->op].vaction != NULL && a.vid.p != NULL)
         a.action = ops[q->op].vaction;
+    /* PutObjectTagging's s3:RequestObjectTag keys are in its body: its
+     * handler decides once it has read it (s3_tagging_ops.c). */
     a.defer = (ops[q->op].bucket && q->bucket_err != S3E_OK) || q->op == S3OP_DELETE_OBJECTS ||
-              q->op == S3OP_POST_OBJECT;
+              q->op == S3OP_POST_OBJECT || q->op == S3OP_PUT_OBJECT_TAGGING;
     q->err = s3_authorize(q, &a);
     return q->err == S3E_OK ? STEP_NEXT : STEP_FAIL;
 }
