@@ -248,13 +248,17 @@ class TestPostUpload(PostCase):
         self.assertPostError(post(self.b, f), 403, "InvalidAccessKeyId")
 
     def test_unsupported_fields_refused(self):
-        for name, value in (("tagging", "<Tagging/>"), ("x-amz-server-side-encryption", "AES256"),
+        for name, value in (("x-amz-server-side-encryption", "AES256"),
                             ("x-amz-object-lock-mode", "GOVERNANCE")):
             f = v4_form(self.ak, self.sk, self.b, [{"key": "nope"}, [
                 "starts-with", "$" + name, ""]], {"key": "nope", name: value})
             r = post(self.b, f)
             self.assertPostError(r, 501, "NotImplemented")
             self.assertIn(name, err(r)[1])
+        # tagging is kept (test_tagging.py), so a document S3 would refuse is refused
+        f = v4_form(self.ak, self.sk, self.b, [{"key": "nope"}, ["starts-with", "$tagging", ""]],
+                    {"key": "nope", "tagging": "<Tagging/>"})
+        self.assertPostError(post(self.b, f), 400, "MalformedXML")
         self.assertStatus(404, self.c.head_object, Bucket=self.b, Key="nope")
 
     def test_acl_field(self):
