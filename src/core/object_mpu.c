@@ -306,7 +306,39 @@ object_mpu_complete(struct md_conn *c, struct object_mpu_complete *x, struct are
         if (rc < 0)
             return core_store_err(rc);
     }
-    return core_store_err(md_upload_delete(c, x->u.id));
+    rc = md_upload_delete(c, x->u.id);
+    if (rc == 0)
+        rc = md_upload_done_add(c, x->u.upload_id, x->b.id, x->v.seq, x->now_ms);
+    return core_store_err(rc);
+}
+
+enum core_err
+object_mpu_completed(struct md_conn *c, int64_t bucket_id, struct str key, struct str upload_id,
+                     const struct object_mpu_want *want, size_t n_want, struct arena *a,
+                     struct md_version *v)
+{
+    struct md_part *ext;
+    size_t n;
+    int64_t done_bucket, seq;
+    int rc;
+
+    if (upload_id.p == NULL || upload_id.n == 0 || upload_id.n > MD_UPLOAD_ID_MAX)
+        return CORE_E_NO_SUCH_UPLOAD;
+    rc = md_upload_done_get(c, upload_id, &done_bucket, &seq);
+    if (rc == 0)
+        rc = md_version_get_seq(c, seq, a, v);
+    if (rc == -ENOENT || (rc == 0 && (done_bucket != bucket_id || !str_eq(v->key, key))))
+        return CORE_E_NO_SUCH_UPLOAD;
+    if (rc == 0)
+        rc = md_version_part_list(c, seq, 0, S3_MPU_MAX_PARTS, a, &ext, &n);
+    if (rc < 0)
+        return core_store_err(rc);
+    if (n != n_want)
+        return CORE_E_NO_SUCH_UPLOAD;
+    for (size_t i = 0; i < n; i++)
+        if (!str_eq(ext[i].etag, want[i].etag))
+            return CORE_E_NO_SUCH_UPLOAD;
+    return CORE_E_OK;
 }
 
 /* ---- abort -------------------------------------------------------------- */

@@ -67,9 +67,19 @@ struct object_mpu_complete {
  * (CORE_E_OBJECT_SIZE_MISMATCH, CORE_E_CHECKSUM_ALGO_MISMATCH,
  * CORE_E_BAD_CHECKSUM); x->cond; then the version (object_put()) with the
  * parts as its extents, numbered 1..N, and the upload deleted (parts left
- * out go to the trash, due at once). CPU bounded by 10000 parts. */
+ * out go to the trash, due at once) and remembered as completed
+ * (object_mpu_completed()). CPU bounded by 10000 parts. */
 enum core_err object_mpu_complete(struct md_conn *c, struct object_mpu_complete *x,
                                   struct arena *a);
+
+/* A CompleteMultipartUpload sent again after it succeeded (a client retry
+ * after a lost answer): CORE_E_OK with *v the version upload_id made, if
+ * it made one in bucket_id under key within MD_UPLOAD_DONE_KEEP_MS, the
+ * version still exists, and want names the same parts (ETags in order);
+ * CORE_E_NO_SUCH_UPLOAD otherwise, as before the retry rule. */
+enum core_err object_mpu_completed(struct md_conn *c, int64_t bucket_id, struct str key,
+                                   struct str upload_id, const struct object_mpu_want *want,
+                                   size_t n_want, struct arena *a, struct md_version *v);
 
 /* AbortMultipartUpload: the bucket (*b), the upload (as
  * object_mpu_upload()), then its rows deleted and its parts' data sent to

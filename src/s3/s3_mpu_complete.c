@@ -209,6 +209,67 @@ read_complete_body(struct s3_req *q, struct complete_ctx *x, struct str *body)
     return err;
 }
 
+/* The answer of a completion that made version v. */
+static void
+reply_complete(struct s3_req *q, const struct md_version *v)
+{
+    struct http_req *r = q->http;
+    char etag[80];
+    struct buf xml;
+
+    if (!str_eq_c(v->version_id, "null"))
+        http_resp_header(r, "x-amz-version-id", v->version_id);
+    s3_etag_quoted(v->etag, etag);
+    buf_init(&xml, 64 * 1024);
+    xml_decl(&xml);
+    xml_open_ns(&xml, "CompleteMultipartUploadResult", S3_XMLNS);
+    {
+        struct buf loc;
+        struct str host = http_header(r, "host");
+        buf_init(&loc, 8 * 1024);
+        buf_printf(&loc, "%s://%.*s/", r->is_tls ? "https" : "http",
+                   STR_FMT(host.p ? host : STR_LIT("localhost")));
+        if (!q->is_vhost) {
+            buf_append_str(&loc, q->bucket);
+            buf_append_c(&loc, "/");
+        }
+        uri_encode(&loc, q->key, 1);
+        xml_elem(&xml, "Location", buf_str(&loc));
+        buf_free(&loc);
+    }
+    xml_elem(&xml, "Bucket", q->bucket);
+    xml_elem(&xml, "Key", q->key);
+    xml_elem_c(&xml, "ETag", etag);
+    if (v->checksum_algo.n > 0) {
+        char tag[32];
+        snprintf(tag, sizeof(tag), "Checksum%.*s", STR_FMT(v->checksum_algo));
+        xml_elem(&xml, tag, v->checksum_value);
+        xml_elem_c(&xml, "ChecksumType", s3_mpu_checksum_type(v));
+    }
+    xml_close(&xml, "CompleteMultipartUploadResult");
+    s3_reply_xml(q, 200, &xml);
+}
+
+/* The upload is gone: if this request repeats the completion that made it
+ * go (same parts), S3 answers that success again; else NoSuchUpload. */
+static enum s3_err
+complete_again(struct s3_req *q, struct complete_ctx *x)
+{
+    struct str body, id = s3_param(q, "uploadId", NULL);
+    struct md_version v;
+    enum s3_err err = read_complete_body(q, x, &body);
+
+    if (err == S3E_OK)
+        err = parse_complete(q, body, x);
+    if (err != S3E_OK)
+        return err;
+    if (object_mpu_completed(md_reader(q->srv->md), q->b.id, q->key, id, x->x.want,
+                             x->x.n_want, q->arena, &v) != CORE_E_OK)
+        return s3_mpu_no_such_upload(q, id);
+    reply_complete(q, &v);
+    return S3E_OK;
+}
+
 /* POST /{bucket}/{key}?uploadId=ID */
 enum s3_err
 s3_complete_multipart_upload(struct s3_req *q)
@@ -217,14 +278,14 @@ s3_complete_multipart_upload(struct s3_req *q)
     struct complete_ctx x = {.q = q};
     struct str body, inm = http_header(r, "if-none-match");
     struct str mos = http_header(r, "x-amz-mp-object-size");
-    char etag[80];
     enum s3_err err;
-    struct buf xml;
     int rc;
 
     err = s3_req_bucket(q, &x.x.b);
     if (err == S3E_OK)
         err = s3_mpu_upload_load(q, md_reader(q->srv->md), &x.x.b, &x.x.u);
+    if (err == S3E_NO_SUCH_UPLOAD)
+        return complete_again(q, &x);
     if (err != S3E_OK)
         return err;
     x.x.bucket = q->bucket;
@@ -258,41 +319,18 @@ s3_complete_multipart_upload(struct s3_req *q)
     if (err != S3E_OK)
         return err;
     rc = md_write(q->srv->md, complete_txn, &x);
+    /* A retry that lost the race to its first attempt finds the upload gone. */
+    if (rc < 0 && x.err == CORE_E_NO_SUCH_UPLOAD &&
+        object_mpu_completed(md_reader(q->srv->md), q->b.id, q->key, x.x.upload_id, x.x.want,
+                             x.x.n_want, q->arena, &x.x.v) == CORE_E_OK) {
+        reply_complete(q, &x.x.v);
+        return S3E_OK;
+    }
     if (rc < 0)
         return x.err != CORE_E_OK ? complete_err(q, &x) : s3_err_from_errno(rc);
     /* Committed: the object is visible and durable. Parts left out are due
      * at once; a replaced version's data waits out its grace period. */
     s3_mpu_reap(q->srv);
-    if (x.x.b.versioning == MD_VER_ENABLED)
-        http_resp_header(r, "x-amz-version-id", x.x.v.version_id);
-    s3_etag_quoted(x.x.v.etag, etag);
-    buf_init(&xml, 64 * 1024);
-    xml_decl(&xml);
-    xml_open_ns(&xml, "CompleteMultipartUploadResult", S3_XMLNS);
-    {
-        struct buf loc;
-        struct str host = http_header(r, "host");
-        buf_init(&loc, 8 * 1024);
-        buf_printf(&loc, "%s://%.*s/", r->is_tls ? "https" : "http",
-                   STR_FMT(host.p ? host : STR_LIT("localhost")));
-        if (!q->is_vhost) {
-            buf_append_str(&loc, q->bucket);
-            buf_append_c(&loc, "/");
-        }
-        uri_encode(&loc, q->key, 1);
-        xml_elem(&xml, "Location", buf_str(&loc));
-        buf_free(&loc);
-    }
-    xml_elem(&xml, "Bucket", q->bucket);
-    xml_elem(&xml, "Key", q->key);
-    xml_elem_c(&xml, "ETag", etag);
-    if (x.x.v.checksum_algo.n > 0) {
-        char tag[32];
-        snprintf(tag, sizeof(tag), "Checksum%.*s", STR_FMT(x.x.v.checksum_algo));
-        xml_elem(&xml, tag, x.x.v.checksum_value);
-        xml_elem_c(&xml, "ChecksumType", s3_mpu_checksum_type(&x.x.v));
-    }
-    xml_close(&xml, "CompleteMultipartUploadResult");
-    s3_reply_xml(q, 200, &xml);
+    reply_complete(q, &x.x.v);
     return S3E_OK;
 }

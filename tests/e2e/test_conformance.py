@@ -99,6 +99,78 @@ class ObjectBugsTest(E2ETestCase):
         self.assertEqual(r.header("Content-Range"), "bytes */10")
 
 
+class CompleteRetryTest(E2ETestCase):
+    """A CompleteMultipartUpload sent again after it succeeded (the client never saw the
+    answer) gets the same success, as on S3; it was 404 NoSuchUpload."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.c = client()
+        cls.bucket = bucket_name("retry")
+        cls.c.create_bucket(Bucket=cls.bucket)
+
+    @classmethod
+    def tearDownClass(cls):
+        delete_bucket(cls.c, cls.bucket)
+
+    def upload(self, key, n=2):
+        uid = self.c.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+        parts = []
+        for i in range(1, n + 1):
+            body = bytes([i]) * (5 * 1024 * 1024 if i < n else 10)
+            e = self.c.upload_part(Bucket=self.bucket, Key=key, UploadId=uid, PartNumber=i,
+                                   Body=body)["ETag"]
+            parts.append({"PartNumber": i, "ETag": e})
+        return uid, parts
+
+    def complete(self, key, uid, parts):
+        return self.c.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=uid,
+                                                MultipartUpload={"Parts": parts})
+
+    def test_retry_answers_the_same_success(self):
+        uid, parts = self.upload("k")
+        first = self.complete("k", uid, parts)
+        again = self.complete("k", uid, parts)
+        for f in ("ETag", "Bucket", "Key", "Location"):
+            self.assertEqual(again[f], first[f])
+        self.assertNotIn("VersionId", again)
+        self.assertEqual(self.c.head_object(Bucket=self.bucket, Key="k")["ETag"], first["ETag"])
+
+    def test_retry_on_versioned_bucket_names_the_version(self):
+        b = bucket_name("retryv")
+        self.c.create_bucket(Bucket=b)
+        self.c.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+        try:
+            uid = self.c.create_multipart_upload(Bucket=b, Key="v")["UploadId"]
+            e = self.c.upload_part(Bucket=b, Key="v", UploadId=uid, PartNumber=1,
+                                   Body=b"one")["ETag"]
+            mpu = {"Parts": [{"PartNumber": 1, "ETag": e}]}
+            first = self.c.complete_multipart_upload(Bucket=b, Key="v", UploadId=uid,
+                                                     MultipartUpload=mpu)
+            self.c.put_object(Bucket=b, Key="v", Body=b"newer")
+            again = self.c.complete_multipart_upload(Bucket=b, Key="v", UploadId=uid,
+                                                     MultipartUpload=mpu)
+            self.assertEqual(again["VersionId"], first["VersionId"])
+            self.assertEqual(again["ETag"], first["ETag"])
+        finally:
+            delete_bucket(self.c, b)
+
+    def test_other_parts_or_key_or_deleted_version_no_such_upload(self):
+        uid, parts = self.upload("k2", 3)
+        self.complete("k2", uid, parts[:1] + parts[2:])
+        self.assertS3Error("NoSuchUpload", 404, self.complete, "k2", uid, parts)
+        self.assertS3Error("NoSuchUpload", 404, self.complete, "other", uid,
+                           parts[:1] + parts[2:])
+        self.assertEqual(self.complete("k2", uid, parts[:1] + parts[2:])["Key"], "k2")
+        self.c.delete_object(Bucket=self.bucket, Key="k2")
+        self.assertS3Error("NoSuchUpload", 404, self.complete, "k2", uid, parts[:1] + parts[2:])
+
+    def test_aborted_upload_stays_no_such_upload(self):
+        uid, parts = self.upload("k3", 1)
+        self.c.abort_multipart_upload(Bucket=self.bucket, Key="k3", UploadId=uid)
+        self.assertS3Error("NoSuchUpload", 404, self.complete, "k3", uid, parts)
+
+
 class LifecycleIdTest(E2ETestCase):
     """A rule sent without an ID is stored with one that S3 generated; IDs sent are kept."""
 

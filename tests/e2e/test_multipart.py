@@ -225,8 +225,12 @@ class MultipartBasicTest(MultipartBase):
         self.complete("pending", uid, parts)
         self.assertEqual(self.c.get_object(Bucket=self.bucket, Key="pending")["Body"].read(),
                          b"abc")
-        # Completed: the upload is gone.
-        self.assertS3Error("NoSuchUpload", 404, self.complete, "pending", uid, parts)
+        # Completed: the upload is gone (a repeated completion answers its success again:
+        # test_conformance.CompleteRetryTest).
+        self.assertS3Error("NoSuchUpload", 404, self.c.list_parts, Bucket=self.bucket,
+                           Key="pending", UploadId=uid)
+        self.assertS3Error("NoSuchUpload", 404, self.c.abort_multipart_upload,
+                           Bucket=self.bucket, Key="pending", UploadId=uid)
 
 
 class MultipartListTest(MultipartBase):

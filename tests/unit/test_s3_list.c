@@ -1633,7 +1633,8 @@ test_buckets(void **state)
                           (const char *const[]){"x-amz-bucket-object-lock-enabled: true", NULL},
                           NULL),
                      S3E_NOT_IMPLEMENTED);
-    assert_int_equal(call(1, "PUT", "zeta", NULL, NULL, NULL), S3E_BUCKET_ALREADY_OWNED_BY_YOU);
+    /* us-east-1: the owner's re-create answers 200 (a 409 elsewhere: test_buckets.py). */
+    assert_int_equal(call(1, "PUT", "zeta", NULL, NULL, NULL), S3E_OK);
     assert_int_equal(call(2, "PUT", "zeta", NULL, NULL, NULL), S3E_BUCKET_ALREADY_EXISTS);
     assert_int_equal(call(2, "PUT", "mid", NULL, NULL, NULL), S3E_OK);
 
