@@ -420,8 +420,9 @@ class HttpTest(E2ETestCase):
     def test_unsupported_object_subresource_not_implemented(self):
         r = signed_request("GET", "/%s/one" % self.b, query=[("torrent", None)])
         self.assertRawError(r, 501, "NotImplemented")
-        r = signed_request("POST", "/%s/one" % self.b, query=[("restore", None)],
-                           body=b"<RestoreRequest/>")
+        r = signed_request("POST", "/%s/one" % self.b,
+                           query=[("select", None), ("select-type", "2")],
+                           body=b"<SelectObjectContentRequest/>")
         self.assertRawError(r, 501, "NotImplemented")
         self.assertEqual(self.c.get_object(Bucket=self.b, Key="one")["Body"].read(),
                          b"first object")
