@@ -183,6 +183,28 @@ class TestObjectTagging(TaggingCase):
                            Tagging="&".join("k%d=v" % i for i in range(11)))
         self.assertEqual(self.get_tags(b, "p"), [])  # nothing refused was stored
 
+    def test_presigned_put_tagging(self):
+        b = self.bucket(key=None)
+        # boto3 signs x-amz-tagging as a header the uploader must send
+        c = lib.client(ak=self.a.ak, sk=self.a.sk)
+        url = c.generate_presigned_url("put_object", Params={
+            "Bucket": b, "Key": "pre", "Tagging": "via=boto3"}, ExpiresIn=300)
+        r = requests.put(url, data=b"p", headers={"x-amz-tagging": "via=boto3"}, timeout=30)
+        self.assertEqual(r.status_code, 200, r.content)
+        self.assertEqual(self.get_tags(b, "pre"), [("via", "boto3")])
+        # other presigners put it in the signed query, where AWS reads it too
+        http = lib.env().http
+        path = lib.presign("PUT", "/%s/q" % b, query=[("x-amz-tagging", "via=query&n=1")],
+                           ak=self.a.ak, sk=self.a.sk)
+        r = requests.put(http + path, data=b"q", timeout=30)
+        self.assertEqual(r.status_code, 200, r.content)
+        self.assertEqual(self.get_tags(b, "q"), [("via", "query"), ("n", "1")])
+        path = lib.presign("PUT", "/%s/q" % b, query=[("x-amz-tagging", "bad!=1")],
+                           ak=self.a.ak, sk=self.a.sk)
+        r = requests.put(http + path, data=b"q", timeout=30)
+        self.assertEqual(r.status_code, 400, r.content)
+        self.assertIn(b"InvalidTag", r.content)
+
     def test_multipart(self):
         b = self.bucket(key=None)
         up = self.a.s3.create_multipart_upload(Bucket=b, Key="m", Tagging="stage=mpu&n=2")
