@@ -169,6 +169,14 @@ rule_rules(struct arena *a, struct s3_cors_rule *r, const struct str *m, size_t 
         }
     }
     for (size_t i = 0; i < r->n_expose; i++) {
+        /* Coffer decision: a line break (sent as &#10; or &#13;) could never
+         * reach Access-Control-Expose-Headers, so it is refused rather than
+         * stored and silently dropped from every answer. */
+        if (count_char(r->expose[i], '\r') + count_char(r->expose[i], '\n') > 0) {
+            *msg = arena_printf(a, "ExposeHeader \"%.*s\" contains invalid character.",
+                                STR_FMT(r->expose[i]));
+            return S3E_INVALID_REQUEST;
+        }
         if (count_char(r->expose[i], '*') > 0) {
             *msg = arena_printf(a,
                                 "ExposeHeader \"%.*s\" contains wildcard. We currently do not "

@@ -48,8 +48,8 @@ struct s3_cors {
  * shape, no rule, a rule without AllowedMethod or AllowedOrigin, a bad
  * MaxAgeSeconds), or S3E_INVALID_REQUEST with *msg (arena or static) for
  * too many rules, an unsupported method, more than one wildcard in an
- * AllowedOrigin or AllowedHeader, a wildcard in an ExposeHeader, or an ID
- * over 255 characters. The first fault in document order is the answer. */
+ * AllowedOrigin or AllowedHeader, a wildcard or a line break in an
+ * ExposeHeader, or an ID over 255 characters. The first fault in document order is the answer. */
 enum s3_err s3_cors_parse(struct arena *a, struct str body, struct s3_cors *out,
                           const char **msg);
 

@@ -134,6 +134,8 @@ class TestCorsApi(CorsCase):
             ([rule(["*"], ["GET"], expose=["x-amz-*"])], "InvalidRequest",
              'ExposeHeader "x-amz-*" contains wildcard. We currently do not support wildcard '
              "for ExposeHeader."),
+            ([rule(["*"], ["GET"], expose=["ETag\nSet-Cookie: a=b"])], "InvalidRequest",
+             'ExposeHeader "ETag\nSet-Cookie: a=b" contains invalid character.'),
             ([rule(["*"], ["GET"])] * 101, "InvalidRequest",
              "The number of CORS rules should not exceed allowed limit of 100 rules."),
             ([rule(["*"], ["GET"], rid="x" * 256)], "InvalidRequest",

@@ -119,6 +119,8 @@ test_refused(void **state)
          S3E_INVALID_REQUEST, "AllowedOrigin \"*.example.*\" can not have more than one wildcard."},
         {"header wildcards", CORS(RULE(MIN "<AllowedHeader>**</AllowedHeader>")),
          S3E_INVALID_REQUEST, "AllowedHeader \"**\" can not have more than one wildcard."},
+        {"expose line break", CORS(RULE(MIN "<ExposeHeader>ETag&#13;&#10;X: y</ExposeHeader>")),
+         S3E_INVALID_REQUEST, "ExposeHeader \"ETag\r\nX: y\" contains invalid character."},
         {"expose wildcard", CORS(RULE(MIN "<ExposeHeader>x-amz-*</ExposeHeader>")),
          S3E_INVALID_REQUEST,
          "ExposeHeader \"x-amz-*\" contains wildcard. We currently do not support wildcard for "
