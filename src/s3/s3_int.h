@@ -316,6 +316,12 @@ enum s3_err s3_key_check(struct str key);
  * CreateMultipartUpload. S3E_METADATA_TOO_LARGE past AWS's 2 KB of user
  * metadata. */
 enum s3_err s3_collect_meta(struct s3_req *q, struct str *out);
+/* A write's own conditions (If-Match, If-None-Match: *) for PutObject,
+ * CopyObject's destination and CompleteMultipartUpload, checked by core/
+ * in the writing transaction. Another If-None-Match: NotImplemented, as on
+ * S3. */
+struct object_cond;
+enum s3_err s3_write_cond(struct s3_req *q, struct object_cond *c);
 /* Headers a write carries that change what S3 stores, for PutObject,
  * CopyObject and CreateMultipartUpload, none accepted and ignored:
  * server-side encryption, object lock and tagging are refused with 501

@@ -276,7 +276,7 @@ s3_complete_multipart_upload(struct s3_req *q)
 {
     struct http_req *r = q->http;
     struct complete_ctx x = {.q = q};
-    struct str body, inm = http_header(r, "if-none-match");
+    struct str body;
     struct str mos = http_header(r, "x-amz-mp-object-size");
     enum s3_err err;
     int rc;
@@ -297,14 +297,9 @@ s3_complete_multipart_upload(struct s3_req *q)
         x.x.account_id = x.x.b.account_id;
     x.x.key = q->key;
     x.x.upload_id = x.x.u.upload_id;
-    if (inm.p != NULL) {
-        if (!str_eq_c(str_trim(inm), "*")) {
-            q->err_msg = "If-None-Match only supports the value *";
-            return S3E_NOT_IMPLEMENTED;
-        }
-        x.x.cond.if_none_match = true;
-    }
-    x.x.cond.if_match = http_header(r, "if-match");
+    err = s3_write_cond(q, &x.x.cond);
+    if (err != S3E_OK)
+        return err;
     x.x.object_size = -1;
     if (mos.p != NULL) {
         long long v;

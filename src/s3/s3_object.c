@@ -96,6 +96,21 @@ s3_redirect_check(struct s3_req *q, struct str v)
 }
 
 enum s3_err
+s3_write_cond(struct s3_req *q, struct object_cond *c)
+{
+    struct str inm = http_header(q->http, "if-none-match");
+
+    c->if_match = http_header(q->http, "if-match");
+    c->if_none_match = inm.p != NULL;
+    /* AWS: only "*" is supported for writes. */
+    if (inm.p != NULL && !str_eq_c(str_trim(inm), "*")) {
+        q->err_msg = "If-None-Match only supports the value *";
+        return S3E_NOT_IMPLEMENTED;
+    }
+    return S3E_OK;
+}
+
+enum s3_err
 s3_collect_meta(struct s3_req *q, struct str *out)
 {
     struct http_req *r = q->http;
@@ -283,16 +298,9 @@ s3_put_object(struct s3_req *q)
         return S3E_MISSING_CONTENT_LENGTH;
     if (r->content_length > S3_MAX_PUT_BYTES + (S3_MAX_PUT_BYTES / 64))
         return S3E_ENTITY_TOO_LARGE;
-    p.cond.if_match = http_header(r, "if-match");
-    if (http_header(r, "if-none-match").p != NULL) {
-        /* AWS: only "*" is supported for writes. */
-        if (!str_eq_c(str_trim(http_header(r, "if-none-match")), "*")) {
-            q->err_msg = "If-None-Match on PutObject only supports the value *";
-            return S3E_NOT_IMPLEMENTED;
-        }
-        p.cond.if_none_match = true;
-    }
-    err = s3_storage_class_header(q, &p.v.storage_class);
+    err = s3_write_cond(q, &p.cond);
+    if (err == S3E_OK)
+        err = s3_storage_class_header(q, &p.v.storage_class);
     if (err == S3E_OK)
         err = s3_check_unsupported_headers(q);
     if (err == S3E_OK)
@@ -819,7 +827,9 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
         q->err_msg = "This request does not support content";
         return S3E_INVALID_REQUEST;
     }
-    err = s3_parse_copy_source(q, &sb, &sk, &svid);
+    err = s3_write_cond(q, &p.cond); /* of the destination, in the writing transaction */
+    if (err == S3E_OK)
+        err = s3_parse_copy_source(q, &sb, &sk, &svid);
     if (err != S3E_OK)
         return err;
     if (directive.p != NULL && !str_eq_c(directive, "COPY") && !str_eq_c(directive, "REPLACE")) {

@@ -99,6 +99,48 @@ class ObjectBugsTest(E2ETestCase):
         self.assertEqual(r.header("Content-Range"), "bytes */10")
 
 
+class CopyDestinationConditionTest(E2ETestCase):
+    """CopyObject's own If-Match / If-None-Match: * are about the destination, checked in
+    the writing transaction as for PutObject; they were accepted and ignored."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.c = client()
+        cls.bucket = bucket_name("copycond")
+        cls.c.create_bucket(Bucket=cls.bucket)
+        cls.c.put_object(Bucket=cls.bucket, Key="src", Body=b"source")
+
+    @classmethod
+    def tearDownClass(cls):
+        delete_bucket(cls.c, cls.bucket)
+
+    def copy(self, key, **kw):
+        return self.c.copy_object(Bucket=self.bucket, Key=key,
+                                  CopySource={"Bucket": self.bucket, "Key": "src"}, **kw)
+
+    def body(self, key):
+        return self.c.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def test_if_none_match_star(self):
+        self.copy("new1", IfNoneMatch="*")
+        self.assertEqual(self.body("new1"), b"source")
+        self.c.put_object(Bucket=self.bucket, Key="taken", Body=b"mine")
+        self.assertS3Error("PreconditionFailed", 412, self.copy, "taken", IfNoneMatch="*")
+        self.assertEqual(self.body("taken"), b"mine")
+
+    def test_if_match(self):
+        e = self.c.put_object(Bucket=self.bucket, Key="dst", Body=b"old")["ETag"]
+        self.assertS3Error("PreconditionFailed", 412, self.copy, "dst",
+                           IfMatch='"0123456789abcdef0123456789abcdef"')
+        self.assertEqual(self.body("dst"), b"old")
+        self.copy("dst", IfMatch=e)
+        self.assertEqual(self.body("dst"), b"source")
+        self.assertS3Error("NoSuchKey", 404, self.copy, "absent", IfMatch=e)
+
+    def test_if_none_match_etag_not_implemented(self):
+        self.assertS3Error("NotImplemented", 501, self.copy, "x", IfNoneMatch='"abc"')
+
+
 class CompleteRetryTest(E2ETestCase):
     """A CompleteMultipartUpload sent again after it succeeded (the client never saw the
     answer) gets the same success, as on S3; it was 404 NoSuchUpload."""
