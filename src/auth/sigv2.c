@@ -107,9 +107,14 @@ static int
 build_string_to_sign(const struct sigv4_input *in, const struct sigv2_auth *auth,
                      struct str bucket_vhost, bool slash, struct arena *a, struct buf *b)
 {
-    struct amz_hdr *h = arena_alloc(a, (in->n_hdrs ? in->n_hdrs : 1) * sizeof(*h));
-    size_t n = 0;
+    struct str rest = in->query, item, qk, qv;
+    struct amz_hdr *h;
+    size_t n = 0, cap = in->n_hdrs + 1;
     bool has_amz_date = false;
+
+    for (size_t i = 0; i < in->query.n; i++)
+        cap += in->query.p[i] == '&';
+    h = arena_alloc(a, cap * sizeof(*h));
 
     buf_append_str(b, in->method);
     buf_append_c(b, "\n");
@@ -129,6 +134,24 @@ build_string_to_sign(const struct sigv4_input *in, const struct sigv2_auth *auth
             has_amz_date = true;
         h[n].name = lc;
         h[n].value = str_trim(in->hdrs[i].value);
+        n++;
+    }
+    /* A presigned URL carries the x-amz-* headers it was signed with as
+     * query parameters (botocore's HmacV1QueryAuth moves them there after
+     * signing): they are signed as headers. */
+    while (auth->is_presigned && rest.p != NULL && rest.n > 0) {
+        str_split(rest, '&', &item, &rest);
+        if (!str_split(item, '=', &qk, &qv))
+            qv = STR_LIT("");
+        if (qk.n < 6 || strncasecmp(qk.p, "x-amz-", 6) != 0)
+            continue;
+        char *lc = arena_strndup(a, qk.p, qk.n), *d = arena_alloc(a, qv.n + 1);
+        int dn = uri_decode(qv, d);
+        for (char *p = lc; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p + 32);
+        h[n].name = lc;
+        h[n].value = dn < 0 ? qv : str_trim(str_make(d, (size_t)dn));
         n++;
     }
     if (auth->is_presigned) {

@@ -192,6 +192,15 @@ class TestObjectTagging(TaggingCase):
         r = requests.put(url, data=b"p", headers={"x-amz-tagging": "via=boto3"}, timeout=30)
         self.assertEqual(r.status_code, 200, r.content)
         self.assertEqual(self.get_tags(b, "pre"), [("via", "boto3")])
+        # SigV2 (boto3's default for presigned S3 URLs): signed as a header, sent in the query
+        c2 = lib.client(ak=self.a.ak, sk=self.a.sk, signature_version="s3")
+        url = c2.generate_presigned_url("put_object", Params={
+            "Bucket": b, "Key": "v2", "Tagging": "via=sigv2"}, ExpiresIn=300)
+        self.assertIn("Signature=", url)
+        self.assertIn("x-amz-tagging=", url)
+        r = requests.put(url, data=b"p", timeout=30)
+        self.assertEqual(r.status_code, 200, r.content)
+        self.assertEqual(self.get_tags(b, "v2"), [("via", "sigv2")])
         # other presigners put it in the signed query, where AWS reads it too
         http = lib.env().http
         path = lib.presign("PUT", "/%s/q" % b, query=[("x-amz-tagging", "via=query&n=1")],
