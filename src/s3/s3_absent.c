@@ -1,7 +1,8 @@
 /* s3_absent.c -- the sub-resources of S3 features Coffer does not offer
  * (server access logging, event notifications, Transfer Acceleration,
  * Requester Pays, static website hosting, default encryption, replication,
- * Object Lock), answered with the state every Coffer bucket truly is in, as
+ * Object Lock, analytics, metrics, inventory and Intelligent-Tiering
+ * configurations), answered with the state every Coffer bucket truly is in, as
  * S3 answers for a bucket where the feature is off: an empty
  * configuration, or the feature's "no configuration" error. Removing a
  * configuration that cannot exist succeeds, as on S3. Anything that would
@@ -126,4 +127,60 @@ s3_object_lock_absent(struct s3_req *q)
         return err;
     q->err_msg = "Bucket is missing Object Lock Configuration";
     return S3E_INVALID_REQUEST;
+}
+
+/* Analytics, metrics, inventory and Intelligent-Tiering configurations:
+ * GET without ?id lists none, GET or DELETE of an ?id names one that does
+ * not exist. */
+static enum s3_err
+config_list(struct s3_req *q, const char *root)
+{
+    struct md_bucket b;
+    enum s3_err err = s3_req_bucket(q, &b);
+    struct buf x;
+    int rc = 0;
+
+    if (err != S3E_OK)
+        return err;
+    if (s3_has_param(q, "id"))
+        return S3E_NO_SUCH_CONFIGURATION;
+    buf_init(&x, 512);
+    rc |= xml_decl(&x);
+    rc |= xml_open_ns(&x, root, S3_XMLNS);
+    rc |= xml_elem_bool(&x, "IsTruncated", false);
+    rc |= xml_close(&x, root);
+    return s3_reply_built(q, rc, &x);
+}
+
+enum s3_err
+s3_get_bucket_analytics(struct s3_req *q)
+{
+    return config_list(q, "ListBucketAnalyticsConfigurationResult");
+}
+
+enum s3_err
+s3_get_bucket_metrics(struct s3_req *q)
+{
+    return config_list(q, "ListMetricsConfigurationsResult");
+}
+
+enum s3_err
+s3_get_bucket_inventory(struct s3_req *q)
+{
+    return config_list(q, "ListInventoryConfigurationsResult");
+}
+
+enum s3_err
+s3_get_bucket_intelligent_tiering(struct s3_req *q)
+{
+    return config_list(q, "ListBucketIntelligentTieringConfigurationsOutput");
+}
+
+enum s3_err
+s3_delete_bucket_config(struct s3_req *q)
+{
+    struct md_bucket b;
+    enum s3_err err = s3_req_bucket(q, &b);
+
+    return err != S3E_OK ? err : S3E_NO_SUCH_CONFIGURATION;
 }

@@ -77,6 +77,30 @@ class AbsentFeaturesTest(E2ETestCase):
         self.assertS3Error("NoSuchWebsiteConfiguration", 404, self.c.get_bucket_website,
                            Bucket=b)
 
+    def test_no_analytics_metrics_inventory_or_tiering_configurations(self):
+        b = self.bucket
+        for lst, key in ((self.c.list_bucket_analytics_configurations,
+                          "AnalyticsConfigurationList"),
+                         (self.c.list_bucket_metrics_configurations, "MetricsConfigurationList"),
+                         (self.c.list_bucket_inventory_configurations,
+                          "InventoryConfigurationList"),
+                         (self.c.list_bucket_intelligent_tiering_configurations,
+                          "IntelligentTieringConfigurationList")):
+            r = lst(Bucket=b)
+            self.assertFalse(r["IsTruncated"])
+            self.assertNotIn(key, r)
+        for op in (self.c.get_bucket_analytics_configuration,
+                   self.c.get_bucket_metrics_configuration,
+                   self.c.get_bucket_inventory_configuration,
+                   self.c.get_bucket_intelligent_tiering_configuration,
+                   self.c.delete_bucket_analytics_configuration,
+                   self.c.delete_bucket_metrics_configuration,
+                   self.c.delete_bucket_inventory_configuration,
+                   self.c.delete_bucket_intelligent_tiering_configuration):
+            self.assertS3Error("NoSuchConfiguration", 404, op, Bucket=b, Id="x")
+        self.assertS3Error("NotImplemented", 501, self.c.put_bucket_metrics_configuration,
+                           Bucket=b, Id="x", MetricsConfiguration={"Id": "x"})
+
     def test_authorized_and_bucket_needed(self):
         o = other_client()
         self.assertS3Error("AccessDenied", 403, o.get_bucket_logging, Bucket=self.bucket)
