@@ -599,6 +599,44 @@ ph_parse(struct s3_req *q)
     return q->err == S3E_OK ? STEP_NEXT : STEP_FAIL;
 }
 
+/* A presigned URL carries the x-amz-* headers it was signed with in its
+ * query, where SDK presigners put them and the signature covers them: AWS
+ * reads them as headers, so the handlers see them among the headers (a
+ * header sent too wins), never accepted and ignored. The signature's own
+ * parameters are not headers. */
+static void
+query_headers(struct s3_req *q)
+{
+    static const char *const auth_params[] = {
+        "x-amz-algorithm",     "x-amz-credential", "x-amz-date",           "x-amz-expires",
+        "x-amz-signedheaders", "x-amz-signature",  "x-amz-security-token", "x-amz-content-sha256",
+    };
+    struct http_hdr *h = NULL;
+    size_t n = 0;
+
+    for (size_t i = 0; i < q->n_params; i++) {
+        struct str name = q->params[i].name;
+        bool skip = name.n < 6 || strncasecmp(name.p, "x-amz-", 6) != 0 ||
+                    http_header(q->http, arena_cstr(q->arena, name)).p != NULL;
+        for (size_t k = 0; k < ARRAY_LEN(auth_params) && !skip; k++)
+            skip = str_ieq_c(name, auth_params[k]);
+        if (skip)
+            continue;
+        if (h == NULL) {
+            h = arena_alloc(q->arena, (q->http->n_hdrs + q->n_params) * sizeof(*h));
+            memcpy(h, q->http->hdrs, q->http->n_hdrs * sizeof(*h));
+            n = q->http->n_hdrs;
+        }
+        h[n].name = name;
+        h[n].value = q->params[i].value.p != NULL ? q->params[i].value : STR_LIT("");
+        n++;
+    }
+    if (h != NULL) {
+        q->http->hdrs = h;
+        q->http->n_hdrs = n;
+    }
+}
+
 /* Authentication before anything that depends on what exists: a request
  * whose signature fails learns nothing. An unsigned one goes on as the
  * anonymous principal, which only policies or ACLs naming everyone let
@@ -633,6 +671,8 @@ ph_authenticate(struct s3_req *q)
         (void)md_snapshot_begin(md_reader(q->srv->md));
         q->err = s3_auth_verify(q);
     }
+    if (q->err == S3E_OK && q->auth.is_presigned)
+        query_headers(q);
     return q->err == S3E_OK ? STEP_NEXT : STEP_FAIL;
 }
 

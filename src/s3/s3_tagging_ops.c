@@ -31,15 +31,9 @@ carried(const struct s3_req *q, struct str *src, bool *is_xml)
     if (http_header(q->http, "x-amz-copy-source").p != NULL &&
         !str_eq_c(http_header(q->http, "x-amz-tagging-directive"), "REPLACE"))
         return false;
+    /* A presigned URL's x-amz-tagging query parameter is among the
+     * headers too (s3_route.c). */
     *src = http_header(q->http, "x-amz-tagging");
-    /* SDK presigners move x-amz-* headers into the URL's query, which the
-     * signature covers: AWS reads the tags there too. */
-    if (src->p == NULL && q->auth.is_presigned) {
-        bool present = false;
-        struct str v = s3_param(q, "x-amz-tagging", &present);
-        if (present)
-            *src = v.p != NULL ? v : STR_LIT("");
-    }
     return src->p != NULL;
 }
 

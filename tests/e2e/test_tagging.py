@@ -208,6 +208,19 @@ class TestObjectTagging(TaggingCase):
         r = requests.put(http + path, data=b"q", timeout=30)
         self.assertEqual(r.status_code, 200, r.content)
         self.assertEqual(self.get_tags(b, "q"), [("via", "query"), ("n", "1")])
+        # the same for any x-amz-* header in the signed query: stored, or refused as AWS does
+        path = lib.presign("PUT", "/%s/m" % b, query=[("x-amz-meta-color", "blue"),
+                                                      ("x-amz-storage-class", "STANDARD_IA")],
+                           ak=self.a.ak, sk=self.a.sk)
+        r = requests.put(http + path, data=b"m", timeout=30)
+        self.assertEqual(r.status_code, 200, r.content)
+        h = self.a.s3.head_object(Bucket=b, Key="m")
+        self.assertEqual((h["Metadata"], h["StorageClass"]), ({"color": "blue"}, "STANDARD_IA"))
+        path = lib.presign("PUT", "/%s/acl" % b, query=[("x-amz-acl", "public-read")],
+                           ak=self.a.ak, sk=self.a.sk)
+        r = requests.put(http + path, data=b"a", timeout=30)
+        self.assertEqual(r.status_code, 400, r.content)
+        self.assertIn(b"AccessControlListNotSupported", r.content)
         path = lib.presign("PUT", "/%s/q" % b, query=[("x-amz-tagging", "bad!=1")],
                            ak=self.a.ak, sk=self.a.sk)
         r = requests.put(http + path, data=b"q", timeout=30)
