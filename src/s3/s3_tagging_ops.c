@@ -5,14 +5,12 @@
  * s3_tagging.c's, the rules core/tags.c's; s3:ExistingObjectTag is
  * s3_authz_keys.c's. */
 #include "common.h"
-#include "bounds.h"
 #include "core/tags.h"
 #include "s3/s3_authz.h"
 #include "s3/s3_int.h"
 #include "s3/s3_tagging.h"
 
 #include <errno.h>
-#include <string.h>
 
 /* ---- what a write asks for ---------------------------------------------------- */
 
