@@ -6,6 +6,7 @@
 #include "core/object_mpu.h"
 #include "crypto/cksum.h"
 #include "s3/s3_int.h"
+#include "s3/s3_lifecycle.h"
 #include "s3/s3_mpu.h"
 #include "util/enc.h"
 #include "util/tm.h"
@@ -219,6 +220,7 @@ reply_complete(struct s3_req *q, const struct md_version *v)
 
     if (!str_eq_c(v->version_id, "null"))
         http_resp_header(r, "x-amz-version-id", v->version_id);
+    s3_lifecycle_expiration(q, &q->b, v);
     s3_etag_quoted(v->etag, etag);
     buf_init(&xml, 64 * 1024);
     xml_decl(&xml);

@@ -5,6 +5,7 @@
 #include "common.h"
 #include "crypto/cksum.h"
 #include "s3/s3_int.h"
+#include "s3/s3_lifecycle.h"
 #include "s3/s3_mpu.h"
 #include "util/tm.h"
 #include "xml/xml_write.h"
@@ -122,6 +123,7 @@ s3_list_parts(struct s3_req *q)
         xml_elem(&x, "ChecksumType", u.checksum_type);
     }
     xml_close(&x, "ListPartsResult");
+    s3_lifecycle_abort(q, &b, u.initiated_ms);
     s3_reply_xml(q, 200, &x);
     return S3E_OK;
 }

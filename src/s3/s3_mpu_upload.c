@@ -8,6 +8,7 @@
 #include "crypto/cksum.h"
 #include "crypto/hash.h"
 #include "s3/s3_int.h"
+#include "s3/s3_lifecycle.h"
 #include "s3/s3_mpu.h"
 #include "s3/s3_range.h"
 #include "store/blob.h"
@@ -179,6 +180,7 @@ s3_create_multipart_upload(struct s3_req *q)
         http_resp_header_c(q->http, "x-amz-checksum-algorithm", cksum_name(algo));
         http_resp_header_c(q->http, "x-amz-checksum-type", type);
     }
+    s3_lifecycle_abort(q, &x.b, x.u.initiated_ms);
     buf_init(&xml, 64 * 1024);
     xml_decl(&xml);
     xml_open_ns(&xml, "InitiateMultipartUploadResult", S3_XMLNS);

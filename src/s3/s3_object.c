@@ -12,6 +12,7 @@
 #include "s3/s3_acl.h"
 #include "s3/s3_authz.h"
 #include "s3/s3_int.h"
+#include "s3/s3_lifecycle.h"
 #include "s3/s3_mpu.h"
 #include "s3/s3_range.h"
 #include "s3/s3_tagging.h"
@@ -263,6 +264,7 @@ reply_written(struct s3_req *q, struct put_ctx *p, const struct s3_body_result *
         b64_encode(res->cksum, res->cksum_len, b64);
         http_resp_header_c(q->http, cksum_header((enum cksum_algo)res->cksum_algo), b64);
     }
+    s3_lifecycle_expiration(q, &p->b, &p->v);
 }
 
 static void
@@ -486,6 +488,7 @@ object_headers(struct s3_req *q, const struct md_bucket *b, const struct md_vers
 {
     char date[32], etag[80];
     struct str ct = v->content_type;
+    bool by_id;
 
     tm_http_date(v->mtime_ms, date);
     s3_etag_quoted(v->etag, etag);
@@ -510,6 +513,11 @@ object_headers(struct s3_req *q, const struct md_bucket *b, const struct md_vers
     /* AWS: sent for every class but STANDARD. */
     if (v->storage_class.n > 0)
         http_resp_header(q->http, "x-amz-storage-class", v->storage_class);
+    /* AWS: x-amz-expiration only for the current version asked for
+     * without a versionId, even one naming the current [spec lifecycle A4]. */
+    (void)s3_param(q, "versionId", &by_id);
+    if (!by_id)
+        s3_lifecycle_expiration(q, b, v);
     /* AWS: the stored checksum covers the whole object; a range gets none. */
     if (!partial && v->checksum_algo.n > 0 &&
         str_ieq_c(http_header(q->http, "x-amz-checksum-mode"), "ENABLED")) {
@@ -938,6 +946,7 @@ copy_object(struct s3_req *q, struct blob_reader *rd)
         s3_etag_quoted(p.v.etag, etag);
         if (p.b.versioning == MD_VER_ENABLED)
             http_resp_header(r, "x-amz-version-id", p.v.version_id);
+        s3_lifecycle_expiration(q, &p.b, &p.v);
         if (sb_row.versioning != MD_VER_NONE || !str_eq_c(src.version_id, "null"))
             http_resp_header(r, "x-amz-copy-source-version-id", src.version_id);
         buf_init(&x, 4096);

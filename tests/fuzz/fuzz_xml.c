@@ -7,7 +7,8 @@
  *
  * Input: byte 0 picks the parser (value % 6: 0 the bare reader, 1
  * lifecycle, 2 versioning, 3 location, 4 delete, 5 complete, whose upload
- * checksum algorithm is byte 0 / 6 % 6); the rest is the body. */
+ * checksum algorithm is byte 0 / 6 % 6); the rest is the body. A
+ * lifecycle body is also read as the stored model and evaluated. */
 #include "bounds.h"
 #include "common.h"
 #include "s3/s3_int.h"
@@ -55,6 +56,51 @@ reader(struct arena *a, struct str body)
     }
 }
 
+/* The stored form read back as the model (s3_lifecycle_parse()), on any
+ * body: refused cleanly or parsed whole; a body the check accepts always
+ * parses. The evaluator is then asked about a few versions and uploads,
+ * and must only answer with one of the configuration's rules, due by
+ * now. */
+static void
+lifecycle_model(struct arena *a, struct str body, bool valid)
+{
+    static const int64_t now = 1768473000000; /* 2026-01-15T10:30:00Z */
+    static const char *const keys[] = {"", "logs/a", "docs/x", "up/big"};
+    struct lc_config cfg;
+    enum s3_err err = s3_lifecycle_parse(a, body, &cfg);
+
+    if (err != S3E_OK && (err != S3E_MALFORMED_XML || valid || cfg.n_rules != 0))
+        __builtin_trap();
+    for (size_t i = 0; err == S3E_OK && i < ARRAY_LEN(keys) * 4; i++) {
+        struct lc_object o = {
+            .key = str_c(keys[i % ARRAY_LEN(keys)]),
+            .size = (int64_t)i * 40000,
+            .tags = (i & 1) ? STR_LIT("a\t1\nb\t2\n") : STR_NULL,
+            .is_delete_marker = i % 5 == 0,
+            .is_latest = i % 3 != 0,
+            .is_sole = i % 5 == 0,
+            .mtime_ms = now - (int64_t)i * 86400000 * 40,
+            .noncurrent_ms = i % 3 != 0 ? 0 : now - (int64_t)i * 86400000 * 20,
+            .noncurrent_rank = i % 3 != 0 ? 0 : (int64_t)i,
+        };
+        struct lc_decision d;
+        const struct lc_rule *r;
+        int64_t due;
+
+        if (lc_evaluate(&cfg, &o, now, i % 2 ? LC_DAY_S : 10, &d) &&
+            (d.rule < cfg.rules || d.rule >= cfg.rules + cfg.n_rules || d.due_ms > now ||
+             !d.rule->is_enabled))
+            __builtin_trap();
+        if (lc_expiration_header(&cfg, &o, &r, &due) &&
+            (r < cfg.rules || r >= cfg.rules + cfg.n_rules || !o.is_latest ||
+             s3_lifecycle_expiry_value(a, r->id, due) == NULL))
+            __builtin_trap();
+        if (lc_abort_date(&cfg, o.key, o.mtime_ms, LC_DAY_S, &r, &due) &&
+            (r->abort_days < 0 || due <= o.mtime_ms))
+            __builtin_trap();
+    }
+}
+
 static void
 lifecycle(struct arena *a, struct str body)
 {
@@ -68,6 +114,7 @@ lifecycle(struct arena *a, struct str body)
         __builtin_trap();
     if (e.arg_name != NULL && e.arg_value == NULL)
         __builtin_trap();
+    lifecycle_model(a, body, err == S3E_OK);
 }
 
 static void
