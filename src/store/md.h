@@ -702,4 +702,63 @@ int md_trash_take(struct md_conn *c, size_t limit, int64_t before_ms, struct are
  * readers deciding whether an md_write() for md_trash_take() is worth it. */
 int md_trash_pending(struct md_conn *c, int64_t before_ms);
 
+/* ---- the lifecycle executor (md_lifecycle.c, schema 13) --------------------
+ * A bounded, index-driven scan of a bucket's versions with what rule
+ * evaluation needs, a storage-class change, and the executor's progress per
+ * bucket. Which action is due is core/'s; uploads are scanned with
+ * md_upload_list() (prefix STR_NULL; cursor (key, id); initiated_ms). */
+
+/* One version as the executor sees it. Strings copied into the arena. */
+struct md_lc_version {
+    int64_t seq;
+    struct str key, version_id;
+    bool is_latest, is_delete_marker;
+    bool is_sole_dm; /* a latest marker with no other version of its key */
+    int64_t size, mtime_ms;
+    int64_t noncurrent_ms; /* when a newer version replaced it as latest; 0 while latest */
+    struct str etag;
+    struct str storage_class; /* empty (or p == NULL): STANDARD */
+    struct str tags;          /* md_tags_encode() text; STR_NULL when none or not asked for */
+};
+/* Every version of bucket_id in (key ascending, seq descending) order,
+ * strictly after (after_key, after_seq): after_key.p == NULL starts at the
+ * beginning; after_seq == 0 skips every version of after_key. At most limit
+ * rows; fewer means the scan reached the end. with_tags reads each row's
+ * tags too, at a table lookup per row (ask only when a rule filters on
+ * tags). 0 with *out an arena array of *n, or -errno. */
+int md_lc_scan(struct md_conn *c, int64_t bucket_id, struct str after_key, int64_t after_seq,
+               bool with_tags, size_t limit, struct arena *a, struct md_lc_version **out,
+               size_t *n);
+/* Relabels version seq (nothing moves): class.p == NULL or empty is
+ * STANDARD. 0, -ENOENT. */
+int md_version_set_storage_class(struct md_conn *c, int64_t seq, struct str storage_class);
+
+/* Where the executor's pass over a bucket stands. Written in the
+ * transaction of the actions it covers (md_lc_state_put() inside the same
+ * md_write() closure), so after a crash the pass resumes exactly behind
+ * the last committed action. Deleted with its bucket. */
+enum md_lc_phase {
+    MD_LC_VERSIONS = 0, /* cursor: (key, seq) of md_lc_scan() */
+    MD_LC_UPLOADS = 1,  /* cursor: (key, upload row id) of md_upload_list() */
+};
+struct md_lc_state {
+    int64_t bucket_id;
+    int64_t pass_started_ms;   /* the pass's start (wall clock) */
+    enum md_lc_phase phase;
+    struct str cursor_key;     /* STR_NULL: the phase has not started */
+    int64_t cursor_seq;        /* the seq (versions) or upload id (uploads) last done */
+    int64_t cursor_noncurrent; /* noncurrent versions of cursor_key up to the cursor:
+                                * NewerNoncurrentVersions' rank resumes from it */
+    int64_t n_actions;         /* actions of this pass so far */
+    int64_t updated_ms;
+};
+/* 0 with *out (cursor_key copied into a), -ENOENT when no pass is under
+ * way. */
+int md_lc_state_get(struct md_conn *c, int64_t bucket_id, struct arena *a,
+                    struct md_lc_state *out);
+/* Stores st (insert or replace). -ENOENT if the bucket does not exist. */
+int md_lc_state_put(struct md_conn *c, const struct md_lc_state *st);
+/* Ends the pass: 0, -ENOENT if none was stored. */
+int md_lc_state_clear(struct md_conn *c, int64_t bucket_id);
+
 #endif

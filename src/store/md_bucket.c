@@ -312,10 +312,13 @@ md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a)
     rc = exec(c, s);
     if (rc < 0)
         return rc;
+    /* The demoted row became noncurrent when this one was made: lifecycle's
+     * NoncurrentDays count from here [spec-lifecycle A3.1]. */
     s = get(c, ST_V_UNLATEST);
     if (s == NULL)
         return -EIO;
-    if (bind_i64(s, 1, v->bucket_id) | bind_str(s, 2, v->key) | bind_i64(s, 3, seq))
+    if (bind_i64(s, 1, v->bucket_id) | bind_str(s, 2, v->key) | bind_i64(s, 3, seq) |
+        bind_i64(s, 4, v->mtime_ms))
         return bind_fail(c, s);
     rc = exec(c, s);
     if (rc < 0)

@@ -102,14 +102,16 @@
                 "mtime_ms, owner_id, etag, content_type, meta, checksum_algo, checksum_value, "    \
                 "blob_id, inline_data, parts_count, storage_class, tags) VALUES (?1, ?2, ?3, ?4, " \
                 "1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")             \
-    X(V_UNLATEST, "UPDATE versions SET is_latest = 0 WHERE seq = (SELECT seq FROM versions "       \
-                  "WHERE bucket_id = ?1 AND key = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT 1)")     \
+    X(V_UNLATEST, "UPDATE versions SET is_latest = 0, noncurrent_ms = ?4 WHERE seq = (SELECT seq " \
+                  "FROM versions WHERE bucket_id = ?1 AND key = ?2 AND seq < ?3 "                  \
+                  "ORDER BY seq DESC LIMIT 1)")                                                    \
     X(V_GET_LATEST, "SELECT " VCOLS ", inline_data, acl, tags FROM versions "                      \
                     "WHERE bucket_id = ?1 AND key = ?2 ORDER BY seq DESC LIMIT 1")                 \
     X(V_GET_VID, "SELECT " VCOLS ", inline_data, acl, tags FROM versions WHERE bucket_id = ?1 "    \
                  "AND key = ?2 AND version_id = ?3")                                               \
     X(V_GET_SEQ, "SELECT " VCOLS ", inline_data, acl, tags FROM versions WHERE seq = ?1")          \
-    X(V_PROMOTE, "UPDATE versions SET is_latest = 1 WHERE seq = (SELECT n.seq FROM versions d "    \
+    X(V_PROMOTE, "UPDATE versions SET is_latest = 1, noncurrent_ms = 0 WHERE seq = (SELECT n.seq " \
+                 "FROM versions d "                                                                \
                  "JOIN versions n ON n.bucket_id = d.bucket_id AND n.key = d.key "                 \
                  "AND n.seq < d.seq WHERE d.seq = ?1 AND d.is_latest = 1 "                         \
                  "ORDER BY n.seq DESC LIMIT 1)")                                                   \
@@ -172,7 +174,40 @@
     X(TRASH_DEL, "DELETE FROM blob_trash WHERE id = ?1")                                           \
     X(TRASH_DUE, "SELECT 1 FROM blob_trash INDEXED BY blob_trash_time WHERE trashed_ms <= ?1 "     \
                  "LIMIT 1")                                                                        \
-    MD_IAM_STMTS(X)
+    MD_IAM_STMTS(X)                                                                                \
+    MD_LC_STMTS(X)
+
+/* Schema 13: the lifecycle executor's scan and progress (md_lifecycle.c).
+ * LCCOLS are in versions_key_seq (the scan reads the index alone); the
+ * sole-marker test is an index probe made only for latest markers; tags
+ * cost a table lookup per row, so only the _T statements read them. */
+#define LCCOLS                                                                                     \
+    "seq, key, version_id, is_latest, is_dm, size, mtime_ms, noncurrent_ms, etag, "                \
+    "storage_class, CASE WHEN is_latest = 1 AND is_dm = 1 THEN NOT EXISTS (SELECT 1 FROM "          \
+    "versions o INDEXED BY versions_key_seq WHERE o.bucket_id = v.bucket_id AND o.key = v.key "    \
+    "AND o.seq < v.seq) ELSE 0 END"
+#define LC_SCAN(cols, where)                                                                       \
+    "SELECT " cols " FROM versions v INDEXED BY versions_key_seq WHERE bucket_id = ?1 AND " where  \
+    " ORDER BY key, seq DESC LIMIT ?4"
+#define LC_KEY "key = ?2 AND seq < ?3"
+#define MD_LC_STMTS(X)                                                                             \
+    X(LC_SCAN_KEY, LC_SCAN(LCCOLS, LC_KEY))                                                        \
+    X(LC_SCAN_GT, LC_SCAN(LCCOLS, "key > ?2"))                                                     \
+    X(LC_SCAN_KEY_T, LC_SCAN(LCCOLS ", tags", LC_KEY))                                             \
+    X(LC_SCAN_GT_T, LC_SCAN(LCCOLS ", tags", "key > ?2"))                                          \
+    X(LC_SCAN_ALL, LC_SCAN(LCCOLS, "key >= ''"))                                                   \
+    X(LC_SCAN_ALL_T, LC_SCAN(LCCOLS ", tags", "key >= ''"))                                        \
+    X(V_SET_CLASS, "UPDATE versions SET storage_class = ?2 WHERE seq = ?1")                        \
+    X(LCS_GET, "SELECT bucket_id, pass_started_ms, phase, cursor_key, cursor_seq, "                \
+               "cursor_noncurrent, n_actions, updated_ms FROM lifecycle_state WHERE bucket_id = ?1") \
+    X(LCS_PUT, "INSERT INTO lifecycle_state (bucket_id, pass_started_ms, phase, cursor_key, "      \
+               "cursor_seq, cursor_noncurrent, n_actions, updated_ms) "                            \
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (bucket_id) DO UPDATE SET "    \
+               "pass_started_ms = excluded.pass_started_ms, phase = excluded.phase, "              \
+               "cursor_key = excluded.cursor_key, cursor_seq = excluded.cursor_seq, "              \
+               "cursor_noncurrent = excluded.cursor_noncurrent, n_actions = excluded.n_actions, "  \
+               "updated_ms = excluded.updated_ms")                                                 \
+    X(LCS_DELETE, "DELETE FROM lifecycle_state WHERE bucket_id = ?1")
 
 #define BCOLS                                                                                      \
     "id, name, account_id, region, created_ms, versioning, mfa_delete, lifecycle, policy, "        \
