@@ -1,10 +1,9 @@
 /* s3_lifecycle.c -- Put/Get/DeleteBucketLifecycleConfiguration: validates a
- * configuration as S3 does and stores the document as sent. There is NO
- * lifecycle executor yet (a later issue): nothing here or elsewhere expires,
- * transitions or aborts anything; a stored configuration only matters to
- * the MFA-delete interlock [spec-mfa-delete §5, Coffer decision 4].
- * GET returns the stored document byte for byte, not S3's normalised form
- * (S3 adds generated IDs for rules without one and re-serialises). */
+ * configuration as S3 does and stores it in canonical form, each rule with
+ * an ID (lc_canonical()); GET returns the stored document byte for byte.
+ * s3_lifecycle_model.c reads it back as rules (core/lifecycle.h) for the
+ * response headers and the executor; it also matters to the MFA-delete
+ * interlock [spec-mfa-delete §5, Coffer decision 4]. */
 #include "common.h"
 #include "s3/s3_lifecycle.h"
 
