@@ -50,6 +50,48 @@ class_pref(struct str sc)
     return i < 0 ? 0 : classes[i].pref;
 }
 
+const char *
+lc_action_name(enum lc_action a)
+{
+    static const char *const names[] = {
+        [LC_NONE] = "none",
+        [LC_EXPIRE_CURRENT] = "expire",
+        [LC_EXPIRE_DM] = "expire-delete-marker",
+        [LC_EXPIRE_NONCURRENT] = "expire-noncurrent",
+        [LC_TRANSITION_CURRENT] = "transition",
+        [LC_TRANSITION_NONCURRENT] = "transition-noncurrent",
+    };
+
+    ASSERT((size_t)a < ARRAY_LEN(names));
+    return names[a];
+}
+
+bool
+lc_config_uses_tags(const struct lc_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_rules; i++)
+        if (cfg->rules[i].is_enabled && cfg->rules[i].n_tags > 0)
+            return true;
+    return false;
+}
+
+void
+lc_object_of(const struct md_lc_version *v, int64_t noncurrent_rank, struct lc_object *o)
+{
+    *o = (struct lc_object){
+        .key = v->key,
+        .size = v->is_delete_marker ? 0 : v->size,
+        .tags = v->tags,
+        .is_delete_marker = v->is_delete_marker,
+        .is_latest = v->is_latest,
+        .is_sole = v->is_latest && v->is_delete_marker && v->is_sole_dm,
+        .mtime_ms = v->mtime_ms,
+        .noncurrent_ms = v->is_latest ? 0 : v->noncurrent_ms,
+        .noncurrent_rank = v->is_latest ? 0 : noncurrent_rank,
+        .storage_class = v->storage_class,
+    };
+}
+
 int64_t
 lc_floor_day(int64_t t_ms, int64_t day_s)
 {

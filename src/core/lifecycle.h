@@ -94,6 +94,20 @@ struct lc_decision {
     struct str storage_class;   /* the transitions' target; empty otherwise */
 };
 
+/* A short name for logs and reports: "none", "expire", "expire-delete-marker",
+ * "expire-noncurrent", "transition", "transition-noncurrent". Static. */
+const char *lc_action_name(enum lc_action a);
+
+/* Whether any enabled rule filters on tags: only then need a scan read each
+ * version's tags (md_lc_scan()'s with_tags). */
+bool lc_config_uses_tags(const struct lc_config *cfg);
+
+/* Fills *o from a row of md_lc_scan(), with noncurrent_rank as the caller
+ * counted it: md_lc_scan() gives a key's versions newest first, so the
+ * n-th noncurrent row of a key met is rank n (0 for the latest). o's strings
+ * are borrowed from v. */
+void lc_object_of(const struct md_lc_version *v, int64_t noncurrent_rank, struct lc_object *o);
+
 /* The start of t's lifecycle day, and the moment "N days after t" falls due:
  * floor_day(t) + (N + 1) days, the next day boundary after N whole days
  * [spec lifecycle A3.1 decision]. day_s > 0. */

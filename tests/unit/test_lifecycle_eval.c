@@ -573,6 +573,40 @@ test_noncurrent(void **state)
     arena_free(a);
 }
 
+/* What the executor reads around the evaluation. */
+static void
+test_helpers(void **state)
+{
+    struct arena *a = arena_new();
+    struct lc_config plain = cfg_of(a, "<Rule><ID>R</ID><Filter/>" ON EXP(1) "</Rule>"
+                                       "<Rule><ID>T</ID><Filter><Tag><Key>k</Key><Value>v"
+                                       "</Value></Tag></Filter><Status>Disabled</Status>"
+                                       EXP(1) "</Rule>");
+    struct lc_config tagged = cfg_of(a, "<Rule><ID>T</ID><Filter><And><Prefix>p</Prefix><Tag>"
+                                        "<Key>k</Key><Value>v</Value></Tag></And></Filter>" ON
+                                        EXP(1) "</Rule>");
+    struct md_lc_version row = {.key = STR_LIT("k"), .is_latest = false, .size = 7,
+                                .mtime_ms = T0, .noncurrent_ms = T0 + 5,
+                                .storage_class = STR_LIT("GLACIER")};
+    struct lc_object o;
+
+    (void)state;
+    assert_string_equal(lc_action_name(LC_NONE), "none");
+    assert_string_equal(lc_action_name(LC_EXPIRE_DM), "expire-delete-marker");
+    assert_string_equal(lc_action_name(LC_TRANSITION_NONCURRENT), "transition-noncurrent");
+    assert_false(lc_config_uses_tags(&plain)); /* the tagged rule is disabled */
+    assert_true(lc_config_uses_tags(&tagged));
+    lc_object_of(&row, 2, &o);
+    assert_true(!o.is_latest && o.noncurrent_rank == 2 && o.noncurrent_ms == T0 + 5);
+    assert_true(o.size == 7 && str_eq_c(o.storage_class, "GLACIER") && !o.is_sole);
+    row = (struct md_lc_version){.key = STR_LIT("k"), .is_latest = true,
+                                 .is_delete_marker = true, .is_sole_dm = true, .size = 1,
+                                 .noncurrent_ms = 9};
+    lc_object_of(&row, 3, &o);
+    assert_true(o.is_sole && o.size == 0 && o.noncurrent_rank == 0 && o.noncurrent_ms == 0);
+    arena_free(a);
+}
+
 int
 main(void)
 {
@@ -580,6 +614,7 @@ main(void)
         cmocka_unit_test(test_day_math),     cmocka_unit_test(test_parse),
         cmocka_unit_test(test_expiration_header), cmocka_unit_test(test_abort),
         cmocka_unit_test(test_current),      cmocka_unit_test(test_noncurrent),
+        cmocka_unit_test(test_helpers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
