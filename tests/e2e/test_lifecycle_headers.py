@@ -74,6 +74,9 @@ class LifecycleHeadersTest(E2ETestCase):
         # Case 14 (its date for an object PUT now), 16; the V1 rule-level Prefix too.
         b = self.bucket([rule("R1", {"Prefix": "logs/"}, 1)])
         self.assertEqual(self.expiration(b, "logs/a"), self.want(b, "logs/a", 1, "R1"))
+        # Data in a file: GET and HEAD are answered by a worker, once.
+        self.assertEqual(self.expiration(b, "logs/big", b"x" * (200 * 1024)),
+                         self.want(b, "logs/big", 1, "R1"))
         self.assertIsNone(self.expiration(b, "Logs/a"))
         self.assertIsNone(self.expiration(b, "logsx"))
         v1 = self.bucket([{"ID": "V1", "Status": "Enabled", "Prefix": "logs/",
