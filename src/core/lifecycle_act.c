@@ -136,12 +136,15 @@ lifecycle_act_lock_permits_delete(struct md_conn *c, const struct md_bucket *b, 
     return true;
 }
 
-enum core_err
-lifecycle_act_expire_current(struct md_conn *c, const struct lifecycle_act_bucket *bk,
-                             const struct lifecycle_act_version *v, struct str rule_id,
-                             int64_t dm_ms, struct arena *a, struct lifecycle_act_out *out)
+/* The actions proper, on a bucket b that gate() let through in this
+ * transaction: a batch reads its bucket once for all its items (the same
+ * transaction, so the same answer) instead of copying the configuration,
+ * which may be large, once per action. */
+static enum core_err
+expire_current(struct md_conn *c, const struct lifecycle_act_bucket *bk, const struct md_bucket *b,
+               const struct lifecycle_act_version *v, struct str rule_id, int64_t dm_ms,
+               struct arena *a, struct lifecycle_act_out *out)
 {
-    struct md_bucket b;
     struct md_lc_version row;
     struct md_version null_v;
     struct object_del del;
@@ -149,11 +152,8 @@ lifecycle_act_expire_current(struct md_conn *c, const struct lifecycle_act_bucke
     enum core_err err;
     int rc;
 
-    out_clear(out);
     ASSERT(v->is_latest);
-    err = gate(c, bk, a, &b, out);
-    if (err == CORE_E_OK && out->result == LC_ACT_DONE)
-        err = same_row(c, &b, v, a, &row, out);
+    err = same_row(c, b, v, a, &row, out);
     if (err != CORE_E_OK || out->result != LC_ACT_DONE)
         return err;
     /* AWS: a current delete marker is left alone; a marker with no other
@@ -164,22 +164,22 @@ lifecycle_act_expire_current(struct md_conn *c, const struct lifecycle_act_bucke
     }
     /* What goes for good: the version itself when unversioned; on a
      * Suspended bucket the key's null version, whichever it is. */
-    if (b.versioning == MD_VER_NONE) {
+    if (b->versioning == MD_VER_NONE) {
         had_null = true;
-    } else if (b.versioning == MD_VER_SUSPENDED) {
-        rc = md_version_get(c, b.id, v->key, STR_LIT("null"), a, &null_v);
+    } else if (b->versioning == MD_VER_SUSPENDED) {
+        rc = md_version_get(c, b->id, v->key, STR_LIT("null"), a, &null_v);
         if (rc < 0 && rc != -ENOENT)
             return core_store_err(rc);
         had_null = rc == 0;
     }
-    if (had_null && !lifecycle_act_lock_permits_delete(c, &b, v->key, STR_LIT("null"), bk->now_ms)) {
+    if (had_null && !lifecycle_act_lock_permits_delete(c, b, v->key, STR_LIT("null"), bk->now_ms)) {
         out->result = LC_ACT_LOCKED;
         return CORE_E_OK;
     }
     /* The simple DELETE of object.c: removal when unversioned, a marker
      * (a "null" one when Suspended) otherwise. The marker's Last-Modified
      * is the action day's midnight [A3.1]; the bucket owner owns it. */
-    err = object_delete(c, &b, v->key, STR_NULL, b.account_id, dm_ms, a, &del);
+    err = object_delete(c, b, v->key, STR_NULL, b->account_id, dm_ms, a, &del);
     if (err != CORE_E_OK)
         return err;
     if (had_null)
@@ -193,22 +193,18 @@ lifecycle_act_expire_current(struct md_conn *c, const struct lifecycle_act_bucke
     return CORE_E_OK;
 }
 
-enum core_err
-lifecycle_act_delete_version(struct md_conn *c, const struct lifecycle_act_bucket *bk,
-                             const struct lifecycle_act_version *v, struct str rule_id,
-                             struct arena *a, struct lifecycle_act_out *out)
+static enum core_err
+delete_version(struct md_conn *c, const struct lifecycle_act_bucket *bk, const struct md_bucket *b,
+               const struct lifecycle_act_version *v, struct str rule_id, struct arena *a,
+               struct lifecycle_act_out *out)
 {
-    struct md_bucket b;
     struct md_lc_version row;
     struct object_del del;
     enum core_err err;
 
-    out_clear(out);
     /* A current object is expired with a marker, never deleted from here. */
     ASSERT(!v->is_latest || v->is_dm);
-    err = gate(c, bk, a, &b, out);
-    if (err == CORE_E_OK && out->result == LC_ACT_DONE)
-        err = same_row(c, &b, v, a, &row, out);
+    err = same_row(c, b, v, a, &row, out);
     if (err != CORE_E_OK || out->result != LC_ACT_DONE)
         return err;
     /* A latest marker goes only while it is alone: deleting it otherwise
@@ -217,11 +213,11 @@ lifecycle_act_delete_version(struct md_conn *c, const struct lifecycle_act_bucke
         out->result = LC_ACT_STALE;
         return CORE_E_OK;
     }
-    if (!lifecycle_act_lock_permits_delete(c, &b, row.key, row.version_id, bk->now_ms)) {
+    if (!lifecycle_act_lock_permits_delete(c, b, row.key, row.version_id, bk->now_ms)) {
         out->result = LC_ACT_LOCKED;
         return CORE_E_OK;
     }
-    err = object_delete(c, &b, row.key, row.version_id, b.account_id, bk->now_ms, a, &del);
+    err = object_delete(c, b, row.key, row.version_id, b->account_id, bk->now_ms, a, &del);
     if (err == CORE_E_OK && !del.removed)
         out->result = LC_ACT_STALE; /* not reached: same_row saw it */
     else if (err == CORE_E_OK)
@@ -231,25 +227,20 @@ lifecycle_act_delete_version(struct md_conn *c, const struct lifecycle_act_bucke
     return err;
 }
 
-enum core_err
-lifecycle_act_transition(struct md_conn *c, const struct lifecycle_act_bucket *bk,
-                         const struct lifecycle_act_version *v, struct str rule_id,
-                         struct str storage_class, struct arena *a,
-                         struct lifecycle_act_out *out)
+static enum core_err
+transition(struct md_conn *c, const struct lifecycle_act_bucket *bk, const struct md_bucket *b,
+           const struct lifecycle_act_version *v, struct str rule_id, struct str storage_class,
+           struct arena *a, struct lifecycle_act_out *out)
 {
-    struct md_bucket b;
     struct md_lc_version row;
     const char *event = NULL;
     enum core_err err;
 
-    out_clear(out);
     ASSERT(!v->is_dm);
     for (size_t i = 0; i < ARRAY_LEN(transition_events); i++)
         if (str_eq_c(storage_class, transition_events[i].storage_class))
             event = transition_events[i].event;
-    err = gate(c, bk, a, &b, out);
-    if (err == CORE_E_OK && out->result == LC_ACT_DONE)
-        err = same_row(c, &b, v, a, &row, out);
+    err = same_row(c, b, v, a, &row, out);
     if (err != CORE_E_OK || out->result != LC_ACT_DONE)
         return err;
     if (event == NULL) {
@@ -268,6 +259,73 @@ lifecycle_act_transition(struct md_conn *c, const struct lifecycle_act_bucket *b
     return err;
 }
 
+static enum core_err
+abort_upload(struct md_conn *c, const struct lifecycle_act_bucket *bk, struct str key,
+             struct str upload_id, struct str rule_id, struct arena *a,
+             struct lifecycle_act_out *out)
+{
+    struct md_bucket b;
+    enum core_err err;
+
+    /* AbortMultipartUpload's own step: it reads the bucket again (a point
+     * lookup; uploads are few) and finds the upload of this bucket and key,
+     * or none. */
+    err = object_mpu_abort(c, bk->name, bk->id, key, upload_id, a, &b);
+    if (err == CORE_E_NO_SUCH_UPLOAD) {
+        out->result = LC_ACT_STALE;
+        return CORE_E_OK;
+    }
+    if (err == CORE_E_OK)
+        err = audit(c, bk, EV_ABORT, key, STR_NULL, rule_id, a);
+    return err;
+}
+
+enum core_err
+lifecycle_act_expire_current(struct md_conn *c, const struct lifecycle_act_bucket *bk,
+                             const struct lifecycle_act_version *v, struct str rule_id,
+                             int64_t dm_ms, struct arena *a, struct lifecycle_act_out *out)
+{
+    struct md_bucket b;
+    enum core_err err;
+
+    out_clear(out);
+    err = gate(c, bk, a, &b, out);
+    if (err != CORE_E_OK || out->result != LC_ACT_DONE)
+        return err;
+    return expire_current(c, bk, &b, v, rule_id, dm_ms, a, out);
+}
+
+enum core_err
+lifecycle_act_delete_version(struct md_conn *c, const struct lifecycle_act_bucket *bk,
+                             const struct lifecycle_act_version *v, struct str rule_id,
+                             struct arena *a, struct lifecycle_act_out *out)
+{
+    struct md_bucket b;
+    enum core_err err;
+
+    out_clear(out);
+    err = gate(c, bk, a, &b, out);
+    if (err != CORE_E_OK || out->result != LC_ACT_DONE)
+        return err;
+    return delete_version(c, bk, &b, v, rule_id, a, out);
+}
+
+enum core_err
+lifecycle_act_transition(struct md_conn *c, const struct lifecycle_act_bucket *bk,
+                         const struct lifecycle_act_version *v, struct str rule_id,
+                         struct str storage_class, struct arena *a,
+                         struct lifecycle_act_out *out)
+{
+    struct md_bucket b;
+    enum core_err err;
+
+    out_clear(out);
+    err = gate(c, bk, a, &b, out);
+    if (err != CORE_E_OK || out->result != LC_ACT_DONE)
+        return err;
+    return transition(c, bk, &b, v, rule_id, storage_class, a, out);
+}
+
 enum core_err
 lifecycle_act_abort_upload(struct md_conn *c, const struct lifecycle_act_bucket *bk,
                            struct str key, struct str upload_id, struct str rule_id,
@@ -280,16 +338,7 @@ lifecycle_act_abort_upload(struct md_conn *c, const struct lifecycle_act_bucket 
     err = gate(c, bk, a, &b, out);
     if (err != CORE_E_OK || out->result != LC_ACT_DONE)
         return err;
-    /* AbortMultipartUpload's own step: it reads the bucket again (a point
-     * lookup) and finds the upload of this bucket and key, or none. */
-    err = object_mpu_abort(c, bk->name, bk->id, key, upload_id, a, &b);
-    if (err == CORE_E_NO_SUCH_UPLOAD) {
-        out->result = LC_ACT_STALE;
-        return CORE_E_OK;
-    }
-    if (err == CORE_E_OK)
-        err = audit(c, bk, EV_ABORT, key, STR_NULL, rule_id, a);
-    return err;
+    return abort_upload(c, bk, key, upload_id, rule_id, a, out);
 }
 
 /* A store failure as md_write() wants it back. */
@@ -306,44 +355,51 @@ err_errno(enum core_err err)
     }
 }
 
+static enum core_err
+act_item(struct md_conn *c, const struct lifecycle_act_bucket *bk, const struct md_bucket *b,
+         struct lifecycle_act_item *it, struct arena *a)
+{
+    switch (it->kind) {
+    case LC_ACT_EXPIRE_CURRENT:
+        return expire_current(c, bk, b, &it->v, it->rule_id, it->dm_ms, a, &it->out);
+    case LC_ACT_DELETE_VERSION:
+        return delete_version(c, bk, b, &it->v, it->rule_id, a, &it->out);
+    case LC_ACT_TRANSITION:
+        return transition(c, bk, b, &it->v, it->rule_id, it->storage_class, a, &it->out);
+    case LC_ACT_ABORT_UPLOAD:
+        return abort_upload(c, bk, it->v.key, it->upload_id, it->rule_id, a, &it->out);
+    }
+    ASSERT(!"unknown lifecycle action");
+    return CORE_E_INTERNAL;
+}
+
 int
 lifecycle_act_batch_fn(struct md_conn *c, void *arg)
 {
     struct lifecycle_act_batch *x = arg;
-    const struct lifecycle_act_bucket *bk = &x->bucket;
-    enum core_err err = CORE_E_OK;
+    struct lifecycle_act_out gated;
+    struct md_bucket b;
+    enum core_err err;
     int rc;
 
     /* Every output first: a run must not see what an earlier one left. */
     x->err = CORE_E_OK;
     for (size_t i = 0; i < x->n; i++)
         out_clear(&x->items[i].out);
+    /* The interlocks once: every item is in this one transaction. A
+     * refusal is every item's outcome, and the progress row stays put. */
+    out_clear(&gated);
+    err = gate(c, &x->bucket, x->a, &b, &gated);
     for (size_t i = 0; i < x->n && err == CORE_E_OK; i++) {
-        struct lifecycle_act_item *it = &x->items[i];
-
-        switch (it->kind) {
-        case LC_ACT_EXPIRE_CURRENT:
-            err = lifecycle_act_expire_current(c, bk, &it->v, it->rule_id, it->dm_ms, x->a,
-                                               &it->out);
-            break;
-        case LC_ACT_DELETE_VERSION:
-            err = lifecycle_act_delete_version(c, bk, &it->v, it->rule_id, x->a, &it->out);
-            break;
-        case LC_ACT_TRANSITION:
-            err = lifecycle_act_transition(c, bk, &it->v, it->rule_id, it->storage_class, x->a,
-                                           &it->out);
-            break;
-        case LC_ACT_ABORT_UPLOAD:
-            err = lifecycle_act_abort_upload(c, bk, it->v.key, it->upload_id, it->rule_id, x->a,
-                                             &it->out);
-            break;
-        }
+        x->items[i].out = gated;
+        if (gated.result == LC_ACT_DONE)
+            err = act_item(c, &x->bucket, &b, &x->items[i], x->a);
     }
     if (err != CORE_E_OK) {
         x->err = err;
         return err_errno(err);
     }
-    if (x->state != NULL) {
+    if (x->state != NULL && gated.result == LC_ACT_DONE) {
         rc = md_lc_state_put(c, x->state);
         if (rc < 0) {
             x->err = core_store_err(rc);

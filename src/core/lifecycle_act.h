@@ -156,10 +156,14 @@ struct lifecycle_act_batch {
     enum core_err err;                   /* out: the first store failure, or CORE_E_OK */
 };
 
-/* md_write_fn over a struct lifecycle_act_batch: runs the items in order,
- * then md_lc_state_put(state). A store failure rolls the whole batch back
- * (returns < 0, with err set); refusals (LC_ACT_MFA_DELETE, ...) are items'
- * results and do not. */
+/* md_write_fn over a struct lifecycle_act_batch: reads the bucket once
+ * (the interlocks hold for every item: one transaction), runs the items in
+ * order, then md_lc_state_put(state). When the bucket refuses
+ * (LC_ACT_NO_BUCKET, LC_ACT_MFA_DELETE, LC_ACT_NO_CONFIG) that is every
+ * item's result, nothing is done and the progress row is not moved: the
+ * executor should end the bucket's pass. A store failure rolls the whole
+ * batch back (returns < 0, with err set); an item's own refusal (stale,
+ * locked, ...) does not. */
 int lifecycle_act_batch_fn(struct md_conn *c, void *arg);
 
 #endif

@@ -472,6 +472,22 @@ test_refusals(void **state)
                                                                 .etag = v1.etag})
                          .out.result,
                      LC_ACT_MFA_DELETE);
+    /* A batch: every item refused, the progress row not moved. */
+    {
+        struct lifecycle_act_item two[2] = {
+            {.kind = LC_ACT_EXPIRE_CURRENT, .v = as_seen(&v1), .dm_ms = MIDNIGHT_17},
+            {.kind = LC_ACT_TRANSITION, .v = as_seen(&v1), .storage_class = STR_LIT("GLACIER")},
+        };
+        struct md_lc_state st = {.bucket_id = f.bucket, .cursor_key = STR_LIT("k")}, got;
+        struct job b = {.kind = K_ACT};
+
+        b.batch = (struct lifecycle_act_batch){.bucket = f.bk, .items = two, .n = 2,
+                                               .state = &st, .a = f.a};
+        assert_int_equal(job(&f, &b), 0);
+        assert_int_equal(two[0].out.result, LC_ACT_MFA_DELETE);
+        assert_int_equal(two[1].out.result, LC_ACT_MFA_DELETE);
+        assert_int_equal(md_lc_state_get(md_reader(f.md), f.bucket, f.a, &got), -ENOENT);
+    }
     set_ver(&f, MD_VER_ENABLED, MD_MFA_DISABLED);
     /* Another configuration than the one evaluated; then none. */
     j.lc = STR_LIT("<LifecycleConfiguration/>");
