@@ -3,7 +3,9 @@
 #include "common.h"
 #include "http/http_server.h"
 #include "net/tls.h"
+#include "core/lifecycle.h"
 #include "s3/s3.h"
+#include "s3/s3_lifecycle_run.h"
 #include "store/blob.h"
 #include "store/md.h"
 #include "store/space.h"
@@ -41,6 +43,8 @@ struct config {
     int max_workers;
     int loops;
     long reclaim_grace_s;
+    long lifecycle_day_s;      /* length of a lifecycle day (tests shorten it) */
+    long lifecycle_interval_s; /* how often the lifecycle executor wakes */
 };
 
 static const char usage[] =
@@ -48,6 +52,7 @@ static const char usage[] =
     "               [--tls-cert FILE --tls-key FILE] [--config FILE]\n"
     "               [--domain DOMAIN] [--region REGION] [--workers N] [--max-workers N]\n"
     "               [--loops N] [--access-log FILE] [--reclaim-grace SECONDS]\n"
+    "               [--lifecycle-day SECONDS] [--lifecycle-interval SECONDS]\n"
     "\n"
     "  --data DIR         data directory (metadata, objects, keys); created if missing\n"
     "  --listen H:P       plain HTTP listener, e.g. 127.0.0.1:9000\n"
@@ -66,6 +71,11 @@ static const char usage[] =
     "  --reclaim-grace S  data of a deleted or replaced version is removed S seconds later at\n"
     "                     the earliest (default 900), and never while a read that began\n"
     "                     before the delete is still running\n"
+    "  --lifecycle-interval S  the lifecycle executor runs a pass at start, every S seconds\n"
+    "                     (default 3600) and just after each day boundary\n"
+    "  --lifecycle-day S  the length of a lifecycle day, for tests (default 86400): rule\n"
+    "                     ages and day boundaries count in days of S seconds (response\n"
+    "                     headers keep real days)\n"
     "\n"
     "SIGTERM or SIGINT drains: listeners close, requests in flight finish, then exit 0.\n";
 
@@ -111,6 +121,13 @@ set_opt(struct config *cfg, const char *name, const char *val)
         cfg->loops = (int)strtol(val, NULL, 10);
     else if (strcmp(name, "reclaim-grace") == 0)
         return parse_seconds(val, &cfg->reclaim_grace_s);
+    else if (strcmp(name, "lifecycle-day") == 0)
+        return parse_seconds(val, &cfg->lifecycle_day_s) < 0 || cfg->lifecycle_day_s < 1 ? -EINVAL
+                                                                                         : 0;
+    else if (strcmp(name, "lifecycle-interval") == 0)
+        return parse_seconds(val, &cfg->lifecycle_interval_s) < 0 || cfg->lifecycle_interval_s < 1
+                   ? -EINVAL
+                   : 0;
     else
         return -EINVAL;
     return 0;
@@ -201,17 +218,22 @@ main(int argc, char **argv)
         {"workers", required_argument, NULL, 'w'},   {"access-log", required_argument, NULL, 'a'},
         {"loops", required_argument, NULL, 'L'},    {"max-workers", required_argument, NULL, 'M'},
         {"reclaim-grace", required_argument, NULL, 'g'},
+        {"lifecycle-day", required_argument, NULL, 'y'},
+        {"lifecycle-interval", required_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     struct config cfg = {.domain = "localhost",
                          .region = "us-east-1",
                          .workers = 32,
-                         .reclaim_grace_s = TRASH_GRACE_DEFAULT_S};
+                         .reclaim_grace_s = TRASH_GRACE_DEFAULT_S,
+                         .lifecycle_day_s = LC_DAY_S,
+                         .lifecycle_interval_s = 3600};
     struct srv srv = {0};
     struct md *md = NULL;
     struct blob *blob = NULL;
     struct space *space = NULL;
     struct trash_reaper *reaper = NULL;
+    struct s3_lc_runner *lc = NULL;
     struct tls_ctx *tls = NULL;
     struct http_server *hs = NULL;
     char host[256], cert[PATH_MAX], key[PATH_MAX], lock_path[PATH_MAX];
@@ -288,6 +310,11 @@ main(int argc, char **argv)
         log_error("cannot start the data reaper: %s", strerror(-rc));
         goto out;
     }
+    rc = s3_lc_runner_start(md, cfg.lifecycle_day_s, cfg.lifecycle_interval_s, &lc);
+    if (rc < 0) {
+        log_error("cannot start the lifecycle executor: %s", strerror(-rc));
+        goto out;
+    }
 
     srv.md = md;
     srv.blob = blob;
@@ -343,6 +370,7 @@ main(int argc, char **argv)
 out:
     http_server_free(hs);
     tls_ctx_free(tls);
+    s3_lc_runner_stop(lc);
     trash_reaper_stop(reaper);
     blob_close(blob);
     md_close(md);

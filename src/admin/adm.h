@@ -29,8 +29,8 @@ struct adm_cli {
     const char *data;
     /* Option values; NULL when not given. */
     const char *account, *user, *serial, *seed_b32, *code1, *code2, *since, *limit;
-    const char *bucket, *upload_id, *older_than, *action, *resource;
-    bool json, no_qr, help;
+    const char *bucket, *upload_id, *older_than, *action, *resource, *day;
+    bool json, no_qr, dry_run, help;
     unsigned opts_seen;
     const char *pos[ADM_MAX_POS]; /* noun, verb, then the command's arguments */
     size_t n_pos;
@@ -93,5 +93,9 @@ int adm_upload_abort(struct adm_cli *cli); /* upload abort (--upload-id ID | --o
 
 /* policy simulate --account A [--user U] --action ACTION --resource ARN [--json] */
 int adm_policy_simulate(struct adm_cli *cli);
+
+/* ---- lifecycle (adm_lifecycle.c) ----------------------------------------- */
+
+int adm_lifecycle_run(struct adm_cli *cli); /* lifecycle run [--bucket B] [--dry-run] ... */
 
 #endif

@@ -49,6 +49,8 @@
 #define OPT_OLDER_THAN (1u << 12)
 #define OPT_ACTION (1u << 13)
 #define OPT_RESOURCE (1u << 14)
+#define OPT_DRY_RUN (1u << 15)
+#define OPT_DAY (1u << 16)
 #define NO_VALUE SIZE_MAX
 
 struct opt {
@@ -60,6 +62,7 @@ struct opt {
 static const struct opt opts[] = {
     {"--json", OPT_JSON, NO_VALUE},
     {"--no-qr", OPT_NO_QR, NO_VALUE},
+    {"--dry-run", OPT_DRY_RUN, NO_VALUE},
     {"--account", OPT_ACCOUNT, offsetof(struct adm_cli, account)},
     {"--user", OPT_USER, offsetof(struct adm_cli, user)},
     {"--serial", OPT_SERIAL, offsetof(struct adm_cli, serial)},
@@ -73,6 +76,7 @@ static const struct opt opts[] = {
     {"--older-than", OPT_OLDER_THAN, offsetof(struct adm_cli, older_than)},
     {"--action", OPT_ACTION, offsetof(struct adm_cli, action)},
     {"--resource", OPT_RESOURCE, offsetof(struct adm_cli, resource)},
+    {"--day", OPT_DAY, offsetof(struct adm_cli, day)},
 };
 
 struct cmd {
@@ -623,6 +627,18 @@ static const struct cmd cmds[] = {
      "  --bucket B        only uploads into bucket B (with --upload-id: refuse an\n"
      "                    upload of another bucket)\n"
      "Give exactly one of --upload-id and --older-than."},
+    {"lifecycle", "run", 0, OPT_BUCKET | OPT_DRY_RUN | OPT_DAY | OPT_JSON, 0, false,
+     adm_lifecycle_run, "lifecycle run [--bucket B] [--dry-run] [--day SECONDS] [--json]",
+     "Runs one lifecycle pass now, as cofferd's executor does (also while it runs):\n"
+     "every bucket with a lifecycle configuration, or bucket B, resuming a pass a\n"
+     "crash interrupted. Prints each action: bucket, key, version, action, rule, and\n"
+     "what came of it (done; stale: the object changed since it was read; ...).\n"
+     "  --dry-run      print the actions due, change nothing\n"
+     "  --day SECONDS  the length of a lifecycle day (default 86400), as cofferd's\n"
+     "                 --lifecycle-day\n"
+     "--json prints {\"actions\": [...], \"buckets\", \"versions\", \"uploads\",\n"
+     "\"due\", \"done\"}. Data of deleted versions is removed by cofferd's reaper\n"
+     "after its grace period."},
     {"policy", "simulate", 0, OPT_ACCOUNT | OPT_USER | OPT_ACTION | OPT_RESOURCE | OPT_JSON,
      OPT_ACCOUNT | OPT_ACTION | OPT_RESOURCE, false, adm_policy_simulate,
      "policy simulate --account A [--user U] --action ACTION --resource ARN [--json]",
@@ -698,6 +714,8 @@ parse_opt(struct adm_cli *cli, int argc, char **argv, int *i)
                 continue;
             if (o->bit == OPT_JSON)
                 cli->json = true;
+            else if (o->bit == OPT_DRY_RUN)
+                cli->dry_run = true;
             else
                 cli->no_qr = true;
             cli->opts_seen |= o->bit;
