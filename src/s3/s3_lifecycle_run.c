@@ -121,6 +121,18 @@ flush(struct pass *p, const char *const *actions, struct arena *a)
     }
     p->st->done += (int64_t)done;
     pace(p, p->n);
+    /* The batch refused as a whole (the bucket went, MFA delete came on, the
+     * configuration changed): nothing was done and the progress row did not
+     * move, so this bucket's pass ends here; the next one starts afresh. */
+    switch (p->items[0].out.result) {
+    case LC_ACT_NO_BUCKET:
+    case LC_ACT_NO_CONFIG:
+    case LC_ACT_MFA_DELETE:
+        p->n = 0;
+        return -ECANCELED;
+    default:
+        break;
+    }
     p->n = 0;
     return 0;
 }
@@ -298,6 +310,8 @@ bucket_pass(struct md *md, const struct s3_lc_opts *o, struct s3_lc_stats *st,
         rc = uploads(p, page);
     if (rc == 0 && !o->dry_run)
         rc = md_write(md, state_clear_fn, (void *)&b->id);
+    if (rc == -ECANCELED)
+        rc = 0;
 out:
     free(p);
     return rc;
