@@ -39,10 +39,7 @@ not_configured(struct s3_req *q, enum s3_err e)
     struct md_bucket b;
     enum s3_err err = s3_req_bucket(q, &b);
 
-    if (err != S3E_OK)
-        return err;
-    s3_err_elems(q, "BucketName", b.name, NULL, STR_NULL);
-    return e;
+    return err != S3E_OK ? err : s3_reply_stored(q, &b, STR_NULL, e);
 }
 
 /* DELETE of a configuration no bucket has: 204, as S3 answers when there

@@ -288,27 +288,11 @@ enum s3_err
 s3_get_bucket_cors(struct s3_req *q)
 {
     struct md_bucket b;
-    struct buf x;
-    enum s3_err err;
+    enum s3_err err = s3_req_bucket(q, &b);
 
-    err = s3_req_bucket(q, &b);
     if (err != S3E_OK)
         return err;
-    if (b.cors.p == NULL) {
-        /* AWS: the error names the bucket. */
-        buf_init(&x, 4 * S3_MAX_BUCKET_NAME + 64);
-        if (xml_elem(&x, "BucketName", b.name) == 0)
-            q->err_extra_xml = arena_strndup(q->arena, x.p, x.n);
-        buf_free(&x);
-        return S3E_NO_SUCH_CORS;
-    }
-    buf_init(&x, b.cors.n + 1);
-    if (buf_append_str(&x, b.cors) < 0) {
-        buf_free(&x);
-        return S3E_INTERNAL;
-    }
-    (void)s3_reply_xml(q, 200, &x);
-    return S3E_OK;
+    return s3_reply_stored(q, &b, b.cors, S3E_NO_SUCH_CORS);
 }
 
 /* DELETE /{bucket}?cors: 204 whether or not there was one. */

@@ -153,6 +153,11 @@ int s3_reply_xml(struct s3_req *q, int status, struct buf *xml); /* frees xml */
 /* A document built with rc |= xml_...(): sent with 200 when rc == 0
  * (S3E_OK), else freed (S3E_INTERNAL). */
 enum s3_err s3_reply_built(struct s3_req *q, int rc, struct buf *xml);
+/* A bucket's stored configuration document doc (lifecycle, CORS) as the
+ * answer, or, when doc.p == NULL, the error none naming bucket b as S3's
+ * "no such configuration" errors do. */
+enum s3_err s3_reply_stored(struct s3_req *q, const struct md_bucket *b, struct str doc,
+                            enum s3_err none);
 int s3_reply_empty(struct s3_req *q, int status);
 void s3_set_error_detail(struct s3_req *q, const char *msg);
 /* Sets q->err_extra_xml to the elements <tag1>v1</tag1><tag2>v2</tag2>

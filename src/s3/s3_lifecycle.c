@@ -789,28 +789,13 @@ enum s3_err
 s3_get_bucket_lifecycle(struct s3_req *q)
 {
     struct md_bucket b;
-    struct buf x;
-    enum s3_err err;
+    enum s3_err err = s3_req_bucket(q, &b);
 
-    err = s3_req_bucket(q, &b);
     if (err != S3E_OK)
         return err;
-    if (b.lifecycle.p == NULL) {
-        /* AWS: the error names the bucket. */
-        buf_init(&x, 4 * S3_MAX_BUCKET_NAME + 64);
-        if (xml_elem(&x, "BucketName", b.name) == 0)
-            q->err_extra_xml = arena_strndup(q->arena, x.p, x.n);
-        buf_free(&x);
-        return S3E_NO_SUCH_LIFECYCLE;
-    }
-    buf_init(&x, b.lifecycle.n + 1);
-    if (buf_append_str(&x, b.lifecycle) < 0) {
-        buf_free(&x);
-        return S3E_INTERNAL;
-    }
-    http_resp_header_c(q->http, MIN_SIZE_HDR, MIN_SIZE_DEFAULT);
-    (void)s3_reply_xml(q, 200, &x);
-    return S3E_OK;
+    if (b.lifecycle.p != NULL)
+        http_resp_header_c(q->http, MIN_SIZE_HDR, MIN_SIZE_DEFAULT);
+    return s3_reply_stored(q, &b, b.lifecycle, S3E_NO_SUCH_LIFECYCLE);
 }
 
 /* DELETE /{bucket}?lifecycle: 204 whether or not there was one. */

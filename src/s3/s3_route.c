@@ -372,6 +372,19 @@ s3_reply_built(struct s3_req *q, int rc, struct buf *xml)
     return S3E_OK;
 }
 
+enum s3_err
+s3_reply_stored(struct s3_req *q, const struct md_bucket *b, struct str doc, enum s3_err none)
+{
+    struct buf x;
+
+    if (doc.p == NULL) {
+        s3_err_elems(q, "BucketName", b->name, NULL, STR_NULL);
+        return none;
+    }
+    buf_init(&x, doc.n + 1);
+    return s3_reply_built(q, buf_append_str(&x, doc), &x);
+}
+
 int
 s3_reply_empty(struct s3_req *q, int status)
 {
