@@ -205,7 +205,7 @@ fi
 # Tests with their own servers
 if [ -z "${E2E_ONLY:-}" ] && [ -z "${E2E_SKIP_SLOW:-}" ]; then
     for t in drain_test.py crash_test.py crash_multipart_test.py crash_mfa_test.py \
-        crash_delete_objects_test.py; do
+        crash_delete_objects_test.py crash_lifecycle_test.py; do
         section "$t"
         (cd "$HERE" && E2E_TMP=$TMP E2E_STACK_DUMP_AFTER=225 timeout -k 10 240 $PY runner.py "$t")
         rc=$?
