@@ -424,20 +424,21 @@ s3_get_bucket_acl(struct s3_req *q)
     return reply_acl(q, &b, &owner, b.acl);
 }
 
-struct acl_write {
+struct column_write {
     int64_t bucket_id; /* as authorized */
     struct str bucket;
-    struct str key;    /* STR_NULL: the bucket's ACL */
+    struct str key;    /* STR_NULL: the bucket's own column */
     struct str vid;    /* the version seen */
+    enum s3_column col;
     struct str text;
     struct arena *arena;
     enum s3_err err; /* set on every run */
 };
 
 static int
-acl_write_fn(struct md_conn *c, void *arg)
+column_write_fn(struct md_conn *c, void *arg)
 {
-    struct acl_write *w = arg;
+    struct column_write *w = arg;
     struct md_bucket b;
     struct md_version v;
     int rc;
@@ -451,7 +452,8 @@ acl_write_fn(struct md_conn *c, void *arg)
         return -ENOENT;
     }
     if (w->key.p == NULL)
-        return md_bucket_set_acl(c, b.id, w->text);
+        return w->col == S3_COL_ACL ? md_bucket_set_acl(c, b.id, w->text)
+                                    : md_bucket_set_tags(c, b.id, w->text);
     rc = md_version_get(c, b.id, w->key, w->vid, w->arena, &v);
     if (rc == -ENOENT) {
         w->err = S3E_NO_SUCH_KEY; /* removed meanwhile */
@@ -459,21 +461,29 @@ acl_write_fn(struct md_conn *c, void *arg)
     }
     if (rc < 0)
         return rc;
-    return md_version_set_acl(c, v.seq, w->text);
+    return w->col == S3_COL_ACL ? md_version_set_acl(c, v.seq, w->text)
+                                : md_version_set_tags(c, v.seq, w->text);
 }
 
-static enum s3_err
-acl_write(struct s3_req *q, struct acl_write *w)
+enum s3_err
+s3_column_write(struct s3_req *q, const struct md_bucket *b, const struct md_version *v,
+                enum s3_column col, struct str text)
 {
-    int rc;
+    struct column_write w = {
+        .bucket_id = b->id,
+        .bucket = q->bucket,
+        .key = v != NULL ? q->key : STR_NULL,
+        .vid = v != NULL ? v->version_id : STR_NULL,
+        .col = col,
+        .text = text,
+        .arena = q->arena,
+    };
+    int rc = md_write(q->srv->md, column_write_fn, &w);
 
-    w->bucket = q->bucket;
-    w->arena = q->arena;
-    rc = md_write(q->srv->md, acl_write_fn, w);
     if (rc < 0) {
-        if (w->err == S3E_NO_SUCH_KEY)
+        if (w.err == S3E_NO_SUCH_KEY)
             q->err_key = q->key;
-        return w->err != S3E_OK ? w->err : s3_err_from_errno(rc);
+        return w.err != S3E_OK ? w.err : s3_err_from_errno(rc);
     }
     return S3E_OK;
 }
@@ -517,19 +527,17 @@ judge_put(struct s3_req *q, const struct md_bucket *b, bool object,
 enum s3_err
 s3_put_bucket_acl(struct s3_req *q)
 {
-    struct acl_write w = {0};
     struct md_account owner;
     struct md_bucket b;
+    struct str text = STR_NULL;
     enum s3_err err = s3_req_bucket(q, &b);
 
     if (err == S3E_OK)
         err = account_of(q, b.account_id, &owner);
     if (err == S3E_OK)
-        err = judge_put(q, &b, false, &owner, &w.text);
-    if (err == S3E_OK && w.text.p != NULL) {
-        w.bucket_id = b.id;
-        err = acl_write(q, &w);
-    }
+        err = judge_put(q, &b, false, &owner, &text);
+    if (err == S3E_OK && text.p != NULL)
+        err = s3_column_write(q, &b, NULL, S3_COL_ACL, text);
     if (err != S3E_OK)
         return err;
     (void)s3_reply_empty(q, 200);
@@ -592,10 +600,10 @@ s3_get_object_acl(struct s3_req *q)
 enum s3_err
 s3_put_object_acl(struct s3_req *q)
 {
-    struct acl_write w = {0};
     struct md_account owner;
     struct md_bucket b;
     struct md_version v;
+    struct str text = STR_NULL;
     enum s3_err err = s3_req_bucket(q, &b);
 
     if (err == S3E_OK)
@@ -603,13 +611,9 @@ s3_put_object_acl(struct s3_req *q)
     if (err == S3E_OK)
         err = account_of(q, v.owner_id, &owner);
     if (err == S3E_OK)
-        err = judge_put(q, &b, true, &owner, &w.text);
-    if (err == S3E_OK && w.text.p != NULL) {
-        w.bucket_id = b.id;
-        w.key = q->key;
-        w.vid = v.version_id;
-        err = acl_write(q, &w);
-    }
+        err = judge_put(q, &b, true, &owner, &text);
+    if (err == S3E_OK && text.p != NULL)
+        err = s3_column_write(q, &b, &v, S3_COL_ACL, text);
     if (err != S3E_OK)
         return err;
     (void)s3_reply_empty(q, 200);

@@ -99,60 +99,6 @@ s3_tagging_request_tags(const struct s3_req *q, struct arena *a, const struct md
 
 /* ---- writes ------------------------------------------------------------------- */
 
-struct tags_write {
-    int64_t bucket_id; /* as authorized */
-    struct str bucket;
-    struct str key;    /* STR_NULL: the bucket's tags */
-    struct str vid;    /* the version seen */
-    struct str text;   /* p == NULL: none */
-    struct arena *arena;
-    enum s3_err err;   /* set on every run */
-};
-
-static int
-tags_write_fn(struct md_conn *c, void *arg)
-{
-    struct tags_write *w = arg;
-    struct md_bucket b;
-    struct md_version v;
-    int rc;
-
-    w->err = S3E_OK;
-    rc = md_bucket_get(c, w->bucket, w->arena, &b);
-    if (rc < 0 && rc != -ENOENT)
-        return rc;
-    if (rc == -ENOENT || b.id != w->bucket_id) {
-        w->err = S3E_NO_SUCH_BUCKET; /* deleted (and maybe made again) meanwhile */
-        return -ENOENT;
-    }
-    if (w->key.p == NULL)
-        return md_bucket_set_tags(c, b.id, w->text);
-    rc = md_version_get(c, b.id, w->key, w->vid, w->arena, &v);
-    if (rc == -ENOENT) {
-        w->err = S3E_NO_SUCH_KEY; /* removed meanwhile */
-        return rc;
-    }
-    if (rc < 0)
-        return rc;
-    return md_version_set_tags(c, v.seq, w->text);
-}
-
-static enum s3_err
-tags_write(struct s3_req *q, struct tags_write *w)
-{
-    int rc;
-
-    w->bucket = q->bucket;
-    w->arena = q->arena;
-    rc = md_write(q->srv->md, tags_write_fn, w);
-    if (rc < 0) {
-        if (w->err == S3E_NO_SUCH_KEY)
-            q->err_key = q->key;
-        return w->err != S3E_OK ? w->err : s3_err_from_errno(rc);
-    }
-    return S3E_OK;
-}
-
 static enum s3_err
 reply_tags(struct s3_req *q, struct str text)
 {
@@ -190,8 +136,7 @@ s3_get_object_tagging(struct s3_req *q)
 enum s3_err
 s3_put_object_tagging(struct s3_req *q)
 {
-    struct tags_write w = {0};
-    struct str body, vid = s3_param(q, "versionId", NULL);
+    struct str text = STR_NULL, body, vid = s3_param(q, "versionId", NULL);
     struct md_bucket b;
     struct md_version v;
     struct md_tag *t = NULL;
@@ -220,14 +165,10 @@ s3_put_object_tagging(struct s3_req *q)
         return err;
     }
     err = s3_object_version(q, &b, &v);
-    if (err == S3E_OK && n > 0 && md_tags_encode(t, n, q->arena, &w.text) < 0)
+    if (err == S3E_OK && n > 0 && md_tags_encode(t, n, q->arena, &text) < 0)
         err = S3E_INTERNAL;
-    if (err == S3E_OK) {
-        w.bucket_id = b.id;
-        w.key = q->key;
-        w.vid = v.version_id;
-        err = tags_write(q, &w);
-    }
+    if (err == S3E_OK)
+        err = s3_column_write(q, &b, &v, S3_COL_TAGS, text);
     if (err != S3E_OK)
         return err;
     (void)s3_reply_empty(q, 200);
@@ -237,19 +178,14 @@ s3_put_object_tagging(struct s3_req *q)
 enum s3_err
 s3_delete_object_tagging(struct s3_req *q)
 {
-    struct tags_write w = {0};
     struct md_bucket b;
     struct md_version v;
     enum s3_err err = s3_req_bucket(q, &b);
 
     if (err == S3E_OK)
         err = s3_object_version(q, &b, &v);
-    if (err == S3E_OK) {
-        w.bucket_id = b.id;
-        w.key = q->key;
-        w.vid = v.version_id;
-        err = tags_write(q, &w);
-    }
+    if (err == S3E_OK)
+        err = s3_column_write(q, &b, &v, S3_COL_TAGS, STR_NULL);
     if (err != S3E_OK)
         return err;
     (void)s3_reply_empty(q, 204);
@@ -275,10 +211,9 @@ s3_get_bucket_tagging(struct s3_req *q)
 enum s3_err
 s3_put_bucket_tagging(struct s3_req *q)
 {
-    struct tags_write w = {0};
     struct md_bucket b;
     struct md_tag *t = NULL;
-    struct str body;
+    struct str body, text = STR_NULL;
     const char *msg = NULL;
     size_t n = 0;
     enum s3_err err = s3_req_bucket(q, &b);
@@ -290,12 +225,10 @@ s3_put_bucket_tagging(struct s3_req *q)
         err = s3_tagging_parse_xml(q->arena, body, &t, &n);
     if (err == S3E_OK)
         err = s3_tagging_check(t, n, TAGS_MAX_BUCKET, &msg);
-    if (err == S3E_OK && n > 0 && md_tags_encode(t, n, q->arena, &w.text) < 0)
+    if (err == S3E_OK && n > 0 && md_tags_encode(t, n, q->arena, &text) < 0)
         err = S3E_INTERNAL;
-    if (err == S3E_OK) {
-        w.bucket_id = b.id;
-        err = tags_write(q, &w);
-    }
+    if (err == S3E_OK)
+        err = s3_column_write(q, &b, NULL, S3_COL_TAGS, text);
     if (err != S3E_OK) {
         q->err_msg = msg;
         return err;
@@ -307,14 +240,11 @@ s3_put_bucket_tagging(struct s3_req *q)
 enum s3_err
 s3_delete_bucket_tagging(struct s3_req *q)
 {
-    struct tags_write w = {0};
     struct md_bucket b;
     enum s3_err err = s3_req_bucket(q, &b);
 
-    if (err == S3E_OK) {
-        w.bucket_id = b.id;
-        err = tags_write(q, &w);
-    }
+    if (err == S3E_OK)
+        err = s3_column_write(q, &b, NULL, S3_COL_TAGS, STR_NULL);
     if (err != S3E_OK)
         return err;
     (void)s3_reply_empty(q, 204);
