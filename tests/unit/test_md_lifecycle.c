@@ -158,7 +158,8 @@ scan_all(struct fx *f, int64_t bucket, size_t page, bool tags, struct md_lc_vers
         assert_int_equal(
             md_lc_scan(md_reader(f->md), bucket, key, seq, tags, page, f->a, &rows, &n), 0);
         assert_true(total + n <= max);
-        memcpy(all + total, rows, n * sizeof(*rows));
+        if (n > 0) /* rows is NULL for an empty page */
+            memcpy(all + total, rows, n * sizeof(*rows));
         total += n;
         if (n < page)
             return total;
