@@ -25,8 +25,10 @@ SANFLAGS :=
 OPT := -O2
 endif
 
+# The one version string: `cofferd --version` and `coffer --version` print it.
+VERSION := 0.9.0
 CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Werror -g $(OPT) $(SANFLAGS) \
-	-Isrc -I$(LLHTTP_INC) -pthread
+	-Isrc -I$(LLHTTP_INC) -pthread -DCOFFER_VERSION='"$(VERSION)"'
 CFLAGS ?=
 ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS) -MMD -MP
 LDLIBS := -luv -lssl -lcrypto -lsqlite3 -lexpat -ljansson -lqrencode -lz -lisal -lpthread -lm

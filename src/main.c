@@ -77,7 +77,8 @@ static const char usage[] =
     "                     ages and day boundaries count in days of S seconds (response\n"
     "                     headers keep real days)\n"
     "\n"
-    "SIGTERM or SIGINT drains: listeners close, requests in flight finish, then exit 0.\n";
+    "SIGTERM or SIGINT drains: listeners close, requests in flight finish, then exit 0.\n"
+    "SIGHUP reopens the --access-log file (after logrotate). --version prints the version.\n";
 
 /* A whole number of seconds, 0 to a year. */
 static int
@@ -220,7 +221,8 @@ main(int argc, char **argv)
         {"reclaim-grace", required_argument, NULL, 'g'},
         {"lifecycle-day", required_argument, NULL, 'y'},
         {"lifecycle-interval", required_argument, NULL, 'i'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
     };
     struct config cfg = {.domain = "localhost",
                          .region = "us-east-1",
@@ -247,6 +249,10 @@ main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
         if (opt == 'h') {
             fputs(usage, stdout);
+            return 0;
+        }
+        if (opt == 'V') {
+            printf("cofferd %s\n", COFFER_VERSION);
             return 0;
         }
         if (opt == '?' || (opt != 'f' && set_opt(&cfg, longopts[idx].name, optarg) < 0)) {

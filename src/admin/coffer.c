@@ -658,7 +658,8 @@ usage(FILE *fp, const char *noun)
 {
     fprintf(fp, "usage: coffer [--data DIR] COMMAND ...\n\n"
                 "  --data DIR   the server's data directory (default " DEFAULT_DATA_DIR ")\n"
-                "  --help, -h   help for coffer or for one command\n\ncommands:\n");
+                "  --help, -h   help for coffer or for one command\n"
+                "  --version    print the version and exit\n\ncommands:\n");
     for (size_t i = 0; i < ARRAY_LEN(cmds); i++) {
         if (noun == NULL || strcmp(noun, cmds[i].noun) == 0)
             fprintf(fp, "  coffer %s\n", cmds[i].usage);
@@ -824,6 +825,10 @@ main(int argc, char **argv)
     size_t n_words;
     int ret;
 
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("coffer %s\n", COFFER_VERSION);
+        return 0;
+    }
     ret = parse_args(&cli, argc, argv);
     if (ret != 0)
         return ret;

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 struct listener {
@@ -227,6 +228,19 @@ on_signal(uv_signal_t *sig, int signum)
         uv_async_send(&ls->loops[i].async);
 }
 
+/* SIGHUP: logrotate has renamed the access log; the server stays up. */
+static void
+on_hup(uv_signal_t *sig, int signum)
+{
+    int rc = log_access_reopen();
+
+    (void)sig;
+    if (rc < 0)
+        log_error("signal %d: cannot reopen the access log: %s", signum, strerror(-rc));
+    else
+        log_info("signal %d: access log reopened", signum);
+}
+
 /* ---- lifecycle --------------------------------------------------------- */
 
 struct loops *
@@ -261,7 +275,8 @@ loops_new(const struct loops_opts *o)
     }
     uv_signal_init(&ls->loops[0].uv, &ls->sigterm);
     uv_signal_init(&ls->loops[0].uv, &ls->sigint);
-    ls->sigterm.data = ls->sigint.data = ls;
+    uv_signal_init(&ls->loops[0].uv, &ls->sighup);
+    ls->sigterm.data = ls->sigint.data = ls->sighup.data = ls;
     return ls;
 }
 
@@ -310,6 +325,7 @@ loops_run(struct loops *ls)
 {
     uv_signal_start(&ls->sigterm, on_signal, SIGTERM);
     uv_signal_start(&ls->sigint, on_signal, SIGINT);
+    uv_signal_start(&ls->sighup, on_hup, SIGHUP);
     for (int i = 1; i < ls->n_loops; i++)
         ASSERT(pthread_create(&ls->loops[i].th, NULL, loop_main, &ls->loops[i]) == 0);
     loop_main(&ls->loops[0]);

@@ -43,7 +43,7 @@ struct loops {
     struct loop *loops;
     int n_loops;
     unsigned next_loop; /* loop 0 only: where the next connection goes */
-    uv_signal_t sigterm, sigint; /* on loop 0 */
+    uv_signal_t sigterm, sigint, sighup; /* on loop 0 */
     atomic_int draining_flag;
 };
 

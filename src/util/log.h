@@ -11,6 +11,10 @@ void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(pri
 void log_access(const char *line, int len);
 /* Sends the access log to path (append); NULL = stdout. 0 or -errno. */
 int log_access_open(const char *path);
+/* Opens the access log's file again by name (after logrotate renamed it), for
+ * SIGHUP; lines already written stay in the old file, none is lost. A no-op
+ * when it goes to stdout. 0, or -errno with the old file still in use. */
+int log_access_reopen(void);
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
