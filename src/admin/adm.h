@@ -29,6 +29,7 @@ struct adm_cli {
     const char *data;
     /* Option values; NULL when not given. */
     const char *account, *user, *serial, *seed_b32, *code1, *code2, *since, *limit;
+    const char *to; /* backup --to */
     const char *bucket, *upload_id, *older_than, *action, *resource, *day;
     bool json, no_qr, dry_run, help;
     unsigned opts_seen;
@@ -94,6 +95,8 @@ int adm_upload_abort(struct adm_cli *cli); /* upload abort (--upload-id ID | --o
 /* policy simulate --account A [--user U] --action ACTION --resource ARN [--json] */
 int adm_policy_simulate(struct adm_cli *cli);
 
+/* ---- backup (adm_backup.c) ----------------------------------------------- */
+int adm_backup(struct adm_cli *cli); /* backup --to DIR */
 /* ---- lifecycle (adm_lifecycle.c) ----------------------------------------- */
 
 int adm_lifecycle_run(struct adm_cli *cli); /* lifecycle run [--bucket B] [--dry-run] ... */

@@ -51,6 +51,7 @@
 #define OPT_RESOURCE (1u << 14)
 #define OPT_DRY_RUN (1u << 15)
 #define OPT_DAY (1u << 16)
+#define OPT_TO (1u << 24)
 #define NO_VALUE SIZE_MAX
 
 struct opt {
@@ -77,6 +78,7 @@ static const struct opt opts[] = {
     {"--action", OPT_ACTION, offsetof(struct adm_cli, action)},
     {"--resource", OPT_RESOURCE, offsetof(struct adm_cli, resource)},
     {"--day", OPT_DAY, offsetof(struct adm_cli, day)},
+    {"--to", OPT_TO, offsetof(struct adm_cli, to)},
 };
 
 struct cmd {
@@ -627,6 +629,13 @@ static const struct cmd cmds[] = {
      "  --bucket B        only uploads into bucket B (with --upload-id: refuse an\n"
      "                    upload of another bucket)\n"
      "Give exactly one of --upload-id and --older-than."},
+    {"backup", NULL, 0, OPT_TO, OPT_TO, false, adm_backup, "backup --to DIR",
+     "Copies the data directory into DIR (new or empty) while cofferd runs: a\n"
+     "consistent snapshot of meta.db (SQLite's online backup), every data file that\n"
+     "snapshot references, master.key (mode 0600) and tls/. To restore: stop cofferd,\n"
+     "move DIR into place as the data directory, start cofferd. Fails, and says so,\n"
+     "if a referenced data file was reclaimed before it was copied (a backup slower\n"
+     "than cofferd's --reclaim-grace); uploads aborted meanwhile are left out."},
     {"lifecycle", "run", 0, OPT_BUCKET | OPT_DRY_RUN | OPT_DAY | OPT_JSON, 0, false,
      adm_lifecycle_run, "lifecycle run [--bucket B] [--dry-run] [--day SECONDS] [--json]",
      "Runs one lifecycle pass now, as cofferd's executor does (also while it runs):\n"

@@ -113,6 +113,23 @@ blob_writer_commit(struct blob_writer *w, char *id)
     return rc;
 }
 
+int
+blob_writer_commit_as(struct blob_writer *w, struct str id)
+{
+    char out[BLOB_ID_LEN + 1];
+    int rc;
+
+    if (!blob_id_valid(id)) {
+        blob_writer_abort(w);
+        return -EINVAL;
+    }
+    memcpy(w->want_id, id.p, BLOB_ID_LEN);
+    w->want_id[BLOB_ID_LEN] = '\0';
+    rc = w->b->be->writer_commit(w, out);
+    free(w);
+    return rc;
+}
+
 void
 blob_writer_abort(struct blob_writer *w)
 {

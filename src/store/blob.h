@@ -50,6 +50,10 @@ int64_t blob_writer_size(const struct blob_writer *w);
  * bytes, NUL-terminated). Frees w in every case; on failure nothing of the
  * blob remains. */
 int blob_writer_commit(struct blob_writer *w, char *id);
+/* As blob_writer_commit(), under the given id (a copy of a blob of another
+ * store: `coffer backup`). -EINVAL for an id that is not one; an existing
+ * blob of that id is replaced. */
+int blob_writer_commit_as(struct blob_writer *w, struct str id);
 /* Discards what was written and frees w. NULL ok. */
 void blob_writer_abort(struct blob_writer *w);
 

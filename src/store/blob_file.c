@@ -276,7 +276,11 @@ files_writer_commit(struct blob_writer *w, char *id)
     int rc, dfd = -1;
     bool renamed = false;
 
-    rc = random_hex(id);
+    rc = 0;
+    if (w->want_id[0] != '\0')
+        memcpy(id, w->want_id, BLOB_ID_LEN + 1);
+    else
+        rc = random_hex(id);
     if (rc < 0)
         goto out;
     blob_path(str_make(id, BLOB_ID_LEN), path);

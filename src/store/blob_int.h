@@ -22,7 +22,8 @@ struct blob_backend {
     int (*open)(struct blob *b, const char *where);
     void (*close)(struct blob *b);
     /* A new blob being written: w->b is set, the rest zero. commit() makes
-     * it durable under a fresh id (BLOB_ID_LEN + 1 bytes) and, on failure,
+     * it durable under a fresh id (BLOB_ID_LEN + 1 bytes; w->want_id when
+     * set) and, on failure,
      * removes whatever it wrote; neither commit() nor abort() frees w. */
     int (*writer_open)(struct blob_writer *w);
     int (*writer_write)(struct blob_writer *w, const void *p, size_t n);
@@ -56,6 +57,7 @@ struct blob {
 struct blob_writer {
     struct blob *b;
     int64_t size;
+    char want_id[BLOB_ID_LEN + 1]; /* "" = commit() picks a fresh id */
 
     /* The files backend's own. */
     int fd;
