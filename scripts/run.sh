@@ -8,6 +8,21 @@ HTTP=${COFFER_LISTEN:-127.0.0.1:9000}
 HTTPS=${COFFER_TLS_LISTEN:-127.0.0.1:9443}
 BIN=${BIN:-bin}
 
+# Both ports must be free before anything is created or any key is printed:
+# a cofferd that cannot listen would leave the keys on screen for nothing.
+for hp in "$HTTP" "$HTTPS"; do
+    host=${hp%:*}
+    port=${hp##*:}
+    case $host in '' | 0.0.0.0 | '*') host=127.0.0.1 ;; '[::]') host=::1 ;; esac
+    host=${host#[}
+    host=${host%]}
+    if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
+        echo "make run: port $port ($hp) is already in use; stop what listens there" \
+            "(another cofferd?) or choose other ports:" \
+            "COFFER_LISTEN=127.0.0.1:9100 COFFER_TLS_LISTEN=127.0.0.1:9543 make run" >&2
+        exit 1
+    fi
+done
 mkdir -p "$DATA"
 chmod 700 "$DATA"
 if [ "$("$BIN/coffer" --data "$DATA" account list --json)" = "[]" ]; then
