@@ -21,9 +21,18 @@
 static const char msg_https[] = "Requests that include x-amz-mfa must use HTTPS";
 static const char msg_malformed[] = "Mfa header is invalid -- the header should be formatted as "
                                     "{serialNumber}(space){tokenCode}";
-static const char msg_session[] = "DevPay and Mfa are mutually exclusive authorization methods.";
+/* AWS's own texts for these two tell a user nothing about what to do
+ * (issue 16): Coffer keeps the code and the AWS wording, and adds the fix. */
+static const char msg_session[] =
+    "DevPay and Mfa are mutually exclusive authorization methods: x-amz-mfa cannot be used "
+    "with session (temporary) credentials; sign the request with the bucket owner's long-term "
+    "root access keys";
 static const char msg_required[] = "Mfa Authentication must be used for this request";
 static const char msg_not_owner[] = "This operation may only be performed by the bucket owner";
+static const char msg_not_root[] =
+    "This operation may only be performed by the bucket owner: MFA delete needs the owner "
+    "account's root user; sign the request with the root's access keys, not an IAM user's "
+    "or a role's";
 static const char msg_failed[] =
     "MFA authentication failed: the code is invalid, expired or already used";
 
@@ -253,11 +262,26 @@ mfa_precheck(const struct mfa_req *m, struct arena *a, struct mfa_err *e)
 }
 
 enum auth_err
+mfa_precheck_audit(struct md *md, const struct mfa_req *m, struct arena *a, struct mfa_err *e)
+{
+    enum auth_err err = mfa_precheck(m, a, e);
+    const char *why;
+
+    if (err == AUTH_E_OK)
+        return err;
+    /* The header's value is never copied: it carries a code. */
+    why = e->msg == msg_https ? "over HTTP" : e->msg == msg_session ? "session credentials"
+                                                                      : "malformed header";
+    mfa_audit(md, m, EVENT_FAILED, arena_printf(a, "%s: %s", action_name(m), why));
+    return err;
+}
+
+enum auth_err
 mfa_require(struct md *md, const struct mfa_req *m, struct arena *a, struct mfa_err *e)
 {
     enum auth_err err;
 
-    err = mfa_precheck(m, a, e);
+    err = mfa_precheck_audit(md, m, a, e);
     if (err != AUTH_E_OK)
         return err;
     /* AWS: absent header before the principal check; an IAM user without a
@@ -269,7 +293,7 @@ mfa_require(struct md *md, const struct mfa_req *m, struct arena *a, struct mfa_
     }
     if (m->account_id != m->bucket_owner_id || m->user_id != 0) {
         mfa_audit(md, m, EVENT_FAILED, arena_printf(a, "%s: not bucket owner", action_name(m)));
-        e->msg = msg_not_owner;
+        e->msg = m->account_id == m->bucket_owner_id ? msg_not_root : msg_not_owner;
         return AUTH_E_ACCESS_DENIED;
     }
     return check_code(md, m, a, e);
@@ -280,7 +304,7 @@ mfa_verify_present(struct md *md, const struct mfa_req *m, struct arena *a, stru
 {
     enum auth_err err;
 
-    err = mfa_precheck(m, a, e);
+    err = mfa_precheck_audit(md, m, a, e);
     if (err != AUTH_E_OK || m->header.p == NULL)
         return err;
     return check_code(md, m, a, e);

@@ -50,13 +50,21 @@ struct mfa_err {
  * HTTPS"; malformed -> 400 InvalidArgument "Mfa header is invalid -- ..."
  * (ArgumentName x-amz-mfa, ArgumentValue the header); temporary credentials
  * -> 400 InvalidRequest "DevPay and Mfa are mutually exclusive authorization
- * methods.". AUTH_E_OK when the header is absent or well-formed. */
+ * methods: ... long-term root access keys". AUTH_E_OK when the header is absent or well-formed. */
 enum auth_err mfa_precheck(const struct mfa_req *m, struct arena *a, struct mfa_err *e);
+
+/* mfa_precheck() that also appends a "mfa.check_failed" audit row for a
+ * refusal (detail "<action>: over HTTP", "malformed header" or "session
+ * credentials"; the header's value is never recorded). m must be complete
+ * (principal, bucket, source) as for mfa_require(). */
+enum auth_err mfa_precheck_audit(struct md *md, const struct mfa_req *m, struct arena *a,
+                                 struct mfa_err *e);
 
 /* Steps 3-5 where MFA is required: header absent -> 403 AccessDenied "Mfa
  * Authentication must be used for this request"; caller not the bucket
  * owner's root -> 403 "This operation may only be performed by the bucket
- * owner"; then the code is checked against the owner root's device named by
+ * owner" (for an IAM user or role of the owner account, with ": MFA delete
+ * needs the owner account's root user; ..."); then the code is checked against the owner root's device named by
  * the serial (unknown serial, wrong, expired or replayed code -> 403 "MFA
  * authentication failed: the code is invalid, expired or already used";
  * throttled -> 403 "Too many failed MFA attempts; retry in N seconds").

@@ -41,6 +41,8 @@ principal(struct s3_req *q)
 
     if (q->auth.is_anonymous)
         return STR_LIT("anonymous");
+    if (q->account_id == 0)
+        return STR_LIT("unauthenticated"); /* refused before the signature was checked */
     if (q->user_id == 0)
         return str_c(arena_printf(q->arena, "account:%.*s", STR_FMT(q->account.name)));
     if (md_user_get(md_reader(q->srv->md), q->user_id, q->arena, &u) == 0)
@@ -75,16 +77,16 @@ s3_mfa_request(struct s3_req *q, int64_t owner_id, struct str key, struct str vi
 enum s3_err
 s3_mfa_precheck(struct s3_req *q)
 {
-    struct mfa_req m = {
-        .is_tls = q->http->is_tls,
-        .header = http_header(q->http, "x-amz-mfa"),
-        .has_session_token = q->key_info.expires_ms > 0,
-    };
+    struct mfa_req m;
     struct mfa_err e;
 
-    if (m.header.p == NULL)
+    if (http_header(q->http, "x-amz-mfa").p == NULL)
         return S3E_OK;
-    return map_err(q, mfa_precheck(&m, q->arena, &e), &e);
+    /* A refusal is audited, so the request is described in full. */
+    s3_mfa_request(q, q->account_id, q->key, s3_param(q, "versionId", NULL), &m);
+    if (q->op_name == NULL)
+        m.action = NULL; /* not routed yet (plain HTTP is refused first) */
+    return map_err(q, mfa_precheck_audit(q->srv->md, &m, q->arena, &e), &e);
 }
 
 enum s3_err

@@ -674,8 +674,11 @@ ph_authenticate(struct s3_req *q)
     }
     /* Coffer decision 1: x-amz-mfa over plain HTTP is refused before
      * anything else, authentication included [spec-mfa-delete §1.3]. */
-    if (q->err == S3E_OK && !r->is_tls && has_mfa_header(q))
+    if (q->err == S3E_OK && !r->is_tls && has_mfa_header(q)) {
+        if (r->on_loop)
+            return STEP_DECLINE; /* the refusal is audited: a write */
         q->err = s3_mfa_precheck(q);
+    }
     /* The key, account, route and bucket lookups share one read snapshot
      * (failing to open it: one per read). Handlers that write must not run
      * in it; GET and HEAD of an object go on with it for their version row
@@ -770,11 +773,30 @@ s3_log_fields(struct s3_req *q, const char *error_code)
                      : pr->anonymous ? STR_LIT("anonymous")
                      : pr->who.arn.n > 0 ? pr->who.arn
                                          : STR_LIT("");
+    char acct[80];
+
+    /* Refused before the authorize phase (an MFA or a bucket-phase error)
+     * but signed: the account is known, so say whose request it was. */
+    if (!pr->is_set && q->account_id > 0) {
+        if (q->user_id == 0)
+            snprintf(acct, sizeof(acct), "arn:aws:iam::%012lld:root", (long long)q->account_id);
+        else
+            snprintf(acct, sizeof(acct), "arn:aws:iam::%012lld:user/#%lld",
+                     (long long)q->account_id, (long long)q->user_id);
+        who = str_c(acct);
+    }
+
+    /* The sub-resource is the routing table's name for it ("versioning",
+     * "uploads"), never client text: the query string stays out of the log
+     * (presigned URLs carry credentials, x-amz-mfa a code). */
+    const char *sub = q->op_name != NULL && ops[q->op].sub != NULL ? ops[q->op].sub : "";
 
     snprintf(q->http->log_extra, sizeof(q->http->log_extra),
-             "\"principal\":\"%.*s\",\"action\":\"%s\",\"authz\":\"%s\",\"error\":\"%s\"",
-             (int)(who.n > 200 ? 200 : who.n), who.p ? who.p : "", q->action ? q->action : "",
-             verdict[q->authz], error_code);
+             "\"principal\":\"%.*s\",\"op\":\"%s\",\"action\":\"%s\",\"sub\":\"%.*s\","
+             "\"authz\":\"%s\",\"error\":\"%s\"",
+             (int)(who.n > 160 ? 160 : who.n), who.p ? who.p : "", q->op_name ? q->op_name : "",
+             q->action ? q->action : "", (int)strnlen(sub, 48), sub, verdict[q->authz],
+             error_code);
 }
 
 static void

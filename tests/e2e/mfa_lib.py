@@ -32,11 +32,16 @@ STEP = 30
 MAX_ROOT_DEVICES = 8
 
 MSG_REQUIRED = "Mfa Authentication must be used for this request"
-MSG_OWNER = "This operation may only be performed by the bucket owner"
+# Refusing an IAM user (or role) of the owner account: AWS's text, then what to do (issue 16).
+MSG_OWNER = ("This operation may only be performed by the bucket owner: MFA delete needs the owner "
+             "account's root user; sign the request with the root's access keys, not an IAM "
+             "user's or a role's")
 MSG_BAD_CODE = "MFA authentication failed: the code is invalid, expired or already used"
 MSG_MALFORMED = ("Mfa header is invalid -- the header should be formatted as "
                  "{serialNumber}(space){tokenCode}")
-MSG_DEVPAY = "DevPay and Mfa are mutually exclusive authorization methods."
+MSG_DEVPAY = ("DevPay and Mfa are mutually exclusive authorization methods: x-amz-mfa cannot be "
+              "used with session (temporary) credentials; sign the request with the bucket "
+              "owner's long-term root access keys")
 MSG_HTTPS = "Requests that include x-amz-mfa must use HTTPS"
 MSG_MFA_ON_LIFECYCLE = ("Mfa Authentication is not supported on a bucket with lifecycle "
                         "configuration. Delete lifecycle configuration before enabling Mfa "

@@ -871,6 +871,32 @@ class AuditLogTest(MfaCase):
                 self.assertNotIn(sec, s, "audit log contains a code or seed: %r" % (s,))
 
 
+    def test_header_refusals_audited(self):
+        """Issue 16: every refusal of x-amz-mfa is an audit entry: over HTTP, malformed, and
+        with session credentials; the header's code is not in it."""
+        b = self.new_bucket("Enabled")
+        self.assertMfaError(400, "InvalidRequest", MSG_HTTPS, self.acct.s3_http.delete_object,
+                            Bucket=b, Key="k", MFA=self.acct.serial() + " 135791")
+        self.assertMfaError(400, "InvalidArgument", MSG_MALFORMED, self.s3.delete_object,
+                            Bucket=b, Key="k", MFA=self.acct.serial() + " 24680")
+        t, _ = self.acct.session()
+        self.assertMfaError(400, "InvalidRequest", MSG_DEVPAY, t.delete_object,
+                            Bucket=b, Key="k", MFA=self.acct.serial() + " 975311")
+        out = coffer("audit", "--json")
+        failed = [e for e in audit_entries(out.stdout)
+                  if e.get("bucket") == b and e.get("event") == "mfa.check_failed"]
+        details = [e.get("detail", "") for e in failed]
+        self.assertEqual(len(failed), 3, failed)
+        self.assertTrue(details[0].endswith(": over HTTP"), details)
+        self.assertEqual(details[1], "DELETE_OBJECT: malformed header", details)
+        self.assertEqual(details[2], "DELETE_OBJECT: session credentials", details)
+        for e in failed:
+            self.assertTrue(e.get("source", "").startswith("127.0.0.1"), e)
+            for code in ("135791", "24680", "975311"):
+                self.assertNotIn(code, json.dumps(e), e)
+
+
+
 class IamStsMfaTest(MfaCase):
     """Case 50 (IAM parts): EnableMFADevice and GetSessionToken with bad codes."""
 

@@ -194,6 +194,14 @@ assert_last_failure(struct fx *f, size_t want_rows, const char *reason)
 }
 
 #define ERR_MSG(e) ((e).msg != NULL ? (e).msg : "(null)")
+#define MSG_SESSION                                                                                \
+    "DevPay and Mfa are mutually exclusive authorization methods: x-amz-mfa cannot be used with "  \
+    "session (temporary) credentials; sign the request with the bucket owner's long-term root "    \
+    "access keys"
+#define MSG_NOT_ROOT                                                                               \
+    "This operation may only be performed by the bucket owner: MFA delete needs the owner "        \
+    "account's root user; sign the request with the root's access keys, not an IAM user's or a "   \
+    "role's"
 
 static const char msg_failed[] =
     "MFA authentication failed: the code is invalid, expired or already used";
@@ -266,18 +274,40 @@ test_precheck(void **state)
     m = req_root(f, SER_ROOT " 050471");
     m.has_session_token = true;
     assert_int_equal(mfa_precheck(&m, f->a, &e), AUTH_E_INVALID_REQUEST);
-    assert_string_equal(ERR_MSG(e), "DevPay and Mfa are mutually exclusive authorization methods.");
+    /* AWS's text, then what to do (issue 16). */
+    assert_string_equal(ERR_MSG(e), MSG_SESSION);
     m.header = str_c("050471");
     assert_int_equal(mfa_precheck(&m, f->a, &e), AUTH_E_INVALID_ARGUMENT);
 
-    /* mfa_require and mfa_verify_present run the same prechecks first. */
+    /* mfa_require and mfa_verify_present run the same prechecks first, and
+     * audit each refusal (mfa_precheck alone, above, does not). The
+     * header's value, which holds a code, is not recorded. */
     m = req_root(f, "SER 12345");
     assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_INVALID_ARGUMENT);
+    assert_last_failure(f, 1, "DeleteObject: malformed header");
     assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_INVALID_ARGUMENT);
+    assert_last_failure(f, 2, "malformed header");
     m = req_root(f, SER_ROOT " 050471");
     m.is_tls = false;
     assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_INVALID_REQUEST);
+    assert_last_failure(f, 3, "DeleteObject: over HTTP");
     assert_int_equal(mfa_verify_present(f->md, &m, f->a, &e), AUTH_E_INVALID_REQUEST);
+    assert_last_failure(f, 4, "over HTTP");
+    m.is_tls = true;
+    m.has_session_token = true;
+    assert_int_equal(mfa_precheck_audit(f->md, &m, f->a, &e), AUTH_E_INVALID_REQUEST);
+    assert_last_failure(f, 5, "DeleteObject: session credentials");
+    assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_INVALID_REQUEST);
+    assert_last_failure(f, 6, "session credentials");
+    assert_int_equal(mfa_precheck_audit(f->md, &m, f->a, &e), AUTH_E_INVALID_REQUEST);
+    {
+        size_t n;
+        struct md_audit *rows = audit_rows(f, &n);
+
+        for (size_t i = 0; i < n; i++)
+            assert_false(str_contains(rows[i].detail, "050471") ||
+                         str_contains(rows[i].detail, "12345"));
+    }
     /* Nothing consumed by any of that. */
     assert_int_equal(device(f, SER_ROOT).last_step, 0);
     assert_int_equal(device(f, SER_ROOT).fail_count, 0);
@@ -308,11 +338,11 @@ test_require_principal(void **state)
     /* IAM user with a valid code on its own device, then the root's. */
     m.header = str_c(SER_USER " 050471");
     assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
-    assert_string_equal(ERR_MSG(e), "This operation may only be performed by the bucket owner");
+    assert_string_equal(ERR_MSG(e), MSG_NOT_ROOT); /* says what is needed (issue 16) */
     assert_last_failure(f, 3, "not bucket owner");
     m.header = str_c(SER_ROOT " 050471");
     assert_int_equal(mfa_require(f->md, &m, f->a, &e), AUTH_E_ACCESS_DENIED);
-    assert_string_equal(ERR_MSG(e), "This operation may only be performed by the bucket owner");
+    assert_string_equal(ERR_MSG(e), MSG_NOT_ROOT);
     assert_last_failure(f, 4, "not bucket owner");
 
     /* Another account's root on this bucket. */
