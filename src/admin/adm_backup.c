@@ -232,6 +232,8 @@ adm_backup(struct adm_cli *cli)
     if (rc < 0) {
         fprintf(stderr, "coffer: backup: copying the metadata: %s\n",
                 err[0] != '\0' ? err : strerror(-rc));
+        if (rc != -EEXIST)
+            unlink(db);
         goto out;
     }
     rc = blob_open(cli->data, &w.src);

@@ -227,6 +227,33 @@ class BackupTest(lib.E2ETestCase):
         self.assertEqual(out.returncode, 1, out.stderr)
         self.assertIn("not empty", out.stderr)
 
+    def test_backup_leaves_out_an_aborted_upload(self):
+        """A part whose file is gone belongs to an upload aborted after the snapshot: the
+        backup succeeds without that upload, and keeps the uploads whose parts are there."""
+        b = lib.bucket_name("bkmpu")
+        self.c.create_bucket(Bucket=b)
+        gone = self.c.create_multipart_upload(Bucket=b, Key="gone")["UploadId"]
+        kept = self.c.create_multipart_upload(Bucket=b, Key="kept")["UploadId"]
+        self.c.upload_part(Bucket=b, Key="gone", UploadId=gone, PartNumber=1,
+                           Body=b"g" * (100 * 1024))
+        before = set()
+        for root, _dirs, files in os.walk(os.path.join(self.srv.data, "blobs")):
+            before |= {os.path.join(root, f) for f in files}
+        self.c.upload_part(Bucket=b, Key="kept", UploadId=kept, PartNumber=1,
+                           Body=b"k" * (100 * 1024))
+        self.assertEqual(len(before), 1, before)
+        os.unlink(before.pop())
+        dest = os.path.join(self.srv.root, "backup-mpu")
+        out = coffer(self.srv.data, "backup", "--to", dest)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("1 multipart upload(s)", out.stdout)
+        self.srv2 = Server(tag="restored-mpu", data=dest)
+        self.srv2.start()
+        ups = self.client(self.srv2).list_multipart_uploads(Bucket=b).get("Uploads", [])
+        self.assertEqual([u["UploadId"] for u in ups], [kept])
+        parts = self.client(self.srv2).list_parts(Bucket=b, Key="kept", UploadId=kept)["Parts"]
+        self.assertEqual([p["Size"] for p in parts], [100 * 1024])
+
 
 if __name__ == "__main__":
     unittest.main()
