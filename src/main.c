@@ -265,6 +265,9 @@ main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* A reload (SIGHUP) during start-up must not kill the server: ignored
+     * until the loop installs the handler that reopens the access log. */
+    signal(SIGHUP, SIG_IGN);
     if (mkdir(cfg.data, 0700) < 0 && errno != EEXIST) {
         log_error("cannot create %s: %s", cfg.data, strerror(errno));
         return 1;
