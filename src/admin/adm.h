@@ -30,8 +30,8 @@ struct adm_cli {
     /* Option values; NULL when not given. */
     const char *account, *user, *serial, *seed_b32, *code1, *code2, *since, *limit;
     const char *to; /* backup --to */
-    const char *bucket, *upload_id, *older_than, *action, *resource, *day;
-    bool json, no_qr, dry_run, help;
+    const char *bucket, *upload_id, *older_than, *action, *resource, *day, *newest, *event;
+    bool json, no_qr, invert, follow, dry_run, help;
     unsigned opts_seen;
     const char *pos[ADM_MAX_POS]; /* noun, verb, then the command's arguments */
     size_t n_pos;
@@ -60,6 +60,9 @@ int adm_print_json(struct json_t *j);
 /* A new JSON string for s ("" when absent); bytes that are not valid UTF-8
  * become '?', so a stored name or key never makes a listing fail. */
 struct json_t *adm_jstr(struct str s);
+/* Account id as every output shows it: the 12-digit string of ARNs and MFA
+ * serials ("000000000001"), never the bare row id. New reference. */
+struct json_t *adm_jacct(int64_t id);
 /* Writes s to fp with control characters escaped as \xNN (object keys and
  * the like are client-controlled and must not drive the terminal), "-" when
  * empty or absent, then spaces up to width bytes. */

@@ -33,6 +33,7 @@
 #define DEVICES_MAX 8       /* per principal, as IAM */
 #define CODE_LINE_MAX 64
 #define AUDIT_PAGE 512
+#define AUDIT_POLL_MS 500 /* coffer audit --follow */
 #define URI_MAX QR_MAX_TEXT
 #define QR_TERM_MAX (1024 * 1024)
 
@@ -147,7 +148,7 @@ owner_label(struct md_conn *c, struct arena *a, const struct md_mfa_device *d, i
     struct md_user u;
 
     if (md_account_get(c, d->account_id, a, &acct) < 0)
-        return arena_printf(a, "account:#%lld", (long long)d->account_id);
+        return arena_printf(a, "account:#%012lld", (long long)d->account_id);
     if (user_id <= 0)
         return adm_label(a, acct.name, STR_NULL);
     if (md_user_get(c, user_id, a, &u) < 0)
@@ -196,6 +197,7 @@ struct add_job {
     const char *label, *detail; /* audit */
     struct arena *a;
     enum why why;
+    int64_t next_code_s; /* out: seconds until a usable code shows (verified codes) */
 };
 
 /* Creates, checks, enables and audits a device: all or nothing. */
@@ -246,6 +248,7 @@ add_run(struct md_conn *c, void *arg)
     rc = mfa_dev_save_state(c, &j->d, &st);
     if (rc < 0)
         return rc;
+    j->next_code_s = totp_next_code_s(&st, now_ms / 1000);
     return audit(c, now_ms, "mfa.enrolled", j->label, j->detail);
 }
 
@@ -360,7 +363,7 @@ adm_mfa_enroll(struct adm_cli *cli)
            p.label, serial, uri.p);
     if (!cli->no_qr) {
         fputs("or scan this QR code:\n", stdout);
-        if (qr_terminal(buf_str(&uri), &qr) == 0)
+        if (qr_terminal(buf_str(&uri), cli->invert, &qr) == 0)
             fwrite(qr.p, 1, qr.n, stdout);
         else
             fputs("(the QR code could not be drawn; use the URI)\n", stdout);
@@ -393,6 +396,14 @@ adm_mfa_enroll(struct adm_cli *cli)
     if (ret != 0)
         goto out;
     printf("MFA device %s enabled for %s\n", serial, p.label);
+    /* Both codes are burned (a replay or an older code is refused), so the
+     * first x-amz-mfa must carry a later one. */
+    if (j.next_code_s > 0)
+        printf("The two codes just entered are used up: the next code works, the one the app "
+               "shows in %lld s.\n",
+               (long long)j.next_code_s);
+    else
+        printf("The two codes just entered are used up: the code the app shows now works.\n");
 out:
     OPENSSL_cleanse(seed, sizeof(seed));
     OPENSSL_cleanse(b32, sizeof(b32));
@@ -499,8 +510,8 @@ list_account(struct adm_cli *cli, const struct md_account *acct, json_t *arr)
         /* Only the fields below: the seed is never part of a listing. */
         if (arr != NULL) {
             json_t *o = json_pack(
-                "{s:o, s:o, s:I, s:o, s:o, s:s, s:b, s:o, s:s}", "serial", adm_jstr(d->serial),
-                "account", adm_jstr(acct->name), "account_id", (json_int_t)acct->id, "user",
+                "{s:o, s:o, s:o, s:o, s:o, s:s, s:b, s:o, s:s}", "serial", adm_jstr(d->serial),
+                "account", adm_jstr(acct->name), "account_id", adm_jacct(acct->id), "user",
                 user.p != NULL ? adm_jstr(user) : json_null(), "principal",
                 label != NULL ? json_string(label) : json_null(), "type",
                 d->is_virtual ? "virtual" : "hardware", "enabled", d->is_enabled, "enable_date",
@@ -805,54 +816,141 @@ audit_text(const struct md_audit *e)
     fputc('\n', stdout);
 }
 
+/* The --bucket and --event filters; --event E matches E itself and the
+ * events below it ("mfa" matches "mfa.check_failed"). */
+static bool
+audit_match(const struct adm_cli *cli, const struct md_audit *e)
+{
+    size_t n;
+
+    if (cli->bucket != NULL && !str_eq_c(e->bucket, cli->bucket))
+        return false;
+    if (cli->event == NULL)
+        return true;
+    n = strlen(cli->event);
+    return str_eq_c(e->event, cli->event) ||
+           (e->event.n > n && memcmp(e->event.p, cli->event, n) == 0 && e->event.p[n] == '.');
+}
+
+enum audit_out { OUT_COUNT, OUT_TEXT, OUT_JSON, OUT_LINES };
+
+/* One entry as a JSON line (coffer audit --follow --json): a follower reads
+ * each as it comes, which one array printed at the end would not allow. */
+static int
+audit_line(const struct md_audit *e)
+{
+    json_t *arr = json_array();
+    int rc;
+
+    if (arr == NULL)
+        return adm_internal("building JSON", -ENOMEM);
+    rc = audit_json(e, arr);
+    if (rc == 0 && (json_dumpf(json_array_get(arr, 0), stdout, JSON_COMPACT) < 0 ||
+                    fputc('\n', stdout) == EOF))
+        rc = adm_internal("writing JSON", -EIO);
+    json_decref(arr);
+    return rc;
+}
+
+/* Walks the entries after *after that pass the filters, in pages of
+ * AUDIT_PAGE so a long log never sits in memory at once (JSON output
+ * excepted: jansson holds the document): skips the first skip matches and
+ * outputs up to *limit more. *after ends at the last entry read, *count
+ * counts the matches seen. */
+static int
+audit_walk(struct adm_cli *cli, enum audit_out out, json_t *arr, uint64_t skip, uint64_t *limit,
+           int64_t *after, uint64_t *count)
+{
+    struct md_audit *es;
+    size_t n;
+    int rc;
+
+    for (;;) {
+        arena_reset(cli->a);
+        rc = md_audit_list(md_reader(cli->md), *after, AUDIT_PAGE, cli->a, &es, &n);
+        if (rc < 0)
+            return adm_internal("reading the audit log", rc);
+        for (size_t i = 0; i < n && *limit > 0; i++) {
+            *after = es[i].id;
+            if (!audit_match(cli, &es[i]))
+                continue;
+            (*count)++;
+            if (*count <= skip)
+                continue;
+            (*limit)--;
+            rc = 0;
+            if (out == OUT_TEXT)
+                audit_text(&es[i]);
+            else if (out == OUT_JSON)
+                rc = audit_json(&es[i], arr);
+            else if (out == OUT_LINES)
+                rc = audit_line(&es[i]);
+            if (rc != 0)
+                return rc;
+        }
+        if (n < AUDIT_PAGE || *limit == 0)
+            return 0;
+    }
+}
+
 int
 adm_audit(struct adm_cli *cli)
 {
-    unsigned long long since = 0, limit = ~0ULL;
-    struct md_audit *es;
+    unsigned long long since = 0, limit = UINT64_MAX, newest = 0;
+    enum audit_out out = !cli->json ? OUT_TEXT : cli->follow ? OUT_LINES : OUT_JSON;
+    uint64_t lim = UINT64_MAX, skip = 0, count = 0;
     json_t *arr = NULL;
     int64_t after;
-    size_t n;
     int rc;
 
     if (cli->since != NULL && str_to_u64(str_c(cli->since), &since) < 0)
         return adm_fail("--since needs an audit entry id (a number >= 0)");
     if (cli->limit != NULL && (str_to_u64(str_c(cli->limit), &limit) < 0 || limit == 0))
         return adm_fail("--limit needs a number >= 1");
+    if (cli->newest != NULL && (str_to_u64(str_c(cli->newest), &newest) < 0 || newest == 0))
+        return adm_fail("--newest needs a number >= 1");
+    if (cli->newest != NULL && cli->limit != NULL)
+        return adm_fail("give --newest or --limit, not both");
     after = since > INT64_MAX ? INT64_MAX : (int64_t)since;
-    if (cli->json) {
+    /* --newest N: count the matches first, then output the last N of them,
+     * oldest first like the rest. */
+    if (cli->newest != NULL) {
+        int64_t end = after;
+
+        rc = audit_walk(cli, OUT_COUNT, NULL, 0, &lim, &end, &count);
+        if (rc != 0)
+            return rc;
+        skip = count > newest ? count - newest : 0;
+        count = 0;
+        limit = newest;
+    }
+    if (out == OUT_JSON) {
         arr = json_array();
         if (arr == NULL)
             return adm_internal("building JSON", -ENOMEM);
-    } else {
+    } else if (out == OUT_TEXT) {
         printf("%-6s %-24s %-22s %-28s %-20s %-20s %-32s %-15s %s\n", "ID", "TIME", "EVENT",
                "PRINCIPAL", "BUCKET", "KEY", "VERSION", "SOURCE", "DETAIL");
     }
-    /* Pages of AUDIT_PAGE, so a long log never sits in memory at once
-     * (JSON output excepted: jansson holds the document). */
-    while (limit > 0) {
-        size_t page = limit < AUDIT_PAGE ? (size_t)limit : AUDIT_PAGE;
-        arena_reset(cli->a);
-        rc = md_audit_list(md_reader(cli->md), after, page, cli->a, &es, &n);
-        if (rc < 0) {
-            json_decref(arr);
-            return adm_internal("reading the audit log", rc);
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (arr != NULL) {
-                rc = audit_json(&es[i], arr);
-                if (rc != 0) {
-                    json_decref(arr);
-                    return rc;
-                }
-            } else {
-                audit_text(&es[i]);
-            }
-            after = es[i].id;
-        }
-        limit -= n;
-        if (n < page)
-            break;
+    lim = limit;
+    rc = audit_walk(cli, out, arr, skip, &lim, &after, &count);
+    if (rc != 0) {
+        json_decref(arr);
+        return rc;
     }
-    return arr != NULL ? adm_print_json(arr) : 0;
+    if (arr != NULL)
+        return adm_print_json(arr);
+    /* --follow: poll the store for entries after the last one read until
+     * interrupted. The server appends them; there is no admin port to push
+     * them, and a poll is one indexed query. */
+    while (cli->follow) {
+        if (fflush(stdout) == EOF)
+            return adm_internal("writing", -EIO);
+        usleep(AUDIT_POLL_MS * 1000);
+        lim = UINT64_MAX;
+        rc = audit_walk(cli, out, NULL, 0, &lim, &after, &count);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }

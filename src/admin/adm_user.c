@@ -53,6 +53,15 @@ adm_print_json(struct json_t *j)
 }
 
 struct json_t *
+adm_jacct(int64_t id)
+{
+    char s[24];
+
+    snprintf(s, sizeof(s), "%012lld", (long long)id);
+    return json_string(s);
+}
+
+struct json_t *
 adm_jstr(struct str s)
 {
     json_t *j;
@@ -237,8 +246,8 @@ adm_user_create(struct adm_cli *cli)
     adm_iso_time(j.now_ms, created);
     if (cli->json)
         return adm_print_json(json_pack(
-            "{s:I, s:s, s:I, s:s, s:s}", "user_id", (json_int_t)j.user_id, "name", name,
-            "account_id", (json_int_t)j.account_id, "account", cli->account, "created", created));
+            "{s:I, s:s, s:o, s:s, s:s}", "user_id", (json_int_t)j.user_id, "name", name,
+            "account_id", adm_jacct(j.account_id), "account", cli->account, "created", created));
     printf("user_id:  %lld\n"
            "name:     %s\n"
            "account:  %s\n"
@@ -267,9 +276,9 @@ adm_user_list(struct adm_cli *cli)
     if (cli->json) {
         arr = json_array();
         for (size_t i = 0; arr != NULL && i < n; i++) {
-            json_t *o = json_pack("{s:I, s:o, s:I, s:o, s:s}", "user_id", (json_int_t)users[i].id,
+            json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:s}", "user_id", (json_int_t)users[i].id,
                                   "name", adm_jstr(users[i].name), "account_id",
-                                  (json_int_t)p.account.id, "account", adm_jstr(p.account.name),
+                                  adm_jacct(p.account.id), "account", adm_jstr(p.account.name),
                                   "created", adm_iso_time(users[i].created_ms, created));
             if (json_array_append_new(arr, o) < 0) {
                 json_decref(arr);

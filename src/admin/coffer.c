@@ -52,6 +52,10 @@
 #define OPT_DRY_RUN (1u << 15)
 #define OPT_DAY (1u << 16)
 #define OPT_TO (1u << 24)
+#define OPT_INVERT (1u << 17)
+#define OPT_FOLLOW (1u << 18)
+#define OPT_NEWEST (1u << 19)
+#define OPT_EVENT (1u << 20)
 #define NO_VALUE SIZE_MAX
 
 struct opt {
@@ -63,6 +67,8 @@ struct opt {
 static const struct opt opts[] = {
     {"--json", OPT_JSON, NO_VALUE},
     {"--no-qr", OPT_NO_QR, NO_VALUE},
+    {"--invert", OPT_INVERT, NO_VALUE},
+    {"--follow", OPT_FOLLOW, NO_VALUE},
     {"--dry-run", OPT_DRY_RUN, NO_VALUE},
     {"--account", OPT_ACCOUNT, offsetof(struct adm_cli, account)},
     {"--user", OPT_USER, offsetof(struct adm_cli, user)},
@@ -79,6 +85,8 @@ static const struct opt opts[] = {
     {"--resource", OPT_RESOURCE, offsetof(struct adm_cli, resource)},
     {"--day", OPT_DAY, offsetof(struct adm_cli, day)},
     {"--to", OPT_TO, offsetof(struct adm_cli, to)},
+    {"--newest", OPT_NEWEST, offsetof(struct adm_cli, newest)},
+    {"--event", OPT_EVENT, offsetof(struct adm_cli, event)},
 };
 
 struct cmd {
@@ -268,13 +276,13 @@ create_key(struct adm_cli *cli, const char *name, const char *user, bool create_
     adm_iso_time(j.key.created_ms, created);
     if (cli->json) {
         ret = adm_print_json(
-            json_pack("{s:I, s:o, s:o, s:o, s:s, s:s, s:s}", "account_id", (json_int_t)acct.id,
+            json_pack("{s:o, s:o, s:o, s:o, s:s, s:s, s:s}", "account_id", adm_jacct(acct.id),
                       "name", adm_jstr(acct.name), "canonical_id", adm_jstr(acct.canonical_id),
                       "user", user != NULL ? json_string(user) : json_null(), "access_key_id", id,
                       "secret_access_key", secret, "created", created));
         goto out;
     }
-    printf("account_id:        %lld\n"
+    printf("account_id:        %012lld\n"
            "name:              %.*s\n"
            "canonical_id:      %.*s\n",
            (long long)acct.id, STR_FMT(acct.name), STR_FMT(acct.canonical_id));
@@ -318,7 +326,7 @@ cmd_account_list(struct adm_cli *cli)
         arr = json_array();
         for (size_t i = 0; arr != NULL && i < n; i++) {
             json_t *o =
-                json_pack("{s:I, s:o, s:o, s:s}", "account_id", (json_int_t)accts[i].id, "name",
+                json_pack("{s:o, s:o, s:o, s:s}", "account_id", adm_jacct(accts[i].id), "name",
                           adm_jstr(accts[i].name), "canonical_id", adm_jstr(accts[i].canonical_id),
                           "created", adm_iso_time(accts[i].created_ms, created));
             if (json_array_append_new(arr, o) < 0) {
@@ -328,9 +336,9 @@ cmd_account_list(struct adm_cli *cli)
         }
         return adm_print_json(arr);
     }
-    printf("%-6s %-24s %-64s %s\n", "ID", "NAME", "CANONICAL_ID", "CREATED");
+    printf("%-12s %-24s %-64s %s\n", "ID", "NAME", "CANONICAL_ID", "CREATED");
     for (size_t i = 0; i < n; i++)
-        printf("%-6lld %-24.*s %-64.*s %s\n", (long long)accts[i].id, STR_FMT(accts[i].name),
+        printf("%012lld %-24.*s %-64.*s %s\n", (long long)accts[i].id, STR_FMT(accts[i].name),
                STR_FMT(accts[i].canonical_id), adm_iso_time(accts[i].created_ms, created));
     return 0;
 }
@@ -413,8 +421,8 @@ cmd_key_list(struct adm_cli *cli)
         for (size_t i = 0; arr != NULL && i < n; i++) {
             struct str user = user_name_of(users, n_users, keys[i].user_id);
             json_t *o = json_pack(
-                "{s:o, s:I, s:o, s:I, s:o, s:s, s:s, s:o}", "access_key_id",
-                adm_jstr(keys[i].access_key_id), "account_id", (json_int_t)keys[i].account_id,
+                "{s:o, s:o, s:o, s:I, s:o, s:s, s:s, s:o}", "access_key_id",
+                adm_jstr(keys[i].access_key_id), "account_id", adm_jacct(keys[i].account_id),
                 "name", adm_jstr(p.account.name), "user_id", (json_int_t)keys[i].user_id, "user",
                 keys[i].user_id == 0 ? json_null() : adm_jstr(user), "status",
                 keys[i].is_active ? "Active" : "Inactive", "created",
@@ -496,8 +504,8 @@ cmd_bucket_list(struct adm_cli *cli)
         for (size_t i = 0; arr != NULL && i < n; i++) {
             struct str owner = owner_name(accts, n_accts, bkts[i].account_id);
             json_t *o = json_pack(
-                "{s:o, s:o, s:I, s:o, s:s, s:s, s:s, s:b}", "name", adm_jstr(bkts[i].name), "owner",
-                adm_jstr(owner), "owner_account_id", (json_int_t)bkts[i].account_id, "region",
+                "{s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:b}", "name", adm_jstr(bkts[i].name), "owner",
+                adm_jstr(owner), "owner_account_id", adm_jacct(bkts[i].account_id), "region",
                 adm_jstr(bkts[i].region), "created", adm_iso_time(bkts[i].created_ms, created),
                 "versioning", versioning_name(bkts[i].versioning), "mfa_delete",
                 mfa_name(bkts[i].mfa_delete), "has_lifecycle", bkts[i].lifecycle.p != NULL);
@@ -564,8 +572,9 @@ static const struct cmd cmds[] = {
      "then the line 'MFADeleteEnabledBucketCount: X of DistinctNumberOfBuckets: Y (Z%)'\n"
      "(S3 Storage Lens's metric). --json prints {\"buckets\": [...],\n"
      "\"mfa_delete_enabled_bucket_count\": X, \"distinct_number_of_buckets\": Y}."},
-    {"mfa", "enroll", 1, OPT_ACCOUNT | OPT_USER | OPT_SEED | OPT_NO_QR, OPT_ACCOUNT, false,
-     adm_mfa_enroll, "mfa enroll --account A [--user U] [--seed-base32 S] [--no-qr] NAME",
+    {"mfa", "enroll", 1, OPT_ACCOUNT | OPT_USER | OPT_SEED | OPT_NO_QR | OPT_INVERT, OPT_ACCOUNT,
+     false, adm_mfa_enroll,
+     "mfa enroll --account A [--user U] [--seed-base32 S] [--no-qr | --invert] NAME",
      "Creates virtual MFA device NAME (serial arn:aws:iam::<12-digit account id>:mfa/NAME)\n"
      "for the root of account A, or for its IAM user U. Prints the otpauth:// URI and\n"
      "its QR code (scan it with an authenticator app), then reads two consecutive\n"
@@ -575,7 +584,11 @@ static const struct cmd cmds[] = {
      "(a new seed, so scan the new QR code) with the same NAME.\n"
      "  --seed-base32 S  use this seed (base32, 16-64 bytes) instead of 20 random bytes\n"
      "                   (for scripted enrolment and tests); @FILE reads it from FILE\n"
-     "  --no-qr          print the URI only"},
+     "  --no-qr          print the URI only\n"
+     "  --invert         draw the QR code's light modules as blocks, for a dark terminal\n"
+     "                   that shows it unreadable\n"
+     "Both codes are used up once enrolled: it prints how many seconds until the app\n"
+     "shows the next code, the first one x-amz-mfa can carry."},
     {"mfa", "add-hardware", 0,
      OPT_ACCOUNT | OPT_USER | OPT_SERIAL | OPT_SEED | OPT_CODE1 | OPT_CODE2,
      OPT_ACCOUNT | OPT_SERIAL | OPT_SEED, false, adm_mfa_add_hardware,
@@ -604,12 +617,19 @@ static const struct cmd cmds[] = {
      "without an enabled root device."},
     {"mfa", "delete", 0, OPT_SERIAL, OPT_SERIAL, false, adm_mfa_delete,
      "mfa delete --serial SERIAL", "Deletes a deactivated device (and its seed) for good."},
-    {"audit", NULL, 0, OPT_SINCE | OPT_LIMIT | OPT_JSON, 0, false, adm_audit,
-     "audit [--since ID] [--limit N] [--json]",
+    {"audit", NULL, 0,
+     OPT_SINCE | OPT_LIMIT | OPT_NEWEST | OPT_BUCKET | OPT_EVENT | OPT_FOLLOW | OPT_JSON, 0, false,
+     adm_audit,
+     "audit [--since ID] [--limit N | --newest N] [--bucket B] [--event E] [--follow] [--json]",
      "Prints the audit log of MFA-relevant events, oldest first: id, time, event,\n"
      "principal, bucket, key, version, source (client address or 'cli'), detail.\n"
-     "  --since ID  only entries after entry ID\n"
-     "  --limit N   at most N entries"},
+     "  --since ID   only entries after entry ID\n"
+     "  --limit N    at most N entries\n"
+     "  --newest N   only the N newest entries (that pass the filters)\n"
+     "  --bucket B   only entries about bucket B\n"
+     "  --event E    only event E, or the events under it ('mfa' for mfa.*)\n"
+     "  --follow     then keep printing new entries as the server records them, until\n"
+     "               interrupted (with --json: one JSON object per line)"},
     {"upload", "list", 0, OPT_BUCKET | OPT_OLDER_THAN | OPT_JSON, 0, false, adm_upload_list,
      "upload list [--bucket B] [--older-than DUR] [--json]",
      "Lists in-progress multipart uploads, oldest first: bucket, key, upload id,\n"
@@ -726,6 +746,10 @@ parse_opt(struct adm_cli *cli, int argc, char **argv, int *i)
                 cli->json = true;
             else if (o->bit == OPT_DRY_RUN)
                 cli->dry_run = true;
+            else if (o->bit == OPT_INVERT)
+                cli->invert = true;
+            else if (o->bit == OPT_FOLLOW)
+                cli->follow = true;
             else
                 cli->no_qr = true;
             cli->opts_seen |= o->bit;

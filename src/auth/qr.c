@@ -12,7 +12,7 @@
 #include <qrencode.h>
 #include <string.h>
 
-#define QR_TERM_BORDER 2
+#define QR_TERM_BORDER 4 /* the quiet zone ISO/IEC 18004 asks for; readers fail on less */
 
 static bool
 b32_text_ok(struct str s)
@@ -129,7 +129,7 @@ out:
 }
 
 int
-qr_terminal(struct str text, struct buf *out)
+qr_terminal(struct str text, bool invert, struct buf *out)
 {
     /* U+2588 full block, U+2580 upper half, U+2584 lower half, in UTF-8. */
     static const char *const cell[4] = {" ", "\xe2\x96\x80", "\xe2\x96\x84", "\xe2\x96\x88"};
@@ -142,11 +142,17 @@ qr_terminal(struct str text, struct buf *out)
         return rc;
     modules = q->width + 2 * QR_TERM_BORDER;
     for (int y = 0; y < modules && rc == 0; y += 2) {
-        /* Black foreground on white background, whatever the theme. */
-        rc = buf_append_c(out, "\x1b[30;47m");
+        /* Black on white, whatever the theme. Inverted, the blocks draw
+         * the light modules in white on black: the same picture where the
+         * colours are honoured, and a readable one on a dark terminal that
+         * ignores them (its glyphs are light). */
+        rc = buf_append_c(out, invert ? "\x1b[37;40m" : "\x1b[30;47m");
         for (int x = 0; x < modules && rc == 0; x++) {
-            int top = dark(q, QR_TERM_BORDER, x, y);
-            int bottom = y + 1 < modules ? dark(q, QR_TERM_BORDER, x, y + 1) : 0;
+            int top = dark(q, QR_TERM_BORDER, x, y) ^ invert;
+            int bottom = 0; /* the half row below an odd-sized symbol stays blank */
+
+            if (y + 1 < modules)
+                bottom = dark(q, QR_TERM_BORDER, x, y + 1) ^ invert;
             rc = buf_append_c(out, cell[top | bottom << 1]);
         }
         if (rc == 0)

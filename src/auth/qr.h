@@ -6,6 +6,8 @@
 #ifndef COFFER_AUTH_QR_H
 #define COFFER_AUTH_QR_H
 
+#include <stdbool.h>
+
 #include "util/buf.h"
 #include "util/str.h"
 
@@ -30,9 +32,11 @@ int qr_png(struct str text, int scale, int border, struct buf *out);
 
 /* Encodes text as a QR code for a terminal and appends it to out: two module
  * rows per text line drawn with U+2580/U+2584/U+2588 half and full blocks,
- * a 2-module quiet zone, and ANSI colours that set black on white for every
+ * a 4-module quiet zone, and ANSI colours that set black on white for every
  * line (reset at each line end), so the code scans on dark and light
- * terminal themes alike. Lines end with "\n". Same returns as qr_png(). */
-int qr_terminal(struct str text, struct buf *out);
+ * terminal themes alike. invert draws the light modules as blocks instead,
+ * white on black: for dark terminals that ignore the colours. Lines end
+ * with "\n". Same returns as qr_png(). */
+int qr_terminal(struct str text, bool invert, struct buf *out);
 
 #endif

@@ -204,6 +204,15 @@ totp_resync(const unsigned char *key, size_t kn, struct totp_state *st, int64_t 
     return 0;
 }
 
+int64_t
+totp_next_code_s(const struct totp_state *st, int64_t now_s)
+{
+    /* Device step n starts at server time (n - offset_steps) * step. */
+    int64_t start = (st->last_step + 1 - st->offset_steps) * TOTP_STEP_S;
+
+    return start > now_s ? start - now_s : 0;
+}
+
 int
 totp_parse_code(const char *p, size_t n, uint32_t *code)
 {

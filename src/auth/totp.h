@@ -45,6 +45,12 @@ int totp_enable(const unsigned char *key, size_t kn, struct totp_state *st, int6
 int totp_resync(const unsigned char *key, size_t kn, struct totp_state *st, int64_t now_s,
                 uint32_t code1, uint32_t code2);
 
+/* Seconds from now_s until the device shows the first code a check can
+ * still accept (the step after last_step, in device time), 0 when it shows
+ * already. After totp_enable() both enrolment codes are burned, so this is
+ * how long a user waits for a usable code. */
+int64_t totp_next_code_s(const struct totp_state *st, int64_t now_s);
+
 /* Parses exactly six ASCII digits. 0 or -EINVAL. */
 int totp_parse_code(const char *p, size_t n, uint32_t *code);
 

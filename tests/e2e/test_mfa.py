@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 import unittest
 
 import lib
@@ -895,6 +896,49 @@ class AuditLogTest(MfaCase):
             for code in ("135791", "24680", "975311"):
                 self.assertNotIn(code, json.dumps(e), e)
 
+        # Filters and --newest: the last two of this bucket's, oldest first; --event takes an
+        # event or the events under it.
+        out = coffer("audit", "--json", "--bucket", b, "--newest", "2")
+        self.assertEqual(audit_entries(out.stdout), failed[1:])
+        out = coffer("audit", "--json", "--bucket", b, "--event", "mfa")
+        self.assertEqual(audit_entries(out.stdout), failed)
+        out = coffer("audit", "--json", "--bucket", b, "--event", "bucket.mfa_delete")
+        self.assertEqual(audit_entries(out.stdout), [])
+        out = coffer("audit", "--bucket", b, "--newest", "1")
+        self.assertEqual(len(out.stdout.splitlines()), 2, out.stdout)  # header + one entry
+        self.assertIn("session credentials", out.stdout)
+        for bad in (["--newest", "0"], ["--newest", "2", "--limit", "3"]):
+            r = coffer("audit", *bad, check=False)
+            self.assertEqual(r.returncode, 1, (bad, r.stderr))
+
+    def test_follow(self):
+        """`coffer audit --follow` prints entries recorded after it started, until stopped."""
+        b = self.new_bucket("Enabled")
+        self.assertMfaError(400, "InvalidArgument", MSG_MALFORMED, self.s3.delete_object,
+                            Bucket=b, Key="k", MFA=self.acct.serial() + " 1")
+        e = lib.env()
+        p = subprocess.Popen([os.path.join(e.bin, "coffer"), "--data", e.data, "audit",
+                              "--follow", "--json", "--bucket", b, "--newest", "1"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        guard = threading.Timer(30, p.kill)  # a follower that never prints must not hang us
+        guard.start()
+        try:
+            first = json.loads(p.stdout.readline())
+            self.assertEqual(first["detail"], "DELETE_OBJECT: malformed header")
+            self.assertMfaError(400, "InvalidRequest", MSG_HTTPS,
+                                self.acct.s3_http.delete_object, Bucket=b, Key="k",
+                                MFA=self.acct.serial() + " 123456")
+            second = json.loads(p.stdout.readline())  # blocks until the poll finds it
+            self.assertEqual(second["bucket"], b)
+            self.assertTrue(second["detail"].endswith(": over HTTP"), second)
+            self.assertGreater(second["id"], first["id"])
+            self.assertIsNone(p.poll(), "coffer audit --follow stopped by itself")
+        finally:
+            guard.cancel()
+            p.terminate()
+            p.wait(timeout=10)
+            p.stdout.close()
+            p.stderr.close()
 
 
 class IamStsMfaTest(MfaCase):

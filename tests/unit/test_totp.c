@@ -224,6 +224,16 @@ test_enable(void **state)
     /* The second code is burned, the first is older: both refused now. */
     assert_int_equal(verify(&st, 1111111111, 50471), -EALREADY);
     assert_int_equal(verify(&st, 1111111111, 81804), -EALREADY);
+    /* The first usable code is step S+2's, shown from 1111111140 on. */
+    assert_int_equal(totp_next_code_s(&st, 1111111111), 29);
+    assert_int_equal(totp_next_code_s(&st, 1111111139), 1);
+    assert_int_equal(totp_next_code_s(&st, 1111111140), 0);
+    assert_int_equal(totp_next_code_s(&st, 1111111200), 0);
+    {
+        struct totp_state drift = {.last_step = S + 1 + 10, .offset_steps = 10};
+
+        assert_int_equal(totp_next_code_s(&drift, 1111111111), 29); /* device time */
+    }
 
     /* Wrong order, a gap, the same code twice, a wrong code. */
     st = (struct totp_state){0};

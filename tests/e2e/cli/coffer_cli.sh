@@ -85,7 +85,7 @@ lacks() {
 # pycheck NAME FILE PYTHON-EXPR: the JSON document in FILE, as j, makes EXPR true.
 pycheck() {
     if "$PY" -c '
-import json, sys
+import json, re, sys
 j = json.load(open(sys.argv[1]))
 sys.exit(0 if eval(sys.argv[2]) else 1)' "$2" "$3" 2>"$WORK/pyerr"; then
         record PASS "$1"
@@ -187,8 +187,17 @@ J() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]
 ACCT_ID=$(J "$WORK/alice.json" account_id)
 ROOT_AK=$(J "$WORK/alice.json" access_key_id)
 ROOT_SK=$(J "$WORK/alice.json" secret_access_key)
-PADDED=$(printf '%012d' "$ACCT_ID")
+# Account ids are the 12-digit form of ARNs and serials in every output (issue 16; this
+# script used to pad the bare "1" itself, which hid the bug).
+PADDED=$ACCT_ID
+pycheck account.create_json_id12 "$WORK/alice.json" 're.fullmatch(r"\d{12}", j["account_id"]) is not None and int(j["account_id"]) > 0'
 expect setup.account2 0 C account create zed
+has account.create_text_id12 "account_id:        0000000000"
+expect account.list_text 0 C account list && has account.list_text_id12 "$ACCT_ID alice"
+expect account.list_json 0 C account list --json
+pycheck account.list_json_id12 "$WORK/out" 'all(re.fullmatch(r"\d{12}", a["account_id"]) for a in j)'
+expect key.list_json 0 C key list --account alice --json
+pycheck key.list_json_id12 "$WORK/out" 'all(k["account_id"] == "'"$ACCT_ID"'" for k in j)'
 
 export AWS_CONFIG_FILE=$WORK/aws-config AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-creds
 export AWS_DEFAULT_REGION=us-east-1 AWS_MAX_ATTEMPTS=1 AWS_PAGER=
@@ -203,6 +212,7 @@ AWSS() { # AK SK args...: aws over HTTPS against our server
 # ---- IAM users
 expect user.create 0 C user create --account alice bob --json
 pycheck user.create_json "$WORK/out" 'j["name"] == "bob" and j["user_id"] > 0 and j["account"] == "alice"'
+pycheck user.create_json_id12 "$WORK/out" 'j["account_id"] == "'"$ACCT_ID"'"'
 expect user.create_text 0 C user create --account alice carol && has user.create_text_name "name:     carol"
 expect user.create_duplicate 1 C user create --account alice bob && has user.create_duplicate_msg "already exists"
 expect user.create_duplicate_case 1 C user create --account alice BOB
@@ -255,6 +265,8 @@ expect mfa.enroll_root 0 "<$WORK/c" C mfa enroll --account alice --seed-base32 "
 has mfa.enroll_uri "otpauth://totp/root-mfa@alice?secret=$SEED&issuer=Coffer"
 has mfa.enroll_serial "$SERIAL"
 has mfa.enroll_enabled "enabled"
+# both codes are burned: the CLI says when the next usable one shows (issue 16)
+has mfa.enroll_next_code "the next code works, the one the app shows in "
 lacks mfa.enroll_no_qr "█" "$WORK/out"
 expect mfa.enroll_same_name 1 "<$WORK/c" C mfa enroll --account alice --no-qr root-mfa
 has mfa.enroll_same_name_msg "already exists"
@@ -342,6 +354,7 @@ expect mfa.list_json 0 C mfa list --json
 cp "$WORK/out" "$WORK/list.json"
 pycheck mfa.list_json_shape "$WORK/list.json" \
     'len(j) == 7 and all(set(d) >= {"serial","principal","type","enabled","enable_date"} for d in j)'
+pycheck mfa.list_json_id12 "$WORK/list.json" 'all(re.fullmatch(r"\d{12}", d["account_id"]) for d in j)'
 pycheck mfa.list_json_root "$WORK/list.json" \
     '[d for d in j if d["serial"] == "'"$SERIAL"'"][0]["principal"] == "account:alice" and all(d["enabled"] for d in j)'
 pycheck mfa.list_json_no_seed_field "$WORK/list.json" 'all("seed" not in k.lower() for d in j for k in d)'
@@ -397,6 +410,7 @@ has bucket.list_count_line "MFADeleteEnabledBucketCount: 1 of DistinctNumberOfBu
 grep -F "$B1" "$WORK/out" >"$WORK/b1line"
 has bucket.list_b1_enabled "Enabled    Enabled" "$WORK/b1line"
 expect bucket.list_json 0 C bucket list --json
+pycheck bucket.list_json_id12 "$WORK/out" 'all(re.fullmatch(r"\d{12}", b["owner_account_id"]) for b in j["buckets"])'
 pycheck bucket.list_json_counts "$WORK/out" \
     'j["mfa_delete_enabled_bucket_count"] == 1 and j["distinct_number_of_buckets"] == 2 and len(j["buckets"]) == 2'
 pycheck bucket.list_json_b1 "$WORK/out" \
