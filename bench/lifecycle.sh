@@ -6,7 +6,7 @@
 #       code as cofferd's thread (s3_lc_pass), unpaced; beside it, in the same run, sqlite3
 #       counting the bucket's rows (the floor: SQLite reading every row once). Target: <= 10 s CPU.
 #   (b) expiring 100,000 objects (Expiration Days 1, objects 10 days old, unversioned) by
-#       cofferd's own executor thread (--lifecycle-interval 1; paced at 20,000 actions/s) while
+#       cofferd's own executor thread (--lifecycle-interval 1; paced, max_rate in runner_main) while
 #       bench/loadgen.c runs 4 KiB GETs against another bucket: actions/s from cofferd's log
 #       line for the pass, and GET ops/s during the pass against GET ops/s without it, measured
 #       just before and just after in the same round. Targets: >= 5,000 actions/s, GETs >= 80 %.
