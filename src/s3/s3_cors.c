@@ -31,24 +31,6 @@ s3_cors_method_bit(struct str method)
     return 0;
 }
 
-static bool
-is_xml_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static struct str
-trim(struct str s)
-{
-    while (s.n > 0 && is_xml_space(s.p[0])) {
-        s.p++;
-        s.n--;
-    }
-    while (s.n > 0 && is_xml_space(s.p[s.n - 1]))
-        s.n--;
-    return s;
-}
-
 static size_t
 count_char(struct str s, char c)
 {
@@ -86,7 +68,7 @@ values(struct arena *a, const struct xml_node *rule, const char *name, struct st
     for (const struct xml_node *c = xml_child(rule, name); c != NULL; c = xml_next(c, name)) {
         if (c->n_children != 0)
             return false;
-        (*out)[i++] = trim(c->text);
+        (*out)[i++] = xml_trim(c->text);
     }
     return true;
 }
@@ -116,11 +98,11 @@ rule_shape(struct arena *a, const struct xml_node *n, struct s3_cors_rule *r,
     if (id != NULL) {
         if (id->n_children != 0 || xml_next(id, "ID") != NULL)
             return false;
-        r->id = trim(id->text);
+        r->id = xml_trim(id->text);
     }
     if (age != NULL) {
         if (age->n_children != 0 || xml_next(age, "MaxAgeSeconds") != NULL ||
-            str_to_i64(trim(age->text), &v) < 0 || v < INT32_MIN || v > INT32_MAX)
+            str_to_i64(xml_trim(age->text), &v) < 0 || v < INT32_MIN || v > INT32_MAX)
             return false;
         r->has_max_age = true;
         r->max_age = v;

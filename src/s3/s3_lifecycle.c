@@ -40,26 +40,6 @@ struct elem {
     bool many; /* may repeat */
 };
 
-static bool
-is_xml_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Simple-typed values are compared after XML whitespace collapse, as a
- * schema validator does for xsd:int, xsd:dateTime and enumerations. */
-static struct str
-trim(struct str s)
-{
-    while (s.n > 0 && is_xml_space(s.p[0])) {
-        s.p++;
-        s.n--;
-    }
-    while (s.n > 0 && is_xml_space(s.p[s.n - 1]))
-        s.n--;
-    return s;
-}
-
 /* n holds only elements listed in allowed (at most 32), each at most once
  * unless marked many, and no character data of its own. */
 static bool
@@ -89,7 +69,7 @@ leaf(const struct xml_node *n, struct str *text)
 {
     if (n == NULL || n->n_children != 0)
         return false;
-    *text = trim(n->text);
+    *text = xml_trim(n->text);
     return true;
 }
 
@@ -406,7 +386,7 @@ int_of(const struct xml_node *n)
 static bool
 is_infrequent(const struct xml_node *sc)
 {
-    struct str t = trim(sc->text);
+    struct str t = xml_trim(sc->text);
 
     return str_eq_c(t, "STANDARD_IA") || str_eq_c(t, "ONEZONE_IA");
 }
@@ -423,7 +403,7 @@ filter_rules(const struct xml_node *f, bool *has_tags, struct s3_lifecycle_err *
     for (const struct xml_node *t = xml_child(and_, "Tag"); t != NULL; t = xml_next(t, "Tag")) {
         *has_tags = true;
         for (const struct xml_node *u = xml_next(t, "Tag"); u != NULL; u = xml_next(u, "Tag"))
-            if (str_eq(trim(xml_child(t, "Key")->text), trim(xml_child(u, "Key")->text)))
+            if (str_eq(xml_trim(xml_child(t, "Key")->text), xml_trim(xml_child(u, "Key")->text)))
                 return fail(e, S3E_INVALID_REQUEST, "Duplicate Tag Keys are not allowed.");
     }
     gt = xml_child(and_, "ObjectSizeGreaterThan");
@@ -472,14 +452,14 @@ transition_rules(struct arena *a, const struct xml_node *r, bool noncurrent, boo
                             arena_printf(a,
                                          "'%s' in %s action must be greater than or equal to 30 "
                                          "for storageClass '%.*s'",
-                                         days_name, tag, STR_FMT(trim(sc->text))));
+                                         days_name, tag, STR_FMT(xml_trim(sc->text))));
             *counted = true;
         }
         if (newer != NULL && int_of(newer) <= 0)
             return fail(e, S3E_INVALID_ARGUMENT,
                         "'NewerNoncurrentVersions' must be a positive integer");
         for (const struct xml_node *u = xml_next(t, tag); u != NULL; u = xml_next(u, tag))
-            if (str_eq(trim(sc->text), trim(xml_child(u, "StorageClass")->text)))
+            if (str_eq(xml_trim(sc->text), xml_trim(xml_child(u, "StorageClass")->text)))
                 return fail(e, S3E_INVALID_REQUEST,
                             arena_printf(a,
                                          "'StorageClass' must be different for '%s' actions in "

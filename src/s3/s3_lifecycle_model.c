@@ -19,29 +19,11 @@
 #include <stdint.h>
 #include <string.h>
 
-static bool
-is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static struct str
-trimmed(struct str s)
-{
-    while (s.n > 0 && is_space(s.p[0])) {
-        s.p++;
-        s.n--;
-    }
-    while (s.n > 0 && is_space(s.p[s.n - 1]))
-        s.n--;
-    return s;
-}
-
 /* Only names from the list, and no character data beside them. */
 static bool
 only(const struct xml_node *n, const char *const *names, size_t n_names)
 {
-    if (trimmed(n->text).n != 0)
+    if (xml_trim(n->text).n != 0)
         return false;
     for (const struct xml_node *c = n->child; c != NULL; c = c->next) {
         size_t i = 0;
@@ -71,7 +53,7 @@ count_of(const struct xml_node *n, int64_t max, int64_t *out)
     struct str t;
     unsigned long long v;
 
-    if (!text_of(n, &t) || str_to_u64(trimmed(t), &v) < 0 || v > (unsigned long long)max)
+    if (!text_of(n, &t) || str_to_u64(xml_trim(t), &v) < 0 || v > (unsigned long long)max)
         return false;
     *out = (int64_t)v;
     return true;
@@ -118,7 +100,7 @@ date_of(const struct xml_node *n, int64_t *out)
 
     if (!text_of(n, &t))
         return false;
-    t = trimmed(t);
+    t = xml_trim(t);
     p = t.p;
     len = t.n;
     if (len < 10 || !digits(p, 4, &y) || p[4] != '-' || !digits(p + 5, 2, &mo) || p[7] != '-' ||
@@ -218,7 +200,7 @@ expiration_of(struct lc_rule *r, const struct xml_node *x)
     if ((n = xml_child(x, "ExpiredObjectDeleteMarker")) != NULL) {
         if (!text_of(n, &t))
             return false;
-        t = trimmed(t);
+        t = xml_trim(t);
         if (!str_eq_c(t, "true") && !str_eq_c(t, "false"))
             return false;
         r->exp_dm = str_eq_c(t, "true");
@@ -253,7 +235,7 @@ transitions_of(struct arena *a, const struct xml_node *rn, bool noncurrent,
         if (!only(x, noncurrent ? non : cur, 3) || !text_of(xml_child(x, "StorageClass"),
                                                              &tr->storage_class))
             return false;
-        tr->storage_class = trimmed(tr->storage_class);
+        tr->storage_class = xml_trim(tr->storage_class);
         if ((days == NULL) == (date == NULL))
             return false;
         if (days != NULL && !count_of(days, INT32_MAX, &tr->days))
@@ -288,7 +270,7 @@ rule_of(struct arena *a, const struct xml_node *rn, struct lc_rule *r)
         return false;
     if (!text_of(xml_child(rn, "Status"), &t))
         return false;
-    t = trimmed(t);
+    t = xml_trim(t);
     if (!str_eq_c(t, "Enabled") && !str_eq_c(t, "Disabled"))
         return false;
     r->is_enabled = str_eq_c(t, "Enabled");
@@ -328,7 +310,7 @@ s3_lifecycle_parse(struct arena *a, struct str xml, struct lc_config *out)
 
     *out = (struct lc_config){0};
     if (xml_parse(a, xml, &root) < 0 || !str_eq_c(root->name, "LifecycleConfiguration") ||
-        root->n_children > S3_LIFECYCLE_MAX_RULES || trimmed(root->text).n != 0)
+        root->n_children > S3_LIFECYCLE_MAX_RULES || xml_trim(root->text).n != 0)
         return S3E_MALFORMED_XML;
     rules = arena_alloc(a, (root->n_children + 1) * sizeof(*rules));
     for (const struct xml_node *rn = root->child; rn != NULL; rn = rn->next)

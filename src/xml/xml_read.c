@@ -217,3 +217,21 @@ xml_next(const struct xml_node *n, const char *name)
     }
     return NULL;
 }
+
+static bool
+is_xml_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+struct str
+xml_trim(struct str s)
+{
+    while (s.n > 0 && is_xml_space(s.p[0])) {
+        s.p++;
+        s.n--;
+    }
+    while (s.n > 0 && is_xml_space(s.p[s.n - 1]))
+        s.n--;
+    return s;
+}

@@ -40,5 +40,9 @@ int xml_parse(struct arena *a, struct str body, struct xml_node **root);
 struct xml_node *xml_child(const struct xml_node *n, const char *name);
 /* The next sibling after n named name, or NULL (also when n is NULL). */
 struct xml_node *xml_next(const struct xml_node *n, const char *name);
+/* s without XML white space (space, tab, CR, LF) at either end: how a
+ * schema validator reads simple-typed values (xsd:int, xsd:dateTime,
+ * enumerations). Pure. */
+struct str xml_trim(struct str s);
 
 #endif
