@@ -13,6 +13,7 @@
 #include "crypto/hash.h"
 #include "s3/s3_int.h"
 #include "util/enc.h"
+#include "util/tm.h"
 #include "xml/xml_read.h"
 #include "xml/xml_write.h"
 
@@ -109,76 +110,17 @@ bool_value(const struct xml_node *n, bool *v)
     return true;
 }
 
-static bool
-num(const char *p, size_t n, int *out)
-{
-    int v = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        v = v * 10 + (p[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static int
-month_days(int y, int m)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
-/* ISO 8601 date or date-time: YYYY-MM-DD[Thh:mm:ss[.f+][Z|+hh:mm|-hh:mm]].
- * *midnight tells whether it falls on 00:00:00 UTC exactly. Only the time
- * of day matters for that, so no epoch arithmetic is needed. */
+/* *midnight: the date falls on 00:00:00 UTC exactly (a nonzero fraction
+ * of a second does not). */
 static bool
 parse_date(struct str s, bool *midnight)
 {
-    const char *p = s.p;
-    size_t n = s.n, i = 10;
-    int y, mo, d, h = 0, mi = 0, se = 0, off = 0;
-    bool whole = true;
+    int64_t ms;
+    bool frac;
 
-    if (n < 10 || !num(p, 4, &y) || p[4] != '-' || !num(p + 5, 2, &mo) || p[7] != '-' ||
-        !num(p + 8, 2, &d))
+    if (tm_parse_iso8601(s, &ms, &frac) < 0)
         return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo))
-        return false;
-    if (i < n) {
-        if (n - i < 9 || p[i] != 'T' || !num(p + i + 1, 2, &h) || p[i + 3] != ':' ||
-            !num(p + i + 4, 2, &mi) || p[i + 6] != ':' || !num(p + i + 7, 2, &se))
-            return false;
-        if (h > 23 || mi > 59 || se > 59)
-            return false;
-        i += 9;
-        if (i < n && p[i] == '.') {
-            size_t start = ++i;
-            while (i < n && p[i] >= '0' && p[i] <= '9') {
-                if (p[i] != '0')
-                    whole = false;
-                i++;
-            }
-            if (i == start)
-                return false;
-        }
-        if (i < n && p[i] == 'Z') {
-            i++;
-        } else if (i < n && (p[i] == '+' || p[i] == '-')) {
-            int oh, om;
-            if (n - i != 6 || !num(p + i + 1, 2, &oh) || p[i + 3] != ':' ||
-                !num(p + i + 4, 2, &om) || oh > 23 || om > 59)
-                return false;
-            off = (oh * 60 + om) * 60 * (p[i] == '-' ? -1 : 1);
-            i += 6;
-        }
-    }
-    if (i != n)
-        return false;
-    *midnight = whole && (h * 3600 + mi * 60 + se - off) % 86400 == 0;
+    *midnight = !frac && ms % (86400 * 1000LL) == 0;
     return true;
 }
 

@@ -59,81 +59,13 @@ count_of(const struct xml_node *n, int64_t max, int64_t *out)
     return true;
 }
 
-static bool
-digits(const char *p, size_t n, int *out)
-{
-    int v = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        v = v * 10 + (p[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* An ISO 8601 Date as validated at PUT: YYYY-MM-DD[Thh:mm:ss[.f][Z|+-hh:mm]],
- * in ms since the epoch. */
+/* An ISO 8601 Date as validated at PUT, in ms since the epoch. */
 static bool
 date_of(const struct xml_node *n, int64_t *out)
 {
     struct str t;
-    const char *p;
-    size_t len, i = 10;
-    int y, mo, d, h = 0, mi = 0, s = 0, off = 0;
 
-    if (!text_of(n, &t))
-        return false;
-    t = xml_trim(t);
-    p = t.p;
-    len = t.n;
-    if (len < 10 || !digits(p, 4, &y) || p[4] != '-' || !digits(p + 5, 2, &mo) || p[7] != '-' ||
-        !digits(p + 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > 31)
-        return false;
-    if (i < len) {
-        if (len - i < 9 || p[i] != 'T' || !digits(p + i + 1, 2, &h) || p[i + 3] != ':' ||
-            !digits(p + i + 4, 2, &mi) || p[i + 6] != ':' || !digits(p + i + 7, 2, &s) ||
-            h > 23 || mi > 59 || s > 59)
-            return false;
-        i += 9;
-        if (i < len && p[i] == '.') {
-            size_t start = ++i;
-            while (i < len && p[i] >= '0' && p[i] <= '9')
-                i++;
-            if (i == start)
-                return false;
-        }
-        if (i < len && p[i] == 'Z') {
-            i++;
-        } else if (i < len && (p[i] == '+' || p[i] == '-')) {
-            int oh, om;
-            if (len - i != 6 || !digits(p + i + 1, 2, &oh) || p[i + 3] != ':' ||
-                !digits(p + i + 4, 2, &om) || oh > 23 || om > 59)
-                return false;
-            off = (oh * 60 + om) * 60 * (p[i] == '-' ? -1 : 1);
-            i += 6;
-        }
-    }
-    if (i != len)
-        return false;
-    *out = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - off) * 1000;
-    return true;
+    return text_of(n, &t) && tm_parse_iso8601(xml_trim(t), out, NULL) == 0;
 }
 
 static bool

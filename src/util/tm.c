@@ -205,3 +205,75 @@ tm_parse_http(struct str s, int64_t *out_s)
     }
     return -EINVAL;
 }
+
+static int
+month_days(int y, int m)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil): no timegm(), whose range and locale this need not
+ * share. */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int
+tm_parse_iso8601(struct str s, int64_t *out_ms, bool *frac)
+{
+    const char *p = s.p;
+    size_t n = s.n, i = 10;
+    int y, mo, d, h = 0, mi = 0, se = 0, off = 0;
+    bool nonzero = false;
+
+    if (n < 10 || digits(p, 4, &y) || p[4] != '-' || digits(p + 5, 2, &mo) || p[7] != '-' ||
+        digits(p + 8, 2, &d))
+        return -EINVAL;
+    if (mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo))
+        return -EINVAL;
+    if (i < n) {
+        if (n - i < 9 || p[i] != 'T' || digits(p + i + 1, 2, &h) || p[i + 3] != ':' ||
+            digits(p + i + 4, 2, &mi) || p[i + 6] != ':' || digits(p + i + 7, 2, &se))
+            return -EINVAL;
+        if (h > 23 || mi > 59 || se > 59)
+            return -EINVAL;
+        i += 9;
+        if (i < n && p[i] == '.') {
+            size_t start = ++i;
+            while (i < n && p[i] >= '0' && p[i] <= '9')
+                nonzero |= p[i++] != '0';
+            if (i == start)
+                return -EINVAL;
+        }
+        if (i < n && p[i] == 'Z') {
+            i++;
+        } else if (i < n && (p[i] == '+' || p[i] == '-')) {
+            int oh, om;
+            if (n - i != 6 || digits(p + i + 1, 2, &oh) || p[i + 3] != ':' ||
+                digits(p + i + 4, 2, &om) || oh > 23 || om > 59)
+                return -EINVAL;
+            off = (oh * 60 + om) * 60 * (p[i] == '-' ? -1 : 1);
+            i += 6;
+        }
+    }
+    if (i != n)
+        return -EINVAL;
+    *out_ms = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off) * 1000;
+    if (frac != NULL)
+        *frac = nonzero;
+    return 0;
+}
+

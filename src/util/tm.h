@@ -2,6 +2,7 @@
 #ifndef COFFER_UTIL_TM_H
 #define COFFER_UTIL_TM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/str.h"
@@ -16,5 +17,11 @@ void tm_http_date(int64_t ms, char out[32]);
 int tm_parse_amz(struct str s, int64_t *out_s);
 /* RFC 1123 / RFC 850 / asctime / ISO 8601 -> seconds; -EINVAL. */
 int tm_parse_http(struct str s, int64_t *out_s);
+/* An ISO 8601 date or date-time as xsd:dateTime takes it:
+ * YYYY-MM-DD[Thh:mm:ss[.f+][Z|+hh:mm|-hh:mm]] (a date alone, or no zone,
+ * is UTC), on a real calendar day. *out_ms: ms since the epoch of the whole
+ * second (the fraction dropped); *frac (may be NULL): the fraction had a
+ * nonzero digit. 0 or -EINVAL. */
+int tm_parse_iso8601(struct str s, int64_t *out_ms, bool *frac);
 
 #endif

@@ -12,6 +12,8 @@
 #include "util/str.h"
 #include "util/tm.h"
 
+#include <errno.h>
+
 static const struct {
     int64_t ms;
     const char *http, *iso;
@@ -46,6 +48,45 @@ test_http_date_round_trip(void **state)
     }
 }
 
+/* tm_parse_iso8601(): known answers (date -d ... +%s), zones, fractions,
+ * leap days, and what it refuses. */
+static void
+test_iso8601_known_answers(void **state)
+{
+    static const struct {
+        const char *s;
+        int64_t ms;
+        bool frac;
+    } ok[] = {
+        {"2026-01-15", 1768435200000LL, false},
+        {"2026-01-15T10:30:00Z", 1768473000000LL, false},
+        {"2026-01-15T10:30:00.000Z", 1768473000000LL, false},
+        {"2026-01-15T10:30:00.250Z", 1768473000000LL, true},
+        {"2026-01-15T10:30:00", 1768473000000LL, false},
+        {"2026-01-15T11:30:00+01:00", 1768473000000LL, false},
+        {"2026-01-14T23:00:00-01:00", 1768435200000LL, false},
+        {"2024-02-29T00:00:00Z", 1709164800000LL, false},
+        {"1969-12-31T23:59:59Z", -1000LL, false},
+    };
+    static const char *const bad[] = {
+        "2026-1-15",           "2026-13-01",          "2026-02-29",        "2026-01-32",
+        "2026-01-15T24:00:00Z", "2026-01-15T10:60:00Z", "2026-01-15T10:30Z", "2026-01-15T10:30:00.Z",
+        "2026-01-15T10:30:00+0100", "2026-01-15T10:30:00Zx", "2026-01-15 10:30:00", "",
+    };
+    int64_t ms;
+    bool frac;
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
+        assert_int_equal(tm_parse_iso8601(str_c(ok[i].s), &ms, &frac), 0);
+        assert_int_equal(ms, ok[i].ms);
+        assert_int_equal(frac, ok[i].frac);
+    }
+    assert_int_equal(tm_parse_iso8601(str_c("2026-01-15"), &ms, NULL), 0);
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+        assert_int_equal(tm_parse_iso8601(str_c(bad[i]), &ms, &frac), -EINVAL);
+}
+
 static void
 test_out_of_range_is_epoch(void **state)
 {
@@ -65,6 +106,7 @@ main(void)
         cmocka_unit_test(test_format_known_answers),
         cmocka_unit_test(test_http_date_round_trip),
         cmocka_unit_test(test_out_of_range_is_epoch),
+        cmocka_unit_test(test_iso8601_known_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
