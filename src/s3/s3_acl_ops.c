@@ -452,8 +452,10 @@ column_write_fn(struct md_conn *c, void *arg)
         return -ENOENT;
     }
     if (w->key.p == NULL)
-        return w->col == S3_COL_ACL ? md_bucket_set_acl(c, b.id, w->text)
-                                    : md_bucket_set_tags(c, b.id, w->text);
+        return w->col == S3_COL_ACL    ? md_bucket_set_acl(c, b.id, w->text)
+               : w->col == S3_COL_TAGS ? md_bucket_set_tags(c, b.id, w->text)
+                                       : md_bucket_set_cors(c, b.id, w->text);
+    ASSERT(w->col != S3_COL_CORS);
     rc = md_version_get(c, b.id, w->key, w->vid, w->arena, &v);
     if (rc == -ENOENT) {
         w->err = S3E_NO_SUCH_KEY; /* removed meanwhile */

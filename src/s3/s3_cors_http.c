@@ -207,43 +207,6 @@ s3_cors_preflight(struct s3_req *q)
 
 /* ---- Put/Get/DeleteBucketCors -------------------------------------------- */
 
-struct cors_write {
-    struct str name;
-    int64_t bucket_id; /* as loaded before the write */
-    struct str xml;    /* STR_NULL: delete */
-    struct arena *arena;
-    enum s3_err err;
-};
-
-static int
-cors_write_fn(struct md_conn *c, void *arg)
-{
-    struct cors_write *w = arg;
-    struct md_bucket b;
-    int rc;
-
-    w->err = S3E_OK;
-    rc = md_bucket_get(c, w->name, w->arena, &b);
-    if (rc < 0 && rc != -ENOENT)
-        return rc;
-    if (rc == -ENOENT || b.id != w->bucket_id) {
-        w->err = S3E_NO_SUCH_BUCKET; /* deleted (and maybe made again) meanwhile */
-        return -ENOENT;
-    }
-    return md_bucket_set_cors(c, b.id, w->xml);
-}
-
-static enum s3_err
-cors_write(struct s3_req *q, const struct md_bucket *b, struct str xml)
-{
-    struct cors_write w = {.name = b->name, .bucket_id = b->id, .xml = xml, .arena = q->arena};
-    int rc = md_write(q->srv->md, cors_write_fn, &w);
-
-    if (rc >= 0)
-        return S3E_OK;
-    return w.err != S3E_OK ? w.err : s3_err_from_errno(rc);
-}
-
 /* PUT /{bucket}?cors: stored as our canonical document, so GET answers in
  * S3's element order whatever the client's layout was. */
 enum s3_err
@@ -275,7 +238,8 @@ s3_put_bucket_cors(struct s3_req *q)
         buf_free(&x);
         return S3E_INTERNAL;
     }
-    err = cors_write(q, &b, str_make(arena_strndup(q->arena, x.p, x.n), x.n));
+    err = s3_column_write(q, &b, NULL, S3_COL_CORS,
+                          str_make(arena_strndup(q->arena, x.p, x.n), x.n));
     buf_free(&x);
     if (err != S3E_OK)
         return err;
@@ -304,7 +268,7 @@ s3_delete_bucket_cors(struct s3_req *q)
 
     err = s3_req_bucket(q, &b);
     if (err == S3E_OK && b.cors.p != NULL)
-        err = cors_write(q, &b, STR_NULL);
+        err = s3_column_write(q, &b, NULL, S3_COL_CORS, STR_NULL);
     if (err != S3E_OK)
         return err;
     (void)s3_reply_empty(q, 204);

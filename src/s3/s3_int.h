@@ -307,10 +307,10 @@ enum s3_err s3_read_answer(struct s3_req *q, enum core_err e, struct str vid,
  * by id (s3_acl_ops.c). */
 enum s3_err s3_object_version(struct s3_req *q, const struct md_bucket *b, struct md_version *v);
 /* Stores text (p == NULL: none) as the ACL or the tag set of bucket b, or
- * of its version v (NULL: the bucket's own), in a transaction that re-reads
- * both: NoSuchBucket if b was deleted (or made again) meanwhile, NoSuchKey
- * if v went (s3_acl_ops.c). */
-enum s3_column { S3_COL_ACL, S3_COL_TAGS };
+ * of its version v (NULL: the bucket's own), or as b's CORS configuration
+ * (v NULL), in a transaction that re-reads both: NoSuchBucket if b was
+ * deleted (or made again) meanwhile, NoSuchKey if v went (s3_acl_ops.c). */
+enum s3_column { S3_COL_ACL, S3_COL_TAGS, S3_COL_CORS };
 enum s3_err s3_column_write(struct s3_req *q, const struct md_bucket *b, const struct md_version *v,
                             enum s3_column col, struct str text);
 
