@@ -280,81 +280,6 @@ abort_upload(struct md_conn *c, const struct lifecycle_act_bucket *bk, struct st
     return err;
 }
 
-enum core_err
-lifecycle_act_expire_current(struct md_conn *c, const struct lifecycle_act_bucket *bk,
-                             const struct lifecycle_act_version *v, struct str rule_id,
-                             int64_t dm_ms, struct arena *a, struct lifecycle_act_out *out)
-{
-    struct md_bucket b;
-    enum core_err err;
-
-    out_clear(out);
-    err = gate(c, bk, a, &b, out);
-    if (err != CORE_E_OK || out->result != LC_ACT_DONE)
-        return err;
-    return expire_current(c, bk, &b, v, rule_id, dm_ms, a, out);
-}
-
-enum core_err
-lifecycle_act_delete_version(struct md_conn *c, const struct lifecycle_act_bucket *bk,
-                             const struct lifecycle_act_version *v, struct str rule_id,
-                             struct arena *a, struct lifecycle_act_out *out)
-{
-    struct md_bucket b;
-    enum core_err err;
-
-    out_clear(out);
-    err = gate(c, bk, a, &b, out);
-    if (err != CORE_E_OK || out->result != LC_ACT_DONE)
-        return err;
-    return delete_version(c, bk, &b, v, rule_id, a, out);
-}
-
-enum core_err
-lifecycle_act_transition(struct md_conn *c, const struct lifecycle_act_bucket *bk,
-                         const struct lifecycle_act_version *v, struct str rule_id,
-                         struct str storage_class, struct arena *a,
-                         struct lifecycle_act_out *out)
-{
-    struct md_bucket b;
-    enum core_err err;
-
-    out_clear(out);
-    err = gate(c, bk, a, &b, out);
-    if (err != CORE_E_OK || out->result != LC_ACT_DONE)
-        return err;
-    return transition(c, bk, &b, v, rule_id, storage_class, a, out);
-}
-
-enum core_err
-lifecycle_act_abort_upload(struct md_conn *c, const struct lifecycle_act_bucket *bk,
-                           struct str key, struct str upload_id, struct str rule_id,
-                           struct arena *a, struct lifecycle_act_out *out)
-{
-    struct md_bucket b;
-    enum core_err err;
-
-    out_clear(out);
-    err = gate(c, bk, a, &b, out);
-    if (err != CORE_E_OK || out->result != LC_ACT_DONE)
-        return err;
-    return abort_upload(c, bk, key, upload_id, rule_id, a, out);
-}
-
-/* A store failure as md_write() wants it back. */
-static int
-err_errno(enum core_err err)
-{
-    switch (err) {
-    case CORE_E_STORAGE_FULL:
-        return -ENOSPC;
-    case CORE_E_SLOW_DOWN:
-        return -EBUSY;
-    default:
-        return -EIO;
-    }
-}
-
 static enum core_err
 act_item(struct md_conn *c, const struct lifecycle_act_bucket *bk, const struct md_bucket *b,
          struct lifecycle_act_item *it, struct arena *a)
@@ -371,6 +296,80 @@ act_item(struct md_conn *c, const struct lifecycle_act_bucket *bk, const struct 
     }
     ASSERT(!"unknown lifecycle action");
     return CORE_E_INTERNAL;
+}
+
+/* One action in its own step: the interlocks, then the item. */
+static enum core_err
+act_one(struct md_conn *c, const struct lifecycle_act_bucket *bk, struct lifecycle_act_item *it,
+        struct arena *a, struct lifecycle_act_out *out)
+{
+    struct md_bucket b;
+    enum core_err err;
+
+    out_clear(&it->out);
+    err = gate(c, bk, a, &b, &it->out);
+    if (err == CORE_E_OK && it->out.result == LC_ACT_DONE)
+        err = act_item(c, bk, &b, it, a);
+    *out = it->out;
+    return err;
+}
+
+enum core_err
+lifecycle_act_expire_current(struct md_conn *c, const struct lifecycle_act_bucket *bk,
+                             const struct lifecycle_act_version *v, struct str rule_id,
+                             int64_t dm_ms, struct arena *a, struct lifecycle_act_out *out)
+{
+    struct lifecycle_act_item it = {
+        .kind = LC_ACT_EXPIRE_CURRENT, .v = *v, .rule_id = rule_id, .dm_ms = dm_ms};
+
+    return act_one(c, bk, &it, a, out);
+}
+
+enum core_err
+lifecycle_act_delete_version(struct md_conn *c, const struct lifecycle_act_bucket *bk,
+                             const struct lifecycle_act_version *v, struct str rule_id,
+                             struct arena *a, struct lifecycle_act_out *out)
+{
+    struct lifecycle_act_item it = {.kind = LC_ACT_DELETE_VERSION, .v = *v, .rule_id = rule_id};
+
+    return act_one(c, bk, &it, a, out);
+}
+
+enum core_err
+lifecycle_act_transition(struct md_conn *c, const struct lifecycle_act_bucket *bk,
+                         const struct lifecycle_act_version *v, struct str rule_id,
+                         struct str storage_class, struct arena *a,
+                         struct lifecycle_act_out *out)
+{
+    struct lifecycle_act_item it = {
+        .kind = LC_ACT_TRANSITION, .v = *v, .rule_id = rule_id, .storage_class = storage_class};
+
+    return act_one(c, bk, &it, a, out);
+}
+
+enum core_err
+lifecycle_act_abort_upload(struct md_conn *c, const struct lifecycle_act_bucket *bk,
+                           struct str key, struct str upload_id, struct str rule_id,
+                           struct arena *a, struct lifecycle_act_out *out)
+{
+    struct lifecycle_act_item it = {
+        .kind = LC_ACT_ABORT_UPLOAD, .v = {.key = key}, .upload_id = upload_id, .rule_id = rule_id};
+
+    return act_one(c, bk, &it, a, out);
+}
+
+/* A store failure as md_write() wants it back. */
+static int
+err_errno(enum core_err err)
+{
+    switch (err) {
+    case CORE_E_STORAGE_FULL:
+        return -ENOSPC;
+    case CORE_E_SLOW_DOWN:
+        return -EBUSY;
+    default:
+        return -EIO;
+    }
 }
 
 int
