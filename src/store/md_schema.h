@@ -401,6 +401,30 @@ static const char *const md_migrations[] = {
      "  n_actions INTEGER NOT NULL,"
      "  updated_ms INTEGER NOT NULL"
      ");"),
+
+    /* 13 -> 14: usage accounting (store/md_usage.h): one row per (bucket, UTC day
+     * number) with the bucket's figures as a refresh read them, upserted
+     * by the refresh of that day. No foreign key: a deleted bucket keeps
+     * its history, and gone = 1 on its last row says it was gone from that
+     * day on. Rows older than 15 months are pruned by the refresh. */
+    ("CREATE TABLE usage_daily ("
+     "  bucket_id INTEGER NOT NULL,"
+     "  day INTEGER NOT NULL,"
+     "  account_id INTEGER NOT NULL,"
+     "  bucket TEXT NOT NULL,"
+     "  gone INTEGER NOT NULL DEFAULT 0,"
+     "  versioning INTEGER NOT NULL,"
+     "  mfa_delete INTEGER NOT NULL,"
+     "  cur_count INTEGER NOT NULL, cur_bytes INTEGER NOT NULL,"
+     "  nc_count INTEGER NOT NULL, nc_bytes INTEGER NOT NULL,"
+     "  dm_count INTEGER NOT NULL, dm_bytes INTEGER NOT NULL,"
+     "  mpu_count INTEGER NOT NULL, mpu_bytes INTEGER NOT NULL,"
+     "  mpu_old_count INTEGER NOT NULL, mpu_old_bytes INTEGER NOT NULL,"
+     "  refreshed_ms INTEGER NOT NULL,"
+     "  PRIMARY KEY (bucket_id, day)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX usage_daily_day ON usage_daily(day);"
+     "CREATE INDEX usage_daily_account ON usage_daily(account_id, day);"),
 };
 
 /* The step that attaches AmazonS3FullAccess to existing users, and how to
