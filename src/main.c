@@ -8,6 +8,7 @@
 #include "s3/s3_lifecycle_run.h"
 #include "store/blob.h"
 #include "store/md.h"
+#include "store/md_usage.h"
 #include "store/space.h"
 #include "store/trash.h"
 #include "util/log.h"
@@ -45,6 +46,7 @@ struct config {
     long reclaim_grace_s;
     long lifecycle_day_s;      /* length of a lifecycle day (tests shorten it) */
     long lifecycle_interval_s; /* how often the lifecycle executor wakes */
+    long usage_interval_s;     /* how often usage accounting refreshes */
 };
 
 static const char usage[] =
@@ -53,6 +55,7 @@ static const char usage[] =
     "               [--domain DOMAIN] [--region REGION] [--workers N] [--max-workers N]\n"
     "               [--loops N] [--access-log FILE] [--reclaim-grace SECONDS]\n"
     "               [--lifecycle-day SECONDS] [--lifecycle-interval SECONDS]\n"
+    "               [--usage-interval SECONDS]\n"
     "\n"
     "  --data DIR         data directory (metadata, objects, keys); created if missing\n"
     "  --listen H:P       plain HTTP listener, e.g. 127.0.0.1:9000\n"
@@ -76,6 +79,8 @@ static const char usage[] =
     "  --lifecycle-day S  the length of a lifecycle day, for tests (default 86400): rule\n"
     "                     ages and day boundaries count in days of S seconds (response\n"
     "                     headers keep real days)\n"
+    "  --usage-interval S usage accounting (coffer usage show, Storage Lens) refreshes each\n"
+    "                     bucket's figures for today at start and every S seconds (default 3600)\n"
     "\n"
     "SIGTERM or SIGINT drains: listeners close, requests in flight finish, then exit 0.\n"
     "SIGHUP reopens the --access-log file (after logrotate). --version prints the version.\n";
@@ -129,6 +134,9 @@ set_opt(struct config *cfg, const char *name, const char *val)
         return parse_seconds(val, &cfg->lifecycle_interval_s) < 0 || cfg->lifecycle_interval_s < 1
                    ? -EINVAL
                    : 0;
+    else if (strcmp(name, "usage-interval") == 0)
+        return parse_seconds(val, &cfg->usage_interval_s) < 0 || cfg->usage_interval_s < 1 ? -EINVAL
+                                                                                           : 0;
     else
         return -EINVAL;
     return 0;
@@ -221,6 +229,7 @@ main(int argc, char **argv)
         {"reclaim-grace", required_argument, NULL, 'g'},
         {"lifecycle-day", required_argument, NULL, 'y'},
         {"lifecycle-interval", required_argument, NULL, 'i'},
+        {"usage-interval", required_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -229,13 +238,15 @@ main(int argc, char **argv)
                          .workers = 32,
                          .reclaim_grace_s = TRASH_GRACE_DEFAULT_S,
                          .lifecycle_day_s = LC_DAY_S,
-                         .lifecycle_interval_s = 3600};
+                         .lifecycle_interval_s = 3600,
+                         .usage_interval_s = 3600};
     struct srv srv = {0};
     struct md *md = NULL;
     struct blob *blob = NULL;
     struct space *space = NULL;
     struct trash_reaper *reaper = NULL;
     struct s3_lc_runner *lc = NULL;
+    struct md_usage_runner *usage_run = NULL;
     struct tls_ctx *tls = NULL;
     struct http_server *hs = NULL;
     char host[256], cert[PATH_MAX], key[PATH_MAX], lock_path[PATH_MAX];
@@ -324,6 +335,11 @@ main(int argc, char **argv)
         log_error("cannot start the lifecycle executor: %s", strerror(-rc));
         goto out;
     }
+    rc = md_usage_runner_start(md, cfg.usage_interval_s, &usage_run);
+    if (rc < 0) {
+        log_error("cannot start usage accounting: %s", strerror(-rc));
+        goto out;
+    }
 
     srv.md = md;
     srv.blob = blob;
@@ -379,6 +395,7 @@ main(int argc, char **argv)
 out:
     http_server_free(hs);
     tls_ctx_free(tls);
+    md_usage_runner_stop(usage_run);
     s3_lc_runner_stop(lc);
     trash_reaper_stop(reaper);
     blob_close(blob);

@@ -31,6 +31,7 @@ struct adm_cli {
     const char *account, *user, *serial, *seed_b32, *code1, *code2, *since, *limit;
     const char *to; /* backup --to */
     const char *bucket, *upload_id, *older_than, *action, *resource, *day, *newest, *event;
+    const char *days; /* usage show --days */
     bool json, no_qr, invert, follow, dry_run, help;
     unsigned opts_seen;
     const char *pos[ADM_MAX_POS]; /* noun, verb, then the command's arguments */
@@ -103,5 +104,8 @@ int adm_backup(struct adm_cli *cli); /* backup --to DIR */
 /* ---- lifecycle (adm_lifecycle.c) ----------------------------------------- */
 
 int adm_lifecycle_run(struct adm_cli *cli); /* lifecycle run [--bucket B] [--dry-run] ... */
+/* ---- usage accounting (adm_usage.c) ---------------------------------------- */
+int adm_usage_refresh(struct adm_cli *cli); /* usage refresh [--bucket B] [--json] */
+int adm_usage_show(struct adm_cli *cli);    /* usage show [--account A] [--days N] [--json] */
 
 #endif

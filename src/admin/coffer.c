@@ -56,6 +56,7 @@
 #define OPT_FOLLOW (1u << 18)
 #define OPT_NEWEST (1u << 19)
 #define OPT_EVENT (1u << 20)
+#define OPT_DAYS (1u << 27)
 #define NO_VALUE SIZE_MAX
 
 struct opt {
@@ -87,6 +88,7 @@ static const struct opt opts[] = {
     {"--to", OPT_TO, offsetof(struct adm_cli, to)},
     {"--newest", OPT_NEWEST, offsetof(struct adm_cli, newest)},
     {"--event", OPT_EVENT, offsetof(struct adm_cli, event)},
+    {"--days", OPT_DAYS, offsetof(struct adm_cli, days)},
 };
 
 struct cmd {
@@ -668,6 +670,23 @@ static const struct cmd cmds[] = {
      "--json prints {\"actions\": [...], \"buckets\", \"versions\", \"uploads\",\n"
      "\"due\", \"done\"}. Data of deleted versions is removed by cofferd's reaper\n"
      "after its grace period."},
+    {"usage", "refresh", 0, OPT_BUCKET | OPT_JSON, 0, false, adm_usage_refresh,
+     "usage refresh [--bucket B] [--json]",
+     "Refreshes usage accounting now, as cofferd does at start and every\n"
+     "--usage-interval seconds (also while it runs): reads every bucket's versions and\n"
+     "incomplete multipart uploads (or only bucket B's) and stores today's (UTC)\n"
+     "figures. A full refresh also closes the history of deleted buckets and prunes\n"
+     "rows older than 15 months."},
+    {"usage", "show", 0, OPT_ACCOUNT | OPT_DAYS | OPT_JSON, 0, false, adm_usage_show,
+     "usage show [--account A] [--days N] [--json]",
+     "Prints each bucket's figures as of the latest refresh (of account A, or of every\n"
+     "account): versioning and MFA delete state, current and noncurrent versions and\n"
+     "bytes, delete markers, incomplete multipart uploads and the bytes of their parts,\n"
+     "then the totals (buckets, versioning-enabled and MFA-delete-enabled buckets,\n"
+     "ObjectCount, StorageBytes as S3 Storage Lens counts them).\n"
+     "  --days N  also the daily totals of the last N days (1-457), today last\n"
+     "--json prints {\"buckets\": [...], \"total\": {...}, \"daily\": [...]} with the\n"
+     "figures under Storage Lens's metric names."},
     {"policy", "simulate", 0, OPT_ACCOUNT | OPT_USER | OPT_ACTION | OPT_RESOURCE | OPT_JSON,
      OPT_ACCOUNT | OPT_ACTION | OPT_RESOURCE, false, adm_policy_simulate,
      "policy simulate --account A [--user U] --action ACTION --resource ARN [--json]",

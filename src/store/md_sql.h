@@ -175,7 +175,8 @@
     X(TRASH_DUE, "SELECT 1 FROM blob_trash INDEXED BY blob_trash_time WHERE trashed_ms <= ?1 "     \
                  "LIMIT 1")                                                                        \
     MD_IAM_STMTS(X)                                                                                \
-    MD_LC_STMTS(X)
+    MD_LC_STMTS(X)                                                                                 \
+    MD_USAGE_STMTS(X)
 
 /* Schema 13: the lifecycle executor's scan and progress (md_lifecycle.c).
  * LCCOLS are in versions_key_seq (the scan reads the index alone); the
@@ -208,6 +209,52 @@
                "cursor_noncurrent = excluded.cursor_noncurrent, n_actions = excluded.n_actions, "  \
                "updated_ms = excluded.updated_ms")                                                 \
     X(LCS_DELETE, "DELETE FROM lifecycle_state WHERE bucket_id = ?1")
+
+/* Schema 14: usage accounting (md_usage.c). The scans read versions_key_seq
+ * and uploads_key alone (plus each upload's parts); USGCOLS is a row of
+ * usage_daily in md_usage.c's column order; USG_ASOF(acct) is each
+ * bucket's latest row on or before day ?2, of account ?1 when acct. */
+#define USG_SCAN_V(where)                                                                          \
+    "SELECT key, seq, is_latest, is_dm, size FROM versions INDEXED BY versions_key_seq "           \
+    "WHERE bucket_id = ?1 AND " where " ORDER BY key, seq DESC LIMIT ?4"
+#define USG_SCAN_U(where)                                                                          \
+    "SELECT u.key, u.id, u.initiated_ms, "                                                         \
+    "coalesce((SELECT sum(p.size) FROM upload_parts p WHERE p.upload = u.id), 0) "                 \
+    "FROM uploads u INDEXED BY uploads_key WHERE u.bucket_id = ?1 AND " where                      \
+    " ORDER BY u.key, u.id LIMIT ?4"
+#define USGCOLS                                                                                    \
+    "u.bucket_id, u.day, u.account_id, u.bucket, u.gone, u.versioning, u.mfa_delete, "             \
+    "u.cur_count, u.cur_bytes, u.nc_count, u.nc_bytes, u.dm_count, u.dm_bytes, u.mpu_count, "      \
+    "u.mpu_bytes, u.mpu_old_count, u.mpu_old_bytes, u.refreshed_ms"
+#define USG_ASOF(acct)                                                                             \
+    "SELECT " USGCOLS " FROM usage_daily u JOIN (SELECT bucket_id AS b, max(day) AS d "            \
+    "FROM usage_daily WHERE day <= ?2" acct " GROUP BY bucket_id) m "                              \
+    "ON u.bucket_id = m.b AND u.day = m.d WHERE u.gone = 0 ORDER BY u.account_id, u.bucket"
+#define MD_USAGE_STMTS(X)                                                                          \
+    X(USG_V_ALL, USG_SCAN_V("key >= ''"))                                                          \
+    X(USG_V_KEY, USG_SCAN_V("key = ?2 AND seq < ?3"))                                              \
+    X(USG_V_GT, USG_SCAN_V("key > ?2"))                                                            \
+    X(USG_U_ALL, USG_SCAN_U("u.key >= ''"))                                                        \
+    X(USG_U_KEY, USG_SCAN_U("u.key = ?2 AND u.id > ?3"))                                           \
+    X(USG_U_GT, USG_SCAN_U("u.key > ?2"))                                                          \
+    X(USG_PUT, "INSERT OR REPLACE INTO usage_daily (bucket_id, day, account_id, bucket, gone, "    \
+               "versioning, mfa_delete, cur_count, cur_bytes, nc_count, nc_bytes, dm_count, "      \
+               "dm_bytes, mpu_count, mpu_bytes, mpu_old_count, mpu_old_bytes, refreshed_ms) "      \
+               "VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "     \
+               "?16, ?17)")                                                                        \
+    X(USG_GONE, "INSERT OR REPLACE INTO usage_daily (bucket_id, day, account_id, bucket, gone, "   \
+                "versioning, mfa_delete, cur_count, cur_bytes, nc_count, nc_bytes, dm_count, "     \
+                "dm_bytes, mpu_count, mpu_bytes, mpu_old_count, mpu_old_bytes, refreshed_ms) "     \
+                "SELECT bucket_id, ?1, account_id, bucket, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, " \
+                "?2 FROM (SELECT bucket_id, max(day), account_id, bucket, gone FROM usage_daily "  \
+                "GROUP BY bucket_id) l WHERE l.gone = 0 AND NOT EXISTS (SELECT 1 FROM buckets b "  \
+                "WHERE b.id = l.bucket_id)")                                                       \
+    X(USG_PRUNE, "DELETE FROM usage_daily WHERE day < ?1")                                         \
+    X(USG_ROWS_ALL, USG_ASOF(""))                                                                  \
+    X(USG_ROWS_ACCT, USG_ASOF(" AND account_id = ?1"))                                             \
+    X(USG_HIST_ALL, "SELECT " USGCOLS " FROM usage_daily u WHERE u.day <= ?2 ORDER BY u.day")      \
+    X(USG_HIST_ACCT, "SELECT " USGCOLS " FROM usage_daily u WHERE u.account_id = ?1 "              \
+                     "AND u.day <= ?2 ORDER BY u.day")
 
 #define BCOLS                                                                                      \
     "id, name, account_id, region, created_ms, versioning, mfa_delete, lifecycle, policy, "        \
