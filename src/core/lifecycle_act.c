@@ -372,6 +372,24 @@ err_errno(enum core_err err)
     }
 }
 
+/* Whether the stored progress row is still x->prev, read in the acting
+ * transaction; LC_ACT_MOVED in *out when it is not. */
+static enum core_err
+progress_follows(struct md_conn *c, const struct lifecycle_act_batch *x,
+                 struct lifecycle_act_out *out)
+{
+    struct md_lc_state cur;
+    int rc;
+
+    ASSERT(x->prev != NULL);
+    rc = md_lc_state_get(c, x->bucket.id, x->a, &cur);
+    if (rc < 0 && rc != -ENOENT)
+        return core_store_err(rc);
+    if (rc == -ENOENT ? x->prev->bucket_id != 0 : !md_lc_state_eq(&cur, x->prev))
+        out->result = LC_ACT_MOVED;
+    return CORE_E_OK;
+}
+
 int
 lifecycle_act_batch_fn(struct md_conn *c, void *arg)
 {
@@ -389,6 +407,8 @@ lifecycle_act_batch_fn(struct md_conn *c, void *arg)
      * refusal is every item's outcome, and the progress row stays put. */
     out_clear(&gated);
     err = gate(c, &x->bucket, x->a, &b, &gated);
+    if (err == CORE_E_OK && gated.result == LC_ACT_DONE && x->state != NULL)
+        err = progress_follows(c, x, &gated);
     for (size_t i = 0; i < x->n && err == CORE_E_OK; i++) {
         x->items[i].out = gated;
         if (gated.result == LC_ACT_DONE)

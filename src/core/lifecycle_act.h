@@ -48,7 +48,8 @@
     X(NO_CONFIG, "no-configuration") /* no lifecycle configuration, or another one */              \
     X(MFA_DELETE, "mfa-delete")     /* MFA delete enabled: the bucket is never acted on */         \
     X(LOCKED, "locked")             /* Object Lock retention or legal hold (none today) */         \
-    X(BAD_CLASS, "unknown-class")   /* a transition to a class with no access-log event */
+    X(BAD_CLASS, "unknown-class")   /* a transition to a class with no access-log event */         \
+    X(MOVED, "progress-moved")      /* the stored progress row is not the one the batch follows */
 
 enum lifecycle_act_result {
 #define LC_ACT_ENUM(name, text) LC_ACT_##name,
@@ -152,6 +153,8 @@ struct lifecycle_act_batch {
     struct lifecycle_act_item *items;    /* in/out */
     size_t n;
     const struct md_lc_state *state;     /* in: stored after the items; NULL: none */
+    const struct md_lc_state *prev;      /* in, with state: the row it follows (bucket_id 0:
+                                          * none stored) */
     struct arena *a;                     /* in: outputs' strings */
     enum core_err err;                   /* out: the first store failure, or CORE_E_OK */
 };
@@ -161,7 +164,11 @@ struct lifecycle_act_batch {
  * order, then md_lc_state_put(state). When the bucket refuses
  * (LC_ACT_NO_BUCKET, LC_ACT_MFA_DELETE, LC_ACT_NO_CONFIG) that is every
  * item's result, nothing is done and the progress row is not moved: the
- * executor should end the bucket's pass. A store failure rolls the whole
+ * executor should end the bucket's pass. So too when the stored progress
+ * row is not *prev (LC_ACT_MOVED): another pass moved it (`coffer lifecycle
+ * run` beside cofferd), or the executor read it through a connection whose
+ * view is behind the writer's; writing state over it would count actions,
+ * and skip keys, that this transaction cannot see. A store failure rolls the whole
  * batch back (returns < 0, with err set); an item's own refusal (stale,
  * locked, ...) does not. */
 int lifecycle_act_batch_fn(struct md_conn *c, void *arg);

@@ -30,6 +30,10 @@ struct pass {
     int64_t paced_done;    /* actions in it */
     struct md_lc_state state;
     char cursor[S3_MAX_KEY_BYTES + 1]; /* state.cursor_key's bytes across pages */
+    /* The row as stored, as far as this pass knows (bucket_id 0: none): a
+     * batch commits only over this one. */
+    struct md_lc_state stored;
+    char stored_cursor[S3_MAX_KEY_BYTES + 1];
     struct lifecycle_act_item items[S3_LC_PAGE];
     size_t n;
 };
@@ -78,6 +82,18 @@ report(struct pass *p, const struct lifecycle_act_item *it, const char *action, 
         p->o->report(p->o->report_arg, &e);
 }
 
+/* Notes st as the stored row, its cursor key copied. */
+static void
+set_stored(struct pass *p, const struct md_lc_state *st)
+{
+    ASSERT(st->cursor_key.n <= S3_MAX_KEY_BYTES);
+    p->stored = *st;
+    if (st->cursor_key.p != NULL) {
+        memcpy(p->stored_cursor, st->cursor_key.p, st->cursor_key.n);
+        p->stored.cursor_key = str_make(p->stored_cursor, st->cursor_key.n);
+    }
+}
+
 /* Commits the page's actions with the progress row that covers them (or,
  * in a dry run, reports them). 0 or -errno. */
 static int
@@ -89,6 +105,7 @@ flush(struct pass *p, const char *const *actions, struct arena *a)
         .items = p->items,
         .n = p->n,
         .state = &p->state,
+        .prev = &p->stored,
         .a = a,
     };
     size_t done = 0;
@@ -122,9 +139,15 @@ flush(struct pass *p, const char *const *actions, struct arena *a)
     p->st->done += (int64_t)done;
     pace(p, p->n);
     /* The batch refused as a whole (the bucket went, MFA delete came on, the
-     * configuration changed): nothing was done and the progress row did not
-     * move, so this bucket's pass ends here; the next one starts afresh. */
+     * configuration changed, the progress row is not the one this pass
+     * follows): nothing was done and the progress row did not move, so this
+     * bucket's pass ends here; the next one starts from the stored row. */
     switch (p->items[0].out.result) {
+    case LC_ACT_MOVED:
+        log_warn("lifecycle: the progress row of bucket %.*s is not the one this pass read "
+                 "or wrote (another pass, or a read behind the writer); the pass ends here",
+                 STR_FMT(p->b->name));
+        /* fall through */
     case LC_ACT_NO_BUCKET:
     case LC_ACT_NO_CONFIG:
     case LC_ACT_MFA_DELETE:
@@ -133,6 +156,7 @@ flush(struct pass *p, const char *const *actions, struct arena *a)
     default:
         break;
     }
+    set_stored(p, &p->state);
     p->n = 0;
     return 0;
 }
@@ -268,11 +292,19 @@ uploads(struct pass *p, struct arena *page)
     }
 }
 
+/* Ends the pass: clears the progress row if it is still the one the pass
+ * stored last (or none), as a batch would check. */
 static int
 state_clear_fn(struct md_conn *c, void *arg)
 {
-    int rc = md_lc_state_clear(c, *(const int64_t *)arg);
+    const struct md_lc_state *stored = arg;
+    struct md_lc_state cur;
+    struct arena *a = arena_new();
+    int rc = md_lc_state_get(c, stored->bucket_id, a, &cur);
 
+    if (rc == 0 && md_lc_state_eq(&cur, stored))
+        rc = md_lc_state_clear(c, stored->bucket_id);
+    arena_free(a);
     return rc == -ENOENT ? 0 : rc;
 }
 
@@ -298,6 +330,8 @@ bucket_pass(struct md *md, const struct s3_lc_opts *o, struct s3_lc_stats *st,
     p->with_tags = lc_config_uses_tags(&p->cfg);
     st->buckets++;
     rc = md_lc_state_get(md_reader(md), b->id, a, &p->state);
+    if (rc == 0)
+        set_stored(p, &p->state);
     if (rc == -ENOENT || o->dry_run)
         p->state = (struct md_lc_state){.bucket_id = b->id, .pass_started_ms = now_ms,
                                         .phase = MD_LC_VERSIONS};
@@ -309,7 +343,7 @@ bucket_pass(struct md *md, const struct s3_lc_opts *o, struct s3_lc_stats *st,
     if (rc == 0)
         rc = uploads(p, page);
     if (rc == 0 && !o->dry_run)
-        rc = md_write(md, state_clear_fn, (void *)&b->id);
+        rc = md_write(md, state_clear_fn, &p->stored);
     if (rc == -ECANCELED)
         rc = 0;
 out:

@@ -760,5 +760,7 @@ int md_lc_state_get(struct md_conn *c, int64_t bucket_id, struct arena *a,
 int md_lc_state_put(struct md_conn *c, const struct md_lc_state *st);
 /* Ends the pass: 0, -ENOENT if none was stored. */
 int md_lc_state_clear(struct md_conn *c, int64_t bucket_id);
+/* Whether a and b are the same progress row, field by field. */
+bool md_lc_state_eq(const struct md_lc_state *a, const struct md_lc_state *b);
 
 #endif

@@ -163,3 +163,13 @@ md_lc_state_clear(struct md_conn *c, int64_t bucket_id)
 {
     return change_i64(c, ST_LCS_DELETE, bucket_id);
 }
+
+bool
+md_lc_state_eq(const struct md_lc_state *a, const struct md_lc_state *b)
+{
+    return a->bucket_id == b->bucket_id && a->pass_started_ms == b->pass_started_ms &&
+           a->phase == b->phase && (a->cursor_key.p == NULL) == (b->cursor_key.p == NULL) &&
+           str_eq(a->cursor_key, b->cursor_key) && a->cursor_seq == b->cursor_seq &&
+           a->cursor_noncurrent == b->cursor_noncurrent && a->n_actions == b->n_actions &&
+           a->updated_ms == b->updated_ms;
+}

@@ -479,10 +479,11 @@ test_refusals(void **state)
             {.kind = LC_ACT_TRANSITION, .v = as_seen(&v1), .storage_class = STR_LIT("GLACIER")},
         };
         struct md_lc_state st = {.bucket_id = f.bucket, .cursor_key = STR_LIT("k")}, got;
+        struct md_lc_state none = {0};
         struct job b = {.kind = K_ACT};
 
         b.batch = (struct lifecycle_act_batch){.bucket = f.bk, .items = two, .n = 2,
-                                               .state = &st, .a = f.a};
+                                               .state = &st, .prev = &none, .a = f.a};
         assert_int_equal(job(&f, &b), 0);
         assert_int_equal(two[0].out.result, LC_ACT_MFA_DELETE);
         assert_int_equal(two[1].out.result, LC_ACT_MFA_DELETE);
@@ -526,7 +527,7 @@ test_batch_twice(void **state)
 {
     struct lifecycle_act_item items[3];
     struct md_lc_version *r;
-    struct md_lc_state st = {0}, got;
+    struct md_lc_state st = {0}, none = {0}, got;
     struct job j = {.kind = K_ACT};
     int64_t aid = 0;
     struct fx f;
@@ -549,7 +550,7 @@ test_batch_twice(void **state)
                               .cursor_key = STR_LIT("b"), .cursor_seq = r[2].seq,
                               .n_actions = 3, .updated_ms = MIDNIGHT_17};
     j.batch = (struct lifecycle_act_batch){.bucket = f.bk, .items = items, .n = 3,
-                                           .state = &st, .a = f.a};
+                                           .state = &st, .prev = &none, .a = f.a};
     j.fail_after = -EAGAIN;
     assert_int_equal(job(&f, &j), -EAGAIN);
     assert_int_equal(items[0].out.result, LC_ACT_DONE);
@@ -572,13 +573,76 @@ test_batch_twice(void **state)
     assert_int_equal(md_lc_state_get(md_reader(f.md), f.bucket, f.a, &got), 0);
     assert_int_equal(got.cursor_seq, st.cursor_seq);
     assert_int_equal(got.n_actions, 3);
-    /* Once more (a pass resumed from an older cursor): nothing twice. */
+    /* Once more (a pass resumed from the stored row, its items read again
+     * through an older view): nothing twice. */
+    j.batch.prev = &st;
     assert_int_equal(job(&f, &j), 0);
     assert_int_equal(items[0].out.result, LC_ACT_STALE);
     assert_int_equal(items[1].out.result, LC_ACT_STALE);
     assert_int_equal(items[2].out.result, LC_ACT_NOOP);
     assert_string_equal(audits(&f, &aid), "");
     assert_string_equal(lifecycle_act_result_name(LC_ACT_STALE), "stale");
+    fx_close(&f);
+}
+
+/* A batch commits only over the progress row it follows: another one in
+ * its place (a second pass wrote it; the executor read it through a view
+ * behind the writer's), or one where it expects none, refuses every item,
+ * acts on nothing and leaves the row as it is. */
+static void
+test_progress_moved(void **state)
+{
+    struct lifecycle_act_item it;
+    struct md_lc_version *r;
+    struct md_lc_state none = {0}, got, older, st1, st2;
+    const struct md_lc_state *wrong[] = {&none, &older, &st2};
+    struct job j = {.kind = K_ACT};
+    int64_t aid = 0;
+    struct fx f;
+
+    (void)state;
+    fx_open(&f, MD_VER_NONE);
+    put(&f, "a", "blob-a", T0);
+    put(&f, "b", "blob-b", T0);
+    assert_int_equal(scan(&f, &r), 2);
+    /* The first batch: a commits with row st1. */
+    st1 = (struct md_lc_state){.bucket_id = f.bucket, .pass_started_ms = MIDNIGHT_17,
+                               .cursor_key = STR_LIT("a"), .cursor_seq = r[0].seq,
+                               .n_actions = 1, .updated_ms = MIDNIGHT_17 + 1};
+    it = (struct lifecycle_act_item){.kind = LC_ACT_EXPIRE_CURRENT, .v = as_seen(&r[0]),
+                                     .rule_id = STR_LIT("R1"), .dm_ms = MIDNIGHT_17};
+    j.batch = (struct lifecycle_act_batch){.bucket = f.bk, .items = &it, .n = 1, .state = &st1,
+                                           .prev = &none, .a = f.a};
+    assert_int_equal(job(&f, &j), 0);
+    assert_int_equal(it.out.result, LC_ACT_DONE);
+    assert_non_null(strstr(audits(&f, &aid), "S3.EXPIRE.OBJECT a "));
+    /* The next batch, b with row st2, after a row other than st1. */
+    st2 = st1;
+    st2.cursor_key = STR_LIT("b");
+    st2.cursor_seq = r[1].seq;
+    st2.n_actions = 2;
+    st2.updated_ms++;
+    older = st1;
+    older.n_actions = 0;
+    for (size_t i = 0; i < ARRAY_LEN(wrong); i++) {
+        it = (struct lifecycle_act_item){.kind = LC_ACT_EXPIRE_CURRENT, .v = as_seen(&r[1]),
+                                         .rule_id = STR_LIT("R1"), .dm_ms = MIDNIGHT_17};
+        j.batch = (struct lifecycle_act_batch){.bucket = f.bk, .items = &it, .n = 1,
+                                               .state = &st2, .prev = wrong[i], .a = f.a};
+        assert_int_equal(job(&f, &j), 0);
+        assert_int_equal(it.out.result, LC_ACT_MOVED);
+        assert_string_equal(audits(&f, &aid), "");
+        assert_int_equal(md_lc_state_get(md_reader(f.md), f.bucket, f.a, &got), 0);
+        assert_true(md_lc_state_eq(&got, &st1));
+    }
+    assert_string_equal(lifecycle_act_result_name(LC_ACT_MOVED), "progress-moved");
+    /* After st1 itself: b expires, the row becomes st2. */
+    j.batch.prev = &st1;
+    assert_int_equal(job(&f, &j), 0);
+    assert_int_equal(it.out.result, LC_ACT_DONE);
+    assert_non_null(strstr(audits(&f, &aid), "S3.EXPIRE.OBJECT b "));
+    assert_int_equal(md_lc_state_get(md_reader(f.md), f.bucket, f.a, &got), 0);
+    assert_true(md_lc_state_eq(&got, &st2));
     fx_close(&f);
 }
 
@@ -594,6 +658,7 @@ main(void)
         cmocka_unit_test(test_abort_upload),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_batch_twice),
+        cmocka_unit_test(test_progress_moved),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
