@@ -212,8 +212,10 @@
 
 /* Schema 14: usage accounting (md_usage.c). The scans read versions_key_seq
  * and uploads_key alone (plus each upload's parts); USGCOLS is a row of
- * usage_daily in md_usage.c's column order; USG_ASOF(acct) is each
- * bucket's latest row on or before day ?2, of account ?1 when acct. */
+ * usage_daily in md_usage.c's column order. USG_ROWS is each bucket's
+ * latest row on or before day ?2: one pass over usage_daily in primary-key
+ * order (bucket_id, day), a table of at most 457 rows per bucket ever
+ * refreshed, read by the admin paths only; md_usage.c filters and sorts. */
 #define USG_SCAN_V(where)                                                                          \
     "SELECT key, seq, is_latest, is_dm, size FROM versions INDEXED BY versions_key_seq "           \
     "WHERE bucket_id = ?1 AND " where " ORDER BY key, seq DESC LIMIT ?4"
@@ -226,10 +228,6 @@
     "u.bucket_id, u.day, u.account_id, u.bucket, u.gone, u.versioning, u.mfa_delete, "             \
     "u.cur_count, u.cur_bytes, u.nc_count, u.nc_bytes, u.dm_count, u.dm_bytes, u.mpu_count, "      \
     "u.mpu_bytes, u.mpu_old_count, u.mpu_old_bytes, u.refreshed_ms"
-#define USG_ASOF(acct)                                                                             \
-    "SELECT " USGCOLS " FROM usage_daily u JOIN (SELECT bucket_id AS b, max(day) AS d "            \
-    "FROM usage_daily WHERE day <= ?2" acct " GROUP BY bucket_id) m "                              \
-    "ON u.bucket_id = m.b AND u.day = m.d WHERE u.gone = 0 ORDER BY u.account_id, u.bucket"
 #define MD_USAGE_STMTS(X)                                                                          \
     X(USG_V_ALL, USG_SCAN_V("key >= ''"))                                                          \
     X(USG_V_KEY, USG_SCAN_V("key = ?2 AND seq < ?3"))                                              \
@@ -250,8 +248,9 @@
                 "GROUP BY bucket_id) l WHERE l.gone = 0 AND NOT EXISTS (SELECT 1 FROM buckets b "  \
                 "WHERE b.id = l.bucket_id)")                                                       \
     X(USG_PRUNE, "DELETE FROM usage_daily WHERE day < ?1")                                         \
-    X(USG_ROWS_ALL, USG_ASOF(""))                                                                  \
-    X(USG_ROWS_ACCT, USG_ASOF(" AND account_id = ?1"))                                             \
+    X(USG_ROWS, "SELECT " USGCOLS " FROM usage_daily u JOIN (SELECT bucket_id AS b, "            \
+                "max(day) AS d FROM usage_daily WHERE day <= ?2 GROUP BY bucket_id) m "            \
+                "ON u.bucket_id = m.b AND u.day = m.d WHERE u.gone = 0")                           \
     X(USG_HIST_ALL, "SELECT " USGCOLS " FROM usage_daily u WHERE u.day <= ?2 ORDER BY u.day")      \
     X(USG_HIST_ACCT, "SELECT " USGCOLS " FROM usage_daily u WHERE u.account_id = ?1 "              \
                      "AND u.day <= ?2 ORDER BY u.day")

@@ -7,6 +7,7 @@
 #include "store/md_int.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 void
@@ -235,6 +236,24 @@ read_row(sqlite3_stmt *s, struct arena *a, struct md_usage_row *r)
     return col_int(s, 4) != 0;
 }
 
+/* Account id, then bucket name bytewise, then bucket id. */
+static int
+row_cmp(const void *pa, const void *pb)
+{
+    const struct md_usage_row *x = pa, *y = pb;
+    size_t m = x->bucket.n < y->bucket.n ? x->bucket.n : y->bucket.n;
+    int d;
+
+    if (x->account_id != y->account_id)
+        return x->account_id < y->account_id ? -1 : 1;
+    d = m ? memcmp(x->bucket.p, y->bucket.p, m) : 0;
+    if (d != 0)
+        return d;
+    if (x->bucket.n != y->bucket.n)
+        return x->bucket.n < y->bucket.n ? -1 : 1;
+    return x->bucket_id < y->bucket_id ? -1 : x->bucket_id > y->bucket_id;
+}
+
 static void
 sum_add(struct md_usage_sum *t, const struct md_usage_row *r, int sign)
 {
@@ -249,113 +268,95 @@ sum_add(struct md_usage_sum *t, const struct md_usage_row *r, int sign)
         t->refreshed_ms = r->refreshed_ms;
 }
 
-/* Steps the as-of statement of (account_id, day): fn(arg, row) for each
- * bucket's row (name copied into a unless a is NULL). */
+/* Each bucket's row as of day (account_id's, or all), ordered by account id
+ * then name, in an arena array; names copied into a. */
 static int
 asof(struct md_conn *c, int64_t account_id, int64_t day, struct arena *a,
-     void (*fn)(void *arg, const struct md_usage_row *r), void *arg)
+     struct md_usage_row **out, size_t *n)
 {
-    sqlite3_stmt *s = get(c, account_id ? ST_USG_ROWS_ACCT : ST_USG_ROWS_ALL);
+    sqlite3_stmt *s = get(c, ST_USG_ROWS);
+    struct md_usage_row *arr = NULL;
+    size_t cap = 0;
     int rc;
 
+    *out = NULL;
+    *n = 0;
     if (s == NULL)
         return -EIO;
-    if ((account_id ? bind_i64(s, 1, account_id) : 0) | bind_i64(s, 2, day))
+    if (bind_i64(s, 2, day))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
-        struct md_usage_row r;
-
-        (void)read_row(s, a, &r);
-        fn(arg, &r);
+        if (account_id != 0 && col_i64(s, 2) != account_id)
+            continue;
+        arr = grow(a, arr, *n, &cap, sizeof(*arr));
+        (void)read_row(s, a, &arr[(*n)++]);
     }
-    if (rc < 0)
+    if (rc < 0) {
+        *n = 0;
         return rc;
+    }
     done(s);
+    if (*n > 1)
+        qsort(arr, *n, sizeof(*arr), row_cmp);
+    *out = arr;
     return 0;
-}
-
-struct rows {
-    struct arena *a;
-    struct md_usage_row *arr;
-    size_t n, cap;
-};
-
-static void
-rows_add(void *arg, const struct md_usage_row *r)
-{
-    struct rows *l = arg;
-
-    l->arr = grow(l->a, l->arr, l->n, &l->cap, sizeof(*l->arr));
-    l->arr[l->n++] = *r;
 }
 
 int
 md_usage_rows(struct md_conn *c, int64_t account_id, int64_t day, struct arena *a,
               struct md_usage_row **out, size_t *n)
 {
-    struct rows l = {.a = a};
-    int rc = asof(c, account_id, day, a, rows_add, &l);
-
-    *out = rc == 0 ? l.arr : NULL;
-    *n = rc == 0 ? l.n : 0;
-    return rc;
+    return asof(c, account_id, day, a, out, n);
 }
 
 static void
-total_add(void *arg, const struct md_usage_row *r)
+sum_init(struct md_usage_sum *t, int64_t day, int64_t account_id)
 {
-    sum_add(arg, r, 1);
+    memset(t, 0, sizeof(*t));
+    t->day = day;
+    t->account_id = account_id;
 }
 
 int
 md_usage_total(struct md_conn *c, int64_t account_id, int64_t day, struct md_usage_sum *out)
 {
-    int rc;
+    struct arena *a = arena_new();
+    struct md_usage_row *rows;
+    size_t n;
+    int rc = asof(c, account_id, day, a, &rows, &n);
 
-    memset(out, 0, sizeof(*out));
-    out->day = day;
-    out->account_id = account_id;
-    rc = asof(c, account_id, day, NULL, total_add, out);
-    if (rc < 0) {
-        memset(out, 0, sizeof(*out));
-        out->day = day;
-        out->account_id = account_id;
-    }
+    sum_init(out, day, account_id);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        sum_add(out, &rows[i], 1);
+    arena_free(a);
     return rc;
-}
-
-struct by_account {
-    struct arena *a;
-    int64_t day;
-    struct md_usage_sum *arr;
-    size_t n, cap;
-};
-
-static void
-by_account_add(void *arg, const struct md_usage_row *r)
-{
-    struct by_account *l = arg;
-
-    /* The as-of rows come ordered by account id. */
-    if (l->n == 0 || l->arr[l->n - 1].account_id != r->account_id) {
-        l->arr = grow(l->a, l->arr, l->n, &l->cap, sizeof(*l->arr));
-        memset(&l->arr[l->n], 0, sizeof(l->arr[l->n]));
-        l->arr[l->n].day = l->day;
-        l->arr[l->n].account_id = r->account_id;
-        l->n++;
-    }
-    sum_add(&l->arr[l->n - 1], r, 1);
 }
 
 int
 md_usage_by_account(struct md_conn *c, int64_t day, struct arena *a, struct md_usage_sum **out,
                     size_t *n)
 {
-    struct by_account l = {.a = a, .day = day};
-    int rc = asof(c, 0, day, NULL, by_account_add, &l);
+    struct arena *tmp = arena_new();
+    struct md_usage_row *rows;
+    struct md_usage_sum *arr = NULL;
+    size_t nrows, cap = 0;
+    int rc = asof(c, 0, day, tmp, &rows, &nrows);
 
-    *out = rc == 0 ? l.arr : NULL;
-    *n = rc == 0 ? l.n : 0;
+    *out = NULL;
+    *n = 0;
+    /* The rows come ordered by account id. */
+    for (size_t i = 0; rc == 0 && i < nrows; i++) {
+        if (*n == 0 || arr[*n - 1].account_id != rows[i].account_id) {
+            arr = grow(a, arr, *n, &cap, sizeof(*arr));
+            sum_init(&arr[(*n)++], day, rows[i].account_id);
+        }
+        sum_add(&arr[*n - 1], &rows[i], 1);
+    }
+    if (rc == 0)
+        *out = arr;
+    else
+        *n = 0;
+    arena_free(tmp);
     return rc;
 }
 
