@@ -61,6 +61,7 @@ rq_new(struct http_conn *hc)
     rq->pub.is_tls = conn_is_tls(hc->c);
     rq->pub.tls_version = (unsigned char)conn_tls_version(hc->c);
     rq->pub.start_ms = tm_now_ms();
+    rq->start_ns = http_mono_ns();
     snprintf(rq->pub.request_id, sizeof(rq->pub.request_id), "%016" PRIX64, id);
     memcpy(rq->pub.peer, hc->c->peer, sizeof(rq->pub.peer));
     return rq;
@@ -250,6 +251,7 @@ run_on_loop(struct http_conn *hc)
         return;
     }
     log_line(hc->hl, line, http_access_log_line(rq, line));
+    http_req_done(rq);
     /* At once if the socket takes it (plain TCP with nothing queued): the
      * write completion of conn_write() costs more than the write. */
     if (rq->wbuf.n > 0) {
@@ -653,6 +655,7 @@ on_free(struct conn *c)
 {
     struct http_conn *hc = c->data;
 
+    atomic_fetch_sub_explicit(&hc->s->n_conns, 1, memory_order_relaxed);
     buf_free(&hc->pending);
     free(hc);
 }
@@ -675,6 +678,7 @@ http_conn_open(struct conn *c, void *arg)
     hc->c = c;
     hc->s = s;
     hc->hl = &s->hl[loop_index(c->lp)];
+    atomic_fetch_add_explicit(&s->n_conns, 1, memory_order_relaxed);
     buf_init(&hc->pending, PENDING_MAX * 2);
     c->data = hc;
     c->h = &http_handler;

@@ -72,6 +72,7 @@ struct rq {
     struct buf rhdr;
     int status;
     uint64_t bytes_in, bytes_out;
+    uint64_t start_ns; /* monotonic, at the request's first byte */
 };
 
 /* The HTTP state of one connection (its struct conn's data). */
@@ -115,6 +116,7 @@ struct http_server {
     struct http_pool *pool;
     atomic_uint_fast64_t req_counter;
     uint64_t req_base;
+    atomic_long n_conns; /* open connections */
 };
 
 /* http_conn.c */
@@ -128,6 +130,9 @@ const char *http_reason(int status);
 #define HTTP_LOG_LINE_MAX 1536 /* one access-log line, newline excluded */
 /* Formats rq's access-log line into line (HTTP_LOG_LINE_MAX bytes); returns its length. */
 int http_access_log_line(struct rq *rq, char *line);
+/* Calls http_server_opts.on_done for rq's finished response. */
+void http_req_done(struct rq *rq);
+uint64_t http_mono_ns(void);
 /* Runs the handler on a worker, then sends the rest and "done" to the loop. */
 void http_req_run(struct rq *rq);
 void http_post(struct loop *lp, enum ev_type type, struct rq *rq, struct buf *data,
@@ -137,6 +142,8 @@ void http_post(struct loop *lp, enum ev_type type, struct rq *rq, struct buf *da
 struct http_pool *http_pool_new(int n_workers, int max_workers);
 /* Queues rq for a worker (which calls http_req_run()). Loop thread. */
 void http_pool_push(struct http_pool *p, struct rq *rq);
+/* Running workers, the busy ones and the queue's length. Any thread. */
+void http_pool_stats(struct http_pool *p, int *workers, int *busy, size_t *queued);
 /* Stops and joins every worker (after the loops have stopped). NULL ok. */
 void http_pool_free(struct http_pool *p);
 

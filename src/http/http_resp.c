@@ -106,6 +106,7 @@ http_reason(int status)
     case 206: return "Partial Content";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
@@ -368,6 +369,8 @@ http_access_log_line(struct rq *rq, char *line)
     char ts[32];
     int n;
 
+    if (rq->s->o.no_access_log)
+        return 0;
     tm_iso8601(r->start_ms, ts);
     /* The query string is never logged: presigned URLs carry credentials. */
     n = snprintf(line, HTTP_LOG_LINE_MAX,
@@ -389,6 +392,22 @@ http_access_log_line(struct rq *rq, char *line)
     return n;
 }
 
+uint64_t
+http_mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void
+http_req_done(struct rq *rq)
+{
+    if (rq->s->o.on_done != NULL)
+        rq->s->o.on_done(&rq->pub, rq->status, rq->bytes_in, rq->bytes_out,
+                         http_mono_ns() - rq->start_ns);
+}
 
 void
 http_req_run(struct rq *rq)
@@ -403,6 +422,7 @@ http_req_run(struct rq *rq)
         http_resp_begin(&rq->pub, 500, 0);
     }
     n = http_access_log_line(rq, line);
+    http_req_done(rq);
 
     /* The last output and "done" travel in one event. The loop may free
      * rq as soon as it is posted. */

@@ -36,6 +36,7 @@ http_server_new(const struct http_server_opts *o)
         .on_conn = http_conn_open,
         .on_tick = on_tick,
         .arg = s,
+        .no_signals = s->o.no_signals,
     });
     n_loops = loops_count(s->loops);
     s->hl = xcalloc((size_t)n_loops, sizeof(*s->hl));
@@ -64,6 +65,25 @@ int
 http_server_run(struct http_server *s)
 {
     return loops_run(s->loops);
+}
+
+void
+http_server_stop(struct http_server *s)
+{
+    loops_stop(s->loops);
+}
+
+bool
+http_server_draining(const struct http_server *s)
+{
+    return loops_draining(s->loops);
+}
+
+void
+http_server_stats(struct http_server *s, struct http_stats *st)
+{
+    http_pool_stats(s->pool, &st->workers, &st->workers_busy, &st->queued);
+    st->connections = atomic_load_explicit(&s->n_conns, memory_order_relaxed);
 }
 
 void

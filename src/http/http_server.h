@@ -72,6 +72,11 @@ struct http_req {
 };
 
 typedef void (*http_handler_fn)(struct http_req *r);
+/* After a handler's response: its status, the request body bytes read and
+ * the response body bytes written, and the time from the request's first
+ * byte, in ns. On the thread that ran the handler; must be cheap. */
+typedef void (*http_done_fn)(struct http_req *r, int status, uint64_t bytes_in,
+                             uint64_t bytes_out, uint64_t dur_ns);
 
 /* Why the server answers a request itself, before (or instead of) any
  * handler. The status is 400 for all of them today. */
@@ -104,6 +109,18 @@ struct http_server_opts {
     void *ctx;           /* copied into every http_req.srv_ctx */
     http_error_body_fn error_body; /* NULL: such answers have no body */
     int drain_timeout_ms;
+    http_done_fn on_done;  /* NULL: none */
+    bool no_signals;       /* SIGTERM/SIGINT/SIGHUP are another server's: stop with
+                            * http_server_stop() */
+    bool no_access_log;    /* requests are not written to the access log */
+};
+
+/* What http_server_stats() reports. */
+struct http_stats {
+    int workers;         /* worker threads running */
+    int workers_busy;    /* of them, running a handler or on their way to one */
+    size_t queued;       /* dispatched requests waiting for a worker */
+    long connections;    /* open connections */
 };
 
 /* Creates the server on the calling thread's new uv loop. Caller owns it. */
@@ -119,6 +136,12 @@ int http_server_adopt(struct http_server *s, int fd, struct tls_ctx *tls);
  * in-flight requests finish, idle connections close. Returns 0. */
 int http_server_run(struct http_server *s);
 void http_server_free(struct http_server *s);
+/* Starts a drain as a signal would. Any thread. */
+void http_server_stop(struct http_server *s);
+/* True once a drain has started. Any thread. */
+bool http_server_draining(const struct http_server *s);
+/* A moment's figures of the pool and the connections. Any thread. */
+void http_server_stats(struct http_server *s, struct http_stats *st);
 
 /* First header named name (ASCII case-insensitive), or STR_NULL. */
 struct str http_header(const struct http_req *r, const char *name);

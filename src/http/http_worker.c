@@ -286,3 +286,17 @@ http_pool_free(struct http_pool *p)
     free(p->queue);
     free(p);
 }
+
+void
+http_pool_stats(struct http_pool *p, int *workers, int *busy, size_t *queued)
+{
+    int idle = 0;
+
+    pthread_mutex_lock(&p->q_mu);
+    for (struct worker *w = p->idle; w != NULL; w = w->next_idle)
+        idle++;
+    *workers = p->n_running;
+    *busy = p->n_running - idle;
+    *queued = p->q_n;
+    pthread_mutex_unlock(&p->q_mu);
+}

@@ -320,12 +320,24 @@ loop_main(void *arg)
     return NULL;
 }
 
+void
+loops_stop(struct loops *ls)
+{
+    if (atomic_exchange(&ls->draining_flag, 1))
+        return;
+    /* Each loop drains itself when its async wakes it (on_async()). */
+    for (int i = 0; i < ls->n_loops; i++)
+        uv_async_send(&ls->loops[i].async);
+}
+
 int
 loops_run(struct loops *ls)
 {
-    uv_signal_start(&ls->sigterm, on_signal, SIGTERM);
-    uv_signal_start(&ls->sigint, on_signal, SIGINT);
-    uv_signal_start(&ls->sighup, on_hup, SIGHUP);
+    if (!ls->o.no_signals) {
+        uv_signal_start(&ls->sigterm, on_signal, SIGTERM);
+        uv_signal_start(&ls->sigint, on_signal, SIGINT);
+        uv_signal_start(&ls->sighup, on_hup, SIGHUP);
+    }
     for (int i = 1; i < ls->n_loops; i++)
         ASSERT(pthread_create(&ls->loops[i].th, NULL, loop_main, &ls->loops[i]) == 0);
     loop_main(&ls->loops[0]);

@@ -37,6 +37,7 @@ struct loops_opts {
      * as access-log writes. */
     void (*on_tick)(struct loop *lp, void *arg);
     void *arg;
+    bool no_signals; /* leave the signals alone: loops_stop() drains */
 };
 
 /* Creates the loops (threads start in loops_run()). Caller owns it. */
@@ -56,6 +57,8 @@ int loops_run(struct loops *ls);
 void loops_free(struct loops *ls);
 /* True once a drain has started. Any thread. */
 bool loops_draining(const struct loops *ls);
+/* Starts a drain, as SIGTERM does. Any thread. */
+void loops_stop(struct loops *ls);
 
 /* Queues e for lp's thread and wakes it. Any thread. */
 void loop_post(struct loop *lp, struct loop_event *e);
