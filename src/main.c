@@ -5,9 +5,11 @@
 #include "net/tls.h"
 #include "core/lifecycle.h"
 #include "s3/s3.h"
+#include "s3/s3_admin.h"
 #include "s3/s3_lifecycle_run.h"
 #include "store/blob.h"
 #include "store/md.h"
+#include "store/mtoken.h"
 #include "store/md_usage.h"
 #include "store/space.h"
 #include "store/trash.h"
@@ -19,6 +21,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +39,7 @@ struct config {
     const char *data;
     const char *listen;
     const char *tls_listen;
+    const char *admin_listen;
     const char *tls_cert, *tls_key;
     const char *domain;
     const char *region;
@@ -51,6 +55,7 @@ struct config {
 
 static const char usage[] =
     "usage: cofferd --data DIR --listen HOST:PORT [--tls-listen HOST:PORT]\n"
+    "               [--admin-listen HOST:PORT]\n"
     "               [--tls-cert FILE --tls-key FILE] [--config FILE]\n"
     "               [--domain DOMAIN] [--region REGION] [--workers N] [--max-workers N]\n"
     "               [--loops N] [--access-log FILE] [--reclaim-grace SECONDS]\n"
@@ -61,6 +66,9 @@ static const char usage[] =
     "  --listen H:P       plain HTTP listener, e.g. 127.0.0.1:9000\n"
     "  --tls-listen H:P   HTTPS listener; without --tls-cert/--tls-key a self-signed CA and\n"
     "                     certificate are generated under DIR/tls (clients trust DIR/tls/ca.pem)\n"
+    "  --admin-listen H:P health probes (/health/live, /health/ready) and Prometheus\n"
+    "                     /metrics (Authorization: Bearer, the token in DIR/metrics.token);\n"
+    "                     off unless given; the S3 listeners never serve these\n"
     "  --config FILE      'name = value' lines with the long option names above\n"
     "  --domain DOMAIN    virtual-hosted-style base domain (default localhost):\n"
     "                     Host: BUCKET.DOMAIN addresses BUCKET\n"
@@ -109,6 +117,8 @@ set_opt(struct config *cfg, const char *name, const char *val)
         cfg->listen = val;
     else if (strcmp(name, "tls-listen") == 0)
         cfg->tls_listen = val;
+    else if (strcmp(name, "admin-listen") == 0)
+        cfg->admin_listen = val;
     else if (strcmp(name, "tls-cert") == 0)
         cfg->tls_cert = val;
     else if (strcmp(name, "tls-key") == 0)
@@ -210,6 +220,13 @@ split_hostport(const char *s, char *host, size_t cap, int *port)
     return 0;
 }
 
+static void *
+admin_main(void *arg)
+{
+    http_server_run(arg);
+    return NULL;
+}
+
 static int
 gc_is_live(void *arg, struct str id)
 {
@@ -229,6 +246,7 @@ main(int argc, char **argv)
         {"reclaim-grace", required_argument, NULL, 'g'},
         {"lifecycle-day", required_argument, NULL, 'y'},
         {"lifecycle-interval", required_argument, NULL, 'i'},
+        {"admin-listen", required_argument, NULL, 'A'},
         {"usage-interval", required_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -248,7 +266,11 @@ main(int argc, char **argv)
     struct s3_lc_runner *lc = NULL;
     struct md_usage_runner *usage_run = NULL;
     struct tls_ctx *tls = NULL;
-    struct http_server *hs = NULL;
+    struct http_server *hs = NULL, *admin_hs = NULL;
+    struct s3_admin admin = {0};
+    pthread_t admin_th;
+    bool admin_running = false;
+    char mtoken[MTOKEN_LEN + 1];
     char host[256], cert[PATH_MAX], key[PATH_MAX], lock_path[PATH_MAX];
     int port, opt, idx = 0, rc, status = 1, lock_fd;
 
@@ -352,6 +374,7 @@ main(int argc, char **argv)
                                                     .n_loops = cfg.loops,
                                                     .handler = s3_handle,
                                                     .error_body = s3_http_error_body,
+                                                    .on_done = s3_metrics_done,
                                                     .ctx = &srv});
     if (split_hostport(cfg.listen, host, sizeof(host), &port) < 0) {
         log_error("bad --listen %s (want HOST:PORT)", cfg.listen);
@@ -388,11 +411,51 @@ main(int argc, char **argv)
         }
         log_info("listening on https://%s (certificate %s)", cfg.tls_listen, cfg.tls_cert);
     }
+    /* The metrics token exists from the first start on, so that `coffer
+     * metrics token` has one to print before the admin listener is used. */
+    rc = mtoken_ensure(cfg.data, mtoken);
+    explicit_bzero(mtoken, sizeof(mtoken));
+    if (rc < 0 && cfg.admin_listen != NULL) {
+        log_error("cannot create %s/%s: %s", cfg.data, MTOKEN_FILE, strerror(-rc));
+        goto out;
+    }
+    if (cfg.admin_listen != NULL) {
+        /* A server of its own: one loop and a few workers, which keeps
+         * answering /health/ready (503) while the S3 server drains. */
+        admin = (struct s3_admin){.srv = &srv, .s3 = hs, .data_dir = cfg.data};
+        admin_hs = http_server_new(&(struct http_server_opts){.n_workers = 2,
+                                                              .max_workers = 4,
+                                                              .n_loops = 1,
+                                                              .handler = s3_admin_handle,
+                                                              .ctx = &admin,
+                                                              .no_signals = true,
+                                                              .no_access_log = true});
+        if (split_hostport(cfg.admin_listen, host, sizeof(host), &port) < 0) {
+            log_error("bad --admin-listen %s (want HOST:PORT)", cfg.admin_listen);
+            goto out;
+        }
+        rc = http_server_listen(admin_hs, host, port, NULL);
+        if (rc < 0) {
+            log_error("cannot listen on %s: %s", cfg.admin_listen, strerror(-rc));
+            goto out;
+        }
+        if (pthread_create(&admin_th, NULL, admin_main, admin_hs) != 0) {
+            log_error("cannot start the admin listener's thread");
+            goto out;
+        }
+        admin_running = true;
+        log_info("admin listener on http://%s (health, metrics)", cfg.admin_listen);
+    }
     log_info("cofferd ready: data %s, region %s, domain %s", cfg.data, cfg.region, cfg.domain);
     http_server_run(hs);
     log_info("drained; exiting");
     status = 0;
 out:
+    if (admin_running) {
+        http_server_stop(admin_hs);
+        pthread_join(admin_th, NULL);
+    }
+    http_server_free(admin_hs);
     http_server_free(hs);
     tls_ctx_free(tls);
     md_usage_runner_stop(usage_run);

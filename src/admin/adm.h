@@ -33,6 +33,7 @@ struct adm_cli {
     const char *bucket, *upload_id, *older_than, *action, *resource, *day, *newest, *event;
     const char *days; /* usage show --days */
     bool json, no_qr, invert, follow, dry_run, help;
+    bool rotate; /* metrics token --rotate */
     unsigned opts_seen;
     const char *pos[ADM_MAX_POS]; /* noun, verb, then the command's arguments */
     size_t n_pos;
@@ -99,6 +100,8 @@ int adm_upload_abort(struct adm_cli *cli); /* upload abort (--upload-id ID | --o
 /* policy simulate --account A [--user U] --action ACTION --resource ARN [--json] */
 int adm_policy_simulate(struct adm_cli *cli);
 
+/* ---- metrics (adm_metrics.c) --------------------------------------------- */
+int adm_metrics_token(struct adm_cli *cli); /* metrics token [--rotate] */
 /* ---- backup (adm_backup.c) ----------------------------------------------- */
 int adm_backup(struct adm_cli *cli); /* backup --to DIR */
 /* ---- lifecycle (adm_lifecycle.c) ----------------------------------------- */

@@ -57,6 +57,7 @@
 #define OPT_NEWEST (1u << 19)
 #define OPT_EVENT (1u << 20)
 #define OPT_DAYS (1u << 27)
+#define OPT_ROTATE (1u << 29)
 #define NO_VALUE SIZE_MAX
 
 struct opt {
@@ -71,6 +72,7 @@ static const struct opt opts[] = {
     {"--invert", OPT_INVERT, NO_VALUE},
     {"--follow", OPT_FOLLOW, NO_VALUE},
     {"--dry-run", OPT_DRY_RUN, NO_VALUE},
+    {"--rotate", OPT_ROTATE, NO_VALUE},
     {"--account", OPT_ACCOUNT, offsetof(struct adm_cli, account)},
     {"--user", OPT_USER, offsetof(struct adm_cli, user)},
     {"--serial", OPT_SERIAL, offsetof(struct adm_cli, serial)},
@@ -651,6 +653,11 @@ static const struct cmd cmds[] = {
      "  --bucket B        only uploads into bucket B (with --upload-id: refuse an\n"
      "                    upload of another bucket)\n"
      "Give exactly one of --upload-id and --older-than."},
+    {"metrics", "token", 0, OPT_ROTATE, 0, false, adm_metrics_token, "metrics token [--rotate]",
+     "Prints the bearer token of cofferd's /metrics (on --admin-listen), kept in\n"
+     "DIR/metrics.token (mode 0600, made on cofferd's first start, or here if missing).\n"
+     "  --rotate  writes a new random token (temp file, then rename) and prints it;\n"
+     "            a running cofferd takes it at the next scrape and refuses the old one"},
     {"backup", NULL, 0, OPT_TO, OPT_TO, false, adm_backup, "backup --to DIR",
      "Copies the data directory into DIR (new or empty) while cofferd runs: a\n"
      "consistent snapshot of meta.db (SQLite's online backup), every data file that\n"
@@ -769,6 +776,8 @@ parse_opt(struct adm_cli *cli, int argc, char **argv, int *i)
                 cli->invert = true;
             else if (o->bit == OPT_FOLLOW)
                 cli->follow = true;
+            else if (o->bit == OPT_ROTATE)
+                cli->rotate = true;
             else
                 cli->no_qr = true;
             cli->opts_seen |= o->bit;

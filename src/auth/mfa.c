@@ -11,6 +11,7 @@
 #include "auth/totp.h"
 #include "store/md.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #include <errno.h>
 #include <string.h>
@@ -191,6 +192,34 @@ out:
     return rc;
 }
 
+const struct mx_family mfa_checks_total = {
+    .name = "coffer_mfa_checks_total",
+    .help = "MFA code checks (x-amz-mfa, STS), by result.",
+    .type = MX_COUNTER,
+    .label = {"result", NULL},
+};
+
+void
+mfa_count(const char *result)
+{
+    mx_add(&mfa_checks_total, result, NULL, 1);
+}
+
+/* The counted result of a check whose closure said why it failed. */
+static const char *
+check_result(const char *reason)
+{
+    if (reason == NULL)
+        return "ok";
+    if (strcmp(reason, "throttled") == 0)
+        return "throttled";
+    if (strcmp(reason, "replayed code") == 0)
+        return "replayed";
+    if (strcmp(reason, "wrong code") == 0)
+        return "invalid";
+    return "unknown_device";
+}
+
 /* A failed store write as auth/ reports it (s3_err_from_errno()'s classes). */
 static enum auth_err
 store_err(int rc)
@@ -220,6 +249,7 @@ check_code(struct md *md, const struct mfa_req *m, struct arena *a, struct mfa_e
         return AUTH_E_INTERNAL; /* mfa_precheck passed, so this cannot happen */
     rc = md_write(md, check_run, &k);
     k.code = 0;
+    mfa_count(rc < 0 ? "error" : check_result(k.reason));
     if (rc < 0) {
         log_error("mfa: device check for %.*s failed: %s", STR_FMT(m->bucket), strerror(-rc));
         return store_err(rc); /* 507 on a full disk, 503 if meta.db is locked */
@@ -272,6 +302,9 @@ mfa_precheck_audit(struct md *md, const struct mfa_req *m, struct arena *a, stru
     /* The header's value is never copied: it carries a code. */
     why = e->msg == msg_https ? "over HTTP" : e->msg == msg_session ? "session credentials"
                                                                       : "malformed header";
+    mfa_count(e->msg == msg_https     ? "insecure"
+              : e->msg == msg_session ? "session_credentials"
+                                      : "malformed");
     mfa_audit(md, m, EVENT_FAILED, arena_printf(a, "%s: %s", action_name(m), why));
     return err;
 }
@@ -287,11 +320,13 @@ mfa_require(struct md *md, const struct mfa_req *m, struct arena *a, struct mfa_
     /* AWS: absent header before the principal check; an IAM user without a
      * header gets "Mfa Authentication must be used" [spec-mfa-delete §1.6]. */
     if (m->header.p == NULL) {
+        mfa_count("missing");
         mfa_audit(md, m, EVENT_FAILED, arena_printf(a, "%s: missing header", action_name(m)));
         e->msg = msg_required;
         return AUTH_E_ACCESS_DENIED;
     }
     if (m->account_id != m->bucket_owner_id || m->user_id != 0) {
+        mfa_count("not_owner");
         mfa_audit(md, m, EVENT_FAILED, arena_printf(a, "%s: not bucket owner", action_name(m)));
         e->msg = m->account_id == m->bucket_owner_id ? msg_not_root : msg_not_owner;
         return AUTH_E_ACCESS_DENIED;

@@ -13,6 +13,7 @@
 #include "util/str.h"
 
 struct md;
+struct mx_family;
 
 /* What the s3 layer knows about the request. */
 struct mfa_req {
@@ -77,6 +78,13 @@ enum auth_err mfa_require(struct md *md, const struct mfa_req *m, struct arena *
  * (another principal's device is refused and left untouched: its failure
  * budget is its owner's), the code must pass; a valid code is consumed.
  * AUTH_E_OK when the header is absent. */
+/* Counts one MFA code check (x-amz-mfa here, STS in iam/) in
+ * coffer_mfa_checks_total{result}: result is a static string, one of "ok",
+ * "invalid", "replayed", "throttled", "unknown_device", "missing",
+ * "not_owner", "insecure", "malformed", "session_credentials", "error". */
+extern const struct mx_family mfa_checks_total;
+void mfa_count(const char *result);
+
 enum auth_err mfa_verify_present(struct md *md, const struct mfa_req *m, struct arena *a,
                                  struct mfa_err *e);
 

@@ -9,6 +9,7 @@
 #include "common.h"
 #include "iam/iam_int.h"
 
+#include "auth/mfa.h"
 #include "auth/policy.h"
 #include "util/log.h"
 #include "xml/xml_write.h"
@@ -268,6 +269,8 @@ iam_assume_role(struct iam *x, struct buf *res)
     op.s.k.mfa_auth_ms = caller_mfa_ms(ck);
     op.s.k.mfa_inherited = op.s.k.mfa_auth_ms > 0;
     err = iam_run_write(x, assume_fn, &op, &op.s.err);
+    if (op.s.with_mfa)
+        mfa_count(op.s.mfa_result != NULL ? op.s.mfa_result : "error");
     if (err != IAM_E_OK)
         goto out;
     rc = iam_put_credentials(x, res, &cr, &op.s.k);

@@ -189,6 +189,7 @@ struct iam_session_op {
     uint32_t code;
     struct md_key k;
     enum iam_err err;
+    const char *mfa_result; /* with_mfa: the check's outcome, for mfa_count() */
 };
 int iam_session_write(struct md_conn *c, void *arg);
 

@@ -6,6 +6,7 @@
 #include "iam/iam_int.h"
 
 #include "auth/keys.h"
+#include "auth/mfa.h"
 #include "auth/mfa_dev.h"
 #include "auth/totp.h"
 #include "crypto/hash.h"
@@ -33,12 +34,14 @@ iam_session_write(struct md_conn *c, void *arg)
 
     /* As dev_fn: a failed code commits, so a rerun starts without a verdict. */
     op->err = IAM_E_OK;
+    op->mfa_result = NULL;
     x->msg = NULL;
     if (!op->with_mfa)
         return md_key_create(c, &op->k);
     rc = md_mfa_get(c, op->serial, x->a, &d);
     if (rc == -ENOENT || (rc == 0 && (d.account_id != x->r->account_id || !d.is_enabled ||
                                       d.user_id != x->caller.user_id))) {
+        op->mfa_result = "unknown_device";
         op->err = iam_fail(x, IAM_E_ACCESS_DENIED,
                            "MultiFactorAuthentication failed, unable to validate MFA code.  Please "
                            "verify your MFA serial number is valid and associated with this user.");
@@ -52,6 +55,8 @@ iam_session_write(struct md_conn *c, void *arg)
     st = mfa_dev_state(&d);
     rc = totp_verify((const unsigned char *)d.seed.p, d.seed.n, &st, x->now_ms / 1000, op->code,
                      &retry_s);
+    op->mfa_result = rc == 0 ? "ok" : rc == -EAGAIN ? "throttled" : rc == -EALREADY ? "replayed"
+                                                                                  : "invalid";
     if (rc == 0) {
         op->k.mfa_auth_ms = x->now_ms;
         rc = mfa_dev_save_state(c, &d, &st);
@@ -168,6 +173,8 @@ iam_get_session_token(struct iam *x, struct buf *res)
     op.k.user_id = x->caller.user_id;
     op.k.expires_ms = x->now_ms + (int64_t)secs * 1000;
     err = iam_run_write(x, iam_session_write, &op, &op.err);
+    if (op.with_mfa)
+        mfa_count(op.mfa_result != NULL ? op.mfa_result : "error");
     if (err == IAM_E_OK && iam_put_credentials(x, res, &cr, &op.k) != 0)
         err = IAM_E_INTERNAL;
 out:

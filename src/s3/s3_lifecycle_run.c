@@ -4,6 +4,7 @@
 #include "bounds.h"
 #include "core/lifecycle.h"
 #include "core/lifecycle_act.h"
+#include "s3/s3_admin.h"
 #include "s3/s3_lifecycle.h"
 #include "store/md.h"
 #include "util/arena.h"
@@ -78,6 +79,7 @@ report(struct pass *p, const struct lifecycle_act_item *it, const char *action, 
         .result = result,
     };
 
+    s3_metrics_lifecycle(action, result);
     if (p->o->report != NULL)
         p->o->report(p->o->report_arg, &e);
 }

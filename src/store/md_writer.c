@@ -5,8 +5,10 @@
 #include "common.h"
 #include "store/md.h"
 #include "store/md_int.h"
+#include "store/health.h"
 #include "store/space.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -162,6 +164,7 @@ run_group(struct md *md, struct job *jobs, struct space *sp, int wait_ms)
     md->n_groups++;
     pthread_cond_broadcast(&md->cv_done);
     pthread_mutex_unlock(&md->mu);
+    mx_observe(&md_group_jobs, NULL, n_jobs);
 }
 
 static void *
