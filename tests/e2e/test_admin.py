@@ -201,6 +201,25 @@ class AdminTest(lib.E2ETestCase):
         self.assertFalse(any(dict(k[1]).get("op") in ("unknown",) and dict(k[1]).get("code")
                              == "401" for k in m if k[0] == "coffer_requests_total"))
 
+    def test_lifecycle_actions_counted(self):
+        self.start("--lifecycle-day", "4", "--lifecycle-interval", "1")
+        b = lib.bucket_name("admlc")
+        self.c.create_bucket(Bucket=b)
+        self.c.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+        self.c.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={"Rules": [
+            {"ID": "dm", "Status": "Enabled", "Filter": {"Prefix": ""},
+             "Expiration": {"ExpiredObjectDeleteMarker": True}}]})
+        v1 = self.c.put_object(Bucket=b, Key="gone", Body=b"x")["VersionId"]
+        self.c.delete_object(Bucket=b, Key="gone")
+        self.c.delete_object(Bucket=b, Key="gone", VersionId=v1)
+        key = ("coffer_lifecycle_actions_total", frozenset({("action", "expire-delete-marker")}))
+        deadline = time.time() + 30
+        while self.scrape()[0].get(key, 0) < 1:
+            self.assertLess(time.time(), deadline, "the lone delete marker was never expired")
+            time.sleep(0.2)
+        self.assertEqual(self.c.list_object_versions(Bucket=b).get("DeleteMarkers", []), [])
+        self.assertEqual(self.scrape()[0][key], 1)
+
     # ---- token ------------------------------------------------------------------------------
 
     def test_token_rotation(self):
