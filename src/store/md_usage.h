@@ -115,9 +115,10 @@ int md_usage_by_account(struct md_conn *c, int64_t day, struct arena *a, struct 
                         size_t *n);
 
 /* Daily sums for every day from first to last (inclusive, last - first <
- * MD_USAGE_KEEP_DAYS + 1), each as md_usage_total() would give it, in one
- * pass over the rows: the trend. *out is an arena array of last - first + 1
- * entries, day ascending. -EINVAL for a bad range, -errno. */
+ * MD_USAGE_KEEP_DAYS + 1), each as md_usage_total() would give it (but
+ * refreshed_ms: the newest refresh on or before that day), in one pass over
+ * the rows: the trend. *out is an arena array of last - first + 1 entries,
+ * day ascending. -EINVAL for a bad range, -errno. */
 int md_usage_daily(struct md_conn *c, int64_t account_id, int64_t first, int64_t last,
                    struct arena *a, struct md_usage_sum **out);
 
