@@ -173,6 +173,8 @@ struct s3_access {
     struct str key;                 /* the object; STR_NULL: the bucket */
     struct str vid;                 /* the version the action names; STR_NULL: none */
     bool copy_source;               /* the source of CopyObject or UploadPartCopy */
+    struct str resource;            /* S3 Control: the resource's ARN, decided
+                                     * on instead of a bucket's (STR_NULL: none) */
     bool defer;                     /* only the checks before the decision: the
                                      * handler decides (no bucket: NoSuchBucket;
                                      * DeleteObjects per key; POST uploads) */

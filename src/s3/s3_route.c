@@ -8,6 +8,7 @@
 #include "s3/s3_authz.h"
 #include "s3/s3_int.h"
 #include "s3/s3_iam.h"
+#include "s3/s3_lens.h"
 #include "s3/s3_mfa.h"
 #include "auth/sigv2.h"
 #include "crypto/hash.h"
@@ -149,10 +150,14 @@ parse_target(struct s3_req *q)
     /* S3 Control shares the endpoint: its paths start /v20180820/ and its
      * requests carry x-amz-account-id. Clients put the account id in front
      * of the host (ACCOUNT.s3-control..., here ACCOUNT.DOMAIN), which then
-     * names no bucket [spec-authorization §3.3, decision]. */
-    if (str_has_prefix(p, "v20180820/") && http_header(q->http, "x-amz-account-id").p != NULL) {
+     * names no bucket [spec-authorization §3.3, decision]: such a label on
+     * a /v20180820/ path is S3 Control even without the header (the
+     * handler refuses that), and must name the header's account [spec
+     * lifecycle-and-storage-lens B2]. */
+    if (str_has_prefix(p, "v20180820/") && (http_header(q->http, "x-amz-account-id").p != NULL ||
+                                             s3_ctl_host_label(hname).p != NULL)) {
         q->control = str_make(p.p + 10, p.n - 10);
-        return S3E_OK;
+        return s3_ctl_host_check(q, hname);
     }
     if (hname.n > dn + 1 && hname.p[hname.n - dn - 1] == '.' &&
         strncasecmp(hname.p + hname.n - dn, domain, dn) == 0) {
@@ -321,7 +326,7 @@ route(struct s3_req *q)
         if (ops[i].sub == NULL) {
             if (fallback < 0)
                 fallback = (int)i;
-        } else if (lv == CTL ? str_eq_c(q->control, ops[i].sub) : s3_has_param(q, ops[i].sub)) {
+        } else if (lv == CTL ? s3_ctl_match(q, ops[i].sub) : s3_has_param(q, ops[i].sub)) {
             q->op = (enum s3_op)i;
             return S3E_OK;
         }
@@ -442,7 +447,9 @@ s3_authorize(struct s3_req *q, const struct s3_access *a)
     }
     if (a->defer)
         return S3E_OK;
-    err = s3_authz_check(q, a->action, a->bucket, a->key, a->vid, a->copy_source, NULL);
+    err = a->resource.p != NULL ? s3_authz_check_arn(q, a->action, a->resource, NULL)
+                                : s3_authz_check(q, a->action, a->bucket, a->key, a->vid,
+                                                 a->copy_source, NULL);
     if (!a->copy_source && (err == S3E_OK || err == S3E_ACCESS_DENIED))
         q->authz = err == S3E_OK ? S3_AUTHZ_ALLOW : S3_AUTHZ_DENY;
     return err;
@@ -739,6 +746,7 @@ ph_authorize(struct s3_req *q)
         .bucket = ops[q->op].bucket && q->bucket_err == S3E_OK ? &q->b : NULL,
         .key = q->key,
         .vid = s3_param(q, "versionId", NULL),
+        .resource = q->control.p != NULL ? s3_ctl_resource(q) : STR_NULL,
     };
 
     if (ops[q->op].vaction != NULL && a.vid.p != NULL)

@@ -425,6 +425,23 @@ static const char *const md_migrations[] = {
      ") WITHOUT ROWID;"
      "CREATE INDEX usage_daily_day ON usage_daily(day);"
      "CREATE INDEX usage_daily_account ON usage_daily(account_id, day);"),
+
+    /* 14 -> 15: S3 Storage Lens configurations (md_lens.c), one row per
+     * account and configuration id: config is the configuration as the
+     * server's canonical XML (s3_lens_render(), read back by the same
+     * parser), is_enabled copied out of it for List, tags as
+     * md_tags_encode() text (NULL: none), so deleting the row drops its
+     * tags too. Rows go with their account (ON DELETE CASCADE). */
+    ("CREATE TABLE lens_configs ("
+     "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+     "  config_id TEXT NOT NULL,"
+     "  is_enabled INTEGER NOT NULL,"
+     "  config TEXT NOT NULL,"
+     "  tags TEXT,"
+     "  created_ms INTEGER NOT NULL,"
+     "  updated_ms INTEGER NOT NULL,"
+     "  PRIMARY KEY (account_id, config_id)"
+     ") WITHOUT ROWID;"),
 };
 
 /* The step that attaches AmazonS3FullAccess to existing users, and how to

@@ -6,6 +6,7 @@
 #ifndef COFFER_STORE_MD_SQL_H
 #define COFFER_STORE_MD_SQL_H
 
+#include "store/md_lens_sql.h"
 
 /* Columns of a version row in struct md_version order; inline_data last so
  * listings can leave it out. */
@@ -174,6 +175,7 @@
     X(TRASH_DEL, "DELETE FROM blob_trash WHERE id = ?1")                                           \
     X(TRASH_DUE, "SELECT 1 FROM blob_trash INDEXED BY blob_trash_time WHERE trashed_ms <= ?1 "     \
                  "LIMIT 1")                                                                        \
+    MD_LENS_STMTS(X)                                                                               \
     MD_IAM_STMTS(X)                                                                                \
     MD_LC_STMTS(X)                                                                                 \
     MD_USAGE_STMTS(X)
