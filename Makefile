@@ -36,6 +36,10 @@ LDFLAGS_ALL := $(SANFLAGS) -pthread $(LDFLAGS)
 
 LIB_SRC := $(filter-out src/main.c src/admin/coffer.c,$(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+# The web dashboard's static files (src/s3/dash/: HTML template, CSS) are built into the
+# binary as byte arrays (scripts/embed.sh: od and awk, deterministic).
+DASH_ASSETS := $(sort $(wildcard src/s3/dash/*))
+LIB_OBJ += $(BUILD)/gen/dash_assets.o
 LLHTTP_OBJ := $(BUILD)/llhttp/llhttp.o $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o
 LIB := $(BUILD)/libcoffer.a
 
@@ -47,6 +51,13 @@ all: $(BIN)/cofferd $(BIN)/coffer
 
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/dash_assets.c: $(DASH_ASSETS) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh dash $(DASH_ASSETS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # Strict mode: no lenient parsing of chunk framing, header names or line endings.

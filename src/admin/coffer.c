@@ -57,6 +57,7 @@
 #define OPT_NEWEST (1u << 19)
 #define OPT_EVENT (1u << 20)
 #define OPT_DAYS (1u << 27)
+#define OPT_URL (1u << 30)
 #define OPT_ROTATE (1u << 29)
 #define NO_VALUE SIZE_MAX
 
@@ -91,6 +92,7 @@ static const struct opt opts[] = {
     {"--newest", OPT_NEWEST, offsetof(struct adm_cli, newest)},
     {"--event", OPT_EVENT, offsetof(struct adm_cli, event)},
     {"--days", OPT_DAYS, offsetof(struct adm_cli, days)},
+    {"--url", OPT_URL, offsetof(struct adm_cli, url)},
 };
 
 struct cmd {
@@ -658,6 +660,15 @@ static const struct cmd cmds[] = {
      "DIR/metrics.token (mode 0600, made on cofferd's first start, or here if missing).\n"
      "  --rotate  writes a new random token (temp file, then rename) and prints it;\n"
      "            a running cofferd takes it at the next scrape and refuses the old one"},
+    {"dashboard", NULL, 0, OPT_ACCOUNT | OPT_URL, OPT_ACCOUNT, false, adm_dashboard,
+     "dashboard --account A [--url BASE]",
+     "Prints a one-time login link to the web dashboard of account A (its name or\n"
+     "12-digit id) on cofferd's admin listener: BASE/login?token=... It is valid for 5\n"
+     "minutes and works once; opening it starts a 12-hour browser session showing A's\n"
+     "storage, trends, buckets, data protection and recent MFA events.\n"
+     "  --url BASE  the admin listener as the browser reaches it (default: https://HOST:PORT\n"
+     "              of 'admin-listen = HOST:PORT' in DIR/cofferd.conf if that file has\n"
+     "              one, else https://127.0.0.1:9001)"},
     {"backup", NULL, 0, OPT_TO, OPT_TO, false, adm_backup, "backup --to DIR",
      "Copies the data directory into DIR (new or empty) while cofferd runs: a\n"
      "consistent snapshot of meta.db (SQLite's online backup), every data file that\n"

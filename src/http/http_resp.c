@@ -104,6 +104,7 @@ http_reason(int status)
     case 200: return "OK";
     case 204: return "No Content";
     case 206: return "Partial Content";
+    case 303: return "See Other";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";

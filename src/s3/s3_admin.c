@@ -4,6 +4,7 @@
 #include "common.h"
 #include "s3/s3_admin.h"
 #include "s3/s3.h"
+#include "s3/s3_dash.h"
 #include "store/health.h"
 #include "store/mtoken.h"
 #include "util/log.h"
@@ -108,6 +109,8 @@ s3_admin_handle(struct http_req *r)
 
     /* Probes read the stores: never on the loop thread. */
     if (r->on_loop)
+        return;
+    if (s3_dash_handle(r, a->srv)) /* the web dashboard: /, /login, /logout */
         return;
     if (str_eq_c(r->path, "/health/live"))
         what = LIVE;

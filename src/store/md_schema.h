@@ -442,6 +442,31 @@ static const char *const md_migrations[] = {
      "  updated_ms INTEGER NOT NULL,"
      "  PRIMARY KEY (account_id, config_id)"
      ") WITHOUT ROWID;"),
+
+    /* 15 -> 16: the web dashboard's one-time login links and sessions
+     * (md_dash.c): the key is the token's selector, hash the SHA-256 of its
+     * verifier (the token itself is never stored); used_ms marks a spent
+     * link. Expired rows are deleted when the next link is made. Rows go
+     * with their account (ON DELETE CASCADE). */
+    ("CREATE TABLE dash_logins ("
+     "  sel TEXT PRIMARY KEY,"
+     "  hash BLOB NOT NULL,"
+     "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+     "  created_ms INTEGER NOT NULL,"
+     "  expires_ms INTEGER NOT NULL,"
+     "  used_ms INTEGER"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX dash_logins_expires ON dash_logins(expires_ms);"
+     "CREATE INDEX dash_logins_account ON dash_logins(account_id);"
+     "CREATE TABLE dash_sessions ("
+     "  sel TEXT PRIMARY KEY,"
+     "  hash BLOB NOT NULL,"
+     "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+     "  created_ms INTEGER NOT NULL,"
+     "  expires_ms INTEGER NOT NULL"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX dash_sessions_expires ON dash_sessions(expires_ms);"
+     "CREATE INDEX dash_sessions_account ON dash_sessions(account_id);"),
 };
 
 /* The step that attaches AmazonS3FullAccess to existing users, and how to

@@ -7,6 +7,7 @@
 #define COFFER_STORE_MD_SQL_H
 
 #include "store/md_lens_sql.h"
+#include "store/md_dash_sql.h"
 
 /* Columns of a version row in struct md_version order; inline_data last so
  * listings can leave it out. */
@@ -176,6 +177,7 @@
     X(TRASH_DUE, "SELECT 1 FROM blob_trash INDEXED BY blob_trash_time WHERE trashed_ms <= ?1 "     \
                  "LIMIT 1")                                                                        \
     MD_LENS_STMTS(X)                                                                               \
+    MD_DASH_STMTS(X)                                                                               \
     MD_IAM_STMTS(X)                                                                                \
     MD_LC_STMTS(X)                                                                                 \
     MD_USAGE_STMTS(X)
