@@ -32,6 +32,7 @@ struct adm_cli {
     const char *to; /* backup --to */
     const char *bucket, *upload_id, *older_than, *action, *resource, *day, *newest, *event;
     const char *days; /* usage show --days */
+    const char *config_id; /* lens export --config-id */
     const char *url;  /* dashboard --url */
     bool json, no_qr, invert, follow, dry_run, help;
     bool rotate; /* metrics token --rotate */
@@ -110,6 +111,8 @@ int adm_backup(struct adm_cli *cli); /* backup --to DIR */
 int adm_lifecycle_run(struct adm_cli *cli); /* lifecycle run [--bucket B] [--dry-run] ... */
 /* ---- web dashboard (adm_dash.c) ------------------------------------------- */
 int adm_dashboard(struct adm_cli *cli); /* dashboard --account A [--url BASE] */
+/* ---- S3 Storage Lens (adm_lens.c) ------------------------------------------ */
+int adm_lens_export(struct adm_cli *cli); /* lens export --account A --config-id ID [--day D] */
 /* ---- usage accounting (adm_usage.c) ---------------------------------------- */
 int adm_usage_refresh(struct adm_cli *cli); /* usage refresh [--bucket B] [--json] */
 int adm_usage_show(struct adm_cli *cli);    /* usage show [--account A] [--days N] [--json] */

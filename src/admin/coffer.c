@@ -57,6 +57,7 @@
 #define OPT_NEWEST (1u << 19)
 #define OPT_EVENT (1u << 20)
 #define OPT_DAYS (1u << 27)
+#define OPT_CONFIG_ID (1u << 28)
 #define OPT_URL (1u << 30)
 #define OPT_ROTATE (1u << 29)
 #define NO_VALUE SIZE_MAX
@@ -92,6 +93,7 @@ static const struct opt opts[] = {
     {"--newest", OPT_NEWEST, offsetof(struct adm_cli, newest)},
     {"--event", OPT_EVENT, offsetof(struct adm_cli, event)},
     {"--days", OPT_DAYS, offsetof(struct adm_cli, days)},
+    {"--config-id", OPT_CONFIG_ID, offsetof(struct adm_cli, config_id)},
     {"--url", OPT_URL, offsetof(struct adm_cli, url)},
 };
 
@@ -688,6 +690,16 @@ static const struct cmd cmds[] = {
      "--json prints {\"actions\": [...], \"buckets\", \"versions\", \"uploads\",\n"
      "\"due\", \"done\"}. Data of deleted versions is removed by cofferd's reaper\n"
      "after its grace period."},
+    {"lens", "export", 0, OPT_ACCOUNT | OPT_CONFIG_ID | OPT_DAY | OPT_JSON,
+     OPT_ACCOUNT | OPT_CONFIG_ID, false, adm_lens_export,
+     "lens export --account A --config-id ID [--day YYYY-MM-DD] [--json]",
+     "Writes one S3 Storage Lens metrics export of configuration ID of account A (its\n"
+     "name or 12-digit id) now: the CSV report, then manifest.json, as objects in the\n"
+     "configuration's destination bucket under PREFIX/StorageLens/ACCOUNT/ID/V_1/\n"
+     "(reports|manifests)/dt=DAY/. Figures are usage accounting's as of DAY (its latest\n"
+     "refresh on or before it; 'coffer usage refresh' makes one now): ACCOUNT and BUCKET\n"
+     "records of the free metrics. A day already delivered is not written again.\n"
+     "  --day YYYY-MM-DD  the report day (default: yesterday, UTC)"},
     {"usage", "refresh", 0, OPT_BUCKET | OPT_JSON, 0, false, adm_usage_refresh,
      "usage refresh [--bucket B] [--json]",
      "Refreshes usage accounting now, as cofferd does at start and every\n"

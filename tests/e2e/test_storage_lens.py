@@ -10,6 +10,9 @@ same for the CLI, so the signed Host keeps its account label, as a real client's
 Each class uses fresh accounts: every account has its own default dashboard and limit.
 """
 
+import csv
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -21,7 +24,7 @@ import unittest
 
 import lib
 from lib import E2ETestCase, bucket_name
-from mfa_lib import REGION, MfaAccount, aws_env, ca_path, env
+from mfa_lib import REGION, MfaAccount, aws_env, ca_path, coffer, env
 from test_authz import User, allow, doc
 from test_s3control import _SITECUSTOMIZE, control_client
 
@@ -491,6 +494,126 @@ class TestHostLabel(LensCase):
         h["Host"] = "localhost:%d" % port
         r = lib.send("GET", s.target, h, b"")
         self.assertEqual((r.status, r.error()[0]), (403, "SignatureDoesNotMatch"), r.body)
+
+
+SCHEMA = ("version_number,configuration_id,report_date,aws_account_number,aws_region,"
+          "storage_class,record_type,record_value,bucket_name,metric_name,metric_value")
+
+
+class TestExport(LensCase):
+    """L8: `coffer lens export` writes the CSV report, then manifest.json, into the destination
+    bucket; read back with boto3 and checked row by row against the buckets' contents."""
+    tag = "lens-exp"
+
+    def expected(self, bucket):
+        """The free metrics of bucket, from its listings."""
+        s3 = self.a.s3
+        m = dict.fromkeys(["CurrentVersionObjectCount", "CurrentVersionStorageBytes",
+                           "NonCurrentVersionObjectCount", "NonCurrentVersionStorageBytes",
+                           "DeleteMarkerObjectCount", "DeleteMarkerStorageBytes",
+                           "IncompleteMultipartUploadObjectCount",
+                           "IncompleteMultipartUploadStorageBytes",
+                           "IncompleteMPUObjectCountOlderThan7Days",
+                           "IncompleteMPUStorageBytesOlderThan7Days"], 0)
+        r = s3.list_object_versions(Bucket=bucket)
+        for v in r.get("Versions", []):
+            kind = "CurrentVersion" if v["IsLatest"] else "NonCurrentVersion"
+            m[kind + "ObjectCount"] += 1
+            m[kind + "StorageBytes"] += v["Size"]
+        for d in r.get("DeleteMarkers", []):
+            m["DeleteMarkerObjectCount"] += 1
+            m["DeleteMarkerStorageBytes"] += len(d["Key"].encode())
+        for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+            m["IncompleteMultipartUploadObjectCount"] += 1
+            parts = s3.list_parts(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"])
+            m["IncompleteMultipartUploadStorageBytes"] += sum(p["Size"] for p in
+                                                              parts.get("Parts", []))
+        m["StorageBytes"] = sum(v for k, v in m.items() if k.endswith("StorageBytes") and
+                                "OlderThan" not in k)
+        m["ObjectCount"] = sum(v for k, v in m.items() if k.endswith("ObjectCount") and
+                               "OlderThan" not in k)
+        ver = s3.get_bucket_versioning(Bucket=bucket)
+        m["VersioningEnabledBucketCount"] = int(ver.get("Status") == "Enabled")
+        m["MFADeleteEnabledBucketCount"] = int(ver.get("MFADelete") == "Enabled")
+        return m
+
+    def test_export(self):
+        s3 = self.a.s3
+        ver, plain, dest = (bucket_name("lens-v"), bucket_name("lens-p"), bucket_name("lens-d"))
+        for b in (ver, plain, dest):
+            s3.create_bucket(Bucket=b)
+        s3.put_bucket_versioning(Bucket=ver, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_object(Bucket=ver, Key="a", Body=b"x" * 10)
+        s3.put_object(Bucket=ver, Key="a", Body=b"y" * 25)
+        s3.put_object(Bucket=ver, Key="gone-key", Body=b"z" * 7)
+        s3.delete_object(Bucket=ver, Key="gone-key")
+        s3.put_object(Bucket=plain, Key="big", Body=b"b" * 100000)
+        s3.put_object(Bucket=plain, Key="small", Body=b"s")
+        up = s3.create_multipart_upload(Bucket=plain, Key="mpu")["UploadId"]
+        s3.upload_part(Bucket=plain, Key="mpu", UploadId=up, PartNumber=1, Body=b"p" * 5000)
+        dx = {"S3BucketDestination": {"Format": "CSV", "OutputSchemaVersion": "V_1",
+                                      "AccountId": self.a12, "Arn": "arn:aws:s3:::" + dest,
+                                      "Prefix": "lens"}}
+        self.put(minimal("exp", DataExport=dx))
+        self.put(minimal("only-v", DataExport=dict(dx, S3BucketDestination=dict(
+            dx["S3BucketDestination"], Prefix="")), Include={"Buckets": ["arn:aws:s3:::" + ver]}))
+        self.put(minimal("off", DataExport=dx, IsEnabled=False))
+        coffer("usage", "refresh")
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        out = coffer("lens", "export", "--account", self.a12, "--config-id", "exp", "--day", day,
+                     "--json")
+        res = json.loads(out.stdout)
+        base = "lens/StorageLens/%s/exp/V_1/" % self.a12
+        self.assertEqual(res["manifest"], base + "manifests/dt=%s/manifest.json" % day)
+        self.assertRegex(res["report"], r"^%sreports/dt=%s/[0-9a-f-]{36}\.csv$" % (base, day))
+        man = json.loads(s3.get_object(Bucket=dest, Key=res["manifest"])["Body"].read())
+        self.assertEqual({k: man[k] for k in man if k != "reportFiles"}, {
+            "sourceAccountId": self.a12, "configId": "exp",
+            "destinationBucket": "arn:aws:s3:::" + dest, "reportVersion": "V_1",
+            "reportDate": day, "reportFormat": "CSV", "reportSchema": SCHEMA})
+        (f,) = man["reportFiles"]
+        body = s3.get_object(Bucket=dest, Key=f["key"])["Body"].read()
+        self.assertEqual(f["key"], res["report"])
+        self.assertEqual(f["size"], len(body))
+        self.assertEqual(f["md5Checksum"], hashlib.md5(body).hexdigest())
+        rows = list(csv.reader(io.StringIO(body.decode())))
+        self.assertEqual(",".join(rows[0]), SCHEMA)
+        got = {}
+        for r in rows[1:]:
+            self.assertEqual(r[:6], ["V_1", "exp", day, self.a12, REGION, "-"])
+            self.assertEqual(r[7], "")
+            got.setdefault((r[6], r[8]), {})[r[9]] = int(r[10])
+        want_total = {}
+        for b in (ver, plain, dest):
+            want = self.expected(b) if b != dest else dict.fromkeys(self.expected(ver), 0)
+            self.assertEqual(got[("BUCKET", b)], want, b)
+            for k, v in want.items():
+                want_total[k] = want_total.get(k, 0) + v
+        want_total["DistinctNumberOfBuckets"] = 3
+        self.assertEqual(got[("ACCOUNT", "")], want_total)
+        self.assertEqual(set(got), {("BUCKET", ver), ("BUCKET", plain), ("BUCKET", dest),
+                                    ("ACCOUNT", "")})
+        self.assertEqual(got[("BUCKET", ver)]["NonCurrentVersionObjectCount"], 2)
+        self.assertEqual(got[("BUCKET", plain)]["IncompleteMultipartUploadStorageBytes"], 5000)
+        # A delivered day is not written again.
+        out = coffer("lens", "export", "--account", self.a12, "--config-id", "exp", "--day", day,
+                     check=False)
+        self.assertEqual(out.returncode, 1, out.stderr)
+        self.assertIn("delivered already", out.stderr)
+        # Include: only that bucket; no prefix: keys start at StorageLens/.
+        res = json.loads(coffer("lens", "export", "--account", self.a12, "--config-id", "only-v",
+                                "--day", day, "--json").stdout)
+        self.assertTrue(res["report"].startswith("StorageLens/%s/only-v/V_1/reports/" % self.a12))
+        body = s3.get_object(Bucket=dest, Key=res["report"])["Body"].read().decode()
+        buckets = {r[8] for r in csv.reader(io.StringIO(body)) if r[6] == "BUCKET"}
+        self.assertEqual(buckets, {ver})
+        # Disabled, unknown, or without an export: refused.
+        for cid, msg in (("off", "disabled"), ("nope", "no Storage Lens configuration"),
+                         (DEFAULT, "no export")):
+            out = coffer("lens", "export", "--account", self.a12, "--config-id", cid,
+                         check=False)
+            self.assertEqual(out.returncode, 1, out.stderr)
+            self.assertIn(msg, out.stderr)
 
 
 @unittest.skipUnless(shutil.which("aws"), "aws CLI not installed")
