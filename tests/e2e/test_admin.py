@@ -103,9 +103,11 @@ class AdminTest(lib.E2ETestCase):
         status, _, body = self.admin("/health/ready")
         self.assertEqual((status, body), (200, b"ready\n"))
         self.assertEqual(self.admin("/health/live", method="HEAD")[0], 200)
-        # Other paths and methods; the dashboard's / is not served yet.
-        for path in ("/", "/health", "/metrics/x", "/health/live/"):
+        # Other paths and methods; / is the web dashboard (test_dashboard.py): 401 without a
+        # session.
+        for path in ("/health", "/metrics/x", "/health/live/", "/index.html"):
             self.assertEqual(self.admin(path)[0], 404, path)
+        self.assertEqual(self.admin("/")[0], 401)
         for path in ("/health/live", "/health/ready", "/metrics"):
             status, h, _ = self.admin(path, method="POST")
             self.assertEqual(status, 405, path)
