@@ -8,35 +8,31 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
+/* BKT_STATS reads the buckets table whole (it is in test_query_plans'
+ * scans_ok): a bucket row is small and a server holds thousands at most,
+ * and this runs once per probe or scrape. */
 int
 md_bucket_stats(struct md *md, struct md_bucket_stats *st)
 {
-    static const char sql[] = "SELECT count(*), coalesce(sum(versioning = 1), 0), "
-                              "coalesce(sum(mfa_delete != 0), 0) FROM buckets";
     struct md_conn *c = md_reader(md);
-    sqlite3_stmt *s = NULL;
+    sqlite3_stmt *s;
     int rc;
 
     *st = (struct md_bucket_stats){0};
-    if (c == NULL)
+    if (c == NULL || (s = get(c, ST_BKT_STATS)) == NULL)
         return -EIO;
-    /* Prepared per call: one scrape every few seconds at most. */
-    if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK)
-        return -EIO;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        st->buckets = sqlite3_column_int64(s, 0);
-        st->versioning_enabled = sqlite3_column_int64(s, 1);
-        st->mfa_delete_enabled = sqlite3_column_int64(s, 2);
-        rc = 0;
-    } else {
-        rc = rc == SQLITE_BUSY ? -EBUSY : -EIO;
+    rc = step(c, s);
+    if (rc < 0)
+        return rc;
+    if (rc > 0) {
+        st->buckets = col_i64(s, 0);
+        st->versioning_enabled = col_i64(s, 1);
+        st->mfa_delete_enabled = col_i64(s, 2);
     }
-    sqlite3_finalize(s);
-    return rc;
+    done(s);
+    return 0;
 }
 
 static const uint64_t group_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};

@@ -176,6 +176,8 @@
     X(TRASH_DEL, "DELETE FROM blob_trash WHERE id = ?1")                                           \
     X(TRASH_DUE, "SELECT 1 FROM blob_trash INDEXED BY blob_trash_time WHERE trashed_ms <= ?1 "     \
                  "LIMIT 1")                                                                        \
+    X(BKT_STATS, "SELECT count(*), coalesce(sum(versioning = 1), 0), "                             \
+                 "coalesce(sum(mfa_delete != 0), 0) FROM buckets")                                 \
     MD_LENS_STMTS(X)                                                                               \
     MD_DASH_STMTS(X)                                                                               \
     MD_IAM_STMTS(X)                                                                                \

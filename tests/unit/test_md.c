@@ -920,7 +920,7 @@ test_query_plans(void **state)
     /* USG_ROWS reads usage_daily whole (md_usage.h's readers): each bucket's
      * latest row needs every bucket's rows. */
     static const enum st scans_ok[] = {ST_ACCT_LIST, ST_BKT_LIST_ALL, ST_KEY_ANY, ST_V_NEXT_SEQ,
-                                       ST_USG_ROWS};
+                                       ST_USG_ROWS, ST_BKT_STATS};
     static const enum st lists[] = {ST_LO_GT_HI, ST_LO_GE_HI, ST_LO_GT, ST_LO_GE,
                                     ST_LV_GT_HI, ST_LV_GE_HI, ST_LV_GT, ST_LV_GE};
     struct fx f;
