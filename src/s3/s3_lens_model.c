@@ -459,11 +459,18 @@ s3_lens_parse_node(struct arena *a, const struct xml_node *n, struct s3_lens_cfg
         return fail(e, S3E_LENS_MISSING_BUCKET_ACTIVITY, NULL);
     if (c->bucket[S3_LENS_ACTIVITY] == S3_LENS_ON && c->account[S3_LENS_ACTIVITY] != S3_LENS_ON)
         return fail(e, S3E_LENS_MISSING_ACCOUNT_ACTIVITY, NULL);
-    if (c->account[S3_LENS_ADV_PERFORMANCE] == S3_LENS_ON ||
-        c->bucket[S3_LENS_ADV_PERFORMANCE] == S3_LENS_ON)
+    /* Coffer exports the free tier's metrics only [B4]: an advanced group,
+     * or prefix-level storage metrics, enabled would be a promise of figures
+     * no export carries. Refused, after AWS's own checks above. */
+    for (int m = 0; m < S3_LENS_N_METRICS; m++)
+        if (c->account[m] == S3_LENS_ON || c->bucket[m] == S3_LENS_ON)
+            return fail(e, S3E_INVALID_REQUEST,
+                        arena_printf(a, "Coffer exports only the free metrics: %s cannot be "
+                                        "enabled.", metric_names[m]));
+    if (c->prefix_storage_enabled)
         return fail(e, S3E_INVALID_REQUEST,
-                    "Coffer does not measure latency or request sizes: "
-                    "AdvancedPerformanceMetrics cannot be enabled.");
+                    "Coffer exports only the free metrics: prefix-level StorageMetrics "
+                    "cannot be enabled.");
     if (k[K_EXPANDED] != NULL)
         return fail(e, S3E_INVALID_REQUEST,
                     "Coffer does not export prefixes beyond the dashboard's: "

@@ -106,21 +106,22 @@ class TestConfigurations(LensCase):
         r = self.raw("GET", "/v20180820/storagelens/a.b-c_1")
         self.assertEqual(r.status, 200, r.body)
         self.assertIn(('<StorageLensConfiguration xmlns="%s">' % NS).encode(), r.body)
-        # A full configuration (every container Coffer honours) round-trips.
+        # A full configuration (every container Coffer honours; the advanced groups present but
+        # off, as Coffer exports only the free metrics) round-trips.
         dest = bucket_name("lens-dst")
         self.a.s3.create_bucket(Bucket=dest)
         full = {
             "Id": "full",
             "AccountLevel": {
-                "ActivityMetrics": {"IsEnabled": True},
-                "AdvancedCostOptimizationMetrics": {"IsEnabled": True},
+                "ActivityMetrics": {"IsEnabled": False},
+                "AdvancedCostOptimizationMetrics": {"IsEnabled": False},
                 "AdvancedDataProtectionMetrics": {"IsEnabled": False},
-                "DetailedStatusCodesMetrics": {"IsEnabled": True},
+                "DetailedStatusCodesMetrics": {"IsEnabled": False},
                 "BucketLevel": {
-                    "ActivityMetrics": {"IsEnabled": True},
-                    "PrefixLevel": {"StorageMetrics": {"IsEnabled": True, "SelectionCriteria": {
+                    "ActivityMetrics": {"IsEnabled": False},
+                    "PrefixLevel": {"StorageMetrics": {"IsEnabled": False, "SelectionCriteria": {
                         "Delimiter": "/", "MaxDepth": 5, "MinStorageBytesPercentage": 10.5}}},
-                    "DetailedStatusCodesMetrics": {"IsEnabled": True},
+                    "DetailedStatusCodesMetrics": {"IsEnabled": False},
                 },
             },
             "Include": {"Buckets": ["arn:aws:s3:::%s" % dest, "arn:aws:s3:::other-bucket"]},
@@ -168,11 +169,12 @@ class TestConfigurations(LensCase):
                                ctl_c.delete_storage_lens_configuration, ConfigId=DEFAULT,
                                AccountId=c12)
         self.assertEqual(r["Error"]["Message"], "The Default configuration cannot be deleted.")
-        # Its tier, export and state can change; its scope cannot.
+        # Its metric selections (off: Coffer has only the free tier), export and state can
+        # change; its scope cannot.
         dest = bucket_name("lens-ddst")
         c.s3.create_bucket(Bucket=dest)
         upd = minimal(DEFAULT, IsEnabled=False, AccountLevel={
-            "AdvancedCostOptimizationMetrics": {"IsEnabled": True}, "BucketLevel": {}},
+            "AdvancedCostOptimizationMetrics": {"IsEnabled": False}, "BucketLevel": {}},
             DataExport={"S3BucketDestination": {
                 "Format": "CSV", "OutputSchemaVersion": "V_1", "AccountId": c12,
                 "Arn": "arn:aws:s3:::%s" % dest}})
@@ -225,9 +227,22 @@ class TestConfigurations(LensCase):
         self.err("OrganizationAccessDenied", 403, minimal("org", AwsOrg={
             "Arn": "arn:aws:organizations::123456789012:organization/o-abcdefghij"}))
         # What Coffer cannot do is refused, never accepted and ignored.
-        r = self.err("InvalidRequest", 400, minimal("adv", AccountLevel={
-            "AdvancedPerformanceMetrics": {"IsEnabled": True}, "BucketLevel": {}}))
-        self.assertIn("AdvancedPerformanceMetrics", r["Error"]["Message"])
+        # Coffer exports only the free metrics: every advanced group, at either level, and
+        # prefix-level storage metrics are refused when enabled.
+        for g in ("ActivityMetrics", "AdvancedCostOptimizationMetrics",
+                  "AdvancedDataProtectionMetrics", "DetailedStatusCodesMetrics",
+                  "AdvancedPerformanceMetrics"):
+            both = {g: {"IsEnabled": True}} if g == "ActivityMetrics" else {}
+            r = self.err("InvalidRequest", 400, minimal("adv", AccountLevel=dict(
+                {g: {"IsEnabled": True}}, BucketLevel=both)))
+            self.assertIn(g, r["Error"]["Message"])
+            if g != "ActivityMetrics":
+                r = self.err("InvalidRequest", 400, minimal("adv", AccountLevel={
+                    "BucketLevel": {g: {"IsEnabled": True}}}))
+                self.assertIn(g, r["Error"]["Message"])
+        r = self.err("InvalidRequest", 400, minimal("adv", AccountLevel={"BucketLevel": {
+            "PrefixLevel": {"StorageMetrics": {"IsEnabled": True}}}}))
+        self.assertIn("prefix-level", r["Error"]["Message"])
         self.err("InvalidRequest", 400, minimal("cw", DataExport={
             "CloudWatchMetrics": {"IsEnabled": True}}))
         for cid in ("flt", "pfx", "adv", "cw", "org", "arn", "act"):
@@ -641,7 +656,7 @@ class TestAwsCli(LensCase):
         return subprocess.run(argv, env=environ, capture_output=True, text=True, timeout=90)
 
     def test_cli(self):
-        cfg = minimal("cli-1", AccountLevel={"DetailedStatusCodesMetrics": {"IsEnabled": True},
+        cfg = minimal("cli-1", AccountLevel={"DetailedStatusCodesMetrics": {"IsEnabled": False},
                                              "BucketLevel": {}})
         p = self.cli("put-storage-lens-configuration", "--config-id", "cli-1",
                      "--storage-lens-configuration", json.dumps(cfg),

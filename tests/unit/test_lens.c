@@ -260,6 +260,25 @@ test_model(void **state)
                       "</SelectionCriteria></StorageMetrics></PrefixLevel></BucketLevel>",
                  "")),
          S3E_LENS_INVALID_MIN_PCT},
+        /* Only the free metrics: an advanced group or prefix-level storage
+         * metrics enabled are refused (nothing would export them). */
+        {PUT(CFG("x", "<ActivityMetrics><IsEnabled>true</IsEnabled></ActivityMetrics>"
+                      "<BucketLevel><ActivityMetrics><IsEnabled>true</IsEnabled></ActivityMetrics>"
+                      "</BucketLevel>",
+                 "")),
+         S3E_INVALID_REQUEST},
+        {PUT(CFG("x", "<BucketLevel><DetailedStatusCodesMetrics><IsEnabled>true</IsEnabled>"
+                      "</DetailedStatusCodesMetrics></BucketLevel>",
+                 "")),
+         S3E_INVALID_REQUEST},
+        {PUT(CFG("x", "<BucketLevel><PrefixLevel><StorageMetrics><IsEnabled>true</IsEnabled>"
+                      "</StorageMetrics></PrefixLevel></BucketLevel>",
+                 "")),
+         S3E_INVALID_REQUEST},
+        {PUT(CFG("x", "<AdvancedCostOptimizationMetrics><IsEnabled>false</IsEnabled>"
+                      "</AdvancedCostOptimizationMetrics><BucketLevel/>",
+                 "")),
+         S3E_OK},
     };
 
     (void)state;
@@ -269,7 +288,7 @@ test_model(void **state)
     assert_int_equal(
         parse(a,
               PUT(CFG("full",
-                      "<BucketLevel><PrefixLevel><StorageMetrics><IsEnabled>true</IsEnabled>"
+                      "<BucketLevel><PrefixLevel><StorageMetrics><IsEnabled>false</IsEnabled>"
                       "<SelectionCriteria><Delimiter>/</Delimiter><MaxDepth>3</MaxDepth>"
                       "<MinStorageBytesPercentage>100.0</MinStorageBytesPercentage>"
                       "</SelectionCriteria></StorageMetrics></PrefixLevel></BucketLevel>"
@@ -280,7 +299,7 @@ test_model(void **state)
     assert_int_equal(
         parse(a,
               PUT(CFG("full",
-                      "<BucketLevel><PrefixLevel><StorageMetrics><IsEnabled>true</IsEnabled>"
+                      "<BucketLevel><PrefixLevel><StorageMetrics><IsEnabled>false</IsEnabled>"
                       "<SelectionCriteria><Delimiter>/</Delimiter><MaxDepth>3</MaxDepth>"
                       "<MinStorageBytesPercentage>100.0</MinStorageBytesPercentage>"
                       "</SelectionCriteria></StorageMetrics></PrefixLevel></BucketLevel>"
