@@ -178,8 +178,13 @@ static pthread_once_t status_once = PTHREAD_ONCE_INIT;
 static void
 status_init(void)
 {
-    for (int i = 0; i < 500; i++)
-        snprintf(status_names[i], sizeof(status_names[i]), "%d", i + 100);
+    for (int i = 0; i < 500; i++) {
+        int v = i + 100;
+        status_names[i][0] = (char)('0' + v / 100);
+        status_names[i][1] = (char)('0' + v / 10 % 10);
+        status_names[i][2] = (char)('0' + v % 10);
+        status_names[i][3] = '\0';
+    }
 }
 
 const char *
