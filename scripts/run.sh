@@ -36,7 +36,8 @@ cat <<EOT
 Endpoints:  http://$HTTP   https://$HTTPS   (CA certificate: $DATA/tls/ca.pem, created on first start)
 Try:        aws --endpoint-url http://$HTTP s3 mb s3://my-bucket
             aws --endpoint-url https://$HTTPS --ca-bundle $DATA/tls/ca.pem s3 ls
-Health:     curl http://$ADMIN/health/ready
-Metrics:    curl -H "Authorization: Bearer \$($BIN/coffer --data $DATA metrics token)" http://$ADMIN/metrics
+Health:     curl --cacert $DATA/tls/ca.pem https://$ADMIN/health/ready
+Metrics:    curl --cacert $DATA/tls/ca.pem -H "Authorization: Bearer \$($BIN/coffer --data $DATA metrics token)" https://$ADMIN/metrics
+Dashboard:  $BIN/coffer --data $DATA dashboard --account admin   (prints a one-time login link)
 EOT
 exec "$BIN/cofferd" --data "$DATA" --listen "$HTTP" --tls-listen "$HTTPS" --admin-listen "$ADMIN" --access-log "$DATA/access.log"

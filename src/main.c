@@ -66,8 +66,9 @@ static const char usage[] =
     "  --listen H:P       plain HTTP listener, e.g. 127.0.0.1:9000\n"
     "  --tls-listen H:P   HTTPS listener; without --tls-cert/--tls-key a self-signed CA and\n"
     "                     certificate are generated under DIR/tls (clients trust DIR/tls/ca.pem)\n"
-    "  --admin-listen H:P health probes (/health/live, /health/ready) and Prometheus\n"
-    "                     /metrics (Authorization: Bearer, the token in DIR/metrics.token);\n"
+    "  --admin-listen H:P HTTPS only (the certificate of --tls-listen): health probes\n"
+    "                     (/health/live, /health/ready), Prometheus /metrics (Authorization:\n"
+    "                     Bearer, the token in DIR/metrics.token) and the web dashboard;\n"
     "                     off unless given; the S3 listeners never serve these\n"
     "  --config FILE      'name = value' lines with the long option names above\n"
     "  --domain DOMAIN    virtual-hosted-style base domain (default localhost):\n"
@@ -386,7 +387,10 @@ main(int argc, char **argv)
         goto out;
     }
     log_info("listening on http://%s", cfg.listen);
-    if (cfg.tls_listen != NULL) {
+    /* One certificate for the HTTPS listener and the admin listener, which
+     * is HTTPS only: it carries the metrics token and the dashboard's login
+     * links and session cookies. */
+    if (cfg.tls_listen != NULL || cfg.admin_listen != NULL) {
         if (cfg.tls_cert == NULL) {
             rc = tls_ensure_self_signed(cfg.data);
             if (rc < 0) {
@@ -400,6 +404,8 @@ main(int argc, char **argv)
         }
         if (tls_ctx_new(cfg.tls_cert, cfg.tls_key, &tls) < 0)
             goto out;
+    }
+    if (cfg.tls_listen != NULL) {
         if (split_hostport(cfg.tls_listen, host, sizeof(host), &port) < 0) {
             log_error("bad --tls-listen %s (want HOST:PORT)", cfg.tls_listen);
             goto out;
@@ -434,7 +440,7 @@ main(int argc, char **argv)
             log_error("bad --admin-listen %s (want HOST:PORT)", cfg.admin_listen);
             goto out;
         }
-        rc = http_server_listen(admin_hs, host, port, NULL);
+        rc = http_server_listen(admin_hs, host, port, tls);
         if (rc < 0) {
             log_error("cannot listen on %s: %s", cfg.admin_listen, strerror(-rc));
             goto out;
@@ -444,7 +450,7 @@ main(int argc, char **argv)
             goto out;
         }
         admin_running = true;
-        log_info("admin listener on http://%s (health, metrics)", cfg.admin_listen);
+        log_info("admin listener on https://%s (health, metrics, dashboard)", cfg.admin_listen);
     }
     log_info("cofferd ready: data %s, region %s, domain %s", cfg.data, cfg.region, cfg.domain);
     http_server_run(hs);

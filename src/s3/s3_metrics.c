@@ -9,6 +9,7 @@
 #include "s3/s3.h"
 #include "s3/s3_int.h"
 #include "store/health.h"
+#include "store/md_usage.h"
 #include "util/metrics.h"
 
 #include <ctype.h>
@@ -140,14 +141,15 @@ gauge(struct buf *b, const char *name, const char *help, const char *type, uint6
     return rc | mx_sample(b, name, NULL, NULL, 0, v, 0);
 }
 
-/* The gauges read from the metadata store at scrape time. Usage gauges
- * (coffer_objects, coffer_stored_bytes, ...) go here too, from the same
- * read. A store that does not answer leaves them out (/health/ready says
- * why). */
+/* The gauges read from the metadata store at scrape time: the bucket
+ * counts, live; the usage figures as of the latest usage refresh (never a
+ * scan of the buckets' objects per scrape), with the refresh's time. A
+ * store that does not answer leaves them out (/health/ready says why). */
 static int
 append_store_gauges(struct s3_admin *a, struct buf *b)
 {
     struct md_bucket_stats st;
+    struct md_usage_sum u;
     int rc = 0;
 
     if (md_bucket_stats(a->srv->md, &st) < 0)
@@ -157,6 +159,24 @@ append_store_gauges(struct s3_admin *a, struct buf *b)
                 "gauge", (uint64_t)st.versioning_enabled);
     rc |= gauge(b, "coffer_mfa_delete_enabled_buckets", "Buckets with MFA delete enabled.",
                 "gauge", (uint64_t)st.mfa_delete_enabled);
+    if (md_usage_total(md_reader(a->srv->md), 0, MD_USAGE_LATEST, &u) < 0)
+        return rc;
+    rc |= gauge(b, "coffer_objects", "Current object versions (not delete markers), as of the "
+                "latest usage refresh.", "gauge", (uint64_t)u.f.current_count);
+    rc |= gauge(b, "coffer_stored_bytes", "Bytes stored: current, noncurrent, delete-marker and "
+                "incomplete-upload bytes (Storage Lens StorageBytes), as of the latest usage "
+                "refresh.", "gauge", (uint64_t)md_usage_storage_bytes(&u.f));
+    rc |= gauge(b, "coffer_noncurrent_versions", "Noncurrent object versions (not delete "
+                "markers), as of the latest usage refresh.", "gauge",
+                (uint64_t)u.f.noncurrent_count);
+    rc |= gauge(b, "coffer_delete_markers", "Delete markers, as of the latest usage refresh.",
+                "gauge", (uint64_t)u.f.dm_count);
+    rc |= gauge(b, "coffer_incomplete_upload_bytes", "Bytes of the parts of incomplete "
+                "multipart uploads, as of the latest usage refresh.", "gauge",
+                (uint64_t)u.f.mpu_bytes);
+    rc |= gauge(b, "coffer_usage_refreshed_seconds", "Unix time of the latest usage refresh "
+                "the usage gauges come from (0: none yet).", "gauge",
+                (uint64_t)(u.refreshed_ms / 1000));
     return rc;
 }
 

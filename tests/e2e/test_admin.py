@@ -9,6 +9,7 @@ import http.client
 import os
 import re
 import socket
+import ssl
 import stat
 import subprocess
 import tempfile
@@ -70,7 +71,11 @@ class AdminTest(lib.E2ETestCase):
         super().tearDown()
 
     def admin(self, path, method="GET", headers=None, port=None):
-        conn = http.client.HTTPConnection("127.0.0.1", port or self.admin_port, timeout=30)
+        """A request to the admin listener: HTTPS only, with the server's certificate."""
+        ctx = ssl.create_default_context(cafile=os.path.join(self.srv.data, "tls", "ca.pem"))
+        ctx.check_hostname = False
+        conn = http.client.HTTPSConnection("127.0.0.1", port or self.admin_port, timeout=30,
+                                           context=ctx)
         try:
             conn.request(method, path, headers=headers or {})
             r = conn.getresponse()
@@ -103,6 +108,13 @@ class AdminTest(lib.E2ETestCase):
         status, _, body = self.admin("/health/ready")
         self.assertEqual((status, body), (200, b"ready\n"))
         self.assertEqual(self.admin("/health/live", method="HEAD")[0], 200)
+        # HTTPS only: the listener carries the metrics token and the dashboard's login links.
+        # A plain-HTTP request gets no HTTP answer (the TLS handshake fails).
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=10)
+        with self.assertRaises((http.client.HTTPException, ConnectionError, OSError)):
+            conn.request("GET", "/health/live")
+            conn.getresponse()
+        conn.close()
         # Other paths and methods; / is the web dashboard (test_dashboard.py): 401 without a
         # session.
         for path in ("/health", "/metrics/x", "/health/live/", "/index.html"):
@@ -202,6 +214,34 @@ class AdminTest(lib.E2ETestCase):
         # The admin listener's own requests are not counted as S3 requests.
         self.assertFalse(any(dict(k[1]).get("op") in ("unknown",) and dict(k[1]).get("code")
                              == "401" for k in m if k[0] == "coffer_requests_total"))
+
+    def test_usage_gauges(self):
+        """The store-usage gauges come from the latest usage refresh (coffer usage refresh
+        here), not from a scan at scrape time."""
+        self.start()
+        m, _ = self.scrape()
+        self.assertEqual(m[("coffer_usage_refreshed_seconds", frozenset())], 0)
+        self.assertEqual(m[("coffer_objects", frozenset())], 0)
+        b = lib.bucket_name("admu")
+        self.c.create_bucket(Bucket=b)
+        self.c.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+        self.c.put_object(Bucket=b, Key="a", Body=b"x" * 100)
+        self.c.put_object(Bucket=b, Key="a", Body=b"y" * 300)   # the 100 bytes: noncurrent
+        self.c.put_object(Bucket=b, Key="b", Body=b"z" * 50)
+        self.c.delete_object(Bucket=b, Key="b")                  # a marker; b's 50: noncurrent
+        up = self.c.create_multipart_upload(Bucket=b, Key="big")["UploadId"]
+        self.c.upload_part(Bucket=b, Key="big", UploadId=up, PartNumber=1, Body=b"p" * 700)
+        m, _ = self.scrape()
+        self.assertEqual(m[("coffer_objects", frozenset())], 0)  # no refresh yet
+        self.coffer("usage", "refresh")
+        m, _ = self.scrape()
+        self.assertEqual(m[("coffer_objects", frozenset())], 1)
+        self.assertEqual(m[("coffer_noncurrent_versions", frozenset())], 2)
+        self.assertEqual(m[("coffer_delete_markers", frozenset())], 1)
+        self.assertEqual(m[("coffer_incomplete_upload_bytes", frozenset())], 700)
+        # current 300 + noncurrent 150 + the marker's key ("b": 1 byte) + the upload's 700
+        self.assertEqual(m[("coffer_stored_bytes", frozenset())], 300 + 150 + 1 + 700)
+        self.assertGreater(m[("coffer_usage_refreshed_seconds", frozenset())], time.time() - 600)
 
     def test_lifecycle_actions_counted(self):
         self.start("--lifecycle-day", "4", "--lifecycle-interval", "1")
