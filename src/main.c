@@ -6,6 +6,7 @@
 #include "core/lifecycle.h"
 #include "s3/s3.h"
 #include "s3/s3_admin.h"
+#include "s3/s3_lens_export.h"
 #include "s3/s3_lifecycle_run.h"
 #include "store/blob.h"
 #include "store/md.h"
@@ -51,6 +52,7 @@ struct config {
     long lifecycle_day_s;      /* length of a lifecycle day (tests shorten it) */
     long lifecycle_interval_s; /* how often the lifecycle executor wakes */
     long usage_interval_s;     /* how often usage accounting refreshes */
+    long lens_export_interval_s; /* how often the Storage Lens exporter wakes */
 };
 
 static const char usage[] =
@@ -60,7 +62,7 @@ static const char usage[] =
     "               [--domain DOMAIN] [--region REGION] [--workers N] [--max-workers N]\n"
     "               [--loops N] [--access-log FILE] [--reclaim-grace SECONDS]\n"
     "               [--lifecycle-day SECONDS] [--lifecycle-interval SECONDS]\n"
-    "               [--usage-interval SECONDS]\n"
+    "               [--usage-interval SECONDS] [--lens-export-interval SECONDS]\n"
     "\n"
     "  --data DIR         data directory (metadata, objects, keys); created if missing\n"
     "  --listen H:P       plain HTTP listener, e.g. 127.0.0.1:9000\n"
@@ -90,6 +92,9 @@ static const char usage[] =
     "                     headers keep real days)\n"
     "  --usage-interval S usage accounting (coffer usage show, Storage Lens) refreshes each\n"
     "                     bucket's figures for today at start and every S seconds (default 3600)\n"
+    "  --lens-export-interval S  Storage Lens configurations with an export get their daily\n"
+    "                     reports (up to yesterday, UTC; at most 14 days per configuration a\n"
+    "                     wake) at start, every S seconds (default 3600) and just after midnight\n"
     "\n"
     "SIGTERM or SIGINT drains: listeners close, requests in flight finish, then exit 0.\n"
     "SIGHUP reopens the --access-log file (after logrotate). --version prints the version.\n";
@@ -148,6 +153,11 @@ set_opt(struct config *cfg, const char *name, const char *val)
     else if (strcmp(name, "usage-interval") == 0)
         return parse_seconds(val, &cfg->usage_interval_s) < 0 || cfg->usage_interval_s < 1 ? -EINVAL
                                                                                            : 0;
+    else if (strcmp(name, "lens-export-interval") == 0)
+        return parse_seconds(val, &cfg->lens_export_interval_s) < 0 ||
+                       cfg->lens_export_interval_s < 1
+                   ? -EINVAL
+                   : 0;
     else
         return -EINVAL;
     return 0;
@@ -249,6 +259,7 @@ main(int argc, char **argv)
         {"lifecycle-interval", required_argument, NULL, 'i'},
         {"admin-listen", required_argument, NULL, 'A'},
         {"usage-interval", required_argument, NULL, 'U'},
+        {"lens-export-interval", required_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -258,7 +269,8 @@ main(int argc, char **argv)
                          .reclaim_grace_s = TRASH_GRACE_DEFAULT_S,
                          .lifecycle_day_s = LC_DAY_S,
                          .lifecycle_interval_s = 3600,
-                         .usage_interval_s = 3600};
+                         .usage_interval_s = 3600,
+                         .lens_export_interval_s = 3600};
     struct srv srv = {0};
     struct md *md = NULL;
     struct blob *blob = NULL;
@@ -266,6 +278,7 @@ main(int argc, char **argv)
     struct trash_reaper *reaper = NULL;
     struct s3_lc_runner *lc = NULL;
     struct md_usage_runner *usage_run = NULL;
+    struct s3_lens_runner *lens_run = NULL;
     struct tls_ctx *tls = NULL;
     struct http_server *hs = NULL, *admin_hs = NULL;
     struct s3_admin admin = {0};
@@ -361,6 +374,11 @@ main(int argc, char **argv)
     rc = md_usage_runner_start(md, cfg.usage_interval_s, &usage_run);
     if (rc < 0) {
         log_error("cannot start usage accounting: %s", strerror(-rc));
+        goto out;
+    }
+    rc = s3_lens_runner_start(md, blob, cfg.lens_export_interval_s, &lens_run);
+    if (rc < 0) {
+        log_error("cannot start the Storage Lens exporter: %s", strerror(-rc));
         goto out;
     }
 
@@ -464,6 +482,7 @@ out:
     http_server_free(admin_hs);
     http_server_free(hs);
     tls_ctx_free(tls);
+    s3_lens_runner_stop(lens_run);
     md_usage_runner_stop(usage_run);
     s3_lc_runner_stop(lc);
     trash_reaper_stop(reaper);

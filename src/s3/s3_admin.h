@@ -34,6 +34,10 @@ void s3_metrics_done(struct http_req *r, int status, uint64_t bytes_in, uint64_t
  * only "done" counts). action is a static string. */
 void s3_metrics_lifecycle(const char *action, const char *result);
 
+/* Counts one Storage Lens export of cofferd's exporter (s3_lens_export.c)
+ * by result, a static string: "delivered", "failed" or "refused". */
+void s3_metrics_lens_export(const char *result);
+
 /* Appends the whole exposition to b. 0 or -E2BIG. */
 int s3_metrics_render(struct s3_admin *a, struct buf *b);
 

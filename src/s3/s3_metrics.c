@@ -60,6 +60,14 @@ static const struct mx_family lifecycle_actions = {
     .label = {"action", NULL},
 };
 
+static const struct mx_family lens_exports = {
+    .name = "coffer_lens_exports_total",
+    .help = "Storage Lens exports cofferd ran, by result (delivered, failed, refused: the "
+            "destination bucket gone).",
+    .type = MX_COUNTER,
+    .label = {"result", NULL},
+};
+
 /* s3_ops.def's names (the access log's "op"), and the same in the API's
  * spelling (PUT_OBJECT: PutObject), made once. */
 static const char *const op_ids[] = {
@@ -131,6 +139,12 @@ s3_metrics_lifecycle(const char *action, const char *result)
 {
     if (strcmp(result, lifecycle_act_result_name(LC_ACT_DONE)) == 0)
         mx_add(&lifecycle_actions, action, NULL, 1);
+}
+
+void
+s3_metrics_lens_export(const char *result)
+{
+    mx_add(&lens_exports, result, NULL, 1);
 }
 
 static int
@@ -213,7 +227,7 @@ s3_metrics_render(struct s3_admin *a, struct buf *b)
 {
     static const struct mx_family *const counted[] = {
         &requests_total, &request_duration, &bytes_received, &bytes_sent,
-        &mfa_checks_total, &lifecycle_actions, &md_group_jobs,
+        &mfa_checks_total, &lifecycle_actions, &lens_exports, &md_group_jobs,
     };
     struct mx_snap *sn = mx_snapshot();
     int rc = 0;
