@@ -2,7 +2,8 @@
 lifecycle-and-storage-lens B3): a private cofferd with --lens-export-interval 1 writes, for an
 enabled configuration with an export, each day's CSV report and manifest.json into the
 destination bucket, from the configuration's creation day up to yesterday (UTC), each day once;
-a disabled configuration gets nothing.
+a disabled configuration gets nothing, and one whose destination bucket is gone is refused and
+logged once a wake. /metrics counts them (coffer_lens_exports_total{result}).
 
 A fresh store has no usage row for yesterday and no configuration created before today, so the
 test writes both into meta.db with sqlite3 while cofferd runs, in one transaction: the
@@ -15,8 +16,10 @@ import csv
 import hashlib
 import io
 import json
+import http.client
 import os
 import sqlite3
+import ssl
 import time
 import unittest
 
@@ -25,6 +28,7 @@ from botocore.config import Config
 
 import lib
 from lib import E2ETestCase
+from test_admin import parse_metrics
 
 DAY_MS = 86400000
 
@@ -36,8 +40,11 @@ def ymd(day):
 class LensExportRunTest(E2ETestCase):
     @classmethod
     def setUpClass(cls):
+        cls.admin_port = lib.free_port()
         cls.srv = lib.Server(tag="lensrun", args=["--usage-interval", "1",
-                                                  "--lens-export-interval", "1"])
+                                                  "--lens-export-interval", "1",
+                                                  "--admin-listen",
+                                                  "127.0.0.1:%d" % cls.admin_port])
         cls.srv.start()
         acct = cls.srv.account("lensrun")
         cls.acct = int(acct["account_id"])
@@ -67,16 +74,33 @@ class LensExportRunTest(E2ETestCase):
                     "Format": "CSV", "OutputSchemaVersion": "V_1", "AccountId": self.a12,
                     "Arn": "arn:aws:s3:::" + dest, "Prefix": prefix}}})
 
+    def metrics(self):
+        """/metrics of the admin listener (HTTPS, the server's certificate, the bearer token)."""
+        with open(os.path.join(self.srv.data, "metrics.token")) as f:
+            token = f.read().strip()
+        ctx = ssl.create_default_context(cafile=os.path.join(self.srv.data, "tls", "ca.pem"))
+        ctx.check_hostname = False
+        conn = http.client.HTTPSConnection("127.0.0.1", self.admin_port, timeout=30, context=ctx)
+        try:
+            conn.request("GET", "/metrics", headers={"Authorization": "Bearer " + token})
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            return parse_metrics(r.read().decode())[0]
+        finally:
+            conn.close()
+
     def keys(self, bucket, prefix):
         r = self.s3.list_object_versions(Bucket=bucket, Prefix=prefix)
         return sorted((v["Key"], v["VersionId"], v["ETag"]) for v in r.get("Versions", []))
 
     def test_daily_export(self):
-        dest, data = "lensrun-dest", "lensrun-data"
-        for b in (dest, data):
+        dest, data, lost = "lensrun-dest", "lensrun-data", "lensrun-lost"
+        for b in (dest, data, lost):
             self.s3.create_bucket(Bucket=b)
         self.put("daily", dest, "daily")
         self.put("off", dest, "off", enabled=False)
+        self.put("lost", lost, "lost")
+        self.s3.delete_bucket(Bucket=lost)
         today = int(time.time() * 1000) // DAY_MS
         yesterday = today - 1
         db = sqlite3.connect(os.path.join(self.srv.data, "meta.db"), timeout=30)
@@ -136,6 +160,9 @@ class LensExportRunTest(E2ETestCase):
         self.assertEqual(sorted(k.split("/")[-2] for k, _, _ in reports),
                          ["dt=" + ymd(d) for d in days])
         before = self.keys(dest, "")
+        with open(self.srv.log, "rb") as fh:
+            gone0 = fh.read().decode("utf-8", "replace").count("'%s' is gone" % lost)
+        t0 = time.time()
         time.sleep(3.5)
         self.assertEqual(self.keys(dest, ""), before)
         # The disabled configuration got nothing.
@@ -144,6 +171,16 @@ class LensExportRunTest(E2ETestCase):
             log = fh.read().decode("utf-8", "replace")
         self.assertEqual(log.count("lens export: account %s configuration 'daily'" % self.a12),
                          2, log)
+        # The gone destination: logged (once a wake, not once a due day: two days are due).
+        gone = log.count("'%s' is gone" % lost) - gone0
+        self.assertGreaterEqual(gone, 1, log)
+        self.assertLessEqual(gone, int(time.time() - t0) + 2, log)
+        m = self.metrics()
+        self.assertEqual(m[("coffer_lens_exports_total", frozenset({("result", "delivered")}))],
+                         2)
+        self.assertGreaterEqual(
+            m[("coffer_lens_exports_total", frozenset({("result", "refused")}))], gone)
+        self.assertNotIn(("coffer_lens_exports_total", frozenset({("result", "failed")})), m)
 
 
 if __name__ == "__main__":
