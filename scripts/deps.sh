@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libuv1-dev node-llhttp libssl-dev libsqlite3-dev
-      libexpat1-dev libjansson-dev libqrencode-dev libcmocka-dev libisal-dev zlib1g-dev
+      libexpat1-dev libjansson-dev libqrencode-dev libcmocka-dev libisal-dev zlib1g-dev librados-dev
       s3cmd rclone oathtool zbar-tools curl openssl clang libfuzzer-14-dev libclang-rt-14-dev cppcheck
       chromium)
 # chromium: headless, for the browser CORS test (tests/e2e/test_cors.py): a page on another

@@ -38,6 +38,7 @@
 
 struct config {
     const char *data;
+    const char *blobs; /* --blobs URL (store/blob.h); NULL: DIR/blobs */
     const char *listen;
     const char *tls_listen;
     const char *admin_listen;
@@ -56,7 +57,7 @@ struct config {
 };
 
 static const char usage[] =
-    "usage: cofferd --data DIR --listen HOST:PORT [--tls-listen HOST:PORT]\n"
+    "usage: cofferd --data DIR --listen HOST:PORT [--tls-listen HOST:PORT] [--blobs URL]\n"
     "               [--admin-listen HOST:PORT]\n"
     "               [--tls-cert FILE --tls-key FILE] [--config FILE]\n"
     "               [--domain DOMAIN] [--region REGION] [--workers N] [--max-workers N]\n"
@@ -65,6 +66,10 @@ static const char usage[] =
     "               [--usage-interval SECONDS] [--lens-export-interval SECONDS]\n"
     "\n"
     "  --data DIR         data directory (metadata, objects, keys); created if missing\n"
+    "  --blobs URL        where object data lives: file:PATH (default DIR/blobs) or a Ceph\n"
+    "                     RADOS pool, rados://POOL?conf=CEPH_CONF[&id=CLIENT][&timeout=S]\n"
+    "                     (client default admin; cluster operations fail after S seconds,\n"
+    "                     default 10: 503 SlowDown, never a hang)\n"
     "  --listen H:P       plain HTTP listener, e.g. 127.0.0.1:9000\n"
     "  --tls-listen H:P   HTTPS listener; without --tls-cert/--tls-key a self-signed CA and\n"
     "                     certificate are generated under DIR/tls (clients trust DIR/tls/ca.pem)\n"
@@ -119,6 +124,8 @@ set_opt(struct config *cfg, const char *name, const char *val)
 {
     if (strcmp(name, "data") == 0)
         cfg->data = val;
+    else if (strcmp(name, "blobs") == 0)
+        cfg->blobs = val;
     else if (strcmp(name, "listen") == 0)
         cfg->listen = val;
     else if (strcmp(name, "tls-listen") == 0)
@@ -260,6 +267,7 @@ main(int argc, char **argv)
         {"admin-listen", required_argument, NULL, 'A'},
         {"usage-interval", required_argument, NULL, 'U'},
         {"lens-export-interval", required_argument, NULL, 'E'},
+        {"blobs", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -285,7 +293,7 @@ main(int argc, char **argv)
     pthread_t admin_th;
     bool admin_running = false;
     char mtoken[MTOKEN_LEN + 1];
-    char host[256], cert[PATH_MAX], key[PATH_MAX], lock_path[PATH_MAX];
+    char host[256], cert[PATH_MAX], key[PATH_MAX], lock_path[PATH_MAX], errbuf[512];
     int port, opt, idx = 0, rc, status = 1, lock_fd;
 
     /* Options given on the command line win over the config file, so read
@@ -322,7 +330,8 @@ main(int argc, char **argv)
     /* One cofferd per data directory: a second one's start-up orphan sweep
      * could delete a file the first has just renamed into place and is
      * about to commit. The lock lives as long as the process (the admin CLI
-     * does not take it). */
+     * does not take it). With --blobs rados:// too: the metadata is still
+     * SQLite in DIR, and the sweep lists the whole pool. */
     snprintf(lock_path, sizeof(lock_path), "%s/cofferd.lock", cfg.data);
     lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -348,9 +357,9 @@ main(int argc, char **argv)
     }
     md_set_lock_wait(md, LOCK_WAIT_MS);
     md_set_space(md, space);
-    rc = blob_open(cfg.data, &blob);
+    rc = blob_open_url(cfg.blobs, cfg.data, &blob, errbuf, sizeof(errbuf));
     if (rc < 0) {
-        log_error("cannot open blob store in %s: %s", cfg.data, strerror(-rc));
+        log_error("%s", errbuf);
         goto out;
     }
     blob_set_space(blob, space);
@@ -359,6 +368,10 @@ main(int argc, char **argv)
     rc = blob_gc(blob, gc_is_live, md, 0);
     if (rc > 0)
         log_info("removed %d orphan data file(s)", rc);
+    else if (rc < 0)
+        log_warn("the orphan data sweep failed: %s", strerror(-rc));
+    if (cfg.blobs != NULL)
+        log_info("object data in %s (%s backend)", cfg.blobs, blob_backend_name(blob));
     /* The trash rows whose files blob_gc() just removed are reaped later as
      * usual (an unlink of a missing file is no error). */
     rc = trash_reaper_start(md, blob, (int64_t)cfg.reclaim_grace_s * 1000, &reaper);

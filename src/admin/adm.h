@@ -27,6 +27,7 @@ struct json_t; /* jansson's json_t */
 /* One run of `coffer`: the parsed command line and the open store. */
 struct adm_cli {
     const char *data;
+    const char *blobs; /* --blobs URL (store/blob.h); NULL: DIR/blobs */
     /* Option values; NULL when not given. */
     const char *account, *user, *serial, *seed_b32, *code1, *code2, *since, *limit;
     const char *to; /* backup --to */
@@ -51,6 +52,11 @@ struct adm_principal {
     struct str user_name;      /* STR_NULL for root */
     const char *label;         /* "account:A" or "account:A/user:U" (audit style), arena */
 };
+
+/* Opens the data backend --blobs names (coffer.c): 0, or an exit status
+ * after printing why. */
+struct blob;
+int adm_open_blobs(const struct adm_cli *cli, struct blob **out);
 
 /* ---- helpers (adm_user.c) ---------------------------------------------- */
 

@@ -48,6 +48,7 @@ static int
 copy_blob(struct walk *w, struct str id)
 {
     struct blob_writer *bw = NULL;
+    struct blob_reader *rd;
     int fd = -1, rc;
     ssize_t n;
 
@@ -56,16 +57,18 @@ copy_blob(struct walk *w, struct str id)
         close(fd);
         return 0;
     }
-    rc = blob_open_fd(w->src, id, &fd);
-    if (rc < 0)
-        return rc;
+    /* Through a reader, not an fd: the source may be any backend. */
+    rd = blob_reader_open(w->src);
+    n = blob_read(rd, id, 0, NULL, 0);
+    if (n < 0) {
+        rc = (int)n;
+        goto out;
+    }
     rc = blob_writer_open(w->dst, &bw);
     if (rc < 0)
         goto out;
-    for (;;) {
-        n = read(fd, w->buf, COPY_CHUNK);
-        if (n < 0 && errno == EINTR)
-            continue;
+    for (int64_t off = 0;; off += n) {
+        n = blob_read(rd, id, off, w->buf, COPY_CHUNK);
         if (n <= 0)
             break;
         rc = blob_writer_write(bw, w->buf, (size_t)n);
@@ -74,7 +77,7 @@ copy_blob(struct walk *w, struct str id)
         w->n_bytes += n;
     }
     if (n < 0) {
-        rc = -errno;
+        rc = (int)n;
         goto out;
     }
     rc = blob_writer_commit_as(bw, id); /* temp, fsync, rename, as any blob */
@@ -83,7 +86,7 @@ copy_blob(struct walk *w, struct str id)
         w->n_blobs++;
 out:
     blob_writer_abort(bw);
-    close(fd);
+    blob_reader_close(rd);
     return rc;
 }
 
@@ -236,9 +239,12 @@ adm_backup(struct adm_cli *cli)
             unlink(db);
         goto out;
     }
-    rc = blob_open(cli->data, &w.src);
-    if (rc == 0)
-        rc = blob_open(cli->to, &w.dst);
+    ret = adm_open_blobs(cli, &w.src);
+    if (ret != 0)
+        goto out;
+    ret = ADM_EXIT_INTERNAL;
+    /* The copy is always a files-backend data directory. */
+    rc = blob_open(cli->to, &w.dst);
     if (rc < 0) {
         ret = adm_internal("opening the data files", rc);
         goto out;

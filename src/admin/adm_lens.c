@@ -70,9 +70,9 @@ adm_lens_export(struct adm_cli *cli)
         ret = report_day(cli, &day);
     if (ret != 0)
         return ret;
-    rc = blob_open(cli->data, &bl);
-    if (rc < 0)
-        return adm_internal("opening the blob store", rc);
+    ret = adm_open_blobs(cli, &bl);
+    if (ret != 0)
+        return ret;
     rc = s3_lens_export(cli->md, bl, acc.id, id, day, cli->a, &res);
     blob_close(bl);
     switch (rc) {

@@ -482,9 +482,9 @@ adm_upload_abort(struct adm_cli *cli)
     ret = filter_make(cli, &f);
     if (ret != 0)
         return ret;
-    rc = blob_open(cli->data, &b);
-    if (rc < 0)
-        return adm_internal("opening the blob store", rc);
+    ret = adm_open_blobs(cli, &b);
+    if (ret != 0)
+        return ret;
     page = arena_new();
     scratch = arena_new();
     j.f = &f;

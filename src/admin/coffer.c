@@ -10,6 +10,7 @@
 
 #include "admin/adm.h"
 #include "auth/keys.h"
+#include "store/blob.h"
 #include "store/md.h"
 #include "util/arena.h"
 #include "util/log.h"
@@ -734,8 +735,10 @@ static const struct cmd cmds[] = {
 static void
 usage(FILE *fp, const char *noun)
 {
-    fprintf(fp, "usage: coffer [--data DIR] COMMAND ...\n\n"
+    fprintf(fp, "usage: coffer [--data DIR] [--blobs URL] COMMAND ...\n\n"
                 "  --data DIR   the server's data directory (default " DEFAULT_DATA_DIR ")\n"
+                "  --blobs URL  where cofferd keeps object data, as its --blobs: file:PATH\n"
+                "               (default DIR/blobs) or rados://POOL?conf=CEPH_CONF[&id=CLIENT]\n"
                 "  --help, -h   help for coffer or for one command\n"
                 "  --version    print the version and exit\n\ncommands:\n");
     for (size_t i = 0; i < ARRAY_LEN(cmds); i++) {
@@ -747,7 +750,7 @@ usage(FILE *fp, const char *noun)
 static void
 cmd_usage(FILE *fp, const struct cmd *cmd)
 {
-    fprintf(fp, "usage: coffer [--data DIR] %s\n\n%s\n", cmd->usage, cmd->help);
+    fprintf(fp, "usage: coffer [--data DIR] [--blobs URL] %s\n\n%s\n", cmd->usage, cmd->help);
 }
 
 /* Option with a value, as "--opt VALUE" or "--opt=VALUE". Returns 1 if
@@ -784,6 +787,9 @@ parse_opt(struct adm_cli *cli, int argc, char **argv, int *i)
         return 1;
     }
     rc = opt_value(argc, argv, i, "--data", &cli->data);
+    if (rc != 0)
+        return rc > 0 ? 1 : adm_fail("%s needs a value", arg);
+    rc = opt_value(argc, argv, i, "--blobs", &cli->blobs);
     if (rc != 0)
         return rc > 0 ? 1 : adm_fail("%s needs a value", arg);
     for (size_t k = 0; k < ARRAY_LEN(opts); k++) {
@@ -868,6 +874,21 @@ open_store(struct adm_cli *cli, const struct cmd *cmd)
     return 0;
 }
 
+int
+adm_open_blobs(const struct adm_cli *cli, struct blob **out)
+{
+    char err[512];
+    int rc = blob_open_url(cli->blobs, cli->data, out, err, sizeof(err));
+
+    if (rc == -EINVAL && err[0] != '\0')
+        return adm_fail("%s", err);
+    if (rc < 0) {
+        fprintf(stderr, "coffer: %s\n", err[0] != '\0' ? err : strerror(-rc));
+        return ADM_EXIT_INTERNAL;
+    }
+    return 0;
+}
+
 /* The command named by the positionals, or NULL after printing why. */
 static const struct cmd *
 find_cmd(const struct adm_cli *cli, int *ret)
@@ -936,6 +957,16 @@ main(int argc, char **argv)
     cli.args = cli.pos + n_words;
     if (cli.data[0] == '\0')
         return adm_fail("--data needs a directory");
+    if (cli.blobs != NULL) {
+        struct blob_url *u = calloc(1, sizeof(*u));
+        char err[512];
+
+        /* A mistyped URL fails before anything is opened. */
+        ret = u == NULL ? -ENOMEM : blob_url_parse(cli.blobs, cli.data, u, err, sizeof(err));
+        free(u);
+        if (ret < 0)
+            return ret == -EINVAL ? adm_fail("%s", err) : adm_internal("--blobs", ret);
+    }
 
     log_set_level(LOG_WARN);
     ret = open_store(&cli, cmd);

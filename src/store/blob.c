@@ -8,6 +8,7 @@
 #include "util/xmalloc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -34,14 +35,14 @@ blob_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int
-blob_open(const char *dir, struct blob **out)
+static int
+open_backend(const struct blob_url *url, struct blob **out)
 {
     struct blob *b = xcalloc(1, sizeof(*b));
     int rc;
 
-    b->be = &blob_files;
-    rc = b->be->open(b, dir);
+    b->be = url->kind == BLOB_RADOS ? &blob_rados : &blob_files;
+    rc = b->be->open(b, url);
     if (rc < 0) {
         free(b);
         return rc;
@@ -49,6 +50,43 @@ blob_open(const char *dir, struct blob **out)
     pthread_mutex_init(&b->mu, NULL);
     *out = b;
     return 0;
+}
+
+int
+blob_open(const char *dir, struct blob **out)
+{
+    struct blob_url *url = xcalloc(1, sizeof(*url));
+    char err[256];
+    int rc = blob_url_parse(NULL, dir, url, err, sizeof(err));
+
+    if (rc == 0)
+        rc = open_backend(url, out);
+    free(url);
+    return rc;
+}
+
+int
+blob_open_url(const char *url, const char *dir, struct blob **out, char *err, size_t cap)
+{
+    struct blob_url *u = xcalloc(1, sizeof(*u));
+    int rc = blob_url_parse(url, dir, u, err, cap);
+
+    if (rc == 0) {
+        rc = open_backend(u, out);
+        if (rc < 0 && u->kind == BLOB_RADOS)
+            snprintf(err, cap, "cannot open RADOS pool '%s' (conf %s, client.%s): %s", u->pool,
+                     u->conf, u->id, strerror(-rc));
+        else if (rc < 0)
+            snprintf(err, cap, "cannot open the blob store in %s: %s", u->path, strerror(-rc));
+    }
+    free(u);
+    return rc;
+}
+
+const char *
+blob_backend_name(const struct blob *b)
+{
+    return b->be->name;
 }
 
 void

@@ -1,7 +1,7 @@
 /* blob.h -- the data backend: immutable blobs of object data, named by
- * random ids. Local files today (blob_file.c: DIR/blobs/XX/ID); a second
- * backend (a distributed object store) fills blob_int.h's table, and no
- * caller changes. Callers never see which backend, paths or fds (except
+ * random ids. Local files (blob_file.c: DIR/blobs/XX/ID) or a Ceph RADOS
+ * pool (blob_rados.c), each filling blob_int.h's table; no caller
+ * changes. Callers never see which backend, paths or fds (except
  * blob_open_fd(), a fast path only the files backend offers).
  *
  * Durability order: a blob is written (temp, fsync, rename, directory
@@ -34,6 +34,39 @@ struct space;
 /* Opens the local-files backend in dir (creates DIR/blobs, DIR/tmp): 0 and
  * an owned handle, or -errno. */
 int blob_open(const char *dir, struct blob **out);
+
+/* Where the data lives, from --blobs URL (blob_url.c):
+ *   NULL or ""                     the files backend in DIR/blobs (DIR/tmp for temp files)
+ *   file:PATH                      the files backend in PATH (temp files in PATH/.tmp)
+ *   rados://POOL?conf=FILE&id=NAME&timeout=S
+ *                                  a Ceph RADOS pool through librados: conf (required)
+ *                                  the ceph.conf, id the client name (default admin, i.e.
+ *                                  client.admin), timeout the seconds any cluster operation
+ *                                  may take before it fails (default 10, 1..300)
+ * Values may be %XX-escaped; unknown, repeated or empty parameters are refused. */
+enum blob_kind { BLOB_FILES, BLOB_RADOS };
+
+#define BLOB_URL_PATH_MAX 1024
+#define BLOB_RADOS_TIMEOUT_DEFAULT_S 10
+
+struct blob_url {
+    enum blob_kind kind;
+    char path[BLOB_URL_PATH_MAX]; /* files: the blobs directory */
+    char tmp[BLOB_URL_PATH_MAX];  /* files: the temp directory (same file system) */
+    char pool[128];               /* rados */
+    char conf[BLOB_URL_PATH_MAX]; /* rados */
+    char id[128];                 /* rados: the client name without "client." */
+    int timeout_s;                /* rados */
+};
+
+/* Parses url (see above) for data directory dir: 0, or -EINVAL with the
+ * reason in err (cap bytes, NUL-terminated). */
+int blob_url_parse(const char *url, const char *dir, struct blob_url *out, char *err, size_t cap);
+/* Parses url and opens that backend: 0 and an owned handle, -EINVAL with the
+ * reason in err, or -errno of the open (err says what failed). */
+int blob_open_url(const char *url, const char *dir, struct blob **out, char *err, size_t cap);
+/* The backend's name ("files", "rados"). */
+const char *blob_backend_name(const struct blob *b);
 void blob_close(struct blob *b); /* NULL ok; every reader closed first */
 /* Attaches the free-space guard (borrowed; before other threads use b):
  * writers then refuse to start or go on while it is full (-ENOSPC), and an

@@ -170,44 +170,61 @@ files_close(struct blob *b)
     b->blobs_fd = b->tmp_fd = -1;
 }
 
+/* Creates path (0700) if missing, durably (its parent directory is synced
+ * when it was created): 0 or -errno. */
 static int
-files_open(struct blob *b, const char *dir)
+make_dir(const char *path)
 {
-    int dfd = -1, rc, made = 0;
+    char parent[BLOB_URL_PATH_MAX];
+    const char *slash;
+    int fd, rc = 0;
+
+    if (mkdir(path, 0700) == 0) {
+        slash = strrchr(path, '/');
+        if (slash == NULL)
+            snprintf(parent, sizeof(parent), ".");
+        else if (slash == path)
+            snprintf(parent, sizeof(parent), "/");
+        else
+            snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
+        fd = open_dir(AT_FDCWD, parent);
+        if (fd < 0)
+            return fd;
+        if (fsync(fd) < 0)
+            rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return errno == EEXIST ? 0 : -errno;
+}
+
+static int
+files_open(struct blob *b, const struct blob_url *url)
+{
+    char dir[BLOB_URL_PATH_MAX];
+    const char *slash = strrchr(url->path, '/');
+    int rc;
 
     b->blobs_fd = b->tmp_fd = -1;
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        rc = -errno;
-        goto fail;
+    /* The default layout's DIR may not exist yet either (DIR/blobs). */
+    if (slash != NULL && slash != url->path) {
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - url->path), url->path);
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+            return -errno;
     }
-    dfd = open_dir(AT_FDCWD, dir);
-    if (dfd < 0) {
-        rc = dfd;
-        goto fail;
-    }
-    rc = ensure_dir(dfd, "blobs");
+    rc = make_dir(url->path);
+    if (rc == 0)
+        rc = make_dir(url->tmp);
     if (rc < 0)
         goto fail;
-    made |= rc;
-    rc = ensure_dir(dfd, "tmp");
-    if (rc < 0)
-        goto fail;
-    made |= rc;
-    if (made && fsync(dfd) < 0) {
-        rc = -errno;
-        goto fail;
-    }
-    b->blobs_fd = open_dir(dfd, "blobs");
-    b->tmp_fd = open_dir(dfd, "tmp");
+    b->blobs_fd = open_dir(AT_FDCWD, url->path);
+    b->tmp_fd = open_dir(AT_FDCWD, url->tmp);
     if (b->blobs_fd < 0 || b->tmp_fd < 0) {
         rc = b->blobs_fd < 0 ? b->blobs_fd : b->tmp_fd;
         goto fail;
     }
-    close(dfd);
     return 0;
 fail:
-    if (dfd >= 0)
-        close(dfd);
     files_close(b);
     return rc;
 }

@@ -1,9 +1,9 @@
 /* blob_int.h -- what blob.c (the front: leases, checks, dispatch) and a data
  * backend share; included only by src/store/blob*.c. A backend fills one
- * struct blob_backend; blob_files (blob_file.c, one file per blob under
- * DIR/blobs) is the only one today. The structs carry the front's fields
- * and, marked as such, the files backend's own, as struct md does for
- * SQLite: a second backend (a distributed object store) adds its own. */
+ * struct blob_backend: blob_files (blob_file.c, one file per blob under
+ * DIR/blobs) or blob_rados (blob_rados.c, a Ceph RADOS pool). The structs
+ * carry the front's fields and, marked as such, each backend's own, as
+ * struct md does for SQLite. */
 #ifndef COFFER_STORE_BLOB_INT_H
 #define COFFER_STORE_BLOB_INT_H
 
@@ -11,15 +11,16 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Every call returns 0 (or a count) or -errno; ids reaching a backend are
  * valid (blob_id_valid()). */
 struct blob_backend {
     const char *name;
-    /* Opens the store at where (a directory for files); on failure it has
-     * closed whatever it opened. close() runs once after a successful open. */
-    int (*open)(struct blob *b, const char *where);
+    /* Opens the store url names (its kind is this backend's); on failure it
+     * has closed whatever it opened. close() runs once after a successful open. */
+    int (*open)(struct blob *b, const struct blob_url *url);
     void (*close)(struct blob *b);
     /* A new blob being written: w->b is set, the rest zero. commit() makes
      * it durable under a fresh id (BLOB_ID_LEN + 1 bytes; w->want_id when
@@ -42,6 +43,9 @@ struct blob_backend {
 };
 
 extern const struct blob_backend blob_files;
+extern const struct blob_backend blob_rados;
+
+#define BLOB_RADOS_MAX_INFLIGHT 2
 
 struct blob {
     const struct blob_backend *be;
@@ -52,6 +56,10 @@ struct blob {
     /* The files backend's own. */
     int blobs_fd; /* DIR/blobs */
     int tmp_fd;   /* DIR/tmp */
+
+    /* The RADOS backend's own (librados' rados_t and rados_ioctx_t). */
+    void *cluster;
+    void *io;
 };
 
 struct blob_writer {
@@ -63,6 +71,15 @@ struct blob_writer {
     int fd;
     int64_t flushed; /* bytes whose writeback was started */
     char tmp_name[40];
+
+    /* The RADOS backend's own: the object id chosen at open, the chunk being
+     * filled, and the chunk writes in flight (librados completions). */
+    char rid[BLOB_ID_LEN + 1];
+    char *buf;
+    size_t buf_n, buf_cap;
+    uint32_t chunks_sent; /* whole chunks handed to RADOS */
+    void *inflight[BLOB_RADOS_MAX_INFLIGHT];
+    int n_inflight;
 };
 
 struct blob_reader {
@@ -73,6 +90,9 @@ struct blob_reader {
 
     /* The files backend's own. */
     int fd;
+
+    /* The RADOS backend's own: the current blob's size and chunk size. */
+    int64_t size, chunk;
 };
 
 /* True for BLOB_ID_LEN lower-case hex digits. */

@@ -1,0 +1,512 @@
+/* blob_rados.c -- the Ceph RADOS data backend (blob_int.h's blob_rados),
+ * through librados, in one pool of the cluster --blobs rados://POOL?conf=
+ * names (blob.h).
+ *
+ * Layout: a blob is cut into chunks of CHUNK bytes (4 MiB, as radosgw's own
+ * stripes): chunk 0 is the RADOS object named by the blob id, chunk k > 0 is
+ * "<id>.<k as 8 hex digits>". 4 MiB keeps every object far below the OSDs'
+ * osd_max_object_size (128 MiB in Pacific), spreads a large blob over
+ * placement groups (so over OSDs) and bounds the memory of one operation and
+ * of a retried one; larger chunks would not make small blobs cheaper, since
+ * those fit in one chunk anyway (and the smallest objects never get here:
+ * they live inline in the metadata).
+ *
+ * Commit: the writer picks a fresh random id at open and sends each full
+ * chunk as it fills (aio, at most BLOB_RADOS_MAX_INFLIGHT in flight, each
+ * buffer copied by librados). At commit the last chunk goes out, every
+ * write is waited for (RADOS acknowledges a write once it is on all the
+ * pool's replicas), and only then does the head object get its SIZE_XATTR
+ * ("<size> <chunk size>"): a blob exists for readers exactly when its head
+ * has that attribute. A blob of one chunk is a single atomic write op (data
+ * and attribute). Nothing references the id before metadata commits, so an
+ * aborted or crashed writer leaves only unreferenced objects, which
+ * blob_gc() lists and removes (grouped by id, by the newest mtime of the
+ * group, so an upload still sending chunks is never taken for an orphan).
+ *
+ * Every cluster operation is bounded by the URL's timeout (librados'
+ * rados_osd_op_timeout, rados_mon_op_timeout, client_mount_timeout): a slow
+ * or down cluster fails the request with -ETIMEDOUT (503 SlowDown), never
+ * hangs it. No file descriptors: blob_open_fd() is -ENOTSUP. */
+#include "common.h"
+#include "store/blob_int.h"
+#include "crypto/hash.h"
+#include "util/enc.h"
+#include "util/xmalloc.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <rados/librados.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHUNK ((size_t)4 * 1024 * 1024)
+#define SIZE_XATTR "coffer.size"
+#define OID_MAX (BLOB_ID_LEN + 1 + 8 + 1) /* "<id>.<8 hex>" */
+
+/* The object of chunk k of blob id (BLOB_ID_LEN chars, not NUL-terminated). */
+static void
+chunk_oid(const char *id, uint32_t k, char out[OID_MAX])
+{
+    if (k == 0)
+        snprintf(out, OID_MAX, "%.*s", BLOB_ID_LEN, id);
+    else
+        snprintf(out, OID_MAX, "%.*s.%08" PRIx32, BLOB_ID_LEN, id, k);
+}
+
+static int64_t
+n_chunks(int64_t size, int64_t chunk)
+{
+    return size <= 0 ? 1 : (size + chunk - 1) / chunk;
+}
+
+/* Reads the head's SIZE_XATTR: 0, -ENOENT for no blob (no head, or a head
+ * not committed yet), -EIO for a value that is not ours, or -errno. */
+static int
+head_info(struct blob *b, const char *id, int64_t *size, int64_t *chunk)
+{
+    char oid[OID_MAX], val[64];
+    long long s, c;
+    int n;
+
+    chunk_oid(id, 0, oid);
+    n = rados_getxattr(b->io, oid, SIZE_XATTR, val, sizeof(val) - 1);
+    if (n == -ENODATA)
+        return -ENOENT;
+    if (n < 0)
+        return n;
+    val[n] = '\0';
+    if (sscanf(val, "%lld %lld", &s, &c) != 2 || s < 0 || c <= 0 || c > (1LL << 30))
+        return -EIO;
+    *size = s;
+    *chunk = c;
+    return 0;
+}
+
+static void
+rados_close_be(struct blob *b)
+{
+    if (b->io != NULL)
+        rados_ioctx_destroy(b->io);
+    if (b->cluster != NULL)
+        rados_shutdown(b->cluster);
+    b->io = b->cluster = NULL;
+}
+
+static int
+rados_open_be(struct blob *b, const struct blob_url *url)
+{
+    rados_t cluster = NULL;
+    rados_ioctx_t io = NULL;
+    char t[16];
+    int rc;
+
+    b->blobs_fd = b->tmp_fd = -1;
+    rc = rados_create(&cluster, url->id);
+    if (rc < 0)
+        return rc;
+    rc = rados_conf_read_file(cluster, url->conf);
+    snprintf(t, sizeof(t), "%d", url->timeout_s);
+    if (rc == 0)
+        rc = rados_conf_set(cluster, "rados_osd_op_timeout", t);
+    if (rc == 0)
+        rc = rados_conf_set(cluster, "rados_mon_op_timeout", t);
+    if (rc == 0)
+        rc = rados_conf_set(cluster, "client_mount_timeout", t);
+    if (rc == 0)
+        rc = rados_connect(cluster);
+    if (rc < 0) {
+        rados_shutdown(cluster);
+        return rc;
+    }
+    rc = rados_ioctx_create(cluster, url->pool, &io);
+    if (rc < 0) {
+        rados_shutdown(cluster);
+        return rc;
+    }
+    b->cluster = cluster;
+    b->io = io;
+    return 0;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static int
+rados_writer_open(struct blob_writer *w)
+{
+    unsigned char rnd[16];
+
+    if (rand_bytes(rnd, sizeof(rnd)) < 0)
+        return -EIO;
+    hex_encode(rnd, sizeof(rnd), w->rid);
+    return 0;
+}
+
+/* Waits for the oldest write in flight: 0 or its -errno. */
+static int
+wait_oldest(struct blob_writer *w)
+{
+    rados_completion_t c = w->inflight[0];
+    int rc;
+
+    rados_aio_wait_for_complete(c);
+    rc = rados_aio_get_return_value(c);
+    rados_aio_release(c);
+    w->n_inflight--;
+    memmove(w->inflight, w->inflight + 1, (size_t)w->n_inflight * sizeof(w->inflight[0]));
+    return rc < 0 ? rc : 0;
+}
+
+static int
+wait_all(struct blob_writer *w)
+{
+    int rc = 0;
+
+    while (w->n_inflight > 0) {
+        int r = wait_oldest(w);
+
+        if (rc == 0)
+            rc = r;
+    }
+    return rc;
+}
+
+/* Sends the buffer as chunk w->chunks_sent. */
+static int
+send_chunk(struct blob_writer *w)
+{
+    char oid[OID_MAX];
+    rados_completion_t c;
+    int rc;
+
+    if (w->n_inflight == BLOB_RADOS_MAX_INFLIGHT) {
+        rc = wait_oldest(w);
+        if (rc < 0)
+            return rc;
+    }
+    rc = rados_aio_create_completion2(NULL, NULL, &c);
+    if (rc < 0)
+        return rc;
+    chunk_oid(w->rid, w->chunks_sent, oid);
+    rc = rados_aio_write_full(w->b->io, oid, c, w->buf, w->buf_n);
+    if (rc < 0) {
+        rados_aio_release(c);
+        return rc;
+    }
+    w->inflight[w->n_inflight++] = c;
+    w->chunks_sent++;
+    w->buf_n = 0;
+    return 0;
+}
+
+static int
+rados_writer_write(struct blob_writer *w, const void *p, size_t n)
+{
+    const char *q = p;
+
+    while (n > 0) {
+        size_t room, k;
+
+        if (w->buf_n == w->buf_cap) {
+            if (w->buf_cap == CHUNK) {
+                int rc = send_chunk(w);
+
+                if (rc < 0)
+                    return rc;
+            } else {
+                /* Grows by doubling: a small blob never costs a whole chunk. */
+                w->buf_cap = w->buf_cap == 0 ? 64 * 1024 : w->buf_cap * 2;
+                if (w->buf_cap > CHUNK)
+                    w->buf_cap = CHUNK;
+                w->buf = xrealloc(w->buf, w->buf_cap);
+            }
+            continue;
+        }
+        room = w->buf_cap - w->buf_n;
+        k = n < room ? n : room;
+        memcpy(w->buf + w->buf_n, q, k);
+        w->buf_n += k;
+        w->size += (int64_t)k;
+        q += k;
+        n -= k;
+    }
+    return 0;
+}
+
+/* Removes chunks [from, to) of blob id, ignoring those already gone. */
+static void
+remove_chunks(struct blob *b, const char *id, int64_t from, int64_t to)
+{
+    char oid[OID_MAX];
+
+    for (int64_t k = from; k < to; k++) {
+        chunk_oid(id, (uint32_t)k, oid);
+        (void)rados_remove(b->io, oid);
+    }
+}
+
+/* Copies chunks [0, n) of blob src to blob dst (commit under a given id
+ * after chunks went out under the writer's own). */
+static int
+copy_chunks(struct blob *b, const char *src, const char *dst, uint32_t n)
+{
+    char *buf = xmalloc(CHUNK), from[OID_MAX], to[OID_MAX];
+    int rc = 0;
+
+    for (uint32_t k = 0; k < n && rc == 0; k++) {
+        int got;
+
+        chunk_oid(src, k, from);
+        chunk_oid(dst, k, to);
+        got = rados_read(b->io, from, buf, CHUNK, 0);
+        rc = got < 0 ? got : rados_write_full(b->io, to, buf, (size_t)got);
+    }
+    free(buf);
+    return rc;
+}
+
+static int
+rados_writer_commit(struct blob_writer *w, char *id)
+{
+    struct blob *b = w->b;
+    const char *final = w->want_id[0] != '\0' ? w->want_id : w->rid;
+    int64_t old_size = 0, old_chunk = CHUNK, total;
+    bool had_old = false;
+    char oid[OID_MAX], val[64];
+    int rc = 0;
+
+    if (w->want_id[0] != '\0')
+        had_old = head_info(b, final, &old_size, &old_chunk) == 0;
+    snprintf(val, sizeof(val), "%" PRId64 " %zu", w->size, CHUNK);
+    if (w->chunks_sent == 0) {
+        /* One chunk: data and size in one atomic operation. */
+        rados_write_op_t op = rados_create_write_op();
+
+        chunk_oid(final, 0, oid);
+        rados_write_op_write_full(op, w->buf != NULL ? w->buf : "", w->buf_n);
+        rados_write_op_setxattr(op, SIZE_XATTR, val, strlen(val));
+        rc = rados_write_op_operate(op, b->io, oid, NULL, 0);
+        rados_release_write_op(op);
+        total = 1;
+    } else {
+        if (w->buf_n > 0)
+            rc = send_chunk(w);
+        {
+            int r = wait_all(w);
+
+            if (rc == 0)
+                rc = r;
+        }
+        total = w->chunks_sent;
+        if (rc == 0 && final != w->rid) {
+            rc = copy_chunks(b, w->rid, final, w->chunks_sent);
+            remove_chunks(b, w->rid, 0, total);
+        }
+        chunk_oid(final, 0, oid);
+        if (rc == 0)
+            rc = rados_setxattr(b->io, oid, SIZE_XATTR, val, strlen(val));
+    }
+    if (rc < 0) {
+        remove_chunks(b, w->rid, 0, w->chunks_sent + 1);
+        if (final != w->rid)
+            remove_chunks(b, final, 0, total);
+        id[0] = '\0';
+    } else {
+        memcpy(id, final, BLOB_ID_LEN + 1);
+        /* A replaced blob's chunks past the new end. */
+        if (had_old && n_chunks(old_size, old_chunk) > total)
+            remove_chunks(b, final, total, n_chunks(old_size, old_chunk));
+    }
+    free(w->buf);
+    w->buf = NULL;
+    return rc;
+}
+
+static void
+rados_writer_abort(struct blob_writer *w)
+{
+    (void)wait_all(w);
+    if (w->chunks_sent > 0)
+        remove_chunks(w->b, w->rid, 0, w->chunks_sent);
+    free(w->buf);
+    w->buf = NULL;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static int
+rados_read_open(struct blob_reader *r, struct str id)
+{
+    return head_info(r->b, id.p, &r->size, &r->chunk);
+}
+
+static ssize_t
+rados_read_be(struct blob_reader *r, int64_t off, void *p, size_t n)
+{
+    char *q = p, oid[OID_MAX];
+    ssize_t done = 0;
+
+    while (n > 0 && off < r->size) {
+        int64_t k = off / r->chunk, in = off % r->chunk;
+        size_t len = n;
+        int got;
+
+        if ((int64_t)len > r->chunk - in)
+            len = (size_t)(r->chunk - in);
+        if ((int64_t)len > r->size - off)
+            len = (size_t)(r->size - off);
+        chunk_oid(r->id, (uint32_t)k, oid);
+        got = rados_read(r->b->io, oid, q, len, (uint64_t)in);
+        if (got < 0)
+            return done > 0 ? done : got;
+        if (got == 0) /* a chunk shorter than the size says: damaged */
+            return done > 0 ? done : -EIO;
+        q += got;
+        done += got;
+        off += got;
+        n -= (size_t)got;
+        if ((size_t)got < len)
+            break;
+    }
+    return done;
+}
+
+static void
+rados_read_close(struct blob_reader *r)
+{
+    r->size = r->chunk = 0;
+}
+
+/* ---- removing ----------------------------------------------------------- */
+
+static int
+rados_remove_be(struct blob *b, struct str id)
+{
+    int64_t size = 0, chunk = CHUNK;
+    char oid[OID_MAX];
+    int rc = head_info(b, id.p, &size, &chunk);
+
+    if (rc < 0 && rc != -ENOENT && rc != -EIO)
+        return rc;
+    /* The head first: from then on the blob does not exist, and what a
+     * crash leaves of the rest is an orphan for blob_gc(). */
+    chunk_oid(id.p, 0, oid);
+    rc = rados_remove(b->io, oid);
+    if (rc < 0)
+        return rc;
+    remove_chunks(b, id.p, 1, n_chunks(size, chunk));
+    return 0;
+}
+
+struct gc_ent {
+    char id[BLOB_ID_LEN + 1];
+    uint32_t k;
+    time_t mtime;
+};
+
+static int
+gc_cmp(const void *a, const void *b)
+{
+    const struct gc_ent *x = a, *y = b;
+    int c = memcmp(x->id, y->id, BLOB_ID_LEN);
+
+    if (c != 0)
+        return c;
+    return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/* "<id>" or "<id>.<8 hex>": 0 and its parts, -1 for another name. */
+static int
+parse_oid(const char *name, struct gc_ent *e)
+{
+    size_t n = strlen(name);
+
+    if (n < BLOB_ID_LEN || !blob_id_valid(str_make(name, BLOB_ID_LEN)))
+        return -1;
+    memcpy(e->id, name, BLOB_ID_LEN);
+    e->id[BLOB_ID_LEN] = '\0';
+    e->k = 0;
+    if (n == BLOB_ID_LEN)
+        return 0;
+    if (n != BLOB_ID_LEN + 9 || name[BLOB_ID_LEN] != '.' ||
+        strspn(name + BLOB_ID_LEN + 1, "0123456789abcdef") != 8)
+        return -1;
+    e->k = (uint32_t)strtoul(name + BLOB_ID_LEN + 1, NULL, 16);
+    return e->k == 0 ? -1 : 0;
+}
+
+static int
+rados_gc(struct blob *b, int (*is_live)(void *arg, struct str id), void *arg, int min_age_s)
+{
+    struct gc_ent *ents = NULL;
+    size_t n = 0, cap = 0, removed = 0;
+    rados_list_ctx_t ctx;
+    const char *name;
+    time_t now = time(NULL);
+    int rc;
+
+    rc = rados_nobjects_list_open(b->io, &ctx);
+    if (rc < 0)
+        return rc;
+    while ((rc = rados_nobjects_list_next(ctx, &name, NULL, NULL)) == 0) {
+        struct gc_ent e;
+        uint64_t size;
+
+        if (parse_oid(name, &e) < 0 || rados_stat(b->io, name, &size, &e.mtime) < 0)
+            continue;
+        if (n == cap) {
+            cap = cap == 0 ? 256 : cap * 2;
+            ents = xrealloc(ents, cap * sizeof(*ents));
+        }
+        ents[n++] = e;
+    }
+    rados_nobjects_list_close(ctx);
+    if (rc != -ENOENT) { /* -ENOENT ends the listing; anything else: do nothing */
+        free(ents);
+        return rc;
+    }
+    if (n > 0)
+        qsort(ents, n, sizeof(*ents), gc_cmp);
+    for (size_t i = 0, j; i < n; i = j) {
+        time_t newest = ents[i].mtime;
+
+        for (j = i + 1; j < n && memcmp(ents[j].id, ents[i].id, BLOB_ID_LEN) == 0; j++)
+            if (ents[j].mtime > newest)
+                newest = ents[j].mtime;
+        if (now - newest < min_age_s)
+            continue;
+        /* Only a definite "not referenced" deletes; an error keeps it. */
+        if (is_live(arg, str_make(ents[i].id, BLOB_ID_LEN)) != 0)
+            continue;
+        {
+            bool any = false;
+
+            for (size_t k = i; k < j; k++) {
+                char oid[OID_MAX];
+
+                chunk_oid(ents[k].id, ents[k].k, oid);
+                any |= rados_remove(b->io, oid) == 0;
+            }
+            removed += any;
+        }
+    }
+    free(ents);
+    return (int)removed;
+}
+
+const struct blob_backend blob_rados = {
+    .name = "rados",
+    .open = rados_open_be,
+    .close = rados_close_be,
+    .writer_open = rados_writer_open,
+    .writer_write = rados_writer_write,
+    .writer_commit = rados_writer_commit,
+    .writer_abort = rados_writer_abort,
+    .read_open = rados_read_open,
+    .read = rados_read_be,
+    .read_close = rados_read_close,
+    .open_fd = NULL,
+    .remove = rados_remove_be,
+    .gc = rados_gc,
+};
