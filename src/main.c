@@ -319,6 +319,16 @@ main(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
+    if (cfg.blobs != NULL) { /* a mistyped --blobs fails before anything is created */
+        struct blob_url *u = calloc(1, sizeof(*u));
+
+        rc = u == NULL ? -ENOMEM : blob_url_parse(cfg.blobs, cfg.data, u, errbuf, sizeof(errbuf));
+        free(u);
+        if (rc < 0) {
+            fprintf(stderr, "cofferd: %s\n", rc == -EINVAL ? errbuf : strerror(-rc));
+            return 2;
+        }
+    }
     signal(SIGPIPE, SIG_IGN);
     /* A reload (SIGHUP) during start-up must not kill the server: ignored
      * until the loop installs the handler that reopens the access log. */

@@ -234,15 +234,32 @@ rados_writer_write(struct blob_writer *w, const void *p, size_t n)
     return 0;
 }
 
-/* Removes chunks [from, to) of blob id, ignoring those already gone. */
+/* Removes chunks [from, to) of blob id, ignoring those already gone; up to
+ * REMOVE_BATCH at once, so a slow cluster costs one timeout, not one each. */
+#define REMOVE_BATCH 16
 static void
 remove_chunks(struct blob *b, const char *id, int64_t from, int64_t to)
 {
+    rados_completion_t c[REMOVE_BATCH];
     char oid[OID_MAX];
 
-    for (int64_t k = from; k < to; k++) {
-        chunk_oid(id, (uint32_t)k, oid);
-        (void)rados_remove(b->io, oid);
+    while (from < to) {
+        int n = 0;
+
+        for (; from < to && n < REMOVE_BATCH; from++) {
+            chunk_oid(id, (uint32_t)from, oid);
+            if (rados_aio_create_completion2(NULL, NULL, &c[n]) < 0)
+                continue;
+            if (rados_aio_remove(b->io, oid, c[n]) < 0) {
+                rados_aio_release(c[n]);
+                continue;
+            }
+            n++;
+        }
+        for (int i = 0; i < n; i++) {
+            rados_aio_wait_for_complete(c[i]);
+            rados_aio_release(c[i]);
+        }
     }
 }
 
@@ -307,7 +324,12 @@ rados_writer_commit(struct blob_writer *w, char *id)
         if (rc == 0)
             rc = rados_setxattr(b->io, oid, SIZE_XATTR, val, strlen(val));
     }
-    if (rc < 0) {
+    if (rc == -ETIMEDOUT) {
+        /* The cluster does not answer: removing would only wait once more
+         * before the client hears 503. What landed is unreferenced, an
+         * orphan for the start-up sweep (blob_gc()), as after a crash. */
+        id[0] = '\0';
+    } else if (rc < 0) {
         remove_chunks(b, w->rid, 0, w->chunks_sent + 1);
         if (final != w->rid)
             remove_chunks(b, final, 0, total);
@@ -326,8 +348,8 @@ rados_writer_commit(struct blob_writer *w, char *id)
 static void
 rados_writer_abort(struct blob_writer *w)
 {
-    (void)wait_all(w);
-    if (w->chunks_sent > 0)
+    /* Not when the cluster does not answer (see rados_writer_commit()). */
+    if (wait_all(w) != -ETIMEDOUT && w->chunks_sent > 0)
         remove_chunks(w->b, w->rid, 0, w->chunks_sent);
     free(w->buf);
     w->buf = NULL;
