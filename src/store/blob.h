@@ -4,8 +4,9 @@
  * changes. Callers never see which backend, paths or fds (except
  * blob_open_fd(), a fast path only the files backend offers).
  *
- * Durability order: a blob is written (temp, fsync, rename, directory
- * fsync) and committed before metadata may point at it. Deleting goes the
+ * Durability order: a blob is written (files: temp, fsync, rename,
+ * directory fsync; RADOS: every chunk acknowledged, then the head's size
+ * attribute) and committed before metadata may point at it. Deleting goes the
  * other way: the transaction that drops the last reference records the id
  * in md's trash, and only the reaper (store/trash.h) removes the blob, once
  * its grace period is over and no reader that could have seen the old
