@@ -17,18 +17,17 @@
 #include "util/buf.h"
 #include "util/enc.h"
 #include "util/log.h"
+#include "util/ticker.h"
 #include "util/tm.h"
 #include "util/xmalloc.h"
 #include "xml/xml_read.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -507,10 +506,8 @@ struct s3_lens_runner {
     struct md *md;
     struct blob *bl;
     int64_t interval_s;
-    atomic_bool stop;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
+    struct ticker *t;
+    atomic_bool *stop; /* the ticker's, during a wake */
 };
 
 /* Logs a failed or refused export of account / id (names and codes only:
@@ -569,7 +566,7 @@ run_config(struct s3_lens_runner *r, int64_t account_id, struct str id, int64_t 
     }
     n = s3_lens_export_days(md_usage_day(t.created_ms), newest, yesterday, S3_LENS_EXPORT_CAP,
                             &first);
-    for (int64_t i = 0; i < n && !atomic_load(&r->stop); i++) {
+    for (int64_t i = 0; i < n && !atomic_load(r->stop); i++) {
         rc = s3_lens_export(r->md, r->bl, account_id, id, first + i, a, &res);
         if (rc == 0) {
             s3_metrics_lens_export("delivered");
@@ -604,7 +601,7 @@ run_all(struct s3_lens_runner *r)
                  strerror(-rc));
         n_accts = 0;
     }
-    for (size_t i = 0; i < n_accts && !atomic_load(&r->stop); i++) {
+    for (size_t i = 0; i < n_accts && !atomic_load(r->stop); i++) {
         struct str after = STR_NULL;
         struct md_lens *rows;
         size_t n;
@@ -616,45 +613,34 @@ run_all(struct s3_lens_runner *r)
                          accts[i].id, strerror(-rc));
                 break;
             }
-            for (size_t j = 0; j < n && !atomic_load(&r->stop); j++) {
+            for (size_t j = 0; j < n && !atomic_load(r->stop); j++) {
                 if (rows[j].is_enabled)
                     run_config(r, accts[i].id, rows[j].id, yesterday, ca);
                 arena_reset(ca);
             }
             if (n > 0)
                 after = rows[n - 1].id;
-        } while (n == S3_LENS_PAGE && !atomic_load(&r->stop));
+        } while (n == S3_LENS_PAGE && !atomic_load(r->stop));
     }
     arena_free(ca);
     arena_free(a);
 }
 
-static void *
-runner_main(void *arg)
+/* One wake, on the ticker's thread; the next comes interval_s later, or a
+ * minute after the next UTC midnight if that comes first (yesterday's
+ * report then). */
+static int64_t
+tick(void *arg, atomic_bool *stop)
 {
     struct s3_lens_runner *r = arg;
+    int64_t now, wake, boundary;
 
-    while (!atomic_load(&r->stop)) {
-        int64_t now, wake, boundary;
-        struct timespec ts;
-
-        run_all(r);
-        /* The next wake: interval_s later, or a minute after the next UTC
-         * midnight if that comes first (yesterday's report then). */
-        now = tm_now_ms();
-        wake = now + r->interval_s * 1000;
-        boundary = (md_usage_day(now) + 1) * MD_USAGE_DAY_MS + 60000;
-        if (boundary < wake)
-            wake = boundary;
-        ts.tv_sec = wake / 1000;
-        ts.tv_nsec = (long)(wake % 1000) * 1000000L;
-        pthread_mutex_lock(&r->mu);
-        while (!atomic_load(&r->stop) && tm_now_ms() < wake)
-            if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) == ETIMEDOUT)
-                break;
-        pthread_mutex_unlock(&r->mu);
-    }
-    return NULL;
+    r->stop = stop;
+    run_all(r);
+    now = tm_now_ms();
+    wake = now + r->interval_s * 1000;
+    boundary = (md_usage_day(now) + 1) * MD_USAGE_DAY_MS + 60000;
+    return boundary < wake ? boundary : wake;
 }
 
 int
@@ -668,16 +654,10 @@ s3_lens_runner_start(struct md *md, struct blob *bl, int64_t interval_s,
     r->md = md;
     r->bl = bl;
     r->interval_s = interval_s;
-    atomic_init(&r->stop, false);
-    pthread_mutex_init(&r->mu, NULL);
-    /* timedwait against CLOCK_REALTIME (the default): wakes are wall-clock. */
-    pthread_cond_init(&r->cv, NULL);
-    rc = pthread_create(&r->thread, NULL, runner_main, r);
-    if (rc != 0) {
-        pthread_cond_destroy(&r->cv);
-        pthread_mutex_destroy(&r->mu);
+    rc = ticker_start(tick, r, &r->t);
+    if (rc < 0) {
         free(r);
-        return -rc;
+        return rc;
     }
     *out = r;
     return 0;
@@ -688,12 +668,6 @@ s3_lens_runner_stop(struct s3_lens_runner *r)
 {
     if (r == NULL)
         return;
-    pthread_mutex_lock(&r->mu);
-    atomic_store(&r->stop, true);
-    pthread_cond_signal(&r->cv);
-    pthread_mutex_unlock(&r->mu);
-    pthread_join(r->thread, NULL);
-    pthread_cond_destroy(&r->cv);
-    pthread_mutex_destroy(&r->mu);
+    ticker_stop(r->t);
     free(r);
 }

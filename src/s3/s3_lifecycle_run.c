@@ -9,11 +9,11 @@
 #include "store/md.h"
 #include "util/arena.h"
 #include "util/log.h"
+#include "util/ticker.h"
 #include "util/tm.h"
 #include "util/xmalloc.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -384,10 +384,7 @@ s3_lc_pass(struct md *md, const struct s3_lc_opts *o, struct s3_lc_stats *st)
 struct s3_lc_runner {
     struct md *md;
     int64_t day_s, interval_s;
-    atomic_bool stop;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
+    struct ticker *t;
 };
 
 /* The pass after now: interval_s later, or just after the next day
@@ -401,64 +398,43 @@ next_wake_ms(const struct s3_lc_runner *r, int64_t now_ms)
     return boundary < next ? boundary : next;
 }
 
-static void *
-runner_main(void *arg)
+/* One pass, on the ticker's thread; returns when the next one runs. */
+static int64_t
+tick(void *arg, atomic_bool *stop)
 {
     struct s3_lc_runner *r = arg;
     /* 10,000 actions a second: twice the issue's floor, and 4 KiB GETs kept
      * ~95 % of their rate during a pass, where 20,000/s left them at ~81 %
      * (bench/results/2026-12-07-lifecycle-b0aa612.md). */
-    struct s3_lc_opts o = {.day_s = r->day_s, .max_rate = 10000, .stop = &r->stop};
+    struct s3_lc_opts o = {.day_s = r->day_s, .max_rate = 10000, .stop = stop};
+    struct s3_lc_stats st;
+    int64_t t0 = tm_now_ms();
+    int rc = s3_lc_pass(r->md, &o, &st);
 
-    while (!atomic_load(&r->stop)) {
-        struct s3_lc_stats st;
-        int64_t t0 = tm_now_ms(), wake;
-        int rc = s3_lc_pass(r->md, &o, &st);
-        struct timespec ts;
-
-        if (rc < 0 && rc != -EINTR)
-            log_warn("lifecycle: pass failed: %s (resumes at the next pass)", strerror(-rc));
-        else if (st.due > 0)
-            log_info("lifecycle: %lld of %lld due actions done in %lld buckets (%lld versions, "
-                     "%lld uploads) in %lld ms",
-                     (long long)st.done, (long long)st.due, (long long)st.buckets,
-                     (long long)st.versions, (long long)st.uploads,
-                     (long long)(tm_now_ms() - t0));
-        wake = next_wake_ms(r, tm_now_ms());
-        ts.tv_sec = wake / 1000;
-        ts.tv_nsec = (long)(wake % 1000) * 1000000L;
-        pthread_mutex_lock(&r->mu);
-        while (!atomic_load(&r->stop) && tm_now_ms() < wake)
-            if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) == ETIMEDOUT)
-                break;
-        pthread_mutex_unlock(&r->mu);
-    }
-    return NULL;
+    if (rc < 0 && rc != -EINTR)
+        log_warn("lifecycle: pass failed: %s (resumes at the next pass)", strerror(-rc));
+    else if (st.due > 0)
+        log_info("lifecycle: %lld of %lld due actions done in %lld buckets (%lld versions, "
+                 "%lld uploads) in %lld ms",
+                 (long long)st.done, (long long)st.due, (long long)st.buckets,
+                 (long long)st.versions, (long long)st.uploads, (long long)(tm_now_ms() - t0));
+    return next_wake_ms(r, tm_now_ms());
 }
 
 int
 s3_lc_runner_start(struct md *md, int64_t day_s, int64_t interval_s, struct s3_lc_runner **out)
 {
     struct s3_lc_runner *r = xcalloc(1, sizeof(*r));
-    pthread_condattr_t ca;
     int rc;
 
     ASSERT(day_s > 0 && interval_s > 0);
     r->md = md;
     r->day_s = day_s;
     r->interval_s = interval_s;
-    atomic_init(&r->stop, false);
-    pthread_mutex_init(&r->mu, NULL);
-    /* timedwait against CLOCK_REALTIME: wake times are wall-clock days. */
-    pthread_condattr_init(&ca);
-    pthread_cond_init(&r->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    rc = pthread_create(&r->thread, NULL, runner_main, r);
-    if (rc != 0) {
-        pthread_cond_destroy(&r->cv);
-        pthread_mutex_destroy(&r->mu);
+    rc = ticker_start(tick, r, &r->t);
+    if (rc < 0) {
         free(r);
-        return -rc;
+        return rc;
     }
     *out = r;
     return 0;
@@ -469,12 +445,6 @@ s3_lc_runner_stop(struct s3_lc_runner *r)
 {
     if (r == NULL)
         return;
-    pthread_mutex_lock(&r->mu);
-    atomic_store(&r->stop, true);
-    pthread_cond_signal(&r->cv);
-    pthread_mutex_unlock(&r->mu);
-    pthread_join(r->thread, NULL);
-    pthread_cond_destroy(&r->cv);
-    pthread_mutex_destroy(&r->mu);
+    ticker_stop(r->t);
     free(r);
 }

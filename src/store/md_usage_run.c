@@ -7,14 +7,13 @@
 #include "common.h"
 #include "store/md_usage.h"
 #include "util/log.h"
+#include "util/ticker.h"
 #include "util/tm.h"
 #include "util/xmalloc.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static bool
 stopping(const struct md_usage_opts *o)
@@ -161,41 +160,27 @@ out:
 struct md_usage_runner {
     struct md *md;
     int64_t interval_s;
-    atomic_bool stop;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
+    struct ticker *t;
 };
 
-static void *
-runner_main(void *arg)
+/* One refresh, on the ticker's thread; the next comes interval_s later. */
+static int64_t
+tick(void *arg, atomic_bool *stop)
 {
     struct md_usage_runner *r = arg;
-    struct md_usage_opts o = {.stop = &r->stop};
+    struct md_usage_opts o = {.stop = stop};
+    struct md_usage_stats st;
+    int64_t t0 = tm_now_ms();
+    int rc = md_usage_refresh(r->md, &o, &st);
 
-    while (!atomic_load(&r->stop)) {
-        struct md_usage_stats st;
-        int64_t t0 = tm_now_ms(), wake;
-        int rc = md_usage_refresh(r->md, &o, &st);
-        struct timespec ts;
-
-        if (rc < 0 && rc != -EINTR)
-            log_warn("usage: refresh failed: %s (retried at the next interval)", strerror(-rc));
-        else if (rc == 0)
-            log_debug("usage: %lld buckets (%lld versions, %lld uploads) refreshed in %lld ms, "
-                      "%lld gone, %lld old rows pruned",
-                      (long long)st.buckets, (long long)st.versions, (long long)st.uploads,
-                      (long long)(tm_now_ms() - t0), (long long)st.gone, (long long)st.pruned);
-        wake = tm_now_ms() + r->interval_s * 1000;
-        ts.tv_sec = wake / 1000;
-        ts.tv_nsec = (long)(wake % 1000) * 1000000L;
-        pthread_mutex_lock(&r->mu);
-        while (!atomic_load(&r->stop) && tm_now_ms() < wake)
-            if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) == ETIMEDOUT)
-                break;
-        pthread_mutex_unlock(&r->mu);
-    }
-    return NULL;
+    if (rc < 0 && rc != -EINTR)
+        log_warn("usage: refresh failed: %s (retried at the next interval)", strerror(-rc));
+    else if (rc == 0)
+        log_debug("usage: %lld buckets (%lld versions, %lld uploads) refreshed in %lld ms, "
+                  "%lld gone, %lld old rows pruned",
+                  (long long)st.buckets, (long long)st.versions, (long long)st.uploads,
+                  (long long)(tm_now_ms() - t0), (long long)st.gone, (long long)st.pruned);
+    return tm_now_ms() + r->interval_s * 1000;
 }
 
 int
@@ -207,15 +192,10 @@ md_usage_runner_start(struct md *md, int64_t interval_s, struct md_usage_runner 
     ASSERT(interval_s > 0);
     r->md = md;
     r->interval_s = interval_s;
-    atomic_init(&r->stop, false);
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL); /* CLOCK_REALTIME, as tm_now_ms() */
-    rc = pthread_create(&r->thread, NULL, runner_main, r);
-    if (rc != 0) {
-        pthread_cond_destroy(&r->cv);
-        pthread_mutex_destroy(&r->mu);
+    rc = ticker_start(tick, r, &r->t);
+    if (rc < 0) {
         free(r);
-        return -rc;
+        return rc;
     }
     *out = r;
     return 0;
@@ -226,12 +206,6 @@ md_usage_runner_stop(struct md_usage_runner *r)
 {
     if (r == NULL)
         return;
-    pthread_mutex_lock(&r->mu);
-    atomic_store(&r->stop, true);
-    pthread_cond_signal(&r->cv);
-    pthread_mutex_unlock(&r->mu);
-    pthread_join(r->thread, NULL);
-    pthread_cond_destroy(&r->cv);
-    pthread_mutex_destroy(&r->mu);
+    ticker_stop(r->t);
     free(r);
 }
