@@ -204,13 +204,8 @@ fi
 
 # Tests with their own servers
 if [ -z "${E2E_ONLY:-}" ] && [ -z "${E2E_SKIP_SLOW:-}" ]; then
-    # crash_lifecycle_test.py runs only with E2E_LIFECYCLE_CRASH=1 until the inconsistency it
-    # found once in CI is understood (issue 15's note: a progress row counting 70 actions whose
-    # audit records and deletions are missing, after kill -9).
-    lc_crash=""
-    [ -n "${E2E_LIFECYCLE_CRASH:-}" ] && lc_crash=crash_lifecycle_test.py
     for t in drain_test.py crash_test.py crash_multipart_test.py crash_mfa_test.py \
-        crash_delete_objects_test.py $lc_crash; do
+        crash_delete_objects_test.py crash_lifecycle_test.py; do
         section "$t"
         (cd "$HERE" && E2E_TMP=$TMP E2E_STACK_DUMP_AFTER=225 timeout -k 10 240 $PY runner.py "$t")
         rc=$?
