@@ -331,7 +331,10 @@ rados_writer_commit(struct blob_writer *w, char *id)
         id[0] = '\0';
     } else if (rc < 0) {
         remove_chunks(b, w->rid, 0, w->chunks_sent + 1);
-        if (final != w->rid)
+        /* Under a given id: what was written of it, unless a blob of that
+         * id was there before: it stays (an id names immutable data, so a
+         * copy under the same id carries the same bytes). */
+        if (final != w->rid && !had_old)
             remove_chunks(b, final, 0, total);
         id[0] = '\0';
     } else {
@@ -475,7 +478,12 @@ rados_gc(struct blob *b, int (*is_live)(void *arg, struct str id), void *arg, in
         struct gc_ent e;
         uint64_t size;
 
-        if (parse_oid(name, &e) < 0 || rados_stat(b->io, name, &size, &e.mtime) < 0)
+        if (parse_oid(name, &e) < 0)
+            continue;
+        /* Ages matter only with a minimum age (cofferd's start-up sweep has
+         * none: one stat per object would cost a round trip each). */
+        e.mtime = 0;
+        if (min_age_s > 0 && rados_stat(b->io, name, &size, &e.mtime) < 0)
             continue;
         if (n == cap) {
             cap = cap == 0 ? 256 : cap * 2;
