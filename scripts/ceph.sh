@@ -12,7 +12,7 @@
 #                           COFFER_TEST_RADOS_POOL, COFFER_TEST_BLOBS (the --blobs URL)
 #   scripts/ceph.sh purge   stop, then remove the directory
 #
-# Needs the Debian packages ceph-mon, ceph-osd and ceph-common (the `ceph`,
+# Needs the Debian packages ceph-mon, ceph-osd, ceph-common and uuid-runtime (the `ceph`,
 # `rados`, `ceph-authtool` and `monmaptool` commands). Monitor ports are
 # picked free on 127.0.0.1 at start. Everything runs as the calling user in
 # its own session; memstore keeps the data in the OSD's memory (capped by
@@ -93,7 +93,7 @@ cmd_start() {
     local t0 b fsid ouuid id p1 p2 K
     t0=$(date +%s.%N)
     for b in ceph-mon ceph-osd ceph rados ceph-authtool monmaptool uuidgen python3; do
-        command -v "$b" >/dev/null || die "'$b' is missing (apt-get install ceph-mon ceph-osd ceph-common)"
+        command -v "$b" >/dev/null || die "'$b' is missing (apt-get install ceph-mon ceph-osd ceph-common uuid-runtime)"
     done
     cmd_stop
     rm -rf "$DIR"
