@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # deps.sh -- installs the Debian 12 packages Coffer builds and tests with,
 # only those missing. Needs root (or sudo).
+#
+#   bash scripts/deps.sh          build and test on the embedded backends
+#   bash scripts/deps.sh --ceph   also a single-node Ceph for the RADOS tests (scripts/ceph.sh)
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libuv1-dev node-llhttp libssl-dev libsqlite3-dev
@@ -9,6 +12,9 @@ pkgs=(build-essential pkg-config libuv1-dev node-llhttp libssl-dev libsqlite3-de
       chromium)
 # chromium: headless, for the browser CORS test (tests/e2e/test_cors.py): a page on another
 # origin uploads with a presigned PUT and reads the object back with fetch.
+if [ "${1:-}" = --ceph ]; then
+    pkgs+=(ceph-mon ceph-osd ceph-common uuid-runtime)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
