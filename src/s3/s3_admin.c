@@ -5,6 +5,7 @@
 #include "s3/s3_admin.h"
 #include "s3/s3.h"
 #include "s3/s3_dash.h"
+#include "store/blob.h"
 #include "store/health.h"
 #include "store/mtoken.h"
 #include "util/log.h"

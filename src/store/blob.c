@@ -280,3 +280,9 @@ blob_gc(struct blob *b, int (*is_live)(void *arg, struct str id), void *arg, int
 {
     return b->be->gc(b, is_live, arg, min_age_s);
 }
+
+int
+blob_probe(struct blob *b)
+{
+    return b->be->probe(b);
+}

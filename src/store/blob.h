@@ -123,4 +123,11 @@ int blob_unlink(struct blob *b, struct str id);
  * Returns the number removed or -errno. */
 int blob_gc(struct blob *b, int (*is_live)(void *arg, struct str id), void *arg, int min_age_s);
 
+/* ---- readiness ---- */
+/* 0 when the backend could store new data now, else -errno (/health/ready):
+ * files, an unnamed file can be made in DIR/tmp (a read-only, removed or
+ * full directory is caught); RADOS, an OSD of the pool answers a stat
+ * within the configured timeout. */
+int blob_probe(struct blob *b);
+
 #endif

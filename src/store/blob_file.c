@@ -496,6 +496,18 @@ files_gc(struct blob *b, int (*is_live)(void *arg, struct str id), void *arg, in
     return removed;
 }
 
+/* An unnamed file in DIR/tmp, made and dropped. */
+static int
+files_probe(struct blob *b)
+{
+    int fd = openat(b->tmp_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    return 0;
+}
+
 const struct blob_backend blob_files = {
     .name = "files",
     .open = files_open,
@@ -510,4 +522,5 @@ const struct blob_backend blob_files = {
     .open_fd = files_open_fd,
     .remove = files_remove,
     .gc = files_gc,
+    .probe = files_probe,
 };

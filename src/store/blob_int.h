@@ -40,6 +40,8 @@ struct blob_backend {
     int (*open_fd)(struct blob *b, struct str id, int *fd);
     int (*remove)(struct blob *b, struct str id);
     int (*gc)(struct blob *b, int (*is_live)(void *arg, struct str id), void *arg, int min_age_s);
+    /* Whether new data could be stored now (blob_probe()). */
+    int (*probe)(struct blob *b);
 };
 
 extern const struct blob_backend blob_files;

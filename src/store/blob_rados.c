@@ -525,6 +525,19 @@ rados_gc(struct blob *b, int (*is_live)(void *arg, struct str id), void *arg, in
     return (int)removed;
 }
 
+/* A stat of an object no blob is named after (ids are hex): the OSD that
+ * would hold it answers -ENOENT; a cluster that does not answer gives
+ * -ETIMEDOUT within the URL's timeout. */
+static int
+rados_probe(struct blob *b)
+{
+    uint64_t size;
+    time_t mtime;
+    int rc = rados_stat(b->io, "coffer-probe", &size, &mtime);
+
+    return rc == -ENOENT ? 0 : rc < 0 ? rc : 0;
+}
+
 const struct blob_backend blob_rados = {
     .name = "rados",
     .open = rados_open_be,
@@ -539,4 +552,5 @@ const struct blob_backend blob_rados = {
     .open_fd = NULL,
     .remove = rados_remove_be,
     .gc = rados_gc,
+    .probe = rados_probe,
 };

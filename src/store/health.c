@@ -1,14 +1,11 @@
 /* health.c -- store probes and figures for the admin listener; see health.h. */
 #include "common.h"
-#include "store/blob_int.h"
 #include "store/health.h"
 #include "store/md.h"
 #include "store/md_int.h"
 #include "util/metrics.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 /* BKT_STATS reads the buckets table whole (it is in test_query_plans'
  * scans_ok): a bucket row is small and a server holds thousands at most,
@@ -54,16 +51,3 @@ md_writer_stats(struct md *md, struct md_writer_stats *st)
     pthread_mutex_unlock(&md->mu);
 }
 
-int
-blob_probe(struct blob *b)
-{
-    int fd;
-
-    if (b->tmp_fd < 0)
-        return -EBADF;
-    fd = openat(b->tmp_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    close(fd);
-    return 0;
-}

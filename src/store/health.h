@@ -6,7 +6,6 @@
 
 #include <stdint.h>
 
-struct blob;
 struct mx_family;
 struct md;
 
@@ -28,9 +27,5 @@ struct md_writer_stats {
 void md_writer_stats(struct md *md, struct md_writer_stats *st);
 /* Closures per group, observed by the writer thread: coffer_md_group_jobs. */
 extern const struct mx_family md_group_jobs;
-
-/* 0 when a data file could be created now (an unnamed file in DIR/tmp, so
- * a read-only, removed or full directory is caught), else -errno. */
-int blob_probe(struct blob *b);
 
 #endif

@@ -14,9 +14,11 @@ refused); and, on a cluster this module started, a stopped OSD turns a PUT into 
 within the URL's timeout instead of a hang."""
 
 import hashlib
+import http.client
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
@@ -255,8 +257,10 @@ class RadosTest(lib.E2ETestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_config_file_blobs(self):
-        """'blobs = URL' in --config works as --blobs does."""
-        srv = lib.Server(lib.env().bin, tag="rados-conf", args=["--reclaim-grace", str(GRACE)])
+        """'blobs = URL' in --config works as --blobs does; /health/ready asks the pool."""
+        admin_port = lib.free_port()
+        srv = lib.Server(lib.env().bin, tag="rados-conf", args=[
+            "--reclaim-grace", str(GRACE), "--admin-listen", "127.0.0.1:%d" % admin_port])
         try:
             conf = os.path.join(srv.root, "cofferd.conf")
             with open(conf, "w") as f:
@@ -271,6 +275,13 @@ class RadosTest(lib.E2ETestCase):
             c.put_object(Bucket="rconf", Key="k", Body=body)
             self.assertEqual(len(self.objects() - before), 1)
             self.assertEqual(c.get_object(Bucket="rconf", Key="k")["Body"].read(), body)
+            ctx = ssl.create_default_context(cafile=os.path.join(srv.data, "tls", "ca.pem"))
+            ctx.check_hostname = False
+            conn = http.client.HTTPSConnection("127.0.0.1", admin_port, timeout=30, context=ctx)
+            conn.request("GET", "/health/ready")
+            r = conn.getresponse()
+            self.assertEqual((r.status, r.read()), (200, b"ready\n"))
+            conn.close()
         finally:
             srv.kill()
             srv.close()
