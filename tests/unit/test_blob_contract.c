@@ -139,6 +139,7 @@ test_small(void **state)
     int fd = -1;
 
     fx_open(&f, state);
+    assert_int_equal(blob_probe(f.b), 0); /* /health/ready's question */
     assert_int_equal(blob_writer_open(f.b, &w), 0);
     assert_int_equal(blob_writer_write(w, "hello ", 6), 0);
     assert_int_equal(blob_writer_write(w, "", 0), 0);
