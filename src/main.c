@@ -39,6 +39,8 @@
 struct config {
     const char *data;
     const char *blobs; /* --blobs URL (store/blob.h); NULL: DIR/blobs */
+    const char *meta;  /* --meta URL (store/md.h); NULL: DIR/meta.db */
+    const char *master_key; /* --master-key FILE; NULL: DIR/master.key */
     const char *listen;
     const char *tls_listen;
     const char *admin_listen;
@@ -58,6 +60,7 @@ struct config {
 
 static const char usage[] =
     "usage: cofferd --data DIR --listen HOST:PORT [--tls-listen HOST:PORT] [--blobs URL]\n"
+    "               [--meta URL] [--master-key FILE]\n"
     "               [--admin-listen HOST:PORT]\n"
     "               [--tls-cert FILE --tls-key FILE] [--config FILE]\n"
     "               [--domain DOMAIN] [--region REGION] [--workers N] [--max-workers N]\n"
@@ -70,6 +73,11 @@ static const char usage[] =
     "                     RADOS pool, rados://POOL?conf=CEPH_CONF[&id=CLIENT][&timeout=S]\n"
     "                     (client default admin; cluster operations fail after S seconds,\n"
     "                     default 10: 503 SlowDown, never a hang)\n"
+    "  --meta URL         where metadata lives: sqlite:PATH (default DIR/meta.db); a\n"
+    "                     postgresql:// URI is refused (no PostgreSQL backend in this build)\n"
+    "  --master-key FILE  the key that seals secrets (default DIR/master.key, created for a\n"
+    "                     new store); every gateway and coffer command of a store must use\n"
+    "                     the same key: the store keeps a check value and refuses another\n"
     "  --listen H:P       plain HTTP listener, e.g. 127.0.0.1:9000\n"
     "  --tls-listen H:P   HTTPS listener; without --tls-cert/--tls-key a self-signed CA and\n"
     "                     certificate are generated under DIR/tls (clients trust DIR/tls/ca.pem)\n"
@@ -126,6 +134,10 @@ set_opt(struct config *cfg, const char *name, const char *val)
         cfg->data = val;
     else if (strcmp(name, "blobs") == 0)
         cfg->blobs = val;
+    else if (strcmp(name, "meta") == 0)
+        cfg->meta = val;
+    else if (strcmp(name, "master-key") == 0)
+        cfg->master_key = val;
     else if (strcmp(name, "listen") == 0)
         cfg->listen = val;
     else if (strcmp(name, "tls-listen") == 0)
@@ -268,6 +280,8 @@ main(int argc, char **argv)
         {"usage-interval", required_argument, NULL, 'U'},
         {"lens-export-interval", required_argument, NULL, 'E'},
         {"blobs", required_argument, NULL, 'B'},
+        {"meta", required_argument, NULL, 'm'},
+        {"master-key", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -281,6 +295,7 @@ main(int argc, char **argv)
                          .lens_export_interval_s = 3600};
     struct srv srv = {0};
     struct md *md = NULL;
+    static struct md_url meta; /* 4 KiB: not on the stack */
     struct blob *blob = NULL;
     struct space *space = NULL;
     struct trash_reaper *reaper = NULL;
@@ -329,6 +344,14 @@ main(int argc, char **argv)
             return 2;
         }
     }
+    if (md_url_parse(cfg.meta, cfg.data, &meta, errbuf, sizeof(errbuf)) < 0) {
+        fprintf(stderr, "cofferd: %s\n", errbuf);
+        return 2;
+    }
+    if (cfg.master_key != NULL && cfg.master_key[0] == '\0') {
+        fputs("cofferd: --master-key needs a file\n", stderr);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     /* A reload (SIGHUP) during start-up must not kill the server: ignored
      * until the loop installs the handler that reopens the access log. */
@@ -360,9 +383,11 @@ main(int argc, char **argv)
         log_error("cannot open the space reserve in %s: %s", cfg.data, strerror(-rc));
         goto out;
     }
-    rc = md_open(cfg.data, &md);
+    rc = md_open_at(cfg.data, &meta, cfg.master_key, &md);
     if (rc < 0) {
-        log_error("cannot open metadata in %s: %s", cfg.data, strerror(-rc));
+        /* md_open_at() said why for a key that is not the store's. */
+        if (rc != -EKEYREJECTED)
+            log_error("cannot open metadata %s: %s", meta.sqlite_path, strerror(-rc));
         goto out;
     }
     md_set_lock_wait(md, LOCK_WAIT_MS);

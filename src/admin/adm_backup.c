@@ -231,7 +231,7 @@ adm_backup(struct adm_cli *cli)
     if (ret != 0)
         return ret;
     ret = ADM_EXIT_INTERNAL;
-    rc = md_backup_db(cli->data, db, err, sizeof(err));
+    rc = md_backup_db(cli->meta_url.sqlite_path, db, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "coffer: backup: copying the metadata: %s\n",
                 err[0] != '\0' ? err : strerror(-rc));
@@ -280,7 +280,10 @@ adm_backup(struct adm_cli *cli)
             goto out;
         }
     }
-    snprintf(a, sizeof(a), "%s/master.key", cli->data);
+    if (cli->master_key != NULL)
+        snprintf(a, sizeof(a), "%s", cli->master_key);
+    else
+        snprintf(a, sizeof(a), "%s/master.key", cli->data);
     snprintf(b, sizeof(b), "%s/master.key", cli->to);
     rc = copy_file(a, b, 0600);
     if (rc < 0 && rc != -ENOENT) {

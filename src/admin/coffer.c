@@ -735,10 +735,15 @@ static const struct cmd cmds[] = {
 static void
 usage(FILE *fp, const char *noun)
 {
-    fprintf(fp, "usage: coffer [--data DIR] [--blobs URL] COMMAND ...\n\n"
+    fprintf(fp, "usage: coffer [--data DIR] [--blobs URL] [--meta URL] [--master-key FILE] "
+                "COMMAND ...\n\n"
                 "  --data DIR   the server's data directory (default " DEFAULT_DATA_DIR ")\n"
                 "  --blobs URL  where cofferd keeps object data, as its --blobs: file:PATH\n"
                 "               (default DIR/blobs) or rados://POOL?conf=CEPH_CONF[&id=CLIENT]\n"
+                "  --meta URL   where cofferd keeps metadata, as its --meta: sqlite:PATH\n"
+                "               (default DIR/meta.db)\n"
+                "  --master-key FILE  the store's master key, as cofferd's (default\n"
+                "               DIR/master.key)\n"
                 "  --help, -h   help for coffer or for one command\n"
                 "  --version    print the version and exit\n\ncommands:\n");
     for (size_t i = 0; i < ARRAY_LEN(cmds); i++) {
@@ -750,7 +755,8 @@ usage(FILE *fp, const char *noun)
 static void
 cmd_usage(FILE *fp, const struct cmd *cmd)
 {
-    fprintf(fp, "usage: coffer [--data DIR] [--blobs URL] %s\n\n%s\n", cmd->usage, cmd->help);
+    fprintf(fp, "usage: coffer [--data DIR] [--blobs URL] [--meta URL] [--master-key FILE] %s\n\n%s\n",
+            cmd->usage, cmd->help);
 }
 
 /* Option with a value, as "--opt VALUE" or "--opt=VALUE". Returns 1 if
@@ -790,6 +796,12 @@ parse_opt(struct adm_cli *cli, int argc, char **argv, int *i)
     if (rc != 0)
         return rc > 0 ? 1 : adm_fail("%s needs a value", arg);
     rc = opt_value(argc, argv, i, "--blobs", &cli->blobs);
+    if (rc != 0)
+        return rc > 0 ? 1 : adm_fail("%s needs a value", arg);
+    rc = opt_value(argc, argv, i, "--meta", &cli->meta);
+    if (rc != 0)
+        return rc > 0 ? 1 : adm_fail("%s needs a value", arg);
+    rc = opt_value(argc, argv, i, "--master-key", &cli->master_key);
     if (rc != 0)
         return rc > 0 ? 1 : adm_fail("%s needs a value", arg);
     for (size_t k = 0; k < ARRAY_LEN(opts); k++) {
@@ -866,7 +878,9 @@ open_store(struct adm_cli *cli, const struct cmd *cmd)
     } else if (!S_ISDIR(st.st_mode)) {
         return adm_fail("data directory '%s' is not a directory", cli->data);
     }
-    rc = md_open(cli->data, &cli->md);
+    rc = md_open_at(cli->data, &cli->meta_url, cli->master_key, &cli->md);
+    if (rc == -EKEYREJECTED) /* md_open_at() said why */
+        return ADM_EXIT_USER;
     if (rc < 0) {
         fprintf(stderr, "coffer: opening the store in '%s': %s\n", cli->data, strerror(-rc));
         return ADM_EXIT_INTERNAL;
@@ -968,6 +982,14 @@ main(int argc, char **argv)
             return ret == -EINVAL ? adm_fail("%s", err) : adm_internal("--blobs", ret);
     }
 
+    {
+        char err[512];
+
+        if (md_url_parse(cli.meta, cli.data, &cli.meta_url, err, sizeof(err)) < 0)
+            return adm_fail("%s", err);
+        if (cli.master_key != NULL && cli.master_key[0] == '\0')
+            return adm_fail("--master-key needs a file");
+    }
     log_set_level(LOG_WARN);
     ret = open_store(&cli, cmd);
     if (ret != 0)

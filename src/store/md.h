@@ -27,6 +27,31 @@ struct space;   /* store/space.h */
  * DIR/master.key (created 0600 with 32 random bytes if missing). Starts the
  * writer thread. Returns 0 and an owned handle in *out, or -errno. */
 int md_open(const char *dir, struct md **out);
+
+/* Where the metadata lives, from --meta URL (md_url.c):
+ *   NULL or ""        SQLite in DIR/meta.db
+ *   sqlite:PATH       SQLite in the database file PATH (its directory must exist)
+ *   postgresql://...  refused: this build has no PostgreSQL metadata backend yet */
+#define MD_URL_PATH_MAX 4096
+
+struct md_url {
+    char sqlite_path[MD_URL_PATH_MAX]; /* the SQLite database file */
+};
+
+/* Parses url for data directory dir: 0, or -EINVAL with the reason in err
+ * (cap bytes, NUL-terminated). */
+int md_url_parse(const char *url, const char *dir, struct md_url *out, char *err, size_t cap);
+
+/* md_open() with the database of meta (md_url_parse(); NULL: DIR/meta.db)
+ * and the master key in key_path (NULL: DIR/master.key; created there, 0600,
+ * only for a store that holds no sealed secret and no key check value).
+ * The store records HMAC-SHA256(key, "coffer master key check v1") when it
+ * has none; an open with another key fails with -EKEYREJECTED (callers say
+ * "the master key FILE " MD_KEY_MISMATCH). */
+int md_open_at(const char *dir, const struct md_url *meta, const char *key_path, struct md **out);
+#define MD_KEY_MISMATCH                                                                            \
+    "is not this store's (its check value differs); every gateway and coffer command of a "       \
+    "store must use the same --master-key"
 void md_close(struct md *md); /* NULL ok; joins the writer thread */
 
 /* The calling thread's read connection, opened on first use.

@@ -32,15 +32,12 @@ open_db(const char *path, int flags, sqlite3 **db, char *err, size_t errsz)
 }
 
 int
-md_backup_db(const char *dir, const char *dest_path, char *err, size_t errsz)
+md_backup_db(const char *src_path, const char *dest_path, char *err, size_t errsz)
 {
-    char src_path[PATH_MAX];
     sqlite3 *src = NULL, *dst = NULL;
     sqlite3_backup *bk;
     int rc, fd;
 
-    if ((size_t)snprintf(src_path, sizeof(src_path), "%s/meta.db", dir) >= sizeof(src_path))
-        return -ENAMETOOLONG;
     /* The copy holds sealed secrets' metadata and key ids: 0600 from the
      * start, and never over an existing file. */
     fd = open(dest_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

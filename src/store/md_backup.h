@@ -9,11 +9,12 @@
 
 #include "util/str.h"
 
-/* Copies DIR/meta.db to dest_path (which must not exist) as one snapshot:
+/* Copies the SQLite database src_path (DIR/meta.db, or --meta's) to
+ * dest_path (which must not exist) as one snapshot:
  * a single read transaction of the source, so the copy is a state some
  * commit left. Writers of the source are not blocked (WAL). 0, or -errno
  * (-EEXIST, -EIO with SQLite's text in err, errsz bytes). */
-int md_backup_db(const char *dir, const char *dest_path, char *err, size_t errsz);
+int md_backup_db(const char *src_path, const char *dest_path, char *err, size_t errsz);
 
 /* Calls fn(arg, blob_id, upload) for every blob the metadata at db_path
  * references: the data of versions and of their multipart extents (upload

@@ -70,11 +70,11 @@ struct job {
  * each failing call leaves the reason in c->err for md_errmsg(). */
 struct md_backend {
     const char *name;
-    /* Opens the store whose local files live in dir (which exists): sets
-     * md->wconn, the writable connection, with the schema brought to the
-     * binary's version (-EPROTO if the store's is newer). On failure it has
-     * closed whatever it opened. */
-    int (*open)(struct md *md, const char *dir);
+    /* Opens the store where (md_url_parse()) names: sets md->wconn, the
+     * writable connection, with the schema brought to the binary's version
+     * (-EPROTO if the store's is newer). On failure it has closed whatever
+     * it opened. */
+    int (*open)(struct md *md, const struct md_url *where);
     /* Closes every connection open() and reader() made, md->wconn last.
      * Called once, after a successful open(), with the writer stopped. */
     void (*close)(struct md *md);

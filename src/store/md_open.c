@@ -1,6 +1,6 @@
 /* md_open.c -- opening and closing the metadata store: the data directory,
- * the backend (md_sqlite), the master key that seals secrets, the writer
- * thread; and md.h's calls that only hand over to the backend (readers,
+ * the backend (md_sqlite), the master key that seals secrets and the store's
+ * check value of it, the writer thread; and md.h's calls that only hand over to the backend (readers,
  * snapshots, error text). Rows are elsewhere: md_ident.c, md_audit.c,
  * md_bucket.c, md_upload.c. */
 #include "common.h"
@@ -36,13 +36,31 @@ fsync_dir(const char *dir)
     return rc;
 }
 
+/* The directory part of path ("." for none) in out. */
 static int
-create_master_key(const char *dir, const char *path)
+dir_of(const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+
+    if (n + 1 > cap)
+        return -ENAMETOOLONG;
+    memcpy(out, slash == NULL ? "." : path, n);
+    out[n] = '\0';
+    return 0;
+}
+
+static int
+create_master_key(const char *path)
 {
     unsigned char key[SEAL_KEY_LEN];
+    char dir[4096];
     int fd, rc = 0;
     ssize_t w;
 
+    rc = dir_of(path, dir, sizeof(dir));
+    if (rc < 0)
+        return rc;
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return -errno;
@@ -67,25 +85,25 @@ out:
     return rc;
 }
 
-/* Loads DIR/master.key; creates it only when no sealed secret exists yet, so
- * a lost key file is reported instead of silently orphaning every secret. */
+/* Loads the master key from path; creates it only for a new store (no sealed
+ * secret, no key check value), so a lost or mistyped key file is reported
+ * instead of silently orphaning every secret. */
 static int
-load_master_key(struct md *md, const char *dir, bool may_create)
+load_master_key(struct md *md, const char *path, bool may_create)
 {
-    char path[4096];
     struct stat st;
     ssize_t r;
     int fd, rc = 0;
 
-    if ((size_t)snprintf(path, sizeof(path), "%s/master.key", dir) >= sizeof(path))
-        return -ENAMETOOLONG;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == ENOENT) {
         if (!may_create) {
-            log_error("md: %s is missing but the database holds sealed secrets", path);
+            log_error("md: the master key %s is missing but the store holds sealed secrets or "
+                      "a key check value",
+                      path);
             return -ENOKEY;
         }
-        rc = create_master_key(dir, path);
+        rc = create_master_key(path);
         if (rc < 0 && rc != -EEXIST)
             return rc;
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -115,6 +133,83 @@ out:
     return rc;
 }
 
+/* ---- the key check value ------------------------------------------------ */
+
+#define KEY_CHECK_NAME "master_key_check"
+#define KEY_CHECK_MSG "coffer master key check v1"
+#define KEY_CHECK_LEN 32
+
+/* Reads the stored check value on c into out: 1, 0 if none, -errno. */
+static int
+key_check_get(struct md_conn *c, unsigned char out[KEY_CHECK_LEN])
+{
+    sqlite3_stmt *s = get(c, ST_INFO_GET);
+    struct str v;
+    int rc;
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_str(s, 1, STR_LIT(KEY_CHECK_NAME)) != 0)
+        return bind_fail(c, s);
+    rc = step(c, s);
+    if (rc == 0)
+        done(s);
+    if (rc <= 0)
+        return rc;
+    v = col_view(s, 0);
+    if (v.n != KEY_CHECK_LEN) {
+        snprintf(c->err, sizeof(c->err), "the store's key check value has %zu bytes", v.n);
+        done(s);
+        return -EIO;
+    }
+    memcpy(out, v.p, KEY_CHECK_LEN);
+    done(s);
+    return 1;
+}
+
+/* md_write job: records the check value unless one is there already. */
+static int
+key_check_put(struct md_conn *c, void *arg)
+{
+    sqlite3_stmt *s = get(c, ST_INFO_PUT);
+
+    if (s == NULL)
+        return -EIO;
+    if (bind_str(s, 1, STR_LIT(KEY_CHECK_NAME)) != 0 ||
+        bind_blob(s, 2, str_make(arg, KEY_CHECK_LEN)) != 0)
+        return bind_fail(c, s);
+    return exec(c, s);
+}
+
+/* Compares md's key with the store's check value, recording one first if the
+ * store has none (a new store, or one from before check values): 0, or
+ * -EKEYREJECTED for another key. Runs with the writer started. */
+static int
+key_check(struct md *md, const char *key_path)
+{
+    unsigned char want[KEY_CHECK_LEN], have[KEY_CHECK_LEN];
+    int rc;
+
+    hmac_sha256(md->master_key, SEAL_KEY_LEN, KEY_CHECK_MSG, strlen(KEY_CHECK_MSG), want);
+    rc = key_check_get(md_reader(md), have);
+    if (rc == 0) {
+        rc = md_write(md, key_check_put, want);
+        if (rc == 0) /* another process may have won: compare with what is stored */
+            rc = key_check_get(md_reader(md), have);
+        if (rc == 0)
+            rc = -EIO;
+    }
+    if (rc > 0)
+        rc = CRYPTO_memcmp(want, have, KEY_CHECK_LEN) == 0 ? 0 : -EKEYREJECTED;
+    if (rc == -EKEYREJECTED)
+        log_error("md: the master key %s " MD_KEY_MISMATCH, key_path);
+    else if (rc < 0)
+        log_error("md: cannot check the master key: %s", md_errmsg(md_reader(md)));
+    OPENSSL_cleanse(want, sizeof(want));
+    OPENSSL_cleanse(have, sizeof(have));
+    return rc;
+}
+
 /* ---- open, close ------------------------------------------------------------ */
 
 /* 1 if the store holds a sealed secret (any access key), 0, -errno. */
@@ -135,8 +230,17 @@ has_keys(struct md_conn *c)
 int
 md_open(const char *dir, struct md **out)
 {
+    return md_open_at(dir, NULL, NULL, out);
+}
+
+int
+md_open_at(const char *dir, const struct md_url *meta, const char *key_path, struct md **out)
+{
     struct md *md = xcalloc(1, sizeof(*md));
-    int rc;
+    struct md_url dflt;
+    unsigned char check[KEY_CHECK_LEN];
+    char key_dflt[4096], err[128];
+    int rc, secrets;
 
     md->be = &md_sqlite;
     md->lock_wait_ms = LOCK_WAIT_MS;
@@ -147,17 +251,39 @@ md_open(const char *dir, struct md **out)
         rc = -errno;
         goto fail;
     }
-    rc = md->be->open(md, dir);
+    if (meta == NULL) {
+        rc = md_url_parse(NULL, dir, &dflt, err, sizeof(err));
+        if (rc < 0)
+            goto fail;
+        meta = &dflt;
+    }
+    if (key_path == NULL) {
+        if ((size_t)snprintf(key_dflt, sizeof(key_dflt), "%s/master.key", dir) >=
+            sizeof(key_dflt)) {
+            rc = -ENAMETOOLONG;
+            goto fail;
+        }
+        key_path = key_dflt;
+    }
+    rc = md->be->open(md, meta);
     if (rc < 0)
         goto fail;
     md->be_open = true;
-    rc = has_keys(md->wconn);
+    secrets = has_keys(md->wconn);
+    if (secrets < 0) {
+        rc = secrets;
+        goto fail;
+    }
+    rc = key_check_get(md->wconn, check);
     if (rc < 0)
         goto fail;
-    rc = load_master_key(md, dir, rc == 0);
+    rc = load_master_key(md, key_path, secrets == 0 && rc == 0);
     if (rc < 0)
         goto fail;
     rc = md_writer_start(md);
+    if (rc < 0)
+        goto fail;
+    rc = key_check(md, key_path);
     if (rc < 0)
         goto fail;
     *out = md;

@@ -467,6 +467,15 @@ static const char *const md_migrations[] = {
      ") WITHOUT ROWID;"
      "CREATE INDEX dash_sessions_expires ON dash_sessions(expires_ms);"
      "CREATE INDEX dash_sessions_account ON dash_sessions(account_id);"),
+
+    /* 16 -> 17: facts about the store itself, one row each (md_open.c):
+     * 'master_key_check' is HMAC-SHA256(master key, "coffer master key
+     * check v1"), so a gateway or `coffer` given another key is refused
+     * at open instead of failing on the first sealed secret. */
+    ("CREATE TABLE store_info ("
+     "  name TEXT PRIMARY KEY,"
+     "  value BLOB NOT NULL"
+     ") WITHOUT ROWID;"),
 };
 
 /* The step that attaches AmazonS3FullAccess to existing users, and how to

@@ -58,6 +58,8 @@
     X(KEY_GET, "SELECT " KCOLS ", secret_sealed FROM keys WHERE access_key_id = ?1")               \
     X(KEY_LIST, "SELECT " KCOLS " FROM keys WHERE account_id = ?1 ORDER BY access_key_id")         \
     X(KEY_ANY, "SELECT 1 FROM keys LIMIT 1")                                                       \
+    X(INFO_GET, "SELECT value FROM store_info WHERE name = ?1")                                    \
+    X(INFO_PUT, "INSERT INTO store_info (name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING")     \
     X(KEY_DELETE, "DELETE FROM keys WHERE access_key_id = ?1")                                     \
     X(KEY_PURGE, "DELETE FROM keys WHERE expires_ms > 0 AND expires_ms <= ?1")                     \
     X(USER_INSERT, "INSERT INTO users (account_id, name, created_ms) VALUES (?1, ?2, ?3)")         \

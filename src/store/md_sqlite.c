@@ -435,7 +435,7 @@ sq_close(struct md *md)
 }
 
 static int
-sq_open(struct md *md, const char *dir)
+sq_open(struct md *md, const struct md_url *where)
 {
     int rc;
 
@@ -447,9 +447,7 @@ sq_open(struct md *md, const char *dir)
     if (pthread_key_create(&md->tls, reader_dtor) != 0)
         return -EAGAIN;
     pthread_mutex_init(&md->readers_mu, NULL);
-    md->db_path = xmalloc(strlen(dir) + sizeof("/meta.db"));
-    memcpy(md->db_path, dir, strlen(dir));
-    memcpy(md->db_path + strlen(dir), "/meta.db", sizeof("/meta.db"));
+    md->db_path = xstrdup(where->sqlite_path);
     rc = secure_db_files(md->db_path);
     if (rc < 0)
         goto fail;
