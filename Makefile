@@ -31,7 +31,7 @@ CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Werror -g $(OPT) $
 	-Isrc -I$(LLHTTP_INC) -pthread -DCOFFER_VERSION='"$(VERSION)"'
 CFLAGS ?=
 ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS) -MMD -MP
-LDLIBS := -luv -lssl -lcrypto -lsqlite3 -lexpat -ljansson -lqrencode -lz -lisal -lrados -lpthread -lm
+LDLIBS := -luv -lssl -lcrypto -lsqlite3 -lexpat -ljansson -lqrencode -lz -lisal -lpthread -lm
 LDFLAGS_ALL := $(SANFLAGS) -pthread $(LDFLAGS)
 
 LIB_SRC := $(filter-out src/main.c src/admin/coffer.c,$(wildcard src/*/*.c))

@@ -71,6 +71,8 @@ blob_open_url(const char *url, const char *dir, struct blob **out, char *err, si
     struct blob_url *u = xcalloc(1, sizeof(*u));
     int rc = blob_url_parse(url, dir, u, err, cap);
 
+    if (rc == 0 && u->kind == BLOB_RADOS)
+        rc = blob_rados_load(err, cap);
     if (rc == 0) {
         rc = open_backend(u, out);
         if (rc < 0 && u->kind == BLOB_RADOS)

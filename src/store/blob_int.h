@@ -47,6 +47,10 @@ struct blob_backend {
 extern const struct blob_backend blob_files;
 extern const struct blob_backend blob_rados;
 
+/* blob_rados.c: loads librados (dlopen, once per process): 0, or -ELIBACC
+ * with "rados:// needs librados (Debian package librados2): <why>" in err. */
+int blob_rados_load(char *err, size_t cap);
+
 #define BLOB_RADOS_MAX_INFLIGHT 2
 
 struct blob {

@@ -26,15 +26,23 @@
  * Every cluster operation is bounded by the URL's timeout (librados'
  * rados_osd_op_timeout, rados_mon_op_timeout, client_mount_timeout): a slow
  * or down cluster fails the request with -ETIMEDOUT (503 SlowDown), never
- * hangs it. No file descriptors: blob_open_fd() is -ENOTSUP. */
+ * hangs it. No file descriptors: blob_open_fd() is -ENOTSUP.
+ *
+ * librados (a C++ library, ~12 MB of RSS and ~6 ms of start-up with its
+ * dependencies) is loaded with dlopen() on the first rados:// open, not
+ * linked: binaries that never use RADOS (coffer --version, the fuzz targets)
+ * do not pay for it. Its functions are called through R, typed from
+ * <rados/librados.h>. */
 #include "common.h"
 #include "store/blob_int.h"
 #include "crypto/hash.h"
 #include "util/enc.h"
 #include "util/xmalloc.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <rados/librados.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +52,81 @@
 #define CHUNK ((size_t)4 * 1024 * 1024)
 #define SIZE_XATTR "coffer.size"
 #define OID_MAX (BLOB_ID_LEN + 1 + 8 + 1) /* "<id>.<8 hex>" */
+
+/* ---- librados, loaded on first use ---------------------------------------- */
+
+#define RADOS_FNS(X)                                                                               \
+    X(aio_create_completion2)                                                                      \
+    X(aio_get_return_value)                                                                        \
+    X(aio_release)                                                                                 \
+    X(aio_remove)                                                                                  \
+    X(aio_wait_for_complete)                                                                       \
+    X(aio_write_full)                                                                              \
+    X(conf_read_file)                                                                              \
+    X(conf_set)                                                                                    \
+    X(connect)                                                                                     \
+    X(create)                                                                                      \
+    X(create_write_op)                                                                             \
+    X(getxattr)                                                                                    \
+    X(ioctx_create)                                                                                \
+    X(ioctx_destroy)                                                                               \
+    X(nobjects_list_close)                                                                         \
+    X(nobjects_list_next)                                                                          \
+    X(nobjects_list_open)                                                                          \
+    X(read)                                                                                        \
+    X(release_write_op)                                                                            \
+    X(remove)                                                                                      \
+    X(setxattr)                                                                                    \
+    X(shutdown)                                                                                    \
+    X(stat)                                                                                        \
+    X(write_full)                                                                                  \
+    X(write_op_operate)                                                                            \
+    X(write_op_setxattr)                                                                           \
+    X(write_op_write_full)
+
+static struct {
+#define X(f) __typeof__(rados_##f) *f;
+    RADOS_FNS(X)
+#undef X
+} R;
+
+static pthread_once_t r_once = PTHREAD_ONCE_INIT;
+static char r_why[256]; /* empty once loaded */
+
+static void
+r_load(void)
+{
+    void *h = dlopen("librados.so.2", RTLD_NOW | RTLD_LOCAL);
+
+    if (h == NULL) {
+        const char *e = dlerror();
+
+        snprintf(r_why, sizeof(r_why), "%s", e != NULL ? e : "dlopen failed");
+        return;
+    }
+#define X(f)                                                                                       \
+    if (r_why[0] == '\0' && (*(void **)&R.f = dlsym(h, "rados_" #f)) == NULL)                      \
+        snprintf(r_why, sizeof(r_why), "librados.so.2 has no rados_" #f);
+    RADOS_FNS(X)
+#undef X
+    /* Never closed: the library stays for the life of the process. */
+}
+
+static bool
+r_loaded(void)
+{
+    pthread_once(&r_once, r_load);
+    return r_why[0] == '\0';
+}
+
+int
+blob_rados_load(char *err, size_t cap)
+{
+    if (r_loaded())
+        return 0;
+    snprintf(err, cap, "rados:// needs librados (Debian package librados2): %s", r_why);
+    return -ELIBACC;
+}
 
 /* The object of chunk k of blob id (BLOB_ID_LEN chars, not NUL-terminated). */
 static void
@@ -71,7 +154,7 @@ head_info(struct blob *b, const char *id, int64_t *size, int64_t *chunk)
     int n;
 
     chunk_oid(id, 0, oid);
-    n = rados_getxattr(b->io, oid, SIZE_XATTR, val, sizeof(val) - 1);
+    n = R.getxattr(b->io, oid, SIZE_XATTR, val, sizeof(val) - 1);
     if (n == -ENODATA)
         return -ENOENT;
     if (n < 0)
@@ -88,9 +171,9 @@ static void
 rados_close_be(struct blob *b)
 {
     if (b->io != NULL)
-        rados_ioctx_destroy(b->io);
+        R.ioctx_destroy(b->io);
     if (b->cluster != NULL)
-        rados_shutdown(b->cluster);
+        R.shutdown(b->cluster);
     b->io = b->cluster = NULL;
 }
 
@@ -103,26 +186,28 @@ rados_open_be(struct blob *b, const struct blob_url *url)
     int rc;
 
     b->blobs_fd = b->tmp_fd = -1;
-    rc = rados_create(&cluster, url->id);
+    if (!r_loaded()) /* blob_open_url() said why */
+        return -ELIBACC;
+    rc = R.create(&cluster, url->id);
     if (rc < 0)
         return rc;
-    rc = rados_conf_read_file(cluster, url->conf);
+    rc = R.conf_read_file(cluster, url->conf);
     snprintf(t, sizeof(t), "%d", url->timeout_s);
     if (rc == 0)
-        rc = rados_conf_set(cluster, "rados_osd_op_timeout", t);
+        rc = R.conf_set(cluster, "rados_osd_op_timeout", t);
     if (rc == 0)
-        rc = rados_conf_set(cluster, "rados_mon_op_timeout", t);
+        rc = R.conf_set(cluster, "rados_mon_op_timeout", t);
     if (rc == 0)
-        rc = rados_conf_set(cluster, "client_mount_timeout", t);
+        rc = R.conf_set(cluster, "client_mount_timeout", t);
     if (rc == 0)
-        rc = rados_connect(cluster);
+        rc = R.connect(cluster);
     if (rc < 0) {
-        rados_shutdown(cluster);
+        R.shutdown(cluster);
         return rc;
     }
-    rc = rados_ioctx_create(cluster, url->pool, &io);
+    rc = R.ioctx_create(cluster, url->pool, &io);
     if (rc < 0) {
-        rados_shutdown(cluster);
+        R.shutdown(cluster);
         return rc;
     }
     b->cluster = cluster;
@@ -150,9 +235,9 @@ wait_oldest(struct blob_writer *w)
     rados_completion_t c = w->inflight[0];
     int rc;
 
-    rados_aio_wait_for_complete(c);
-    rc = rados_aio_get_return_value(c);
-    rados_aio_release(c);
+    R.aio_wait_for_complete(c);
+    rc = R.aio_get_return_value(c);
+    R.aio_release(c);
     w->n_inflight--;
     memmove(w->inflight, w->inflight + 1, (size_t)w->n_inflight * sizeof(w->inflight[0]));
     return rc < 0 ? rc : 0;
@@ -185,13 +270,13 @@ send_chunk(struct blob_writer *w)
         if (rc < 0)
             return rc;
     }
-    rc = rados_aio_create_completion2(NULL, NULL, &c);
+    rc = R.aio_create_completion2(NULL, NULL, &c);
     if (rc < 0)
         return rc;
     chunk_oid(w->rid, w->chunks_sent, oid);
-    rc = rados_aio_write_full(w->b->io, oid, c, w->buf, w->buf_n);
+    rc = R.aio_write_full(w->b->io, oid, c, w->buf, w->buf_n);
     if (rc < 0) {
-        rados_aio_release(c);
+        R.aio_release(c);
         return rc;
     }
     w->inflight[w->n_inflight++] = c;
@@ -248,17 +333,17 @@ remove_chunks(struct blob *b, const char *id, int64_t from, int64_t to)
 
         for (; from < to && n < REMOVE_BATCH; from++) {
             chunk_oid(id, (uint32_t)from, oid);
-            if (rados_aio_create_completion2(NULL, NULL, &c[n]) < 0)
+            if (R.aio_create_completion2(NULL, NULL, &c[n]) < 0)
                 continue;
-            if (rados_aio_remove(b->io, oid, c[n]) < 0) {
-                rados_aio_release(c[n]);
+            if (R.aio_remove(b->io, oid, c[n]) < 0) {
+                R.aio_release(c[n]);
                 continue;
             }
             n++;
         }
         for (int i = 0; i < n; i++) {
-            rados_aio_wait_for_complete(c[i]);
-            rados_aio_release(c[i]);
+            R.aio_wait_for_complete(c[i]);
+            R.aio_release(c[i]);
         }
     }
 }
@@ -276,8 +361,8 @@ copy_chunks(struct blob *b, const char *src, const char *dst, uint32_t n)
 
         chunk_oid(src, k, from);
         chunk_oid(dst, k, to);
-        got = rados_read(b->io, from, buf, CHUNK, 0);
-        rc = got < 0 ? got : rados_write_full(b->io, to, buf, (size_t)got);
+        got = R.read(b->io, from, buf, CHUNK, 0);
+        rc = got < 0 ? got : R.write_full(b->io, to, buf, (size_t)got);
     }
     free(buf);
     return rc;
@@ -298,13 +383,13 @@ rados_writer_commit(struct blob_writer *w, char *id)
     snprintf(val, sizeof(val), "%" PRId64 " %zu", w->size, CHUNK);
     if (w->chunks_sent == 0) {
         /* One chunk: data and size in one atomic operation. */
-        rados_write_op_t op = rados_create_write_op();
+        rados_write_op_t op = R.create_write_op();
 
         chunk_oid(final, 0, oid);
-        rados_write_op_write_full(op, w->buf != NULL ? w->buf : "", w->buf_n);
-        rados_write_op_setxattr(op, SIZE_XATTR, val, strlen(val));
-        rc = rados_write_op_operate(op, b->io, oid, NULL, 0);
-        rados_release_write_op(op);
+        R.write_op_write_full(op, w->buf != NULL ? w->buf : "", w->buf_n);
+        R.write_op_setxattr(op, SIZE_XATTR, val, strlen(val));
+        rc = R.write_op_operate(op, b->io, oid, NULL, 0);
+        R.release_write_op(op);
         total = 1;
     } else {
         if (w->buf_n > 0)
@@ -322,7 +407,7 @@ rados_writer_commit(struct blob_writer *w, char *id)
         }
         chunk_oid(final, 0, oid);
         if (rc == 0)
-            rc = rados_setxattr(b->io, oid, SIZE_XATTR, val, strlen(val));
+            rc = R.setxattr(b->io, oid, SIZE_XATTR, val, strlen(val));
     }
     if (rc == -ETIMEDOUT) {
         /* The cluster does not answer: removing would only wait once more
@@ -382,7 +467,7 @@ rados_read_be(struct blob_reader *r, int64_t off, void *p, size_t n)
         if ((int64_t)len > r->size - off)
             len = (size_t)(r->size - off);
         chunk_oid(r->id, (uint32_t)k, oid);
-        got = rados_read(r->b->io, oid, q, len, (uint64_t)in);
+        got = R.read(r->b->io, oid, q, len, (uint64_t)in);
         if (got < 0)
             return done > 0 ? done : got;
         if (got == 0) /* a chunk shorter than the size says: damaged */
@@ -417,7 +502,7 @@ rados_remove_be(struct blob *b, struct str id)
     /* The head first: from then on the blob does not exist, and what a
      * crash leaves of the rest is an orphan for blob_gc(). */
     chunk_oid(id.p, 0, oid);
-    rc = rados_remove(b->io, oid);
+    rc = R.remove(b->io, oid);
     if (rc < 0)
         return rc;
     remove_chunks(b, id.p, 1, n_chunks(size, chunk));
@@ -471,10 +556,10 @@ rados_gc(struct blob *b, int (*is_live)(void *arg, struct str id), void *arg, in
     time_t now = time(NULL);
     int rc;
 
-    rc = rados_nobjects_list_open(b->io, &ctx);
+    rc = R.nobjects_list_open(b->io, &ctx);
     if (rc < 0)
         return rc;
-    while ((rc = rados_nobjects_list_next(ctx, &name, NULL, NULL)) == 0) {
+    while ((rc = R.nobjects_list_next(ctx, &name, NULL, NULL)) == 0) {
         struct gc_ent e;
         uint64_t size;
 
@@ -483,7 +568,7 @@ rados_gc(struct blob *b, int (*is_live)(void *arg, struct str id), void *arg, in
         /* Ages matter only with a minimum age (cofferd's start-up sweep has
          * none: one stat per object would cost a round trip each). */
         e.mtime = 0;
-        if (min_age_s > 0 && rados_stat(b->io, name, &size, &e.mtime) < 0)
+        if (min_age_s > 0 && R.stat(b->io, name, &size, &e.mtime) < 0)
             continue;
         if (n == cap) {
             cap = cap == 0 ? 256 : cap * 2;
@@ -491,7 +576,7 @@ rados_gc(struct blob *b, int (*is_live)(void *arg, struct str id), void *arg, in
         }
         ents[n++] = e;
     }
-    rados_nobjects_list_close(ctx);
+    R.nobjects_list_close(ctx);
     if (rc != -ENOENT) { /* -ENOENT ends the listing; anything else: do nothing */
         free(ents);
         return rc;
@@ -516,7 +601,7 @@ rados_gc(struct blob *b, int (*is_live)(void *arg, struct str id), void *arg, in
                 char oid[OID_MAX];
 
                 chunk_oid(ents[k].id, ents[k].k, oid);
-                any |= rados_remove(b->io, oid) == 0;
+                any |= R.remove(b->io, oid) == 0;
             }
             removed += any;
         }
@@ -533,7 +618,7 @@ rados_probe(struct blob *b)
 {
     uint64_t size;
     time_t mtime;
-    int rc = rados_stat(b->io, "coffer-probe", &size, &mtime);
+    int rc = R.stat(b->io, "coffer-probe", &size, &mtime);
 
     return rc == -ENOENT ? 0 : rc < 0 ? rc : 0;
 }
