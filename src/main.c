@@ -263,6 +263,25 @@ gc_is_live(void *arg, struct str id)
     return md_blob_referenced(md_reader(arg), id) != 0;
 }
 
+/* An exclusive lock on path for the life of the process: its fd, or -1
+ * after saying why ("another cofferd is running on WHAT"). */
+static int
+take_lock(const char *path, const char *what)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+
+        log_error("%s: %s%s", path, e == EWOULDBLOCK ? "another cofferd is running on " : "",
+                  e == EWOULDBLOCK ? what : strerror(e));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -309,7 +328,8 @@ main(int argc, char **argv)
     bool admin_running = false;
     char mtoken[MTOKEN_LEN + 1];
     char host[256], cert[PATH_MAX], key[PATH_MAX], lock_path[PATH_MAX], errbuf[512];
-    int port, opt, idx = 0, rc, status = 1, lock_fd;
+    char meta_lock[MD_URL_PATH_MAX + 16];
+    int port, opt, idx = 0, rc, status = 1, lock_fd, meta_lock_fd = -1;
 
     /* Options given on the command line win over the config file, so read
      * the file first. */
@@ -366,12 +386,18 @@ main(int argc, char **argv)
      * does not take it). With --blobs rados:// too: the metadata is still
      * SQLite in DIR, and the sweep lists the whole pool. */
     snprintf(lock_path, sizeof(lock_path), "%s/cofferd.lock", cfg.data);
-    lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
-        log_error("%s: %s", lock_path,
-                  errno == EWOULDBLOCK ? "another cofferd is running on this data directory"
-                                       : strerror(errno));
+    lock_fd = take_lock(lock_path, "this data directory");
+    if (lock_fd < 0)
         return 1;
+    /* And one per metadata store when --meta puts it elsewhere: two
+     * cofferds with their own DIR on one database would each run the
+     * background work (lifecycle, reaper, usage, exports) of one store. */
+    snprintf(meta_lock, sizeof(meta_lock), "%s/meta.db", cfg.data);
+    if (strcmp(meta.sqlite_path, meta_lock) != 0) {
+        snprintf(meta_lock, sizeof(meta_lock), "%s.cofferd.lock", meta.sqlite_path);
+        meta_lock_fd = take_lock(meta_lock, "this metadata store");
+        if (meta_lock_fd < 0)
+            return 1;
     }
     if (log_access_open(cfg.access_log) < 0) {
         log_error("cannot open access log %s: %s", cfg.access_log, strerror(errno));
@@ -537,6 +563,8 @@ out:
     blob_close(blob);
     md_close(md);
     space_close(space);
+    if (meta_lock_fd >= 0)
+        close(meta_lock_fd);
     close(lock_fd); /* releases the data directory */
     return status;
 }

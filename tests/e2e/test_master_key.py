@@ -127,6 +127,15 @@ class MasterKeyTest(lib.E2ETestCase):
                        endpoint=a.http)
         self.assertEqual(c.list_buckets()["Owner"]["ID"] != "", True)
         self.assertFalse(os.path.exists(os.path.join(a.data, "meta.db")))
+
+        # One cofferd per metadata store: a second one with a data directory of its own (its
+        # own DIR lock) on the same --meta is refused while the first runs.
+        b = self.server(args=["--config", conf, "--master-key", os.path.join(a.data,
+                                                                             "master.key")])
+        b.spawn()
+        self.assertEqual(b.proc.wait(30), 1)
+        with open(b.log) as f:
+            self.assertIn("another cofferd is running on this metadata store", f.read())
         self.assertEqual(a.stop(), 0)
 
     def test_meta_refused(self):
