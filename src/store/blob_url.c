@@ -3,6 +3,7 @@
  * or a value too long is refused with a message naming it. */
 #include "common.h"
 #include "store/blob.h"
+#include "util/enc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -27,44 +28,19 @@ fail(char *err, size_t cap, const char *fmt, ...)
     return -EINVAL;
 }
 
-static int
-hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes the n bytes at p (%XX escapes) into out (cap bytes with the NUL):
- * 0, or -1 for a bad escape, a NUL byte, or a value that does not fit. */
+ * 0, or -1 for a bad escape, a NUL byte, or a value whose text does not
+ * fit (its decoded form is never longer). */
 static int
 decode(const char *p, size_t n, char *out, size_t cap)
 {
-    size_t k = 0;
+    int k;
 
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)p[i];
-
-        if (c == '%') {
-            int hi, lo;
-
-            if (i + 2 >= n)
-                return -1;
-            hi = hex_val(p[i + 1]);
-            lo = hex_val(p[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = hi * 16 + lo;
-            i += 2;
-        }
-        if (c == 0 || k + 1 >= cap)
-            return -1;
-        out[k++] = (char)c;
-    }
+    if (n >= cap)
+        return -1;
+    k = uri_decode(str_make(p, n), out);
+    if (k < 0 || memchr(out, '\0', (size_t)k) != NULL)
+        return -1;
     out[k] = '\0';
     return 0;
 }
