@@ -16,6 +16,7 @@
 #include "store/trash.h"
 #include "util/log.h"
 #include "util/str.h"
+#include "util/xmalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -182,6 +183,11 @@ set_opt(struct config *cfg, const char *name, const char *val)
     return 0;
 }
 
+/* The config file's values: cfg points into them for the life of the
+ * process, so they are kept here (reachable, never freed). */
+static char *config_values[64];
+static size_t n_config_values;
+
 /* Reads 'name = value' lines; '#' starts a comment. */
 static int
 load_config(struct config *cfg, const char *path)
@@ -214,7 +220,14 @@ load_config(struct config *cfg, const char *path)
         for (end = eq + strlen(eq); end > eq && (end[-1] == ' ' || end[-1] == '\t'); end--)
             ;
         *end = '\0';
-        if (set_opt(cfg, p, strdup(eq)) < 0)
+        if (n_config_values == ARRAY_LEN(config_values)) {
+            fprintf(stderr, "cofferd: %s:%d: more than %zu settings\n", path, lineno,
+                    ARRAY_LEN(config_values));
+            fclose(fp);
+            return -1;
+        }
+        config_values[n_config_values] = xstrdup(eq);
+        if (set_opt(cfg, p, config_values[n_config_values++]) < 0)
             goto bad;
     }
     fclose(fp);
