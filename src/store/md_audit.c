@@ -52,22 +52,13 @@ md_audit_add(struct md_conn *c, int64_t time_ms, const char *event, struct str p
 }
 
 int
-md_audit_list(struct md_conn *c, int64_t after_id, size_t limit, struct arena *a,
-              struct md_audit **out, size_t *n)
+md_audit_rows(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_audit **out,
+              size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_AUDIT_LIST);
     struct md_audit *arr = NULL;
     size_t cap = 0;
     int rc;
 
-    *out = NULL;
-    *n = 0;
-    if (s == NULL)
-        return -EIO;
-    if (limit == 0)
-        return 0;
-    if (bind_i64(s, 1, after_id) | bind_i64(s, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit))
-        return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
         struct md_audit *e;
 
@@ -88,4 +79,21 @@ md_audit_list(struct md_conn *c, int64_t after_id, size_t limit, struct arena *a
     done(s);
     *out = arr;
     return 0;
+}
+
+int
+md_audit_list(struct md_conn *c, int64_t after_id, size_t limit, struct arena *a,
+              struct md_audit **out, size_t *n)
+{
+    sqlite3_stmt *s = get(c, ST_AUDIT_LIST);
+
+    *out = NULL;
+    *n = 0;
+    if (s == NULL)
+        return -EIO;
+    if (limit == 0)
+        return 0;
+    if (bind_i64(s, 1, after_id) | bind_i64(s, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit))
+        return bind_fail(c, s);
+    return md_audit_rows(c, s, a, out, n);
 }

@@ -202,10 +202,7 @@ md_dash_mfa_events(struct md_conn *c, int64_t account_id, struct str account_nam
                    struct arena *a, struct md_audit **out, size_t *n)
 {
     sqlite3_stmt *s = get(c, ST_DASH_MFA_EVENTS);
-    struct md_audit *arr = NULL;
     const char *label = arena_printf(a, "account:%.*s", (int)account_name.n, account_name.p);
-    size_t cap = 0;
-    int rc;
 
     *out = NULL;
     *n = 0;
@@ -216,24 +213,5 @@ md_dash_mfa_events(struct md_conn *c, int64_t account_id, struct str account_nam
     if (bind_i64(s, 1, account_id) | bind_str(s, 2, str_c(label)) |
         bind_i64(s, 3, limit_i64(limit)) | bind_i64(s, 4, MD_DASH_AUDIT_SCAN))
         return bind_fail(c, s);
-    while ((rc = step(c, s)) > 0) {
-        struct md_audit *e;
-
-        arr = grow(a, arr, *n, &cap, sizeof(*arr));
-        e = &arr[(*n)++];
-        e->id = col_i64(s, 0);
-        e->time_ms = col_i64(s, 1);
-        e->event = col_str(s, 2, a, false);
-        e->principal = col_str(s, 3, a, true);
-        e->bucket = col_str(s, 4, a, true);
-        e->key = col_str(s, 5, a, true);
-        e->version_id = col_str(s, 6, a, true);
-        e->source = col_str(s, 7, a, true);
-        e->detail = col_str(s, 8, a, true);
-    }
-    if (rc < 0)
-        return rc;
-    done(s);
-    *out = arr;
-    return 0;
+    return md_audit_rows(c, s, a, out, n);
 }

@@ -147,6 +147,12 @@ int md_vid_make(int64_t seq, char out[MD_VID_LEN + 1]);
 struct str md_successor(struct str prefix, struct arena *a);
 struct str md_lower_bound(struct str prefix, struct str after, bool inclusive, bool *strict);
 
+/* md_audit.c: steps s, bound, whose columns are the audit table's in
+ * AUDIT_LIST's order, into an arena array: 0 with *out and *n, or -errno. */
+struct md_audit;
+int md_audit_rows(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_audit **out,
+                  size_t *n);
+
 /* md_iam.c: bumps the policy generation (md_policy_gen()) in the open
  * transaction: every write that changes what someone may do calls it. */
 int md_policy_gen_bump(struct md_conn *c);
