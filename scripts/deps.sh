@@ -4,6 +4,8 @@
 #
 #   bash scripts/deps.sh          build and test on the embedded backends
 #   bash scripts/deps.sh --ceph   also a single-node Ceph for the RADOS tests (scripts/ceph.sh)
+#   bash scripts/deps.sh --pg     also PostgreSQL 15 and libpq for the PostgreSQL metadata
+#                                 backend and its tests (scripts/pg.sh); options combine
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libuv1-dev node-llhttp libssl-dev libsqlite3-dev
@@ -12,9 +14,12 @@ pkgs=(build-essential pkg-config libuv1-dev node-llhttp libssl-dev libsqlite3-de
       chromium)
 # chromium: headless, for the browser CORS test (tests/e2e/test_cors.py): a page on another
 # origin uploads with a presigned PUT and reads the object back with fetch.
-if [ "${1:-}" = --ceph ]; then
-    pkgs+=(ceph-mon ceph-osd ceph-common uuid-runtime)
-fi
+for opt in "$@"; do
+    case $opt in
+    --ceph) pkgs+=(ceph-mon ceph-osd ceph-common uuid-runtime) ;;
+    --pg) pkgs+=(postgresql-15 postgresql-contrib libpq-dev) ;;
+    esac
+done
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
