@@ -13,8 +13,11 @@
  * (never reused, as AUTOINCREMENT); versions.seq comes from the
  * version_seq counter, so it is a plain key; BLOB -> bytea; TEXT -> text
  * COLLATE "C" (byte order, SQLite's BINARY: S3 listing order); NOCASE ->
- * citext COLLATE "C" (lower() under "C" folds ASCII only, as NOCASE; the
- * order is the byte order of the folded names, as NOCASE); WITHOUT ROWID
+ * citext COLLATE "C": equal when lower() makes them equal, ordered by the
+ * bytes of the lowered names, as NOCASE. citext lowers with the database's
+ * LC_CTYPE (not the column's collation), so beyond ASCII it folds more than
+ * NOCASE unless that is C; the names are ASCII ([\w+=,.@-], iam_util.c and
+ * adm_user.c check), so the two agree on every name stored. WITHOUT ROWID
  * dropped; the audit table's append-only triggers as one plpgsql function.
  * coffer_schema holds the version md_pg.c checks at open.
  * Included only by md_pg.c (and its tests). */
