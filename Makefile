@@ -1,6 +1,7 @@
 # Coffer -- one GNU Makefile (Redis, LMDB). Debian 12 packages only.
 #   make            bin/cofferd and bin/coffer
-#   make test       unit tests + end-to-end tests with real clients (the README's test command)
+#   make test       unit tests + end-to-end tests with real clients, on the embedded store and
+#                   again on PostgreSQL metadata (the README's test command)
 #   make check      unit tests only
 #   make run        install missing packages, build, start cofferd on ./data
 #   make lint       include arrows and cycles (scripts/check-includes.sh), then cppcheck
@@ -28,7 +29,7 @@ endif
 # The one version string: `cofferd --version` and `coffer --version` print it.
 VERSION := 0.9.0
 CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Werror -g $(OPT) $(SANFLAGS) \
-	-Isrc -I$(LLHTTP_INC) -pthread -DCOFFER_VERSION='"$(VERSION)"'
+	-Isrc -I$(LLHTTP_INC) -I/usr/include/postgresql -pthread -DCOFFER_VERSION='"$(VERSION)"'
 CFLAGS ?=
 ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS) -MMD -MP
 LDLIBS := -luv -lssl -lcrypto -lsqlite3 -lexpat -ljansson -lqrencode -lz -lisal -lpthread -lm
@@ -46,7 +47,7 @@ LIB := $(BUILD)/libcoffer.a
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test check e2e run deps clean bench lint fuzz fuzz-build fault
+.PHONY: all test check e2e e2e-pg run deps test-deps clean bench lint fuzz fuzz-build fault
 all: $(BIN)/cofferd $(BIN)/coffer
 
 $(BUILD)/%.o: src/%.c
@@ -107,10 +108,15 @@ fault: $(BIN)-fault/cofferd
 e2e: all fault
 	BIN=$(BIN) FAULT_BIN=$(BIN)-fault bash tests/e2e/run.sh
 
+# The suite again on PostgreSQL metadata (tests/e2e/run-pg.sh starts and stops its server).
+e2e-pg: all fault
+	BIN=$(BIN) FAULT_BIN=$(BIN)-fault bash tests/e2e/run-pg.sh
+
 # The README's test command: everything (installing missing packages first).
-test: deps
+test: test-deps
 	$(MAKE) check
 	$(MAKE) e2e
+	$(MAKE) e2e-pg
 
 # Fuzzing: each tests/fuzz/fuzz_NAME.c is a libFuzzer target seeded from tests/fuzz/corpus/NAME/.
 # The library is rebuilt with clang and coverage hooks into build-fuzz/ (kept apart from build/).
@@ -137,6 +143,10 @@ lint:
 
 deps:
 	bash scripts/deps.sh
+
+# The tests also need a PostgreSQL server (e2e-pg).
+test-deps:
+	bash scripts/deps.sh --pg
 
 run: deps
 	$(MAKE) all

@@ -4,20 +4,23 @@
 #
 #   bash scripts/deps.sh          build and test on the embedded backends
 #   bash scripts/deps.sh --ceph   also a single-node Ceph for the RADOS tests (scripts/ceph.sh)
-#   bash scripts/deps.sh --pg     also PostgreSQL 15 and libpq for the PostgreSQL metadata
-#                                 backend and its tests (scripts/pg.sh); options combine
+#   bash scripts/deps.sh --pg     also a PostgreSQL 15 server for the PostgreSQL metadata tests
+#                                 (scripts/pg.sh); options combine
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libuv1-dev node-llhttp libssl-dev libsqlite3-dev
       libexpat1-dev libjansson-dev libqrencode-dev libcmocka-dev libisal-dev zlib1g-dev librados-dev
+      libpq-dev
       s3cmd rclone oathtool zbar-tools curl openssl clang libfuzzer-14-dev libclang-rt-14-dev cppcheck
       chromium)
+# librados-dev, libpq-dev: headers only; librados2 and libpq5 are loaded when a rados:// or
+# postgresql:// store is opened.
 # chromium: headless, for the browser CORS test (tests/e2e/test_cors.py): a page on another
 # origin uploads with a presigned PUT and reads the object back with fetch.
 for opt in "$@"; do
     case $opt in
     --ceph) pkgs+=(ceph-mon ceph-osd ceph-common uuid-runtime) ;;
-    --pg) pkgs+=(postgresql-15 postgresql-contrib libpq-dev) ;;
+    --pg) pkgs+=(postgresql-15 postgresql-contrib) ;;
     esac
 done
 missing=()

@@ -14,6 +14,7 @@
 #include "store/md_usage.h"
 #include "store/space.h"
 #include "store/trash.h"
+#include "util/conf.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/xmalloc.h"
@@ -36,6 +37,8 @@
  * (the admin CLI) before its client gets 503 SlowDown: a CLI command holds
  * it for milliseconds, anything longer is a stuck process. */
 #define LOCK_WAIT_MS 2000
+/* The age of unreferenced data the start-up sweep removes in a shared store. */
+#define SHARED_ORPHAN_AGE_S 86400
 
 struct config {
     const char *data;
@@ -188,54 +191,29 @@ set_opt(struct config *cfg, const char *name, const char *val)
 static char *config_values[64];
 static size_t n_config_values;
 
-/* Reads 'name = value' lines; '#' starts a comment. */
+static int
+config_line(void *arg, const char *name, const char *val)
+{
+    struct config *cfg = arg;
+
+    if (n_config_values == ARRAY_LEN(config_values))
+        return -1;
+    config_values[n_config_values] = xstrdup(val);
+    return set_opt(cfg, name, config_values[n_config_values++]);
+}
+
+/* Reads the config file's 'name = value' lines (util/conf.h). */
 static int
 load_config(struct config *cfg, const char *path)
 {
-    FILE *fp = fopen(path, "r");
-    char line[1024];
-    int lineno = 0;
+    int rc = conf_each(path, config_line, cfg);
 
-    if (fp == NULL) {
-        fprintf(stderr, "cofferd: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    while (fgets(line, sizeof(line), fp) != NULL) {
-        char *p = line, *eq, *end;
-        lineno++;
-        p[strcspn(p, "#\r\n")] = '\0';
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '\0')
-            continue;
-        eq = strchr(p, '=');
-        if (eq == NULL)
-            goto bad;
-        for (end = eq; end > p && (end[-1] == ' ' || end[-1] == '\t'); end--)
-            ;
-        *end = '\0';
-        eq++;
-        while (*eq == ' ' || *eq == '\t')
-            eq++;
-        for (end = eq + strlen(eq); end > eq && (end[-1] == ' ' || end[-1] == '\t'); end--)
-            ;
-        *end = '\0';
-        if (n_config_values == ARRAY_LEN(config_values)) {
-            fprintf(stderr, "cofferd: %s:%d: more than %zu settings\n", path, lineno,
-                    ARRAY_LEN(config_values));
-            fclose(fp);
-            return -1;
-        }
-        config_values[n_config_values] = xstrdup(eq);
-        if (set_opt(cfg, p, config_values[n_config_values++]) < 0)
-            goto bad;
-    }
-    fclose(fp);
-    return 0;
-bad:
-    fprintf(stderr, "cofferd: %s:%d: not a known 'name = value' setting\n", path, lineno);
-    fclose(fp);
-    return -1;
+    if (rc < 0)
+        fprintf(stderr, "cofferd: %s: %s\n", path, strerror(-rc));
+    else if (rc > 0)
+        fprintf(stderr, "cofferd: %s:%d: not a known 'name = value' setting (at most %zu)\n",
+                path, rc, ARRAY_LEN(config_values));
+    return rc == 0 ? 0 : -1;
 }
 
 static int
@@ -406,7 +384,7 @@ main(int argc, char **argv)
      * cofferds with their own DIR on one database would each run the
      * background work (lifecycle, reaper, usage, exports) of one store. */
     snprintf(meta_lock, sizeof(meta_lock), "%s/meta.db", cfg.data);
-    if (strcmp(meta.sqlite_path, meta_lock) != 0) {
+    if (meta.sqlite_path[0] != '\0' && strcmp(meta.sqlite_path, meta_lock) != 0) {
         snprintf(meta_lock, sizeof(meta_lock), "%s.cofferd.lock", meta.sqlite_path);
         meta_lock_fd = take_lock(meta_lock, "this metadata store");
         if (meta_lock_fd < 0)
@@ -426,7 +404,8 @@ main(int argc, char **argv)
     if (rc < 0) {
         /* md_open_at() said why for a key that is not the store's. */
         if (rc != -EKEYREJECTED)
-            log_error("cannot open metadata %s: %s", meta.sqlite_path, strerror(-rc));
+            log_error("cannot open metadata %s: %s",
+                      meta.sqlite_path[0] ? meta.sqlite_path : "(PostgreSQL)", strerror(-rc));
         goto out;
     }
     md_set_lock_wait(md, LOCK_WAIT_MS);
@@ -438,8 +417,10 @@ main(int argc, char **argv)
     }
     blob_set_space(blob, space);
     /* Nothing is in flight yet, so every unreferenced file is an orphan of
-     * a crash between data rename and metadata commit. */
-    rc = blob_gc(blob, gc_is_live, md, 0);
+     * a crash between data rename and metadata commit. Not so in a store
+     * other gateways share: there only data a day old goes, which no
+     * upload still being written can be. */
+    rc = blob_gc(blob, gc_is_live, md, md_shared(md) ? SHARED_ORPHAN_AGE_S : 0);
     if (rc > 0)
         log_info("removed %d orphan data file(s)", rc);
     else if (rc < 0)

@@ -30,6 +30,7 @@ struct adm_cli {
     const char *blobs; /* --blobs URL (store/blob.h); NULL: DIR/blobs */
     const char *meta;  /* --meta URL (store/md.h); NULL: DIR/meta.db */
     const char *master_key; /* --master-key FILE; NULL: DIR/master.key */
+    const char *config;     /* --config FILE; NULL: DIR/cofferd.conf when there is one */
     struct md_url meta_url; /* meta parsed */
     /* Option values; NULL when not given. */
     const char *account, *user, *serial, *seed_b32, *code1, *code2, *since, *limit;

@@ -225,6 +225,9 @@ adm_backup(struct adm_cli *cli)
     struct walk w = {0};
     int ret = ADM_EXIT_INTERNAL, rc;
 
+    if (cli->meta_url.sqlite_path[0] == '\0')
+        return adm_fail("backup copies an embedded (SQLite) store; metadata in PostgreSQL is "
+                        "backed up with PostgreSQL's own tools (pg_dump, pg_basebackup)");
     if ((size_t)snprintf(db, sizeof(db), "%s/meta.db", cli->to) >= sizeof(db))
         return adm_fail("'%s': name too long", cli->to);
     ret = prepare_dest(cli->to);

@@ -5,6 +5,7 @@
 #include "common.h"
 #include "admin/adm.h"
 #include "store/md_dash.h"
+#include "util/conf.h"
 #include "util/tm.h"
 
 #include <errno.h>
@@ -60,38 +61,40 @@ find_account(struct adm_cli *cli, struct md_account *out)
     return rc;
 }
 
+struct conf_url {
+    char *out;
+    size_t cap;
+    bool found;
+};
+
+static int
+conf_url_line(void *arg, const char *name, const char *val)
+{
+    struct conf_url *u = arg;
+    size_t n = strlen(val);
+
+    if (u->found || strcmp(name, "admin-listen") != 0 || n == 0 || n > URL_MAX - 16)
+        return 0;
+    /* A wildcard address is reached on the loopback from this host. */
+    if (n > 8 && memcmp(val, "0.0.0.0:", 8) == 0)
+        snprintf(u->out, u->cap, "https://127.0.0.1%s", val + 7);
+    else
+        snprintf(u->out, u->cap, "https://%s", val);
+    u->found = true;
+    return 0;
+}
+
 /* The admin listener from DATA/cofferd.conf ("admin-listen = HOST:PORT"),
  * as https://HOST:PORT in out; false when there is no such file or line. */
 static bool
 url_from_conf(const char *data, char *out, size_t cap)
 {
-    char path[4096], line[URL_MAX];
-    bool found = false;
-    FILE *fp;
+    struct conf_url u = {.out = out, .cap = cap};
+    char path[4096];
 
     snprintf(path, sizeof(path), "%s/" CONF_FILE, data);
-    fp = fopen(path, "r");
-    if (fp == NULL)
-        return false;
-    while (!found && fgets(line, sizeof(line), fp) != NULL) {
-        struct str l = str_trim(str_c(line)), k, v;
-
-        while (l.n > 0 && (l.p[l.n - 1] == '\n' || l.p[l.n - 1] == '\r'))
-            l.n--;
-        if (!str_split(l, '=', &k, &v) || !str_eq_c(str_trim(k), "admin-listen"))
-            continue;
-        v = str_trim(v);
-        if (v.n == 0 || v.n > URL_MAX - 16)
-            continue;
-        /* A wildcard address is reached on the loopback from this host. */
-        if (v.n > 8 && memcmp(v.p, "0.0.0.0:", 8) == 0)
-            snprintf(out, cap, "https://127.0.0.1%.*s", (int)(v.n - 7), v.p + 7);
-        else
-            snprintf(out, cap, "https://%.*s", (int)v.n, v.p);
-        found = true;
-    }
-    fclose(fp);
-    return found;
+    (void)conf_each(path, conf_url_line, &u);
+    return u.found;
 }
 
 int

@@ -13,9 +13,11 @@
 #include "store/blob.h"
 #include "store/md.h"
 #include "util/arena.h"
+#include "util/conf.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/tm.h"
+#include "util/xmalloc.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -732,18 +735,67 @@ static const struct cmd cmds[] = {
 
 /* ---- argument handling -------------------------------------------------- */
 
+/* The config file's values, kept for the life of the process. */
+static char *conf_values[3];
+
+static int
+conf_line(void *arg, const char *name, const char *val)
+{
+    static const char *const names[] = {"blobs", "meta", "master-key"};
+    struct adm_cli *cli = arg;
+    const char **field[] = {&cli->blobs, &cli->meta, &cli->master_key};
+
+    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+        if (strcmp(name, names[i]) != 0)
+            continue;
+        if (conf_values[i] == NULL) {
+            conf_values[i] = xstrdup(val);
+            if (*field[i] == NULL) /* an option given wins */
+                *field[i] = conf_values[i];
+        }
+    }
+    return 0; /* cofferd's other settings are not the CLI's business */
+}
+
+/* Where the store is, from cofferd's config file: --config FILE, or
+ * DIR/cofferd.conf if it exists; 0 or an exit status. */
+static int
+store_conf(struct adm_cli *cli)
+{
+    char path[4096];
+    int rc;
+
+    if (cli->config == NULL) {
+        if ((size_t)snprintf(path, sizeof(path), "%s/cofferd.conf", cli->data) >= sizeof(path))
+            return adm_fail("--data: path too long");
+        if (access(path, F_OK) != 0)
+            return 0;
+    } else {
+        snprintf(path, sizeof(path), "%s", cli->config);
+    }
+    rc = conf_each(path, conf_line, cli);
+    if (rc < 0)
+        return adm_fail("%s: %s", path, strerror(-rc));
+    if (rc > 0)
+        return adm_fail("%s:%d: not a 'name = value' line", path, rc);
+    return 0;
+}
+
 static void
 usage(FILE *fp, const char *noun)
 {
-    fprintf(fp, "usage: coffer [--data DIR] [--blobs URL] [--meta URL] [--master-key FILE] "
-                "COMMAND ...\n\n"
+    fprintf(fp, "usage: coffer [--data DIR] [--config FILE] [--blobs URL] [--meta URL] "
+                "[--master-key FILE] COMMAND ...\n\n"
                 "  --data DIR   the server's data directory (default " DEFAULT_DATA_DIR ")\n"
                 "  --blobs URL  where cofferd keeps object data, as its --blobs: file:PATH\n"
                 "               (default DIR/blobs) or rados://POOL?conf=CEPH_CONF[&id=CLIENT]\n"
                 "  --meta URL   where cofferd keeps metadata, as its --meta: sqlite:PATH\n"
-                "               (default DIR/meta.db)\n"
+                "               (default DIR/meta.db) or postgresql://...\n"
                 "  --master-key FILE  the store's master key, as cofferd's (default\n"
                 "               DIR/master.key)\n"
+                "  --config FILE  cofferd's config file: its blobs, meta and master-key\n"
+                "               lines apply unless given as options (default\n"
+                "               DIR/cofferd.conf when it exists)\n"
                 "  --help, -h   help for coffer or for one command\n"
                 "  --version    print the version and exit\n\ncommands:\n");
     for (size_t i = 0; i < ARRAY_LEN(cmds); i++) {
@@ -755,7 +807,8 @@ usage(FILE *fp, const char *noun)
 static void
 cmd_usage(FILE *fp, const struct cmd *cmd)
 {
-    fprintf(fp, "usage: coffer [--data DIR] [--blobs URL] [--meta URL] [--master-key FILE] %s\n\n%s\n",
+    fprintf(fp, "usage: coffer [--data DIR] [--config FILE] [--blobs URL] [--meta URL] "
+                "[--master-key FILE] %s\n\n%s\n",
             cmd->usage, cmd->help);
 }
 
@@ -802,6 +855,9 @@ parse_opt(struct adm_cli *cli, int argc, char **argv, int *i)
     if (rc != 0)
         return rc > 0 ? 1 : adm_fail("%s needs a value", arg);
     rc = opt_value(argc, argv, i, "--master-key", &cli->master_key);
+    if (rc != 0)
+        return rc > 0 ? 1 : adm_fail("%s needs a value", arg);
+    rc = opt_value(argc, argv, i, "--config", &cli->config);
     if (rc != 0)
         return rc > 0 ? 1 : adm_fail("%s needs a value", arg);
     for (size_t k = 0; k < ARRAY_LEN(opts); k++) {
@@ -971,6 +1027,9 @@ main(int argc, char **argv)
     cli.args = cli.pos + n_words;
     if (cli.data[0] == '\0')
         return adm_fail("--data needs a directory");
+    ret = store_conf(&cli);
+    if (ret != 0)
+        return ret;
     if (cli.blobs != NULL) {
         struct blob_url *u = calloc(1, sizeof(*u));
         char err[512];

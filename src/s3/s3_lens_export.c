@@ -636,7 +636,8 @@ tick(void *arg, atomic_bool *stop)
     int64_t now, wake, boundary;
 
     r->stop = stop;
-    run_all(r);
+    if (md_lease(r->md, MD_LEASE_LENS)) /* one gateway of a shared store */
+        run_all(r);
     now = tm_now_ms();
     wake = now + r->interval_s * 1000;
     boundary = (md_usage_day(now) + 1) * MD_USAGE_DAY_MS + 60000;

@@ -409,7 +409,12 @@ tick(void *arg, atomic_bool *stop)
     struct s3_lc_opts o = {.day_s = r->day_s, .max_rate = 10000, .stop = stop};
     struct s3_lc_stats st;
     int64_t t0 = tm_now_ms();
-    int rc = s3_lc_pass(r->md, &o, &st);
+    int rc;
+
+    /* In a shared store one gateway runs the passes (md_lease()). */
+    if (!md_lease(r->md, MD_LEASE_LIFECYCLE))
+        return next_wake_ms(r, tm_now_ms());
+    rc = s3_lc_pass(r->md, &o, &st);
 
     if (rc < 0 && rc != -EINTR)
         log_warn("lifecycle: pass failed: %s (resumes at the next pass)", strerror(-rc));

@@ -14,7 +14,7 @@ int
 md_bucket_stats(struct md *md, struct md_bucket_stats *st)
 {
     struct md_conn *c = md_reader(md);
-    sqlite3_stmt *s;
+    struct stmt *s;
     int rc;
 
     *st = (struct md_bucket_stats){0};

@@ -31,11 +31,13 @@ int md_open(const char *dir, struct md **out);
 /* Where the metadata lives, from --meta URL (md_url.c):
  *   NULL or ""        SQLite in DIR/meta.db
  *   sqlite:PATH       SQLite in the database file PATH (its directory must exist)
- *   postgresql://...  refused: this build has no PostgreSQL metadata backend yet */
+ *   postgresql://... or postgres://...
+ *                     PostgreSQL, a libpq connection URI, passed on as given */
 #define MD_URL_PATH_MAX 4096
 
 struct md_url {
-    char sqlite_path[MD_URL_PATH_MAX]; /* the SQLite database file */
+    char sqlite_path[MD_URL_PATH_MAX]; /* the SQLite database file; "" for PostgreSQL */
+    char pg_uri[MD_URL_PATH_MAX];      /* the PostgreSQL URI; "" for SQLite */
 };
 
 /* Parses url for data directory dir: 0, or -EINVAL with the reason in err
@@ -53,6 +55,26 @@ int md_open_at(const char *dir, const struct md_url *meta, const char *key_path,
     "is not this store's (its check value differs); every gateway and coffer command of a "       \
     "store must use the same --master-key"
 void md_close(struct md *md); /* NULL ok; joins the writer thread */
+
+/* true when other gateways may use the store at the same time (PostgreSQL):
+ * nothing in it is known to be this process's alone. */
+bool md_shared(const struct md *md);
+
+/* Background work that runs on one gateway of a store at a time. */
+enum md_lease {
+    MD_LEASE_LIFECYCLE,
+    MD_LEASE_REAPER,
+    MD_LEASE_USAGE,
+    MD_LEASE_LENS,
+    MD_LEASE__COUNT
+};
+
+/* true while this process holds lease which: always for a store only one
+ * cofferd opens (SQLite); in a shared store (PostgreSQL) a session advisory
+ * lock taken on a connection of its own, kept while that connection lives,
+ * so another gateway takes the work over when this one dies. Called before
+ * each run of the work; cheap when held. */
+bool md_lease(struct md *md, enum md_lease which);
 
 /* The calling thread's read connection, opened on first use.
  * Borrowed: valid until md_close(). */

@@ -18,7 +18,7 @@ static int
 set_col(struct md_conn *c, enum st id, int64_t row, bool is_str, int64_t v, struct str sv,
         bool bump)
 {
-    sqlite3_stmt *s = get(c, id);
+    struct stmt *s = get(c, id);
     int rc;
 
     if (s == NULL)

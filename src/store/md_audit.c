@@ -10,7 +10,7 @@
 
 /* Binds v as TEXT, NULL when absent; cut at AUDIT_FIELD_MAX bytes. */
 static int
-bind_audit(sqlite3_stmt *s, int i, struct str v)
+bind_audit(struct stmt *s, int i, struct str v)
 {
     if (v.p == NULL)
         return bind_null(s, i);
@@ -20,7 +20,7 @@ bind_audit(sqlite3_stmt *s, int i, struct str v)
 int
 md_audit_append(struct md_conn *c, const struct md_audit *e)
 {
-    sqlite3_stmt *s = get(c, ST_AUDIT_INSERT);
+    struct stmt *s = get(c, ST_AUDIT_INSERT);
 
     if (s == NULL)
         return -EIO;
@@ -52,7 +52,7 @@ md_audit_add(struct md_conn *c, int64_t time_ms, const char *event, struct str p
 }
 
 int
-md_audit_rows(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_audit **out,
+md_audit_rows(struct md_conn *c, struct stmt *s, struct arena *a, struct md_audit **out,
               size_t *n)
 {
     struct md_audit *arr = NULL;
@@ -85,7 +85,7 @@ int
 md_audit_list(struct md_conn *c, int64_t after_id, size_t limit, struct arena *a,
               struct md_audit **out, size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_AUDIT_LIST);
+    struct stmt *s = get(c, ST_AUDIT_LIST);
 
     *out = NULL;
     *n = 0;

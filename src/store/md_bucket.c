@@ -19,7 +19,7 @@ int
 md_bucket_create(struct md_conn *c, struct str name, int64_t account_id, struct str region,
                  int64_t now_ms, int64_t *id)
 {
-    sqlite3_stmt *s = get(c, ST_BKT_INSERT);
+    struct stmt *s = get(c, ST_BKT_INSERT);
     int rc;
 
     if (s == NULL)
@@ -34,7 +34,7 @@ md_bucket_create(struct md_conn *c, struct str name, int64_t account_id, struct 
 }
 
 static void
-row_bucket(sqlite3_stmt *s, struct arena *a, struct md_bucket *out)
+row_bucket(struct stmt *s, struct arena *a, struct md_bucket *out)
 {
     out->id = col_i64(s, 0);
     out->name = col_str(s, 1, a, false);
@@ -55,7 +55,7 @@ row_bucket(sqlite3_stmt *s, struct arena *a, struct md_bucket *out)
 int
 md_bucket_get(struct md_conn *c, struct str name, struct arena *a, struct md_bucket *out)
 {
-    sqlite3_stmt *s = get(c, ST_BKT_GET);
+    struct stmt *s = get(c, ST_BKT_GET);
     int rc;
 
     if (s == NULL)
@@ -74,7 +74,7 @@ int
 md_bucket_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_bucket **out,
                size_t *n)
 {
-    sqlite3_stmt *s = get(c, account_id ? ST_BKT_LIST_ACCT : ST_BKT_LIST_ALL);
+    struct stmt *s = get(c, account_id ? ST_BKT_LIST_ACCT : ST_BKT_LIST_ALL);
     struct md_bucket *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -121,7 +121,7 @@ int
 md_bucket_set_versioning(struct md_conn *c, int64_t bucket_id, enum md_versioning v,
                          enum md_mfa mfa)
 {
-    sqlite3_stmt *s = get(c, ST_BKT_SET_VER);
+    struct stmt *s = get(c, ST_BKT_SET_VER);
     int rc;
 
     if (s == NULL)
@@ -137,7 +137,7 @@ md_bucket_set_versioning(struct md_conn *c, int64_t bucket_id, enum md_versionin
 int
 md_bucket_set_lifecycle(struct md_conn *c, int64_t bucket_id, struct str xml)
 {
-    sqlite3_stmt *s = get(c, ST_BKT_SET_LC);
+    struct stmt *s = get(c, ST_BKT_SET_LC);
     int rc;
 
     if (s == NULL)
@@ -200,7 +200,7 @@ md_vid_parse(struct str vid, int64_t *seq)
 /* ---- object versions ---------------------------------------------------- */
 
 static void
-row_version(sqlite3_stmt *s, struct arena *a, struct md_version *v, bool with_inline)
+row_version(struct stmt *s, struct arena *a, struct md_version *v, bool with_inline)
 {
     v->seq = col_i64(s, 0);
     v->bucket_id = col_i64(s, 1);
@@ -228,7 +228,7 @@ int
 md_version_get(struct md_conn *c, int64_t bucket_id, struct str key, struct str version_id,
                struct arena *a, struct md_version *out)
 {
-    sqlite3_stmt *s = get(c, version_id.p ? ST_V_GET_VID : ST_V_GET_LATEST);
+    struct stmt *s = get(c, version_id.p ? ST_V_GET_VID : ST_V_GET_LATEST);
     int rc;
 
     if (s == NULL)
@@ -247,7 +247,7 @@ md_version_get(struct md_conn *c, int64_t bucket_id, struct str key, struct str 
 int
 md_version_get_seq(struct md_conn *c, int64_t seq, struct arena *a, struct md_version *out)
 {
-    sqlite3_stmt *s = get(c, ST_V_GET_SEQ);
+    struct stmt *s = get(c, ST_V_GET_SEQ);
     int rc;
 
     if (s == NULL)
@@ -265,7 +265,7 @@ md_version_get_seq(struct md_conn *c, int64_t seq, struct arena *a, struct md_ve
 int
 md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a)
 {
-    sqlite3_stmt *s = get(c, ST_V_NEXT_SEQ);
+    struct stmt *s = get(c, ST_V_NEXT_SEQ);
     struct str vid = v->version_id;
     char gen[MD_VID_LEN + 1];
     int64_t seq;
@@ -370,7 +370,7 @@ struct list {
 /* Binds ?1 bucket, ?2 lower bound, ?3 upper bound (if the statement has
  * it) and ?4 the remaining limit, then appends the rows to l. */
 static int
-list_run(struct md_conn *c, sqlite3_stmt *s, struct list *l, int64_t bucket_id, struct str lo,
+list_run(struct md_conn *c, struct stmt *s, struct list *l, int64_t bucket_id, struct str lo,
          struct str hi, int64_t seq)
 {
     size_t left = l->limit - l->n;
@@ -411,7 +411,7 @@ md_list_objects(struct md_conn *c, int64_t bucket_id, struct str prefix, struct 
     struct list l = {.a = a, .limit = limit};
     struct str pfx = prefix.p ? prefix : STR_LIT("");
     struct str hi = md_successor(pfx, a), lo;
-    sqlite3_stmt *s;
+    struct stmt *s;
     bool strict;
     int rc = 0;
 
@@ -442,7 +442,7 @@ md_list_versions(struct md_conn *c, int64_t bucket_id, struct str prefix, struct
     struct list l = {.a = a, .limit = limit};
     struct str pfx = prefix.p ? prefix : STR_LIT("");
     struct str hi = md_successor(pfx, a), lo;
-    sqlite3_stmt *s;
+    struct stmt *s;
     bool strict;
     int rc;
 
@@ -485,7 +485,7 @@ md_blob_referenced(struct md_conn *c, struct str blob_id)
     int rc = 0;
 
     for (size_t i = 0; i < ARRAY_LEN(refs) && rc == 0; i++) {
-        sqlite3_stmt *s = get(c, refs[i]);
+        struct stmt *s = get(c, refs[i]);
 
         if (s == NULL)
             return -EIO;
@@ -501,7 +501,7 @@ md_blob_referenced(struct md_conn *c, struct str blob_id)
 int
 md_bucket_count_versions(struct md_conn *c, int64_t bucket_id, int64_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_V_COUNT);
+    struct stmt *s = get(c, ST_V_COUNT);
     int rc;
 
     if (s == NULL)

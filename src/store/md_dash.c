@@ -41,7 +41,7 @@ md_dash_token_key(struct str t, struct md_dash_key *key)
 
 /* The stored hash in column i equals k's, compared in constant time. */
 static bool
-hash_ok(sqlite3_stmt *s, int i, const struct md_dash_key *k)
+hash_ok(struct stmt *s, int i, const struct md_dash_key *k)
 {
     struct str h = col_view(s, i);
 
@@ -52,25 +52,21 @@ static int
 add(struct md_conn *c, enum st id, const struct md_dash_key *k, int64_t account_id,
     int64_t now_ms, int64_t expires_ms)
 {
-    sqlite3_stmt *s = get(c, id);
-    int rc;
+    struct stmt *s = get(c, id);
 
     if (s == NULL)
         return -EIO;
     if (bind_str(s, 1, str_c(k->sel)) | bind_blob(s, 2, str_make((const char *)k->hash, 32)) |
         bind_i64(s, 3, account_id) | bind_i64(s, 4, now_ms) | bind_i64(s, 5, expires_ms))
         return bind_fail(c, s);
-    rc = exec(c, s);
-    /* A selector is 71 random bits: a collision is a constraint error. */
-    if (rc < 0 && sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return -EEXIST;
-    return rc;
+    /* A selector is 71 random bits: a collision is -EEXIST. */
+    return exec(c, s);
 }
 
 static int
 prune(struct md_conn *c, int64_t now_ms)
 {
-    sqlite3_stmt *s = get(c, ST_DASH_LOGIN_PRUNE);
+    struct stmt *s = get(c, ST_DASH_LOGIN_PRUNE);
     int rc;
 
     if (s == NULL)
@@ -103,7 +99,7 @@ int
 md_dash_login_use(struct md_conn *c, const struct md_dash_key *k, int64_t now_ms,
                   const struct md_dash_key *sk, int64_t session_expires_ms, int64_t *account_id)
 {
-    sqlite3_stmt *s = get(c, ST_DASH_LOGIN_GET);
+    struct stmt *s = get(c, ST_DASH_LOGIN_GET);
     int64_t acct = 0, expires = 0;
     bool used = false, match = false;
     int rc;
@@ -118,7 +114,7 @@ md_dash_login_use(struct md_conn *c, const struct md_dash_key *k, int64_t now_ms
         match = hash_ok(s, 0, k);
         acct = col_i64(s, 1);
         expires = col_i64(s, 2);
-        used = sqlite3_column_type(s, 3) != SQLITE_NULL;
+        used = !col_null(s, 3);
     }
     if (rc < 0)
         return rc;
@@ -150,7 +146,7 @@ int
 md_dash_session_get(struct md_conn *c, const struct md_dash_key *k, int64_t now_ms,
                     int64_t *account_id)
 {
-    sqlite3_stmt *s = get(c, ST_DASH_SESS_GET);
+    struct stmt *s = get(c, ST_DASH_SESS_GET);
     bool ok = false;
     int rc;
 
@@ -173,7 +169,7 @@ md_dash_session_get(struct md_conn *c, const struct md_dash_key *k, int64_t now_
 int
 md_dash_session_end(struct md_conn *c, const struct md_dash_key *k)
 {
-    sqlite3_stmt *s = get(c, ST_DASH_SESS_GET);
+    struct stmt *s = get(c, ST_DASH_SESS_GET);
     bool match = false;
     int rc;
 
@@ -201,7 +197,7 @@ int
 md_dash_mfa_events(struct md_conn *c, int64_t account_id, struct str account_name, size_t limit,
                    struct arena *a, struct md_audit **out, size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_DASH_MFA_EVENTS);
+    struct stmt *s = get(c, ST_DASH_MFA_EVENTS);
     const char *label = arena_printf(a, "account:%.*s", (int)account_name.n, account_name.p);
 
     *out = NULL;

@@ -29,7 +29,7 @@ md_policy_gen_bump(struct md_conn *c)
 int
 md_policy_gen(struct md_conn *c, int64_t *gen)
 {
-    sqlite3_stmt *s = get(c, ST_GEN_GET);
+    struct stmt *s = get(c, ST_GEN_GET);
     int rc;
 
     if (s == NULL)
@@ -46,7 +46,7 @@ md_policy_gen(struct md_conn *c, int64_t *gen)
 static int
 entity_account(struct md_conn *c, enum md_entity kind, int64_t id, int64_t *account_id)
 {
-    sqlite3_stmt *s;
+    struct stmt *s;
     int rc;
 
     switch (kind) {
@@ -90,7 +90,7 @@ has_policies(struct md_conn *c, enum md_entity kind, int64_t id)
 static int
 entity_write(struct md_conn *c, enum st id, enum md_entity kind, int64_t entity_id, struct str v)
 {
-    sqlite3_stmt *s = get(c, id);
+    struct stmt *s = get(c, id);
     int rc;
 
     if (s == NULL)
@@ -110,7 +110,7 @@ entity_write(struct md_conn *c, enum st id, enum md_entity kind, int64_t entity_
 int
 md_group_create(struct md_conn *c, struct md_group *g)
 {
-    sqlite3_stmt *s = get(c, ST_GRP_INSERT);
+    struct stmt *s = get(c, ST_GRP_INSERT);
     struct str path = g->path.n > 0 ? g->path : STR_LIT("/");
     int rc;
 
@@ -128,7 +128,7 @@ md_group_create(struct md_conn *c, struct md_group *g)
 }
 
 static void
-row_group(sqlite3_stmt *s, struct arena *a, struct md_group *out)
+row_group(struct stmt *s, struct arena *a, struct md_group *out)
 {
     out->id = col_i64(s, 0);
     out->account_id = col_i64(s, 1);
@@ -139,7 +139,7 @@ row_group(sqlite3_stmt *s, struct arena *a, struct md_group *out)
 }
 
 static int
-group_one(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_group *out)
+group_one(struct md_conn *c, struct stmt *s, struct arena *a, struct md_group *out)
 {
     int rc = step(c, s);
 
@@ -151,7 +151,7 @@ group_one(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_group *
 }
 
 static int
-group_rows(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_group **out, size_t *n)
+group_rows(struct md_conn *c, struct stmt *s, struct arena *a, struct md_group **out, size_t *n)
 {
     struct md_group *arr = NULL;
     size_t cap = 0;
@@ -171,7 +171,7 @@ group_rows(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_group 
 int
 md_group_get(struct md_conn *c, int64_t id, struct arena *a, struct md_group *out)
 {
-    sqlite3_stmt *s = get(c, ST_GRP_GET);
+    struct stmt *s = get(c, ST_GRP_GET);
 
     if (s == NULL)
         return -EIO;
@@ -184,7 +184,7 @@ int
 md_group_get_by_name(struct md_conn *c, int64_t account_id, struct str name, struct arena *a,
                      struct md_group *out)
 {
-    sqlite3_stmt *s = get(c, ST_GRP_GET_NAME);
+    struct stmt *s = get(c, ST_GRP_GET_NAME);
 
     if (s == NULL)
         return -EIO;
@@ -197,7 +197,7 @@ int
 md_group_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_group **out,
               size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_GRP_LIST);
+    struct stmt *s = get(c, ST_GRP_LIST);
 
     *out = NULL;
     *n = 0;
@@ -245,7 +245,7 @@ int
 md_group_members(struct md_conn *c, int64_t group_id, struct arena *a, struct md_user **out,
                  size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_GM_MEMBERS);
+    struct stmt *s = get(c, ST_GM_MEMBERS);
     struct md_user *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -277,7 +277,7 @@ int
 md_user_groups(struct md_conn *c, int64_t user_id, struct arena *a, struct md_group **out,
                size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_GM_GROUPS);
+    struct stmt *s = get(c, ST_GM_GROUPS);
 
     *out = NULL;
     *n = 0;
@@ -293,7 +293,7 @@ md_user_groups(struct md_conn *c, int64_t user_id, struct arena *a, struct md_gr
 int
 md_role_create(struct md_conn *c, struct md_role *r)
 {
-    sqlite3_stmt *s = get(c, ST_ROLE_INSERT);
+    struct stmt *s = get(c, ST_ROLE_INSERT);
     struct str path = r->path.n > 0 ? r->path : STR_LIT("/");
     int rc;
 
@@ -318,7 +318,7 @@ md_role_create(struct md_conn *c, struct md_role *r)
 }
 
 static void
-row_role(sqlite3_stmt *s, struct arena *a, struct md_role *out)
+row_role(struct stmt *s, struct arena *a, struct md_role *out)
 {
     out->id = col_i64(s, 0);
     out->account_id = col_i64(s, 1);
@@ -332,7 +332,7 @@ row_role(sqlite3_stmt *s, struct arena *a, struct md_role *out)
 }
 
 static int
-role_one(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_role *out)
+role_one(struct md_conn *c, struct stmt *s, struct arena *a, struct md_role *out)
 {
     int rc = step(c, s);
 
@@ -346,7 +346,7 @@ role_one(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_role *ou
 int
 md_role_get(struct md_conn *c, int64_t id, struct arena *a, struct md_role *out)
 {
-    sqlite3_stmt *s = get(c, ST_ROLE_GET);
+    struct stmt *s = get(c, ST_ROLE_GET);
 
     if (s == NULL)
         return -EIO;
@@ -359,7 +359,7 @@ int
 md_role_get_by_name(struct md_conn *c, int64_t account_id, struct str name, struct arena *a,
                     struct md_role *out)
 {
-    sqlite3_stmt *s = get(c, ST_ROLE_GET_NAME);
+    struct stmt *s = get(c, ST_ROLE_GET_NAME);
 
     if (s == NULL)
         return -EIO;
@@ -372,7 +372,7 @@ int
 md_role_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_role **out,
              size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_ROLE_LIST);
+    struct stmt *s = get(c, ST_ROLE_LIST);
     struct md_role *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -418,7 +418,7 @@ md_role_delete(struct md_conn *c, int64_t id)
 int
 md_role_set_trust(struct md_conn *c, int64_t id, struct str doc)
 {
-    sqlite3_stmt *s = get(c, ST_ROLE_SET_TRUST);
+    struct stmt *s = get(c, ST_ROLE_SET_TRUST);
     int rc;
 
     if (s == NULL)
@@ -441,7 +441,7 @@ int
 md_inline_put(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct str name,
               struct str doc)
 {
-    sqlite3_stmt *s;
+    struct stmt *s;
     int64_t account_id;
     int rc;
 
@@ -463,7 +463,7 @@ md_inline_put(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct 
 }
 
 static void
-row_inline(sqlite3_stmt *s, struct arena *a, struct md_inline_policy *out)
+row_inline(struct stmt *s, struct arena *a, struct md_inline_policy *out)
 {
     out->name = col_str(s, 0, a, false);
     out->document = col_str(s, 1, a, false);
@@ -473,7 +473,7 @@ int
 md_inline_get(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct str name,
               struct arena *a, struct md_inline_policy *out)
 {
-    sqlite3_stmt *s = get(c, ST_INL_GET);
+    struct stmt *s = get(c, ST_INL_GET);
     int rc;
 
     if (s == NULL)
@@ -492,7 +492,7 @@ int
 md_inline_list(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct arena *a,
                struct md_inline_policy **out, size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_INL_LIST);
+    struct stmt *s = get(c, ST_INL_LIST);
     struct md_inline_policy *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -525,7 +525,7 @@ md_inline_delete(struct md_conn *c, enum md_entity kind, int64_t entity_id, stru
 int
 md_attach(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct str arn)
 {
-    sqlite3_stmt *s;
+    struct stmt *s;
     int64_t account_id;
     int rc;
 
@@ -556,7 +556,7 @@ int
 md_attached_list(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct arena *a,
                  struct str **out, size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_ATT_LIST);
+    struct stmt *s = get(c, ST_ATT_LIST);
     struct str *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -582,7 +582,7 @@ int
 md_policy_entities(struct md_conn *c, int64_t account_id, struct str arn, struct arena *a,
                    struct md_attachment **out, size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_ATT_ENTITIES);
+    struct stmt *s = get(c, ST_ATT_ENTITIES);
     struct md_attachment *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -612,7 +612,7 @@ md_policy_entities(struct md_conn *c, int64_t account_id, struct str arn, struct
 int
 md_policy_attachment_count(struct md_conn *c, int64_t account_id, struct str arn, int64_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_ATT_COUNT);
+    struct stmt *s = get(c, ST_ATT_COUNT);
     int rc;
 
     if (s == NULL)
@@ -633,7 +633,7 @@ int
 md_principal_policies(struct md_conn *c, enum md_entity kind, int64_t id, struct arena *a,
                       struct md_principal_policy **out, size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_PRINCIPAL_POLICIES);
+    struct stmt *s = get(c, ST_PRINCIPAL_POLICIES);
     struct md_principal_policy *arr = NULL;
     size_t cap = 0;
     int rc;

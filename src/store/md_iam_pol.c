@@ -13,7 +13,7 @@
 static int
 version_insert(struct md_conn *c, int64_t policy_id, int version, struct str doc, int64_t now_ms)
 {
-    sqlite3_stmt *s = get(c, ST_PV_INSERT);
+    struct stmt *s = get(c, ST_PV_INSERT);
 
     if (s == NULL)
         return -EIO;
@@ -26,7 +26,7 @@ version_insert(struct md_conn *c, int64_t policy_id, int version, struct str doc
 int
 md_policy_create(struct md_conn *c, struct md_policy *p, struct str doc)
 {
-    sqlite3_stmt *s = get(c, ST_POL_INSERT);
+    struct stmt *s = get(c, ST_POL_INSERT);
     struct str path = p->path.n > 0 ? p->path : STR_LIT("/");
     int rc;
 
@@ -54,7 +54,7 @@ md_policy_create(struct md_conn *c, struct md_policy *p, struct str doc)
 }
 
 static void
-row_policy(sqlite3_stmt *s, struct arena *a, struct md_policy *out)
+row_policy(struct stmt *s, struct arena *a, struct md_policy *out)
 {
     out->id = col_i64(s, 0);
     out->account_id = col_i64(s, 1);
@@ -70,7 +70,7 @@ row_policy(sqlite3_stmt *s, struct arena *a, struct md_policy *out)
 }
 
 static int
-policy_one(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_policy *out)
+policy_one(struct md_conn *c, struct stmt *s, struct arena *a, struct md_policy *out)
 {
     int rc = step(c, s);
 
@@ -84,7 +84,7 @@ policy_one(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_policy
 int
 md_policy_get(struct md_conn *c, int64_t id, struct arena *a, struct md_policy *out)
 {
-    sqlite3_stmt *s = get(c, ST_POL_GET);
+    struct stmt *s = get(c, ST_POL_GET);
 
     if (s == NULL)
         return -EIO;
@@ -96,7 +96,7 @@ md_policy_get(struct md_conn *c, int64_t id, struct arena *a, struct md_policy *
 int
 md_policy_get_by_arn(struct md_conn *c, struct str arn, struct arena *a, struct md_policy *out)
 {
-    sqlite3_stmt *s = get(c, ST_POL_GET_ARN);
+    struct stmt *s = get(c, ST_POL_GET_ARN);
 
     if (s == NULL)
         return -EIO;
@@ -109,7 +109,7 @@ int
 md_policy_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_policy **out,
                size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_POL_LIST);
+    struct stmt *s = get(c, ST_POL_LIST);
     struct md_policy *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -152,7 +152,7 @@ md_policy_delete(struct md_conn *c, int64_t id)
 static int
 version_state(struct md_conn *c, int64_t policy_id, int *last, int *def, int *count)
 {
-    sqlite3_stmt *s = get(c, ST_POL_VER_STATE);
+    struct stmt *s = get(c, ST_POL_VER_STATE);
     int rc;
 
     if (s == NULL)
@@ -174,7 +174,7 @@ int
 md_policy_version_add(struct md_conn *c, int64_t policy_id, struct str doc, bool set_default,
                       int64_t now_ms, int *version)
 {
-    sqlite3_stmt *s;
+    struct stmt *s;
     int last, def, count, rc;
 
     if (doc.n == 0)
@@ -201,7 +201,7 @@ md_policy_version_add(struct md_conn *c, int64_t policy_id, struct str doc, bool
 }
 
 static void
-row_version(sqlite3_stmt *s, struct arena *a, struct md_policy_version *out)
+row_version(struct stmt *s, struct arena *a, struct md_policy_version *out)
 {
     out->version = col_int(s, 0);
     out->document = col_str(s, 1, a, false);
@@ -213,7 +213,7 @@ int
 md_policy_version_get(struct md_conn *c, int64_t policy_id, int version, struct arena *a,
                       struct md_policy_version *out)
 {
-    sqlite3_stmt *s = get(c, ST_PV_GET);
+    struct stmt *s = get(c, ST_PV_GET);
     int rc;
 
     if (s == NULL)
@@ -232,7 +232,7 @@ int
 md_policy_version_list(struct md_conn *c, int64_t policy_id, bool with_docs, struct arena *a,
                        struct md_policy_version **out, size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_PV_LIST);
+    struct stmt *s = get(c, ST_PV_LIST);
     struct md_policy_version *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -273,7 +273,7 @@ md_policy_version_delete(struct md_conn *c, int64_t policy_id, int version)
 int
 md_policy_set_default(struct md_conn *c, int64_t policy_id, int version, int64_t now_ms)
 {
-    sqlite3_stmt *s = get(c, ST_POL_SET_DEFAULT);
+    struct stmt *s = get(c, ST_POL_SET_DEFAULT);
     int rc;
 
     if (s == NULL)

@@ -23,7 +23,7 @@
 int
 md_account_create(struct md_conn *c, struct str name, int64_t now_ms, int64_t *id)
 {
-    sqlite3_stmt *s = get(c, ST_ACCT_INSERT);
+    struct stmt *s = get(c, ST_ACCT_INSERT);
     unsigned char rnd[32];
     char canon[2 * sizeof(rnd) + 1];
     int rc;
@@ -43,7 +43,7 @@ md_account_create(struct md_conn *c, struct str name, int64_t now_ms, int64_t *i
 }
 
 static void
-row_account(sqlite3_stmt *s, struct arena *a, struct md_account *out)
+row_account(struct stmt *s, struct arena *a, struct md_account *out)
 {
     out->id = col_i64(s, 0);
     out->name = col_str(s, 1, a, false);
@@ -53,7 +53,7 @@ row_account(sqlite3_stmt *s, struct arena *a, struct md_account *out)
 }
 
 static int
-account_get(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_account *out)
+account_get(struct md_conn *c, struct stmt *s, struct arena *a, struct md_account *out)
 {
     int rc = step(c, s);
 
@@ -67,7 +67,7 @@ account_get(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_accou
 int
 md_account_get(struct md_conn *c, int64_t id, struct arena *a, struct md_account *out)
 {
-    sqlite3_stmt *s = get(c, ST_ACCT_GET);
+    struct stmt *s = get(c, ST_ACCT_GET);
 
     if (s == NULL)
         return -EIO;
@@ -79,7 +79,7 @@ md_account_get(struct md_conn *c, int64_t id, struct arena *a, struct md_account
 int
 md_account_get_by_name(struct md_conn *c, struct str name, struct arena *a, struct md_account *out)
 {
-    sqlite3_stmt *s = get(c, ST_ACCT_GET_NAME);
+    struct stmt *s = get(c, ST_ACCT_GET_NAME);
 
     if (s == NULL)
         return -EIO;
@@ -91,7 +91,7 @@ md_account_get_by_name(struct md_conn *c, struct str name, struct arena *a, stru
 int
 md_account_list(struct md_conn *c, struct arena *a, struct md_account **out, size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_ACCT_LIST);
+    struct stmt *s = get(c, ST_ACCT_LIST);
     struct md_account *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -140,7 +140,7 @@ md_account_delete(struct md_conn *c, int64_t id)
 int
 md_user_create(struct md_conn *c, int64_t account_id, struct str name, int64_t now_ms, int64_t *id)
 {
-    sqlite3_stmt *s = get(c, ST_USER_INSERT);
+    struct stmt *s = get(c, ST_USER_INSERT);
     int rc;
 
     if (s == NULL)
@@ -156,7 +156,7 @@ md_user_create(struct md_conn *c, int64_t account_id, struct str name, int64_t n
 }
 
 static void
-row_user(sqlite3_stmt *s, struct arena *a, struct md_user *out)
+row_user(struct stmt *s, struct arena *a, struct md_user *out)
 {
     out->id = col_i64(s, 0);
     out->account_id = col_i64(s, 1);
@@ -165,7 +165,7 @@ row_user(sqlite3_stmt *s, struct arena *a, struct md_user *out)
 }
 
 static int
-user_get(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_user *out)
+user_get(struct md_conn *c, struct stmt *s, struct arena *a, struct md_user *out)
 {
     int rc = step(c, s);
 
@@ -179,7 +179,7 @@ user_get(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_user *ou
 int
 md_user_get(struct md_conn *c, int64_t id, struct arena *a, struct md_user *out)
 {
-    sqlite3_stmt *s = get(c, ST_USER_GET);
+    struct stmt *s = get(c, ST_USER_GET);
 
     if (s == NULL)
         return -EIO;
@@ -192,7 +192,7 @@ int
 md_user_get_by_name(struct md_conn *c, int64_t account_id, struct str name, struct arena *a,
                     struct md_user *out)
 {
-    sqlite3_stmt *s = get(c, ST_USER_GET_NAME);
+    struct stmt *s = get(c, ST_USER_GET_NAME);
 
     if (s == NULL)
         return -EIO;
@@ -205,7 +205,7 @@ int
 md_user_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_user **out,
              size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_USER_LIST);
+    struct stmt *s = get(c, ST_USER_LIST);
     struct md_user *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -241,7 +241,7 @@ principal_exists(struct md_conn *c, int64_t account_id, int64_t user_id)
 int
 md_user_delete(struct md_conn *c, int64_t id)
 {
-    sqlite3_stmt *s = get(c, ST_USER_GET);
+    struct stmt *s = get(c, ST_USER_GET);
     int64_t account_id;
     int rc;
 
@@ -286,7 +286,7 @@ md_user_delete(struct md_conn *c, int64_t id)
 static int
 role_in_account(struct md_conn *c, int64_t role_id, int64_t account_id)
 {
-    sqlite3_stmt *s = get(c, ST_ENT_ROLE_ACCT);
+    struct stmt *s = get(c, ST_ENT_ROLE_ACCT);
     int rc;
 
     if (s == NULL)
@@ -304,7 +304,7 @@ role_in_account(struct md_conn *c, int64_t role_id, int64_t account_id)
 int
 md_key_create(struct md_conn *c, const struct md_key *k)
 {
-    sqlite3_stmt *s = get(c, ST_KEY_INSERT);
+    struct stmt *s = get(c, ST_KEY_INSERT);
     struct buf sealed;
     int rc;
 
@@ -332,7 +332,7 @@ md_key_create(struct md_conn *c, const struct md_key *k)
     /* Expired sessions are dead rows: each new session takes them away, so
      * the table holds about as many sessions as are alive. */
     if (k->expires_ms > 0) {
-        sqlite3_stmt *p = get(c, ST_KEY_PURGE);
+        struct stmt *p = get(c, ST_KEY_PURGE);
         if (p == NULL)
             return -EIO;
         if (bind_i64(p, 1, k->created_ms))
@@ -362,7 +362,7 @@ out:
 }
 
 static void
-row_key(sqlite3_stmt *s, struct arena *a, struct md_key *out)
+row_key(struct stmt *s, struct arena *a, struct md_key *out)
 {
     out->access_key_id = col_str(s, 0, a, false);
     out->account_id = col_i64(s, 1);
@@ -428,7 +428,7 @@ memo_store(const unsigned char *master, struct str sealed, struct str plain)
 int
 md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, struct md_key *out)
 {
-    sqlite3_stmt *s = get(c, ST_KEY_GET);
+    struct stmt *s = get(c, ST_KEY_GET);
     struct buf plain;
     struct str sealed;
     int rc;
@@ -472,7 +472,7 @@ md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, struct 
 int
 md_key_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_key **out, size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_KEY_LIST);
+    struct stmt *s = get(c, ST_KEY_LIST);
     struct md_key *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -497,7 +497,7 @@ md_key_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_ke
 int
 md_key_delete(struct md_conn *c, struct str access_key_id)
 {
-    sqlite3_stmt *s = get(c, ST_KEY_DELETE);
+    struct stmt *s = get(c, ST_KEY_DELETE);
     int rc;
 
     if (s == NULL)
@@ -515,7 +515,7 @@ md_key_delete(struct md_conn *c, struct str access_key_id)
 int
 md_mfa_create(struct md_conn *c, struct md_mfa_device *d)
 {
-    sqlite3_stmt *s = get(c, ST_MFA_INSERT);
+    struct stmt *s = get(c, ST_MFA_INSERT);
     struct str path = d->path.n > 0 ? d->path : STR_LIT("/");
     struct buf sealed;
     int rc;
@@ -558,7 +558,7 @@ out:
 }
 
 static void
-row_mfa(sqlite3_stmt *s, struct arena *a, struct md_mfa_device *out)
+row_mfa(struct stmt *s, struct arena *a, struct md_mfa_device *out)
 {
     out->id = col_i64(s, 0);
     out->account_id = col_i64(s, 1);
@@ -581,7 +581,7 @@ row_mfa(sqlite3_stmt *s, struct arena *a, struct md_mfa_device *out)
 int
 md_mfa_get(struct md_conn *c, struct str serial, struct arena *a, struct md_mfa_device *out)
 {
-    sqlite3_stmt *s = get(c, ST_MFA_GET);
+    struct stmt *s = get(c, ST_MFA_GET);
     struct buf plain;
     int rc;
 
@@ -616,7 +616,7 @@ int
 md_mfa_list(struct md_conn *c, int64_t account_id, int64_t user_id, struct arena *a,
             struct md_mfa_device **out, size_t *n)
 {
-    sqlite3_stmt *s = get(c, user_id < 0 ? ST_MFA_LIST_ALL : ST_MFA_LIST_OWNER);
+    struct stmt *s = get(c, user_id < 0 ? ST_MFA_LIST_ALL : ST_MFA_LIST_OWNER);
     struct md_mfa_device *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -642,7 +642,7 @@ int
 md_mfa_set_state(struct md_conn *c, int64_t id, int64_t last_step, int64_t offset_steps,
                  int64_t fail_start_s, int fail_count)
 {
-    sqlite3_stmt *s = get(c, ST_MFA_SET_STATE);
+    struct stmt *s = get(c, ST_MFA_SET_STATE);
     int rc;
 
     if (s == NULL)
@@ -659,7 +659,7 @@ md_mfa_set_state(struct md_conn *c, int64_t id, int64_t last_step, int64_t offse
 int
 md_mfa_set_enabled(struct md_conn *c, int64_t id, bool enabled, int64_t user_id, int64_t now_ms)
 {
-    sqlite3_stmt *s;
+    struct stmt *s;
     int rc;
 
     /* Disabling always unassigns: assigned and enabled go together (the

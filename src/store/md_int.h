@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -33,6 +34,14 @@ enum st {
         ST__COUNT
 };
 
+/* A prepared statement: SQLite's own (sq) or the PostgreSQL backend's (pg,
+ * md_pg.c); exactly one is set once get() prepared it. */
+struct pg_stmt;
+struct stmt {
+    sqlite3_stmt *sq;
+    struct pg_stmt *pg;
+};
+
 /* The SQL text of each statement id (md_sqlite.c). */
 extern const char *const md_st_sql[ST__COUNT];
 
@@ -42,12 +51,16 @@ extern const char *const md_st_sql[ST__COUNT];
  * one; every other is a thread's read connection (md_reader()). */
 struct md_conn {
     struct md *md;
-    sqlite3 *db;
-    sqlite3_stmt *st[ST__COUNT]; /* prepared on first use, PERSISTENT */
+    sqlite3 *db;              /* SQLite; NULL on PostgreSQL */
+    struct pg_conn *pg;       /* PostgreSQL (md_pg.c); NULL on SQLite */
+    struct stmt st[ST__COUNT]; /* prepared on first use, kept */
+    int64_t changes, last_id; /* PostgreSQL's, from its last statement */
     struct md_conn *prev, *next; /* md->readers */
     char err[256];               /* last error text */
     bool in_snapshot;            /* md_snapshot_begin() without its end */
     bool saw_full;               /* an error said the disk is full (writer) */
+    bool retry;                  /* the backend abandoned the transaction as it conflicted
+                                    with another store user's: run its jobs again */
     int busy_ms;                 /* the busy timeout set on db */
 };
 
@@ -56,6 +69,8 @@ struct job {
     md_write_fn fn;
     void *arg;
     int rc;
+    int tries;  /* runs abandoned for a conflict so far */
+    bool again; /* abandoned for a conflict: to run again */
     bool done;
     struct job *next; /* md->queue */
     struct job *link; /* the writer's own lists while it runs the group */
@@ -70,6 +85,7 @@ struct job {
  * each failing call leaves the reason in c->err for md_errmsg(). */
 struct md_backend {
     const char *name;
+    bool shared; /* many gateways may use one store at once (PostgreSQL) */
     /* Opens the store where (md_url_parse()) names: sets md->wconn, the
      * writable connection, with the schema brought to the binary's version
      * (-EPROTO if the store's is newer). On failure it has closed whatever
@@ -103,9 +119,14 @@ struct md_backend {
     int (*rollback_to)(struct md_conn *c);
     /* The last error text on c. Borrowed. */
     const char *(*errmsg)(struct md_conn *c);
+    /* Prepares statement id on c into c->st[id]: that, or NULL with c->err
+     * set. */
+    struct stmt *(*prepare)(struct md_conn *c, enum st id);
+    /* md_lease() for a shared store; NULL: always held. */
+    bool (*lease)(struct md *md, enum md_lease which);
 };
 
-extern const struct md_backend md_sqlite;
+extern const struct md_backend md_sqlite, md_pg;
 
 struct md {
     const struct md_backend *be;
@@ -124,8 +145,13 @@ struct md {
     bool stopping;
     uint64_t n_commits, n_jobs, n_groups;
 
-    /* The SQLite backend's own. */
+    /* The backends' own: SQLite's file, PostgreSQL's URI; both keep
+     * per-thread readers. */
     char *db_path;
+    char *pg_uri;
+    pthread_mutex_t lease_mu; /* PostgreSQL: the leases' connection and flags */
+    struct md_conn *lease_conn;
+    bool leased[MD_LEASE__COUNT];
     pthread_key_t tls; /* this thread's reader connection */
     pthread_mutex_t readers_mu;
     struct md_conn *readers;
@@ -150,7 +176,7 @@ struct str md_lower_bound(struct str prefix, struct str after, bool inclusive, b
 /* md_audit.c: steps s, bound, whose columns are the audit table's in
  * AUDIT_LIST's order, into an arena array: 0 with *out and *n, or -errno. */
 struct md_audit;
-int md_audit_rows(struct md_conn *c, sqlite3_stmt *s, struct arena *a, struct md_audit **out,
+int md_audit_rows(struct md_conn *c, struct stmt *s, struct arena *a, struct md_audit **out,
                   size_t *n);
 
 /* md_iam.c: bumps the policy generation (md_policy_gen()) in the open
@@ -185,45 +211,56 @@ md_pab_from_bits(int64_t v)
     return p;
 }
 
-/* ---- statement helpers ------------------------------------------------------
+/* ---- statements on either backend ------------------------------------------
  * The vocabulary of the row-level files: get a cached statement by id, bind,
- * step, read columns, reset. Inline over SQLite's own calls, so the hot paths
- * cost what they did before the split. */
+ * step, read columns, reset. A statement is SQLite's own (sq) or the
+ * PostgreSQL backend's (pg, md_pg.c); the helpers branch once and, on
+ * SQLite, are SQLite's own calls inline, so the embedded hot paths cost
+ * what they did before PostgreSQL existed. */
+
+/* md_pg.c: a PostgreSQL statement's calls (see the helpers below). Bind
+ * indexes are 1-based, columns 0-based, as SQLite's. */
+int pgs_bind(struct pg_stmt *p, int i, const void *v, size_t n, bool binary);
+int pgs_bind_i64(struct pg_stmt *p, int i, int64_t v);
+int pgs_step(struct md_conn *c, struct pg_stmt *p);
+void pgs_done(struct pg_stmt *p);
+bool pgs_col_null(struct pg_stmt *p, int i);
+int64_t pgs_col_i64(struct pg_stmt *p, int i);
+struct str pgs_col_view(struct pg_stmt *p, int i);
 
 /* The cached statement id on c, prepared on first use; NULL on failure
  * (c->err says why) or when c is NULL (md_reader() failed). */
-static inline sqlite3_stmt *
+static inline struct stmt *
 get(struct md_conn *c, enum st id)
 {
-    int rc;
-
     if (c == NULL)
         return NULL;
-    if (c->st[id] != NULL)
-        return c->st[id];
-    rc = sqlite3_prepare_v3(c->db, md_st_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id],
-                            NULL);
-    if (rc != SQLITE_OK) {
-        (void)md_errcode(c, rc);
-        c->st[id] = NULL;
-    }
-    return c->st[id];
+    if (c->st[id].sq != NULL || c->st[id].pg != NULL)
+        return &c->st[id];
+    return c->md->be->prepare(c, id);
 }
 
 /* Resets s for its next use. */
 static inline void
-done(sqlite3_stmt *s)
+done(struct stmt *s)
 {
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    if (s->pg != NULL) {
+        pgs_done(s->pg);
+        return;
+    }
+    sqlite3_reset(s->sq);
+    sqlite3_clear_bindings(s->sq);
 }
 
 /* Steps s once: 1 for a row, 0 when done, or -errno (then s is reset). */
 static inline int
-step(struct md_conn *c, sqlite3_stmt *s)
+step(struct md_conn *c, struct stmt *s)
 {
-    int rc = sqlite3_step(s);
+    int rc;
 
+    if (s->pg != NULL)
+        return pgs_step(c, s->pg);
+    rc = sqlite3_step(s->sq);
     if (rc == SQLITE_ROW)
         return 1;
     if (rc == SQLITE_DONE)
@@ -235,7 +272,7 @@ step(struct md_conn *c, sqlite3_stmt *s)
 
 /* Runs a statement that returns no rows; always resets it. */
 static inline int
-exec(struct md_conn *c, sqlite3_stmt *s)
+exec(struct md_conn *c, struct stmt *s)
 {
     int rc = step(c, s);
 
@@ -246,7 +283,7 @@ exec(struct md_conn *c, sqlite3_stmt *s)
 static inline int
 exec_id(struct md_conn *c, enum st id)
 {
-    sqlite3_stmt *s = get(c, id);
+    struct stmt *s = get(c, id);
 
     return s ? exec(c, s) : -EIO;
 }
@@ -255,106 +292,135 @@ exec_id(struct md_conn *c, enum st id)
 static inline int64_t
 changes(struct md_conn *c)
 {
-    return sqlite3_changes64(c->db);
+    return c->db != NULL ? sqlite3_changes64(c->db) : c->changes;
 }
 
-/* The id the last INSERT on c gave its row. */
+/* The id the last INSERT on c gave its row (PostgreSQL: the statements
+ * md_pg.c gives a RETURNING id). */
 static inline int64_t
 last_id(struct md_conn *c)
 {
-    return sqlite3_last_insert_rowid(c->db);
+    return c->db != NULL ? sqlite3_last_insert_rowid(c->db) : c->last_id;
 }
 
 /* Binding helpers return nonzero on failure so callers can OR them. */
 static inline int
-bind_str(sqlite3_stmt *s, int i, struct str v)
+bind_str(struct stmt *s, int i, struct str v)
 {
-    return sqlite3_bind_text64(s, i, v.p ? v.p : "", v.n, SQLITE_STATIC, SQLITE_UTF8);
+    if (s->pg != NULL)
+        return pgs_bind(s->pg, i, v.p ? v.p : "", v.n, false);
+    return sqlite3_bind_text64(s->sq, i, v.p ? v.p : "", v.n, SQLITE_STATIC, SQLITE_UTF8);
+}
+
+static inline int
+bind_null(struct stmt *s, int i)
+{
+    if (s->pg != NULL)
+        return pgs_bind(s->pg, i, NULL, 0, false);
+    return sqlite3_bind_null(s->sq, i);
 }
 
 /* NULL for an absent or empty string. */
 static inline int
-bind_opt(sqlite3_stmt *s, int i, struct str v)
+bind_opt(struct stmt *s, int i, struct str v)
 {
     if (v.p == NULL || v.n == 0)
-        return sqlite3_bind_null(s, i);
+        return bind_null(s, i);
     return bind_str(s, i, v);
 }
 
 static inline int
-bind_i64(sqlite3_stmt *s, int i, int64_t v)
+bind_i64(struct stmt *s, int i, int64_t v)
 {
-    return sqlite3_bind_int64(s, i, v);
-}
-
-static inline int
-bind_null(sqlite3_stmt *s, int i)
-{
-    return sqlite3_bind_null(s, i);
+    if (s->pg != NULL)
+        return pgs_bind_i64(s->pg, i, v);
+    return sqlite3_bind_int64(s->sq, i, v);
 }
 
 /* Bytes (a BLOB); v.p must not be NULL. */
 static inline int
-bind_blob(sqlite3_stmt *s, int i, struct str v)
+bind_blob(struct stmt *s, int i, struct str v)
 {
-    return sqlite3_bind_blob64(s, i, v.p, v.n, SQLITE_STATIC);
+    if (s->pg != NULL)
+        return pgs_bind(s->pg, i, v.p, v.n, true);
+    return sqlite3_bind_blob64(s->sq, i, v.p, v.n, SQLITE_STATIC);
 }
 
 static inline int
-bind_fail(struct md_conn *c, sqlite3_stmt *s)
+bind_fail(struct md_conn *c, struct stmt *s)
 {
-    (void)md_errcode(c, sqlite3_errcode(c->db));
+    if (s->pg == NULL)
+        (void)md_errcode(c, sqlite3_errcode(c->db));
+    else if (c->err[0] == '\0')
+        snprintf(c->err, sizeof(c->err), "binding a parameter failed");
     done(s);
     return -EIO;
 }
 
-static inline int64_t
-col_i64(sqlite3_stmt *s, int i)
+static inline bool
+col_null(struct stmt *s, int i)
 {
-    return sqlite3_column_int64(s, i);
+    if (s->pg != NULL)
+        return pgs_col_null(s->pg, i);
+    return sqlite3_column_type(s->sq, i) == SQLITE_NULL;
+}
+
+static inline int64_t
+col_i64(struct stmt *s, int i)
+{
+    if (s->pg != NULL)
+        return pgs_col_i64(s->pg, i);
+    return sqlite3_column_int64(s->sq, i);
 }
 
 static inline int
-col_int(sqlite3_stmt *s, int i)
+col_int(struct stmt *s, int i)
 {
-    return sqlite3_column_int(s, i);
+    if (s->pg != NULL)
+        return (int)pgs_col_i64(s->pg, i);
+    return sqlite3_column_int(s->sq, i);
 }
 
 /* Column i's bytes, borrowed until the next step or done() of s. */
 static inline struct str
-col_view(sqlite3_stmt *s, int i)
+col_view(struct stmt *s, int i)
 {
-    const void *p = sqlite3_column_blob(s, i);
+    const void *p;
 
-    return str_make(p, (size_t)sqlite3_column_bytes(s, i));
+    if (s->pg != NULL)
+        return pgs_col_view(s->pg, i);
+    p = sqlite3_column_blob(s->sq, i);
+    return str_make(p, (size_t)sqlite3_column_bytes(s->sq, i));
 }
 
 /* Text column copied into a: NULL becomes STR_NULL when optional, else "". */
 static inline struct str
-col_str(sqlite3_stmt *s, int i, struct arena *a, bool optional)
+col_str(struct stmt *s, int i, struct arena *a, bool optional)
 {
-    const void *p;
-    int n;
+    struct str v;
 
-    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+    if (col_null(s, i))
         return optional ? STR_NULL : arena_str(a, STR_LIT(""));
-    p = sqlite3_column_text(s, i);
-    n = sqlite3_column_bytes(s, i);
-    return arena_str(a, str_make(p ? p : "", (size_t)n));
+    if (s->pg != NULL) {
+        v = pgs_col_view(s->pg, i);
+    } else {
+        const void *p = sqlite3_column_text(s->sq, i);
+
+        v = str_make(p ? p : "", (size_t)sqlite3_column_bytes(s->sq, i));
+    }
+    return arena_str(a, str_make(v.p ? v.p : "", v.n));
 }
 
 /* BLOB column copied into a; STR_NULL for NULL. */
 static inline struct str
-col_blob(sqlite3_stmt *s, int i, struct arena *a)
+col_blob(struct stmt *s, int i, struct arena *a)
 {
-    const void *p;
-    int n;
+    struct str v;
 
-    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+    if (col_null(s, i))
         return STR_NULL;
-    p = sqlite3_column_blob(s, i);
-    n = sqlite3_column_bytes(s, i);
-    return arena_str(a, str_make(p ? p : "", (size_t)n));
+    v = col_view(s, i);
+    return arena_str(a, str_make(v.p ? v.p : "", v.n));
 }
 
 /* Doubling arena array for listings. */
@@ -386,7 +452,7 @@ limit_i64(size_t n)
 static inline int
 exists_n(struct md_conn *c, enum st id, int64_t v1, bool has_v2, int64_t v2)
 {
-    sqlite3_stmt *s = get(c, id);
+    struct stmt *s = get(c, id);
     int rc;
 
     if (s == NULL)
@@ -416,7 +482,7 @@ exists2(struct md_conn *c, enum st id, int64_t v1, int64_t v2)
 static inline int
 change_n(struct md_conn *c, enum st id, int64_t v1, bool has_v2, int64_t v2)
 {
-    sqlite3_stmt *s = get(c, id);
+    struct stmt *s = get(c, id);
     int rc;
 
     if (s == NULL)

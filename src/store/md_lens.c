@@ -10,7 +10,7 @@
 
 /* A LENSCOLS row. */
 static void
-row(sqlite3_stmt *s, struct arena *a, struct md_lens *out)
+row(struct stmt *s, struct arena *a, struct md_lens *out)
 {
     out->account_id = col_i64(s, 0);
     out->id = col_str(s, 1, a, false);
@@ -25,7 +25,7 @@ int
 md_lens_get(struct md_conn *c, int64_t account_id, struct str id, struct arena *a,
             struct md_lens *out)
 {
-    sqlite3_stmt *s = get(c, ST_LENS_GET);
+    struct stmt *s = get(c, ST_LENS_GET);
     int rc;
 
     if (s == NULL)
@@ -43,7 +43,7 @@ md_lens_get(struct md_conn *c, int64_t account_id, struct str id, struct arena *
 int
 md_lens_put(struct md_conn *c, const struct md_lens *l, bool set_tags)
 {
-    sqlite3_stmt *s = get(c, ST_LENS_PUT);
+    struct stmt *s = get(c, ST_LENS_PUT);
 
     if (s == NULL)
         return -EIO;
@@ -57,7 +57,7 @@ md_lens_put(struct md_conn *c, const struct md_lens *l, bool set_tags)
 int
 md_lens_add(struct md_conn *c, const struct md_lens *l)
 {
-    sqlite3_stmt *s = get(c, ST_LENS_ADD);
+    struct stmt *s = get(c, ST_LENS_ADD);
     int rc;
 
     if (s == NULL)
@@ -72,7 +72,7 @@ md_lens_add(struct md_conn *c, const struct md_lens *l)
 int
 md_lens_delete(struct md_conn *c, int64_t account_id, struct str id)
 {
-    sqlite3_stmt *s = get(c, ST_LENS_DELETE);
+    struct stmt *s = get(c, ST_LENS_DELETE);
     int rc;
 
     if (s == NULL)
@@ -88,7 +88,7 @@ md_lens_delete(struct md_conn *c, int64_t account_id, struct str id)
 int
 md_lens_count(struct md_conn *c, int64_t account_id)
 {
-    sqlite3_stmt *s = get(c, ST_LENS_COUNT);
+    struct stmt *s = get(c, ST_LENS_COUNT);
     int rc;
     int64_t n = 0;
 
@@ -110,7 +110,7 @@ int
 md_lens_list(struct md_conn *c, int64_t account_id, struct str after, size_t limit,
              struct arena *a, struct md_lens **out, size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_LENS_LIST);
+    struct stmt *s = get(c, ST_LENS_LIST);
     struct md_lens *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -137,7 +137,7 @@ int
 md_lens_set_tags(struct md_conn *c, int64_t account_id, struct str id, struct str tags,
                  int64_t now_ms)
 {
-    sqlite3_stmt *s = get(c, ST_LENS_TAGS);
+    struct stmt *s = get(c, ST_LENS_TAGS);
     int rc;
 
     if (s == NULL)

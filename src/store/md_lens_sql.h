@@ -10,7 +10,8 @@
     X(LENS_GET, "SELECT " LENSCOLS " FROM lens_configs WHERE account_id = ?1 AND config_id = ?2")  \
     X(LENS_PUT, "INSERT INTO lens_configs (" LENSCOLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) "     \
                 "ON CONFLICT (account_id, config_id) DO UPDATE SET is_enabled = excluded.is_enabled, " \
-                "config = excluded.config, tags = CASE WHEN ?7 THEN excluded.tags ELSE tags END, " \
+                "config = excluded.config, "                                                       \
+                "tags = CASE WHEN ?7 THEN excluded.tags ELSE lens_configs.tags END, "              \
                 "updated_ms = excluded.updated_ms")                                                \
     X(LENS_ADD, "INSERT OR IGNORE INTO lens_configs (" LENSCOLS ") "                               \
                 "VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5)")                                           \

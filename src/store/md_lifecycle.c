@@ -20,7 +20,7 @@ struct scan {
 /* Binds ?1 bucket, ?2 key, ?3 seq (the statements that have them) and ?4
  * the remaining limit, then appends the rows (LCCOLS order, tags last). */
 static int
-scan_run(struct md_conn *c, sqlite3_stmt *s, struct scan *l, int64_t bucket_id, struct str key,
+scan_run(struct md_conn *c, struct stmt *s, struct scan *l, int64_t bucket_id, struct str key,
          int64_t seq)
 {
     int rc;
@@ -57,7 +57,7 @@ md_lc_scan(struct md_conn *c, int64_t bucket_id, struct str after_key, int64_t a
            bool with_tags, size_t limit, struct arena *a, struct md_lc_version **out, size_t *n)
 {
     struct scan l = {.a = a, .limit = limit, .with_tags = with_tags};
-    sqlite3_stmt *s;
+    struct stmt *s;
     int rc;
 
     *out = NULL;
@@ -100,7 +100,7 @@ out:
 int
 md_version_set_storage_class(struct md_conn *c, int64_t seq, struct str storage_class)
 {
-    sqlite3_stmt *s = get(c, ST_V_SET_CLASS);
+    struct stmt *s = get(c, ST_V_SET_CLASS);
     int rc;
 
     if (s == NULL)
@@ -117,7 +117,7 @@ md_version_set_storage_class(struct md_conn *c, int64_t seq, struct str storage_
 int
 md_lc_state_get(struct md_conn *c, int64_t bucket_id, struct arena *a, struct md_lc_state *out)
 {
-    sqlite3_stmt *s = get(c, ST_LCS_GET);
+    struct stmt *s = get(c, ST_LCS_GET);
     int rc;
 
     if (s == NULL)
@@ -143,7 +143,7 @@ md_lc_state_get(struct md_conn *c, int64_t bucket_id, struct arena *a, struct md
 int
 md_lc_state_put(struct md_conn *c, const struct md_lc_state *st)
 {
-    sqlite3_stmt *s = get(c, ST_LCS_PUT);
+    struct stmt *s = get(c, ST_LCS_PUT);
 
     if (s == NULL)
         return -EIO;

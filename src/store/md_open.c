@@ -143,7 +143,7 @@ out:
 static int
 key_check_get(struct md_conn *c, unsigned char out[KEY_CHECK_LEN])
 {
-    sqlite3_stmt *s = get(c, ST_INFO_GET);
+    struct stmt *s = get(c, ST_INFO_GET);
     struct str v;
     int rc;
 
@@ -171,7 +171,7 @@ key_check_get(struct md_conn *c, unsigned char out[KEY_CHECK_LEN])
 static int
 key_check_put(struct md_conn *c, void *arg)
 {
-    sqlite3_stmt *s = get(c, ST_INFO_PUT);
+    struct stmt *s = get(c, ST_INFO_PUT);
 
     if (s == NULL)
         return -EIO;
@@ -216,7 +216,7 @@ key_check(struct md *md, const char *key_path)
 static int
 has_keys(struct md_conn *c)
 {
-    sqlite3_stmt *s = get(c, ST_KEY_ANY);
+    struct stmt *s = get(c, ST_KEY_ANY);
     int rc;
 
     if (s == NULL)
@@ -242,7 +242,6 @@ md_open_at(const char *dir, const struct md_url *meta, const char *key_path, str
     char key_dflt[4096], err[128];
     int rc, secrets;
 
-    md->be = &md_sqlite;
     md->lock_wait_ms = LOCK_WAIT_MS;
     pthread_mutex_init(&md->mu, NULL);
     pthread_cond_init(&md->cv_work, NULL);
@@ -257,6 +256,7 @@ md_open_at(const char *dir, const struct md_url *meta, const char *key_path, str
             goto fail;
         meta = &dflt;
     }
+    md->be = meta->pg_uri[0] != '\0' ? &md_pg : &md_sqlite;
     if (key_path == NULL) {
         if ((size_t)snprintf(key_dflt, sizeof(key_dflt), "%s/master.key", dir) >=
             sizeof(key_dflt)) {
@@ -329,6 +329,18 @@ md_snapshot_end(struct md_conn *c)
 {
     if (c != NULL)
         c->md->be->snapshot_end(c);
+}
+
+bool
+md_shared(const struct md *md)
+{
+    return md->be->shared;
+}
+
+bool
+md_lease(struct md *md, enum md_lease which)
+{
+    return md->be->lease == NULL || md->be->lease(md, which);
 }
 
 const char *

@@ -82,8 +82,8 @@
                      "fail_start_s = ?4, fail_count = ?5 WHERE id = ?1")                           \
     X(MFA_ENABLE, "UPDATE mfa_devices SET is_enabled = 1, user_id = ?2, owner_id = ?2, "           \
                   "enabled_ms = ?3 "                                                               \
-                  "WHERE id = ?1 AND (?2 = 0 OR EXISTS (SELECT 1 FROM users WHERE users.id = ?2 "  \
-                  "AND users.account_id = mfa_devices.account_id))")                               \
+                  "WHERE id = ?1 AND (CAST(?2 AS BIGINT) = 0 OR EXISTS (SELECT 1 FROM users "      \
+                  "WHERE users.id = ?2 AND users.account_id = mfa_devices.account_id))")           \
     X(MFA_DISABLE, "UPDATE mfa_devices SET is_enabled = 0, user_id = -1, enabled_ms = 0 "          \
                    "WHERE id = ?1")                                                                \
     X(MFA_DELETE, "DELETE FROM mfa_devices WHERE id = ?1")                                         \
@@ -157,8 +157,10 @@
     X(UP_DEL_BKT, "DELETE FROM uploads WHERE bucket_id = ?1")                                      \
     X(PART_TRASH, "INSERT INTO blob_trash (blob_id) SELECT blob_id FROM upload_parts "             \
                   "WHERE upload = ?1 AND part_number = ?2")                                        \
-    X(PART_PUT, "INSERT OR REPLACE INTO upload_parts (upload, part_number, size, mtime_ms, "       \
-                "blob_id, etag, checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                    \
+    X(PART_PUT, "INSERT INTO upload_parts (upload, part_number, size, mtime_ms, blob_id, etag, "   \
+                "checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (upload, part_number) " \
+                "DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, "               \
+                "blob_id = excluded.blob_id, etag = excluded.etag, checksum = excluded.checksum")  \
     X(PART_LIST, "SELECT " PCOLS " FROM upload_parts WHERE upload = ?1 AND part_number > ?2 "      \
                  "ORDER BY part_number LIMIT ?3")                                                  \
     X(VP_INSERT, "INSERT INTO version_parts (seq, part_number, first_byte, size, mtime_ms, "       \
@@ -178,8 +180,9 @@
     X(TRASH_DEL, "DELETE FROM blob_trash WHERE id = ?1")                                           \
     X(TRASH_DUE, "SELECT 1 FROM blob_trash INDEXED BY blob_trash_time WHERE trashed_ms <= ?1 "     \
                  "LIMIT 1")                                                                        \
-    X(BKT_STATS, "SELECT count(*), coalesce(sum(versioning = 1), 0), "                             \
-                 "coalesce(sum(mfa_delete != 0), 0) FROM buckets")                                 \
+    X(BKT_STATS, "SELECT count(*), "                                                               \
+                 "coalesce(sum(CASE WHEN versioning = 1 THEN 1 ELSE 0 END), 0), "                  \
+                 "coalesce(sum(CASE WHEN mfa_delete != 0 THEN 1 ELSE 0 END), 0) FROM buckets")     \
     MD_LENS_STMTS(X)                                                                               \
     MD_DASH_STMTS(X)                                                                               \
     MD_IAM_STMTS(X)                                                                                \
@@ -192,9 +195,9 @@
  * cost a table lookup per row, so only the _T statements read them. */
 #define LCCOLS                                                                                     \
     "seq, key, version_id, is_latest, is_dm, size, mtime_ms, noncurrent_ms, etag, "                \
-    "storage_class, CASE WHEN is_latest = 1 AND is_dm = 1 THEN NOT EXISTS (SELECT 1 FROM "          \
+    "storage_class, CASE WHEN is_latest = 1 AND is_dm = 1 AND NOT EXISTS (SELECT 1 FROM "          \
     "versions o INDEXED BY versions_key_seq WHERE o.bucket_id = v.bucket_id AND o.key = v.key "    \
-    "AND o.seq < v.seq) ELSE 0 END"
+    "AND o.seq < v.seq) THEN 1 ELSE 0 END"
 #define LC_SCAN(cols, where)                                                                       \
     "SELECT " cols " FROM versions v INDEXED BY versions_key_seq WHERE bucket_id = ?1 AND " where  \
     " ORDER BY key, seq DESC LIMIT ?4"
@@ -236,6 +239,18 @@
     "u.bucket_id, u.day, u.account_id, u.bucket, u.gone, u.versioning, u.mfa_delete, "             \
     "u.cur_count, u.cur_bytes, u.nc_count, u.nc_bytes, u.dm_count, u.dm_bytes, u.mpu_count, "      \
     "u.mpu_bytes, u.mpu_old_count, u.mpu_old_bytes, u.refreshed_ms"
+#define USG_INS                                                                                    \
+    "bucket_id, day, account_id, bucket, gone, versioning, mfa_delete, cur_count, cur_bytes, "     \
+    "nc_count, nc_bytes, dm_count, dm_bytes, mpu_count, mpu_bytes, mpu_old_count, "                \
+    "mpu_old_bytes, refreshed_ms"
+#define USG_UPSERT                                                                                 \
+    "ON CONFLICT (bucket_id, day) DO UPDATE SET account_id = excluded.account_id, "         \
+    "bucket = excluded.bucket, gone = excluded.gone, versioning = excluded.versioning, "            \
+    "mfa_delete = excluded.mfa_delete, cur_count = excluded.cur_count, "                           \
+    "cur_bytes = excluded.cur_bytes, nc_count = excluded.nc_count, nc_bytes = excluded.nc_bytes, " \
+    "dm_count = excluded.dm_count, dm_bytes = excluded.dm_bytes, mpu_count = excluded.mpu_count, " \
+    "mpu_bytes = excluded.mpu_bytes, mpu_old_count = excluded.mpu_old_count, "                     \
+    "mpu_old_bytes = excluded.mpu_old_bytes, refreshed_ms = excluded.refreshed_ms"
 #define MD_USAGE_STMTS(X)                                                                          \
     X(USG_V_ALL, USG_SCAN_V("key >= ''"))                                                          \
     X(USG_V_KEY, USG_SCAN_V("key = ?2 AND seq < ?3"))                                              \
@@ -243,18 +258,13 @@
     X(USG_U_ALL, USG_SCAN_U("u.key >= ''"))                                                        \
     X(USG_U_KEY, USG_SCAN_U("u.key = ?2 AND u.id > ?3"))                                           \
     X(USG_U_GT, USG_SCAN_U("u.key > ?2"))                                                          \
-    X(USG_PUT, "INSERT OR REPLACE INTO usage_daily (bucket_id, day, account_id, bucket, gone, "    \
-               "versioning, mfa_delete, cur_count, cur_bytes, nc_count, nc_bytes, dm_count, "      \
-               "dm_bytes, mpu_count, mpu_bytes, mpu_old_count, mpu_old_bytes, refreshed_ms) "      \
-               "VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "     \
-               "?16, ?17)")                                                                        \
-    X(USG_GONE, "INSERT OR REPLACE INTO usage_daily (bucket_id, day, account_id, bucket, gone, "   \
-                "versioning, mfa_delete, cur_count, cur_bytes, nc_count, nc_bytes, dm_count, "     \
-                "dm_bytes, mpu_count, mpu_bytes, mpu_old_count, mpu_old_bytes, refreshed_ms) "     \
-                "SELECT bucket_id, ?1, account_id, bucket, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, " \
-                "?2 FROM (SELECT bucket_id, max(day), account_id, bucket, gone FROM usage_daily "  \
-                "GROUP BY bucket_id) l WHERE l.gone = 0 AND NOT EXISTS (SELECT 1 FROM buckets b "  \
-                "WHERE b.id = l.bucket_id)")                                                       \
+    X(USG_PUT, "INSERT INTO usage_daily (" USG_INS ") VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, " \
+               "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) " USG_UPSERT)                          \
+    X(USG_GONE, "INSERT INTO usage_daily (" USG_INS ") SELECT u.bucket_id, ?1, u.account_id, "     \
+                "u.bucket, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ?2 FROM usage_daily u "          \
+                "JOIN (SELECT bucket_id AS b, max(day) AS d FROM usage_daily GROUP BY bucket_id) m " \
+                "ON u.bucket_id = m.b AND u.day = m.d WHERE u.gone = 0 AND NOT EXISTS "            \
+                "(SELECT 1 FROM buckets b WHERE b.id = u.bucket_id) " USG_UPSERT)                  \
     X(USG_PRUNE, "DELETE FROM usage_daily WHERE day < ?1")                                         \
     X(USG_ROWS, "SELECT " USGCOLS " FROM usage_daily u JOIN (SELECT bucket_id AS b, "            \
                 "max(day) AS d FROM usage_daily WHERE day <= ?2 GROUP BY bucket_id) m "            \
@@ -316,8 +326,9 @@
     X(BKT_SET_TAGS, "UPDATE buckets SET tags = ?2 WHERE id = ?1")                                  \
     X(BKT_SET_CORS, "UPDATE buckets SET cors = ?2 WHERE id = ?1")                                  \
     X(UPD_PRUNE, "DELETE FROM uploads_done WHERE done_ms < ?1")                                    \
-    X(UPD_INSERT, "INSERT OR REPLACE INTO uploads_done (upload_id, bucket_id, seq, done_ms) "      \
-                  "VALUES (?1, ?2, ?3, ?4)")                                                       \
+    X(UPD_INSERT, "INSERT INTO uploads_done (upload_id, bucket_id, seq, done_ms) "                 \
+                  "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (upload_id) DO UPDATE SET "                 \
+                  "bucket_id = excluded.bucket_id, seq = excluded.seq, done_ms = excluded.done_ms") \
     X(UPD_GET, "SELECT bucket_id, seq FROM uploads_done WHERE upload_id = ?1")                     \
     X(ENT_USER_ACCT, "SELECT account_id FROM users WHERE id = ?1")                                 \
     X(ENT_GROUP_ACCT, "SELECT account_id FROM iam_groups WHERE id = ?1")                           \
@@ -402,7 +413,8 @@
                     "FROM policy_attachments a WHERE a.account_id = ?1 AND a.policy_arn = ?2 "     \
                     "ORDER BY a.entity_kind, a.entity_id")                                         \
     X(PRINCIPAL_POLICIES,                                                                          \
-      "SELECT ?1, ?2, " ENT_NAME ", 1, i.name, i.document FROM inline_policies i "                 \
+      "SELECT CAST(?1 AS BIGINT), CAST(?2 AS BIGINT), " ENT_NAME ", 1, i.name, i.document "     \
+      "FROM inline_policies i "                                                                    \
       "WHERE i.entity_kind = ?1 AND i.entity_id = ?2 "                                             \
       "UNION ALL SELECT 2, g.id, g.name, 1, i.name, i.document FROM group_members m "              \
       "JOIN iam_groups g ON g.id = m.group_id JOIN inline_policies i ON i.entity_kind = 2 "        \

@@ -71,7 +71,7 @@ conn_close(struct md_conn *c)
     if (c == NULL)
         return;
     for (size_t i = 0; i < ARRAY_LEN(c->st); i++)
-        sqlite3_finalize(c->st[i]);
+        sqlite3_finalize(c->st[i].sq);
     sqlite3_close_v2(c->db);
     free(c);
 }
@@ -359,6 +359,20 @@ sq_snapshot_end(struct md_conn *c)
         log_error("md: ending a read snapshot: %s", c->err);
 }
 
+static struct stmt *
+sq_prepare(struct md_conn *c, enum st id)
+{
+    int rc = sqlite3_prepare_v3(c->db, md_st_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                &c->st[id].sq, NULL);
+
+    if (rc != SQLITE_OK) {
+        (void)md_errcode(c, rc);
+        c->st[id].sq = NULL;
+        return NULL;
+    }
+    return &c->st[id];
+}
+
 static const char *
 sq_errmsg(struct md_conn *c)
 {
@@ -478,4 +492,5 @@ const struct md_backend md_sqlite = {
     .release = sq_release,
     .rollback_to = sq_rollback_to,
     .errmsg = sq_errmsg,
+    .prepare = sq_prepare,
 };

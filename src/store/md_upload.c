@@ -11,7 +11,7 @@
 /* ---- multipart uploads -------------------------------------------------- */
 
 static void
-row_upload(sqlite3_stmt *s, struct arena *a, struct md_upload *u)
+row_upload(struct stmt *s, struct arena *a, struct md_upload *u)
 {
     u->id = col_i64(s, 0);
     u->upload_id = col_str(s, 1, a, false);
@@ -31,7 +31,7 @@ row_upload(sqlite3_stmt *s, struct arena *a, struct md_upload *u)
 
 /* PCOLS and VPCOLS share this column order. */
 static void
-row_part(sqlite3_stmt *s, struct arena *a, struct md_part *p)
+row_part(struct stmt *s, struct arena *a, struct md_part *p)
 {
     p->part_number = col_int(s, 0);
     p->first_byte = col_i64(s, 1);
@@ -45,7 +45,7 @@ row_part(sqlite3_stmt *s, struct arena *a, struct md_part *p)
 int
 md_upload_create(struct md_conn *c, struct md_upload *u)
 {
-    sqlite3_stmt *s = get(c, ST_UP_INSERT);
+    struct stmt *s = get(c, ST_UP_INSERT);
     int rc;
 
     if (s == NULL)
@@ -68,7 +68,7 @@ md_upload_create(struct md_conn *c, struct md_upload *u)
 int
 md_upload_get(struct md_conn *c, struct str upload_id, struct arena *a, struct md_upload *out)
 {
-    sqlite3_stmt *s = get(c, ST_UP_GET);
+    struct stmt *s = get(c, ST_UP_GET);
     int rc;
 
     if (s == NULL)
@@ -92,7 +92,7 @@ struct up_list {
 /* Appends the rows of s (parameters bound, ?4 still open: the remaining
  * limit) to l. */
 static int
-up_list_run(struct md_conn *c, sqlite3_stmt *s, struct up_list *l)
+up_list_run(struct md_conn *c, struct stmt *s, struct up_list *l)
 {
     int rc;
 
@@ -116,7 +116,7 @@ md_upload_list(struct md_conn *c, int64_t bucket_id, struct str prefix, struct s
     struct up_list l = {.a = a, .limit = limit};
     struct str pfx = prefix.p ? prefix : STR_LIT("");
     struct str hi = md_successor(pfx, a), lo;
-    sqlite3_stmt *s;
+    struct stmt *s;
     bool strict;
     int rc;
 
@@ -160,7 +160,7 @@ int
 md_upload_list_all(struct md_conn *c, int64_t after_id, size_t limit, struct arena *a,
                    struct md_upload **out, size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_UP_LIST_ALL);
+    struct stmt *s = get(c, ST_UP_LIST_ALL);
     struct md_upload *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -200,7 +200,7 @@ int
 md_upload_done_add(struct md_conn *c, struct str upload_id, int64_t bucket_id, int64_t seq,
                    int64_t now_ms)
 {
-    sqlite3_stmt *s;
+    struct stmt *s;
     int rc = change_i64(c, ST_UPD_PRUNE, now_ms - MD_UPLOAD_DONE_KEEP_MS);
 
     if (rc < 0 && rc != -ENOENT)
@@ -217,7 +217,7 @@ md_upload_done_add(struct md_conn *c, struct str upload_id, int64_t bucket_id, i
 int
 md_upload_done_get(struct md_conn *c, struct str upload_id, int64_t *bucket_id, int64_t *seq)
 {
-    sqlite3_stmt *s = get(c, ST_UPD_GET);
+    struct stmt *s = get(c, ST_UPD_GET);
     int rc;
 
     if (s == NULL)
@@ -237,7 +237,7 @@ md_upload_done_get(struct md_conn *c, struct str upload_id, int64_t *bucket_id, 
 int
 md_part_put(struct md_conn *c, int64_t upload, const struct md_part *p)
 {
-    sqlite3_stmt *s;
+    struct stmt *s;
     int rc = change_i64_2(c, ST_PART_TRASH, upload, p->part_number);
 
     if (rc < 0 && rc != -ENOENT)
@@ -259,7 +259,7 @@ static int
 part_list(struct md_conn *c, enum st id, int64_t owner, int after_part, size_t limit,
           struct arena *a, struct md_part **out, size_t *n)
 {
-    sqlite3_stmt *s = get(c, id);
+    struct stmt *s = get(c, id);
     struct md_part *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -291,7 +291,7 @@ md_part_list(struct md_conn *c, int64_t upload, int after_part, size_t limit, st
 int
 md_version_part_add(struct md_conn *c, int64_t seq, const struct md_part *p)
 {
-    sqlite3_stmt *s = get(c, ST_VP_INSERT);
+    struct stmt *s = get(c, ST_VP_INSERT);
 
     if (s == NULL)
         return -EIO;
@@ -307,7 +307,7 @@ static int
 part_one(struct md_conn *c, enum st id, int64_t seq, int64_t v, struct arena *a,
          struct md_part *out)
 {
-    sqlite3_stmt *s = get(c, id);
+    struct stmt *s = get(c, id);
     int rc;
 
     if (s == NULL)
@@ -346,7 +346,7 @@ md_version_part_list(struct md_conn *c, int64_t seq, int after_part, size_t limi
 int
 md_trash_add(struct md_conn *c, struct str blob_id)
 {
-    sqlite3_stmt *s = get(c, ST_TRASH_ADD);
+    struct stmt *s = get(c, ST_TRASH_ADD);
 
     if (s == NULL)
         return -EIO;
@@ -359,7 +359,7 @@ int
 md_trash_take(struct md_conn *c, size_t limit, int64_t before_ms, struct arena *a,
               struct str **ids, size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_TRASH_LIST);
+    struct stmt *s = get(c, ST_TRASH_LIST);
     struct str *arr = NULL;
     int64_t *rows = NULL;
     size_t cap = 0, rcap = 0;
@@ -393,7 +393,7 @@ md_trash_take(struct md_conn *c, size_t limit, int64_t before_ms, struct arena *
 int
 md_trash_pending(struct md_conn *c, int64_t before_ms)
 {
-    sqlite3_stmt *s = get(c, ST_TRASH_DUE);
+    struct stmt *s = get(c, ST_TRASH_DUE);
     int rc;
 
     if (s == NULL)

@@ -1,6 +1,6 @@
 /* md_url.c -- parses --meta URL (md.h's struct md_url), strictly: an unknown
- * kind, an empty or too long path is refused with a message naming it, and a
- * PostgreSQL URI is refused because this build has no backend for it yet. */
+ * kind, an empty or too long path is refused with a message naming it; a
+ * PostgreSQL URI is kept as given for libpq (md_pg.c). */
 #include "common.h"
 #include "store/md.h"
 
@@ -42,11 +42,14 @@ md_url_parse(const char *url, const char *dir, struct md_url *out, char *err, si
             return fail(err, cap, "data directory path too long");
         return 0;
     }
-    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
-        return fail(err, cap,
-                    "--meta %s: this build has no PostgreSQL metadata backend yet "
-                    "(only sqlite:PATH)",
-                    url);
+    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+        /* libpq parses the rest; it is checked at the connection. */
+        if (strlen(url) >= sizeof(out->pg_uri))
+            return fail(err, cap, "--meta: PostgreSQL URI too long (at most %zu bytes)",
+                        sizeof(out->pg_uri) - 1);
+        snprintf(out->pg_uri, sizeof(out->pg_uri), "%s", url);
+        return 0;
+    }
     if (strncmp(url, SQLITE_SCHEME, strlen(SQLITE_SCHEME)) != 0)
         return fail(err, cap, "--meta %s: unknown kind (want sqlite:PATH or postgresql://...)",
                     url);

@@ -61,7 +61,7 @@ cursor_stmts(struct str key, int64_t pos, enum st all, enum st same, enum st gt,
     return 1;
 }
 
-typedef void (*row_fn)(sqlite3_stmt *s, int64_t arg, struct md_usage_fig *f);
+typedef void (*row_fn)(struct stmt *s, int64_t arg, struct md_usage_fig *f);
 
 /* Runs the scan statements of one page; the last row's (key, id or seq) becomes
  * the cursor. 1 when the page was full (more may follow), 0 at the end. */
@@ -75,7 +75,7 @@ scan_page(struct md_conn *c, int64_t bucket_id, struct str *key, int64_t *pos,
     int64_t p0 = *pos;
 
     for (size_t i = 0; i < nids; i++) {
-        sqlite3_stmt *s = get(c, ids[i]);
+        struct stmt *s = get(c, ids[i]);
         int rc;
 
         if (s == NULL)
@@ -101,7 +101,7 @@ scan_page(struct md_conn *c, int64_t bucket_id, struct str *key, int64_t *pos,
 }
 
 static void
-version_row(sqlite3_stmt *s, int64_t arg, struct md_usage_fig *f)
+version_row(struct stmt *s, int64_t arg, struct md_usage_fig *f)
 {
     bool latest = col_int(s, 2) != 0, dm = col_int(s, 3) != 0;
     int64_t size = col_i64(s, 4);
@@ -109,7 +109,7 @@ version_row(sqlite3_stmt *s, int64_t arg, struct md_usage_fig *f)
     (void)arg;
     if (dm) {
         f->dm_count++;
-        f->dm_bytes += sqlite3_column_bytes(s, 0); /* the key's length [B4 decision] */
+        f->dm_bytes += (int64_t)col_view(s, 0).n; /* the key's length [B4 decision] */
     } else if (latest) {
         f->current_count++;
         f->current_bytes += size;
@@ -130,7 +130,7 @@ md_usage_scan_versions(struct md_conn *c, int64_t bucket_id, struct str *key, in
 }
 
 static void
-upload_row(sqlite3_stmt *s, int64_t old_before_ms, struct md_usage_fig *f)
+upload_row(struct stmt *s, int64_t old_before_ms, struct md_usage_fig *f)
 {
     int64_t bytes = col_i64(s, 3);
 
@@ -160,7 +160,7 @@ md_usage_scan_uploads(struct md_conn *c, int64_t bucket_id, int64_t old_before_m
 int
 md_usage_put(struct md_conn *c, const struct md_usage_row *r)
 {
-    sqlite3_stmt *s = get(c, ST_USG_PUT);
+    struct stmt *s = get(c, ST_USG_PUT);
     const struct md_usage_fig *f = &r->f;
 
     if (s == NULL)
@@ -180,7 +180,7 @@ md_usage_put(struct md_conn *c, const struct md_usage_row *r)
 static int
 write_count(struct md_conn *c, enum st id, int64_t v1, bool has_v2, int64_t v2, int64_t *n)
 {
-    sqlite3_stmt *s = get(c, id);
+    struct stmt *s = get(c, id);
     int rc;
 
     if (n)
@@ -212,7 +212,7 @@ md_usage_prune(struct md_conn *c, int64_t before_day, int64_t *n)
 /* A usage_daily row in USGCOLS order; the name is copied into a unless a is
  * NULL. Returns gone. */
 static bool
-read_row(sqlite3_stmt *s, struct arena *a, struct md_usage_row *r)
+read_row(struct stmt *s, struct arena *a, struct md_usage_row *r)
 {
     struct md_usage_fig *f = &r->f;
 
@@ -274,7 +274,7 @@ static int
 asof(struct md_conn *c, int64_t account_id, int64_t day, struct arena *a,
      struct md_usage_row **out, size_t *n)
 {
-    sqlite3_stmt *s = get(c, ST_USG_ROWS);
+    struct stmt *s = get(c, ST_USG_ROWS);
     struct md_usage_row *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -401,7 +401,7 @@ int
 md_usage_daily(struct md_conn *c, int64_t account_id, int64_t first, int64_t last,
                struct arena *a, struct md_usage_sum **out)
 {
-    sqlite3_stmt *s;
+    struct stmt *s;
     struct latest m = {.a = a};
     struct md_usage_sum run = {.account_id = account_id}, *arr;
     int64_t d;

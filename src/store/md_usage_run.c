@@ -171,7 +171,11 @@ tick(void *arg, atomic_bool *stop)
     struct md_usage_opts o = {.stop = stop};
     struct md_usage_stats st;
     int64_t t0 = tm_now_ms();
-    int rc = md_usage_refresh(r->md, &o, &st);
+    int rc;
+
+    if (!md_lease(r->md, MD_LEASE_USAGE)) /* one gateway of a shared store */
+        return tm_now_ms() + r->interval_s * 1000;
+    rc = md_usage_refresh(r->md, &o, &st);
 
     if (rc < 0 && rc != -EINTR)
         log_warn("usage: refresh failed: %s (retried at the next interval)", strerror(-rc));

@@ -5,6 +5,7 @@
 #include "common.h"
 #include "store/md.h"
 #include "store/md_int.h"
+#include "crypto/hash.h"
 #include "store/health.h"
 #include "store/space.h"
 #include "util/log.h"
@@ -12,6 +13,11 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <unistd.h>
+
+/* Runs of a job that conflicted with another gateway's transaction before
+ * it gets -EBUSY (503 SlowDown). */
+#define MD_RETRIES 20
 
 
 static void
@@ -33,17 +39,36 @@ settle(struct job **pending, struct job **late, int rc)
     for (j = *pending; j != NULL; j = next) {
         next = j->link;
         j->rc = rc;
+        j->again = rc == -EAGAIN; /* only lost() and a commit say that */
         j->link = *late;
         *late = j;
     }
     *pending = NULL;
 }
 
-/* What the jobs of a transaction SQLite gave up on are told. */
+/* What the jobs of a transaction the backend gave up on are told: -EAGAIN
+ * when it conflicted with another gateway's (PostgreSQL), and they run
+ * again. */
 static int
 lost(struct md_conn *c)
 {
-    return c->saw_full ? -ENOSPC : -EIO;
+    return c->retry ? -EAGAIN : c->saw_full ? -ENOSPC : -EIO;
+}
+
+/* Job j's result is rc: it is woken at once, unless the backend abandoned
+ * the transaction for a conflict and j runs again (whatever rc the job made
+ * of the failed statement). */
+static void
+finish(struct md *md, struct md_conn *c, struct job **late, struct job *j, int rc)
+{
+    if (!c->retry) {
+        wake(md, j, rc);
+        return;
+    }
+    j->again = true;
+    j->rc = -EAGAIN;
+    j->link = *late;
+    *late = j;
 }
 
 /* Moves every job queued meanwhile to *late with result rc: after waiting
@@ -76,7 +101,7 @@ run_group(struct md *md, struct job *jobs, struct space *sp, int wait_ms)
     struct job *pending = NULL; /* fn succeeded; fate decided by COMMIT */
     struct job *late = NULL;    /* result decided; woken at the end */
     struct job *j, *next;
-    uint64_t n_jobs = 0, n_commits = 0;
+    uint64_t n_jobs = 0, n_commits = 0, n_retried = 0;
     bool in_txn = false;
     int rc;
 
@@ -99,9 +124,9 @@ run_group(struct md *md, struct job *jobs, struct space *sp, int wait_ms)
                     late = j;
                 }
                 if (rc == -EBUSY) {
-                    log_warn("md: database write-locked by another process for %d ms; "
-                             "failing the waiting writes",
-                             wait_ms);
+                    log_warn("md: no write transaction after %d ms (%s); failing the waiting "
+                             "writes",
+                             wait_ms, be->errmsg(c));
                     fail_queued(md, &late, rc);
                 }
                 break;
@@ -119,7 +144,7 @@ run_group(struct md *md, struct job *jobs, struct space *sp, int wait_ms)
         if (!be->in_txn(c)) {
             settle(&pending, &late, lost(c));
             in_txn = false;
-            wake(md, j, rc < 0 ? rc : lost(c));
+            finish(md, c, &late, j, rc < 0 ? rc : lost(c));
             continue;
         }
         if (rc < 0) {
@@ -129,7 +154,7 @@ run_group(struct md *md, struct job *jobs, struct space *sp, int wait_ms)
                     be->rollback(c);
                 in_txn = false;
             }
-            wake(md, j, rc);
+            finish(md, c, &late, j, rc);
             continue;
         }
         if (be->release(c) < 0) {
@@ -157,6 +182,18 @@ run_group(struct md *md, struct job *jobs, struct space *sp, int wait_ms)
     pthread_mutex_lock(&md->mu);
     for (j = late; j != NULL; j = next) {
         next = j->link;
+        if (j->again && j->tries++ < MD_RETRIES) {
+            j->again = false;
+            /* To the head of the queue: the next group runs it again. */
+            j->next = md->head;
+            md->head = j;
+            if (md->tail == NULL)
+                md->tail = j;
+            n_retried++;
+            continue;
+        }
+        if (j->again)
+            j->rc = -EBUSY;
         j->done = true;
     }
     md->n_jobs += n_jobs;
@@ -165,6 +202,14 @@ run_group(struct md *md, struct job *jobs, struct space *sp, int wait_ms)
     pthread_cond_broadcast(&md->cv_done);
     pthread_mutex_unlock(&md->mu);
     mx_observe(&md_group_jobs, NULL, n_jobs);
+    /* Conflicting gateways: a short random pause so they do not meet
+     * again at once. */
+    if (n_retried > 0) {
+        uint16_t r = 0;
+
+        (void)rand_bytes(&r, sizeof(r));
+        usleep(500 + r % 2000);
+    }
 }
 
 static void *

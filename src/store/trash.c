@@ -101,7 +101,10 @@ reaper_main(void *arg)
         if (t->stopping)
             break;
         pthread_mutex_unlock(&t->mu);
-        rc = trash_reap(t->md, t->b, trash_cutoff_ms(t->b, t->grace_ms));
+        /* In a shared store one gateway reaps (md_lease()). */
+        rc = md_lease(t->md, MD_LEASE_REAPER)
+                 ? trash_reap(t->md, t->b, trash_cutoff_ms(t->b, t->grace_ms))
+                 : 0;
         if (rc < 0)
             log_warn("trash: cannot empty the blob trash: %s", strerror(-rc));
         pthread_mutex_lock(&t->mu);

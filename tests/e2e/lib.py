@@ -195,6 +195,37 @@ def bucket_name(tag):
     return ("e2e-%s-%s" % (tag, rand_suffix(8))).lower()[:63]
 
 
+# Tests that read or write meta.db with Python's sqlite3 (or test SQLite itself) are for the
+# embedded store; the PostgreSQL run reports them skipped.
+sqlite_only = unittest.skipIf(os.environ.get("E2E_META_PG"),
+                              "reads or writes meta.db itself: the embedded store's")
+
+
+def pg_meta():
+    """The PostgreSQL run (E2E_META_PG=postgresql://USER@HOST:PORT/, scripts/pg.sh): a fresh
+    database's URI for one store; None on the embedded default."""
+    base = os.environ.get("E2E_META_PG")
+    if not base:
+        return None
+    name = "e2e_" + rand_suffix(12)
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", base + "postgres", "-c",
+                    "CREATE DATABASE " + name], check=True, capture_output=True, timeout=60)
+    return base + name
+
+
+def use_pg_meta(data):
+    """On the PostgreSQL run, points the store in data at a fresh database: a 'meta =' line in
+    data/cofferd.conf, which cofferd reads through --config and the coffer CLI by default.
+    Returns cofferd's extra arguments."""
+    uri = pg_meta()
+    if uri is None:
+        return []
+    conf = os.path.join(data, "cofferd.conf")
+    with open(conf, "a") as f:
+        f.write("meta = %s\n" % uri)
+    return ["--config", conf]
+
+
 def create_account(bin_dir, data, name):
     out = subprocess.run(
         [os.path.join(bin_dir, "coffer"), "--data", data, "account", "create", name, "--json"],
@@ -263,6 +294,9 @@ class Server:
         # leases; test_data_lifetime.py runs its own grace).
         if "--reclaim-grace" not in self.args:
             self.args += ["--reclaim-grace", "0"]
+        if ("--meta" not in self.args and "--config" not in self.args
+                and not os.path.exists(os.path.join(data, "meta.db"))):
+            self.args += use_pg_meta(data)
         self.log = log or os.path.join(data, "..", os.path.basename(data) + ".log")
         self.proc = None
         self.http_port = None

@@ -91,8 +91,17 @@ mkdir -p "$DATA"
 LOG=$TMP/cofferd.log
 export E2E_DATA=$DATA E2E_HTTP_PORT=$HTTP_PORT E2E_TLS_PORT=$TLS_PORT E2E_DOMAIN=localhost
 
+# E2E_META_PG=postgresql://USER@HOST:PORT/ (scripts/pg.sh env): the metadata of every store the
+# suite makes is in a fresh PostgreSQL database, named in DIR/cofferd.conf (lib.use_pg_meta).
+META_ARGS=()
+if [ -n "${E2E_META_PG:-}" ]; then
+    read -ra META_ARGS < <(cd "$HERE" && $PY -c 'import lib, sys; print(*lib.use_pg_meta(sys.argv[1]))' "$DATA") ||
+        { result FAIL "setup.pg_database"; exit 1; }
+    echo "metadata in PostgreSQL: $(grep '^meta' "$DATA/cofferd.conf")"
+fi
+
 "$BIN/cofferd" --data "$DATA" --listen "127.0.0.1:$HTTP_PORT" \
-    --tls-listen "127.0.0.1:$TLS_PORT" --domain localhost --reclaim-grace 0 >"$LOG" 2>&1 </dev/null &
+    --tls-listen "127.0.0.1:$TLS_PORT" --domain localhost --reclaim-grace 0 "${META_ARGS[@]}" >"$LOG" 2>&1 </dev/null &
 SERVER_PID=$!
 
 port_up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

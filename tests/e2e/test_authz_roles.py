@@ -16,6 +16,7 @@ import time
 
 from botocore.exceptions import ClientError
 
+import lib
 from lib import bucket_name, env, rand_suffix
 from mfa_lib import aws, aws_env, ca_path, s3_client, svc_client
 from test_authz import AuthzCase, allow, doc
@@ -210,6 +211,7 @@ class TestAssumeRole(RoleCase):
         self.assertEqual(c2.sts.get_caller_identity()["Arn"],
                          "arn:aws:sts::%s:assumed-role/%s/c1" % (self.a12, r3["RoleName"]))
 
+    @lib.sqlite_only
     def test_expired_and_deleted_role_sessions(self):
         b = self.bucket()
         u = self.user()
@@ -231,6 +233,7 @@ class TestAssumeRole(RoleCase):
         self.assertS3Error("InvalidAccessKeyId", 403, s2.s3.get_object, Bucket=b, Key="k")
         self.denied_sts(s2.sts.get_caller_identity, "InvalidClientTokenId", 403)
 
+    @lib.sqlite_only
     def test_https_only(self):
         u = self.user()
         r = self.role(trust(u.arn))

@@ -281,6 +281,7 @@ class DashboardTest(lib.E2ETestCase):
         self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
         self.assertGreater(len(png), 20000)  # a page, not a blank or an error
 
+    @lib.sqlite_only
     def test_links_and_cookie(self):
         # No session: 401, saying how to get one.
         out, err = self.curl(self.base + "/")
@@ -332,6 +333,7 @@ class DashboardTest(lib.E2ETestCase):
         _, err = self.curl(self.base + "/logout")
         self.assertEqual(self.status(err), 405)
 
+    @lib.sqlite_only
     def test_expired_link(self):
         # A link made 6 minutes ago, written as `coffer dashboard` would have (selector, hash of
         # the verifier, expiry 5 minutes after creation): refused.
@@ -366,14 +368,21 @@ class DashboardTest(lib.E2ETestCase):
     def test_account_by_id_and_default_url(self):
         out = self.coffer("dashboard", "--account", "%012d" % int(self.acct["account_id"]))
         self.assertRegex(out.stdout.strip(), r"^https://127\.0\.0\.1:9001/login\?token=")
-        with open(os.path.join(self.srv.data, "cofferd.conf"), "w") as f:
-            f.write("listen = 127.0.0.1:1\nadmin-listen = 0.0.0.0:%d\n" % self.admin_port)
+        conf = os.path.join(self.srv.data, "cofferd.conf")
+        kept = open(conf).read() if os.path.exists(conf) else None  # the PostgreSQL run's
+        with open(conf, "w") as f:
+            f.write((kept or "") +
+                    "listen = 127.0.0.1:1\nadmin-listen = 0.0.0.0:%d\n" % self.admin_port)
         try:
             out = self.coffer("dashboard", "--account", self.name)
             self.assertRegex(out.stdout.strip(),
                              r"^https://127\.0\.0\.1:%d/login\?token=" % self.admin_port)
         finally:
-            os.unlink(os.path.join(self.srv.data, "cofferd.conf"))
+            if kept is None:
+                os.unlink(conf)
+            else:
+                with open(conf, "w") as f:
+                    f.write(kept)
         r = self.coffer("dashboard", "--account", "no-such-account", check=False)
         self.assertEqual(r.returncode, 1)
         self.assertIn("no such account", r.stderr)

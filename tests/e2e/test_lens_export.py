@@ -37,6 +37,7 @@ def ymd(day):
     return time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
 
 
+@lib.sqlite_only
 class LensExportRunTest(E2ETestCase):
     @classmethod
     def setUpClass(cls):

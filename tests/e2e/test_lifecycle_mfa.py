@@ -33,6 +33,7 @@ DAY_S = 2
 THREADS = 4
 
 
+@lib.sqlite_only
 class LifecycleMfaRaceTest(E2ETestCase):
     @classmethod
     def setUpClass(cls):

@@ -28,6 +28,7 @@ def write_key(path, fill):
     os.chmod(path, 0o600)
 
 
+@lib.sqlite_only
 class MasterKeyTest(lib.E2ETestCase):
     def setUp(self):
         super().setUp()

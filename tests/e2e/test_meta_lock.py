@@ -18,6 +18,7 @@ from lib import env
 SERVER_WAIT_MAX = 5.0  # seconds a write may wait for the lock before 503 (cofferd waits 2)
 
 
+@lib.sqlite_only
 class MetaLockTest(lib.E2ETestCase):
     def test_r0011_write_lock_held_gives_503_slowdown_quickly(self):
         c = lib.client(retries={"total_max_attempts": 1, "mode": "standard"})

@@ -106,6 +106,7 @@ def coffer(data, *args):
                           capture_output=True, text=True, timeout=300)
 
 
+@lib.sqlite_only
 class BackupTest(lib.E2ETestCase):
     """A backup taken under a concurrent PUT/overwrite/delete load restores into a second
     cofferd where every listed version reads back with its ETag."""

@@ -337,6 +337,7 @@ class TestListAndLimits(LensCase):
         ctl.delete_storage_lens_configuration(ConfigId="cfg-00", AccountId=c12)
         self.put(minimal("one-more"), ctl, c12)
 
+    @lib.sqlite_only
     def test_pages(self):
         # L7: 150 configurations, 100 a page. The API stops an account at 50, so the
         # rows beyond are written straight into meta.db (as an older limit could have left

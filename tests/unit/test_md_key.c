@@ -58,16 +58,22 @@ test_url(void **state)
     assert_non_null(strstr(err, "unknown kind"));
     assert_int_equal(parse("SQLITE:/x", "/d"), -EINVAL);
     assert_int_equal(parse("mysql://h/db", "/d"), -EINVAL);
-    assert_int_equal(parse("postgresql://coffer@db1/coffer", "/d"), -EINVAL);
-    assert_non_null(strstr(err, "no PostgreSQL metadata backend"));
-    assert_int_equal(parse("postgres://db1/coffer", "/d"), -EINVAL);
-    assert_non_null(strstr(err, "no PostgreSQL metadata backend"));
+    assert_int_equal(parse("postgresql://coffer@db1/coffer?sslmode=require", "/d"), 0);
+    assert_string_equal(u.pg_uri, "postgresql://coffer@db1/coffer?sslmode=require");
+    assert_string_equal(u.sqlite_path, "");
+    assert_int_equal(parse("postgres://db1/coffer", "/d"), 0);
+    assert_string_equal(u.pg_uri, "postgres://db1/coffer");
+    assert_int_equal(parse("sqlite:/x.db", "/d"), 0);
+    assert_string_equal(u.pg_uri, "");
     {
         char long_url[MD_URL_PATH_MAX + 16];
 
         memcpy(long_url, "sqlite:/", 8);
         memset(long_url + 8, 'a', MD_URL_PATH_MAX);
         long_url[8 + MD_URL_PATH_MAX] = '\0';
+        assert_int_equal(parse(long_url, "/d"), -EINVAL);
+        assert_non_null(strstr(err, "too long"));
+        memcpy(long_url, "postgresql://", 13);
         assert_int_equal(parse(long_url, "/d"), -EINVAL);
         assert_non_null(strstr(err, "too long"));
     }

@@ -1,0 +1,217 @@
+"""Two cofferd gateways on one shared store (issue 17): metadata in one PostgreSQL database,
+object data in one directory, the same master key, each gateway with its own data directory
+and ports. Runs on the PostgreSQL run only (E2E_META_PG, scripts/pg.sh); the embedded store is
+one cofferd's.
+
+- one key written 2 x 300 times at once through both gateways: every acknowledged version is
+  listed exactly once, each writer's versions in the order it got them acknowledged, one latest,
+  and GET returns the latest's body;
+- an MFA code accepted by one gateway is refused by the other (the replay burn is one row);
+- settings changed through one gateway hold on the other at the next request (versioning,
+  a bucket policy, a deleted access key);
+- background work runs on one gateway at a time: lifecycle expirations are done by one of the
+  two, and by the other once that one is killed.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+import unittest
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+import lib
+import mfa_lib
+from lib import REGION
+
+PG = os.environ.get("E2E_META_PG")
+N_PUTS = 300
+
+
+def _client(service, srv, ak, sk, token=None, https=False, validate=True):
+    return boto3.session.Session().client(
+        service, endpoint_url=srv.https if https else srv.http, aws_access_key_id=ak,
+        aws_secret_access_key=sk, aws_session_token=token, region_name=REGION,
+        verify=srv.ca if https else None,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                      parameter_validation=validate,
+                      retries={"max_attempts": 1, "mode": "standard"}))
+
+
+@unittest.skipUnless(PG, "needs the PostgreSQL run (E2E_META_PG, scripts/pg.sh)")
+class TwoGatewaysTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        base = os.environ.get("E2E_TMP") or tempfile.gettempdir()
+        cls.root = tempfile.mkdtemp(prefix="gateways.", dir=base)
+        blobs = os.path.join(cls.root, "blobs")
+        key = os.path.join(cls.root, "master.key")
+        os.makedirs(blobs)
+        meta = lib.pg_meta()
+        cls.gw = []
+        for i in range(2):
+            data = os.path.join(cls.root, "gw%d" % i)
+            os.makedirs(data)
+            conf = os.path.join(data, "cofferd.conf")
+            with open(conf, "w") as f:
+                f.write("meta = %s\nblobs = file:%s\nmaster-key = %s\n" % (meta, blobs, key))
+            # Lifecycle days of 4 s, a pass every second (test_background_work_...).
+            srv = lib.Server(data=data, log=os.path.join(cls.root, "gw%d.log" % i),
+                             args=["--config", conf, "--lifecycle-day", "4",
+                                   "--lifecycle-interval", "1"])
+            srv.start()
+            cls.gw.append(srv)
+        cls.acct = cls.gw[0].account("gw-" + lib.rand_suffix(6))
+        cls.s3 = [_client("s3", g, cls.acct["access_key_id"], cls.acct["secret_access_key"])
+                  for g in cls.gw]
+
+    @classmethod
+    def tearDownClass(cls):
+        for g in cls.gw:
+            g.close()
+        shutil.rmtree(cls.root, ignore_errors=True)
+
+    def test_one_key_many_writers(self):
+        b = lib.bucket_name("gw-race")
+        self.s3[0].create_bucket(Bucket=b)
+        self.s3[1].put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+        acked = [[], []]
+        errors = []
+
+        def writer(i):
+            c = _client("s3", self.gw[i], self.acct["access_key_id"],
+                        self.acct["secret_access_key"])
+            try:
+                for n in range(N_PUTS):
+                    r = c.put_object(Bucket=b, Key="k", Body=b"gw%d-%d" % (i, n))
+                    acked[i].append(r["VersionId"])
+            except Exception as e:  # reported below, with how far the writer got
+                errors.append((i, len(acked[i]), e))
+
+        th = [threading.Thread(target=writer, args=(i,)) for i in range(2)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join()
+        self.assertEqual(errors, [])
+        listed = []
+        for page in self.s3[1].get_paginator("list_object_versions").paginate(Bucket=b):
+            listed += page.get("Versions", [])
+        ids = [v["VersionId"] for v in listed]  # newest first
+        self.assertEqual(len(ids), 2 * N_PUTS)
+        self.assertEqual(sorted(ids), sorted(acked[0] + acked[1]))
+        pos = {v: n for n, v in enumerate(ids)}
+        for i in range(2):
+            where = [pos[v] for v in acked[i]]
+            self.assertEqual(where, sorted(where, reverse=True),
+                             "gateway %d's versions out of acknowledged order" % i)
+        latest = [v for v in listed if v["IsLatest"]]
+        self.assertEqual(len(latest), 1)
+        self.assertEqual(latest[0]["VersionId"], ids[0])
+        self.assertIn(ids[0], (acked[0][-1], acked[1][-1]))
+        for c in self.s3:
+            got = c.get_object(Bucket=b, Key="k")
+            self.assertEqual(got["VersionId"], ids[0])
+        body = self.s3[0].get_object(Bucket=b, Key="k", VersionId=ids[0])["Body"].read()
+        i = 0 if ids[0] == acked[0][-1] else 1
+        self.assertEqual(body, b"gw%d-%d" % (i, N_PUTS - 1))
+
+    def _log(self, i):
+        with open(self.gw[i].log, errors="replace") as f:
+            return f.read()
+
+    def _expire_all(self, c, b, keys, timeout=40):
+        for k in keys:
+            c.put_object(Bucket=b, Key=k, Body=b"x")
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if c.list_objects_v2(Bucket=b).get("KeyCount", 0) == 0:
+                return
+            time.sleep(0.5)
+        self.fail("objects not expired after %ss" % timeout)
+
+    def test_background_work_on_one_gateway(self):
+        b = lib.bucket_name("gw-lc")
+        self.s3[0].create_bucket(Bucket=b)
+        self.s3[0].put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={
+            "Rules": [{"ID": "gone", "Status": "Enabled", "Filter": {"Prefix": ""},
+                       "Expiration": {"Days": 1}}]})
+        self._expire_all(self.s3[1], b, ["a", "b", "c"])
+        took = "now runs the lifecycle executor"
+        runs = [self._log(i).count("lifecycle: ") for i in range(2)]
+        leaders = [i for i in range(2) if took in self._log(i)]
+        self.assertEqual(len(leaders), 1, "lifecycle lease taken by %r" % leaders)
+        lead = leaders[0]
+        self.assertGreater(runs[lead], 0)
+        self.assertEqual(runs[1 - lead], 0, "the other gateway ran passes too")
+        # The leader dies: the other gateway takes the work over.
+        self.gw[lead].kill()
+        try:
+            self._expire_all(self.s3[1 - lead], b, ["d", "e"])
+            self.assertIn(took, self._log(1 - lead))
+        finally:
+            self.gw[lead].start(keep_ports=True)
+
+    def test_mfa_code_accepted_once_across_gateways(self):
+        ak, sk = self.acct["access_key_id"], self.acct["secret_access_key"]
+        iam = _client("iam", self.gw[0], ak, sk, https=True, validate=False)
+        d = iam.create_virtual_mfa_device(
+            VirtualMFADeviceName="gw-" + lib.rand_suffix(6))["VirtualMFADevice"]
+        seed = d["Base32StringSeed"]
+        seed = seed.decode() if isinstance(seed, bytes) else seed
+        mfa_lib.ensure_margin()
+        s = mfa_lib.cur_step()
+        iam.enable_mfa_device(SerialNumber=d["SerialNumber"],
+                              AuthenticationCode1=mfa_lib.totp(seed, s - 1),
+                              AuthenticationCode2=mfa_lib.totp(seed, s))
+        mfa_lib.wait_next_step()  # enabling burned step s
+        code = mfa_lib.totp(seed, mfa_lib.cur_step())
+        sts = [_client("sts", g, ak, sk, https=True) for g in self.gw]
+        cr = sts[0].get_session_token(DurationSeconds=900, SerialNumber=d["SerialNumber"],
+                                      TokenCode=code)["Credentials"]
+        self.assertTrue(cr["SessionToken"])
+        with self.assertRaises(ClientError) as cm:
+            sts[1].get_session_token(DurationSeconds=900, SerialNumber=d["SerialNumber"],
+                                     TokenCode=code)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDenied")
+
+    def test_settings_hold_on_the_other_gateway(self):
+        b = lib.bucket_name("gw-set")
+        self.s3[0].create_bucket(Bucket=b)
+        self.s3[0].put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+        v1 = self.s3[1].put_object(Bucket=b, Key="x", Body=b"1")["VersionId"]
+        self.assertNotEqual(v1, "null")
+        deny = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::%s/*" % b}]}
+        self.s3[1].put_bucket_policy(Bucket=b, Policy=json.dumps(deny))
+        with self.assertRaises(ClientError) as cm:
+            self.s3[0].get_object(Bucket=b, Key="x")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDenied")
+        self.s3[0].delete_bucket_policy(Bucket=b)
+        self.assertEqual(self.s3[1].get_object(Bucket=b, Key="x")["Body"].read(), b"1")
+        # A deleted access key stops working on both gateways at once.
+        iam = _client("iam", self.gw[0], self.acct["access_key_id"],
+                      self.acct["secret_access_key"], https=True)
+        user = "gw-u-" + lib.rand_suffix(6)
+        iam.create_user(UserName=user)
+        iam.attach_user_policy(UserName=user,
+                               PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess")
+        k = iam.create_access_key(UserName=user)["AccessKey"]
+        u = [_client("s3", g, k["AccessKeyId"], k["SecretAccessKey"]) for g in self.gw]
+        for c in u:
+            c.head_object(Bucket=b, Key="x")
+        iam.delete_access_key(UserName=user, AccessKeyId=k["AccessKeyId"])
+        for c in u:
+            with self.assertRaises(ClientError) as cm:
+                c.head_object(Bucket=b, Key="x")
+            self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 403)
+
+
+if __name__ == "__main__":
+    unittest.main()
