@@ -2,7 +2,8 @@
 use the same master key: the store keeps a check value of it, so cofferd started with another key
 exits 1 with a clear message in its log, and `coffer` with another key is refused. --meta
 sqlite:PATH keeps the metadata elsewhere than DIR/meta.db, on cofferd and coffer alike;
---meta postgresql://... is refused (this build has no PostgreSQL metadata backend)."""
+a bad --meta URL is refused before anything is created, and an unreachable PostgreSQL stops
+both binaries with a message naming it."""
 
 import json
 import os
@@ -141,8 +142,7 @@ class MasterKeyTest(lib.E2ETestCase):
 
     def test_meta_refused(self):
         a = self.server()
-        for url, why in (("postgresql://coffer@db1/coffer", "no PostgreSQL metadata backend"),
-                         ("mysql://x", "unknown kind"), ("sqlite:", "sqlite:PATH")):
+        for url, why in (("mysql://x", "unknown kind"), ("sqlite:", "sqlite:PATH")):
             r = subprocess.run([os.path.join(env().bin, "cofferd"), "--data", a.data, "--listen",
                                 "127.0.0.1:%d" % lib.free_port(), "--meta", url],
                                capture_output=True, text=True, timeout=30)
@@ -153,6 +153,18 @@ class MasterKeyTest(lib.E2ETestCase):
             self.assertIn(why, r.stderr)
         # Nothing was created for a refused URL.
         self.assertEqual(os.listdir(a.data), [])
+
+    def test_meta_postgresql_unreachable(self):
+        a = self.server()
+        url = "postgresql://coffer@127.0.0.1:%d/coffer?connect_timeout=5" % lib.free_port()
+        r = subprocess.run([os.path.join(env().bin, "cofferd"), "--data", a.data, "--listen",
+                            "127.0.0.1:%d" % lib.free_port(), "--meta", url],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("cannot connect to PostgreSQL", r.stderr)
+        r = coffer("--data", a.data, "--meta", url, "account", "list")
+        self.assertNotEqual(r.returncode, 0, r.stderr)
+        self.assertIn("cannot connect to PostgreSQL", r.stderr)
 
 
 if __name__ == "__main__":
