@@ -10,6 +10,9 @@
 #   scripts/pg.sh stop           stop only the server whose PID start recorded (and
 #                                only if its command line still names our data
 #                                directory); the directory stays for post-mortems
+#   scripts/pg.sh restart        stop as above (if it runs), then start the same
+#                                cluster again: its data, port and socket, no
+#                                initdb (a database outage for the fault tests)
 #   scripts/pg.sh env            shell exports for eval: COFFER_TEST_PG (the base URI),
 #                                COFFER_TEST_PG_DIR
 #   scripts/pg.sh purge          stop, then remove the directory
@@ -81,21 +84,10 @@ cmd_stop() {
     rm -f "$PIDF"
 }
 
-cmd_start() {
-    local t0 b p pid i
-    t0=$(date +%s.%N)
-    for b in "$BIN/initdb" "$BIN/postgres" "$BIN/pg_isready" "$BIN/psql" python3 setsid; do
-        command -v "$b" >/dev/null || die "'$b' is missing (bash scripts/deps.sh --pg)"
-    done
-    [ -f "$("$BIN/pg_config" --sharedir)/extension/citext.control" ] ||
-        die "the citext extension is missing (apt-get install postgresql-contrib)"
-    cmd_stop
-    rm -rf "$DIR"
-    mkdir -p "$DIR" "$LOG"
-    [ ${#AS[@]} -eq 0 ] || chown -R postgres: "$DIR"
-    "${AS[@]}" "$BIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 --locale=C \
-        >"$LOG/initdb.log" 2>&1 || die "initdb failed (see $LOG/initdb.log; as root, $DIR must be reachable by postgres)"
-    p=$(free_port)
+# Starts the server of $DATA on port $1 in its own session, records its
+# PID and waits until it accepts connections.
+launch() {
+    local p=$1 pid i
     local fast=()
     if [ "${COFFER_PG_FAST:-0}" = 1 ]; then
         fast=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
@@ -114,10 +106,37 @@ cmd_start() {
         [ "$i" -lt 600 ] || die "timed out waiting for postgres (see $LOG/postgres.log)"
         sleep 0.1
     done
+}
+
+cmd_start() {
+    local t0 b p
+    t0=$(date +%s.%N)
+    for b in "$BIN/initdb" "$BIN/postgres" "$BIN/pg_isready" "$BIN/psql" python3 setsid; do
+        command -v "$b" >/dev/null || die "'$b' is missing (bash scripts/deps.sh --pg)"
+    done
+    [ -f "$("$BIN/pg_config" --sharedir)/extension/citext.control" ] ||
+        die "the citext extension is missing (apt-get install postgresql-contrib)"
+    cmd_stop
+    rm -rf "$DIR"
+    mkdir -p "$DIR" "$LOG"
+    [ ${#AS[@]} -eq 0 ] || chown -R postgres: "$DIR"
+    "${AS[@]}" "$BIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 --locale=C \
+        >"$LOG/initdb.log" 2>&1 || die "initdb failed (see $LOG/initdb.log; as root, $DIR must be reachable by postgres)"
+    p=$(free_port)
+    launch "$p"
     echo "$p" >"$PORTF"
     python3 -c "import sys; print(round($(date +%s.%N) - $t0, 1))" >"$DIR/start-seconds"
-    say "ready in $(cat "$DIR/start-seconds") s: pid $pid, port $p$([ "${COFFER_PG_FAST:-0}" = 1 ] && echo ', fsync off')"
+    say "ready in $(cat "$DIR/start-seconds") s: pid $(cat "$PIDF"), port $p$([ "${COFFER_PG_FAST:-0}" = 1 ] && echo ', fsync off')"
     echo "postgresql://postgres@127.0.0.1:$p/"
+}
+
+cmd_restart() {
+    local p
+    p=$(port)
+    [ -d "$DATA" ] || die "no cluster in $DATA (scripts/pg.sh start)"
+    cmd_stop
+    launch "$p"
+    say "restarted: pid $(cat "$PIDF"), port $p"
 }
 
 cmd_createdb() {
@@ -139,8 +158,9 @@ cmd_env() {
 case "${1:-}" in
 start) cmd_start ;;
 stop) cmd_stop ;;
+restart) cmd_restart ;;
 createdb) cmd_createdb "${2:-}" ;;
 env) cmd_env ;;
 purge) cmd_stop; rm -rf "$DIR" ;;
-*) sed -n '2,23p' "$0"; exit 2 ;;
+*) sed -n '2,26p' "$0"; exit 2 ;;
 esac
