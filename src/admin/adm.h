@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "store/blob.h"
 #include "store/md.h"
 #include "util/str.h"
 
@@ -34,7 +35,8 @@ struct adm_cli {
     struct md_url meta_url; /* meta parsed */
     /* Option values; NULL when not given. */
     const char *account, *user, *serial, *seed_b32, *code1, *code2, *since, *limit;
-    const char *to; /* backup --to */
+    const char *to; /* backup --to, migrate --to */
+    const char *blobs_to, *from; /* migrate --blobs-to, --from */
     const char *bucket, *upload_id, *older_than, *action, *resource, *day, *newest, *event;
     const char *days; /* usage show --days */
     const char *config_id; /* lens export --config-id */
@@ -116,6 +118,26 @@ int adm_policy_simulate(struct adm_cli *cli);
 int adm_metrics_token(struct adm_cli *cli); /* metrics token [--rotate] */
 /* ---- backup (adm_backup.c) ----------------------------------------------- */
 int adm_backup(struct adm_cli *cli); /* backup --to DIR */
+
+/* Copying the data blobs a metadata snapshot references from one data store
+ * to another (backup, migrate): md_backup_blobs()'s fn over this state. */
+#define ADM_COPY_CHUNK (256 * 1024)
+#define ADM_MAX_DROPPED 1024 /* in-progress uploads dropped from one copy */
+struct adm_blob_walk {
+    struct blob *src, *dst;
+    char *buf; /* ADM_COPY_CHUNK bytes */
+    int64_t n_blobs, n_bytes;
+    int64_t dropped[ADM_MAX_DROPPED]; /* uploads whose parts were gone: leave them out */
+    size_t n_dropped;
+    char missing[BLOB_ID_LEN + 1]; /* a version's blob that is gone */
+};
+/* Copies blob id from w->src to w->dst under the same id (one already there
+ * is kept: blobs are immutable); a missing part of in-progress upload
+ * `upload` adds it to w->dropped; a missing blob of a version is -ENOENT
+ * with its id in w->missing. 0 or -errno. */
+int adm_blob_walk_copy(void *w, struct str id, int64_t upload);
+/* ---- migrate (adm_migrate.c) ---------------------------------------------- */
+int adm_migrate(struct adm_cli *cli); /* migrate --to postgresql://... [--blobs-to URL] */
 /* ---- lifecycle (adm_lifecycle.c) ----------------------------------------- */
 
 int adm_lifecycle_run(struct adm_cli *cli); /* lifecycle run [--bucket B] [--dry-run] ... */

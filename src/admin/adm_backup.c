@@ -30,22 +30,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define COPY_CHUNK (256 * 1024)
-#define MAX_DROPPED 1024 /* in-progress uploads dropped from one backup */
-
-struct walk {
-    struct blob *src, *dst;
-    char *buf; /* COPY_CHUNK bytes */
-    int64_t n_blobs, n_bytes;
-    int64_t dropped[MAX_DROPPED];
-    size_t n_dropped;
-    char missing[BLOB_ID_LEN + 1]; /* a version's blob that is gone */
-};
-
 /* Copies blob id from w->src to w->dst under the same id: 0, -ENOENT when
  * the source has no such blob, or -errno. */
 static int
-copy_blob(struct walk *w, struct str id)
+copy_blob(struct adm_blob_walk *w, struct str id)
 {
     struct blob_writer *bw = NULL;
     struct blob_reader *rd;
@@ -68,7 +56,7 @@ copy_blob(struct walk *w, struct str id)
     if (rc < 0)
         goto out;
     for (int64_t off = 0;; off += n) {
-        n = blob_read(rd, id, off, w->buf, COPY_CHUNK);
+        n = blob_read(rd, id, off, w->buf, ADM_COPY_CHUNK);
         if (n <= 0)
             break;
         rc = blob_writer_write(bw, w->buf, (size_t)n);
@@ -90,10 +78,10 @@ out:
     return rc;
 }
 
-static int
-on_blob(void *arg, struct str id, int64_t upload)
+int
+adm_blob_walk_copy(void *arg, struct str id, int64_t upload)
 {
-    struct walk *w = arg;
+    struct adm_blob_walk *w = arg;
     int rc;
 
     if (upload != 0) {
@@ -108,7 +96,7 @@ on_blob(void *arg, struct str id, int64_t upload)
         memcpy(w->missing, id.p, id.n < BLOB_ID_LEN ? id.n : BLOB_ID_LEN);
         return -ENOENT;
     }
-    if (w->n_dropped == MAX_DROPPED)
+    if (w->n_dropped == ADM_MAX_DROPPED)
         return -E2BIG;
     w->dropped[w->n_dropped++] = upload;
     return 0;
@@ -222,7 +210,7 @@ int
 adm_backup(struct adm_cli *cli)
 {
     char db[PATH_MAX], a[PATH_MAX], b[PATH_MAX], err[256] = "";
-    struct walk w = {0};
+    struct adm_blob_walk w = {0};
     int ret = ADM_EXIT_INTERNAL, rc;
 
     if (cli->meta_url.sqlite_path[0] == '\0')
@@ -252,12 +240,12 @@ adm_backup(struct adm_cli *cli)
         ret = adm_internal("opening the data files", rc);
         goto out;
     }
-    w.buf = malloc(COPY_CHUNK);
+    w.buf = malloc(ADM_COPY_CHUNK);
     if (w.buf == NULL) {
         ret = adm_internal("backup", -ENOMEM);
         goto out;
     }
-    rc = md_backup_blobs(db, on_blob, &w, err, sizeof(err));
+    rc = md_backup_blobs(db, adm_blob_walk_copy, &w, err, sizeof(err));
     if (rc == -ENOENT) {
         /* AWS: nothing. Coffer: a backup with a version whose data is gone
          * would restore a store that fails reads; refuse it loudly. */

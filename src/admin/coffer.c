@@ -64,6 +64,8 @@
 #define OPT_CONFIG_ID (1u << 28)
 #define OPT_URL (1u << 30)
 #define OPT_ROTATE (1u << 29)
+#define OPT_BLOBS_TO (1u << 21)
+#define OPT_FROM (1u << 22)
 #define NO_VALUE SIZE_MAX
 
 struct opt {
@@ -99,6 +101,8 @@ static const struct opt opts[] = {
     {"--days", OPT_DAYS, offsetof(struct adm_cli, days)},
     {"--config-id", OPT_CONFIG_ID, offsetof(struct adm_cli, config_id)},
     {"--url", OPT_URL, offsetof(struct adm_cli, url)},
+    {"--blobs-to", OPT_BLOBS_TO, offsetof(struct adm_cli, blobs_to)},
+    {"--from", OPT_FROM, offsetof(struct adm_cli, from)},
 };
 
 struct cmd {
@@ -682,6 +686,21 @@ static const struct cmd cmds[] = {
      "move DIR into place as the data directory, start cofferd. Fails, and says so,\n"
      "if a referenced data file was reclaimed before it was copied (a backup slower\n"
      "than cofferd's --reclaim-grace); uploads aborted meanwhile are left out."},
+    {"migrate", NULL, 0, OPT_TO | OPT_BLOBS_TO | OPT_FROM | OPT_JSON, OPT_TO, false, adm_migrate,
+     "migrate [--from sqlite:PATH] --to postgresql://... [--blobs-to URL] [--json]",
+     "Moves an embedded store's metadata (DIR/meta.db, or --meta / --from\n"
+     "sqlite:PATH) into PostgreSQL, for many gateways on one store: every table row\n"
+     "for row with the same ids, the counters and the master key's check value (the\n"
+     "same --master-key opens the copy), in one PostgreSQL transaction: all or\n"
+     "nothing. The database must hold no Coffer rows yet (a new one, or one only a\n"
+     "cofferd without clients opened); otherwise nothing is done (exit 1).\n"
+     "  --blobs-to URL  also copy the object data to that data store (file:PATH or\n"
+     "                  rados://...), before the metadata; then start cofferd with\n"
+     "                  --blobs URL. Without it, the new store's metadata names the\n"
+     "                  data where it is (--blobs), for gateways that all reach it.\n"
+     "The source is read in one snapshot, so it may run while cofferd runs, but\n"
+     "writes after the snapshot are not copied: stop cofferd first for a cut-over.\n"
+     "Prints the rows copied per table, the data copied and the time taken."},
     {"lifecycle", "run", 0, OPT_BUCKET | OPT_DRY_RUN | OPT_DAY | OPT_JSON, 0, false,
      adm_lifecycle_run, "lifecycle run [--bucket B] [--dry-run] [--day SECONDS] [--json]",
      "Runs one lifecycle pass now, as cofferd's executor does (also while it runs):\n"
@@ -1027,6 +1046,13 @@ main(int argc, char **argv)
     cli.args = cli.pos + n_words;
     if (cli.data[0] == '\0')
         return adm_fail("--data needs a directory");
+    if (cli.from != NULL) { /* migrate --from: the source, as --meta */
+        if (cli.meta != NULL)
+            return adm_fail("give the source as --from or as --meta, not both");
+        if (strncmp(cli.from, "sqlite:", 7) != 0)
+            return adm_fail("--from must be sqlite:PATH: migrate moves an embedded store");
+        cli.meta = cli.from;
+    }
     ret = store_conf(&cli);
     if (ret != 0)
         return ret;

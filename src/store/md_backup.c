@@ -76,25 +76,19 @@ out:
 }
 
 int
-md_backup_blobs(const char *db_path, int (*fn)(void *arg, struct str id, int64_t upload),
-                void *arg, char *err, size_t errsz)
+md_backup_blobs_db(struct sqlite3 *db, int (*fn)(void *arg, struct str id, int64_t upload),
+                   void *arg, char *err, size_t errsz)
 {
     /* Versions' data first: a missing one is fatal to the backup, while a
      * part of an in-progress upload may have gone with its upload. */
     static const char sql[] = "SELECT blob_id, 0 FROM versions WHERE blob_id IS NOT NULL "
                               "UNION ALL SELECT blob_id, 0 FROM version_parts "
                               "UNION ALL SELECT blob_id, upload FROM upload_parts";
-    sqlite3 *db = NULL;
     sqlite3_stmt *s = NULL;
     int rc;
 
-    rc = open_db(db_path, SQLITE_OPEN_READONLY, &db, err, errsz);
-    if (rc < 0)
-        goto out;
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
-        rc = fail(db, db_path, err, errsz);
-        goto out;
-    }
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return fail(db, "reading blob references", err, errsz);
     for (;;) {
         const char *id;
         int n;
@@ -108,13 +102,22 @@ md_backup_blobs(const char *db_path, int (*fn)(void *arg, struct str id, int64_t
         if (rc < 0)
             goto out;
     }
-    if (rc != SQLITE_DONE) {
-        rc = fail(db, db_path, err, errsz);
-        goto out;
-    }
-    rc = 0;
+    rc = rc == SQLITE_DONE ? 0 : fail(db, "reading blob references", err, errsz);
 out:
     sqlite3_finalize(s);
+    return rc;
+}
+
+int
+md_backup_blobs(const char *db_path, int (*fn)(void *arg, struct str id, int64_t upload),
+                void *arg, char *err, size_t errsz)
+{
+    sqlite3 *db = NULL;
+    int rc;
+
+    rc = open_db(db_path, SQLITE_OPEN_READONLY, &db, err, errsz);
+    if (rc == 0)
+        rc = md_backup_blobs_db(db, fn, arg, err, errsz);
     sqlite3_close(db);
     return rc;
 }

@@ -24,6 +24,12 @@ int md_backup_db(const char *src_path, const char *dest_path, char *err, size_t 
 int md_backup_blobs(const char *db_path, int (*fn)(void *arg, struct str id, int64_t upload),
                     void *arg, char *err, size_t errsz);
 
+/* As md_backup_blobs(), on an open SQLite connection, in whatever
+ * transaction it has open (`coffer migrate` walks its read snapshot). */
+struct sqlite3;
+int md_backup_blobs_db(struct sqlite3 *db, int (*fn)(void *arg, struct str id, int64_t upload),
+                       void *arg, char *err, size_t errsz);
+
 /* Removes in-progress upload `upload` (its parts too) from the copy at
  * db_path: one whose part data the server removed after the snapshot (the
  * upload was aborted or completed since). 0 or -EIO. */

@@ -518,4 +518,15 @@ void md_fault_install(void);
 #define md_fault_install() ((void)0)
 #endif
 
+/* ---- md_pg.c, for md_migrate.c ---------------------------------------------
+ * `coffer migrate`'s own PostgreSQL connection (libpq loaded, the schema
+ * created on an empty database) and its raw calls: see md_pg.c's end. */
+int md_pg_mig_open(const char *uri, struct md_conn **out, char *err, size_t cap);
+void md_pg_mig_close(struct md_conn *c);
+int md_pg_mig_exec(struct md_conn *c, const char *sql);
+int md_pg_mig_value(struct md_conn *c, const char *sql, char *out, size_t cap);
+int md_pg_mig_copy_begin(struct md_conn *c, const char *sql);
+int md_pg_mig_copy_put(struct md_conn *c, const void *p, size_t n);
+int md_pg_mig_copy_end(struct md_conn *c, const char *abort_msg, int64_t *rows);
+
 #endif

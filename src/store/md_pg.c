@@ -59,10 +59,13 @@
     X(PQftype)                                                                                     \
     X(PQgetisnull)                                                                                 \
     X(PQgetlength)                                                                                 \
+    X(PQgetResult)                                                                                 \
     X(PQgetvalue)                                                                                  \
     X(PQnfields)                                                                                   \
     X(PQntuples)                                                                                   \
     X(PQprepare)                                                                                   \
+    X(PQputCopyData)                                                                               \
+    X(PQputCopyEnd)                                                                                \
     X(PQreset)                                                                                     \
     X(PQresultErrorField)                                                                          \
     X(PQresultErrorMessage)                                                                        \
@@ -910,3 +913,126 @@ const struct md_backend md_pg = {
     .prepare = pg_prepare,
     .lease = pg_lease,
 };
+
+/* ---- for md_migrate.c ---- */
+
+/* `coffer migrate` (md_migrate.c) copies an embedded store's rows into an
+ * empty PostgreSQL store: one writable connection of its own, outside any
+ * struct md's writer, with the schema created as pg_open() would. */
+int
+md_pg_mig_open(const char *uri, struct md_conn **out, char *err, size_t cap)
+{
+    struct md *md;
+    int rc;
+
+    pthread_once(&p_once, pq_load);
+    if (p_why[0] != '\0') {
+        snprintf(err, cap, "postgresql:// needs libpq (Debian package libpq5): %s", p_why);
+        return -ENOPKG;
+    }
+    md = xcalloc(1, sizeof(*md));
+    md->pg_uri = xstrdup(uri);
+    rc = conn_open(md, true, out);
+    if (rc < 0) {
+        snprintf(err, cap, "cannot connect to PostgreSQL");
+        free(md->pg_uri);
+        free(md);
+        return rc;
+    }
+    rc = schema_ensure(*out);
+    if (rc < 0) {
+        snprintf(err, cap, "%s", rc == -EPROTO ? "the PostgreSQL store's schema version is not "
+                                                 "this binary's"
+                                               : (*out)->err);
+        md_pg_mig_close(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+void
+md_pg_mig_close(struct md_conn *c)
+{
+    struct md *md;
+
+    if (c == NULL)
+        return;
+    md = c->md;
+    conn_close(c);
+    free(md->pg_uri);
+    free(md);
+}
+
+/* Runs sql (no parameters, rows ignored): 0 or -errno, c->err. */
+int
+md_pg_mig_exec(struct md_conn *c, const char *sql)
+{
+    return pg_simple(c, sql);
+}
+
+/* The first column of the first row of sql as text into out (cap bytes;
+ * "" for NULL): 0, -ENOENT for no row, -E2BIG if longer, -errno. */
+int
+md_pg_mig_value(struct md_conn *c, const char *sql, char *out, size_t cap)
+{
+    PGresult *r = P.PQexec(c->pg->conn, sql);
+    int rc = 0;
+
+    if (P.PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = res_errno(c, r, sql);
+    else if (P.PQntuples(r) < 1 || P.PQnfields(r) < 1)
+        rc = -ENOENT;
+    else if ((size_t)P.PQgetlength(r, 0, 0) >= cap)
+        rc = -E2BIG;
+    else
+        snprintf(out, cap, "%s", P.PQgetvalue(r, 0, 0));
+    P.PQclear(r);
+    return rc;
+}
+
+/* COPY ... FROM STDIN: begin runs the statement, put sends data (the COPY
+ * format's bytes, any split), end finishes it (or, with abort_msg, fails it)
+ * and sets *rows to the rows copied. 0 or -errno with c->err. */
+int
+md_pg_mig_copy_begin(struct md_conn *c, const char *sql)
+{
+    PGresult *r = P.PQexec(c->pg->conn, sql);
+    int rc = 0;
+
+    if (P.PQresultStatus(r) != PGRES_COPY_IN)
+        rc = res_errno(c, r, sql);
+    P.PQclear(r);
+    return rc;
+}
+
+int
+md_pg_mig_copy_put(struct md_conn *c, const void *p, size_t n)
+{
+    if (n > INT32_MAX || P.PQputCopyData(c->pg->conn, p, (int)n) != 1) {
+        set_err(c, "COPY", P.PQerrorMessage(c->pg->conn));
+        return -EIO;
+    }
+    return 0;
+}
+
+int
+md_pg_mig_copy_end(struct md_conn *c, const char *abort_msg, int64_t *rows)
+{
+    PGresult *r;
+    int rc = 0;
+
+    if (P.PQputCopyEnd(c->pg->conn, abort_msg) != 1) {
+        set_err(c, "COPY", P.PQerrorMessage(c->pg->conn));
+        rc = -EIO;
+    }
+    while ((r = P.PQgetResult(c->pg->conn)) != NULL) {
+        if (P.PQresultStatus(r) == PGRES_COMMAND_OK) {
+            if (rows != NULL)
+                *rows = strtoll(P.PQcmdTuples(r), NULL, 10);
+        } else if (rc == 0) {
+            rc = res_errno(c, r, "COPY");
+        }
+        P.PQclear(r);
+    }
+    return rc;
+}
