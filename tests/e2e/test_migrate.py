@@ -8,7 +8,9 @@ new directory), and a cofferd on that database (same --master-key, --blobs at th
 answer the same: listings, version ids, bodies, tags, lifecycle, the user's key signs, its MFA
 device lists and its code is accepted, the upload completes; new writes get fresh ids. Without
 --blobs-to the copy names the data where it was. Refused (exit 1, nothing written): a database
-that holds Coffer rows, a destination that is not postgresql://, a source that is not SQLite.
+that holds Coffer rows or another master key's check value, a destination that is not
+postgresql://, a source that is not SQLite. Data gone from the source: an upload whose part
+vanished is left out; a version whose data vanished fails the migration with nothing committed.
 
 Runs on the PostgreSQL run only (E2E_META_PG, tests/e2e/run-pg.sh).
 """
@@ -16,6 +18,7 @@ Runs on the PostgreSQL run only (E2E_META_PG, tests/e2e/run-pg.sh).
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import unittest
@@ -253,6 +256,48 @@ class MigrateTest(unittest.TestCase):
         r = _coffer(self.src, "migrate", "--to", dst, "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(json.loads(r.stdout)["blobs"], None)
+
+    def _copy_without(self, name, sql):
+        """A copy of the stopped source with the data files the query's blob ids name removed."""
+        copy = os.path.join(self.root, name)
+        shutil.copytree(self.src, copy)
+        db = sqlite3.connect(os.path.join(copy, "meta.db"))
+        ids = {r[0] for r in db.execute(sql)}
+        db.close()
+        self.assertTrue(ids)
+        gone = 0
+        for d, _, files in os.walk(os.path.join(copy, "blobs")):
+            for f in files:
+                if f in ids:
+                    os.unlink(os.path.join(d, f))
+                    gone += 1
+        self.assertEqual(gone, len(ids))
+        return copy
+
+    def test_vanished_data(self):
+        # A part of the upload in progress gone (aborted after the snapshot): that upload is
+        # left out, the rest copied.
+        src = self._copy_without("src-nopart", "SELECT blob_id FROM upload_parts")
+        dst = lib.pg_meta()
+        r = _coffer(src, "migrate", "--to", dst, "--blobs-to",
+                    "file:" + os.path.join(self.root, "blobs-nopart"), "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertEqual(out["uploads_left_out"], 1)
+        self.assertEqual((out["tables"]["uploads"], out["tables"]["upload_parts"]), (0, 0))
+        self.assertEqual(out["tables"]["versions"],
+                         len(self.before["versions"]) + len(self.before["plain"]))
+        # A version's data gone: nothing is committed, the database stays empty and takes a
+        # later migration.
+        src = self._copy_without("src-noversion",
+                                 "SELECT blob_id FROM versions WHERE blob_id IS NOT NULL")
+        dst = lib.pg_meta()
+        r = _coffer(src, "migrate", "--to", dst, "--blobs-to",
+                    "file:" + os.path.join(self.root, "blobs-noversion"))
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("was removed by cofferd before it could be copied", r.stderr)
+        r = _coffer(self.src, "migrate", "--to", dst)
+        self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_refusals(self):
         dst = lib.pg_meta()
