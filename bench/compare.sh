@@ -6,7 +6,13 @@
 # table with the ratios Coffer/radosgw and how the issue-6 targets fare. Nothing here is a test.
 #
 #   bash bench/compare.sh [--quick|--full] [--rounds N] [--no-ceph] [--only REGEX] [--save FILE]
+#                         [--backend files|rados]
 #
+#   --backend rados  Coffer on the shared backends of issue 17: metadata in a throw-away
+#                PostgreSQL 15 (scripts/pg.sh, fsync on) and data in a pool "coffer" of
+#                the radosgw's own Ceph cluster, against that radosgw; 4 KiB GET/PUT at 16
+#                connections, 1 MiB, 256 MiB, no ceilings or listings, issue 17's targets.
+#                The default, files, is Coffer's embedded store (SQLite + files).
 #   --quick      1.5 s per run, 2 rounds, 5,000-entry listing buckets (make bench; < 5 min)
 #   --full       5 s per run, 3 rounds, 100,000-entry listing buckets (~15 min)
 #   --no-ceph    Coffer and the ceilings only (no radosgw column)
@@ -28,6 +34,7 @@ ROUNDS=
 ONLY=
 SAVE=
 WITH_CEPH=1
+BACKEND=files
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) MODE=quick ;;
@@ -36,11 +43,17 @@ while [ $# -gt 0 ]; do
     --no-ceph) WITH_CEPH=0 ;;
     --only) ONLY=$2; shift ;;
     --save) SAVE=$2; shift ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    --backend) BACKEND=$2; shift ;;
+    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
 done
+case $BACKEND in
+files) ;;
+rados) [ "$WITH_CEPH" = 1 ] || { echo "compare.sh: --backend rados needs the Ceph cluster" >&2; exit 2; } ;;
+*) echo "compare.sh: --backend files|rados" >&2; exit 2 ;;
+esac
 if [ "$MODE" = full ]; then
     DUR=5 WARM=1 ROUNDS=${ROUNDS:-3} LIST_N=100000 BIG_COUNT=4
 else
@@ -72,6 +85,7 @@ RES=$TMP/results.jsonl
 : >"$RES"
 PIDS=()
 CEPH_STARTED=0
+PG_DIR=
 export CEPH_REF_DIR=${CEPH_REF_DIR:-/tmp/coffer-bench-ceph} RGW_PORT=${RGW_PORT:-17480}
 export RGW_SSL_PORT=0 MON_V2_PORT=${MON_V2_PORT:-13300} MON_V1_PORT=${MON_V1_PORT:-16789}
 CEPH_REF=${CEPH_REF:-$ROOT/../shared/reference/ceph-ref.sh}
@@ -84,6 +98,7 @@ cleanup() {
     for p in "${PIDS[@]}"; do
         wait "$p" 2>/dev/null
     done
+    [ -n "$PG_DIR" ] && COFFER_PG_DIR=$PG_DIR bash scripts/pg.sh purge >/dev/null 2>&1
     if [ "$CEPH_STARTED" = 1 ]; then
         log "stopping radosgw"
         bash "$CEPH_REF" stop >/dev/null 2>&1
@@ -109,23 +124,6 @@ wait_port() {
     return 1
 }
 
-read -r C_PORT RAW_PORT HTTP_PORT < <(free_ports 3)
-"$BIN/cofferd" --data "$TMP/data" --listen "127.0.0.1:$C_PORT" --access-log "$TMP/access.log" \
-    >"$TMP/cofferd.log" 2>&1 </dev/null &
-C_PID=$!
-PIDS+=("$C_PID")
-mkdir -p "$TMP/sink"
-"$CEIL" raw "$RAW_PORT" "$TMP/sink" >/dev/null 2>&1 </dev/null &
-RAW_PID=$!
-PIDS+=("$RAW_PID")
-"$CEIL" http "$HTTP_PORT" >/dev/null 2>&1 </dev/null &
-HTTP_PID=$!
-PIDS+=("$HTTP_PID")
-wait_port "$C_PORT" && wait_port "$RAW_PORT" && wait_port "$HTTP_PORT" || die "servers did not start"
-ACCT=$("$BIN/coffer" --data "$TMP/data" account create bench --json) || die "account create failed"
-C_AK=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["access_key_id"])' "$ACCT")
-C_SK=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["secret_access_key"])' "$ACCT")
-
 if [ "$WITH_CEPH" = 1 ]; then
     if bash "$CEPH_REF" status >/dev/null 2>&1; then
         log "radosgw already running in $CEPH_REF_DIR: using it"
@@ -141,6 +139,51 @@ if [ "$WITH_CEPH" = 1 ]; then
     unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 fi
 
+# The store: embedded (SQLite + files in the data dir), or PostgreSQL + a RADOS
+# pool of the radosgw's cluster (--backend rados).
+STORE=()
+if [ "$BACKEND" = rados ]; then
+    ceph -c "$CEPH_CONF" osd pool create coffer 32 >/dev/null 2>&1 ||
+        ceph -c "$CEPH_CONF" osd pool ls | grep -qx coffer || die "cannot create the pool coffer"
+    # Not under $TMP (mode 700): the server runs as the user postgres.
+    PG_DIR=$TMP-pg
+    COFFER_PG_DIR=$PG_DIR bash scripts/pg.sh start >/dev/null 2>"$TMP/pg.log" ||
+        { tail -5 "$TMP/pg.log"; die "scripts/pg.sh start failed"; }
+    META=$(COFFER_PG_DIR=$PG_DIR bash scripts/pg.sh createdb coffer 2>>"$TMP/pg.log") ||
+        die "createdb failed"
+    STORE=(--meta "$META" --blobs "rados://coffer?conf=$CEPH_CONF")
+fi
+# Coffer's server processes: cofferd, and with --backend rados also PostgreSQL
+# (the postmaster and its children, listed again before each run since
+# backends come and go) and the Ceph daemons it uses (osd, mon), as radosgw's
+# column counts rgw + osd + mon.
+coffer_pids() {
+    local p=$C_PID pm
+    if [ "$BACKEND" = rados ]; then
+        pm=$(cat "$PG_DIR/postgres.pid")
+        p="$p,$pm,$(pgrep -P "$pm" | paste -sd, -),$(cat "$CEPH_REF_DIR"/pids/{osd.0,mon.a}.pid | paste -sd, -)"
+    fi
+    echo "$p"
+}
+
+read -r C_PORT RAW_PORT HTTP_PORT < <(free_ports 3)
+"$BIN/cofferd" --data "$TMP/data" "${STORE[@]}" --listen "127.0.0.1:$C_PORT" \
+    --access-log "$TMP/access.log" >"$TMP/cofferd.log" 2>&1 </dev/null &
+C_PID=$!
+PIDS+=("$C_PID")
+mkdir -p "$TMP/sink"
+"$CEIL" raw "$RAW_PORT" "$TMP/sink" >/dev/null 2>&1 </dev/null &
+RAW_PID=$!
+PIDS+=("$RAW_PID")
+"$CEIL" http "$HTTP_PORT" >/dev/null 2>&1 </dev/null &
+HTTP_PID=$!
+PIDS+=("$HTTP_PID")
+wait_port "$C_PORT" && wait_port "$RAW_PORT" && wait_port "$HTTP_PORT" || die "servers did not start"
+ACCT=$("$BIN/coffer" --data "$TMP/data" "${STORE[@]}" account create bench --json) || die "account create failed"
+C_AK=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["access_key_id"])' "$ACCT")
+C_SK=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["secret_access_key"])' "$ACCT")
+
+
 # ---------------------------------------------------------------- running
 # lg TARGET WORKLOAD LOADGEN-ARGS...: one loadgen run, its JSON line appended to $RES.
 lg() {
@@ -149,7 +192,7 @@ lg() {
     local args=()
     case $target in
     coffer) args=(--endpoint "http://127.0.0.1:$C_PORT" --access-key "$C_AK" --secret-key "$C_SK"
-        --server-pid "$C_PID") ;;
+        --server-pid "$(coffer_pids)") ;;
     radosgw) args=(--endpoint "http://127.0.0.1:$RGW_PORT" --access-key "$R_AK" --secret-key "$R_SK"
         --server-pid "$R_PIDS") ;;
     raw) args=(--endpoint "http://127.0.0.1:$RAW_PORT" --server-pid "$RAW_PID") ;;
@@ -180,7 +223,13 @@ setup() {
     lg "$target" setup --prefill-only "$@" >/dev/null 2>&1 || die "setup on $target failed: $*"
 }
 
-want() { [ -z "$ONLY" ] || [[ $1 =~ $ONLY ]]; }
+# --backend rados runs only what issue 17 sets targets for (4 KiB at 16
+# connections, 1 MiB, 256 MiB): no ceilings, listings, c1 or c32.
+RADOS_SKIP='ceiling|List|HEAD|4KiB c(1|32)$'
+want() {
+    [ "$BACKEND" = rados ] && [[ $1 =~ $RADOS_SKIP ]] && return 1
+    [ -z "$ONLY" ] || [[ $1 =~ $ONLY ]]
+}
 
 TARGETS=(coffer)
 [ "$WITH_CEPH" = 1 ] && TARGETS+=(radosgw)
@@ -208,7 +257,7 @@ ceil() {
 }
 
 T="--duration $DUR --warmup $WARM"
-log "mode $MODE: ${DUR}s runs, $ROUNDS rounds, Coffer pid $C_PID${R_PIDS:+, radosgw pids $R_PIDS}"
+log "backend $BACKEND, mode $MODE: ${DUR}s runs, $ROUNDS rounds, Coffer pid $C_PID${R_PIDS:+, radosgw pids $R_PIDS}"
 
 # --- ceilings (those of the 4 KiB GET run within its rounds, below)
 B="--conns 1 --count $BIG_COUNT --warmup 0"
@@ -293,10 +342,10 @@ ab "ListObjectVersions ${LIST_N} versions" --bucket blvv --keys $((LIST_N / 10))
 
 # ---------------------------------------------------------------- report
 report() {
-    python3 - "$RES" "$MODE" "$ROUNDS" "$DUR" <<'EOF'
+    python3 - "$RES" "$MODE" "$ROUNDS" "$DUR" "$BACKEND" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-mode, rounds, dur = sys.argv[2], sys.argv[3], sys.argv[4]
+mode, rounds, dur, backend = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 by = {}
 order = []
 for r in rows:
@@ -324,29 +373,64 @@ def errs(label, target):
 def f(v, fmt="%.0f"):
     return "-" if v is None else fmt % v
 
+def spread(label, target):
+    # min-max of the per-round ratios Coffer/radosgw (runs seconds apart)
+    c, r = by.get((label, "coffer"), []), by.get((label, target), [])
+    rs = [a["ops_s"] / b["ops_s"] for a, b in zip(c, r) if b["ops_s"]]
+    return "%.1f-%.1fx" % (min(rs), max(rs)) if rs else "-"
+
 out = []
 out.append("Medians of %s alternating runs (%s mode, %s s each unless a count is given). "
            "ops/s and MB/s are client-side; CPU is the server's utime+stime per operation "
            "(radosgw: rgw + osd + mon); RSS is the server's peak (VmHWM)." % (rounds, mode, dur))
+if backend == "rados":
+    out.append("Coffer runs on the shared backends (issue 17): metadata in PostgreSQL 15 "
+               "(scripts/pg.sh, fsync on, synchronous_commit on: the fair durability setting), "
+               "object data in the pool `coffer` of the same single-OSD Ceph cluster radosgw "
+               "uses. Coffer's CPU counts cofferd + PostgreSQL (postmaster and children) + "
+               "osd + mon; its RSS column is left out (it would sum the OSD's). "
+               "`rounds` is the min-max of the per-round ratios.")
 out.append("")
 out.append("| workload | Coffer ops/s | MB/s | p50 ms | p99 ms | CPU us/op | RSS MiB "
-           "| radosgw ops/s | MB/s | p50 ms | p99 ms | CPU us/op | Coffer/radosgw |")
-out.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+           "| radosgw ops/s | MB/s | p50 ms | p99 ms | CPU us/op | Coffer/radosgw | rounds |")
+out.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 for label in order:
     if label.startswith("ceiling"):
         continue
     c = [med(label, "coffer", k) for k in ("ops_s", "mb_s", "p50_ms", "p99_ms", "srv_cpu_us_op")]
     rr = [med(label, "radosgw", k) for k in ("ops_s", "mb_s", "p50_ms", "p99_ms", "srv_cpu_us_op")]
-    rss = maxf(label, "coffer", "srv_hwm_kb")
+    rss = maxf(label, "coffer", "srv_hwm_kb") if backend == "files" else None
     ratio = c[0] / rr[0] if c[0] and rr[0] else None
     note = ""
     if errs(label, "coffer") or errs(label, "radosgw"):
         note = " (errors: Coffer %d, radosgw %d)" % (errs(label, "coffer"), errs(label, "radosgw"))
-    out.append("| %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+    out.append("| %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
         label, note, f(c[0]), f(c[1], "%.1f"), f(c[2], "%.2f"), f(c[3], "%.2f"), f(c[4], "%.1f"),
         f(rss and rss / 1024, "%.0f"), f(rr[0]), f(rr[1], "%.1f"), f(rr[2], "%.2f"),
-        f(rr[3], "%.2f"), f(rr[4], "%.0f"), f(ratio, "%.1fx")))
+        f(rr[3], "%.2f"), f(rr[4], "%.0f"), f(ratio, "%.1fx"), spread(label, "radosgw")))
 out.append("")
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+def tgt(name, ok, detail):
+    if ok is None:
+        out.append("- %s: not measured" % name)
+    else:
+        out.append("- %s: %s (%s)" % (name, "holds" if ok else "DOES NOT HOLD", detail))
+
+if backend == "rados":
+    # Issue 17 targets, checked against this run (information, not a test).
+    out.append("Targets (issue 17, Coffer on PostgreSQL + RADOS against radosgw on the same cluster):")
+    for label, want_x, field in (("PUT 4KiB c16", 3, "ops_s"), ("GET 4KiB c16", 5, "ops_s"),
+                                 ("PUT 1MiB c8", 1.5, "mb_s"), ("GET 1MiB c8", 1.5, "mb_s"),
+                                 ("GET 256MiB c1", 2, "mb_s")):
+        x = ratio(med(label, "coffer", field), med(label, "radosgw", field))
+        tgt("%s >= %gx radosgw" % (label, want_x), None if x is None else x >= want_x,
+            "%s, rounds %s" % (f(x, "%.2fx"), spread(label, "radosgw")))
+    print("\n".join(out))
+    sys.exit(0)
+
 out.append("Ceilings (same run): `raw` is a bare single-threaded epoll+llhttp server (its "
            "`+fsync` PUT writes the body to a file and fsyncs it, `+md5+fsync` also computes the "
            "MD5 an S3 ETag needs, on the same single thread), `http` is Coffer's HTTP layer "
@@ -367,15 +451,6 @@ for label in order:
 out.append("")
 
 # Issue 6 targets, checked against this run (information, not a test).
-def tgt(name, ok, detail):
-    if ok is None:
-        out.append("- %s: not measured" % name)
-    else:
-        out.append("- %s: %s (%s)" % (name, "holds" if ok else "DOES NOT HOLD", detail))
-
-def ratio(a, b):
-    return a / b if a is not None and b else None
-
 out.append("Targets (issue 6):")
 for c in (16, 32):
     l = "GET 4KiB c%d" % c
@@ -431,12 +506,14 @@ echo
 echo "$TABLE"
 if [ -n "$SAVE" ]; then
     {
-        echo "# Coffer vs radosgw: bench/compare.sh --$MODE"
+        echo "# Coffer vs radosgw: bench/compare.sh --$MODE --backend $BACKEND"
         echo
         echo "- date: $(date -u +%Y-%m-%dT%H:%MZ)"
         echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)$(git diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes in src/')"
         echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr)"
         echo "- disk: $(df -h "$TMP" | awk 'NR==2{print $1" ("$2")"}'), $(findmnt -no FSTYPE -T "$TMP" 2>/dev/null || stat -f -c %T "$TMP")"
+        [ "$BACKEND" = rados ] &&
+            echo "- Coffer store: $(/usr/lib/postgresql/15/bin/postgres --version 2>/dev/null || echo PostgreSQL 15) (fsync on) + RADOS pool coffer (32 PGs, size 1) on radosgw's cluster"
         echo "- radosgw: $(command -v radosgw >/dev/null && radosgw --version 2>/dev/null | head -1 || echo 'not run'), bluestore OSD on a file, beast frontend"
         echo "- client: bench/loadgen.c (epoll, keep-alive, SigV4 header auth, UNSIGNED-PAYLOAD), one thread"
         echo

@@ -33,7 +33,8 @@
 #define PAT_SIZE (1024 * 1024) /* body bytes repeat with this period */
 #define RBUF_SIZE (256 * 1024)
 #define REQ_MAX 4096
-#define MAX_PIDS 8
+#define MAX_PIDS 64
+#define MAX_PORTS 8
 #define MAX_SIZES 16
 #define VID_MAX 96
 
@@ -45,6 +46,8 @@ struct cfg {
     char host[256];
     char hosthdr[300];
     int port;
+    int ports[MAX_PORTS]; /* --alt-port: connection i dials ports[i % n_ports] */
+    int n_ports;
     char access_key[128], secret_key[128], region[64];
     char bucket[64];
     char prefix[64];
@@ -482,13 +485,13 @@ resp_feed(struct resp *r, const char *p, size_t n)
 /* ---- connections ---------------------------------------------------------- */
 
 static int
-dial(void)
+dial(int to_port)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai, *a;
     char port[16];
     int fd = -1, one = 1;
 
-    snprintf(port, sizeof(port), "%d", cfg.port);
+    snprintf(port, sizeof(port), "%d", to_port);
     if (getaddrinfo(cfg.host, port, &hints, &ai) != 0)
         return -1;
     for (a = ai; a != NULL; a = a->ai_next) {
@@ -547,6 +550,7 @@ struct conn {
     enum op op;
     uint64_t key;
     uint64_t t0;
+    int port; /* the port it dials (--alt-port) */
     int ph; /* phase at issue */
     bool is_prefill;
     char *rbuf;
@@ -738,7 +742,7 @@ conn_open(struct conn *c)
 {
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c};
 
-    c->fd = dial();
+    c->fd = dial(c->port);
     if (c->fd < 0)
         return -1;
     fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
@@ -1026,7 +1030,7 @@ simple_request(const char *method, const char *path, const char *query, const ch
     char head[REQ_MAX], ph[65], md5b64[32] = "";
     unsigned char d[32];
     size_t bn = body ? strlen(body) : 0;
-    int fd = dial(), n;
+    int fd = dial(cfg.port), n;
     struct resp *r = calloc(1, sizeof(*r));
     char buf[16384];
     int status = -1;
@@ -1217,6 +1221,9 @@ static const char usage[] =
     "usage: loadgen --endpoint http://HOST:PORT [options]\n"
     "  --access-key AK --secret-key SK  SigV4 credentials (default: env AWS_ACCESS_KEY_ID,\n"
     "                                   AWS_SECRET_ACCESS_KEY); --anon sends unsigned requests\n"
+    "  --alt-port P[,P..]    more servers of the same store on the endpoint's host: the\n"
+    "                        connections go round-robin to the endpoint's port and these\n"
+    "                        (the Host header stays the endpoint's)\n"
     "  --region R            signing region (us-east-1)\n"
     "  --bucket B            bucket (bench); --create-bucket, --versioning to set it up\n"
     "  --conns N             connections (1); --threads T client threads (1)\n"
@@ -1254,6 +1261,14 @@ parse_args(int argc, char **argv)
             if (parse_endpoint(v) < 0)
                 return -1;
             have_endpoint = true;
+        } else if (ARG("--alt-port")) {
+            char tmp[256], *save = NULL;
+            snprintf(tmp, sizeof(tmp), "%s", v);
+            for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (cfg.n_ports == MAX_PORTS || toint(t) <= 0)
+                    return -1;
+                cfg.ports[cfg.n_ports++] = toint(t);
+            }
         } else if (ARG("--access-key")) {
             ak = v;
         } else if (ARG("--secret-key")) {
@@ -1293,7 +1308,7 @@ parse_args(int argc, char **argv)
         } else if (ARG("--label")) {
             snprintf(cfg.label, sizeof(cfg.label), "%s", v);
         } else if (ARG("--server-pid")) {
-            char tmp[256], *toks[MAX_PIDS];
+            char tmp[1024], *toks[MAX_PIDS];
             int n = split_commas(v, tmp, sizeof(tmp), toks, MAX_PIDS);
             for (int t = 0; t < n; t++)
                 cfg.pids[t] = toint(toks[t]);
@@ -1443,6 +1458,11 @@ main(int argc, char **argv)
         for (int i = 0; i < w->n; i++) {
             w->c[i].fd = -1;
             w->c[i].w = w;
+            /* The endpoint's port first, then each --alt-port in turn
+             * (the Host header stays the endpoint's). */
+            w->c[i].port = cfg.n_ports == 0 || (off + i) % (cfg.n_ports + 1) == 0
+                               ? cfg.port
+                               : cfg.ports[(off + i) % (cfg.n_ports + 1) - 1];
         }
         off += w->n;
     }
