@@ -97,8 +97,15 @@ struct blob_reader {
     /* The files backend's own. */
     int fd;
 
-    /* The RADOS backend's own: the current blob's size and chunk size. */
+    /* The RADOS backend's own: the current blob's size and chunk size, and
+     * the read-ahead (blob_rados.c): the window read last (ra_buf at
+     * ra_off, ra_len bytes) and the next one in flight (the librados
+     * completion ra_c filling ra_next, ra_next_len bytes at ra_next_off). */
     int64_t size, chunk;
+    char *ra_buf, *ra_next;
+    int64_t ra_off, ra_next_off;
+    size_t ra_len, ra_next_len;
+    void *ra_c;
 };
 
 /* True for BLOB_ID_LEN lower-case hex digits. */

@@ -28,6 +28,16 @@
  * or down cluster fails the request with -ETIMEDOUT (503 SlowDown), never
  * hangs it. No file descriptors: blob_open_fd() is -ENOTSUP.
  *
+ * Read-ahead: a read of RA_MIN bytes or more is taken for a stream (a GET
+ * sends 256 KiB at a time). It reads a window of RA_WIN bytes (never past
+ * its chunk) into the reader's buffer and at once starts the next window
+ * with rados_aio_read() into a second buffer, so the OSD reads while the
+ * caller sends; each window made current starts the one after it. Without
+ * it every 256 KiB of a GET waited for its own round trip (0.30x of the
+ * files backend, bench/results/2026-12-07-blobs-bc0427f.md). A read
+ * elsewhere (a range, a seek) drops the window in flight; small reads go
+ * to RADOS as asked. Two buffers of RA_WIN per reader, freed with its blob.
+ *
  * librados (a C++ library, ~12 MB of RSS and ~6 ms of start-up with its
  * dependencies) is loaded with dlopen() on the first rados:// open, not
  * linked: binaries that never use RADOS (coffer --version, the fuzz targets)
@@ -58,6 +68,7 @@
 #define RADOS_FNS(X)                                                                               \
     X(aio_create_completion2)                                                                      \
     X(aio_get_return_value)                                                                        \
+    X(aio_read)                                                                                    \
     X(aio_release)                                                                                 \
     X(aio_remove)                                                                                  \
     X(aio_wait_for_complete)                                                                       \
@@ -451,6 +462,81 @@ rados_read_open(struct blob_reader *r, struct str id)
     return head_info(r->b, id.p, &r->size, &r->chunk);
 }
 
+#define RA_WIN ((size_t)1024 * 1024)
+#define RA_MIN ((size_t)64 * 1024)
+
+/* How much of [off, off + n) one read can take: up to the end of off's
+ * chunk and of the blob. */
+static size_t
+span(const struct blob_reader *r, int64_t off, size_t n)
+{
+    int64_t in = off % r->chunk;
+
+    if ((int64_t)n > r->chunk - in)
+        n = (size_t)(r->chunk - in);
+    if ((int64_t)n > r->size - off)
+        n = (size_t)(r->size - off);
+    return n;
+}
+
+/* Waits for the window in flight, if any: 0 and it is the current window,
+ * or its -errno (the current window is then empty). */
+static int
+ra_wait(struct blob_reader *r)
+{
+    char *t = r->ra_buf;
+    int rc;
+
+    if (r->ra_c == NULL)
+        return 0;
+    R.aio_wait_for_complete(r->ra_c);
+    rc = R.aio_get_return_value(r->ra_c);
+    R.aio_release(r->ra_c);
+    r->ra_c = NULL;
+    r->ra_buf = r->ra_next;
+    r->ra_next = t;
+    r->ra_off = r->ra_next_off;
+    r->ra_len = rc > 0 ? (size_t)rc : 0;
+    return rc < 0 ? rc : 0;
+}
+
+/* Starts reading the window after the current one, unless the blob ends
+ * there or the current window came back short (damaged: the next read
+ * says so). */
+static void
+ra_start(struct blob_reader *r, size_t want)
+{
+    int64_t off = r->ra_off + (int64_t)r->ra_len;
+    rados_completion_t c;
+    char oid[OID_MAX];
+    size_t len;
+
+    if (r->ra_c != NULL || r->ra_len < want || off >= r->size)
+        return;
+    len = span(r, off, RA_WIN);
+    if (r->ra_next == NULL)
+        r->ra_next = xmalloc(RA_WIN);
+    if (R.aio_create_completion2(NULL, NULL, &c) < 0)
+        return;
+    chunk_oid(r->id, (uint32_t)(off / r->chunk), oid);
+    if (R.aio_read(r->b->io, oid, c, r->ra_next, len, (uint64_t)(off % r->chunk)) < 0) {
+        R.aio_release(c);
+        return;
+    }
+    r->ra_c = c;
+    r->ra_next_off = off;
+    r->ra_next_len = len;
+}
+
+/* Forgets both windows (the one in flight is waited for: its buffer is
+ * being written). */
+static void
+ra_drop(struct blob_reader *r)
+{
+    (void)ra_wait(r);
+    r->ra_len = 0;
+}
+
 static ssize_t
 rados_read_be(struct blob_reader *r, int64_t off, void *p, size_t n)
 {
@@ -458,26 +544,58 @@ rados_read_be(struct blob_reader *r, int64_t off, void *p, size_t n)
     ssize_t done = 0;
 
     while (n > 0 && off < r->size) {
-        int64_t k = off / r->chunk, in = off % r->chunk;
-        size_t len = n;
+        size_t len;
         int got;
 
-        if ((int64_t)len > r->chunk - in)
-            len = (size_t)(r->chunk - in);
-        if ((int64_t)len > r->size - off)
-            len = (size_t)(r->size - off);
-        chunk_oid(r->id, (uint32_t)k, oid);
-        got = R.read(r->b->io, oid, q, len, (uint64_t)in);
-        if (got < 0)
-            return done > 0 ? done : got;
-        if (got == 0) /* a chunk shorter than the size says: damaged */
-            return done > 0 ? done : -EIO;
+        if (off >= r->ra_off && off < r->ra_off + (int64_t)r->ra_len) {
+            len = (size_t)(r->ra_off + (int64_t)r->ra_len - off);
+            len = len < n ? len : n;
+            memcpy(q, r->ra_buf + (off - r->ra_off), len);
+            got = (int)len;
+        } else if (r->ra_c != NULL && off >= r->ra_next_off &&
+                   off < r->ra_next_off + (int64_t)r->ra_next_len) {
+            size_t want = r->ra_next_len;
+            int rc = ra_wait(r);
+
+            if (rc < 0)
+                return done > 0 ? done : rc;
+            if (r->ra_len == 0) /* a chunk shorter than the size says: damaged */
+                return done > 0 ? done : -EIO;
+            ra_start(r, want);
+            continue;
+        } else if (n >= RA_MIN) {
+            /* A stream starts (or moved): the window at off, and the next. */
+            ra_drop(r);
+            len = span(r, off, RA_WIN);
+            if (r->ra_buf == NULL)
+                r->ra_buf = xmalloc(RA_WIN);
+            chunk_oid(r->id, (uint32_t)(off / r->chunk), oid);
+            got = R.read(r->b->io, oid, r->ra_buf, len, (uint64_t)(off % r->chunk));
+            if (got < 0)
+                return done > 0 ? done : got;
+            if (got == 0)
+                return done > 0 ? done : -EIO;
+            r->ra_off = off;
+            r->ra_len = (size_t)got;
+            ra_start(r, len);
+            continue;
+        } else {
+            len = span(r, off, n);
+            chunk_oid(r->id, (uint32_t)(off / r->chunk), oid);
+            got = R.read(r->b->io, oid, q, len, (uint64_t)(off % r->chunk));
+            if (got < 0)
+                return done > 0 ? done : got;
+            if (got == 0) /* a chunk shorter than the size says: damaged */
+                return done > 0 ? done : -EIO;
+            if ((size_t)got < len) {
+                done += got;
+                break;
+            }
+        }
         q += got;
         done += got;
         off += got;
         n -= (size_t)got;
-        if ((size_t)got < len)
-            break;
     }
     return done;
 }
@@ -485,6 +603,12 @@ rados_read_be(struct blob_reader *r, int64_t off, void *p, size_t n)
 static void
 rados_read_close(struct blob_reader *r)
 {
+    ra_drop(r);
+    free(r->ra_buf);
+    free(r->ra_next);
+    r->ra_buf = r->ra_next = NULL;
+    r->ra_off = r->ra_next_off = 0;
+    r->ra_len = r->ra_next_len = 0;
     r->size = r->chunk = 0;
 }
 

@@ -2,7 +2,8 @@
  * same tests for every backend: the files backend always, and a Ceph RADOS
  * pool when COFFER_TEST_RADOS_CONF names a cluster's ceph.conf
  * (scripts/ceph.sh start; pool COFFER_TEST_RADOS_POOL, default coffer).
- * Write, commit, ranged reads across RADOS chunk boundaries (4 MiB), abort,
+ * Write, commit, ranged reads across RADOS chunk boundaries (4 MiB), reads
+ * in steps as a GET makes them (RADOS reads ahead of those), abort,
  * commit under a given id, unlink, and the orphan sweep (min_age, is_live).
  * The pool may hold other blobs: the sweep's is_live calls keep every id
  * these tests did not make. Also: a cluster that does not answer fails the
@@ -204,6 +205,58 @@ test_large_ranges(void **state)
     fx_close(&f);
 }
 
+/* One reader, len bytes of id at off in reads of step bytes (each read
+ * asks for the rest of its step), checked against pattern s. */
+static void
+read_steps(struct blob_reader *r, const char *id, uint32_t s, int64_t off, int64_t len, size_t step)
+{
+    char *buf = malloc(step);
+
+    assert_non_null(buf);
+    for (int64_t end = off + len; off < end;) {
+        size_t want = (size_t)(end - off) < step ? (size_t)(end - off) : step;
+        ssize_t k = blob_read(r, str_make(id, BLOB_ID_LEN), off, buf, want);
+
+        assert_true(k > 0 && (size_t)k <= want);
+        for (ssize_t i = 0; i < k; i++)
+            if (buf[i] != pat(s, off + i))
+                fail_msg("byte %lld differs", (long long)(off + i));
+        off += k;
+    }
+    free(buf);
+}
+
+/* Reads as a GET does (256 KiB at a time through one reader), with jumps
+ * back and forward, small reads between, a second blob on the same reader
+ * and a reader closed mid-stream: RADOS reads ahead of a stream (windows of
+ * 1 MiB, the next in flight), and no window may serve wrong bytes. */
+static void
+test_stream(void **state)
+{
+    struct fx f;
+    char id[BLOB_ID_LEN + 1], id2[BLOB_ID_LEN + 1], buf[8];
+    const int64_t n = 6 * MIB + 777, n2 = 2 * MIB + 5;
+    struct blob_reader *r;
+
+    fx_open(&f, state);
+    make_blob(&f, 4, n, 300007, id);
+    make_blob(&f, 5, n2, 65536, id2);
+    r = blob_reader_open(f.b);
+    read_steps(r, id, 4, 0, n, 256 * 1024);                /* the whole blob, over a chunk end */
+    read_steps(r, id, 4, MIB + 3, 100, 100);               /* a small read, back */
+    read_steps(r, id, 4, 5 * MIB + 1, n - 5 * MIB - 1, 200000); /* a stream elsewhere */
+    read_steps(r, id2, 5, 0, n2, 256 * 1024);              /* another blob */
+    read_steps(r, id, 4, 4 * MIB - 1000, 256 * 1024, 256 * 1024); /* across a chunk end */
+    read_steps(r, id, 4, 2 * MIB, MIB, 64 * 1024);         /* forward, smaller steps */
+    read_steps(r, id, 4, 512 * 1024, 1000, 1000);          /* a window dropped */
+    assert_int_equal(blob_read(r, str_c(id), n, buf, sizeof(buf)), 0);
+    read_steps(r, id, 4, 0, 256 * 1024, 256 * 1024);       /* closed with the next in flight */
+    blob_reader_close(r);
+    assert_int_equal(blob_unlink(f.b, str_c(id)), 0);
+    assert_int_equal(blob_unlink(f.b, str_c(id2)), 0);
+    fx_close(&f);
+}
+
 /* ---- the orphan sweep ---------------------------------------------------- */
 
 #define MAX_SEEN 4096
@@ -367,6 +420,7 @@ main(void)
     const struct CMUnitTest files_tests[] = {
         cmocka_unit_test_prestate(test_small, &files),
         cmocka_unit_test_prestate(test_large_ranges, &files),
+        cmocka_unit_test_prestate(test_stream, &files),
         cmocka_unit_test_prestate(test_gc, &files),
         cmocka_unit_test_prestate(test_commit_as, &files),
         cmocka_unit_test(test_rados_timeout),
@@ -374,6 +428,7 @@ main(void)
     const struct CMUnitTest rados_tests[] = {
         cmocka_unit_test_prestate(test_small, &rados),
         cmocka_unit_test_prestate(test_large_ranges, &rados),
+        cmocka_unit_test_prestate(test_stream, &rados),
         cmocka_unit_test_prestate(test_gc, &rados),
         cmocka_unit_test_prestate(test_commit_as, &rados),
     };
