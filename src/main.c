@@ -417,10 +417,11 @@ main(int argc, char **argv)
     }
     blob_set_space(blob, space);
     /* Nothing is in flight yet, so every unreferenced file is an orphan of
-     * a crash between data rename and metadata commit. Not so in a store
-     * other gateways share: there only data a day old goes, which no
-     * upload still being written can be. */
-    rc = blob_gc(blob, gc_is_live, md, md_shared(md) ? SHARED_ORPHAN_AGE_S : 0);
+     * a crash between data rename and metadata commit. Not so when other
+     * gateways share the store and write to the same --blobs: there only
+     * data a day old goes, which no upload still being written can be. */
+    rc = blob_gc(blob, gc_is_live, md,
+                 md_shared(md) && cfg.blobs != NULL ? SHARED_ORPHAN_AGE_S : 0);
     if (rc > 0)
         log_info("removed %d orphan data file(s)", rc);
     else if (rc < 0)

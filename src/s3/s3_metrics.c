@@ -228,6 +228,7 @@ s3_metrics_render(struct s3_admin *a, struct buf *b)
     static const struct mx_family *const counted[] = {
         &requests_total, &request_duration, &bytes_received, &bytes_sent,
         &mfa_checks_total, &lifecycle_actions, &lens_exports, &md_group_jobs,
+        &md_round_trips,
     };
     struct mx_snap *sn = mx_snapshot();
     int rc = 0;

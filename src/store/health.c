@@ -41,6 +41,14 @@ const struct mx_family md_group_jobs = {
     .n_bounds = ARRAY_LEN(group_bounds),
 };
 
+const struct mx_family md_round_trips = {
+    .name = "coffer_md_round_trips_total",
+    .help = "Round trips to a PostgreSQL metadata store, by what they carried: a statement, "
+            "a transaction's control (begin, savepoints, commit), a lease check.",
+    .type = MX_COUNTER,
+    .label = {"kind"},
+};
+
 void
 md_writer_stats(struct md *md, struct md_writer_stats *st)
 {

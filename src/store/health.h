@@ -27,5 +27,8 @@ struct md_writer_stats {
 void md_writer_stats(struct md *md, struct md_writer_stats *st);
 /* Closures per group, observed by the writer thread: coffer_md_group_jobs. */
 extern const struct mx_family md_group_jobs;
+/* PostgreSQL round trips (md_pg.c), label kind: statement, transaction,
+ * prepare, lease. */
+extern const struct mx_family md_round_trips;
 
 #endif

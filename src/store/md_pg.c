@@ -28,7 +28,9 @@
 #include "store/md.h"
 #include "store/md_int.h"
 #include "store/md_pg_schema.h"
+#include "store/health.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/xmalloc.h"
 
 #include <dlfcn.h>
@@ -52,8 +54,10 @@
     X(PQclear)                                                                                     \
     X(PQcmdTuples)                                                                                 \
     X(PQconnectdb)                                                                                 \
+    X(PQenterPipelineMode)                                                                         \
     X(PQerrorMessage)                                                                              \
     X(PQexec)                                                                                      \
+    X(PQexitPipelineMode)                                                                          \
     X(PQexecPrepared)                                                                              \
     X(PQfinish)                                                                                    \
     X(PQftype)                                                                                     \
@@ -63,6 +67,7 @@
     X(PQgetvalue)                                                                                  \
     X(PQnfields)                                                                                   \
     X(PQntuples)                                                                                   \
+    X(PQpipelineSync)                                                                              \
     X(PQprepare)                                                                                   \
     X(PQputCopyData)                                                                               \
     X(PQputCopyEnd)                                                                                \
@@ -70,6 +75,8 @@
     X(PQresultErrorField)                                                                          \
     X(PQresultErrorMessage)                                                                        \
     X(PQresultStatus)                                                                              \
+    X(PQsendQueryParams)                                                                           \
+    X(PQsendQueryPrepared)                                                                         \
     X(PQstatus)                                                                                    \
     X(PQtransactionStatus)
 
@@ -101,9 +108,23 @@ pq_load(void)
 
 /* ---- connections ------------------------------------------------------------ */
 
+/* Transaction control is deferred and sent in one pipeline with the next
+ * statement (pending_run()): a transaction's BEGIN, a job's RELEASE of the
+ * previous job's savepoint and its own SAVEPOINT cost no round trip of
+ * their own, and a job or snapshot that runs no statement costs none. */
 struct pg_conn {
     PGconn *conn;
+    const char *begin; /* BEGIN ... not sent yet; NULL: none */
+    bool release;      /* RELEASE SAVEPOINT job not sent yet */
+    bool savepoint;    /* SAVEPOINT job not sent yet */
 };
+
+/* One round trip of kind (md_round_trips' label: a static string). */
+static inline void
+trip(const char *kind)
+{
+    mx_add(&md_round_trips, kind, NULL, 1);
+}
 
 /* One prepared statement: its parameters, then its result being read. */
 struct pg_stmt {
@@ -162,18 +183,28 @@ res_errno(struct md_conn *c, const PGresult *r, const char *what)
     return -EIO;
 }
 
-/* Runs sql (no parameters; rows ignored) on c: 0 or -errno. */
+/* Runs sql (no parameters; rows ignored) on c, a round trip of kind: 0 or
+ * -errno. */
 static int
-pg_simple(struct md_conn *c, const char *sql)
+pg_run(struct md_conn *c, const char *sql, const char *kind)
 {
-    PGresult *r = P.PQexec(c->pg->conn, sql);
-    ExecStatusType st = P.PQresultStatus(r);
+    PGresult *r;
+    ExecStatusType st;
     int rc = 0;
 
+    trip(kind);
+    r = P.PQexec(c->pg->conn, sql);
+    st = P.PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
         rc = res_errno(c, r, sql);
     P.PQclear(r);
     return rc;
+}
+
+static int
+pg_simple(struct md_conn *c, const char *sql)
+{
+    return pg_run(c, sql, "transaction");
 }
 
 static void
@@ -218,6 +249,8 @@ conn_ready(struct md_conn *c)
     if (P.PQstatus(c->pg->conn) == CONNECTION_OK)
         return 0;
     stmts_drop(c);
+    c->pg->begin = NULL;
+    c->pg->release = c->pg->savepoint = false;
     P.PQreset(c->pg->conn);
     if (P.PQstatus(c->pg->conn) == CONNECTION_OK) {
         log_info("md: reconnected to PostgreSQL");
@@ -392,6 +425,7 @@ pg_prepare(struct md_conn *c, enum st id)
      * bound) has no type PostgreSQL could infer: text. */
     for (int i = 0; i < np; i++)
         types[i] = used[i + 1] ? 0 : TEXT_OID;
+    trip("prepare");
     r = P.PQprepare(c->pg->conn, p->name, sql, np, types);
     if (P.PQresultStatus(r) != PGRES_COMMAND_OK) {
         (void)res_errno(c, r, "prepare");
@@ -475,6 +509,74 @@ pgs_done(struct pg_stmt *p)
         p->val[i] = NULL;
 }
 
+/* The first result of the query being read, the rest (and the NULL that
+ * ends it) consumed. */
+static PGresult *
+take_result(PGconn *k)
+{
+    PGresult *first = P.PQgetResult(k), *r;
+
+    while (first != NULL && (r = P.PQgetResult(k)) != NULL)
+        P.PQclear(r);
+    return first;
+}
+
+/* Runs c's deferred transaction control, then statement p, in one pipeline
+ * (one round trip): p's result, or NULL with *rc < 0 when the control
+ * failed (its error) or the pipeline could not be used. */
+static PGresult *
+pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
+{
+    const char *ctl[3];
+    PGconn *k = c->pg->conn;
+    PGresult *res = NULL, *r;
+    size_t n = 0;
+    bool ok;
+
+    *rc = 0;
+    if (c->pg->begin != NULL)
+        ctl[n++] = c->pg->begin;
+    if (c->pg->release)
+        ctl[n++] = "RELEASE SAVEPOINT job";
+    if (c->pg->savepoint)
+        ctl[n++] = "SAVEPOINT job";
+    c->pg->begin = NULL;
+    c->pg->release = c->pg->savepoint = false;
+    ok = P.PQenterPipelineMode(k) == 1;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = P.PQsendQueryParams(k, ctl[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
+    ok = ok && P.PQsendQueryPrepared(k, p->name, p->nparams, (const char *const *)p->val,
+                                     p->len, p->fmt, 0) == 1;
+    ok = ok && P.PQpipelineSync(k) == 1;
+    if (!ok) {
+        set_err(c, "PostgreSQL pipeline", P.PQerrorMessage(k));
+        *rc = P.PQstatus(k) == CONNECTION_OK ? -EIO : -EBUSY;
+    }
+    /* Every query sent has its results; then the sync point. */
+    for (size_t i = 0; ok && i < n; i++) {
+        r = take_result(k);
+        if (*rc == 0 && P.PQresultStatus(r) != PGRES_COMMAND_OK)
+            *rc = res_errno(c, r, ctl[i]);
+        P.PQclear(r);
+    }
+    if (ok) {
+        res = take_result(k);
+        while ((r = P.PQgetResult(k)) != NULL) { /* PGRES_PIPELINE_SYNC */
+            ExecStatusType st = P.PQresultStatus(r);
+
+            P.PQclear(r);
+            if (st == PGRES_PIPELINE_SYNC)
+                break;
+        }
+    }
+    (void)P.PQexitPipelineMode(k);
+    if (*rc < 0) {
+        P.PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
 int
 pgs_step(struct md_conn *c, struct pg_stmt *p)
 {
@@ -483,8 +585,17 @@ pgs_step(struct md_conn *c, struct pg_stmt *p)
     if (p->res == NULL) {
         ExecStatusType st;
 
-        p->res = P.PQexecPrepared(c->pg->conn, p->name, p->nparams,
-                                  (const char *const *)p->val, p->len, p->fmt, 0);
+        trip("statement");
+        if (c->pg->begin != NULL || c->pg->release || c->pg->savepoint) {
+            p->res = pending_run(c, p, &rc);
+            if (rc < 0) {
+                pgs_done(p);
+                return rc;
+            }
+        } else {
+            p->res = P.PQexecPrepared(c->pg->conn, p->name, p->nparams,
+                                      (const char *const *)p->val, p->len, p->fmt, 0);
+        }
         st = P.PQresultStatus(p->res);
         if (st == PGRES_COMMAND_OK) {
             c->changes = strtoll(P.PQcmdTuples(p->res), NULL, 10);
@@ -718,9 +829,12 @@ pg_snapshot_begin(struct md_conn *c)
 
     if (c->in_snapshot)
         return -EALREADY;
-    rc = pg_simple(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    c->in_snapshot = rc == 0;
-    return rc;
+    rc = conn_ready(c);
+    if (rc < 0)
+        return rc;
+    c->pg->begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+    c->in_snapshot = true;
+    return 0;
 }
 
 static void
@@ -729,10 +843,16 @@ pg_snapshot_end(struct md_conn *c)
     if (!c->in_snapshot)
         return;
     c->in_snapshot = false;
-    if (pg_simple(c, "COMMIT") < 0)
+    if (c->pg->begin != NULL) { /* no statement ran in it */
+        c->pg->begin = NULL;
+        return;
+    }
+    if (P.PQtransactionStatus(c->pg->conn) != PQTRANS_IDLE && pg_simple(c, "COMMIT") < 0)
         log_error("md: ending a read snapshot: %s", c->err);
 }
 
+/* The writer's transaction: control deferred as struct pg_conn says, so a
+ * group costs its statements and one COMMIT. */
 static int
 pg_begin(struct md_conn *c, int wait_ms)
 {
@@ -743,7 +863,9 @@ pg_begin(struct md_conn *c, int wait_ms)
     if (P.PQtransactionStatus(c->pg->conn) != PQTRANS_IDLE)
         (void)pg_simple(c, "ROLLBACK");
     c->retry = false;
-    return pg_simple(c, "BEGIN ISOLATION LEVEL SERIALIZABLE");
+    c->pg->begin = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+    c->pg->release = c->pg->savepoint = false;
+    return 0;
 }
 
 static bool
@@ -751,12 +873,16 @@ pg_in_txn(struct md_conn *c)
 {
     PGTransactionStatusType t = P.PQtransactionStatus(c->pg->conn);
 
-    return !c->retry && (t == PQTRANS_INTRANS || t == PQTRANS_INERROR);
+    if (c->retry)
+        return false;
+    return c->pg->begin != NULL || t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
 }
 
 static void
 pg_rollback(struct md_conn *c)
 {
+    c->pg->begin = NULL;
+    c->pg->release = c->pg->savepoint = false;
     if (P.PQtransactionStatus(c->pg->conn) != PQTRANS_IDLE)
         (void)pg_simple(c, "ROLLBACK");
 }
@@ -767,6 +893,11 @@ pg_commit(struct md_conn *c, int wait_ms)
     int rc;
 
     (void)wait_ms;
+    c->pg->release = c->pg->savepoint = false; /* COMMIT releases them all */
+    if (c->pg->begin != NULL) { /* no statement ran: nothing to commit */
+        c->pg->begin = NULL;
+        return 0;
+    }
     rc = pg_simple(c, "COMMIT");
     if (rc < 0) {
         if (rc != -EAGAIN)
@@ -779,18 +910,27 @@ pg_commit(struct md_conn *c, int wait_ms)
 static int
 pg_savepoint(struct md_conn *c)
 {
-    return pg_simple(c, "SAVEPOINT job");
+    c->pg->savepoint = true;
+    return 0;
 }
 
 static int
 pg_release(struct md_conn *c)
 {
-    return pg_simple(c, "RELEASE SAVEPOINT job");
+    if (c->pg->savepoint) /* the job ran no statement: nothing to release */
+        c->pg->savepoint = false;
+    else
+        c->pg->release = true;
+    return 0;
 }
 
 static int
 pg_rollback_to(struct md_conn *c)
 {
+    if (c->pg->savepoint) { /* the job ran no statement: nothing to undo */
+        c->pg->savepoint = false;
+        return 0;
+    }
     return pg_simple(c, "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job");
 }
 
@@ -814,7 +954,7 @@ pg_lease(struct md *md, enum md_lease which)
         goto out;
     c = md->lease_conn;
     if (md->leased[which]) {
-        if (pg_simple(c, "SELECT 1") == 0) {
+        if (pg_run(c, "SELECT 1", "lease") == 0) {
             held = true;
             goto out;
         }
@@ -825,6 +965,7 @@ pg_lease(struct md *md, enum md_lease which)
     }
     snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%lld)",
              LEASE_KEY + (long long)which);
+    trip("lease");
     r = P.PQexec(c->pg->conn, sql);
     if (P.PQresultStatus(r) == PGRES_TUPLES_OK && P.PQntuples(r) == 1)
         held = P.PQgetvalue(r, 0, 0)[0] == 't';
