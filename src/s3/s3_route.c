@@ -268,7 +268,7 @@ s3_auth_verify(struct s3_req *q)
     if (rc == -ENOENT || (rc == 0 && !key.is_active))
         return S3E_INVALID_ACCESS_KEY_ID;
     if (rc < 0)
-        return S3E_INTERNAL;
+        return s3_err_from_errno(rc); /* -EBUSY: the store is unreachable, 503 */
     auth_input(q, &in);
     if (q->is_sigv2)
         err = sigv2_verify(&in, &q->v2, key.secret, q->is_vhost ? q->bucket : STR_NULL, q->arena,
@@ -308,7 +308,7 @@ s3_auth_caller(struct s3_req *q, const struct md_key *key)
     q->user_id = key->user_id;
     rc = md_account_get(md_reader(q->srv->md), key->account_id, q->arena, &q->account);
     if (rc < 0)
-        return rc == -ENOENT ? S3E_INVALID_ACCESS_KEY_ID : S3E_INTERNAL;
+        return rc == -ENOENT ? S3E_INVALID_ACCESS_KEY_ID : s3_err_from_errno(rc);
     return S3E_OK;
 }
 
@@ -721,7 +721,7 @@ ph_bucket(struct s3_req *q)
 {
     if (ops[q->op].bucket) {
         int rc = md_bucket_get(md_reader(q->srv->md), q->bucket, q->arena, &q->b);
-        q->bucket_err = rc == -ENOENT ? S3E_NO_SUCH_BUCKET : rc < 0 ? S3E_INTERNAL : S3E_OK;
+        q->bucket_err = rc == -ENOENT ? S3E_NO_SUCH_BUCKET : s3_err_from_errno(rc);
         if (rc == 0)
             s3_cors_prepare(q);
     }
