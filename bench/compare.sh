@@ -9,8 +9,9 @@
 #                         [--backend files|rados]
 #
 #   --backend rados  Coffer on the shared backends of issue 17: metadata in a throw-away
-#                PostgreSQL 15 (scripts/pg.sh, fsync on) and data in a pool "coffer" of
-#                the radosgw's own Ceph cluster, against that radosgw; 4 KiB GET/PUT at 16
+#                PostgreSQL 15 (scripts/pg.sh, fsync on) and data in a pool "coffer-bench"
+#                (made fresh, removed at the end) of the radosgw's own Ceph cluster, against
+#                that radosgw; 4 KiB GET/PUT at 16
 #                connections, 1 MiB, 256 MiB, no ceilings or listings, issue 17's targets.
 #                The default, files, is Coffer's embedded store (SQLite + files).
 #   --quick      1.5 s per run, 2 rounds, 5,000-entry listing buckets (make bench; < 5 min)
@@ -27,6 +28,7 @@ set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
+COMMAND="bench/compare.sh $*"
 BIN=${BIN:-bin}
 BUILD=${BUILD:-build}
 MODE=quick
@@ -86,6 +88,7 @@ RES=$TMP/results.jsonl
 PIDS=()
 CEPH_STARTED=0
 PG_DIR=
+POOL=
 export CEPH_REF_DIR=${CEPH_REF_DIR:-/tmp/coffer-bench-ceph} RGW_PORT=${RGW_PORT:-17480}
 export RGW_SSL_PORT=0 MON_V2_PORT=${MON_V2_PORT:-13300} MON_V1_PORT=${MON_V1_PORT:-16789}
 CEPH_REF=${CEPH_REF:-$ROOT/../shared/reference/ceph-ref.sh}
@@ -99,6 +102,8 @@ cleanup() {
         wait "$p" 2>/dev/null
     done
     [ -n "$PG_DIR" ] && COFFER_PG_DIR=$PG_DIR bash scripts/pg.sh purge >/dev/null 2>&1
+    # Coffer's pool goes with its data: a reused 20 GB OSD fills up after a few full runs.
+    [ -n "$POOL" ] && drop_pool
     if [ "$CEPH_STARTED" = 1 ]; then
         log "stopping radosgw"
         bash "$CEPH_REF" stop >/dev/null 2>&1
@@ -142,16 +147,23 @@ fi
 # The store: embedded (SQLite + files in the data dir), or PostgreSQL + a RADOS
 # pool of the radosgw's cluster (--backend rados).
 STORE=()
+drop_pool() {
+    timeout 60 ceph -c "$CEPH_CONF" osd pool rm "$POOL" "$POOL" --yes-i-really-really-mean-it \
+        >/dev/null 2>&1
+}
 if [ "$BACKEND" = rados ]; then
-    ceph -c "$CEPH_CONF" osd pool create coffer 32 >/dev/null 2>&1 ||
-        ceph -c "$CEPH_CONF" osd pool ls | grep -qx coffer || die "cannot create the pool coffer"
+    # A pool of its own, made fresh (a run that was killed may have left one).
+    POOL=coffer-bench
+    drop_pool
+    timeout 60 ceph -c "$CEPH_CONF" osd pool create "$POOL" 32 >/dev/null 2>&1 ||
+        die "cannot create the pool $POOL"
     # Not under $TMP (mode 700): the server runs as the user postgres.
     PG_DIR=$TMP-pg
     COFFER_PG_DIR=$PG_DIR bash scripts/pg.sh start >/dev/null 2>"$TMP/pg.log" ||
         { tail -5 "$TMP/pg.log"; die "scripts/pg.sh start failed"; }
     META=$(COFFER_PG_DIR=$PG_DIR bash scripts/pg.sh createdb coffer 2>>"$TMP/pg.log") ||
         die "createdb failed"
-    STORE=(--meta "$META" --blobs "rados://coffer?conf=$CEPH_CONF")
+    STORE=(--meta "$META" --blobs "rados://$POOL?conf=$CEPH_CONF")
 fi
 # Coffer's server processes: cofferd, and with --backend rados also PostgreSQL
 # (the postmaster and its children, listed again before each run since
@@ -386,7 +398,7 @@ out.append("Medians of %s alternating runs (%s mode, %s s each unless a count is
 if backend == "rados":
     out.append("Coffer runs on the shared backends (issue 17): metadata in PostgreSQL 15 "
                "(scripts/pg.sh, fsync on, synchronous_commit on: the fair durability setting), "
-               "object data in the pool `coffer` of the same single-OSD Ceph cluster radosgw "
+               "object data in the pool `coffer-bench` of the same single-OSD Ceph cluster radosgw "
                "uses. Coffer's CPU counts cofferd + PostgreSQL (postmaster and children) + "
                "osd + mon; its RSS column is left out (it would sum the OSD's). "
                "`rounds` is the min-max of the per-round ratios.")
@@ -510,10 +522,11 @@ if [ -n "$SAVE" ]; then
         echo
         echo "- date: $(date -u +%Y-%m-%dT%H:%MZ)"
         echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)$(git diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes in src/')"
-        echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr)"
+        echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo "- command: BIN=$BIN BUILD=$BUILD bash $COMMAND"
         echo "- disk: $(df -h "$TMP" | awk 'NR==2{print $1" ("$2")"}'), $(findmnt -no FSTYPE -T "$TMP" 2>/dev/null || stat -f -c %T "$TMP")"
         [ "$BACKEND" = rados ] &&
-            echo "- Coffer store: $(/usr/lib/postgresql/15/bin/postgres --version 2>/dev/null || echo PostgreSQL 15) (fsync on) + RADOS pool coffer (32 PGs, size 1) on radosgw's cluster"
+            echo "- Coffer store: $(/usr/lib/postgresql/15/bin/postgres --version 2>/dev/null || echo PostgreSQL 15) (fsync on) + RADOS pool coffer-bench (32 PGs, size 1) on radosgw's cluster"
         echo "- radosgw: $(command -v radosgw >/dev/null && radosgw --version 2>/dev/null | head -1 || echo 'not run'), bluestore OSD on a file, beast frontend"
         echo "- client: bench/loadgen.c (epoll, keep-alive, SigV4 header auth, UNSIGNED-PAYLOAD), one thread"
         echo
