@@ -52,6 +52,16 @@ extern const struct blob_backend blob_rados;
 int blob_rados_load(char *err, size_t cap);
 
 #define BLOB_RADOS_MAX_INFLIGHT 2
+#define BLOB_RADOS_RA_DEPTH 4 /* read-ahead windows in flight per reader */
+
+/* A read-ahead window: len bytes of the blob at off in buf; c, while the
+ * read is in flight, its librados completion. */
+struct blob_ra_win {
+    char *buf;
+    int64_t off;
+    size_t len;
+    void *c;
+};
 
 struct blob {
     const struct blob_backend *be;
@@ -98,14 +108,14 @@ struct blob_reader {
     int fd;
 
     /* The RADOS backend's own: the current blob's size and chunk size, and
-     * the read-ahead (blob_rados.c): the window read last (ra_buf at
-     * ra_off, ra_len bytes) and the next one in flight (the librados
-     * completion ra_c filling ra_next, ra_next_len bytes at ra_next_off). */
+     * the read-ahead (blob_rados.c): the window being served (ra_cur), the
+     * windows in flight in order (a ring of ra_n from ra_head, each with
+     * its librados completion) and the buffers free for the next ones. */
     int64_t size, chunk;
-    char *ra_buf, *ra_next;
-    int64_t ra_off, ra_next_off;
-    size_t ra_len, ra_next_len;
-    void *ra_c;
+    struct blob_ra_win ra_cur, ra_q[BLOB_RADOS_RA_DEPTH];
+    int ra_head, ra_n;
+    char *ra_spare[BLOB_RADOS_RA_DEPTH + 1];
+    int ra_n_spare;
 };
 
 /* True for BLOB_ID_LEN lower-case hex digits. */

@@ -30,13 +30,17 @@
  *
  * Read-ahead: a read of RA_MIN bytes or more is taken for a stream (a GET
  * sends 256 KiB at a time). It reads a window of RA_WIN bytes (never past
- * its chunk) into the reader's buffer and at once starts the next window
- * with rados_aio_read() into a second buffer, so the OSD reads while the
- * caller sends; each window made current starts the one after it. Without
- * it every 256 KiB of a GET waited for its own round trip (0.30x of the
- * files backend, bench/results/2026-12-07-blobs-bc0427f.md). A read
- * elsewhere (a range, a seek) drops the window in flight; small reads go
- * to RADOS as asked. Two buffers of RA_WIN per reader, freed with its blob.
+ * its chunk) into the reader's buffer and at once starts the next RA_DEPTH
+ * windows with rados_aio_read(), so the OSD reads while the caller sends;
+ * each window made current starts one more. Without it every 256 KiB of a
+ * GET waited for its own round trip (0.30x of the files backend,
+ * bench/results/2026-12-07-blobs-bc0427f.md); with one window in flight a
+ * single stream still waited for each OSD read (a 4 MiB read takes ~16 ms
+ * on ceph-ref.sh's bluestore OSD here; `rados bench seq` gives 229 MB/s
+ * with one read in flight, 496 with two). A read elsewhere (a range, a
+ * seek) drops the windows in flight; small reads go to RADOS as asked.
+ * Up to RA_DEPTH + 1 buffers of RA_WIN (or of the blob, if smaller) per
+ * reader, freed with its blob.
  *
  * librados (a C++ library, ~12 MB of RSS and ~6 ms of start-up with its
  * dependencies) is loaded with dlopen() on the first rados:// open, not
@@ -464,6 +468,7 @@ rados_read_open(struct blob_reader *r, struct str id)
 
 #define RA_WIN ((size_t)1024 * 1024)
 #define RA_MIN ((size_t)64 * 1024)
+#define RA_DEPTH BLOB_RADOS_RA_DEPTH
 
 /* How much of [off, off + n) one read can take: up to the end of off's
  * chunk and of the blob. */
@@ -479,62 +484,80 @@ span(const struct blob_reader *r, int64_t off, size_t n)
     return n;
 }
 
-/* Waits for the window in flight, if any: 0 and it is the current window,
+/* A free window buffer: RA_WIN bytes, or the whole blob when it is smaller
+ * (no window is longer; the buffers live as long as the blob is current). */
+static char *
+ra_get_buf(struct blob_reader *r)
+{
+    if (r->ra_n_spare > 0)
+        return r->ra_spare[--r->ra_n_spare];
+    return xmalloc(r->size < (int64_t)RA_WIN ? (size_t)r->size : RA_WIN);
+}
+
+static void
+ra_put_buf(struct blob_reader *r, char *buf)
+{
+    if (buf != NULL)
+        r->ra_spare[r->ra_n_spare++] = buf;
+}
+
+/* Waits for the oldest window in flight and makes it the current one: 0,
  * or its -errno (the current window is then empty). */
 static int
 ra_wait(struct blob_reader *r)
 {
-    char *t = r->ra_buf;
+    struct blob_ra_win *w = &r->ra_q[r->ra_head];
     int rc;
 
-    if (r->ra_c == NULL)
-        return 0;
-    R.aio_wait_for_complete(r->ra_c);
-    rc = R.aio_get_return_value(r->ra_c);
-    R.aio_release(r->ra_c);
-    r->ra_c = NULL;
-    r->ra_buf = r->ra_next;
-    r->ra_next = t;
-    r->ra_off = r->ra_next_off;
-    r->ra_len = rc > 0 ? (size_t)rc : 0;
+    R.aio_wait_for_complete(w->c);
+    rc = R.aio_get_return_value(w->c);
+    R.aio_release(w->c);
+    ra_put_buf(r, r->ra_cur.buf);
+    r->ra_cur = (struct blob_ra_win){.buf = w->buf, .off = w->off, .len = rc > 0 ? (size_t)rc : 0};
+    r->ra_head = (r->ra_head + 1) % RA_DEPTH;
+    r->ra_n--;
     return rc < 0 ? rc : 0;
 }
 
-/* Starts reading the window after the current one, unless the blob ends
- * there or the current window came back short (damaged: the next read
- * says so). */
+/* Keeps RA_DEPTH windows in flight after the current one, up to the end of
+ * the blob. A window that comes back short (a damaged chunk) is served as
+ * far as it goes; the read after it finds no window and says -EIO. */
 static void
-ra_start(struct blob_reader *r, size_t want)
+ra_fill(struct blob_reader *r)
 {
-    int64_t off = r->ra_off + (int64_t)r->ra_len;
-    rados_completion_t c;
-    char oid[OID_MAX];
-    size_t len;
+    const struct blob_ra_win *last =
+        r->ra_n > 0 ? &r->ra_q[(r->ra_head + r->ra_n - 1) % RA_DEPTH] : &r->ra_cur;
+    int64_t off = last->off + (int64_t)last->len;
 
-    if (r->ra_c != NULL || r->ra_len < want || off >= r->size)
-        return;
-    len = span(r, off, RA_WIN);
-    if (r->ra_next == NULL)
-        r->ra_next = xmalloc(RA_WIN);
-    if (R.aio_create_completion2(NULL, NULL, &c) < 0)
-        return;
-    chunk_oid(r->id, (uint32_t)(off / r->chunk), oid);
-    if (R.aio_read(r->b->io, oid, c, r->ra_next, len, (uint64_t)(off % r->chunk)) < 0) {
-        R.aio_release(c);
-        return;
+    while (r->ra_n < RA_DEPTH && off < r->size) {
+        struct blob_ra_win *w = &r->ra_q[(r->ra_head + r->ra_n) % RA_DEPTH];
+        size_t len = span(r, off, RA_WIN);
+        rados_completion_t c;
+        char oid[OID_MAX], *buf;
+
+        if (R.aio_create_completion2(NULL, NULL, &c) < 0)
+            return;
+        buf = ra_get_buf(r);
+        chunk_oid(r->id, (uint32_t)(off / r->chunk), oid);
+        if (R.aio_read(r->b->io, oid, c, buf, len, (uint64_t)(off % r->chunk)) < 0) {
+            R.aio_release(c);
+            ra_put_buf(r, buf);
+            return;
+        }
+        *w = (struct blob_ra_win){.buf = buf, .off = off, .len = len, .c = c};
+        r->ra_n++;
+        off += (int64_t)len;
     }
-    r->ra_c = c;
-    r->ra_next_off = off;
-    r->ra_next_len = len;
 }
 
-/* Forgets both windows (the one in flight is waited for: its buffer is
+/* Forgets every window (those in flight are waited for: their buffers are
  * being written). */
 static void
 ra_drop(struct blob_reader *r)
 {
-    (void)ra_wait(r);
-    r->ra_len = 0;
+    while (r->ra_n > 0)
+        (void)ra_wait(r);
+    r->ra_cur.len = 0;
 }
 
 static ssize_t
@@ -544,40 +567,40 @@ rados_read_be(struct blob_reader *r, int64_t off, void *p, size_t n)
     ssize_t done = 0;
 
     while (n > 0 && off < r->size) {
+        const struct blob_ra_win *cur = &r->ra_cur, *head = &r->ra_q[r->ra_head];
         size_t len;
         int got;
 
-        if (off >= r->ra_off && off < r->ra_off + (int64_t)r->ra_len) {
-            len = (size_t)(r->ra_off + (int64_t)r->ra_len - off);
+        if (off >= cur->off && off < cur->off + (int64_t)cur->len) {
+            len = (size_t)(cur->off + (int64_t)cur->len - off);
             len = len < n ? len : n;
-            memcpy(q, r->ra_buf + (off - r->ra_off), len);
+            memcpy(q, cur->buf + (off - cur->off), len);
             got = (int)len;
-        } else if (r->ra_c != NULL && off >= r->ra_next_off &&
-                   off < r->ra_next_off + (int64_t)r->ra_next_len) {
-            size_t want = r->ra_next_len;
+        } else if (r->ra_n > 0 && off >= head->off && off < head->off + (int64_t)head->len) {
             int rc = ra_wait(r);
 
             if (rc < 0)
                 return done > 0 ? done : rc;
-            if (r->ra_len == 0) /* a chunk shorter than the size says: damaged */
+            if (r->ra_cur.len == 0) /* a chunk shorter than the size says: damaged */
                 return done > 0 ? done : -EIO;
-            ra_start(r, want);
+            ra_fill(r);
             continue;
         } else if (n >= RA_MIN) {
-            /* A stream starts (or moved): the window at off, and the next. */
+            /* A stream starts (or moved): the window at off, then the next ones. */
             ra_drop(r);
             len = span(r, off, RA_WIN);
-            if (r->ra_buf == NULL)
-                r->ra_buf = xmalloc(RA_WIN);
+            if (r->ra_cur.buf == NULL)
+                r->ra_cur.buf = ra_get_buf(r);
             chunk_oid(r->id, (uint32_t)(off / r->chunk), oid);
-            got = R.read(r->b->io, oid, r->ra_buf, len, (uint64_t)(off % r->chunk));
+            got = R.read(r->b->io, oid, r->ra_cur.buf, len, (uint64_t)(off % r->chunk));
             if (got < 0)
                 return done > 0 ? done : got;
             if (got == 0)
                 return done > 0 ? done : -EIO;
-            r->ra_off = off;
-            r->ra_len = (size_t)got;
-            ra_start(r, len);
+            r->ra_cur.off = off;
+            r->ra_cur.len = (size_t)got;
+            if ((size_t)got == len)
+                ra_fill(r);
             continue;
         } else {
             len = span(r, off, n);
@@ -604,11 +627,11 @@ static void
 rados_read_close(struct blob_reader *r)
 {
     ra_drop(r);
-    free(r->ra_buf);
-    free(r->ra_next);
-    r->ra_buf = r->ra_next = NULL;
-    r->ra_off = r->ra_next_off = 0;
-    r->ra_len = r->ra_next_len = 0;
+    ra_put_buf(r, r->ra_cur.buf);
+    while (r->ra_n_spare > 0)
+        free(r->ra_spare[--r->ra_n_spare]);
+    r->ra_cur = (struct blob_ra_win){0};
+    r->ra_head = 0;
     r->size = r->chunk = 0;
 }
 

@@ -229,7 +229,7 @@ read_steps(struct blob_reader *r, const char *id, uint32_t s, int64_t off, int64
 /* Reads as a GET does (256 KiB at a time through one reader), with jumps
  * back and forward, small reads between, a second blob on the same reader
  * and a reader closed mid-stream: RADOS reads ahead of a stream (windows of
- * 1 MiB, the next in flight), and no window may serve wrong bytes. */
+ * 1 MiB, several in flight), and no window may serve wrong bytes. */
 static void
 test_stream(void **state)
 {
