@@ -20,7 +20,7 @@ pkgs=(build-essential pkg-config libuv1-dev node-llhttp libssl-dev libsqlite3-de
 for opt in "$@"; do
     case $opt in
     --ceph) pkgs+=(ceph-mon ceph-osd ceph-common uuid-runtime) ;;
-    --pg) pkgs+=(postgresql-15 postgresql-contrib) ;;
+    --pg) pkgs+=(postgresql-15 postgresql-contrib haproxy) ;;
     esac
 done
 missing=()

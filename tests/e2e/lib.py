@@ -161,6 +161,9 @@ class Env:
         self.data = e.get("E2E_DATA", "")
         self.http_port = int(e.get("E2E_HTTP_PORT", "0"))
         self.tls_port = int(e.get("E2E_TLS_PORT", "0"))
+        # The PostgreSQL run's second gateway on the same store (run.sh); 0: none.
+        self.http_port2 = int(e.get("E2E_HTTP_PORT2", "0"))
+        self.tls_port2 = int(e.get("E2E_TLS_PORT2", "0"))
         self.domain = e.get("E2E_DOMAIN", "localhost")
         self.ak = e.get("E2E_AK", "")
         self.sk = e.get("E2E_SK", "")
@@ -439,7 +442,7 @@ def _check_request_id(response_dict=None, operation_model=None, **kw):
 
 
 def client(ak=None, sk=None, endpoint=None, addressing="path", https=False, verify=None,
-           **config):
+           alternate=True, **config):
     e = env()
     if endpoint is None:
         endpoint = e.https if https else e.http
@@ -455,7 +458,33 @@ def client(ak=None, sk=None, endpoint=None, addressing="path", https=False, veri
         aws_secret_access_key=sk or e.sk, region_name=REGION, verify=verify,
         config=Config(**cfg))
     c.meta.events.register("before-parse.s3.*", _check_request_id)
+    if alternate:
+        _alternate(c)
     return c
+
+
+def _alternate(c):
+    """With run.sh's second gateway (E2E_HTTP_PORT2): every other request of client c goes to
+    it instead of the suite's server, so each test's requests alternate between two gateways
+    of one store. The Host header is fixed before signing: the signature holds on either."""
+    e = env()
+    other = {e.http_port: e.http_port2, e.tls_port: e.tls_port2}
+    if not e.http_port2:
+        return
+    n = [0]
+
+    def host_first(request, **kw):
+        if "Host" not in request.headers:
+            request.headers["Host"] = urllib.parse.urlsplit(request.url).netloc
+
+    def switch(request, **kw):
+        n[0] += 1
+        u = urllib.parse.urlsplit(request.url)
+        if n[0] % 2 == 0 and u.port in other:
+            request.url = u._replace(netloc="%s:%d" % (u.hostname, other[u.port])).geturl()
+
+    c.meta.events.register("before-sign.s3.*", host_first)
+    c.meta.events.register("before-send.s3.*", switch)
 
 
 def vhost_client(https=False, **kw):

@@ -30,6 +30,7 @@ RESULTS=$TMP/results
 : >"$RESULTS"
 export E2E_RESULTS=$RESULTS
 SERVER_PID=
+SERVER2_PID=
 T0=$(date +%s)
 
 section_t0=$(date +%s)
@@ -55,10 +56,12 @@ finish() {
         grep '^FAIL ' "$RESULTS" | sed 's/^/  /'
     fi
     echo "---- e2e took $(($(date +%s) - T0))s"
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -KILL "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-    fi
+    for pid in $SERVER_PID $SERVER2_PID; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+        fi
+    done
     rm -rf "$TMP"
     [ "$skip" -gt 0 ] && echo "($skip skipped)"
     echo "$pass passed, $fail failed"
@@ -122,6 +125,41 @@ if [ $ready -ne 1 ]; then
 fi
 result PASS "setup.server_ready"
 
+# The PostgreSQL run adds a second gateway on the same store (the same database, object data in
+# the first one's DIR/blobs, its master key and TLS certificate, a data directory of its own):
+# lib.client() then sends every other boto3 request to it (E2E_HTTP_PORT2, E2E_TLS_PORT2).
+if [ -n "${E2E_META_PG:-}" ] && [ "${E2E_GATEWAYS:-2}" = 2 ]; then
+    read -r HTTP_PORT2 TLS_PORT2 < <($PY -c '
+import socket
+ss = [socket.socket() for _ in range(2)]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+    mkdir -p "$TMP/data2"
+    "$BIN/cofferd" --data "$TMP/data2" --config "$DATA/cofferd.conf" --blobs "file:$DATA/blobs" \
+        --master-key "$DATA/master.key" --tls-cert "$DATA/tls/cert.pem" --tls-key "$DATA/tls/key.pem" \
+        --listen "127.0.0.1:$HTTP_PORT2" --tls-listen "127.0.0.1:$TLS_PORT2" --domain localhost \
+        --reclaim-grace 0 >"$TMP/cofferd2.log" 2>&1 </dev/null &
+    SERVER2_PID=$!
+    ready=0
+    for _ in $(seq 1 300); do
+        if ! kill -0 "$SERVER2_PID" 2>/dev/null; then break; fi
+        if port_up "$HTTP_PORT2" && port_up "$TLS_PORT2"; then
+            ready=1
+            break
+        fi
+        sleep 0.1
+    done
+    if [ $ready -ne 1 ]; then
+        echo "the second gateway did not become ready; log:"
+        tail -n 40 "$TMP/cofferd2.log"
+        result FAIL "setup.second_gateway_ready"
+        exit 1
+    fi
+    export E2E_HTTP_PORT2=$HTTP_PORT2 E2E_TLS_PORT2=$TLS_PORT2
+    result PASS "setup.second_gateway_ready"
+fi
+
 if ! ACCT=$("$BIN/coffer" --data "$DATA" account create e2e-main --json 2>"$TMP/coffer.err"); then
     echo "coffer account create failed:"; cat "$TMP/coffer.err"
     result FAIL "setup.account_create"
@@ -162,6 +200,25 @@ if [ -z "${E2E_ONLY:-}" ]; then
 fi
 
 section "stop"
+if [ -n "$SERVER2_PID" ]; then
+    # Half of the boto3 requests went to it (its access log: one JSON line a request).
+    n2=$(grep -c '"status":' "$TMP/cofferd2.log")
+    echo "the second gateway served $n2 requests"
+    [ "$n2" -gt 0 ] && result PASS "server2.served_requests" || result FAIL "server2.served_requests"
+    if kill -0 "$SERVER2_PID" 2>/dev/null; then
+        result PASS "server2.alive_after_suite"
+        kill -TERM "$SERVER2_PID"
+        wait "$SERVER2_PID"
+        rc=$?
+        [ "$rc" = 0 ] && result PASS "server2.sigterm_exit_0" || result FAIL "server2.sigterm_exit_0"
+    else
+        wait "$SERVER2_PID"
+        echo "the second gateway died during the suite (status $?); log tail:"
+        tail -n 40 "$TMP/cofferd2.log"
+        result FAIL "server2.alive_after_suite"
+    fi
+    SERVER2_PID=
+fi
 # Our server must still be alive, then drain cleanly on SIGTERM.
 if kill -0 "$SERVER_PID" 2>/dev/null; then
     result PASS "server.alive_after_suite"
