@@ -164,12 +164,12 @@ EOF
 
 # --- (a) one gateway against two splitting the same connections
 lg setup '{}' --bucket b4k --create-bucket --keys 2000 --prefill-size 4k --conns 16 --prefill-only
-T="--duration $SECS --warmup 0.5"
+T=(--duration "$SECS" --warmup 0.5)
 # PUTs make new keys (a prefix of their own per run), GETs read the 2000 prefilled ones.
 for r in $(seq "$ROUNDS"); do
     for op in put get; do
         for n in one two; do
-            args=(--bucket b4k --mix $op --size 4k --conns "$CONNS" $T)
+            args=(--bucket b4k --mix "$op" --size 4k --conns "$CONNS" "${T[@]}")
             [ $op = put ] && args+=(--prefix "$n$r") || args+=(--keys 2000)
             [ $n = two ] && args+=(--alt-port "${PORT[1]}")
             lg "${op^^} 4KiB c$CONNS $n" "{\"round\":$r}" "${args[@]}"
