@@ -41,6 +41,10 @@ ready(struct http_req *r, struct s3_admin *a)
         return;
     }
     rc = md_bucket_stats(a->srv->md, &st);
+    /* Once more after -EBUSY: a connection the store's restart broke
+     * fails its first statement and is re-established at its next use. */
+    if (rc == -EBUSY)
+        rc = md_bucket_stats(a->srv->md, &st);
     if (rc < 0) {
         snprintf(why, sizeof(why), "not ready: metadata store: %s\n", strerror(-rc));
         reply(r, 503, why);

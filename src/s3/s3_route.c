@@ -840,6 +840,10 @@ s3_handle(struct http_req *r)
          * taken further; nothing before the operation writes. */
         if (r->on_loop && !str_eq_c(r->method, "GET") && !str_eq_c(r->method, "HEAD"))
             return;
+        /* A shared store (PostgreSQL) is round trips over a network, and a
+         * reconnection may wait connect_timeout: never on the loop thread. */
+        if (r->on_loop && md_shared(((struct srv *)r->srv_ctx)->md))
+            return;
         q = arena_alloc(r->arena, sizeof(*q));
         *q = (struct s3_req){
             .http = r,

@@ -18,8 +18,8 @@ md_bucket_stats(struct md *md, struct md_bucket_stats *st)
     int rc;
 
     *st = (struct md_bucket_stats){0};
-    if (c == NULL || (s = get(c, ST_BKT_STATS)) == NULL)
-        return -EIO;
+    if ((s = get(c, ST_BKT_STATS)) == NULL)
+        return get_fail(c);
     rc = step(c, s);
     if (rc < 0)
         return rc;

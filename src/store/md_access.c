@@ -22,7 +22,7 @@ set_col(struct md_conn *c, enum st id, int64_t row, bool is_str, int64_t v, stru
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (!is_str)
         rc = bind_i64(s, 2, v);
     else

@@ -23,7 +23,7 @@ md_audit_append(struct md_conn *c, const struct md_audit *e)
     struct stmt *s = get(c, ST_AUDIT_INSERT);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (e->event.n == 0)
         return -EINVAL;
     if (bind_i64(s, 1, e->time_ms) | bind_audit(s, 2, e->event) | bind_audit(s, 3, e->principal) |
@@ -90,7 +90,7 @@ md_audit_list(struct md_conn *c, int64_t after_id, size_t limit, struct arena *a
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (limit == 0)
         return 0;
     if (bind_i64(s, 1, after_id) | bind_i64(s, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit))

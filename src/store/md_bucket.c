@@ -23,7 +23,7 @@ md_bucket_create(struct md_conn *c, struct str name, int64_t account_id, struct 
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, name) | bind_i64(s, 2, account_id) | bind_str(s, 3, region) |
         bind_i64(s, 4, now_ms))
         return bind_fail(c, s);
@@ -59,7 +59,7 @@ md_bucket_get(struct md_conn *c, struct str name, struct arena *a, struct md_buc
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, name))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -82,7 +82,7 @@ md_bucket_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (account_id && bind_i64(s, 1, account_id))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -125,7 +125,7 @@ md_bucket_set_versioning(struct md_conn *c, int64_t bucket_id, enum md_versionin
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, bucket_id) | bind_i64(s, 2, v) | bind_i64(s, 3, mfa))
         return bind_fail(c, s);
     rc = exec(c, s);
@@ -141,7 +141,7 @@ md_bucket_set_lifecycle(struct md_conn *c, int64_t bucket_id, struct str xml)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, bucket_id) | (xml.p ? bind_str(s, 2, xml) : bind_null(s, 2)))
         return bind_fail(c, s);
     rc = exec(c, s);
@@ -232,7 +232,7 @@ md_version_get(struct md_conn *c, int64_t bucket_id, struct str key, struct str 
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, bucket_id) | bind_str(s, 2, key) |
         (version_id.p ? bind_str(s, 3, version_id) : 0))
         return bind_fail(c, s);
@@ -251,7 +251,7 @@ md_version_get_seq(struct md_conn *c, int64_t seq, struct arena *a, struct md_ve
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, seq))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -272,7 +272,7 @@ md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     /* The counter row, bumped in this transaction: it only grows, so no seq
      * is handed out twice, and unlike max(seq) it needs no single writer. */
     rc = step(c, s);
@@ -296,7 +296,7 @@ md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a)
     }
     s = get(c, ST_V_INSERT);
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, seq) | bind_i64(s, 2, v->bucket_id) | bind_str(s, 3, v->key) |
         bind_str(s, 4, vid) | bind_i64(s, 5, v->is_delete_marker) | bind_i64(s, 6, v->size) |
         bind_i64(s, 7, v->mtime_ms) | bind_i64(s, 8, v->owner_id) | bind_str(s, 9, v->etag) |
@@ -316,7 +316,7 @@ md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a)
      * NoncurrentDays count from here [spec-lifecycle A3.1]. */
     s = get(c, ST_V_UNLATEST);
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, v->bucket_id) | bind_str(s, 2, v->key) | bind_i64(s, 3, seq) |
         bind_i64(s, 4, v->mtime_ms))
         return bind_fail(c, s);
@@ -425,7 +425,7 @@ md_list_objects(struct md_conn *c, int64_t bucket_id, struct str prefix, struct 
     else
         s = get(c, strict ? ST_LO_GT : ST_LO_GE);
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     rc = list_run(c, s, &l, bucket_id, lo, hi, 0);
     if (rc < 0)
         return rc;
@@ -457,7 +457,7 @@ md_list_versions(struct md_conn *c, int64_t bucket_id, struct str prefix, struct
         memcmp(after_key.p, pfx.p, pfx.n) == 0) {
         s = get(c, ST_LV_KEY);
         if (s == NULL)
-            return -EIO;
+            return get_fail(c);
         rc = list_run(c, s, &l, bucket_id, after_key, STR_NULL, after_seq);
         if (rc < 0)
             return rc;
@@ -468,7 +468,7 @@ md_list_versions(struct md_conn *c, int64_t bucket_id, struct str prefix, struct
         else
             s = get(c, strict ? ST_LV_GT : ST_LV_GE);
         if (s == NULL)
-            return -EIO;
+            return get_fail(c);
         rc = list_run(c, s, &l, bucket_id, lo, hi, 0);
         if (rc < 0)
             return rc;
@@ -488,7 +488,7 @@ md_blob_referenced(struct md_conn *c, struct str blob_id)
         struct stmt *s = get(c, refs[i]);
 
         if (s == NULL)
-            return -EIO;
+            return get_fail(c);
         if (bind_str(s, 1, blob_id))
             return bind_fail(c, s);
         rc = step(c, s);
@@ -505,7 +505,7 @@ md_bucket_count_versions(struct md_conn *c, int64_t bucket_id, int64_t *n)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, bucket_id))
         return bind_fail(c, s);
     rc = step(c, s);

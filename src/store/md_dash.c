@@ -55,7 +55,7 @@ add(struct md_conn *c, enum st id, const struct md_dash_key *k, int64_t account_
     struct stmt *s = get(c, id);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, str_c(k->sel)) | bind_blob(s, 2, str_make((const char *)k->hash, 32)) |
         bind_i64(s, 3, account_id) | bind_i64(s, 4, now_ms) | bind_i64(s, 5, expires_ms))
         return bind_fail(c, s);
@@ -70,7 +70,7 @@ prune(struct md_conn *c, int64_t now_ms)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, now_ms))
         return bind_fail(c, s);
     rc = exec(c, s);
@@ -78,7 +78,7 @@ prune(struct md_conn *c, int64_t now_ms)
         return rc;
     s = get(c, ST_DASH_SESS_PRUNE);
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, now_ms))
         return bind_fail(c, s);
     return exec(c, s);
@@ -106,7 +106,7 @@ md_dash_login_use(struct md_conn *c, const struct md_dash_key *k, int64_t now_ms
 
     *account_id = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, str_c(k->sel)))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -127,7 +127,7 @@ md_dash_login_use(struct md_conn *c, const struct md_dash_key *k, int64_t now_ms
         return -ETIMEDOUT;
     s = get(c, ST_DASH_LOGIN_USE);
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, str_c(k->sel)) | bind_i64(s, 2, now_ms))
         return bind_fail(c, s);
     rc = exec(c, s);
@@ -152,7 +152,7 @@ md_dash_session_get(struct md_conn *c, const struct md_dash_key *k, int64_t now_
 
     *account_id = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, str_c(k->sel)))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -174,7 +174,7 @@ md_dash_session_end(struct md_conn *c, const struct md_dash_key *k)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, str_c(k->sel)))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -187,7 +187,7 @@ md_dash_session_end(struct md_conn *c, const struct md_dash_key *k)
         return -ENOENT;
     s = get(c, ST_DASH_SESS_END);
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, str_c(k->sel)))
         return bind_fail(c, s);
     return exec(c, s);
@@ -203,7 +203,7 @@ md_dash_mfa_events(struct md_conn *c, int64_t account_id, struct str account_nam
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (limit == 0)
         return 0;
     if (bind_i64(s, 1, account_id) | bind_str(s, 2, str_c(label)) |

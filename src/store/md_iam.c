@@ -33,7 +33,7 @@ md_policy_gen(struct md_conn *c, int64_t *gen)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     rc = step(c, s);
     if (rc > 0)
         *gen = col_i64(s, 0);
@@ -63,7 +63,7 @@ entity_account(struct md_conn *c, enum md_entity kind, int64_t id, int64_t *acco
         return -EINVAL;
     }
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, id))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -94,7 +94,7 @@ entity_write(struct md_conn *c, enum st id, enum md_entity kind, int64_t entity_
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, kind) | bind_i64(s, 2, entity_id) | bind_str(s, 3, v))
         return bind_fail(c, s);
     rc = exec(c, s);
@@ -115,7 +115,7 @@ md_group_create(struct md_conn *c, struct md_group *g)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (g->name.n == 0 || g->uid.n == 0)
         return -EINVAL;
     if (bind_i64(s, 1, g->account_id) | bind_str(s, 2, g->name) | bind_str(s, 3, path) |
@@ -174,7 +174,7 @@ md_group_get(struct md_conn *c, int64_t id, struct arena *a, struct md_group *ou
     struct stmt *s = get(c, ST_GRP_GET);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, id))
         return bind_fail(c, s);
     return group_one(c, s, a, out);
@@ -187,7 +187,7 @@ md_group_get_by_name(struct md_conn *c, int64_t account_id, struct str name, str
     struct stmt *s = get(c, ST_GRP_GET_NAME);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id) | bind_str(s, 2, name))
         return bind_fail(c, s);
     return group_one(c, s, a, out);
@@ -202,7 +202,7 @@ md_group_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id))
         return bind_fail(c, s);
     return group_rows(c, s, a, out, n);
@@ -253,7 +253,7 @@ md_group_members(struct md_conn *c, int64_t group_id, struct arena *a, struct md
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, group_id))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -282,7 +282,7 @@ md_user_groups(struct md_conn *c, int64_t user_id, struct arena *a, struct md_gr
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, user_id))
         return bind_fail(c, s);
     return group_rows(c, s, a, out, n);
@@ -298,7 +298,7 @@ md_role_create(struct md_conn *c, struct md_role *r)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (r->name.n == 0 || r->uid.n == 0 || r->trust_policy.n == 0)
         return -EINVAL;
     if (r->max_session_s <= 0)
@@ -349,7 +349,7 @@ md_role_get(struct md_conn *c, int64_t id, struct arena *a, struct md_role *out)
     struct stmt *s = get(c, ST_ROLE_GET);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, id))
         return bind_fail(c, s);
     return role_one(c, s, a, out);
@@ -362,7 +362,7 @@ md_role_get_by_name(struct md_conn *c, int64_t account_id, struct str name, stru
     struct stmt *s = get(c, ST_ROLE_GET_NAME);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id) | bind_str(s, 2, name))
         return bind_fail(c, s);
     return role_one(c, s, a, out);
@@ -380,7 +380,7 @@ md_role_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_r
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -422,7 +422,7 @@ md_role_set_trust(struct md_conn *c, int64_t id, struct str doc)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (doc.n == 0)
         return -EINVAL;
     if (bind_i64(s, 1, id) | bind_str(s, 2, doc))
@@ -452,7 +452,7 @@ md_inline_put(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct 
         return rc;
     s = get(c, ST_INL_PUT);
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, kind) | bind_i64(s, 2, entity_id) | bind_str(s, 3, name) |
         bind_str(s, 4, doc))
         return bind_fail(c, s);
@@ -477,7 +477,7 @@ md_inline_get(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct 
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, kind) | bind_i64(s, 2, entity_id) | bind_str(s, 3, name))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -500,7 +500,7 @@ md_inline_list(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, kind) | bind_i64(s, 2, entity_id))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -536,7 +536,7 @@ md_attach(struct md_conn *c, enum md_entity kind, int64_t entity_id, struct str 
         return rc;
     s = get(c, ST_ATT_ADD);
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, kind) | bind_i64(s, 2, entity_id) | bind_str(s, 3, arn) |
         bind_i64(s, 4, account_id))
         return bind_fail(c, s);
@@ -564,7 +564,7 @@ md_attached_list(struct md_conn *c, enum md_entity kind, int64_t entity_id, stru
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, kind) | bind_i64(s, 2, entity_id))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -590,7 +590,7 @@ md_policy_entities(struct md_conn *c, int64_t account_id, struct str arn, struct
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id) | bind_str(s, 2, arn))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -616,7 +616,7 @@ md_policy_attachment_count(struct md_conn *c, int64_t account_id, struct str arn
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id) | bind_str(s, 2, arn))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -641,7 +641,7 @@ md_principal_policies(struct md_conn *c, enum md_entity kind, int64_t id, struct
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (kind != MD_ENT_USER && kind != MD_ENT_GROUP && kind != MD_ENT_ROLE)
         return -EINVAL;
     /* One statement: the entity's inline policies, its groups' (users

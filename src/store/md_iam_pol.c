@@ -16,7 +16,7 @@ version_insert(struct md_conn *c, int64_t policy_id, int version, struct str doc
     struct stmt *s = get(c, ST_PV_INSERT);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, policy_id) | bind_i64(s, 2, version) | bind_str(s, 3, doc) |
         bind_i64(s, 4, now_ms))
         return bind_fail(c, s);
@@ -31,7 +31,7 @@ md_policy_create(struct md_conn *c, struct md_policy *p, struct str doc)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (p->name.n == 0 || p->uid.n == 0 || p->arn.n == 0 || doc.n == 0)
         return -EINVAL;
     if (bind_i64(s, 1, p->account_id) | bind_str(s, 2, p->name) | bind_str(s, 3, path) |
@@ -87,7 +87,7 @@ md_policy_get(struct md_conn *c, int64_t id, struct arena *a, struct md_policy *
     struct stmt *s = get(c, ST_POL_GET);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, id))
         return bind_fail(c, s);
     return policy_one(c, s, a, out);
@@ -99,7 +99,7 @@ md_policy_get_by_arn(struct md_conn *c, struct str arn, struct arena *a, struct 
     struct stmt *s = get(c, ST_POL_GET_ARN);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, arn))
         return bind_fail(c, s);
     return policy_one(c, s, a, out);
@@ -117,7 +117,7 @@ md_policy_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -156,7 +156,7 @@ version_state(struct md_conn *c, int64_t policy_id, int *last, int *def, int *co
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, policy_id))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -187,7 +187,7 @@ md_policy_version_add(struct md_conn *c, int64_t policy_id, struct str doc, bool
     /* Numbers are never reused within a policy, as IAM's version ids. */
     s = get(c, ST_POL_NEXT_VER);
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, policy_id) | bind_i64(s, 2, last + 1) | bind_i64(s, 3, now_ms))
         return bind_fail(c, s);
     rc = exec(c, s);
@@ -217,7 +217,7 @@ md_policy_version_get(struct md_conn *c, int64_t policy_id, int version, struct 
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, policy_id) | bind_i64(s, 2, version))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -240,7 +240,7 @@ md_policy_version_list(struct md_conn *c, int64_t policy_id, bool with_docs, str
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, policy_id) | bind_i64(s, 2, with_docs))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -277,7 +277,7 @@ md_policy_set_default(struct md_conn *c, int64_t policy_id, int version, int64_t
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, policy_id) | bind_i64(s, 2, version) | bind_i64(s, 3, now_ms))
         return bind_fail(c, s);
     rc = exec(c, s);

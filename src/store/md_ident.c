@@ -29,7 +29,7 @@ md_account_create(struct md_conn *c, struct str name, int64_t now_ms, int64_t *i
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (rand_bytes(rnd, sizeof(rnd)) < 0)
         return -EIO;
     hex_encode(rnd, sizeof(rnd), canon);
@@ -70,7 +70,7 @@ md_account_get(struct md_conn *c, int64_t id, struct arena *a, struct md_account
     struct stmt *s = get(c, ST_ACCT_GET);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, id))
         return bind_fail(c, s);
     return account_get(c, s, a, out);
@@ -82,7 +82,7 @@ md_account_get_by_name(struct md_conn *c, struct str name, struct arena *a, stru
     struct stmt *s = get(c, ST_ACCT_GET_NAME);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, name))
         return bind_fail(c, s);
     return account_get(c, s, a, out);
@@ -99,7 +99,7 @@ md_account_list(struct md_conn *c, struct arena *a, struct md_account **out, siz
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     while ((rc = step(c, s)) > 0) {
         arr = grow(a, arr, *n, &cap, sizeof(*arr));
         row_account(s, a, &arr[(*n)++]);
@@ -144,7 +144,7 @@ md_user_create(struct md_conn *c, int64_t account_id, struct str name, int64_t n
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (name.n == 0)
         return -EINVAL;
     if (bind_i64(s, 1, account_id) | bind_str(s, 2, name) | bind_i64(s, 3, now_ms))
@@ -182,7 +182,7 @@ md_user_get(struct md_conn *c, int64_t id, struct arena *a, struct md_user *out)
     struct stmt *s = get(c, ST_USER_GET);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, id))
         return bind_fail(c, s);
     return user_get(c, s, a, out);
@@ -195,7 +195,7 @@ md_user_get_by_name(struct md_conn *c, int64_t account_id, struct str name, stru
     struct stmt *s = get(c, ST_USER_GET_NAME);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id) | bind_str(s, 2, name))
         return bind_fail(c, s);
     return user_get(c, s, a, out);
@@ -213,7 +213,7 @@ md_user_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_u
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -246,7 +246,7 @@ md_user_delete(struct md_conn *c, int64_t id)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, id))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -290,7 +290,7 @@ role_in_account(struct md_conn *c, int64_t role_id, int64_t account_id)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, role_id))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -309,7 +309,7 @@ md_key_create(struct md_conn *c, const struct md_key *k)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     /* A session key must expire and carry its token's hash, and only a
      * session key may: an unexpiring key that looked temporary, or a token
      * s3_auth_verify would never check, is worse than an error. A role
@@ -334,7 +334,7 @@ md_key_create(struct md_conn *c, const struct md_key *k)
     if (k->expires_ms > 0) {
         struct stmt *p = get(c, ST_KEY_PURGE);
         if (p == NULL)
-            return -EIO;
+            return get_fail(c);
         if (bind_i64(p, 1, k->created_ms))
             return bind_fail(c, p);
         rc = exec(c, p);
@@ -434,7 +434,7 @@ md_key_get(struct md_conn *c, struct str access_key_id, struct arena *a, struct 
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, access_key_id))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -480,7 +480,7 @@ md_key_list(struct md_conn *c, int64_t account_id, struct arena *a, struct md_ke
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -501,7 +501,7 @@ md_key_delete(struct md_conn *c, struct str access_key_id)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, access_key_id))
         return bind_fail(c, s);
     rc = exec(c, s);
@@ -521,7 +521,7 @@ md_mfa_create(struct md_conn *c, struct md_mfa_device *d)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (d->seed.n > MD_MFA_SEED_MAX)
         return -E2BIG;
     if (d->seed.n == 0 || d->serial.n == 0 || d->is_enabled != (d->user_id >= 0) ||
@@ -586,7 +586,7 @@ md_mfa_get(struct md_conn *c, struct str serial, struct arena *a, struct md_mfa_
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, serial))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -624,7 +624,7 @@ md_mfa_list(struct md_conn *c, int64_t account_id, int64_t user_id, struct arena
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id) | (user_id < 0 ? 0 : bind_i64(s, 2, user_id)))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -646,7 +646,7 @@ md_mfa_set_state(struct md_conn *c, int64_t id, int64_t last_step, int64_t offse
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, id) | bind_i64(s, 2, last_step) | bind_i64(s, 3, offset_steps) |
         bind_i64(s, 4, fail_start_s) | bind_i64(s, 5, fail_count))
         return bind_fail(c, s);
@@ -670,7 +670,7 @@ md_mfa_set_enabled(struct md_conn *c, int64_t id, bool enabled, int64_t user_id,
         return -EINVAL;
     s = get(c, ST_MFA_ENABLE);
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, id) | bind_i64(s, 2, user_id) | bind_i64(s, 3, now_ms))
         return bind_fail(c, s);
     /* No row changed: no such device, or user_id is not a user of the

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -59,6 +60,8 @@ struct md_conn {
     char err[256];               /* last error text */
     bool in_snapshot;            /* md_snapshot_begin() without its end */
     bool saw_full;               /* an error said the disk is full (writer) */
+    int get_rc;                  /* why get() last gave NULL (get_fail()) */
+    bool gone;                   /* the store could not be reached (PostgreSQL): -EBUSY */
     bool retry;                  /* the backend abandoned the transaction as it conflicted
                                     with another store user's: run its jobs again */
     int busy_ms;                 /* the busy timeout set on db */
@@ -149,6 +152,8 @@ struct md {
      * per-thread readers. */
     char *db_path;
     char *pg_uri;
+    _Atomic int64_t pg_down_ms; /* PostgreSQL unreachable since (tm_mono_ms()); 0: not */
+    atomic_bool pg_trying;      /* a connection attempt is under way (md_pg.c) */
     pthread_mutex_t lease_mu; /* PostgreSQL: the leases' connection and flags */
     struct md_conn *lease_conn;
     bool leased[MD_LEASE__COUNT];
@@ -240,6 +245,15 @@ get(struct md_conn *c, enum st id)
     return c->md->be->prepare(c, id);
 }
 
+/* What a get() that gave NULL means: -EBUSY when the store cannot be reached
+ * (no connection: 503 SlowDown to clients), -EIO for a statement that
+ * cannot be prepared. */
+static inline int
+get_fail(const struct md_conn *c)
+{
+    return c == NULL ? -EBUSY : c->get_rc;
+}
+
 /* Resets s for its next use. */
 static inline void
 done(struct stmt *s)
@@ -285,7 +299,7 @@ exec_id(struct md_conn *c, enum st id)
 {
     struct stmt *s = get(c, id);
 
-    return s ? exec(c, s) : -EIO;
+    return s ? exec(c, s) : get_fail(c);
 }
 
 /* Rows the last statement on c inserted, changed or deleted. */
@@ -456,7 +470,7 @@ exists_n(struct md_conn *c, enum st id, int64_t v1, bool has_v2, int64_t v2)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, v1) | (has_v2 ? bind_i64(s, 2, v2) : 0))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -486,7 +500,7 @@ change_n(struct md_conn *c, enum st id, int64_t v1, bool has_v2, int64_t v2)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, v1) | (has_v2 ? bind_i64(s, 2, v2) : 0))
         return bind_fail(c, s);
     rc = exec(c, s);

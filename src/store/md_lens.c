@@ -29,7 +29,7 @@ md_lens_get(struct md_conn *c, int64_t account_id, struct str id, struct arena *
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id) | bind_str(s, 2, id))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -46,7 +46,7 @@ md_lens_put(struct md_conn *c, const struct md_lens *l, bool set_tags)
     struct stmt *s = get(c, ST_LENS_PUT);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, l->account_id) | bind_str(s, 2, l->id) | bind_i64(s, 3, l->is_enabled) |
         bind_str(s, 4, l->config) | (l->tags.p ? bind_str(s, 5, l->tags) : bind_null(s, 5)) |
         bind_i64(s, 6, l->created_ms) | bind_i64(s, 7, set_tags))
@@ -61,7 +61,7 @@ md_lens_add(struct md_conn *c, const struct md_lens *l)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, l->account_id) | bind_str(s, 2, l->id) | bind_i64(s, 3, l->is_enabled) |
         bind_str(s, 4, l->config) | bind_i64(s, 5, l->created_ms))
         return bind_fail(c, s);
@@ -76,7 +76,7 @@ md_lens_delete(struct md_conn *c, int64_t account_id, struct str id)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id) | bind_str(s, 2, id))
         return bind_fail(c, s);
     rc = exec(c, s);
@@ -93,7 +93,7 @@ md_lens_count(struct md_conn *c, int64_t account_id)
     int64_t n = 0;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -118,7 +118,7 @@ md_lens_list(struct md_conn *c, int64_t account_id, struct str after, size_t lim
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id) | bind_str(s, 2, after.p ? after : STR_LIT("")) |
         bind_i64(s, 3, limit_i64(limit)))
         return bind_fail(c, s);
@@ -141,7 +141,7 @@ md_lens_set_tags(struct md_conn *c, int64_t account_id, struct str id, struct st
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, account_id) | bind_str(s, 2, id) |
         (tags.p ? bind_str(s, 3, tags) : bind_null(s, 3)) | bind_i64(s, 4, now_ms))
         return bind_fail(c, s);

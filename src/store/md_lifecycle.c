@@ -67,7 +67,7 @@ md_lc_scan(struct md_conn *c, int64_t bucket_id, struct str after_key, int64_t a
     if (after_key.p == NULL) {
         s = get(c, with_tags ? ST_LC_SCAN_ALL_T : ST_LC_SCAN_ALL);
         if (s == NULL)
-            return -EIO;
+            return get_fail(c);
         rc = scan_run(c, s, &l, bucket_id, STR_NULL, 0);
         if (rc < 0)
             return rc;
@@ -78,7 +78,7 @@ md_lc_scan(struct md_conn *c, int64_t bucket_id, struct str after_key, int64_t a
     if (after_seq > 0) {
         s = get(c, with_tags ? ST_LC_SCAN_KEY_T : ST_LC_SCAN_KEY);
         if (s == NULL)
-            return -EIO;
+            return get_fail(c);
         rc = scan_run(c, s, &l, bucket_id, after_key, after_seq);
         if (rc < 0)
             return rc;
@@ -86,7 +86,7 @@ md_lc_scan(struct md_conn *c, int64_t bucket_id, struct str after_key, int64_t a
     if (l.n < limit) {
         s = get(c, with_tags ? ST_LC_SCAN_GT_T : ST_LC_SCAN_GT);
         if (s == NULL)
-            return -EIO;
+            return get_fail(c);
         rc = scan_run(c, s, &l, bucket_id, after_key, 0);
         if (rc < 0)
             return rc;
@@ -104,7 +104,7 @@ md_version_set_storage_class(struct md_conn *c, int64_t seq, struct str storage_
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     /* Empty is STANDARD, stored as NULL as md_version_insert() does. */
     if (bind_i64(s, 1, seq) | bind_opt(s, 2, storage_class))
         return bind_fail(c, s);
@@ -121,7 +121,7 @@ md_lc_state_get(struct md_conn *c, int64_t bucket_id, struct arena *a, struct md
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, bucket_id))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -146,7 +146,7 @@ md_lc_state_put(struct md_conn *c, const struct md_lc_state *st)
     struct stmt *s = get(c, ST_LCS_PUT);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     /* cursor_key NULL (not '') marks a phase not yet started: '' is a key
      * the scan could have stopped at. */
     if (bind_i64(s, 1, st->bucket_id) | bind_i64(s, 2, st->pass_started_ms) |

@@ -148,7 +148,7 @@ key_check_get(struct md_conn *c, unsigned char out[KEY_CHECK_LEN])
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, STR_LIT(KEY_CHECK_NAME)) != 0)
         return bind_fail(c, s);
     rc = step(c, s);
@@ -174,7 +174,7 @@ key_check_put(struct md_conn *c, void *arg)
     struct stmt *s = get(c, ST_INFO_PUT);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, STR_LIT(KEY_CHECK_NAME)) != 0 ||
         bind_blob(s, 2, str_make(arg, KEY_CHECK_LEN)) != 0)
         return bind_fail(c, s);
@@ -220,7 +220,7 @@ has_keys(struct md_conn *c)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     rc = step(c, s);
     if (rc >= 0)
         done(s);
@@ -320,7 +320,7 @@ int
 md_snapshot_begin(struct md_conn *c)
 {
     if (c == NULL)
-        return -EIO;
+        return get_fail(c); /* md_reader() had no connection */
     return c->md->be->snapshot_begin(c);
 }
 

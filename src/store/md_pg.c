@@ -31,12 +31,14 @@
 #include "store/health.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/tm.h"
 #include "util/xmalloc.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +55,7 @@
 #define PQ_FNS(X)                                                                                  \
     X(PQclear)                                                                                     \
     X(PQcmdTuples)                                                                                 \
-    X(PQconnectdb)                                                                                 \
+    X(PQconnectdbParams)                                                                           \
     X(PQenterPipelineMode)                                                                         \
     X(PQerrorMessage)                                                                              \
     X(PQexec)                                                                                      \
@@ -117,6 +119,9 @@ struct pg_conn {
     const char *begin; /* BEGIN ... not sent yet; NULL: none */
     bool release;      /* RELEASE SAVEPOINT job not sent yet */
     bool savepoint;    /* SAVEPOINT job not sent yet */
+    /* What the last pending_run() sent, for once_more(). */
+    const char *sent_begin;
+    bool sent_release, sent_savepoint;
 };
 
 /* One round trip of kind (md_round_trips' label: a static string). */
@@ -128,6 +133,8 @@ trip(const char *kind)
 
 /* One prepared statement: its parameters, then its result being read. */
 struct pg_stmt {
+    enum st id;
+    bool prepared; /* on the connection's current session (a reset clears it) */
     char name[12];
     int nparams;
     bool ret_id; /* PostgreSQL's text has RETURNING id: last_id() */
@@ -161,8 +168,13 @@ res_errno(struct md_conn *c, const PGresult *r, const char *what)
     const char *state = r != NULL ? P.PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 
     set_err(c, what, r != NULL ? P.PQresultErrorMessage(r) : P.PQerrorMessage(c->pg->conn));
-    if (P.PQstatus(c->pg->conn) != CONNECTION_OK)
-        return -EBUSY; /* the server went away: 503, reset at the next use */
+    /* The server went away: 503; the connection is re-established at its
+     * next use (conn_ready()). Only failed attempts pace the others: after a
+     * restart every connection's first statement fails once. */
+    if (P.PQstatus(c->pg->conn) != CONNECTION_OK) {
+        c->gone = true;
+        return -EBUSY;
+    }
     if (state == NULL)
         return -EIO;
     if (strcmp(state, "23505") == 0) /* unique_violation */
@@ -218,9 +230,19 @@ stmt_free(struct pg_stmt *p)
     free(p);
 }
 
-/* Forgets every prepared statement of c: a reset connection has none. */
+/* A reset connection is a new session without c's prepared statements:
+ * each is prepared again at its next step. The statements stay (a caller
+ * may be reading one's rows), as do their results. */
 static void
-stmts_drop(struct md_conn *c)
+stmts_unprepare(struct md_conn *c)
+{
+    for (size_t i = 0; i < ARRAY_LEN(c->st); i++)
+        if (c->st[i].pg != NULL)
+            c->st[i].pg->prepared = false;
+}
+
+static void
+stmts_free(struct md_conn *c)
 {
     for (size_t i = 0; i < ARRAY_LEN(c->st); i++) {
         stmt_free(c->st[i].pg);
@@ -233,7 +255,7 @@ conn_close(struct md_conn *c)
 {
     if (c == NULL)
         return;
-    stmts_drop(c);
+    stmts_free(c);
     if (c->pg != NULL) {
         if (c->pg->conn != NULL)
             P.PQfinish(c->pg->conn);
@@ -242,17 +264,82 @@ conn_close(struct md_conn *c)
     free(c);
 }
 
-/* A connection that went bad is reset (one attempt); 0 if c can be used. */
+/* Connection defaults a URI may override (it comes last, expanded in its
+ * place): a connection attempt gives up after 3 s rather than hang the
+ * request (libpq waits forever by default); TCP notices a dead peer on
+ * another host within about 15 s; and the session settings, which every
+ * reconnection (PQreset()) applies again: quiet notices, no statement
+ * waiting forever on another gateway's lock, and read-only readers (as
+ * SQLite's: a write outside md_write() fails loudly). */
+enum { CONN_KEYS = 8 };
+static const char *const conn_keys[CONN_KEYS + 1] = {
+    "connect_timeout",  "keepalives_idle", "keepalives_interval", "keepalives_count",
+    "tcp_user_timeout", "client_encoding", "options",             "dbname",
+    NULL};
+
+static const char *const *
+conn_vals(const char *uri, bool writer, const char *vals[CONN_KEYS + 1])
+{
+    static const char *const fixed[] = {"3", "10", "5", "3", "15000", "UTF8"};
+
+    memcpy(vals, fixed, sizeof(fixed));
+    vals[6] = writer ? "-c client_min_messages=warning -c lock_timeout=30s"
+                     : "-c client_min_messages=warning -c lock_timeout=30s "
+                       "-c default_transaction_read_only=on";
+    vals[7] = uri;
+    vals[8] = NULL;
+    return vals;
+}
+
+/* While PostgreSQL cannot be reached, one caller at a time tries again, at
+ * most every PG_RETRY_MS; every other call fails at once with -EBUSY (503)
+ * instead of waiting out its own connection attempt, which would hold a
+ * worker, or the event loop for a GET, for up to connect_timeout. */
+#define PG_RETRY_MS 1000
+
+/* true if this caller may try to connect now (then it must call
+ * attempt_done()); false: fail at once. */
+static bool
+attempt_begin(struct md *md)
+{
+    int64_t down = atomic_load_explicit(&md->pg_down_ms, memory_order_relaxed);
+
+    if (down != 0 && tm_mono_ms() - down < PG_RETRY_MS)
+        return false;
+    return !atomic_exchange(&md->pg_trying, true);
+}
+
+static void
+attempt_done(struct md *md, bool ok)
+{
+    int64_t now = tm_mono_ms();
+
+    atomic_store(&md->pg_down_ms, ok ? 0 : now > 0 ? now : 1);
+    atomic_store(&md->pg_trying, false);
+}
+
+/* A connection that went bad is reset (one attempt, as attempt_begin()
+ * allows); 0 if c can be used. Only where no transaction of c's is open:
+ * the writer's begin, a reader outside a snapshot, the leases (a reset in
+ * the middle of a group would run the rest of it in autocommit). */
 static int
 conn_ready(struct md_conn *c)
 {
+    bool ok;
+
     if (P.PQstatus(c->pg->conn) == CONNECTION_OK)
         return 0;
-    stmts_drop(c);
+    stmts_unprepare(c);
     c->pg->begin = NULL;
     c->pg->release = c->pg->savepoint = false;
+    if (!attempt_begin(c->md)) {
+        set_err(c, "PostgreSQL", "unreachable (retrying)");
+        return -EBUSY;
+    }
     P.PQreset(c->pg->conn);
-    if (P.PQstatus(c->pg->conn) == CONNECTION_OK) {
+    ok = P.PQstatus(c->pg->conn) == CONNECTION_OK;
+    attempt_done(c->md, ok);
+    if (ok) {
         log_info("md: reconnected to PostgreSQL");
         return 0;
     }
@@ -263,30 +350,23 @@ conn_ready(struct md_conn *c)
 static int
 conn_open(struct md *md, bool writer, struct md_conn **out)
 {
-    struct md_conn *c = xcalloc(1, sizeof(*c));
-    int rc;
+    const char *vals[CONN_KEYS + 1];
+    struct md_conn *c;
+    bool ok;
 
+    if (!attempt_begin(md))
+        return -EBUSY;
+    c = xcalloc(1, sizeof(*c));
     c->md = md;
     c->pg = xcalloc(1, sizeof(*c->pg));
-    c->pg->conn = P.PQconnectdb(md->pg_uri);
-    if (c->pg->conn == NULL || P.PQstatus(c->pg->conn) != CONNECTION_OK) {
+    c->pg->conn = P.PQconnectdbParams(conn_keys, conn_vals(md->pg_uri, writer, vals), 1);
+    ok = c->pg->conn != NULL && P.PQstatus(c->pg->conn) == CONNECTION_OK;
+    attempt_done(md, ok);
+    if (!ok) {
         log_error("md: cannot connect to PostgreSQL: %s",
                   c->pg->conn != NULL ? P.PQerrorMessage(c->pg->conn) : "out of memory");
         conn_close(c);
         return -EBUSY;
-    }
-    /* Quiet notices; UTF-8 as the store's text is; no statement waits
-     * forever on another gateway's lock. */
-    rc = pg_simple(c, "SET client_min_messages = warning; SET client_encoding = 'UTF8'; "
-                      "SET lock_timeout = '30s'");
-    /* Readers are read-only, as SQLite's: a write outside md_write() fails
-     * loudly. */
-    if (rc == 0 && !writer)
-        rc = pg_simple(c, "SET default_transaction_read_only = on");
-    if (rc < 0) {
-        log_error("md: PostgreSQL session setup: %s", c->err);
-        conn_close(c);
-        return rc;
     }
     *out = c;
     return 0;
@@ -398,29 +478,52 @@ pg_translate(enum st id, int *nparams, bool used[PG_MAX_PARAMS + 1], bool *dup_e
     return out;
 }
 
+/* The backend's prepare: the statement's state, without a round trip; it
+ * is prepared on the connection at its first step (stmt_ready()). */
 static struct stmt *
 pg_prepare(struct md_conn *c, enum st id)
 {
     bool used[PG_MAX_PARAMS + 1] = {false}, dup;
-    Oid types[PG_MAX_PARAMS] = {0};
     struct pg_stmt *p;
-    PGresult *r;
     char *sql;
     int np;
 
-    if (conn_ready(c) < 0)
-        return NULL;
     sql = pg_translate(id, &np, used, &dup);
+    free(sql);
     if (np > PG_MAX_PARAMS) {
         set_err(c, "statement has too many parameters", md_st_sql[id]);
-        free(sql);
+        c->get_rc = -EIO;
         return NULL;
     }
     p = xcalloc(1, sizeof(*p));
+    p->id = id;
     snprintf(p->name, sizeof(p->name), "s%d", (int)id);
     p->nparams = np;
     p->ret_id = returns_id(id);
     p->dup_eexist = dup;
+    c->st[id].pg = p;
+    return &c->st[id];
+}
+
+/* Prepares p on c's session unless it is: 0 or -errno (-EBUSY without a
+ * connection; nothing here reconnects). */
+static int
+stmt_ready(struct md_conn *c, struct pg_stmt *p)
+{
+    bool used[PG_MAX_PARAMS + 1] = {false}, dup;
+    Oid types[PG_MAX_PARAMS] = {0};
+    PGresult *r;
+    char *sql;
+    int np, rc = 0;
+
+    if (p->prepared)
+        return 0;
+    if (P.PQstatus(c->pg->conn) != CONNECTION_OK) {
+        set_err(c, "PostgreSQL", "no connection");
+        c->gone = true;
+        return -EBUSY;
+    }
+    sql = pg_translate(p->id, &np, used, &dup);
     /* A parameter the text never names (the listings' unused upper
      * bound) has no type PostgreSQL could infer: text. */
     for (int i = 0; i < np; i++)
@@ -428,17 +531,15 @@ pg_prepare(struct md_conn *c, enum st id)
     trip("prepare");
     r = P.PQprepare(c->pg->conn, p->name, sql, np, types);
     if (P.PQresultStatus(r) != PGRES_COMMAND_OK) {
-        (void)res_errno(c, r, "prepare");
-        log_error("md: PostgreSQL cannot prepare %s: %s", sql, c->err);
-        P.PQclear(r);
-        free(sql);
-        free(p);
-        return NULL;
+        rc = res_errno(c, r, "prepare");
+        if (rc != -EBUSY)
+            log_error("md: PostgreSQL cannot prepare %s: %s", sql, c->err);
+    } else {
+        p->prepared = true;
     }
     P.PQclear(r);
     free(sql);
-    c->st[id].pg = p;
-    return &c->st[id];
+    return rc;
 }
 
 int
@@ -540,6 +641,9 @@ pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
         ctl[n++] = "RELEASE SAVEPOINT job";
     if (c->pg->savepoint)
         ctl[n++] = "SAVEPOINT job";
+    c->pg->sent_begin = c->pg->begin;
+    c->pg->sent_release = c->pg->release;
+    c->pg->sent_savepoint = c->pg->savepoint;
     c->pg->begin = NULL;
     c->pg->release = c->pg->savepoint = false;
     ok = P.PQenterPipelineMode(k) == 1;
@@ -577,6 +681,59 @@ pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
     return res;
 }
 
+/* Sends p with whatever transaction control is pending: 0 with p->res (a
+ * result to look at), or -errno. */
+static int
+stmt_exec(struct md_conn *c, struct pg_stmt *p)
+{
+    int rc = stmt_ready(c, p);
+
+    if (rc < 0)
+        return rc;
+    trip("statement");
+    if (c->pg->begin != NULL || c->pg->release || c->pg->savepoint) {
+        p->res = pending_run(c, p, &rc);
+        return rc;
+    }
+    c->pg->sent_begin = NULL; /* the transaction, if any, began earlier */
+    c->pg->sent_release = c->pg->sent_savepoint = false;
+    p->res = P.PQexecPrepared(c->pg->conn, p->name, p->nparams, (const char *const *)p->val,
+                              p->len, p->fmt, 0);
+    if (P.PQstatus(c->pg->conn) != CONNECTION_OK) {
+        rc = res_errno(c, p->res, "");
+        P.PQclear(p->res);
+        p->res = NULL;
+    }
+    return rc;
+}
+
+/* After a restart of PostgreSQL every connection's next statement finds it
+ * gone. A reader outside a snapshot runs that statement again once on a new
+ * connection (nothing of its was in flight); so does the writer for the
+ * first statement of a transaction, which carried the BEGIN (its deferred
+ * control is set again). true if p may be sent again. */
+static bool
+once_more(struct md_conn *c, struct pg_stmt *p)
+{
+    bool writer = c == c->md->wconn, first = writer && c->pg->sent_begin != NULL;
+    const char *begin = c->pg->sent_begin;
+    bool release = c->pg->sent_release, savepoint = c->pg->sent_savepoint;
+
+    if (P.PQstatus(c->pg->conn) == CONNECTION_OK || (writer ? !first : c->in_snapshot) ||
+        c == c->md->lease_conn)
+        return false;
+    if (conn_ready(c) < 0)
+        return false;
+    c->gone = false;
+    if (first) {
+        c->pg->begin = begin;
+        c->pg->release = release;
+        c->pg->savepoint = savepoint;
+    }
+    (void)p;
+    return true;
+}
+
 int
 pgs_step(struct md_conn *c, struct pg_stmt *p)
 {
@@ -585,16 +742,12 @@ pgs_step(struct md_conn *c, struct pg_stmt *p)
     if (p->res == NULL) {
         ExecStatusType st;
 
-        trip("statement");
-        if (c->pg->begin != NULL || c->pg->release || c->pg->savepoint) {
-            p->res = pending_run(c, p, &rc);
-            if (rc < 0) {
-                pgs_done(p);
-                return rc;
-            }
-        } else {
-            p->res = P.PQexecPrepared(c->pg->conn, p->name, p->nparams,
-                                      (const char *const *)p->val, p->len, p->fmt, 0);
+        rc = stmt_exec(c, p);
+        if (rc == -EBUSY && once_more(c, p))
+            rc = stmt_exec(c, p);
+        if (rc < 0) {
+            pgs_done(p);
+            return rc;
         }
         st = P.PQresultStatus(p->res);
         if (st == PGRES_COMMAND_OK) {
@@ -862,7 +1015,7 @@ pg_begin(struct md_conn *c, int wait_ms)
     /* A transaction abandoned for a retry is still open on the server. */
     if (P.PQtransactionStatus(c->pg->conn) != PQTRANS_IDLE)
         (void)pg_simple(c, "ROLLBACK");
-    c->retry = false;
+    c->retry = c->gone = false;
     c->pg->begin = "BEGIN ISOLATION LEVEL SERIALIZABLE";
     c->pg->release = c->pg->savepoint = false;
     return 0;

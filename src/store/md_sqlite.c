@@ -366,7 +366,7 @@ sq_prepare(struct md_conn *c, enum st id)
                                 &c->st[id].sq, NULL);
 
     if (rc != SQLITE_OK) {
-        (void)md_errcode(c, rc);
+        c->get_rc = md_errcode(c, rc);
         c->st[id].sq = NULL;
         return NULL;
     }

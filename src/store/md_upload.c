@@ -49,7 +49,7 @@ md_upload_create(struct md_conn *c, struct md_upload *u)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (u->upload_id.n == 0 || u->upload_id.n > MD_UPLOAD_ID_MAX)
         return -EINVAL;
     if (bind_str(s, 1, u->upload_id) | bind_i64(s, 2, u->bucket_id) | bind_str(s, 3, u->key) |
@@ -72,7 +72,7 @@ md_upload_get(struct md_conn *c, struct str upload_id, struct arena *a, struct m
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, upload_id))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -131,7 +131,7 @@ md_upload_list(struct md_conn *c, int64_t bucket_id, struct str prefix, struct s
         memcmp(after_key.p, pfx.p, pfx.n) == 0) {
         s = get(c, ST_UL_KEY);
         if (s == NULL)
-            return -EIO;
+            return get_fail(c);
         if (bind_i64(s, 1, bucket_id) | bind_str(s, 2, after_key) | bind_i64(s, 3, after_id))
             return bind_fail(c, s);
         rc = up_list_run(c, s, &l);
@@ -144,7 +144,7 @@ md_upload_list(struct md_conn *c, int64_t bucket_id, struct str prefix, struct s
         else
             s = get(c, strict ? ST_UL_GT : ST_UL_GE);
         if (s == NULL)
-            return -EIO;
+            return get_fail(c);
         if (bind_i64(s, 1, bucket_id) | bind_str(s, 2, lo) | (hi.p ? bind_str(s, 3, hi) : 0))
             return bind_fail(c, s);
         rc = up_list_run(c, s, &l);
@@ -168,7 +168,7 @@ md_upload_list_all(struct md_conn *c, int64_t after_id, size_t limit, struct are
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, after_id) | bind_i64(s, 2, limit_i64(limit)))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -207,7 +207,7 @@ md_upload_done_add(struct md_conn *c, struct str upload_id, int64_t bucket_id, i
         return rc;
     s = get(c, ST_UPD_INSERT);
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, upload_id) | bind_i64(s, 2, bucket_id) | bind_i64(s, 3, seq) |
         bind_i64(s, 4, now_ms))
         return bind_fail(c, s);
@@ -221,7 +221,7 @@ md_upload_done_get(struct md_conn *c, struct str upload_id, int64_t *bucket_id, 
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, upload_id))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -244,7 +244,7 @@ md_part_put(struct md_conn *c, int64_t upload, const struct md_part *p)
         return rc;
     s = get(c, ST_PART_PUT);
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, upload) | bind_i64(s, 2, p->part_number) | bind_i64(s, 3, p->size) |
         bind_i64(s, 4, p->mtime_ms) | bind_str(s, 5, p->blob_id) | bind_str(s, 6, p->etag) |
         bind_str(s, 7, p->checksum))
@@ -267,7 +267,7 @@ part_list(struct md_conn *c, enum st id, int64_t owner, int after_part, size_t l
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, owner) | bind_i64(s, 2, after_part) | bind_i64(s, 3, limit_i64(limit)))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -294,7 +294,7 @@ md_version_part_add(struct md_conn *c, int64_t seq, const struct md_part *p)
     struct stmt *s = get(c, ST_VP_INSERT);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, seq) | bind_i64(s, 2, p->part_number) | bind_i64(s, 3, p->first_byte) |
         bind_i64(s, 4, p->size) | bind_i64(s, 5, p->mtime_ms) | bind_str(s, 6, p->blob_id) |
         bind_str(s, 7, p->etag) | bind_str(s, 8, p->checksum))
@@ -311,7 +311,7 @@ part_one(struct md_conn *c, enum st id, int64_t seq, int64_t v, struct arena *a,
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, seq) | bind_i64(s, 2, v))
         return bind_fail(c, s);
     rc = step(c, s);
@@ -349,7 +349,7 @@ md_trash_add(struct md_conn *c, struct str blob_id)
     struct stmt *s = get(c, ST_TRASH_ADD);
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_str(s, 1, blob_id))
         return bind_fail(c, s);
     return exec(c, s);
@@ -368,7 +368,7 @@ md_trash_take(struct md_conn *c, size_t limit, int64_t before_ms, struct arena *
     *ids = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, limit_i64(limit)) | bind_i64(s, 2, before_ms))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -397,7 +397,7 @@ md_trash_pending(struct md_conn *c, int64_t before_ms)
     int rc;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, before_ms))
         return bind_fail(c, s);
     rc = step(c, s);

@@ -79,7 +79,7 @@ scan_page(struct md_conn *c, int64_t bucket_id, struct str *key, int64_t *pos,
         int rc;
 
         if (s == NULL)
-            return -EIO;
+            return get_fail(c);
         if (bind_i64(s, 1, bucket_id) | (k0.p ? bind_str(s, 2, k0) : 0) |
             (k0.p ? bind_i64(s, 3, p0) : 0) | bind_i64(s, 4, limit_i64(MD_USAGE_PAGE - n)))
             return bind_fail(c, s);
@@ -164,7 +164,7 @@ md_usage_put(struct md_conn *c, const struct md_usage_row *r)
     const struct md_usage_fig *f = &r->f;
 
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, r->bucket_id) | bind_i64(s, 2, r->day) | bind_i64(s, 3, r->account_id) |
         bind_str(s, 4, r->bucket) | bind_i64(s, 5, r->versioning) |
         bind_i64(s, 6, r->mfa_delete) | bind_i64(s, 7, f->current_count) |
@@ -186,7 +186,7 @@ write_count(struct md_conn *c, enum st id, int64_t v1, bool has_v2, int64_t v2, 
     if (n)
         *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 1, v1) | (has_v2 ? bind_i64(s, 2, v2) : 0))
         return bind_fail(c, s);
     rc = exec(c, s);
@@ -282,7 +282,7 @@ asof(struct md_conn *c, int64_t account_id, int64_t day, struct arena *a,
     *out = NULL;
     *n = 0;
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if (bind_i64(s, 2, day))
         return bind_fail(c, s);
     while ((rc = step(c, s)) > 0) {
@@ -412,7 +412,7 @@ md_usage_daily(struct md_conn *c, int64_t account_id, int64_t first, int64_t las
         return -EINVAL;
     s = get(c, account_id ? ST_USG_HIST_ACCT : ST_USG_HIST_ALL);
     if (s == NULL)
-        return -EIO;
+        return get_fail(c);
     if ((account_id ? bind_i64(s, 1, account_id) : 0) | bind_i64(s, 2, last))
         return bind_fail(c, s);
     arr = arena_zalloc(a, (size_t)(last - first + 1) * sizeof(*arr));

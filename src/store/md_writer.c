@@ -52,7 +52,7 @@ settle(struct job **pending, struct job **late, int rc)
 static int
 lost(struct md_conn *c)
 {
-    return c->retry ? -EAGAIN : c->saw_full ? -ENOSPC : -EIO;
+    return c->retry ? -EAGAIN : c->saw_full ? -ENOSPC : c->gone ? -EBUSY : -EIO;
 }
 
 /* Job j's result is rc: it is woken at once, unless the backend abandoned

@@ -204,7 +204,9 @@ if [ -n "$SERVER2_PID" ]; then
     # Half of the boto3 requests went to it (its access log: one JSON line a request).
     n2=$(grep -c '"status":' "$TMP/cofferd2.log")
     echo "the second gateway served $n2 requests"
-    [ "$n2" -gt 0 ] && result PASS "server2.served_requests" || result FAIL "server2.served_requests"
+    if [ -z "${E2E_ONLY:-}" ]; then
+        [ "$n2" -gt 0 ] && result PASS "server2.served_requests" || result FAIL "server2.served_requests"
+    fi
     if kill -0 "$SERVER2_PID" 2>/dev/null; then
         result PASS "server2.alive_after_suite"
         kill -TERM "$SERVER2_PID"
