@@ -1,0 +1,114 @@
+/* md_pg_int.h -- private to md_pg.c (connections, transactions, the schema,
+ * the backend table) and md_pg_stmt.c (the statements: translation,
+ * preparing, parameters, the pipeline, results): the libpq table, the
+ * per-connection and per-statement state, and the calls each file makes of
+ * the other. */
+#ifndef COFFER_STORE_MD_PG_INT_H
+#define COFFER_STORE_MD_PG_INT_H
+
+#include "store/md_int.h"
+#include "store/health.h"
+#include "util/metrics.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#define PG_MAX_PARAMS 24
+#define BYTEA_OID 17
+#define BOOL_OID 16
+#define TEXT_OID 25
+
+/* The libpq calls Coffer makes, loaded with dlopen() (md_pg.c). */
+#define PQ_FNS(X)                                                                                  \
+    X(PQclear)                                                                                     \
+    X(PQcmdTuples)                                                                                 \
+    X(PQconnectdbParams)                                                                           \
+    X(PQenterPipelineMode)                                                                         \
+    X(PQerrorMessage)                                                                              \
+    X(PQexec)                                                                                      \
+    X(PQexitPipelineMode)                                                                          \
+    X(PQexecPrepared)                                                                              \
+    X(PQfinish)                                                                                    \
+    X(PQftype)                                                                                     \
+    X(PQgetisnull)                                                                                 \
+    X(PQgetlength)                                                                                 \
+    X(PQgetResult)                                                                                 \
+    X(PQgetvalue)                                                                                  \
+    X(PQnfields)                                                                                   \
+    X(PQntuples)                                                                                   \
+    X(PQpipelineSync)                                                                              \
+    X(PQprepare)                                                                                   \
+    X(PQputCopyData)                                                                               \
+    X(PQputCopyEnd)                                                                                \
+    X(PQreset)                                                                                     \
+    X(PQresultErrorField)                                                                          \
+    X(PQresultErrorMessage)                                                                        \
+    X(PQresultStatus)                                                                              \
+    X(PQsendQueryParams)                                                                           \
+    X(PQsendQueryPrepared)                                                                         \
+    X(PQstatus)                                                                                    \
+    X(PQtransactionStatus)
+
+struct md_pq {
+#define X(f) __typeof__(f) *f;
+    PQ_FNS(X)
+#undef X
+};
+extern struct md_pq md_libpq;
+
+/* Transaction control is deferred and sent in one pipeline with the next
+ * statement (md_pg_stmt.c): a transaction's BEGIN, a job's RELEASE of the
+ * previous job's savepoint and its own SAVEPOINT cost no round trip of
+ * their own, and a job or snapshot that runs no statement costs none. */
+struct pg_conn {
+    PGconn *conn;
+    const char *begin; /* BEGIN ... not sent yet; NULL: none */
+    bool release;      /* RELEASE SAVEPOINT job not sent yet */
+    bool savepoint;    /* SAVEPOINT job not sent yet */
+    /* What the last pending_run() sent, for once_more(). */
+    const char *sent_begin;
+    bool sent_release, sent_savepoint;
+};
+
+/* One round trip of kind (md_round_trips' label: a static string). */
+static inline void
+trip(const char *kind)
+{
+    mx_add(&md_round_trips, kind, NULL, 1);
+}
+
+/* One prepared statement: its parameters, then its result being read. */
+struct pg_stmt {
+    enum st id;
+    bool prepared; /* on the connection's current session (a reset clears it) */
+    char name[12];
+    int nparams;
+    bool ret_id; /* PostgreSQL's text has RETURNING id: last_id() */
+    bool dup_eexist; /* a plain INSERT given ON CONFLICT DO NOTHING: no row is -EEXIST */
+    char *val[PG_MAX_PARAMS];
+    int len[PG_MAX_PARAMS];
+    int fmt[PG_MAX_PARAMS];
+    char *own[PG_MAX_PARAMS]; /* the NUL-ended copies val points into */
+    size_t own_cap[PG_MAX_PARAMS];
+    PGresult *res;
+    int row, nrows;
+    char **decoded; /* bytea columns of the current row, decoded on demand */
+};
+
+/* md_pg.c */
+void pg_set_err(struct md_conn *c, const char *what, const char *msg);
+/* A failed result (or, r NULL, the connection's error) as -errno (md.h's
+ * meanings), its message in c->err; sets c->retry and c->gone. */
+int pg_res_errno(struct md_conn *c, const PGresult *r, const char *what);
+/* Resets a connection that went bad, outside any transaction of its: 0 if
+ * c can be used, else -EBUSY. */
+int pg_conn_ready(struct md_conn *c);
+
+/* md_pg_stmt.c */
+struct stmt *pg_prepare(struct md_conn *c, enum st id); /* struct md_backend's prepare */
+void pg_stmts_unprepare(struct md_conn *c); /* after a reset: prepared again at next use */
+void pg_stmts_free(struct md_conn *c);
+
+#endif

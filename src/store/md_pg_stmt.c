@@ -1,0 +1,526 @@
+/* md_pg_stmt.c -- the PostgreSQL backend's statements (md_pg_int.h): the
+ * statements of md_sql.h translated from SQLite's text as each is first
+ * prepared (pg_translate()), prepared on a connection at their first step
+ * and again after a reset, their parameters (text, BLOBs binary), the
+ * deferred transaction control sent in one pipeline with them, a statement
+ * sent again once after PostgreSQL's restart, and their results (text:
+ * integers parsed, bytea decoded from hex). md_int.h's helpers call the
+ * pgs_*() functions. */
+#include "common.h"
+#include "store/md_pg_int.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+stmt_free(struct pg_stmt *p)
+{
+    if (p == NULL)
+        return;
+    pgs_done(p);
+    for (int i = 0; i < PG_MAX_PARAMS; i++)
+        free(p->own[i]);
+    free(p);
+}
+
+/* A reset connection is a new session without c's prepared statements:
+ * each is prepared again at its next step. The statements stay (a caller
+ * may be reading one's rows), as do their results. */
+void
+pg_stmts_unprepare(struct md_conn *c)
+{
+    for (size_t i = 0; i < ARRAY_LEN(c->st); i++)
+        if (c->st[i].pg != NULL)
+            c->st[i].pg->prepared = false;
+}
+
+void
+pg_stmts_free(struct md_conn *c)
+{
+    for (size_t i = 0; i < ARRAY_LEN(c->st); i++) {
+        stmt_free(c->st[i].pg);
+        c->st[i].pg = NULL;
+    }
+}
+
+
+/* ---- statements --------------------------------------------------------------- */
+
+/* SQLite text -> PostgreSQL text; what was replaced and why is at the top. */
+struct tr {
+    const char *from, *to;
+};
+
+static const struct tr tr_words[] = {
+    {"CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+     "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"},
+    {"instr(", "strpos("},
+    {"INSERT OR IGNORE INTO", "INSERT INTO"},
+};
+
+/* The inserts whose callers read last_id(). */
+static bool
+returns_id(enum st id)
+{
+    switch (id) {
+    case ST_ACCT_INSERT:
+    case ST_USER_INSERT:
+    case ST_MFA_INSERT:
+    case ST_BKT_INSERT:
+    case ST_UP_INSERT:
+    case ST_GRP_INSERT:
+    case ST_ROLE_INSERT:
+    case ST_POL_INSERT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Translates md_st_sql[id] into a malloc'ed string; *nparams the highest
+ * $N, used[N] whether $N appears (N <= PG_MAX_PARAMS).
+ *
+ * A plain INSERT ... VALUES gets ON CONFLICT DO NOTHING, and no row
+ * inserted becomes -EEXIST (*dup_eexist): SQLite's unique violation ends the
+ * statement only, PostgreSQL's the whole transaction, and jobs go on after
+ * an -EEXIST (CreateBucket reads the bucket that exists). */
+static char *
+pg_translate(enum st id, int *nparams, bool used[PG_MAX_PARAMS + 1], bool *dup_eexist)
+{
+    const char *q = md_st_sql[id];
+    size_t cap = strlen(q) * 2 + 128, n = 0;
+    char *out = xmalloc(cap);
+    bool in_str = false, ignore = false;
+    int maxp = 0;
+
+    while (*q != '\0') {
+        size_t k;
+
+        ASSERT(n + 64 < cap);
+        if (*q == '\'') {
+            in_str = !in_str;
+            out[n++] = *q++;
+            continue;
+        }
+        if (in_str) {
+            out[n++] = *q++;
+            continue;
+        }
+        if (*q == '?' && q[1] >= '0' && q[1] <= '9') {
+            int v = (int)strtol(q + 1, (char **)&q, 10);
+
+            n += (size_t)snprintf(out + n, cap - n, "$%d", v);
+            if (v > maxp)
+                maxp = v;
+            if (v <= PG_MAX_PARAMS)
+                used[v] = true;
+            continue;
+        }
+        if (strncmp(q, " INDEXED BY ", 12) == 0) {
+            q += 12;
+            while (*q == '_' || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9'))
+                q++;
+            continue;
+        }
+        for (k = 0; k < ARRAY_LEN(tr_words); k++) {
+            size_t fl = strlen(tr_words[k].from), tl = strlen(tr_words[k].to);
+
+            if (strncmp(q, tr_words[k].from, fl) != 0)
+                continue;
+            ASSERT(n + tl + 64 < cap);
+            memcpy(out + n, tr_words[k].to, tl);
+            n += tl;
+            q += fl;
+            if (k == 2)
+                ignore = true;
+            break;
+        }
+        if (k == ARRAY_LEN(tr_words))
+            out[n++] = *q++;
+    }
+    out[n] = '\0';
+    *dup_eexist = !ignore && n >= 11 && memcmp(out, "INSERT INTO", 11) == 0 && strstr(out, " VALUES") &&
+                  strstr(out, " ON CONFLICT") == NULL && strstr(out, " SELECT ") == NULL;
+    if (ignore || *dup_eexist)
+        n += (size_t)snprintf(out + n, cap - n, " ON CONFLICT DO NOTHING");
+    if (returns_id(id))
+        n += (size_t)snprintf(out + n, cap - n, " RETURNING id");
+    ASSERT(n < cap);
+    *nparams = maxp;
+    return out;
+}
+
+/* The backend's prepare: the statement's state, without a round trip; it
+ * is prepared on the connection at its first step (stmt_ready()). */
+struct stmt *
+pg_prepare(struct md_conn *c, enum st id)
+{
+    bool used[PG_MAX_PARAMS + 1] = {false}, dup;
+    struct pg_stmt *p;
+    char *sql;
+    int np;
+
+    sql = pg_translate(id, &np, used, &dup);
+    free(sql);
+    if (np > PG_MAX_PARAMS) {
+        pg_set_err(c, "statement has too many parameters", md_st_sql[id]);
+        c->get_rc = -EIO;
+        return NULL;
+    }
+    p = xcalloc(1, sizeof(*p));
+    p->id = id;
+    snprintf(p->name, sizeof(p->name), "s%d", (int)id);
+    p->nparams = np;
+    p->ret_id = returns_id(id);
+    p->dup_eexist = dup;
+    c->st[id].pg = p;
+    return &c->st[id];
+}
+
+/* Prepares p on c's session unless it is: 0 or -errno (-EBUSY without a
+ * connection; nothing here reconnects). */
+static int
+stmt_ready(struct md_conn *c, struct pg_stmt *p)
+{
+    bool used[PG_MAX_PARAMS + 1] = {false}, dup;
+    Oid types[PG_MAX_PARAMS] = {0};
+    PGresult *r;
+    char *sql;
+    int np, rc = 0;
+
+    if (p->prepared)
+        return 0;
+    if (md_libpq.PQstatus(c->pg->conn) != CONNECTION_OK) {
+        pg_set_err(c, "PostgreSQL", "no connection");
+        c->gone = true;
+        return -EBUSY;
+    }
+    sql = pg_translate(p->id, &np, used, &dup);
+    /* A parameter the text never names (the listings' unused upper
+     * bound) has no type PostgreSQL could infer: text. */
+    for (int i = 0; i < np; i++)
+        types[i] = used[i + 1] ? 0 : TEXT_OID;
+    trip("prepare");
+    r = md_libpq.PQprepare(c->pg->conn, p->name, sql, np, types);
+    if (md_libpq.PQresultStatus(r) != PGRES_COMMAND_OK) {
+        rc = pg_res_errno(c, r, "prepare");
+        if (rc != -EBUSY)
+            log_error("md: PostgreSQL cannot prepare %s: %s", sql, c->err);
+    } else {
+        p->prepared = true;
+    }
+    md_libpq.PQclear(r);
+    free(sql);
+    return rc;
+}
+
+int
+pgs_bind(struct pg_stmt *p, int i, const void *v, size_t n, bool binary)
+{
+    int k = i - 1;
+
+    if (k < 0 || k >= p->nparams || n > INT32_MAX)
+        return -1;
+    if (v == NULL) {
+        p->val[k] = NULL;
+        return 0;
+    }
+    if (binary) {
+        p->val[k] = (char *)v; /* SQLITE_STATIC's contract: valid until the step */
+        p->len[k] = (int)n;
+        p->fmt[k] = 1;
+        return 0;
+    }
+    if (memchr(v, '\0', n) != NULL)
+        return -1; /* PostgreSQL text cannot hold NUL */
+    if (p->own_cap[k] < n + 1) {
+        free(p->own[k]);
+        p->own_cap[k] = n + 1 < 64 ? 64 : n + 1;
+        p->own[k] = xmalloc(p->own_cap[k]);
+    }
+    memcpy(p->own[k], v, n);
+    p->own[k][n] = '\0';
+    p->val[k] = p->own[k];
+    p->len[k] = (int)n;
+    p->fmt[k] = 0;
+    return 0;
+}
+
+int
+pgs_bind_i64(struct pg_stmt *p, int i, int64_t v)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+
+    return pgs_bind(p, i, buf, (size_t)n, false);
+}
+
+static void
+decoded_free(struct pg_stmt *p)
+{
+    int nf;
+
+    if (p->decoded == NULL)
+        return;
+    nf = md_libpq.PQnfields(p->res);
+    for (int i = 0; i < nf; i++)
+        free(p->decoded[i]);
+    free(p->decoded);
+    p->decoded = NULL;
+}
+
+void
+pgs_done(struct pg_stmt *p)
+{
+    if (p->res != NULL) {
+        decoded_free(p);
+        md_libpq.PQclear(p->res);
+        p->res = NULL;
+    }
+    p->row = p->nrows = 0;
+    for (int i = 0; i < PG_MAX_PARAMS; i++)
+        p->val[i] = NULL;
+}
+
+/* The first result of the query being read, the rest (and the NULL that
+ * ends it) consumed. */
+static PGresult *
+take_result(PGconn *k)
+{
+    PGresult *first = md_libpq.PQgetResult(k), *r;
+
+    while (first != NULL && (r = md_libpq.PQgetResult(k)) != NULL)
+        md_libpq.PQclear(r);
+    return first;
+}
+
+/* Runs c's deferred transaction control, then statement p, in one pipeline
+ * (one round trip): p's result, or NULL with *rc < 0 when the control
+ * failed (its error) or the pipeline could not be used. */
+static PGresult *
+pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
+{
+    const char *ctl[3];
+    PGconn *k = c->pg->conn;
+    PGresult *res = NULL, *r;
+    size_t n = 0;
+    bool ok;
+
+    *rc = 0;
+    if (c->pg->begin != NULL)
+        ctl[n++] = c->pg->begin;
+    if (c->pg->release)
+        ctl[n++] = "RELEASE SAVEPOINT job";
+    if (c->pg->savepoint)
+        ctl[n++] = "SAVEPOINT job";
+    c->pg->sent_begin = c->pg->begin;
+    c->pg->sent_release = c->pg->release;
+    c->pg->sent_savepoint = c->pg->savepoint;
+    c->pg->begin = NULL;
+    c->pg->release = c->pg->savepoint = false;
+    ok = md_libpq.PQenterPipelineMode(k) == 1;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = md_libpq.PQsendQueryParams(k, ctl[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
+    ok = ok && md_libpq.PQsendQueryPrepared(k, p->name, p->nparams, (const char *const *)p->val,
+                                     p->len, p->fmt, 0) == 1;
+    ok = ok && md_libpq.PQpipelineSync(k) == 1;
+    if (!ok) {
+        pg_set_err(c, "PostgreSQL pipeline", md_libpq.PQerrorMessage(k));
+        *rc = md_libpq.PQstatus(k) == CONNECTION_OK ? -EIO : -EBUSY;
+    }
+    /* Every query sent has its results; then the sync point. */
+    for (size_t i = 0; ok && i < n; i++) {
+        r = take_result(k);
+        if (*rc == 0 && md_libpq.PQresultStatus(r) != PGRES_COMMAND_OK)
+            *rc = pg_res_errno(c, r, ctl[i]);
+        md_libpq.PQclear(r);
+    }
+    if (ok) {
+        res = take_result(k);
+        while ((r = md_libpq.PQgetResult(k)) != NULL) { /* PGRES_PIPELINE_SYNC */
+            ExecStatusType st = md_libpq.PQresultStatus(r);
+
+            md_libpq.PQclear(r);
+            if (st == PGRES_PIPELINE_SYNC)
+                break;
+        }
+    }
+    (void)md_libpq.PQexitPipelineMode(k);
+    if (*rc < 0) {
+        md_libpq.PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+/* Sends p with whatever transaction control is pending: 0 with p->res (a
+ * result to look at), or -errno. */
+static int
+stmt_exec(struct md_conn *c, struct pg_stmt *p)
+{
+    int rc = stmt_ready(c, p);
+
+    if (rc < 0)
+        return rc;
+    trip("statement");
+    if (c->pg->begin != NULL || c->pg->release || c->pg->savepoint) {
+        p->res = pending_run(c, p, &rc);
+        return rc;
+    }
+    c->pg->sent_begin = NULL; /* the transaction, if any, began earlier */
+    c->pg->sent_release = c->pg->sent_savepoint = false;
+    p->res = md_libpq.PQexecPrepared(c->pg->conn, p->name, p->nparams, (const char *const *)p->val,
+                              p->len, p->fmt, 0);
+    if (md_libpq.PQstatus(c->pg->conn) != CONNECTION_OK) {
+        rc = pg_res_errno(c, p->res, "");
+        md_libpq.PQclear(p->res);
+        p->res = NULL;
+    }
+    return rc;
+}
+
+/* After a restart of PostgreSQL every connection's next statement finds it
+ * gone. A reader outside a snapshot runs that statement again once on a new
+ * connection (nothing of its was in flight); so does the writer for the
+ * first statement of a transaction, which carried the BEGIN (its deferred
+ * control is set again). true if p may be sent again. */
+static bool
+once_more(struct md_conn *c, struct pg_stmt *p)
+{
+    bool writer = c == c->md->wconn, first = writer && c->pg->sent_begin != NULL;
+    const char *begin = c->pg->sent_begin;
+    bool release = c->pg->sent_release, savepoint = c->pg->sent_savepoint;
+
+    if (md_libpq.PQstatus(c->pg->conn) == CONNECTION_OK || (writer ? !first : c->in_snapshot) ||
+        c == c->md->lease_conn)
+        return false;
+    if (pg_conn_ready(c) < 0)
+        return false;
+    c->gone = false;
+    if (first) {
+        c->pg->begin = begin;
+        c->pg->release = release;
+        c->pg->savepoint = savepoint;
+    }
+    (void)p;
+    return true;
+}
+
+int
+pgs_step(struct md_conn *c, struct pg_stmt *p)
+{
+    int rc;
+
+    if (p->res == NULL) {
+        ExecStatusType st;
+
+        rc = stmt_exec(c, p);
+        if (rc == -EBUSY && once_more(c, p))
+            rc = stmt_exec(c, p);
+        if (rc < 0) {
+            pgs_done(p);
+            return rc;
+        }
+        st = md_libpq.PQresultStatus(p->res);
+        if (st == PGRES_COMMAND_OK) {
+            c->changes = strtoll(md_libpq.PQcmdTuples(p->res), NULL, 10);
+            if (p->dup_eexist && c->changes == 0) {
+                pg_set_err(c, "", "duplicate key (ON CONFLICT DO NOTHING inserted no row)");
+                pgs_done(p);
+                return -EEXIST;
+            }
+            return 0;
+        }
+        if (st != PGRES_TUPLES_OK) {
+            rc = pg_res_errno(c, p->res, "");
+            pgs_done(p);
+            return rc;
+        }
+        p->nrows = md_libpq.PQntuples(p->res);
+        c->changes = strtoll(md_libpq.PQcmdTuples(p->res), NULL, 10);
+        if (p->ret_id) {
+            if (p->nrows == 0 && p->dup_eexist) {
+                pg_set_err(c, "", "duplicate key (ON CONFLICT DO NOTHING inserted no row)");
+                pgs_done(p);
+                return -EEXIST;
+            }
+            c->last_id = p->nrows > 0 ? strtoll(md_libpq.PQgetvalue(p->res, 0, 0), NULL, 10) : 0;
+            p->row = p->nrows;
+            return 0;
+        }
+        p->row = -1;
+    }
+    decoded_free(p);
+    if (p->row + 1 >= p->nrows) {
+        p->row = p->nrows;
+        return 0;
+    }
+    p->row++;
+    return 1;
+}
+
+bool
+pgs_col_null(struct pg_stmt *p, int i)
+{
+    if (p->res == NULL || p->row < 0 || p->row >= p->nrows || i >= md_libpq.PQnfields(p->res))
+        return true;
+    return md_libpq.PQgetisnull(p->res, p->row, i) != 0;
+}
+
+int64_t
+pgs_col_i64(struct pg_stmt *p, int i)
+{
+    const char *v;
+
+    if (pgs_col_null(p, i))
+        return 0;
+    v = md_libpq.PQgetvalue(p->res, p->row, i);
+    if (md_libpq.PQftype(p->res, i) == BOOL_OID)
+        return v[0] == 't';
+    return strtoll(v, NULL, 10);
+}
+
+static int
+hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+struct str
+pgs_col_view(struct pg_stmt *p, int i)
+{
+    const char *v;
+    size_t n;
+    char *d;
+
+    if (pgs_col_null(p, i))
+        return str_make(NULL, 0);
+    v = md_libpq.PQgetvalue(p->res, p->row, i);
+    n = (size_t)md_libpq.PQgetlength(p->res, p->row, i);
+    if (md_libpq.PQftype(p->res, i) != BYTEA_OID)
+        return str_make(v, n);
+    /* bytea as text: \x and two hex digits a byte (bytea_output = hex). */
+    if (n < 2 || v[0] != '\\' || v[1] != 'x')
+        return str_make(NULL, 0);
+    if (p->decoded == NULL)
+        p->decoded = xcalloc((size_t)md_libpq.PQnfields(p->res), sizeof(*p->decoded));
+    if (p->decoded[i] == NULL) {
+        d = xmalloc((n - 2) / 2 + 1);
+        for (size_t k = 0; k + 1 < n - 2; k += 2)
+            d[k / 2] = (char)(hexval(v[2 + k]) << 4 | hexval(v[3 + k]));
+        p->decoded[i] = d;
+    }
+    return str_make(p->decoded[i], (n - 2) / 2);
+}
+
