@@ -367,6 +367,18 @@ main(int argc, char **argv)
     /* A reload (SIGHUP) during start-up must not kill the server: ignored
      * until the loop installs the handler that reopens the access log. */
     signal(SIGHUP, SIG_IGN);
+    /* SIGTERM or SIGINT during start-up (the listeners accept before the
+     * loop runs) waits for the loop's handlers, which drain and exit 0:
+     * blocked here, before any thread starts, and unblocked by
+     * loops_run() once they are installed. */
+    {
+        sigset_t stop;
+
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    }
     if (mkdir(cfg.data, 0700) < 0 && errno != EEXIST) {
         log_error("cannot create %s: %s", cfg.data, strerror(errno));
         return 1;

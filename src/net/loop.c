@@ -333,11 +333,19 @@ loops_stop(struct loops *ls)
 int
 loops_run(struct loops *ls)
 {
+    sigset_t stop;
+
     if (!ls->o.no_signals) {
         uv_signal_start(&ls->sigterm, on_signal, SIGTERM);
         uv_signal_start(&ls->sigint, on_signal, SIGINT);
         uv_signal_start(&ls->sighup, on_hup, SIGHUP);
     }
+    /* cofferd blocked these during start-up: one that came meanwhile is
+     * delivered now, to the handlers. */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
     for (int i = 1; i < ls->n_loops; i++)
         ASSERT(pthread_create(&ls->loops[i].th, NULL, loop_main, &ls->loops[i]) == 0);
     loop_main(&ls->loops[0]);

@@ -36,6 +36,24 @@ class VersionTest(lib.E2ETestCase):
         self.assertEqual(len(outs), 1, outs)
 
 
+class SigtermAtStartTest(lib.E2ETestCase):
+    def test_sigterm_as_soon_as_the_port_answers_exits_0(self):
+        """The listeners accept before the loop's signal handlers exist: a SIGTERM then waits
+        for them (blocked meanwhile) and drains, exit 0, instead of killing the process."""
+        for i in range(8):
+            srv = Server(tag="sigterm-start")
+            try:
+                srv.spawn()
+                deadline = time.time() + 30
+                while not lib.port_open(srv.http_port) and time.time() < deadline:
+                    self.assertIsNone(srv.proc.poll(), srv.log_tail())
+                    time.sleep(0.002)
+                srv.proc.send_signal(signal.SIGTERM)
+                self.assertEqual(srv.proc.wait(30), 0, "run %d: %s" % (i, srv.log_tail()))
+            finally:
+                srv.close()
+
+
 class SighupTest(lib.E2ETestCase):
     def setUp(self):
         super().setUp()
