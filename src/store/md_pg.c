@@ -43,7 +43,6 @@
 
 /* ---- libpq, loaded on first use -------------------------------------------- */
 
-
 struct md_pq md_libpq;
 static pthread_once_t p_once = PTHREAD_ONCE_INIT;
 static char p_why[160]; /* empty once loaded */
@@ -60,7 +59,7 @@ pq_load(void)
         return;
     }
 #define X(f)                                                                                       \
-    if (p_why[0] == '\0' && (*(void **)&md_libpq.f = dlsym(h, #f)) == NULL)                               \
+    if (p_why[0] == '\0' && (*(void **)&md_libpq.f = dlsym(h, #f)) == NULL)                       \
         snprintf(p_why, sizeof(p_why), "libpq.so.5 has no " #f);
     PQ_FNS(X)
 #undef X

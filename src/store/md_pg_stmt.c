@@ -48,19 +48,21 @@ pg_stmts_free(struct md_conn *c)
     }
 }
 
+/* ---- translation -------------------------------------------------------------- */
 
-/* ---- statements --------------------------------------------------------------- */
-
-/* SQLite text -> PostgreSQL text; what was replaced and why is at the top. */
+/* SQLite's words and PostgreSQL's. The clock: clock_timestamp(), not now(),
+ * which stays at the transaction's start (trash rows would look older than
+ * they are). ignore: the statement gets ON CONFLICT DO NOTHING. */
 struct tr {
     const char *from, *to;
+    bool ignore;
 };
 
 static const struct tr tr_words[] = {
     {"CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
-     "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"},
-    {"instr(", "strpos("},
-    {"INSERT OR IGNORE INTO", "INSERT INTO"},
+     "(extract(epoch FROM clock_timestamp()) * 1000)::bigint", false},
+    {"instr(", "strpos(", false},
+    {"INSERT OR IGNORE INTO", "INSERT INTO", true},
 };
 
 /* The inserts whose callers read last_id(). */
@@ -136,8 +138,7 @@ pg_translate(enum st id, int *nparams, bool used[PG_MAX_PARAMS + 1], bool *dup_e
             memcpy(out + n, tr_words[k].to, tl);
             n += tl;
             q += fl;
-            if (k == 2)
-                ignore = true;
+            ignore |= tr_words[k].ignore;
             break;
         }
         if (k == ARRAY_LEN(tr_words))
@@ -154,6 +155,8 @@ pg_translate(enum st id, int *nparams, bool used[PG_MAX_PARAMS + 1], bool *dup_e
     *nparams = maxp;
     return out;
 }
+
+/* ---- preparing, parameters, running, results ---------------------------------------- */
 
 /* The backend's prepare: the statement's state, without a round trip; it
  * is prepared on the connection at its first step (stmt_ready()). */
