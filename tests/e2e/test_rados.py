@@ -231,6 +231,8 @@ class RadosTest(lib.E2ETestCase):
         self.c.delete_object(Bucket=b, Key="k", VersionId=dm["VersionId"])
         self.assertEqual(self.get(b, "k"), data(200 * 1024, 51))
 
+    @unittest.skipIf(os.environ.get("E2E_META_PG"),
+                     "coffer backup copies an embedded store (refused on PostgreSQL)")
     def test_cli_with_blobs(self):
         b = self.bucket("rcli")
         body = data(5 * MiB + 11, 60)
@@ -286,6 +288,9 @@ class RadosTest(lib.E2ETestCase):
             srv.kill()
             srv.close()
 
+    @unittest.skipIf(os.environ.get("E2E_META_PG"),
+                     "a shared store's start-up sweep removes only data a day old "
+                     "(other gateways may be writing)")
     def test_zz_orphans_removed_at_start(self):
         b = self.bucket("rorph")
         body = data(5 * MiB, 70)
