@@ -179,31 +179,46 @@ conn_vals(const char *uri, bool writer, const char *vals[CONN_KEYS + 1])
     return vals;
 }
 
-/* While PostgreSQL cannot be reached, one caller at a time tries again, at
- * most every PG_RETRY_MS; every other call fails at once with -EBUSY (503)
- * instead of waiting out its own connection attempt, which would hold a
- * worker, or the event loop for a GET, for up to connect_timeout. */
+/* Once a connection attempt failed, one caller at a time tries again, at
+ * most every PG_RETRY_MS, until one succeeds; every other call fails at once
+ * with -EBUSY (503) instead of waiting out its own connection attempt, which
+ * would hold a worker for up to connect_timeout. */
 #define PG_RETRY_MS 1000
 
-/* true if this caller may try to connect now (then it must call
- * attempt_done()); false: fail at once. */
-static bool
+enum attempt {
+    TRY_NOT,   /* fail at once */
+    TRY_FREE,  /* PostgreSQL is not known to be unreachable: connect */
+    TRY_GATED, /* it is, and this caller makes the one attempt */
+};
+
+/* Whether this caller may try to connect now; unless TRY_NOT it then calls
+ * attempt_done(). While the store answers, every connection is made at
+ * once (a burst of new workers opening their readers is no outage). */
+static enum attempt
 attempt_begin(struct md *md)
 {
     int64_t down = atomic_load_explicit(&md->pg_down_ms, memory_order_relaxed);
 
-    if (down != 0 && tm_mono_ms() - down < PG_RETRY_MS)
-        return false;
-    return !atomic_exchange(&md->pg_trying, true);
+    if (down == 0)
+        return TRY_FREE;
+    if (tm_mono_ms() - down < PG_RETRY_MS)
+        return TRY_NOT;
+    return atomic_exchange(&md->pg_trying, true) ? TRY_NOT : TRY_GATED;
 }
 
 static void
-attempt_done(struct md *md, bool ok)
+attempt_done(struct md *md, enum attempt a, bool ok)
 {
-    int64_t now = tm_mono_ms();
+    int64_t now = tm_mono_ms(), expect = 0;
 
-    atomic_store(&md->pg_down_ms, ok ? 0 : now > 0 ? now : 1);
-    atomic_store(&md->pg_trying, false);
+    if (ok)
+        atomic_store(&md->pg_down_ms, 0);
+    else if (a == TRY_GATED)
+        atomic_store(&md->pg_down_ms, now > 0 ? now : 1);
+    else /* the first failure marks the store down */
+        (void)atomic_compare_exchange_strong(&md->pg_down_ms, &expect, now > 0 ? now : 1);
+    if (a == TRY_GATED)
+        atomic_store(&md->pg_trying, false);
 }
 
 /* A connection that went bad is reset (one attempt, as attempt_begin()
@@ -213,6 +228,7 @@ attempt_done(struct md *md, bool ok)
 int
 pg_conn_ready(struct md_conn *c)
 {
+    enum attempt a;
     bool ok;
 
     if (md_libpq.PQstatus(c->pg->conn) == CONNECTION_OK)
@@ -220,13 +236,14 @@ pg_conn_ready(struct md_conn *c)
     pg_stmts_unprepare(c);
     c->pg->begin = NULL;
     c->pg->release = c->pg->savepoint = false;
-    if (!attempt_begin(c->md)) {
+    a = attempt_begin(c->md);
+    if (a == TRY_NOT) {
         pg_set_err(c, "PostgreSQL", "unreachable (retrying)");
         return -EBUSY;
     }
     md_libpq.PQreset(c->pg->conn);
     ok = md_libpq.PQstatus(c->pg->conn) == CONNECTION_OK;
-    attempt_done(c->md, ok);
+    attempt_done(c->md, a, ok);
     if (ok) {
         log_info("md: reconnected to PostgreSQL");
         return 0;
@@ -239,17 +256,18 @@ static int
 conn_open(struct md *md, bool writer, struct md_conn **out)
 {
     const char *vals[CONN_KEYS + 1];
+    enum attempt a = attempt_begin(md);
     struct md_conn *c;
     bool ok;
 
-    if (!attempt_begin(md))
+    if (a == TRY_NOT)
         return -EBUSY;
     c = xcalloc(1, sizeof(*c));
     c->md = md;
     c->pg = xcalloc(1, sizeof(*c->pg));
     c->pg->conn = md_libpq.PQconnectdbParams(conn_keys, conn_vals(md->pg_uri, writer, vals), 1);
     ok = c->pg->conn != NULL && md_libpq.PQstatus(c->pg->conn) == CONNECTION_OK;
-    attempt_done(md, ok);
+    attempt_done(md, a, ok);
     if (!ok) {
         log_error("md: cannot connect to PostgreSQL: %s",
                   c->pg->conn != NULL ? md_libpq.PQerrorMessage(c->pg->conn) : "out of memory");
