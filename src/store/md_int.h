@@ -94,12 +94,17 @@ struct md_backend {
      * (-EPROTO if the store's is newer). On failure it has closed whatever
      * it opened. */
     int (*open)(struct md *md, const struct md_url *where);
-    /* Closes every connection open() and reader() made, md->wconn last.
-     * Called once, after a successful open(), with the writer stopped. */
+    /* Closes every connection open() made, md->wconn last. Called once,
+     * after a successful open(), with the writer stopped and the readers
+     * closed (md_open.c keeps them: one per thread, md_reader()). */
     void (*close)(struct md *md);
-    /* The calling thread's read connection, opened on first use and kept
-     * until close(); NULL if it cannot be opened. */
-    struct md_conn *(*reader)(struct md *md);
+    /* A new read connection for the calling thread: 0 and *out, or -errno. */
+    int (*reader_open)(struct md *md, struct md_conn **out);
+    /* A thread's read connection handed out again by md_reader(); NULL:
+     * nothing to do. */
+    void (*reader_reuse)(struct md_conn *c);
+    /* Closes a connection reader_open() made. */
+    void (*conn_close)(struct md_conn *c);
     /* md_snapshot_begin() / md_snapshot_end() on a reader connection (c is
      * never NULL here). */
     int (*snapshot_begin)(struct md_conn *c);
@@ -148,8 +153,7 @@ struct md {
     bool stopping;
     uint64_t n_commits, n_jobs, n_groups;
 
-    /* The backends' own: SQLite's file, PostgreSQL's URI; both keep
-     * per-thread readers. */
+    /* The backends' own: SQLite's file, PostgreSQL's URI. */
     char *db_path;
     char *pg_uri;
     _Atomic int64_t pg_down_ms; /* PostgreSQL unreachable since (tm_mono_ms()); 0: not */
@@ -157,7 +161,9 @@ struct md {
     pthread_mutex_t lease_mu; /* PostgreSQL: the leases' connection and flags */
     struct md_conn *lease_conn;
     bool leased[MD_LEASE__COUNT];
-    pthread_key_t tls; /* this thread's reader connection */
+    /* md_open.c's: every thread's read connection. */
+    pthread_key_t tls; /* this thread's */
+    bool has_tls;
     pthread_mutex_t readers_mu;
     struct md_conn *readers;
 };

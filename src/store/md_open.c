@@ -210,6 +210,9 @@ key_check(struct md *md, const char *key_path)
     return rc;
 }
 
+static int readers_init(struct md *md);
+static void readers_close(struct md *md);
+
 /* ---- open, close ------------------------------------------------------------ */
 
 /* 1 if the store holds a sealed secret (any access key), 0, -errno. */
@@ -265,6 +268,9 @@ md_open_at(const char *dir, const struct md_url *meta, const char *key_path, str
         }
         key_path = key_dflt;
     }
+    rc = readers_init(md);
+    if (rc < 0)
+        goto fail;
     rc = md->be->open(md, meta);
     if (rc < 0)
         goto fail;
@@ -299,6 +305,7 @@ md_close(struct md *md)
     if (md == NULL)
         return;
     md_writer_stop(md);
+    readers_close(md); /* first: SQLite's writer must close last */
     if (md->be_open)
         md->be->close(md);
     OPENSSL_cleanse(md->master_key, sizeof(md->master_key));
@@ -310,10 +317,86 @@ md_close(struct md *md)
 
 /* ---- readers, snapshots, errors ------------------------------------------ */
 
+/* Each thread's read connection, kept on md->readers until the thread exits
+ * or the store closes; the backend opens, reuses and closes them. */
+
+static void
+reader_unlink(struct md *md, struct md_conn *c)
+{
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        md->readers = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+}
+
+/* Thread exit: close that thread's read connection. */
+static void
+reader_dtor(void *p)
+{
+    struct md_conn *c = p;
+    struct md *md = c->md;
+
+    pthread_mutex_lock(&md->readers_mu);
+    reader_unlink(md, c);
+    pthread_mutex_unlock(&md->readers_mu);
+    md->be->conn_close(c);
+}
+
+static int
+readers_init(struct md *md)
+{
+    if (pthread_key_create(&md->tls, reader_dtor) != 0)
+        return -EAGAIN;
+    pthread_mutex_init(&md->readers_mu, NULL);
+    md->has_tls = true;
+    return 0;
+}
+
+/* Before the backend's close(): SQLite's writer must close last. */
+static void
+readers_close(struct md *md)
+{
+    if (!md->has_tls)
+        return;
+    pthread_mutex_lock(&md->readers_mu);
+    while (md->readers != NULL) {
+        struct md_conn *c = md->readers;
+
+        reader_unlink(md, c);
+        md->be->conn_close(c);
+    }
+    pthread_mutex_unlock(&md->readers_mu);
+    pthread_setspecific(md->tls, NULL);
+    pthread_key_delete(md->tls);
+    pthread_mutex_destroy(&md->readers_mu);
+    md->has_tls = false;
+}
+
 struct md_conn *
 md_reader(struct md *md)
 {
-    return md->be->reader(md);
+    struct md_conn *c = pthread_getspecific(md->tls);
+
+    if (c != NULL) {
+        if (md->be->reader_reuse != NULL)
+            md->be->reader_reuse(c);
+        return c;
+    }
+    if (md->be->reader_open(md, &c) < 0)
+        return NULL;
+    pthread_mutex_lock(&md->readers_mu);
+    c->next = md->readers;
+    if (md->readers != NULL)
+        md->readers->prev = c;
+    md->readers = c;
+    pthread_mutex_unlock(&md->readers_mu);
+    if (pthread_setspecific(md->tls, c) != 0) {
+        reader_dtor(c);
+        return NULL;
+    }
+    return c;
 }
 
 int

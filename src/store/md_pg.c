@@ -358,52 +358,19 @@ fail:
 
 /* ---- the backend ------------------------------------------------------------------ */
 
-static void
-reader_unlink(struct md *md, struct md_conn *c)
+static int
+pg_reader_open(struct md *md, struct md_conn **out)
 {
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        md->readers = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
+    return conn_open(md, false, out);
 }
 
+/* A reader handed out again reconnects if PostgreSQL dropped it (never in
+ * the middle of a snapshot). */
 static void
-reader_dtor(void *arg)
+pg_reader_reuse(struct md_conn *c)
 {
-    struct md_conn *c = arg;
-    struct md *md = c->md;
-
-    pthread_mutex_lock(&md->readers_mu);
-    reader_unlink(md, c);
-    pthread_mutex_unlock(&md->readers_mu);
-    conn_close(c);
-}
-
-static struct md_conn *
-pg_reader(struct md *md)
-{
-    struct md_conn *c = pthread_getspecific(md->tls);
-
-    if (c != NULL) {
-        if (!c->in_snapshot)
-            (void)pg_conn_ready(c);
-        return c;
-    }
-    if (conn_open(md, false, &c) < 0)
-        return NULL;
-    pthread_mutex_lock(&md->readers_mu);
-    c->next = md->readers;
-    if (md->readers != NULL)
-        md->readers->prev = c;
-    md->readers = c;
-    pthread_mutex_unlock(&md->readers_mu);
-    if (pthread_setspecific(md->tls, c) != 0) {
-        reader_dtor(c);
-        return NULL;
-    }
-    return c;
+    if (!c->in_snapshot)
+        (void)pg_conn_ready(c);
 }
 
 static int
@@ -573,22 +540,11 @@ pg_errmsg(struct md_conn *c)
 static void
 pg_close(struct md *md)
 {
-    pthread_mutex_lock(&md->readers_mu);
-    while (md->readers != NULL) {
-        struct md_conn *c = md->readers;
-
-        reader_unlink(md, c);
-        conn_close(c);
-    }
-    pthread_mutex_unlock(&md->readers_mu);
     conn_close(md->wconn);
     md->wconn = NULL;
     conn_close(md->lease_conn); /* releases the leases */
     md->lease_conn = NULL;
     pthread_mutex_destroy(&md->lease_mu);
-    pthread_setspecific(md->tls, NULL);
-    pthread_key_delete(md->tls);
-    pthread_mutex_destroy(&md->readers_mu);
     free(md->pg_uri);
     md->pg_uri = NULL;
 }
@@ -603,9 +559,6 @@ pg_open(struct md *md, const struct md_url *where)
         log_error("md: postgresql:// needs libpq (Debian package libpq5): %s", p_why);
         return -ENOPKG;
     }
-    if (pthread_key_create(&md->tls, reader_dtor) != 0)
-        return -EAGAIN;
-    pthread_mutex_init(&md->readers_mu, NULL);
     pthread_mutex_init(&md->lease_mu, NULL);
     md->pg_uri = xstrdup(where->pg_uri);
     rc = conn_open(md, true, &md->wconn);
@@ -624,7 +577,9 @@ const struct md_backend md_pg = {
     .shared = true,
     .open = pg_open,
     .close = pg_close,
-    .reader = pg_reader,
+    .reader_open = pg_reader_open,
+    .reader_reuse = pg_reader_reuse,
+    .conn_close = conn_close,
     .snapshot_begin = pg_snapshot_begin,
     .snapshot_end = pg_snapshot_end,
     .begin = pg_begin,

@@ -291,50 +291,10 @@ sq_rollback_to(struct md_conn *c)
 
 /* ---- readers and snapshots ------------------------------------------------- */
 
-static void
-reader_unlink(struct md *md, struct md_conn *c)
+static int
+sq_reader_open(struct md *md, struct md_conn **out)
 {
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        md->readers = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
-}
-
-/* Thread exit: close that thread's read connection. */
-static void
-reader_dtor(void *p)
-{
-    struct md_conn *c = p;
-    struct md *md = c->md;
-
-    pthread_mutex_lock(&md->readers_mu);
-    reader_unlink(md, c);
-    pthread_mutex_unlock(&md->readers_mu);
-    conn_close(c);
-}
-
-static struct md_conn *
-sq_reader(struct md *md)
-{
-    struct md_conn *c = pthread_getspecific(md->tls);
-
-    if (c != NULL)
-        return c;
-    if (conn_open(md, false, &c) < 0)
-        return NULL;
-    pthread_mutex_lock(&md->readers_mu);
-    c->next = md->readers;
-    if (md->readers != NULL)
-        md->readers->prev = c;
-    md->readers = c;
-    pthread_mutex_unlock(&md->readers_mu);
-    if (pthread_setspecific(md->tls, c) != 0) {
-        reader_dtor(c);
-        return NULL;
-    }
-    return c;
+    return conn_open(md, false, out);
 }
 
 static int
@@ -429,21 +389,11 @@ secure_db_files(const char *db_path)
 static void
 sq_close(struct md *md)
 {
-    pthread_mutex_lock(&md->readers_mu);
-    while (md->readers != NULL) {
-        struct md_conn *c = md->readers;
-
-        reader_unlink(md, c);
-        conn_close(c);
-    }
-    pthread_mutex_unlock(&md->readers_mu);
-    /* Last: the final connection to close checkpoints the WAL into the
-     * database and removes it, which a read-only reader cannot do. */
+    /* Last, after the readers (md_close()): the final connection to close
+     * checkpoints the WAL into the database and removes it, which a
+     * read-only reader cannot do. */
     conn_close(md->wconn);
     md->wconn = NULL;
-    pthread_setspecific(md->tls, NULL);
-    pthread_key_delete(md->tls);
-    pthread_mutex_destroy(&md->readers_mu);
     free(md->db_path);
     md->db_path = NULL;
 }
@@ -458,9 +408,6 @@ sq_open(struct md *md, const struct md_url *where)
      * which the event loops and workers would otherwise contend on. */
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     md_fault_install(); /* the test build's VFS; nothing otherwise */
-    if (pthread_key_create(&md->tls, reader_dtor) != 0)
-        return -EAGAIN;
-    pthread_mutex_init(&md->readers_mu, NULL);
     md->db_path = xstrdup(where->sqlite_path);
     rc = secure_db_files(md->db_path);
     if (rc < 0)
@@ -481,7 +428,8 @@ const struct md_backend md_sqlite = {
     .name = "sqlite",
     .open = sq_open,
     .close = sq_close,
-    .reader = sq_reader,
+    .reader_open = sq_reader_open,
+    .conn_close = conn_close,
     .snapshot_begin = sq_snapshot_begin,
     .snapshot_end = sq_snapshot_end,
     .begin = sq_begin,
