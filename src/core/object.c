@@ -35,14 +35,19 @@ drop_version(struct md_conn *c, const struct md_version *v)
     return rc;
 }
 
-/* Removes the key's null version if there is one. */
+/* Removes the key's null version if there is one: *blob its data file
+ * (or STR_NULL), *trashed (unless NULL) whether any of its data, a file or
+ * a multipart version's extents, went to the trash. */
 static enum core_err
-drop_null(struct md_conn *c, int64_t bucket_id, struct str key, struct arena *a, struct str *blob)
+drop_null(struct md_conn *c, int64_t bucket_id, struct str key, struct arena *a, struct str *blob,
+          bool *trashed)
 {
     struct md_version old;
     int rc = md_version_get(c, bucket_id, key, STR_LIT("null"), a, &old);
 
     *blob = STR_NULL;
+    if (trashed != NULL)
+        *trashed = false;
     if (rc == -ENOENT)
         return CORE_E_OK;
     if (rc == 0)
@@ -51,16 +56,19 @@ drop_null(struct md_conn *c, int64_t bucket_id, struct str key, struct arena *a,
         return core_store_err(rc);
     if (old.blob_id.n > 0)
         *blob = old.blob_id;
+    if (trashed != NULL)
+        *trashed = old.blob_id.n > 0 || old.parts_count > 0;
     return CORE_E_OK;
 }
 
 enum core_err
 object_put(struct md_conn *c, const struct md_bucket *b, struct md_version *v, struct arena *a,
-           struct str *replaced_blob)
+           bool *trashed)
 {
+    struct str old_blob;
     enum core_err err;
 
-    *replaced_blob = STR_NULL;
+    *trashed = false;
     v->bucket_id = b->id;
     if (b->versioning == MD_VER_ENABLED) {
         /* AWS: every write on an Enabled bucket is a new version [spec §4.3]. */
@@ -68,7 +76,7 @@ object_put(struct md_conn *c, const struct md_bucket *b, struct md_version *v, s
     } else {
         /* AWS: unversioned and Suspended writes replace the null version in
          * place; other versions are untouched [spec §4.3]. */
-        err = drop_null(c, b->id, v->key, a, replaced_blob);
+        err = drop_null(c, b->id, v->key, a, &old_blob, trashed);
         if (err != CORE_E_OK)
             return err;
         v->version_id = STR_LIT("null");
@@ -109,11 +117,11 @@ object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, stru
         return CORE_E_OK;
     }
     if (b->versioning == MD_VER_NONE)
-        return drop_null(c, b->id, key, a, &out->blob_id);
+        return drop_null(c, b->id, key, a, &out->blob_id, NULL);
     if (b->versioning == MD_VER_SUSPENDED) {
         /* AWS: Suspended: the null version goes and a null marker takes
          * its place [spec §4.4]. */
-        err = drop_null(c, b->id, key, a, &out->blob_id);
+        err = drop_null(c, b->id, key, a, &out->blob_id, NULL);
         if (err != CORE_E_OK)
             return err;
         v.version_id = STR_LIT("null");
@@ -177,16 +185,16 @@ object_check_cond(struct md_conn *c, int64_t bucket_id, struct str key,
 enum core_err
 object_write(struct md_conn *c, struct str bucket, int64_t bucket_id,
              const struct object_cond *cond, struct arena *a, struct md_bucket *b,
-             struct md_version *v, struct str *replaced_blob)
+             struct md_version *v, bool *trashed)
 {
     enum core_err err;
 
-    *replaced_blob = STR_NULL;
+    *trashed = false;
     err = object_bucket(c, bucket, bucket_id, a, b);
     if (err == CORE_E_OK)
         err = object_check_cond(c, b->id, v->key, cond, a);
     if (err == CORE_E_OK)
-        err = object_put(c, b, v, a, replaced_blob);
+        err = object_put(c, b, v, a, trashed);
     return err;
 }
 

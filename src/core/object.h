@@ -30,11 +30,11 @@ enum core_err object_bucket(struct md_conn *c, struct str name, int64_t bucket_i
 
 /* Stores v (key, data fields filled by the caller) as the new current
  * version: a fresh version id on an Enabled bucket, the "null" version
- * (replacing any previous one) otherwise. *replaced_blob gets the data file
- * of a replaced null version, or STR_NULL; it is already in the trash (the
- * reaper unlinks it, store/trash.h): callers never unlink it. */
+ * (replacing any previous one) otherwise. *trashed says whether a replaced
+ * null version's data went to the trash (the reaper unlinks it,
+ * store/trash.h; callers never do): only then may a reap find more due. */
 enum core_err object_put(struct md_conn *c, const struct md_bucket *b, struct md_version *v,
-                         struct arena *a, struct str *replaced_blob);
+                         struct arena *a, bool *trashed);
 
 /* True if etag (unquoted) is in list: comma-separated ETags, quoted or
  * bare, or "*" (If-Match, If-None-Match and their copy-source forms). Pure. */
@@ -56,7 +56,7 @@ enum core_err object_check_cond(struct md_conn *c, int64_t bucket_id, struct str
  * object_bucket()), then cond (NULL: none), then object_put() of v. */
 enum core_err object_write(struct md_conn *c, struct str bucket, int64_t bucket_id,
                            const struct object_cond *cond, struct arena *a, struct md_bucket *b,
-                           struct md_version *v, struct str *replaced_blob);
+                           struct md_version *v, bool *trashed);
 
 struct object_del {
     struct str version_id; /* the version removed or the marker created; STR_NULL if none */

@@ -271,7 +271,7 @@ object_mpu_complete(struct md_conn *c, struct object_mpu_complete *x, struct are
     int rc;
 
     x->v = (struct md_version){0};
-    x->replaced_blob = STR_NULL;
+    x->trashed = false;
     x->bad = 0;
     x->bad_size = 0;
     x->bad_etag = STR_NULL;
@@ -298,7 +298,7 @@ object_mpu_complete(struct md_conn *c, struct object_mpu_complete *x, struct are
     x->v.storage_class = x->u.storage_class;
     x->v.blob_id = STR_NULL;
     x->v.inline_data = STR_NULL;
-    err = object_put(c, &x->b, &x->v, a, &x->replaced_blob);
+    err = object_put(c, &x->b, &x->v, a, &x->trashed);
     if (err != CORE_E_OK)
         return err;
     for (size_t i = 0; i < x->n_want; i++) {

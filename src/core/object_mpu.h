@@ -50,7 +50,7 @@ struct object_mpu_complete {
     struct md_bucket b;          /* as object_bucket() read it */
     struct md_upload u;          /* the upload, when found */
     struct md_version v;         /* the new version: id, ETag (hex-N), size, checksum */
-    struct str replaced_blob;    /* as object_put() */
+    bool trashed;                /* as object_put() */
     size_t bad;                  /* the want[] index of CORE_E_INVALID_PART,
                                   * CORE_E_ENTITY_TOO_SMALL, CORE_E_PART_CHECKSUM_MISSING */
     int64_t bad_size;            /* CORE_E_ENTITY_TOO_SMALL: the stored part's size */

@@ -193,7 +193,7 @@ struct put {
     struct arena *a;
     struct md_version v;
     struct md_bucket b;
-    struct str replaced;
+    bool trashed;
     enum core_err err;
 };
 
@@ -202,7 +202,7 @@ put_fn(struct md_conn *c, void *arg)
 {
     struct put *p = arg;
 
-    p->err = object_write(c, p->bucket_name, p->bucket_id, NULL, p->a, &p->b, &p->v, &p->replaced);
+    p->err = object_write(c, p->bucket_name, p->bucket_id, NULL, p->a, &p->b, &p->v, &p->trashed);
     return p->err == CORE_E_OK ? 0 : -EINVAL;
 }
 

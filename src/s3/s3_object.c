@@ -210,7 +210,7 @@ struct put_ctx {
     struct s3_req *q;
     struct md_version v;
     struct md_bucket b;
-    struct str replaced_blob;
+    bool trashed; /* object_put()'s */
     struct object_cond cond; /* If-Match, If-None-Match: * */
     enum core_err err;
 };
@@ -221,7 +221,7 @@ put_txn(struct md_conn *c, void *arg)
     struct put_ctx *p = arg;
 
     p->err = object_write(c, p->q->bucket, p->q->b.id, &p->cond, p->q->arena, &p->b, &p->v,
-                          &p->replaced_blob);
+                          &p->trashed);
     if (p->err != CORE_E_OK)
         return -EINVAL;
     /* The ACL the write asked for goes with the version, in its commit. */
@@ -245,7 +245,8 @@ commit_version(struct s3_req *q, struct put_ctx *p)
             q->err_key = p->v.key;
         return p->err != CORE_E_OK ? s3_err_from_core(p->err) : s3_err_from_errno(rc);
     }
-    s3_mpu_reap(q->srv);
+    if (p->trashed) /* else nothing new is due */
+        s3_mpu_reap(q->srv);
     return S3E_OK;
 }
 

@@ -315,7 +315,7 @@ struct post_ctx {
     struct s3_req *q;
     struct md_version v;
     struct md_bucket b;
-    struct str replaced_blob;
+    bool trashed; /* object_put()'s */
     enum core_err err;
 };
 
@@ -325,7 +325,7 @@ post_txn(struct md_conn *c, void *arg)
     struct post_ctx *p = arg;
 
     p->err = object_write(c, p->q->bucket, p->q->b.id, NULL, p->q->arena, &p->b, &p->v,
-                          &p->replaced_blob);
+                          &p->trashed);
     if (p->err != CORE_E_OK)
         return -EINVAL;
     /* The ACL the acl field asked for goes with the version, in its commit. */
@@ -410,7 +410,8 @@ store(struct s3_req *q, struct http_form *f, const struct src *s,
         err = p->err != CORE_E_OK ? s3_err_from_core(p->err) : s3_err_from_errno(rc);
         goto out;
     }
-    s3_mpu_reap(q->srv);
+    if (p->trashed) /* else nothing new is due */
+        s3_mpu_reap(q->srv);
 out:
     hash_free(md5);
     blob_writer_abort(w);

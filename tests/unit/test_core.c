@@ -72,7 +72,7 @@ struct op {
     struct md_bucket b;       /* out */
     struct object_cond cond;  /* OP_WRITE */
     struct md_version v;
-    struct str replaced;
+    bool trashed;
     struct str key, vid;      /* OP_REMOVE, OP_ABORT */
     bool mfa_ok;
     struct object_del del;
@@ -100,7 +100,7 @@ run_op(struct md_conn *c, void *arg)
     case OP_VERSIONING:
         return md_bucket_set_versioning(c, o->id, o->ver, o->mfa);
     case OP_WRITE:
-        o->err = object_write(c, bname, o->bucket_id, &o->cond, f->a, &o->b, &o->v, &o->replaced);
+        o->err = object_write(c, bname, o->bucket_id, &o->cond, f->a, &o->b, &o->v, &o->trashed);
         break;
     case OP_REMOVE:
         o->err = object_remove(c, bname, o->bucket_id, o->account, o->key, o->vid, STR_NULL, o->mfa_ok, 7000, f->a, &o->b,
@@ -242,11 +242,11 @@ test_put_null_version(void **state)
     o = put(&f, "k", BLOB("a"), NULL);
     assert_int_equal(o.err, CORE_E_OK);
     assert_true(str_eq_c(o.v.version_id, "null"));
-    assert_null(o.replaced.p);
+    assert_false(o.trashed);
     o = put(&f, "k", BLOB("b"), NULL);
     assert_int_equal(o.err, CORE_E_OK);
     assert_true(str_eq_c(o.v.version_id, "null"));
-    assert_true(str_eq_c(o.replaced, BLOB("a")));
+    assert_true(o.trashed);
     assert_int_equal(md_trash_pending(r, INT64_MAX), 1);
     assert_int_equal(version_get(r, o.b.id, STR_LIT("k"), STR_NULL, f.a, &v), CORE_E_OK);
     assert_true(str_eq_c(v.blob_id, BLOB("b")));
@@ -256,7 +256,7 @@ test_put_null_version(void **state)
     o = put(&f, "k", BLOB("c"), NULL);
     assert_int_equal(o.err, CORE_E_OK);
     assert_int_equal(o.v.version_id.n, MD_VID_LEN);
-    assert_null(o.replaced.p);
+    assert_false(o.trashed);
     vid3 = arena_str(f.a, o.v.version_id);
     assert_int_equal(version_get(r, o.b.id, STR_LIT("k"), STR_LIT("null"), f.a, &v), CORE_E_OK);
     assert_true(str_eq_c(v.blob_id, BLOB("b")));
@@ -267,7 +267,11 @@ test_put_null_version(void **state)
     o = put(&f, "k", NULL, NULL);
     assert_int_equal(o.err, CORE_E_OK);
     assert_true(str_eq_c(o.v.version_id, "null"));
-    assert_true(str_eq_c(o.replaced, BLOB("b")));
+    assert_true(o.trashed);
+    /* A null version with its data in its row leaves nothing to reap. */
+    o = put(&f, "k", NULL, NULL);
+    assert_int_equal(o.err, CORE_E_OK);
+    assert_false(o.trashed);
     assert_int_equal(version_get(r, o.b.id, STR_LIT("k"), vid3, f.a, &v), CORE_E_OK);
     assert_true(str_eq_c(v.blob_id, BLOB("c")));
     assert_int_equal(version_get(r, o.b.id, STR_LIT("k"), STR_NULL, f.a, &v), CORE_E_OK);
@@ -668,8 +672,9 @@ test_complete_checksums(void **state)
     o.cx.full_checksum = STR_LIT(" 6Le+Qw== ");
     assert_int_equal(op(&f, &o), 0);
     assert_true(str_eq_c(o.cx.v.checksum_value, "6Le+Qw=="));
-    /* The null version it replaced had extents, no blob of its own. */
-    assert_null(o.cx.replaced_blob.p);
+    /* The null version it replaced had extents, no blob of its own: they
+     * went to the trash. */
+    assert_true(o.cx.trashed);
     fx_close(&f);
 }
 

@@ -86,7 +86,7 @@ run(struct md_conn *c, void *arg)
         if (rc < 0)
             return rc;
         {
-            struct str replaced;
+            bool replaced;
             return object_put(c, &b, &j->v, f->a, &replaced) == CORE_E_OK ? 0 : -EIO;
         }
     case K_DEL:

@@ -284,7 +284,7 @@ w_put(struct md_conn *c, void *arg)
 {
     struct put_arg *p = arg;
     enum core_err err;
-    struct str replaced;
+    bool replaced;
 
     if (p->dm) {
         struct object_del od;
@@ -1319,7 +1319,7 @@ w_bulk(struct md_conn *c, void *arg)
 
     for (int i = x->from; i < x->to; i++) {
         struct md_version v = {0};
-        struct str replaced;
+        bool replaced;
         char key[64];
         int n = snprintf(key, sizeof(key), x->fmt, i / x->width, i % x->width);
         v.key = str_make(key, (size_t)n);
