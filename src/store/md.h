@@ -430,7 +430,10 @@ int md_principal_policies(struct md_conn *c, enum md_entity kind, int64_t id, st
  * attachment, a group membership, a role's trust policy, a bucket's
  * policy, ACL, ownership or Block Public Access, or an account's Block
  * Public Access bumps in its own transaction (the admin CLI's included).
- * Caches of parsed policies compare it before use. One point lookup. */
+ * On PostgreSQL every change to accounts, keys and buckets bumps it too
+ * (md_pg_schema.h's triggers: the backend's row cache relies on them).
+ * Caches of parsed policies compare it before use. One point lookup, free
+ * in a PostgreSQL read snapshot that already read it. */
 int md_policy_gen(struct md_conn *c, int64_t *gen);
 
 /* ---- audit log (append-only) ------------------------------------------- */

@@ -123,6 +123,7 @@ pg_run(struct md_conn *c, const char *sql, const char *kind)
     ExecStatusType st;
     int rc = 0;
 
+    pg_drain(c);
     trip(kind);
     r = md_libpq.PQexec(c->pg->conn, sql);
     st = md_libpq.PQresultStatus(r);
@@ -231,6 +232,7 @@ pg_conn_ready(struct md_conn *c)
     enum attempt a;
     bool ok;
 
+    pg_drain(c);
     if (md_libpq.PQstatus(c->pg->conn) == CONNECTION_OK)
         return 0;
     pg_stmts_unprepare(c);
@@ -307,12 +309,51 @@ schema_version(struct md_conn *c)
     return v;
 }
 
-/* Creates the schema in an empty database, in one transaction, under an
- * advisory lock so that gateways starting together create it once. */
+/* Runs a NULL-ended list of statements; 0 or -errno (logged). */
+static int
+run_all(struct md_conn *c, const char *const *sql, const char *what)
+{
+    for (size_t i = 0; sql[i] != NULL; i++) {
+        int rc = pg_simple(c, sql[i]);
+
+        if (rc < 0) {
+            log_error("md: %s: %s", what, c->err);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* The PostgreSQL-only steps a store has had (md_pg_schema.h), the column
+ * that counts them added to a store made before it existed: >= 0 or
+ * -errno. */
+static int
+pg_steps_done(struct md_conn *c)
+{
+    PGresult *r;
+    int v, rc;
+
+    rc = pg_simple(c, "ALTER TABLE coffer_schema ADD COLUMN IF NOT EXISTS "
+                      "pg_step integer NOT NULL DEFAULT 0");
+    if (rc < 0)
+        return rc;
+    r = md_libpq.PQexec(c->pg->conn, "SELECT pg_step FROM coffer_schema");
+    if (md_libpq.PQresultStatus(r) == PGRES_TUPLES_OK && md_libpq.PQntuples(r) == 1)
+        v = atoi(md_libpq.PQgetvalue(r, 0, 0));
+    else
+        v = pg_res_errno(c, r, "reading the schema's steps");
+    md_libpq.PQclear(r);
+    return v;
+}
+
+/* Creates the schema in an empty database, or brings a store's up to date
+ * with the PostgreSQL-only steps, in one transaction, under an advisory
+ * lock so that gateways starting together do it once. */
 static int
 schema_ensure(struct md_conn *c)
 {
-    int rc, v;
+    char sql[64];
+    int rc, v, done;
 
     rc = pg_simple(c, "BEGIN");
     if (rc < 0)
@@ -331,26 +372,44 @@ schema_ensure(struct md_conn *c)
         rc = -EPROTO;
         goto fail;
     }
-    if (v == MD_PG_SCHEMA_VERSION)
-        return pg_simple(c, "COMMIT");
-    if (v >= 0) {
+    if (v >= 0 && v < MD_PG_SCHEMA_VERSION) {
         /* No step has been shipped after the first PostgreSQL schema. */
         log_error("md: the PostgreSQL store has schema version %d; this binary knows only %d",
                   v, MD_PG_SCHEMA_VERSION);
         rc = -EPROTO;
         goto fail;
     }
-    for (size_t i = 0; md_pg_schema[i] != NULL; i++) {
-        rc = pg_simple(c, md_pg_schema[i]);
-        if (rc < 0) {
-            log_error("md: creating the PostgreSQL schema: %s", c->err);
+    if (v < 0) {
+        rc = run_all(c, md_pg_schema, "creating the PostgreSQL schema");
+        if (rc < 0)
             goto fail;
-        }
-    }
-    rc = pg_simple(c, "COMMIT");
-    if (rc == 0)
         log_info("md: created the PostgreSQL schema (version %d)", MD_PG_SCHEMA_VERSION);
-    return rc;
+    }
+    done = pg_steps_done(c);
+    if (done < 0) {
+        rc = done;
+        goto fail;
+    }
+    if (done > MD_PG_STEPS) {
+        log_error("md: the PostgreSQL store has had %d schema steps, more than this binary's %d",
+                  done, MD_PG_STEPS);
+        rc = -EPROTO;
+        goto fail;
+    }
+    for (int i = done; i < MD_PG_STEPS; i++) {
+        rc = run_all(c, md_pg_steps[i], "a PostgreSQL schema step");
+        if (rc < 0)
+            goto fail;
+    }
+    if (done < MD_PG_STEPS) {
+        snprintf(sql, sizeof(sql), "UPDATE coffer_schema SET pg_step = %d", MD_PG_STEPS);
+        rc = pg_simple(c, sql);
+        if (rc < 0)
+            goto fail;
+        if (v >= 0)
+            log_info("md: PostgreSQL schema steps %d to %d done", done + 1, MD_PG_STEPS);
+    }
+    return pg_simple(c, "COMMIT");
 fail:
     (void)pg_simple(c, "ROLLBACK");
     return rc;
@@ -394,12 +453,34 @@ pg_snapshot_end(struct md_conn *c)
     if (!c->in_snapshot)
         return;
     c->in_snapshot = false;
+    pg_snapshot_forget(c);
     if (c->pg->begin != NULL) { /* no statement ran in it */
         c->pg->begin = NULL;
         return;
     }
-    if (md_libpq.PQtransactionStatus(c->pg->conn) != PQTRANS_IDLE && pg_simple(c, "COMMIT") < 0)
-        log_error("md: ending a read snapshot: %s", c->err);
+    /* Sent, not waited for: its result is read before c's next use. */
+    if (md_libpq.PQtransactionStatus(c->pg->conn) == PQTRANS_IDLE)
+        return;
+    trip("transaction");
+    if (md_libpq.PQsendQueryParams(c->pg->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1)
+        c->pg->commit_sent = true;
+    else
+        log_error("md: ending a read snapshot: %s", md_libpq.PQerrorMessage(c->pg->conn));
+}
+
+void
+pg_drain(struct md_conn *c)
+{
+    PGresult *r;
+
+    if (!c->pg->commit_sent)
+        return;
+    c->pg->commit_sent = false;
+    while ((r = md_libpq.PQgetResult(c->pg->conn)) != NULL) {
+        if (md_libpq.PQresultStatus(r) != PGRES_COMMAND_OK)
+            log_error("md: ending a read snapshot: %s", md_libpq.PQresultErrorMessage(r));
+        md_libpq.PQclear(r);
+    }
 }
 
 /* The writer's transaction: control deferred as struct pg_conn says, so a

@@ -16,20 +16,25 @@
 #include <libpq-fe.h>
 
 #define PG_MAX_PARAMS 24
-#define BYTEA_OID 17
 #define BOOL_OID 16
+#define BYTEA_OID 17
+#define INT8_OID 20
+#define INT2_OID 21
+#define INT4_OID 23
 #define TEXT_OID 25
 
 /* The libpq calls Coffer makes, loaded with dlopen() (md_pg.c). */
 #define PQ_FNS(X)                                                                                  \
     X(PQclear)                                                                                     \
     X(PQcmdTuples)                                                                                 \
+    X(PQdescribePrepared)                                                                          \
     X(PQconnectdbParams)                                                                           \
     X(PQenterPipelineMode)                                                                         \
     X(PQerrorMessage)                                                                              \
     X(PQexec)                                                                                      \
     X(PQexitPipelineMode)                                                                          \
     X(PQexecPrepared)                                                                              \
+    X(PQfformat)                                                                                   \
     X(PQfinish)                                                                                    \
     X(PQftype)                                                                                     \
     X(PQgetisnull)                                                                                 \
@@ -70,6 +75,13 @@ struct pg_conn {
     /* What the last pending_run() sent, for once_more(). */
     const char *sent_begin;
     bool sent_release, sent_savepoint;
+    /* In a read snapshot, once a cached statement ran: its policy_gen row
+     * (ST_GEN_GET's result) and value (md_pg_stmt.c's row cache). */
+    PGresult *gen_res;
+    int64_t gen;
+    /* A read snapshot's COMMIT was sent and its result not read yet
+     * (pg_drain()). */
+    bool commit_sent;
 };
 
 /* One round trip of kind (md_round_trips' label: a static string). */
@@ -79,6 +91,16 @@ trip(const char *kind)
     mx_add(&md_round_trips, kind, NULL, 1);
 }
 
+/* A result kept by the row cache: the statement's parameters (key), and
+ * the policy generation of the snapshot it was read in. */
+struct pg_cached {
+    char *key;
+    size_t key_n;
+    int64_t gen;
+    PGresult *res;
+};
+#define PG_CACHE_N 32 /* results kept per statement and connection */
+
 /* One prepared statement: its parameters, then its result being read. */
 struct pg_stmt {
     enum st id;
@@ -86,6 +108,7 @@ struct pg_stmt {
     char name[12];
     int nparams;
     bool ret_id; /* PostgreSQL's text has RETURNING id: last_id() */
+    bool binary; /* its results come in binary (every column's type allows it) */
     bool dup_eexist; /* a plain INSERT given ON CONFLICT DO NOTHING: no row is -EEXIST */
     char *val[PG_MAX_PARAMS];
     int len[PG_MAX_PARAMS];
@@ -93,8 +116,11 @@ struct pg_stmt {
     char *own[PG_MAX_PARAMS]; /* the NUL-ended copies val points into */
     size_t own_cap[PG_MAX_PARAMS];
     PGresult *res;
+    bool borrowed; /* res is the cache's or the connection's: not cleared by pgs_done() */
     int row, nrows;
     char **decoded; /* bytea columns of the current row, decoded on demand */
+    struct pg_cached *cache; /* a cached statement's kept results */
+    int n_cache, next_evict;
 };
 
 /* md_pg.c */
@@ -105,10 +131,15 @@ int pg_res_errno(struct md_conn *c, const PGresult *r, const char *what);
 /* Resets a connection that went bad, outside any transaction of its: 0 if
  * c can be used, else -EBUSY. */
 int pg_conn_ready(struct md_conn *c);
+/* Reads the result of a snapshot's COMMIT sent earlier, if any: before
+ * anything else is sent on c. */
+void pg_drain(struct md_conn *c);
 
 /* md_pg_stmt.c */
 struct stmt *pg_prepare(struct md_conn *c, enum st id); /* struct md_backend's prepare */
 void pg_stmts_unprepare(struct md_conn *c); /* after a reset: prepared again at next use */
 void pg_stmts_free(struct md_conn *c);
+/* At the end of a read snapshot: its policy generation is forgotten. */
+void pg_snapshot_forget(struct md_conn *c);
 
 #endif

@@ -1,10 +1,10 @@
 /* md_pg_schema.h -- the metadata schema in PostgreSQL's dialect (15 and
  * later), as it stands after SQLite migration MD_PG_SCHEMA_VERSION of
  * md_schema.h: one statement per string, run in order inside one
- * transaction by md_pg.c on an empty database. No migration history: a
- * PostgreSQL store starts at this version. So every new SQLite step in
- * md_schema.h needs the matching change here (and, once PostgreSQL stores
- * exist in the field, a PostgreSQL migration step), and
+ * transaction by md_pg.c on an empty database, then the PostgreSQL-only
+ * steps (md_pg_steps[], at the end). A PostgreSQL store starts at this
+ * version. So every new SQLite step in md_schema.h needs the matching
+ * change here, a PostgreSQL step for the stores made before it, and
  * MD_PG_SCHEMA_VERSION bumped with it.
  *
  * Translation rules (so md_sql.h's statements mean the same on both):
@@ -372,6 +372,29 @@ static const char *const md_pg_schema[] = {
     ")",
     NULL,
 };
+
+/* The PostgreSQL-only steps after that schema, in order: coffer_schema's
+ * pg_step counts those a store has had (md_pg.c adds the column to a
+ * store made before there were any). Each is a NULL-ended list of
+ * statements, run in the transaction that creates or opens the schema. */
+
+/* 1: every change to accounts, keys and buckets bumps policy_gen in its own
+ * transaction, as md_pg_stmt.c's row cache needs; a statement that changes
+ * no row bumps it too (harmless: those statements are rare). */
+static const char *const md_pg_step1[] = {
+    "CREATE FUNCTION coffer_gen_bump() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN UPDATE counters SET value = value + 1 WHERE name = 'policy_gen'; RETURN NULL; END $$",
+    "CREATE TRIGGER accounts_gen AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON accounts "
+    "FOR EACH STATEMENT EXECUTE FUNCTION coffer_gen_bump()",
+    "CREATE TRIGGER keys_gen AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON keys "
+    "FOR EACH STATEMENT EXECUTE FUNCTION coffer_gen_bump()",
+    "CREATE TRIGGER buckets_gen AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON buckets "
+    "FOR EACH STATEMENT EXECUTE FUNCTION coffer_gen_bump()",
+    NULL,
+};
+
+static const char *const *const md_pg_steps[] = {md_pg_step1};
+#define MD_PG_STEPS ((int)(sizeof(md_pg_steps) / sizeof(md_pg_steps[0])))
 
 #undef PGT
 #undef PGCI

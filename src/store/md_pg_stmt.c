@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,11 @@ stmt_free(struct pg_stmt *p)
     pgs_done(p);
     for (int i = 0; i < PG_MAX_PARAMS; i++)
         free(p->own[i]);
+    for (int i = 0; i < p->n_cache; i++) {
+        free(p->cache[i].key);
+        md_libpq.PQclear(p->cache[i].res);
+    }
+    free(p->cache);
     free(p);
 }
 
@@ -42,6 +48,7 @@ pg_stmts_unprepare(struct md_conn *c)
 void
 pg_stmts_free(struct md_conn *c)
 {
+    pg_snapshot_forget(c);
     for (size_t i = 0; i < ARRAY_LEN(c->st); i++) {
         stmt_free(c->st[i].pg);
         c->st[i].pg = NULL;
@@ -185,6 +192,39 @@ pg_prepare(struct md_conn *c, enum st id)
     return &c->st[id];
 }
 
+/* Whether a result column of type t can come in binary: its bytes are
+ * then what the readers want (bytea as is, no hex; text as is) or a
+ * fixed-size integer. Anything else (numeric sums, citext) keeps the
+ * whole statement in text. */
+static bool
+binary_ok(Oid t)
+{
+    return t == INT8_OID || t == INT4_OID || t == INT2_OID || t == BOOL_OID || t == TEXT_OID ||
+           t == BYTEA_OID;
+}
+
+/* Learns p's result columns (one round trip, once per session): p->binary. */
+static int
+describe(struct md_conn *c, struct pg_stmt *p)
+{
+    PGresult *r;
+    int rc = 0, nf;
+
+    trip("prepare");
+    r = md_libpq.PQdescribePrepared(c->pg->conn, p->name);
+    if (md_libpq.PQresultStatus(r) != PGRES_COMMAND_OK) {
+        rc = pg_res_errno(c, r, "describe");
+        p->prepared = false;
+    } else {
+        nf = md_libpq.PQnfields(r);
+        p->binary = nf > 0;
+        for (int i = 0; i < nf; i++)
+            p->binary = p->binary && binary_ok(md_libpq.PQftype(r, i));
+    }
+    md_libpq.PQclear(r);
+    return rc;
+}
+
 /* Prepares p on c's session unless it is: 0 or -errno (-EBUSY without a
  * connection; nothing here reconnects). */
 static int
@@ -196,6 +236,7 @@ stmt_ready(struct md_conn *c, struct pg_stmt *p)
     char *sql;
     int np, rc = 0;
 
+    pg_drain(c);
     if (p->prepared)
         return 0;
     if (md_libpq.PQstatus(c->pg->conn) != CONNECTION_OK) {
@@ -219,6 +260,8 @@ stmt_ready(struct md_conn *c, struct pg_stmt *p)
     }
     md_libpq.PQclear(r);
     free(sql);
+    if (rc == 0)
+        rc = describe(c, p);
     return rc;
 }
 
@@ -282,9 +325,11 @@ pgs_done(struct pg_stmt *p)
 {
     if (p->res != NULL) {
         decoded_free(p);
-        md_libpq.PQclear(p->res);
+        if (!p->borrowed)
+            md_libpq.PQclear(p->res);
         p->res = NULL;
     }
+    p->borrowed = false;
     p->row = p->nrows = 0;
     for (int i = 0; i < PG_MAX_PARAMS; i++)
         p->val[i] = NULL;
@@ -330,7 +375,7 @@ pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
     for (size_t i = 0; ok && i < n; i++)
         ok = md_libpq.PQsendQueryParams(k, ctl[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
     ok = ok && md_libpq.PQsendQueryPrepared(k, p->name, p->nparams, (const char *const *)p->val,
-                                     p->len, p->fmt, 0) == 1;
+                                            p->len, p->fmt, p->binary) == 1;
     ok = ok && md_libpq.PQpipelineSync(k) == 1;
     if (!ok) {
         pg_set_err(c, "PostgreSQL pipeline", md_libpq.PQerrorMessage(k));
@@ -378,7 +423,7 @@ stmt_exec(struct md_conn *c, struct pg_stmt *p)
     c->pg->sent_begin = NULL; /* the transaction, if any, began earlier */
     c->pg->sent_release = c->pg->sent_savepoint = false;
     p->res = md_libpq.PQexecPrepared(c->pg->conn, p->name, p->nparams, (const char *const *)p->val,
-                              p->len, p->fmt, 0);
+                                     p->len, p->fmt, p->binary);
     if (md_libpq.PQstatus(c->pg->conn) != CONNECTION_OK) {
         rc = pg_res_errno(c, p->res, "");
         md_libpq.PQclear(p->res);
@@ -414,6 +459,191 @@ once_more(struct md_conn *c, struct pg_stmt *p)
     return true;
 }
 
+
+/* A binary integer of n bytes, big-endian, sign-extended. */
+static int64_t
+be_int(const unsigned char *v, int n)
+{
+    uint64_t u = 0;
+
+    for (int k = 0; k < n; k++)
+        u = u << 8 | v[k];
+    if (n < 8 && n > 0 && (v[0] & 0x80))
+        u |= ~(uint64_t)0 << (8 * n);
+    return (int64_t)u;
+}
+
+/* Column i of row as an integer, whichever format it came in. */
+static int64_t
+res_i64(const PGresult *r, int row, int i)
+{
+    const char *v = md_libpq.PQgetvalue(r, row, i);
+    Oid t = md_libpq.PQftype(r, i);
+    char num[24];
+    int n;
+
+    if (t == BOOL_OID)
+        return md_libpq.PQfformat(r, i) ? v[0] != 0 : v[0] == 't';
+    if (md_libpq.PQfformat(r, i) == 0)
+        return strtoll(v, NULL, 10);
+    n = md_libpq.PQgetlength(r, row, i);
+    if (t == INT8_OID || t == INT4_OID || t == INT2_OID)
+        return be_int((const unsigned char *)v, n);
+    /* text read as a number, as SQLite would */
+    n = n < (int)sizeof(num) - 1 ? n : (int)sizeof(num) - 1;
+    memcpy(num, v, (size_t)n);
+    num[n] = '\0';
+    return strtoll(num, NULL, 10);
+}
+
+/* ---- the row cache ------------------------------------------------------------------- */
+
+/* Every request reads its access key, the key's account and the bucket, and
+ * on PostgreSQL each read is a round trip. Inside a read snapshot, a
+ * reader keeps those statements' results per connection, and uses one
+ * again only while the snapshot's policy generation is the one it was
+ * read under: every change to accounts, keys and buckets bumps the
+ * generation in its own transaction (md_pg_schema.h's triggers, whatever
+ * statement or gateway makes it), so a result kept under the generation a
+ * snapshot sees is what that snapshot would read. A snapshot pays one
+ * read of the generation, sent with its BEGIN, instead of three lookups;
+ * md_policy_gen() in it costs nothing more. Outside snapshots, and on the
+ * writer's connection, nothing is cached. */
+static bool
+cacheable(enum st id)
+{
+    return id == ST_KEY_GET || id == ST_ACCT_GET || id == ST_BKT_GET;
+}
+
+/* The snapshot's policy generation, read at its first cached statement: 0
+ * or -errno. */
+static int
+snap_gen(struct md_conn *c)
+{
+    struct pg_stmt *g;
+    struct stmt *s;
+    int rc;
+
+    if (c->pg->gen_res != NULL)
+        return 0;
+    s = get(c, ST_GEN_GET);
+    if (s == NULL)
+        return get_fail(c);
+    g = s->pg;
+    rc = stmt_exec(c, g);
+    if (rc < 0) {
+        pgs_done(g);
+        return rc;
+    }
+    if (md_libpq.PQresultStatus(g->res) != PGRES_TUPLES_OK || md_libpq.PQntuples(g->res) != 1) {
+        rc = md_libpq.PQresultStatus(g->res) == PGRES_TUPLES_OK ? -EIO
+                                                                 : pg_res_errno(c, g->res, "");
+        if (rc == -EIO && c->err[0] == '\0')
+            pg_set_err(c, "", "the policy_gen counter row is missing");
+        pgs_done(g);
+        return rc;
+    }
+    c->pg->gen = res_i64(g->res, 0, 0);
+    c->pg->gen_res = g->res;
+    g->res = NULL;
+    return 0;
+}
+
+void
+pg_snapshot_forget(struct md_conn *c)
+{
+    if (c->pg == NULL || c->pg->gen_res == NULL)
+        return;
+    md_libpq.PQclear(c->pg->gen_res);
+    c->pg->gen_res = NULL;
+}
+
+/* p's parameters as one key: a NULL flag, a length and the bytes of each.
+ * false if they do not fit in cap. */
+static bool
+cache_key(const struct pg_stmt *p, char *out, size_t cap, size_t *n)
+{
+    *n = 0;
+    for (int i = 0; i < p->nparams; i++) {
+        uint32_t len = p->val[i] != NULL ? (uint32_t)p->len[i] : 0;
+
+        if (*n + 1 + sizeof(len) + len > cap)
+            return false;
+        out[(*n)++] = p->val[i] != NULL;
+        memcpy(out + *n, &len, sizeof(len));
+        *n += sizeof(len);
+        memcpy(out + *n, p->val[i], len);
+        *n += len;
+    }
+    return true;
+}
+
+static struct pg_cached *
+cache_find(struct pg_stmt *p, const char *key, size_t n)
+{
+    for (int i = 0; i < p->n_cache; i++)
+        if (p->cache[i].key_n == n && memcmp(p->cache[i].key, key, n) == 0)
+            return &p->cache[i];
+    return NULL;
+}
+
+/* Keeps p's fresh result under key (which p then borrows). */
+static void
+cache_put(struct md_conn *c, struct pg_stmt *p, const char *key, size_t n)
+{
+    struct pg_cached *e = cache_find(p, key, n);
+
+    if (e == NULL) {
+        if (p->cache == NULL)
+            p->cache = xcalloc(PG_CACHE_N, sizeof(*p->cache));
+        if (p->n_cache < PG_CACHE_N) {
+            e = &p->cache[p->n_cache++];
+        } else {
+            e = &p->cache[p->next_evict];
+            p->next_evict = (p->next_evict + 1) % PG_CACHE_N;
+        }
+        free(e->key);
+        e->key = xmalloc(n > 0 ? n : 1);
+        memcpy(e->key, key, n);
+        e->key_n = n;
+    }
+    md_libpq.PQclear(e->res);
+    e->res = p->res;
+    e->gen = c->pg->gen;
+    p->borrowed = true;
+}
+
+/* Answers p from the cache or the snapshot's generation row: true with
+ * p->res set (borrowed), false to run it; *rc < 0 when the generation
+ * could not be read. Fills key for cache_put(). */
+static bool
+cache_answer(struct md_conn *c, struct pg_stmt *p, char *key, size_t cap, size_t *n, int *rc)
+{
+    struct pg_cached *e;
+
+    *rc = 0;
+    *n = SIZE_MAX;
+    if (!c->in_snapshot || c == c->md->wconn || (p->id != ST_GEN_GET && !cacheable(p->id)))
+        return false;
+    *rc = snap_gen(c);
+    if (*rc < 0)
+        return false;
+    if (p->id == ST_GEN_GET) {
+        p->res = c->pg->gen_res;
+    } else {
+        if (!cache_key(p, key, cap, n)) {
+            *n = SIZE_MAX;
+            return false;
+        }
+        e = cache_find(p, key, *n);
+        if (e == NULL || e->gen != c->pg->gen)
+            return false;
+        p->res = e->res;
+    }
+    p->borrowed = true;
+    return true;
+}
+
 int
 pgs_step(struct md_conn *c, struct pg_stmt *p)
 {
@@ -421,8 +651,16 @@ pgs_step(struct md_conn *c, struct pg_stmt *p)
 
     if (p->res == NULL) {
         ExecStatusType st;
+        char key[512];
+        size_t key_n;
 
-        rc = stmt_exec(c, p);
+        if (cache_answer(c, p, key, sizeof(key), &key_n, &rc)) {
+            p->nrows = md_libpq.PQntuples(p->res);
+            p->row = -1;
+            goto next_row;
+        }
+        if (rc == 0)
+            rc = stmt_exec(c, p);
         if (rc == -EBUSY && once_more(c, p))
             rc = stmt_exec(c, p);
         if (rc < 0) {
@@ -446,18 +684,21 @@ pgs_step(struct md_conn *c, struct pg_stmt *p)
         }
         p->nrows = md_libpq.PQntuples(p->res);
         c->changes = strtoll(md_libpq.PQcmdTuples(p->res), NULL, 10);
+        if (key_n != SIZE_MAX)
+            cache_put(c, p, key, key_n);
         if (p->ret_id) {
             if (p->nrows == 0 && p->dup_eexist) {
                 pg_set_err(c, "", "duplicate key (ON CONFLICT DO NOTHING inserted no row)");
                 pgs_done(p);
                 return -EEXIST;
             }
-            c->last_id = p->nrows > 0 ? strtoll(md_libpq.PQgetvalue(p->res, 0, 0), NULL, 10) : 0;
+            c->last_id = p->nrows > 0 ? res_i64(p->res, 0, 0) : 0;
             p->row = p->nrows;
             return 0;
         }
         p->row = -1;
     }
+next_row:
     decoded_free(p);
     if (p->row + 1 >= p->nrows) {
         p->row = p->nrows;
@@ -478,14 +719,9 @@ pgs_col_null(struct pg_stmt *p, int i)
 int64_t
 pgs_col_i64(struct pg_stmt *p, int i)
 {
-    const char *v;
-
     if (pgs_col_null(p, i))
         return 0;
-    v = md_libpq.PQgetvalue(p->res, p->row, i);
-    if (md_libpq.PQftype(p->res, i) == BOOL_OID)
-        return v[0] == 't';
-    return strtoll(v, NULL, 10);
+    return res_i64(p->res, p->row, i);
 }
 
 static int
@@ -506,12 +742,24 @@ pgs_col_view(struct pg_stmt *p, int i)
     const char *v;
     size_t n;
     char *d;
+    Oid t;
 
     if (pgs_col_null(p, i))
         return str_make(NULL, 0);
     v = md_libpq.PQgetvalue(p->res, p->row, i);
     n = (size_t)md_libpq.PQgetlength(p->res, p->row, i);
-    if (md_libpq.PQftype(p->res, i) != BYTEA_OID)
+    t = md_libpq.PQftype(p->res, i);
+    if (md_libpq.PQfformat(p->res, i) == 1 && t != BYTEA_OID && t != TEXT_OID) {
+        /* a binary integer read as text: its decimal digits */
+        if (p->decoded == NULL)
+            p->decoded = xcalloc((size_t)md_libpq.PQnfields(p->res), sizeof(*p->decoded));
+        if (p->decoded[i] == NULL) {
+            p->decoded[i] = xmalloc(24);
+            snprintf(p->decoded[i], 24, "%" PRId64, res_i64(p->res, p->row, i));
+        }
+        return str_make(p->decoded[i], strlen(p->decoded[i]));
+    }
+    if (t != BYTEA_OID || md_libpq.PQfformat(p->res, i) == 1)
         return str_make(v, n);
     /* bytea as text: \x and two hex digits a byte (bytea_output = hex). */
     if (n < 2 || v[0] != '\\' || v[1] != 'x')

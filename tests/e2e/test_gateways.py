@@ -8,7 +8,8 @@ one cofferd's.
   and GET returns the latest's body;
 - an MFA code accepted by one gateway is refused by the other (the replay burn is one row);
 - settings changed through one gateway hold on the other at the next request (versioning,
-  a bucket policy, a deleted access key);
+  a bucket policy, a deleted access key), on every one of its workers: each keeps the key,
+  account and bucket rows it read, and must drop them when another gateway changes one;
 - background work runs on one gateway at a time: lifecycle expirations are done by one of the
   two, and by the other once that one is killed.
 """
@@ -211,6 +212,54 @@ class TwoGatewaysTest(unittest.TestCase):
             with self.assertRaises(ClientError) as cm:
                 c.head_object(Bucket=b, Key="x")
             self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 403)
+
+    def _on_many_workers(self, fn, n=192, threads=16):
+        """fn(i) n times from threads clients at once (so that most of a gateway's workers
+        serve some); the list of results."""
+        out = [None] * n
+
+        def run(t):
+            for i in range(t, n, threads):
+                out[i] = fn(i)
+        ts = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return out
+
+    def test_cached_rows_dropped_on_every_worker(self):
+        # Gateway 1's workers read the bucket and the key on every request and keep the rows
+        # (md_pg_stmt.c's row cache); changes made through gateway 0 touch no policy, so only
+        # the store's triggers tell gateway 1 they happened.
+        b = lib.bucket_name("gw-cache")
+        self.s3[0].create_bucket(Bucket=b)
+        self.s3[0].put_object(Bucket=b, Key="x", Body=b"1")
+        iam = _client("iam", self.gw[0], self.acct["access_key_id"],
+                      self.acct["secret_access_key"], https=True)
+        user = "gw-c-" + lib.rand_suffix(6)
+        iam.create_user(UserName=user)
+        iam.attach_user_policy(UserName=user,
+                               PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess")
+        k = iam.create_access_key(UserName=user)["AccessKey"]
+        clients = [_client("s3", self.gw[1], k["AccessKeyId"], k["SecretAccessKey"])
+                   for _ in range(16)]
+
+        def status(i):
+            return clients[i % 16].get_bucket_versioning(Bucket=b).get("Status", "")
+        self.assertEqual(set(self._on_many_workers(status)), {""})
+        self.s3[0].put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+        self.assertEqual(set(self._on_many_workers(status)), {"Enabled"})
+
+        iam.delete_access_key(UserName=user, AccessKeyId=k["AccessKeyId"])
+
+        def refused(i):
+            try:
+                clients[i % 16].head_object(Bucket=b, Key="x")
+                return 200
+            except ClientError as e:
+                return e.response["ResponseMetadata"]["HTTPStatusCode"]
+        self.assertEqual(set(self._on_many_workers(refused)), {403})
 
 
 if __name__ == "__main__":

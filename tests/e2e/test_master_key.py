@@ -3,12 +3,14 @@ use the same master key: the store keeps a check value of it, so cofferd started
 exits 1 with a clear message in its log, and `coffer` with another key is refused. --meta
 sqlite:PATH keeps the metadata elsewhere than DIR/meta.db, on cofferd and coffer alike;
 a bad --meta URL is refused before anything is created, and an unreachable PostgreSQL stops
-both binaries with a message naming it."""
+both binaries with a message naming it. A PostgreSQL store made before a PostgreSQL-only schema
+step gets it when opened; one with steps this binary does not know is refused."""
 
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 import unittest
 
 import lib
@@ -165,6 +167,45 @@ class MasterKeyTest(lib.E2ETestCase):
         r = coffer("--data", a.data, "--meta", url, "account", "list")
         self.assertNotEqual(r.returncode, 0, r.stderr)
         self.assertIn("cannot connect to PostgreSQL", r.stderr)
+
+
+def psql(uri, sql):
+    return subprocess.run(["psql", "-qAt", "-v", "ON_ERROR_STOP=1", uri, "-c", sql],
+                          capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+
+
+@unittest.skipUnless(os.environ.get("E2E_META_PG"), "needs the PostgreSQL run (E2E_META_PG)")
+class PgSchemaStepsTest(lib.E2ETestCase):
+    TRIGGERS = ("SELECT string_agg(tgname, ',' ORDER BY tgname) FROM pg_trigger "
+                "WHERE tgname LIKE '%_gen'")
+
+    def test_older_store_gets_the_steps(self):
+        uri = lib.pg_meta()
+        data = tempfile.mkdtemp(prefix="steps.", dir=os.environ.get("E2E_TMP"))
+        self.addCleanup(shutil.rmtree, data, True)
+        r = coffer("--data", data, "--meta", uri, "account", "create", "steps")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(psql(uri, self.TRIGGERS), "accounts_gen,buckets_gen,keys_gen")
+        # As a store made before step 1: no triggers, no step count.
+        psql(uri, "DROP TRIGGER accounts_gen ON accounts; DROP TRIGGER keys_gen ON keys; "
+                  "DROP TRIGGER buckets_gen ON buckets; DROP FUNCTION coffer_gen_bump(); "
+                  "ALTER TABLE coffer_schema DROP COLUMN pg_step")
+        r = coffer("--data", data, "--meta", uri, "account", "list")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("steps", r.stdout)
+        self.assertEqual(psql(uri, self.TRIGGERS), "accounts_gen,buckets_gen,keys_gen")
+        self.assertEqual(psql(uri, "SELECT pg_step FROM coffer_schema"), "1")
+        # Every change to a cached table moves the generation the row cache checks.
+        gen = int(psql(uri, "SELECT value FROM counters WHERE name = 'policy_gen'"))
+        r = coffer("--data", data, "--meta", uri, "account", "create", "steps2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertGreater(int(psql(uri, "SELECT value FROM counters WHERE name = 'policy_gen'")),
+                           gen)
+        # Steps from a newer binary: refused, nothing changed.
+        psql(uri, "UPDATE coffer_schema SET pg_step = 99")
+        r = coffer("--data", data, "--meta", uri, "account", "list")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("has had 99 schema steps", r.stderr)
 
 
 if __name__ == "__main__":
