@@ -262,19 +262,29 @@ md_version_get_seq(struct md_conn *c, int64_t seq, struct arena *a, struct md_ve
     return rc > 0 ? 0 : rc == 0 ? -ENOENT : rc;
 }
 
-int
-md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a)
+/* The next version seq: from the transaction's reservation, else from the
+ * counter row, bumped in this transaction by the backend's seq_block. It
+ * only grows, so no seq is handed out twice, and unlike max(seq) it needs
+ * no single writer; the row stays locked until the commit, so another
+ * gateway's transaction reserves after this one's seqs are all in place
+ * (per-key order). Seqs reserved and not used are gaps, harmless. */
+static int
+next_seq(struct md_conn *c, int64_t *seq)
 {
-    struct stmt *s = get(c, ST_V_NEXT_SEQ);
-    struct str vid = v->version_id;
-    char gen[MD_VID_LEN + 1];
-    int64_t seq;
+    int block = c->md->be->seq_block;
+    struct stmt *s;
+    int64_t last;
     int rc;
 
+    if (c->seq_next > 0 && c->seq_next <= c->seq_last) {
+        *seq = c->seq_next++;
+        return 0;
+    }
+    s = get(c, ST_V_NEXT_SEQ);
     if (s == NULL)
         return get_fail(c);
-    /* The counter row, bumped in this transaction: it only grows, so no seq
-     * is handed out twice, and unlike max(seq) it needs no single writer. */
+    if (bind_i64(s, 1, block))
+        return bind_fail(c, s);
     rc = step(c, s);
     if (rc == 0) {
         done(s);
@@ -283,8 +293,26 @@ md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a)
     }
     if (rc < 0)
         return rc;
-    seq = col_i64(s, 0);
+    last = col_i64(s, 0);
     rc = exec(c, s); /* runs the statement to its end */
+    if (rc < 0)
+        return rc;
+    *seq = last - block + 1;
+    c->seq_next = *seq + 1;
+    c->seq_last = last;
+    return 0;
+}
+
+int
+md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a)
+{
+    struct stmt *s;
+    struct str vid = v->version_id;
+    char gen[MD_VID_LEN + 1];
+    int64_t seq = 0;
+    int rc;
+
+    rc = next_seq(c, &seq);
     if (rc < 0)
         return rc;
     if (vid.p == NULL) {
@@ -320,7 +348,7 @@ md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a)
     if (bind_i64(s, 1, v->bucket_id) | bind_str(s, 2, v->key) | bind_i64(s, 3, seq) |
         bind_i64(s, 4, v->mtime_ms))
         return bind_fail(c, s);
-    rc = exec(c, s);
+    rc = exec_nowait(c, s); /* only its failure matters */
     if (rc < 0)
         return rc;
     v->seq = seq;

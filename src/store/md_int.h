@@ -64,6 +64,11 @@ struct md_conn {
     bool gone;                   /* the store could not be reached (PostgreSQL): -EBUSY */
     bool retry;                  /* the backend abandoned the transaction as it conflicted
                                     with another store user's: run its jobs again */
+    /* Version sequence numbers the writer's open transaction reserved and
+     * has not handed out: seq_next..seq_last (md_version_insert()). The
+     * backend forgets them whenever the transaction, or a savepoint that
+     * may hold the reservation, ends. */
+    int64_t seq_next, seq_last;
     int busy_ms;                 /* the busy timeout set on db */
 };
 
@@ -89,6 +94,9 @@ struct job {
 struct md_backend {
     const char *name;
     bool shared; /* many gateways may use one store at once (PostgreSQL) */
+    /* Version seqs reserved at once by a transaction (>= 1): on PostgreSQL
+     * a round trip saved for every version but the first of a group. */
+    int seq_block;
     /* Opens the store where (md_url_parse()) names: sets md->wconn, the
      * writable connection, with the schema brought to the binary's version
      * (-EPROTO if the store's is newer). On failure it has closed whatever
@@ -234,6 +242,7 @@ md_pab_from_bits(int64_t v)
 int pgs_bind(struct pg_stmt *p, int i, const void *v, size_t n, bool binary);
 int pgs_bind_i64(struct pg_stmt *p, int i, int64_t v);
 int pgs_step(struct md_conn *c, struct pg_stmt *p);
+int pgs_exec_nowait(struct md_conn *c, struct pg_stmt *p);
 void pgs_done(struct pg_stmt *p);
 bool pgs_col_null(struct pg_stmt *p, int i);
 int64_t pgs_col_i64(struct pg_stmt *p, int i);
@@ -298,6 +307,19 @@ exec(struct md_conn *c, struct stmt *s)
 
     done(s);
     return rc > 0 ? 0 : rc;
+}
+
+/* exec() for the writer's statements whose outcome the caller does not
+ * look at but for failure: on PostgreSQL it is sent and not waited for
+ * (md_pg_stmt.c), its result read with the next statement or the COMMIT;
+ * if it failed, the whole group is run again. changes() says nothing
+ * after it. */
+static inline int
+exec_nowait(struct md_conn *c, struct stmt *s)
+{
+    if (s->pg != NULL)
+        return pgs_exec_nowait(c, s->pg);
+    return exec(c, s);
 }
 
 static inline int

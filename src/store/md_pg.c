@@ -121,16 +121,18 @@ pg_run(struct md_conn *c, const char *sql, const char *kind)
 {
     PGresult *r;
     ExecStatusType st;
-    int rc = 0;
+    int rc = 0, drc;
 
     pg_drain(c);
+    /* A ROLLBACK still runs after a deferred statement failed. */
+    drc = pg_deferred_sync(c, NULL, NULL);
     trip(kind);
     r = md_libpq.PQexec(c->pg->conn, sql);
     st = md_libpq.PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
         rc = pg_res_errno(c, r, sql);
     md_libpq.PQclear(r);
-    return rc;
+    return drc < 0 ? drc : rc;
 }
 
 static int
@@ -236,6 +238,7 @@ pg_conn_ready(struct md_conn *c)
     if (md_libpq.PQstatus(c->pg->conn) == CONNECTION_OK)
         return 0;
     pg_stmts_unprepare(c);
+    c->pg->deferred = 0; /* their transaction went with the connection */
     c->pg->begin = NULL;
     c->pg->release = c->pg->savepoint = false;
     a = attempt_begin(c->md);
@@ -483,6 +486,15 @@ pg_drain(struct md_conn *c)
     }
 }
 
+/* The writer's group transaction ends (or a new one begins): the row
+ * cache's generation goes with it. */
+static void
+pg_group_end(struct md_conn *c)
+{
+    c->pg->in_group = c->pg->gen_dirty = false;
+    pg_snapshot_forget(c);
+}
+
 /* The writer's transaction: control deferred as struct pg_conn says, so a
  * group costs its statements and one COMMIT. */
 static int
@@ -495,6 +507,9 @@ pg_begin(struct md_conn *c, int wait_ms)
     if (md_libpq.PQtransactionStatus(c->pg->conn) != PQTRANS_IDLE)
         (void)pg_simple(c, "ROLLBACK");
     c->retry = c->gone = false;
+    c->seq_next = c->seq_last = 0;
+    pg_group_end(c);
+    c->pg->in_group = true;
     c->pg->begin = "BEGIN ISOLATION LEVEL SERIALIZABLE";
     c->pg->release = c->pg->savepoint = false;
     return 0;
@@ -507,12 +522,15 @@ pg_in_txn(struct md_conn *c)
 
     if (c->retry)
         return false;
-    return c->pg->begin != NULL || t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
+    return c->pg->begin != NULL || c->pg->deferred > 0 || t == PQTRANS_INTRANS ||
+           t == PQTRANS_INERROR;
 }
 
 static void
 pg_rollback(struct md_conn *c)
 {
+    c->seq_next = c->seq_last = 0;
+    pg_group_end(c);
     c->pg->begin = NULL;
     c->pg->release = c->pg->savepoint = false;
     if (md_libpq.PQtransactionStatus(c->pg->conn) != PQTRANS_IDLE)
@@ -525,12 +543,25 @@ pg_commit(struct md_conn *c, int wait_ms)
     int rc;
 
     (void)wait_ms;
+    c->seq_next = c->seq_last = 0;
+    pg_group_end(c);
     c->pg->release = c->pg->savepoint = false; /* COMMIT releases them all */
     if (c->pg->begin != NULL) { /* no statement ran: nothing to commit */
         c->pg->begin = NULL;
         return 0;
     }
-    rc = pg_simple(c, "COMMIT");
+    if (c->pg->deferred > 0) {
+        /* The deferred statements' results and the COMMIT's, one round
+         * trip; after a failed one the COMMIT was a ROLLBACK. */
+        PGresult *r = NULL;
+
+        rc = pg_deferred_sync(c, "COMMIT", &r);
+        if (rc == 0 && md_libpq.PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = pg_res_errno(c, r, "COMMIT");
+        md_libpq.PQclear(r);
+    } else {
+        rc = pg_simple(c, "COMMIT");
+    }
     if (rc < 0) {
         if (rc != -EAGAIN)
             log_error("md: group commit failed: %s", c->err);
@@ -559,6 +590,7 @@ pg_release(struct md_conn *c)
 static int
 pg_rollback_to(struct md_conn *c)
 {
+    c->seq_next = c->seq_last = 0; /* the job may have reserved them */
     if (c->pg->savepoint) { /* the job ran no statement: nothing to undo */
         c->pg->savepoint = false;
         return 0;
@@ -656,6 +688,7 @@ pg_open(struct md *md, const struct md_url *where)
 const struct md_backend md_pg = {
     .name = "postgresql",
     .shared = true,
+    .seq_block = 32,
     .open = pg_open,
     .close = pg_close,
     .reader_open = pg_reader_open,

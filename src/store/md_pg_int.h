@@ -33,6 +33,7 @@
     X(PQerrorMessage)                                                                              \
     X(PQexec)                                                                                      \
     X(PQexitPipelineMode)                                                                          \
+    X(PQflush)                                                                                     \
     X(PQexecPrepared)                                                                              \
     X(PQfformat)                                                                                   \
     X(PQfinish)                                                                                    \
@@ -79,9 +80,16 @@ struct pg_conn {
      * (ST_GEN_GET's result) and value (md_pg_stmt.c's row cache). */
     PGresult *gen_res;
     int64_t gen;
+    /* The writer: in a group transaction (md_pg.c's begin to its end), and
+     * whether a statement of it may have bumped the generation: then the
+     * cache is not used until it ends. */
+    bool in_group, gen_dirty;
     /* A read snapshot's COMMIT was sent and its result not read yet
      * (pg_drain()). */
     bool commit_sent;
+    /* The writer's statements sent without waiting (pgs_exec_nowait()):
+     * queries in the open pipeline whose results are not read yet. */
+    int deferred;
 };
 
 /* One round trip of kind (md_round_trips' label: a static string). */
@@ -109,6 +117,7 @@ struct pg_stmt {
     int nparams;
     bool ret_id; /* PostgreSQL's text has RETURNING id: last_id() */
     bool binary; /* its results come in binary (every column's type allows it) */
+    bool dirties; /* it may change what the row cache keeps (md_pg_stmt.c) */
     bool dup_eexist; /* a plain INSERT given ON CONFLICT DO NOTHING: no row is -EEXIST */
     char *val[PG_MAX_PARAMS];
     int len[PG_MAX_PARAMS];
@@ -136,10 +145,16 @@ int pg_conn_ready(struct md_conn *c);
 void pg_drain(struct md_conn *c);
 
 /* md_pg_stmt.c */
+/* Reads the results of the writer's deferred statements: 0, or the first
+ * one's error (-errno; the transaction is then doomed: c->retry, or c->gone
+ * without a connection). With sql, it is sent in the same pipeline first
+ * and *res gets its result (the group's COMMIT: no round trip of its own). */
+int pg_deferred_sync(struct md_conn *c, const char *sql, PGresult **res);
 struct stmt *pg_prepare(struct md_conn *c, enum st id); /* struct md_backend's prepare */
 void pg_stmts_unprepare(struct md_conn *c); /* after a reset: prepared again at next use */
 void pg_stmts_free(struct md_conn *c);
-/* At the end of a read snapshot: its policy generation is forgotten. */
+/* At the end of a read snapshot or a writer's transaction: its policy
+ * generation is forgotten. */
 void pg_snapshot_forget(struct md_conn *c);
 
 #endif

@@ -11,6 +11,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -165,6 +166,26 @@ pg_translate(enum st id, int *nparams, bool used[PG_MAX_PARAMS + 1], bool *dup_e
 
 /* ---- preparing, parameters, running, results ---------------------------------------- */
 
+/* Whether statement sql may change a row the row cache keeps, or the
+ * generation: a write that names accounts, keys, buckets or policy_gen
+ * (more than needed is only a missed cache). */
+static bool
+dirties_cache(const char *sql)
+{
+    static const char *const names[] = {" accounts", " keys", " buckets", "policy_gen"};
+
+    if (strncmp(sql, "SELECT", 6) == 0)
+        return false;
+    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+        const char *m = strstr(sql, names[i]);
+
+        /* a whole word: " keys" is not " keys_..." */
+        if (m != NULL && !(m[strlen(names[i])] == '_' || isalnum((unsigned char)m[strlen(names[i])])))
+            return true;
+    }
+    return false;
+}
+
 /* The backend's prepare: the statement's state, without a round trip; it
  * is prepared on the connection at its first step (stmt_ready()). */
 struct stmt *
@@ -188,6 +209,7 @@ pg_prepare(struct md_conn *c, enum st id)
     p->nparams = np;
     p->ret_id = returns_id(id);
     p->dup_eexist = dup;
+    p->dirties = dirties_cache(md_st_sql[id]);
     c->st[id].pg = p;
     return &c->st[id];
 }
@@ -239,6 +261,9 @@ stmt_ready(struct md_conn *c, struct pg_stmt *p)
     pg_drain(c);
     if (p->prepared)
         return 0;
+    rc = pg_deferred_sync(c, NULL, NULL); /* no PQprepare() in a pipeline */
+    if (rc < 0)
+        return rc;
     if (md_libpq.PQstatus(c->pg->conn) != CONNECTION_OK) {
         pg_set_err(c, "PostgreSQL", "no connection");
         c->gone = true;
@@ -347,19 +372,13 @@ take_result(PGconn *k)
     return first;
 }
 
-/* Runs c's deferred transaction control, then statement p, in one pipeline
- * (one round trip): p's result, or NULL with *rc < 0 when the control
- * failed (its error) or the pipeline could not be used. */
-static PGresult *
-pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
+/* The transaction control c has pending, in order, into ctl (3 at most),
+ * remembered for once_more() and cleared: their number. */
+static size_t
+take_control(struct md_conn *c, const char *ctl[3])
 {
-    const char *ctl[3];
-    PGconn *k = c->pg->conn;
-    PGresult *res = NULL, *r;
     size_t n = 0;
-    bool ok;
 
-    *rc = 0;
     if (c->pg->begin != NULL)
         ctl[n++] = c->pg->begin;
     if (c->pg->release)
@@ -371,7 +390,70 @@ pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
     c->pg->sent_savepoint = c->pg->savepoint;
     c->pg->begin = NULL;
     c->pg->release = c->pg->savepoint = false;
-    ok = md_libpq.PQenterPipelineMode(k) == 1;
+    return n;
+}
+
+/* The first error among the results of the n deferred statements sent
+ * before (read and cleared): 0 or -errno, the transaction then doomed. */
+static int
+collect_deferred(struct md_conn *c, int n)
+{
+    PGresult *r;
+    int rc = 0;
+
+    for (int i = 0; i < n; i++) {
+        ExecStatusType st;
+
+        r = take_result(c->pg->conn);
+        st = md_libpq.PQresultStatus(r);
+        if (rc == 0 && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            rc = pg_res_errno(c, r, "a statement not waited for");
+            /* Its job was told it succeeded: every job of the group runs
+             * again. */
+            if (!c->gone)
+                c->retry = true;
+            if (rc != -EAGAIN && rc != -EBUSY)
+                log_error("md: %s", c->err);
+            rc = c->gone ? -EBUSY : -EAGAIN;
+        }
+        md_libpq.PQclear(r);
+    }
+    return rc;
+}
+
+/* Reads up to the pipeline's sync point and leaves pipeline mode. */
+static void
+pipeline_end(PGconn *k)
+{
+    PGresult *r;
+
+    while ((r = md_libpq.PQgetResult(k)) != NULL) {
+        ExecStatusType st = md_libpq.PQresultStatus(r);
+
+        md_libpq.PQclear(r);
+        if (st == PGRES_PIPELINE_SYNC)
+            break;
+    }
+    (void)md_libpq.PQexitPipelineMode(k);
+}
+
+/* Runs c's deferred transaction control, then statement p, in one pipeline
+ * (one round trip), after the writer's deferred statements if any: p's
+ * result, or NULL with *rc < 0 when one of those or the control failed
+ * (its error) or the pipeline could not be used. */
+static PGresult *
+pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
+{
+    const char *ctl[3];
+    PGconn *k = c->pg->conn;
+    PGresult *res = NULL, *r;
+    int deferred = c->pg->deferred;
+    size_t n = take_control(c, ctl);
+    bool ok;
+
+    *rc = 0;
+    c->pg->deferred = 0;
+    ok = deferred > 0 || md_libpq.PQenterPipelineMode(k) == 1;
     for (size_t i = 0; ok && i < n; i++)
         ok = md_libpq.PQsendQueryParams(k, ctl[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
     ok = ok && md_libpq.PQsendQueryPrepared(k, p->name, p->nparams, (const char *const *)p->val,
@@ -380,30 +462,101 @@ pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
     if (!ok) {
         pg_set_err(c, "PostgreSQL pipeline", md_libpq.PQerrorMessage(k));
         *rc = md_libpq.PQstatus(k) == CONNECTION_OK ? -EIO : -EBUSY;
+        c->gone = *rc == -EBUSY;
+        if (deferred > 0 && !c->gone)
+            c->retry = true; /* their jobs were told they succeeded */
     }
     /* Every query sent has its results; then the sync point. */
+    if (ok)
+        *rc = collect_deferred(c, deferred);
     for (size_t i = 0; ok && i < n; i++) {
         r = take_result(k);
         if (*rc == 0 && md_libpq.PQresultStatus(r) != PGRES_COMMAND_OK)
             *rc = pg_res_errno(c, r, ctl[i]);
         md_libpq.PQclear(r);
     }
-    if (ok) {
+    if (ok)
         res = take_result(k);
-        while ((r = md_libpq.PQgetResult(k)) != NULL) { /* PGRES_PIPELINE_SYNC */
-            ExecStatusType st = md_libpq.PQresultStatus(r);
-
-            md_libpq.PQclear(r);
-            if (st == PGRES_PIPELINE_SYNC)
-                break;
-        }
-    }
-    (void)md_libpq.PQexitPipelineMode(k);
+    if (ok)
+        pipeline_end(k);
+    else
+        (void)md_libpq.PQexitPipelineMode(k);
     if (*rc < 0) {
         md_libpq.PQclear(res);
         return NULL;
     }
     return res;
+}
+
+int
+pg_deferred_sync(struct md_conn *c, const char *sql, PGresult **res)
+{
+    PGconn *k = c->pg->conn;
+    int n = c->pg->deferred, rc;
+    bool ok;
+
+    if (n == 0)
+        return 0;
+    c->pg->deferred = 0;
+    ok = sql == NULL || md_libpq.PQsendQueryParams(k, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
+    ok = ok && md_libpq.PQpipelineSync(k) == 1;
+    if (!ok) {
+        pg_set_err(c, "PostgreSQL pipeline", md_libpq.PQerrorMessage(k));
+        (void)md_libpq.PQexitPipelineMode(k);
+        c->gone = md_libpq.PQstatus(k) != CONNECTION_OK;
+        c->retry = !c->gone;
+        return c->gone ? -EBUSY : -EAGAIN;
+    }
+    if (sql != NULL)
+        trip("transaction");
+    rc = collect_deferred(c, n);
+    if (sql != NULL)
+        *res = take_result(k);
+    pipeline_end(k);
+    return rc;
+}
+
+/* Sends p without waiting for it, in a pipeline left open (with the
+ * transaction control pending): pgs_step()'s result for the caller that
+ * only looks at failure. The writer's prepared statements only; others run
+ * at once. */
+int
+pgs_exec_nowait(struct md_conn *c, struct pg_stmt *p)
+{
+    const char *ctl[3];
+    PGconn *k = c->pg->conn;
+    size_t n;
+    bool ok;
+    int rc;
+
+    if (c != c->md->wconn || !p->prepared || md_libpq.PQstatus(k) != CONNECTION_OK) {
+        rc = pgs_step(c, p);
+        pgs_done(p);
+        return rc > 0 ? 0 : rc;
+    }
+    if (p->dirties) {
+        c->pg->gen_dirty = true;
+        pg_snapshot_forget(c);
+    }
+    n = take_control(c, ctl);
+    c->pg->sent_begin = NULL; /* nothing here to send again after a restart */
+    ok = c->pg->deferred > 0 || md_libpq.PQenterPipelineMode(k) == 1;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = md_libpq.PQsendQueryParams(k, ctl[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
+    ok = ok && md_libpq.PQsendQueryPrepared(k, p->name, p->nparams, (const char *const *)p->val,
+                                            p->len, p->fmt, 0) == 1;
+    /* On its way now: the server works while the job goes on. */
+    ok = ok && md_libpq.PQflush(k) == 0;
+    pgs_done(p);
+    if (!ok) {
+        pg_set_err(c, "PostgreSQL pipeline", md_libpq.PQerrorMessage(k));
+        c->gone = md_libpq.PQstatus(k) != CONNECTION_OK;
+        c->retry = !c->gone;
+        return c->gone ? -EBUSY : -EAGAIN;
+    }
+    c->pg->deferred += (int)n + 1;
+    trip("deferred");
+    return 0;
 }
 
 /* Sends p with whatever transaction control is pending: 0 with p->res (a
@@ -415,8 +568,12 @@ stmt_exec(struct md_conn *c, struct pg_stmt *p)
 
     if (rc < 0)
         return rc;
+    if (p->dirties && c->pg->in_group) {
+        c->pg->gen_dirty = true;
+        pg_snapshot_forget(c);
+    }
     trip("statement");
-    if (c->pg->begin != NULL || c->pg->release || c->pg->savepoint) {
+    if (c->pg->begin != NULL || c->pg->release || c->pg->savepoint || c->pg->deferred > 0) {
         p->res = pending_run(c, p, &rc);
         return rc;
     }
@@ -507,8 +664,11 @@ res_i64(const PGresult *r, int row, int i)
  * statement or gateway makes it), so a result kept under the generation a
  * snapshot sees is what that snapshot would read. A snapshot pays one
  * read of the generation, sent with its BEGIN, instead of three lookups;
- * md_policy_gen() in it costs nothing more. Outside snapshots, and on the
- * writer's connection, nothing is cached. */
+ * md_policy_gen() in it costs nothing more. The writer's group
+ * transaction (SERIALIZABLE) does the same for its jobs' bucket reads
+ * until one of its statements may bump the generation (dirties_cache()):
+ * its read of the generation is then what serializes it against a
+ * concurrent change. Reads outside snapshots are never cached. */
 static bool
 cacheable(enum st id)
 {
@@ -623,7 +783,9 @@ cache_answer(struct md_conn *c, struct pg_stmt *p, char *key, size_t cap, size_t
 
     *rc = 0;
     *n = SIZE_MAX;
-    if (!c->in_snapshot || c == c->md->wconn || (p->id != ST_GEN_GET && !cacheable(p->id)))
+    if (p->id != ST_GEN_GET && !cacheable(p->id))
+        return false;
+    if (c == c->md->wconn ? !c->pg->in_group || c->pg->gen_dirty : !c->in_snapshot)
         return false;
     *rc = snap_gen(c);
     if (*rc < 0)

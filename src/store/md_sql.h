@@ -100,7 +100,7 @@
     X(BKT_DELETE, "DELETE FROM buckets WHERE id = ?1")                                             \
     X(BKT_SET_VER, "UPDATE buckets SET versioning = ?2, mfa_delete = ?3 WHERE id = ?1")            \
     X(BKT_SET_LC, "UPDATE buckets SET lifecycle = ?2 WHERE id = ?1")                               \
-    X(V_NEXT_SEQ, "UPDATE counters SET value = value + 1 WHERE name = 'version_seq' "           \
+    X(V_NEXT_SEQ, "UPDATE counters SET value = value + ?1 WHERE name = 'version_seq' "          \
                   "RETURNING value")                                                              \
     X(V_INSERT, "INSERT INTO versions (seq, bucket_id, key, version_id, is_latest, is_dm, size, "  \
                 "mtime_ms, owner_id, etag, content_type, meta, checksum_algo, checksum_value, "    \

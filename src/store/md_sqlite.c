@@ -426,6 +426,7 @@ fail:
 
 const struct md_backend md_sqlite = {
     .name = "sqlite",
+    .seq_block = 1,
     .open = sq_open,
     .close = sq_close,
     .reader_open = sq_reader_open,
