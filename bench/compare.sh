@@ -12,7 +12,8 @@
 #                PostgreSQL 15 (scripts/pg.sh, fsync on) and data in a pool "coffer-bench"
 #                (made fresh, removed at the end) of the radosgw's own Ceph cluster, against
 #                that radosgw; 4 KiB GET/PUT at 16
-#                connections, 1 MiB, 256 MiB, no ceilings or listings, issue 17's targets.
+#                connections, 1 MiB, 256 MiB, `rados bench` on the pool as the cluster's
+#                ceilings (no other ceilings, no listings), issue 17's targets.
 #                The default, files, is Coffer's embedded store (SQLite + files).
 #   --quick      1.5 s per run, 2 rounds, 5,000-entry listing buckets (make bench; < 5 min)
 #   --full       5 s per run, 3 rounds, 100,000-entry listing buckets (~15 min)
@@ -236,8 +237,9 @@ setup() {
 }
 
 # --backend rados runs only what issue 17 sets targets for (4 KiB at 16
-# connections, 1 MiB, 256 MiB): no ceilings, listings, c1 or c32.
-RADOS_SKIP='ceiling|List|HEAD|4KiB c(1|32)$'
+# connections, 1 MiB, 256 MiB) and the cluster's own ceilings: no other
+# ceilings, listings, c1 or c32.
+RADOS_SKIP='ceiling (raw|http|fsync)|List|HEAD|4KiB c(1|32)$'
 want() {
     [ "$BACKEND" = rados ] && [[ $1 =~ $RADOS_SKIP ]] && return 1
     [ -z "$ONLY" ] || [[ $1 =~ $ONLY ]]
@@ -292,6 +294,45 @@ for k, name in (("fsync_rename_per_s", "ceiling fsync+rename"),
                       "errors": 0, "failures": 0}))
     print("  fsync    %-24s %9.1f files/s" % (name, j[k]), file=sys.stderr)
 ' >>"$RES"
+    done
+fi
+
+# --- the cluster's own ceilings (--backend rados): `rados bench` on Coffer's
+# pool, librados straight to the OSD, no HTTP, no metadata. What a gateway
+# could at best move through this cluster, measured as the ratios are.
+# rados_ceil NAME SECONDS-ARGS...: one `rados bench` run as a JSON line.
+rados_ceil() {
+    local wl=$1
+    shift
+    timeout 120 rados -c "$CEPH_CONF" -p "$POOL" bench "$@" 2>&1 | python3 -c '
+import json, re, sys
+t = sys.stdin.read()
+bw = re.search(r"Bandwidth \(MB/sec\):\s*([0-9.]+)", t)
+iops = re.search(r"Average IOPS:\s*([0-9.]+)", t)
+lat = re.search(r"Average Latency\(s\):\s*([0-9.]+)", t)
+if not bw or not iops:
+    sys.exit("rados bench: " + t[-300:])
+print(json.dumps({"target": "rados", "label": sys.argv[1], "ops_s": float(iops.group(1)),
+                  "mb_s": float(bw.group(1)), "p50_ms": 1000 * float(lat.group(1)) if lat else 0,
+                  "p99_ms": 0, "p999_ms": 0, "srv_cpu_us_op": 0, "srv_hwm_kb": 0, "errors": 0,
+                  "failures": 0}))
+print("  rados    %-24s %9.1f ops/s %8.1f MB/s" % (sys.argv[1], float(iops.group(1)),
+      float(bw.group(1))), file=sys.stderr)
+' "$wl" >>"$RES" || log "rados bench failed: $wl"
+}
+if [ "$BACKEND" = rados ] && want "ceiling rados"; then
+    RSECS=${DUR%.*} # whole seconds, rounded up
+    [ "$RSECS" = "$DUR" ] || RSECS=$((RSECS + 1))
+    for r in $(seq "$ROUNDS"); do
+        rados_ceil "ceiling rados write 1MiB t8" "$RSECS" write -b 1M -t 8 --no-cleanup \
+            --run-name c1m >/dev/null
+        rados_ceil "ceiling rados read 1MiB t8" "$RSECS" seq -t 8 --run-name c1m
+        rados_ceil "ceiling rados write 4MiB t4" "$RSECS" write -b 4M -t 4 --no-cleanup \
+            --run-name c4m >/dev/null
+        rados_ceil "ceiling rados read 4MiB t4" "$RSECS" seq -t 4 --run-name c4m
+        for n in c1m c4m; do
+            timeout 120 rados -c "$CEPH_CONF" -p "$POOL" cleanup --run-name "$n" >/dev/null 2>&1
+        done
     done
 fi
 
@@ -432,6 +473,28 @@ def tgt(name, ok, detail):
         out.append("- %s: %s (%s)" % (name, "holds" if ok else "DOES NOT HOLD", detail))
 
 if backend == "rados":
+    ceil = [l for l in order if l.startswith("ceiling rados")]
+    if ceil:
+        out.append("The cluster's own ceilings (same run): `rados bench` on Coffer's pool, librados "
+                   "to the OSD with no HTTP and no metadata; p50 ms is its average latency.")
+        out.append("")
+        out.append("| ceiling | ops/s | MB/s | avg ms |")
+        out.append("|---|--:|--:|--:|")
+        for label in ceil:
+            out.append("| %s | %s | %s | %s |" % (label[8:], f(med(label, "rados", "ops_s")),
+                       f(med(label, "rados", "mb_s"), "%.1f"), f(med(label, "rados", "p50_ms"), "%.1f")))
+        out.append("")
+        for label, cl in (("PUT 1MiB c8", "ceiling rados write 1MiB t8"),
+                          ("GET 1MiB c8", "ceiling rados read 1MiB t8"),
+                          ("PUT 256MiB c1", "ceiling rados write 4MiB t4"),
+                          ("GET 256MiB c1", "ceiling rados read 4MiB t4")):
+            co, ro, ce = (med(label, "coffer", "mb_s"), med(label, "radosgw", "mb_s"),
+                          med(cl, "rados", "mb_s"))
+            if ce:
+                out.append("- %s: Coffer %s, radosgw %s of `%s`" % (
+                    label, f(ratio(co, ce) and 100 * ratio(co, ce), "%.0f%%"),
+                    f(ratio(ro, ce) and 100 * ratio(ro, ce), "%.0f%%"), cl[8:]))
+        out.append("")
     # Issue 17 targets, checked against this run (information, not a test).
     out.append("Targets (issue 17, Coffer on PostgreSQL + RADOS against radosgw on the same cluster):")
     for label, want_x, field in (("PUT 4KiB c16", 3, "ops_s"), ("GET 4KiB c16", 5, "ops_s"),

@@ -52,7 +52,7 @@ extern const struct blob_backend blob_rados;
 int blob_rados_load(char *err, size_t cap);
 
 #define BLOB_RADOS_MAX_INFLIGHT 2
-#define BLOB_RADOS_RA_DEPTH 4 /* read-ahead windows in flight per reader */
+#define BLOB_RADOS_RA_DEPTH 8 /* read-ahead windows in flight per reader */
 
 /* A read-ahead window: len bytes of the blob at off in buf; c, while the
  * read is in flight, its librados completion. */
