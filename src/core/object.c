@@ -28,7 +28,7 @@ object_bucket(struct md_conn *c, struct str name, int64_t bucket_id, struct aren
 static int
 drop_version(struct md_conn *c, const struct md_version *v)
 {
-    int rc = md_version_delete(c, v->seq);
+    int rc = md_version_drop(c, v);
 
     if (rc == 0 && v->blob_id.n > 0)
         rc = md_trash_add(c, v->blob_id);

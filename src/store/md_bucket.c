@@ -358,24 +358,51 @@ md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a)
     return 0;
 }
 
-int
-md_version_delete(struct md_conn *c, int64_t seq)
+/* md_version_delete()'s steps: latest and parts say what the row may be
+ * (true when not known). */
+static int
+version_delete(struct md_conn *c, int64_t seq, bool latest, bool parts)
 {
+    struct stmt *s;
+    int rc;
+
     /* Promote the next newest first, while the row still says which key it
      * belongs to and whether it is the latest; both steps are one savepoint
      * for the caller. */
-    int rc = change_i64(c, ST_V_PROMOTE, seq);
-
-    if (rc < 0 && rc != -ENOENT)
-        return rc;
+    if (latest) {
+        rc = change_i64(c, ST_V_PROMOTE, seq);
+        if (rc < 0 && rc != -ENOENT)
+            return rc;
+    }
     /* A multipart version's extents: their blobs to the trash, then the
      * rows (the foreign key would refuse the version's deletion first). */
-    rc = change_i64(c, ST_VP_TRASH, seq);
-    if (rc == 0)
-        rc = change_i64(c, ST_VP_DELETE, seq);
-    if (rc < 0 && rc != -ENOENT)
-        return rc;
-    return change_i64(c, ST_V_DELETE, seq);
+    if (parts) {
+        rc = change_i64(c, ST_VP_TRASH, seq);
+        if (rc == 0)
+            rc = change_i64(c, ST_VP_DELETE, seq);
+        if (rc < 0 && rc != -ENOENT)
+            return rc;
+    }
+    if (latest && parts) /* nothing known: -ENOENT if there is no such row */
+        return change_i64(c, ST_V_DELETE, seq);
+    s = get(c, ST_V_DELETE);
+    if (s == NULL)
+        return get_fail(c);
+    if (bind_i64(s, 1, seq))
+        return bind_fail(c, s);
+    return exec_nowait(c, s); /* the row is there: read in this transaction */
+}
+
+int
+md_version_delete(struct md_conn *c, int64_t seq)
+{
+    return version_delete(c, seq, true, true);
+}
+
+int
+md_version_drop(struct md_conn *c, const struct md_version *v)
+{
+    return version_delete(c, v->seq, v->is_latest, v->parts_count > 0);
 }
 
 /* str_successor() in the arena; STR_NULL when none exists: then there is

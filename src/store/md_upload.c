@@ -352,7 +352,7 @@ md_trash_add(struct md_conn *c, struct str blob_id)
         return get_fail(c);
     if (bind_str(s, 1, blob_id))
         return bind_fail(c, s);
-    return exec(c, s);
+    return exec_nowait(c, s); /* only its failure matters */
 }
 
 int
