@@ -21,14 +21,15 @@ object_bucket(struct md_conn *c, struct str name, int64_t bucket_id, struct aren
     return CORE_E_OK;
 }
 
-/* Removes version v; its data file, if it has one, goes to the trash in
+/* Removes version v (alone: the key has no other version, as in a bucket
+ * that was never versioned); its data file, if it has one, goes to the trash in
  * the same transaction (a multipart version's extents go there inside
  * md_version_delete()): the reaper unlinks it after the grace period, so a
  * reader that saw the row can still read it (store/trash.h). */
 static int
-drop_version(struct md_conn *c, const struct md_version *v)
+drop_version(struct md_conn *c, const struct md_version *v, bool alone)
 {
-    int rc = md_version_drop(c, v);
+    int rc = md_version_drop(c, v, alone);
 
     if (rc == 0 && v->blob_id.n > 0)
         rc = md_trash_add(c, v->blob_id);
@@ -39,11 +40,11 @@ drop_version(struct md_conn *c, const struct md_version *v)
  * (or STR_NULL), *trashed (unless NULL) whether any of its data, a file or
  * a multipart version's extents, went to the trash. */
 static enum core_err
-drop_null(struct md_conn *c, int64_t bucket_id, struct str key, struct arena *a, struct str *blob,
-          bool *trashed)
+drop_null(struct md_conn *c, const struct md_bucket *b, struct str key, struct arena *a,
+          struct str *blob, bool *trashed)
 {
     struct md_version old;
-    int rc = md_version_get(c, bucket_id, key, STR_LIT("null"), a, &old);
+    int rc = md_version_get(c, b->id, key, STR_LIT("null"), a, &old);
 
     *blob = STR_NULL;
     if (trashed != NULL)
@@ -51,7 +52,7 @@ drop_null(struct md_conn *c, int64_t bucket_id, struct str key, struct arena *a,
     if (rc == -ENOENT)
         return CORE_E_OK;
     if (rc == 0)
-        rc = drop_version(c, &old);
+        rc = drop_version(c, &old, b->versioning == MD_VER_NONE);
     if (rc < 0)
         return core_store_err(rc);
     if (old.blob_id.n > 0)
@@ -76,7 +77,7 @@ object_put(struct md_conn *c, const struct md_bucket *b, struct md_version *v, s
     } else {
         /* AWS: unversioned and Suspended writes replace the null version in
          * place; other versions are untouched [spec §4.3]. */
-        err = drop_null(c, b->id, v->key, a, &old_blob, trashed);
+        err = drop_null(c, b, v->key, a, &old_blob, trashed);
         if (err != CORE_E_OK)
             return err;
         v->version_id = STR_LIT("null");
@@ -107,7 +108,7 @@ object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, stru
         if (rc == -ENOENT)
             return CORE_E_OK;
         if (rc == 0)
-            rc = drop_version(c, &v);
+            rc = drop_version(c, &v, b->versioning == MD_VER_NONE);
         if (rc < 0)
             return core_store_err(rc);
         out->removed = true;
@@ -117,11 +118,11 @@ object_delete(struct md_conn *c, const struct md_bucket *b, struct str key, stru
         return CORE_E_OK;
     }
     if (b->versioning == MD_VER_NONE)
-        return drop_null(c, b->id, key, a, &out->blob_id, NULL);
+        return drop_null(c, b, key, a, &out->blob_id, NULL);
     if (b->versioning == MD_VER_SUSPENDED) {
         /* AWS: Suspended: the null version goes and a null marker takes
          * its place [spec §4.4]. */
-        err = drop_null(c, b->id, key, a, &out->blob_id, NULL);
+        err = drop_null(c, b, key, a, &out->blob_id, NULL);
         if (err != CORE_E_OK)
             return err;
         v.version_id = STR_LIT("null");

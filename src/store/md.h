@@ -616,9 +616,10 @@ int md_version_set_tags(struct md_conn *c, int64_t seq, struct str tags);
  * (md_trash_take()). 0, -ENOENT. */
 int md_version_delete(struct md_conn *c, int64_t seq);
 /* md_version_delete() of a row v read in this transaction: only the steps
- * its is_latest and parts_count call for, and (PostgreSQL) the deletion
- * not waited for. 0 or -errno. */
-int md_version_drop(struct md_conn *c, const struct md_version *v);
+ * its is_latest and parts_count call for (none to promote another version
+ * when the caller knows the key has no other: alone), and (PostgreSQL) the
+ * deletion not waited for. 0 or -errno. */
+int md_version_drop(struct md_conn *c, const struct md_version *v, bool alone);
 /* Checks a client-sent version id: 0 for "null" (*seq = 0) or a well-formed
  * generated id (*seq = its sequence number), -EINVAL otherwise. Pure. */
 int md_vid_parse(struct str vid, int64_t *seq);

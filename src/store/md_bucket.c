@@ -400,9 +400,9 @@ md_version_delete(struct md_conn *c, int64_t seq)
 }
 
 int
-md_version_drop(struct md_conn *c, const struct md_version *v)
+md_version_drop(struct md_conn *c, const struct md_version *v, bool alone)
 {
-    return version_delete(c, v->seq, v->is_latest, v->parts_count > 0);
+    return version_delete(c, v->seq, v->is_latest && !alone, v->parts_count > 0);
 }
 
 /* str_successor() in the arena; STR_NULL when none exists: then there is
