@@ -17,6 +17,9 @@ core_store_err(int rc)
     case -EDQUOT:
         return CORE_E_STORAGE_FULL;
     case -EBUSY: /* meta.db write-locked by another process past the wait */
+    case -EAGAIN: /* a conflict with another gateway's transaction (PostgreSQL):
+                   * the group runs again, and if this was its last try md_write()
+                   * says -EBUSY; either way a 503 SlowDown, not a 500 */
         return CORE_E_SLOW_DOWN;
     case -E2BIG:
         return CORE_E_ENTITY_TOO_LARGE;

@@ -45,6 +45,7 @@ s3_err_from_errno(int rc)
     case -EDQUOT:
         return S3E_STORAGE_FULL;
     case -EBUSY: /* meta.db write-locked by another process past the wait */
+    case -EAGAIN: /* a conflict with another gateway's transaction, not run again */
     case -ETIMEDOUT: /* the data backend (RADOS) did not answer within its timeout */
         return S3E_SLOW_DOWN;
     case -E2BIG:

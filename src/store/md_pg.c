@@ -486,15 +486,6 @@ pg_drain(struct md_conn *c)
     }
 }
 
-/* The writer's group transaction ends (or a new one begins): the row
- * cache's generation goes with it. */
-static void
-pg_group_end(struct md_conn *c)
-{
-    c->pg->in_group = c->pg->gen_dirty = false;
-    pg_snapshot_forget(c);
-}
-
 /* The writer's transaction: control deferred as struct pg_conn says, so a
  * group costs its statements and one COMMIT. */
 static int
@@ -508,8 +499,6 @@ pg_begin(struct md_conn *c, int wait_ms)
         (void)pg_simple(c, "ROLLBACK");
     c->retry = c->gone = false;
     c->seq_next = c->seq_last = 0;
-    pg_group_end(c);
-    c->pg->in_group = true;
     c->pg->begin = "BEGIN ISOLATION LEVEL SERIALIZABLE";
     c->pg->release = c->pg->savepoint = false;
     return 0;
@@ -530,7 +519,6 @@ static void
 pg_rollback(struct md_conn *c)
 {
     c->seq_next = c->seq_last = 0;
-    pg_group_end(c);
     c->pg->begin = NULL;
     c->pg->release = c->pg->savepoint = false;
     if (md_libpq.PQtransactionStatus(c->pg->conn) != PQTRANS_IDLE)
@@ -544,7 +532,6 @@ pg_commit(struct md_conn *c, int wait_ms)
 
     (void)wait_ms;
     c->seq_next = c->seq_last = 0;
-    pg_group_end(c);
     c->pg->release = c->pg->savepoint = false; /* COMMIT releases them all */
     if (c->pg->begin != NULL) { /* no statement ran: nothing to commit */
         c->pg->begin = NULL;

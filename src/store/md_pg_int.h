@@ -80,10 +80,6 @@ struct pg_conn {
      * (ST_GEN_GET's result) and value (md_pg_stmt.c's row cache). */
     PGresult *gen_res;
     int64_t gen;
-    /* The writer: in a group transaction (md_pg.c's begin to its end), and
-     * whether a statement of it may have bumped the generation: then the
-     * cache is not used until it ends. */
-    bool in_group, gen_dirty;
     /* A read snapshot's COMMIT was sent and its result not read yet
      * (pg_drain()). */
     bool commit_sent;
@@ -117,7 +113,6 @@ struct pg_stmt {
     int nparams;
     bool ret_id; /* PostgreSQL's text has RETURNING id: last_id() */
     bool binary; /* its results come in binary (every column's type allows it) */
-    bool dirties; /* it may change what the row cache keeps (md_pg_stmt.c) */
     bool dup_eexist; /* a plain INSERT given ON CONFLICT DO NOTHING: no row is -EEXIST */
     char *val[PG_MAX_PARAMS];
     int len[PG_MAX_PARAMS];
@@ -153,8 +148,7 @@ int pg_deferred_sync(struct md_conn *c, const char *sql, PGresult **res);
 struct stmt *pg_prepare(struct md_conn *c, enum st id); /* struct md_backend's prepare */
 void pg_stmts_unprepare(struct md_conn *c); /* after a reset: prepared again at next use */
 void pg_stmts_free(struct md_conn *c);
-/* At the end of a read snapshot or a writer's transaction: its policy
- * generation is forgotten. */
+/* At the end of a read snapshot: its policy generation is forgotten. */
 void pg_snapshot_forget(struct md_conn *c);
 
 #endif

@@ -11,7 +11,6 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -166,26 +165,6 @@ pg_translate(enum st id, int *nparams, bool used[PG_MAX_PARAMS + 1], bool *dup_e
 
 /* ---- preparing, parameters, running, results ---------------------------------------- */
 
-/* Whether statement sql may change a row the row cache keeps, or the
- * generation: a write that names accounts, keys, buckets or policy_gen
- * (more than needed is only a missed cache). */
-static bool
-dirties_cache(const char *sql)
-{
-    static const char *const names[] = {" accounts", " keys", " buckets", "policy_gen"};
-
-    if (strncmp(sql, "SELECT", 6) == 0)
-        return false;
-    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
-        const char *m = strstr(sql, names[i]);
-
-        /* a whole word: " keys" is not " keys_..." */
-        if (m != NULL && !(m[strlen(names[i])] == '_' || isalnum((unsigned char)m[strlen(names[i])])))
-            return true;
-    }
-    return false;
-}
-
 /* The backend's prepare: the statement's state, without a round trip; it
  * is prepared on the connection at its first step (stmt_ready()). */
 struct stmt *
@@ -209,7 +188,6 @@ pg_prepare(struct md_conn *c, enum st id)
     p->nparams = np;
     p->ret_id = returns_id(id);
     p->dup_eexist = dup;
-    p->dirties = dirties_cache(md_st_sql[id]);
     c->st[id].pg = p;
     return &c->st[id];
 }
@@ -534,10 +512,6 @@ pgs_exec_nowait(struct md_conn *c, struct pg_stmt *p)
         pgs_done(p);
         return rc > 0 ? 0 : rc;
     }
-    if (p->dirties) {
-        c->pg->gen_dirty = true;
-        pg_snapshot_forget(c);
-    }
     n = take_control(c, ctl);
     c->pg->sent_begin = NULL; /* nothing here to send again after a restart */
     ok = c->pg->deferred > 0 || md_libpq.PQenterPipelineMode(k) == 1;
@@ -568,10 +542,6 @@ stmt_exec(struct md_conn *c, struct pg_stmt *p)
 
     if (rc < 0)
         return rc;
-    if (p->dirties && c->pg->in_group) {
-        c->pg->gen_dirty = true;
-        pg_snapshot_forget(c);
-    }
     trip("statement");
     if (c->pg->begin != NULL || c->pg->release || c->pg->savepoint || c->pg->deferred > 0) {
         p->res = pending_run(c, p, &rc);
@@ -664,11 +634,12 @@ res_i64(const PGresult *r, int row, int i)
  * statement or gateway makes it), so a result kept under the generation a
  * snapshot sees is what that snapshot would read. A snapshot pays one
  * read of the generation, sent with its BEGIN, instead of three lookups;
- * md_policy_gen() in it costs nothing more. The writer's group
- * transaction (SERIALIZABLE) does the same for its jobs' bucket reads
- * until one of its statements may bump the generation (dirties_cache()):
- * its read of the generation is then what serializes it against a
- * concurrent change. Reads outside snapshots are never cached. */
+ * md_policy_gen() in it costs nothing more. Outside snapshots, and on the
+ * writer's connection, nothing is cached: a SERIALIZABLE read of the
+ * generation (a scan of the small counters table, locking all of it for
+ * serializable isolation) conflicted with every other gateway's update of
+ * version_seq, and two gateways' PUTs aborted twice as often, some up to
+ * the 503 (bench/gateways.sh, 5,386 aborted transactions against 2,598). */
 static bool
 cacheable(enum st id)
 {
@@ -785,7 +756,7 @@ cache_answer(struct md_conn *c, struct pg_stmt *p, char *key, size_t cap, size_t
     *n = SIZE_MAX;
     if (p->id != ST_GEN_GET && !cacheable(p->id))
         return false;
-    if (c == c->md->wconn ? !c->pg->in_group || c->pg->gen_dirty : !c->in_snapshot)
+    if (!c->in_snapshot || c == c->md->wconn)
         return false;
     *rc = snap_gen(c);
     if (*rc < 0)

@@ -102,6 +102,7 @@ run_group(struct md *md, struct job *jobs, struct space *sp, int wait_ms)
     struct job *late = NULL;    /* result decided; woken at the end */
     struct job *j, *next;
     uint64_t n_jobs = 0, n_commits = 0, n_retried = 0;
+    int max_tries = 0; /* the most runs lost by a job run again */
     bool in_txn = false;
     int rc;
 
@@ -184,6 +185,8 @@ run_group(struct md *md, struct job *jobs, struct space *sp, int wait_ms)
         next = j->link;
         if (j->again && j->tries++ < MD_RETRIES) {
             j->again = false;
+            if (j->tries > max_tries)
+                max_tries = j->tries;
             /* To the head of the queue: the next group runs it again. */
             j->next = md->head;
             md->head = j;
@@ -203,12 +206,14 @@ run_group(struct md *md, struct job *jobs, struct space *sp, int wait_ms)
     pthread_mutex_unlock(&md->mu);
     mx_observe(&md_group_jobs, NULL, n_jobs);
     /* Conflicting gateways: a short random pause so they do not meet
-     * again at once. */
+     * again at once, longer for a job that lost again and again (0.5-2.5 ms
+     * after its first loss, up to 8 times that after its 14th), so that it
+     * gets its turn before its 20 tries run out. */
     if (n_retried > 0) {
         uint16_t r = 0;
 
         (void)rand_bytes(&r, sizeof(r));
-        usleep(500 + r % 2000);
+        usleep((useconds_t)(500 + r % 2000) * (1u << (max_tries < 14 ? max_tries / 4 : 3)));
     }
 }
 

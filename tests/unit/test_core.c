@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "common.h"
+#include "core/core_int.h"
 #include "core/object.h"
 #include "core/object_mpu.h"
 #include "core/version.h"
@@ -208,6 +209,19 @@ put(struct fx *f, const char *key, const char *blob, const struct object_cond *c
 }
 
 /* ---- ETag lists ---------------------------------------------------------- */
+
+/* How store results become core errors: a conflict left after its retries
+ * is a 503, as a locked store is, never a 500. */
+static void
+test_store_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(core_store_err(0), CORE_E_OK);
+    assert_int_equal(core_store_err(-EBUSY), CORE_E_SLOW_DOWN);
+    assert_int_equal(core_store_err(-EAGAIN), CORE_E_SLOW_DOWN);
+    assert_int_equal(core_store_err(-ENOSPC), CORE_E_STORAGE_FULL);
+    assert_int_equal(core_store_err(-EIO), CORE_E_INTERNAL);
+}
 
 static void
 test_etag_matches(void **state)
@@ -841,7 +855,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_etag_matches),       cmocka_unit_test(test_put_null_version),
+        cmocka_unit_test(test_store_errors),       cmocka_unit_test(test_etag_matches),       cmocka_unit_test(test_put_null_version),
         cmocka_unit_test(test_put_conditions),     cmocka_unit_test(test_remove),
         cmocka_unit_test(test_delete_many_retry),  cmocka_unit_test(test_complete),
         cmocka_unit_test(test_complete_checksums), cmocka_unit_test(test_abort),

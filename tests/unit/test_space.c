@@ -102,6 +102,8 @@ test_errors(void **state)
     assert_string_equal(s3_err_code(s3_err_from_errno(-EBUSY)), "SlowDown");
     assert_string_equal(s3_err_msg(s3_err_from_errno(-EBUSY)), "Please reduce your request rate.");
     assert_int_equal(s3_err_status(s3_err_from_errno(-EIO)), 500);
+    /* A write that conflicted with another gateway's past its retries. */
+    assert_int_equal(s3_err_from_errno(-EAGAIN), s3_err_from_errno(-EBUSY));
 }
 
 int
