@@ -328,18 +328,29 @@ run_all(struct md_conn *c, const char *const *sql, const char *what)
 }
 
 /* The PostgreSQL-only steps a store has had (md_pg_schema.h), the column
- * that counts them added to a store made before it existed: >= 0 or
- * -errno. */
+ * that counts them added to a store made before it existed (only then: a
+ * gateway whose role does not own the tables may open an up-to-date
+ * store): >= 0 or -errno. */
 static int
 pg_steps_done(struct md_conn *c)
 {
     PGresult *r;
     int v, rc;
 
-    rc = pg_simple(c, "ALTER TABLE coffer_schema ADD COLUMN IF NOT EXISTS "
-                      "pg_step integer NOT NULL DEFAULT 0");
-    if (rc < 0)
-        return rc;
+    r = md_libpq.PQexec(c->pg->conn, "SELECT 1 FROM pg_attribute WHERE attrelid = "
+                                     "'coffer_schema'::regclass AND attname = 'pg_step'");
+    if (md_libpq.PQresultStatus(r) != PGRES_TUPLES_OK) {
+        v = pg_res_errno(c, r, "reading the schema's steps");
+        md_libpq.PQclear(r);
+        return v;
+    }
+    v = md_libpq.PQntuples(r);
+    md_libpq.PQclear(r);
+    if (v == 0) {
+        rc = pg_simple(c, "ALTER TABLE coffer_schema ADD COLUMN pg_step integer NOT NULL DEFAULT 0");
+        if (rc < 0)
+            return rc;
+    }
     r = md_libpq.PQexec(c->pg->conn, "SELECT pg_step FROM coffer_schema");
     if (md_libpq.PQresultStatus(r) == PGRES_TUPLES_OK && md_libpq.PQntuples(r) == 1)
         v = atoi(md_libpq.PQgetvalue(r, 0, 0));

@@ -201,6 +201,20 @@ class PgSchemaStepsTest(lib.E2ETestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertGreater(int(psql(uri, "SELECT value FROM counters WHERE name = 'policy_gen'")),
                            gen)
+        # A role that may read and write the tables but owns none opens the store: nothing to
+        # alter in an up-to-date one.
+        role = "gw_" + lib.rand_suffix(8).lower()
+        db = uri.rsplit("/", 1)[1]
+        psql(uri, "CREATE ROLE %s LOGIN; GRANT CONNECT ON DATABASE %s TO %s; "
+                  "GRANT USAGE ON SCHEMA public TO %s; "
+                  "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %s; "
+                  "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %s"
+                  % (role, db, role, role, role, role))
+        self.addCleanup(psql, uri, "DROP OWNED BY %s; DROP ROLE %s" % (role, role))
+        r = coffer("--data", data, "--meta", uri.replace("//postgres@", "//%s@" % role),
+                   "account", "list")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("steps2", r.stdout)
         # Steps from a newer binary: refused, nothing changed.
         psql(uri, "UPDATE coffer_schema SET pg_step = 99")
         r = coffer("--data", data, "--meta", uri, "account", "list")
