@@ -181,6 +181,17 @@ class TwoGatewaysTest(unittest.TestCase):
                                      TokenCode=code)
         self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDenied")
 
+    def _user_key(self, prefix):
+        """An IAM user made through gateway 0 with AmazonS3FullAccess and an access key: the
+        IAM client, the user's name, the key."""
+        iam = _client("iam", self.gw[0], self.acct["access_key_id"],
+                      self.acct["secret_access_key"], https=True)
+        user = prefix + lib.rand_suffix(6)
+        iam.create_user(UserName=user)
+        iam.attach_user_policy(UserName=user,
+                               PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess")
+        return iam, user, iam.create_access_key(UserName=user)["AccessKey"]
+
     def test_settings_hold_on_the_other_gateway(self):
         b = lib.bucket_name("gw-set")
         self.s3[0].create_bucket(Bucket=b)
@@ -197,13 +208,7 @@ class TwoGatewaysTest(unittest.TestCase):
         self.s3[0].delete_bucket_policy(Bucket=b)
         self.assertEqual(self.s3[1].get_object(Bucket=b, Key="x")["Body"].read(), b"1")
         # A deleted access key stops working on both gateways at once.
-        iam = _client("iam", self.gw[0], self.acct["access_key_id"],
-                      self.acct["secret_access_key"], https=True)
-        user = "gw-u-" + lib.rand_suffix(6)
-        iam.create_user(UserName=user)
-        iam.attach_user_policy(UserName=user,
-                               PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess")
-        k = iam.create_access_key(UserName=user)["AccessKey"]
+        iam, user, k = self._user_key("gw-u-")
         u = [_client("s3", g, k["AccessKeyId"], k["SecretAccessKey"]) for g in self.gw]
         for c in u:
             c.head_object(Bucket=b, Key="x")
@@ -235,13 +240,7 @@ class TwoGatewaysTest(unittest.TestCase):
         b = lib.bucket_name("gw-cache")
         self.s3[0].create_bucket(Bucket=b)
         self.s3[0].put_object(Bucket=b, Key="x", Body=b"1")
-        iam = _client("iam", self.gw[0], self.acct["access_key_id"],
-                      self.acct["secret_access_key"], https=True)
-        user = "gw-c-" + lib.rand_suffix(6)
-        iam.create_user(UserName=user)
-        iam.attach_user_policy(UserName=user,
-                               PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess")
-        k = iam.create_access_key(UserName=user)["AccessKey"]
+        iam, user, k = self._user_key("gw-c-")
         clients = [_client("s3", self.gw[1], k["AccessKeyId"], k["SecretAccessKey"])
                    for _ in range(16)]
 
