@@ -415,6 +415,34 @@ pipeline_end(PGconn *k)
     (void)md_libpq.PQexitPipelineMode(k);
 }
 
+/* Sends the n control statements, then p (results in format fmt), in c's
+ * pipeline, entering it unless deferred statements hold it open: false if
+ * libpq refused one. */
+static bool
+pipeline_send(struct md_conn *c, const char *const *ctl, size_t n, const struct pg_stmt *p,
+              int fmt)
+{
+    PGconn *k = c->pg->conn;
+    bool ok = c->pg->deferred > 0 || md_libpq.PQenterPipelineMode(k) == 1;
+
+    for (size_t i = 0; ok && i < n; i++)
+        ok = md_libpq.PQsendQueryParams(k, ctl[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
+    return ok && md_libpq.PQsendQueryPrepared(k, p->name, p->nparams, (const char *const *)p->val,
+                                              p->len, p->fmt, fmt) == 1;
+}
+
+/* The writer's pipeline, with statements whose jobs were told they
+ * succeeded, could not be used: the group is doomed (-EAGAIN, run again),
+ * or the connection is gone (-EBUSY). */
+static int
+pipeline_failed(struct md_conn *c)
+{
+    pg_set_err(c, "PostgreSQL pipeline", md_libpq.PQerrorMessage(c->pg->conn));
+    c->gone = md_libpq.PQstatus(c->pg->conn) != CONNECTION_OK;
+    c->retry = !c->gone;
+    return c->gone ? -EBUSY : -EAGAIN;
+}
+
 /* Runs c's deferred transaction control, then statement p, in one pipeline
  * (one round trip), after the writer's deferred statements if any: p's
  * result, or NULL with *rc < 0 when one of those or the control failed
@@ -430,13 +458,8 @@ pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
     bool ok;
 
     *rc = 0;
+    ok = pipeline_send(c, ctl, n, p, p->binary) && md_libpq.PQpipelineSync(k) == 1;
     c->pg->deferred = 0;
-    ok = deferred > 0 || md_libpq.PQenterPipelineMode(k) == 1;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = md_libpq.PQsendQueryParams(k, ctl[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
-    ok = ok && md_libpq.PQsendQueryPrepared(k, p->name, p->nparams, (const char *const *)p->val,
-                                            p->len, p->fmt, p->binary) == 1;
-    ok = ok && md_libpq.PQpipelineSync(k) == 1;
     if (!ok) {
         pg_set_err(c, "PostgreSQL pipeline", md_libpq.PQerrorMessage(k));
         *rc = md_libpq.PQstatus(k) == CONNECTION_OK ? -EIO : -EBUSY;
@@ -453,12 +476,12 @@ pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
             *rc = pg_res_errno(c, r, ctl[i]);
         md_libpq.PQclear(r);
     }
-    if (ok)
+    if (ok) {
         res = take_result(k);
-    if (ok)
         pipeline_end(k);
-    else
+    } else {
         (void)md_libpq.PQexitPipelineMode(k);
+    }
     if (*rc < 0) {
         md_libpq.PQclear(res);
         return NULL;
@@ -479,11 +502,9 @@ pg_deferred_sync(struct md_conn *c, const char *sql, PGresult **res)
     ok = sql == NULL || md_libpq.PQsendQueryParams(k, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
     ok = ok && md_libpq.PQpipelineSync(k) == 1;
     if (!ok) {
-        pg_set_err(c, "PostgreSQL pipeline", md_libpq.PQerrorMessage(k));
+        rc = pipeline_failed(c);
         (void)md_libpq.PQexitPipelineMode(k);
-        c->gone = md_libpq.PQstatus(k) != CONNECTION_OK;
-        c->retry = !c->gone;
-        return c->gone ? -EBUSY : -EAGAIN;
+        return rc;
     }
     if (sql != NULL)
         trip("transaction");
@@ -514,20 +535,11 @@ pgs_exec_nowait(struct md_conn *c, struct pg_stmt *p)
     }
     n = take_control(c, ctl);
     c->pg->sent_begin = NULL; /* nothing here to send again after a restart */
-    ok = c->pg->deferred > 0 || md_libpq.PQenterPipelineMode(k) == 1;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = md_libpq.PQsendQueryParams(k, ctl[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
-    ok = ok && md_libpq.PQsendQueryPrepared(k, p->name, p->nparams, (const char *const *)p->val,
-                                            p->len, p->fmt, 0) == 1;
     /* On its way now: the server works while the job goes on. */
-    ok = ok && md_libpq.PQflush(k) == 0;
+    ok = pipeline_send(c, ctl, n, p, 0) && md_libpq.PQflush(k) == 0;
     pgs_done(p);
-    if (!ok) {
-        pg_set_err(c, "PostgreSQL pipeline", md_libpq.PQerrorMessage(k));
-        c->gone = md_libpq.PQstatus(k) != CONNECTION_OK;
-        c->retry = !c->gone;
-        return c->gone ? -EBUSY : -EAGAIN;
-    }
+    if (!ok)
+        return pipeline_failed(c);
     c->pg->deferred += (int)n + 1;
     trip("deferred");
     return 0;
