@@ -170,3 +170,10 @@ s3_mpu_reap(struct srv *srv)
     if (rc < 0)
         log_warn("multipart: cannot empty the blob trash: %s", strerror(-rc));
 }
+
+void
+s3_reap_versions(struct srv *srv)
+{
+    if (srv->reclaim_grace_ms == 0)
+        s3_mpu_reap(srv);
+}

@@ -59,6 +59,10 @@ const char *s3_mpu_checksum_type(const struct md_version *v);
  * logged, not returned: what is left goes at the next reap or at
  * blob_gc(). */
 void s3_mpu_reap(struct srv *srv);
+/* s3_mpu_reap() after a write that trashed only version data, which is
+ * stamped now: due at once only without a grace period (--reclaim-grace 0);
+ * otherwise it is the reaper thread's, and this costs nothing. */
+void s3_reap_versions(struct srv *srv);
 
 /* One <Part> of a CompleteMultipartUpload body. */
 struct s3_mpu_want {

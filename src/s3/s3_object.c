@@ -246,7 +246,7 @@ commit_version(struct s3_req *q, struct put_ctx *p)
         return p->err != CORE_E_OK ? s3_err_from_core(p->err) : s3_err_from_errno(rc);
     }
     if (p->trashed) /* else nothing new is due */
-        s3_mpu_reap(q->srv);
+        s3_reap_versions(q->srv);
     return S3E_OK;
 }
 

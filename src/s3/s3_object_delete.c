@@ -134,7 +134,7 @@ s3_delete_object(struct s3_req *q)
     if (rc < 0)
         return d.err != CORE_E_OK ? s3_err_from_core(d.err) : s3_err_from_errno(rc);
     /* The row is gone and committed; its data is in the trash. */
-    s3_mpu_reap(q->srv);
+    s3_reap_versions(q->srv);
     if (d.out.delete_marker)
         http_resp_header_c(q->http, "x-amz-delete-marker", "true");
     if (d.out.version_id.p != NULL)
@@ -289,7 +289,7 @@ s3_delete_objects(struct s3_req *q)
     rc = md_write(q->srv->md, multi_txn, &m);
     if (rc < 0)
         return m.err != CORE_E_OK ? s3_err_from_core(m.err) : s3_err_from_errno(rc);
-    s3_mpu_reap(q->srv);
+    s3_reap_versions(q->srv);
 
     buf_init(&x, 16 * 1024 * 1024);
     xml_decl(&x);

@@ -411,7 +411,7 @@ store(struct s3_req *q, struct http_form *f, const struct src *s,
         goto out;
     }
     if (p->trashed) /* else nothing new is due */
-        s3_mpu_reap(q->srv);
+        s3_reap_versions(q->srv);
 out:
     hash_free(md5);
     blob_writer_abort(w);

@@ -48,6 +48,33 @@ take_txn(struct md_conn *c, void *arg)
     return md_trash_take(c, TRASH_BATCH, t->cutoff_ms, t->a, &t->ids, &t->n);
 }
 
+/* Reaps of this process that may hold taken rows not yet unlinked. A reap
+ * counts itself before its take commits, so a reap that then finds nothing
+ * due sees the count and waits: the request that trashed an upload's parts
+ * answers after they are gone even when the reaper thread took them. */
+static pthread_mutex_t unlinking_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t unlinking_cv = PTHREAD_COND_INITIALIZER;
+static int unlinking;
+
+static void
+unlinking_add(int d)
+{
+    pthread_mutex_lock(&unlinking_mu);
+    unlinking += d;
+    if (unlinking == 0)
+        pthread_cond_broadcast(&unlinking_cv);
+    pthread_mutex_unlock(&unlinking_mu);
+}
+
+static void
+unlinking_wait(void)
+{
+    pthread_mutex_lock(&unlinking_mu);
+    while (unlinking > 0)
+        pthread_cond_wait(&unlinking_cv, &unlinking_mu);
+    pthread_mutex_unlock(&unlinking_mu);
+}
+
 int
 trash_reap(struct md *md, struct blob *b, int64_t cutoff_ms)
 {
@@ -55,15 +82,21 @@ trash_reap(struct md *md, struct blob *b, int64_t cutoff_ms)
         struct take t = {.cutoff_ms = cutoff_ms};
         int rc = md_trash_pending(md_reader(md), cutoff_ms);
 
-        if (rc <= 0)
+        if (rc <= 0) {
+            unlinking_wait();
             return rc;
+        }
         t.a = arena_new();
+        unlinking_add(1);
         rc = md_write(md, take_txn, &t);
         if (rc == 0)
             unlink_all(b, t.ids, t.n);
+        unlinking_add(-1);
         arena_free(t.a);
-        if (rc < 0 || t.n < TRASH_BATCH)
+        if (rc < 0 || t.n < TRASH_BATCH) {
+            unlinking_wait();
             return rc < 0 ? rc : 0;
+        }
     }
 }
 

@@ -44,7 +44,10 @@ int64_t trash_cutoff_ms(struct blob *b, int64_t grace_ms);
  * TRASH_BATCH rows per md_write(), unlinking each batch after its write
  * committed. 0, or the first md_write() error (the rest stays in the trash
  * for the next reap). An unlink failure is logged: the file is then an
- * orphan for blob_gc(). */
+ * orphan for blob_gc(). It returns only once no other reap of this process
+ * is unlinking rows it took, so what was due when it began is gone from
+ * this process's view, whichever reap took it (another process's reaper
+ * may still be unlinking what it took). */
 int trash_reap(struct md *md, struct blob *b, int64_t cutoff_ms);
 
 /* Starts the reaper thread: trash_reap(trash_cutoff_ms(b, grace_ms)) every

@@ -1,6 +1,6 @@
 /* test_blob.c -- blob files on a temp directory: write, commit, read back,
  * abort, unlink, and garbage collection of temp files and orphans; read
- * leases and the reaper's cutoff (store/trash.h). */
+ * leases and the reaper's cutoff (store/trash.h); two reaps at once. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,12 +9,15 @@
 
 #include "common.h"
 #include "store/blob.h"
+#include "store/blob_int.h"
+#include "store/md.h"
 #include "store/trash.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +301,126 @@ test_leases_and_cutoff(void **state)
     fx_close(&f);
 }
 
+/* A files backend whose unlinks wait for release (the reaper thread's reap
+ * caught between its take and its unlinks). */
+static pthread_mutex_t slow_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slow_cv = PTHREAD_COND_INITIALIZER;
+static bool slow_entered, slow_released;
+static struct blob_backend slow_files;
+
+static int
+slow_remove(struct blob *b, struct str id)
+{
+    pthread_mutex_lock(&slow_mu);
+    slow_entered = true;
+    pthread_cond_broadcast(&slow_cv);
+    while (!slow_released)
+        pthread_cond_wait(&slow_cv, &slow_mu);
+    pthread_mutex_unlock(&slow_mu);
+    return blob_files.remove(b, id);
+}
+
+struct reap_run {
+    struct md *md;
+    struct blob *b;
+    const char *ids; /* the two trashed blobs */
+    pthread_t thread;
+    bool done;
+    int rc, left; /* of them, how many were there when the reap returned */
+};
+
+static int
+blobs_left(struct blob *b, const char *ids)
+{
+    int n = 0;
+
+    for (int i = 0; i < 2; i++) {
+        int fd, rc = blob_open_fd(b, str_make(ids + i * (BLOB_ID_LEN + 1), BLOB_ID_LEN), &fd);
+
+        if (rc == 0) {
+            close(fd);
+            n++;
+        } else {
+            assert_int_equal(rc, -ENOENT);
+        }
+    }
+    return n;
+}
+
+static void *
+reap_main(void *arg)
+{
+    struct reap_run *r = arg;
+
+    r->rc = trash_reap(r->md, r->b, INT64_MAX);
+    r->left = blobs_left(r->b, r->ids);
+    pthread_mutex_lock(&slow_mu);
+    r->done = true;
+    pthread_mutex_unlock(&slow_mu);
+    return NULL;
+}
+
+static int
+trash_two(struct md_conn *c, void *arg)
+{
+    const char *ids = arg;
+    int rc = md_trash_add(c, str_make(ids, BLOB_ID_LEN));
+
+    return rc < 0 ? rc : md_trash_add(c, str_make(ids + BLOB_ID_LEN + 1, BLOB_ID_LEN));
+}
+
+/* A reap that finds nothing due, because another reap of the process took
+ * the rows and is still unlinking them, returns only after those unlinks:
+ * the request that trashed an upload's parts answers when they are gone. */
+static void
+test_reap_waits_for_running_reap(void **state)
+{
+    char ids[2 * (BLOB_ID_LEN + 1)];
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    struct reap_run first = {0}, second = {0};
+    struct md *md;
+    struct fx f;
+    bool done;
+
+    (void)state;
+    fx_open(&f);
+    assert_int_equal(md_open(f.dir, &md), 0);
+    make_blob(&f, "one", ids);
+    make_blob(&f, "two", ids + BLOB_ID_LEN + 1);
+    assert_int_equal(blobs_left(f.b, ids), 2);
+    assert_int_equal(md_write(md, trash_two, ids), 0);
+    slow_files = blob_files;
+    slow_files.remove = slow_remove;
+    f.b->be = &slow_files;
+
+    first = (struct reap_run){.md = md, .b = f.b, .ids = ids};
+    second = first;
+    assert_int_equal(pthread_create(&first.thread, NULL, reap_main, &first), 0);
+    pthread_mutex_lock(&slow_mu);
+    while (!slow_entered)
+        pthread_cond_wait(&slow_cv, &slow_mu);
+    pthread_mutex_unlock(&slow_mu);
+    /* The rows are taken and committed; the files are still there. */
+    assert_int_equal(md_trash_pending(md_reader(md), INT64_MAX), 0);
+    assert_int_equal(pthread_create(&second.thread, NULL, reap_main, &second), 0);
+    nanosleep(&pause, NULL);
+    pthread_mutex_lock(&slow_mu);
+    done = second.done;
+    slow_released = true;
+    pthread_cond_broadcast(&slow_cv);
+    pthread_mutex_unlock(&slow_mu);
+    assert_false(done);
+    pthread_join(first.thread, NULL);
+    pthread_join(second.thread, NULL);
+    assert_int_equal(first.rc, 0);
+    assert_int_equal(second.rc, 0);
+    assert_int_equal(second.left, 0);
+
+    f.b->be = &blob_files;
+    md_close(md);
+    fx_close(&f);
+}
+
 int
 main(void)
 {
@@ -307,6 +430,7 @@ main(void)
         cmocka_unit_test(test_abort),
         cmocka_unit_test(test_gc),
         cmocka_unit_test(test_leases_and_cutoff),
+        cmocka_unit_test(test_reap_waits_for_running_reap),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
