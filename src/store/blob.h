@@ -39,11 +39,13 @@ int blob_open(const char *dir, struct blob **out);
 /* Where the data lives, from --blobs URL (blob_url.c):
  *   NULL or ""                     the files backend in DIR/blobs (DIR/tmp for temp files)
  *   file:PATH                      the files backend in PATH (temp files in PATH/.tmp)
- *   rados://POOL?conf=FILE&id=NAME&timeout=S
+ *   rados://POOL?conf=FILE&id=NAME&timeout=S&ns=NAMESPACE
  *                                  a Ceph RADOS pool through librados: conf (required)
  *                                  the ceph.conf, id the client name (default admin, i.e.
  *                                  client.admin), timeout the seconds any cluster operation
- *                                  may take before it fails (default 10, 1..300)
+ *                                  may take before it fails (default 10, 1..300), ns the
+ *                                  namespace in the pool (default none: the pool's default
+ *                                  namespace), so that several stores can share one pool
  * Values may be %XX-escaped; unknown, repeated or empty parameters are refused. */
 enum blob_kind { BLOB_FILES, BLOB_RADOS };
 
@@ -57,6 +59,7 @@ struct blob_url {
     char pool[128];               /* rados */
     char conf[BLOB_URL_PATH_MAX]; /* rados */
     char id[128];                 /* rados: the client name without "client." */
+    char ns[128];                 /* rados: the namespace; "" = the default one */
     int timeout_s;                /* rados */
 };
 

@@ -1,5 +1,5 @@
 /* blob_rados.c -- the Ceph RADOS data backend (blob_int.h's blob_rados),
- * through librados, in one pool of the cluster --blobs rados://POOL?conf=
+ * through librados, in one pool (and namespace, ns=) of the cluster --blobs rados://POOL?conf=
  * names (blob.h).
  *
  * Layout: a blob is cut into chunks of CHUNK bytes (4 MiB, as radosgw's own
@@ -90,6 +90,7 @@
     X(getxattr)                                                                                    \
     X(ioctx_create)                                                                                \
     X(ioctx_destroy)                                                                               \
+    X(ioctx_set_namespace)                                                                         \
     X(nobjects_list_close)                                                                         \
     X(nobjects_list_next)                                                                          \
     X(nobjects_list_open)                                                                          \
@@ -230,6 +231,8 @@ rados_open_be(struct blob *b, const struct blob_url *url)
         R.shutdown(cluster);
         return rc;
     }
+    if (url->ns[0] != '\0') /* every object, and blob_gc()'s listing, in ns alone */
+        R.ioctx_set_namespace(io, url->ns);
     b->cluster = cluster;
     b->io = io;
     return 0;

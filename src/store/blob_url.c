@@ -59,7 +59,7 @@ parse_rados(const char *url, struct blob_url *out, char *err, size_t cap)
 {
     const char *p = url + strlen(RADOS_SCHEME), *q = strchr(p, '?');
     size_t pool_n = q != NULL ? (size_t)(q - p) : strlen(p);
-    bool seen_conf = false, seen_id = false, seen_timeout = false;
+    bool seen_conf = false, seen_id = false, seen_timeout = false, seen_ns = false;
 
     out->kind = BLOB_RADOS;
     out->timeout_s = BLOB_RADOS_TIMEOUT_DEFAULT_S;
@@ -87,10 +87,12 @@ parse_rados(const char *url, struct blob_url *out, char *err, size_t cap)
             dst = out->id, dst_cap = sizeof(out->id), seen = &seen_id;
         } else if (key_n == 7 && memcmp(p, "timeout", 7) == 0) {
             dst = val, dst_cap = sizeof(val), seen = &seen_timeout;
+        } else if (key_n == 2 && memcmp(p, "ns", 2) == 0) {
+            dst = out->ns, dst_cap = sizeof(out->ns), seen = &seen_ns;
         } else {
             return fail(err, cap,
-                        "--blobs %s: unknown parameter '%.*s' (known: conf, id, timeout)", url,
-                        (int)key_n, p);
+                        "--blobs %s: unknown parameter '%.*s' (known: conf, id, timeout, ns)",
+                        url, (int)key_n, p);
         }
         if (*seen)
             return fail(err, cap, "--blobs %s: parameter '%.*s' given twice", url, (int)key_n, p);
@@ -115,6 +117,9 @@ parse_rados(const char *url, struct blob_url *out, char *err, size_t cap)
     }
     if (!seen_conf)
         return fail(err, cap, "--blobs %s: conf=CEPH_CONF is required (the cluster's ceph.conf)",
+                    url);
+    if (seen_ns && !pool_name_ok(out->ns))
+        return fail(err, cap, "--blobs %s: the namespace must be 1 to 99 of A-Z a-z 0-9 . _ -",
                     url);
     if (strncmp(out->id, "client.", 7) == 0)
         return fail(err, cap, "--blobs %s: id is the client name without 'client.'", url);

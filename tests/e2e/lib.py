@@ -219,14 +219,84 @@ def pg_meta():
 def use_pg_meta(data):
     """On the PostgreSQL run, points the store in data at a fresh database: a 'meta =' line in
     data/cofferd.conf, which cofferd reads through --config and the coffer CLI by default.
-    Returns cofferd's extra arguments."""
+    With E2E_BLOBS_RADOS=rados://POOL?conf=FILE (scripts/ceph.sh env) its object data goes to a
+    namespace of its own in that pool too: a 'blobs =' line. Returns cofferd's extra
+    arguments."""
     uri = pg_meta()
     if uri is None:
         return []
     conf = os.path.join(data, "cofferd.conf")
     with open(conf, "a") as f:
         f.write("meta = %s\n" % uri)
+        if os.environ.get("E2E_BLOBS_RADOS"):
+            f.write("blobs = %s\n" % shared_blobs(None))
     return ["--config", conf]
+
+
+def shared_blobs(root):
+    """A 'blobs =' value for gateways sharing one store under root: a fresh namespace of the
+    E2E_BLOBS_RADOS pool on the PostgreSQL + RADOS run, else the directory root/blobs."""
+    if os.environ.get("E2E_BLOBS_RADOS"):
+        return "%s&ns=e2e_%s" % (os.environ["E2E_BLOBS_RADOS"], rand_suffix(12))
+    os.makedirs(os.path.join(root, "blobs"), exist_ok=True)
+    return "file:" + os.path.join(root, "blobs")
+
+
+def store_blobs_url(data):
+    """The rados:// URL of the store in data (its cofferd.conf's 'blobs ='), None for files."""
+    try:
+        with open(os.path.join(data, "cofferd.conf")) as f:
+            for line in f:
+                k, _, v = line.partition("=")
+                if k.strip() == "blobs" and v.strip().startswith("rados://"):
+                    return v.strip()
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def data_in_rados(data=None):
+    """Whether the store in data (default: the suite's) keeps its object data in RADOS."""
+    return store_blobs_url(data or env().data) is not None
+
+
+# Run by the system Python, which has Debian's python3-rados: blobs of one namespace as
+# "<count> <bytes>" (a blob is its head object <id> and chunks <id>.<8 hex>), or, with
+# "purge", every object of the namespace removed.
+_RADOS_SCRIPT = r"""
+import re, sys, urllib.parse, rados
+u = urllib.parse.urlsplit(sys.argv[1]); q = urllib.parse.parse_qs(u.query)
+c = rados.Rados(conffile=q["conf"][0], rados_id=q.get("id", ["admin"])[0]); c.connect(timeout=20)
+io = c.open_ioctx(u.netloc); io.set_namespace(q["ns"][0])
+ids, size = set(), 0
+for o in io.list_objects():
+    if sys.argv[2] == "purge":
+        io.remove_object(o.key)
+    elif re.fullmatch(r"[0-9a-f]{32}(\.[0-9a-f]{8})?", o.key):
+        ids.add(o.key[:32]); size += io.stat(o.key)[0]
+print(len(ids), size)
+"""
+
+
+def _rados_ns(url, what):
+    r = subprocess.run(["/usr/bin/python3", "-c", _RADOS_SCRIPT, url, what], check=True,
+                       capture_output=True, text=True, timeout=60)
+    n, size = r.stdout.split()
+    return int(n), int(size)
+
+
+def store_blobs(data):
+    """(count, bytes) of the object data of the store in data: the files under data/blobs, or
+    the blobs in its RADOS namespace on the PostgreSQL + RADOS run."""
+    url = store_blobs_url(data)
+    if url is not None:
+        return _rados_ns(url, "count")
+    n = size = 0
+    for root, _, files in os.walk(os.path.join(data, "blobs")):
+        for f in files:
+            n += 1
+            size += os.path.getsize(os.path.join(root, f))
+    return n, size
 
 
 def create_account(bin_dir, data, name):
@@ -420,6 +490,9 @@ class Server:
         self.kill()
         report = self.sanitizer_report()
         if self.root is not None:
+            url = store_blobs_url(self.data)
+            if url is not None:  # the OSD keeps its objects in memory (scripts/ceph.sh)
+                _rados_ns(url, "purge")
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
         return report

@@ -31,6 +31,8 @@ RESULTS=$TMP/results
 export E2E_RESULTS=$RESULTS
 SERVER_PID=
 SERVER2_PID=
+LB_PID=
+CLI_PORTS=() # the CLI scripts' E2E_HTTP_PORT and E2E_TLS_PORT: haproxy's, with two gateways
 T0=$(date +%s)
 
 section_t0=$(date +%s)
@@ -56,7 +58,7 @@ finish() {
         grep '^FAIL ' "$RESULTS" | sed 's/^/  /'
     fi
     echo "---- e2e took $(($(date +%s) - T0))s"
-    for pid in $SERVER_PID $SERVER2_PID; do
+    for pid in $SERVER_PID $SERVER2_PID $LB_PID; do
         if kill -0 "$pid" 2>/dev/null; then
             kill -KILL "$pid" 2>/dev/null
             wait "$pid" 2>/dev/null
@@ -95,12 +97,14 @@ LOG=$TMP/cofferd.log
 export E2E_DATA=$DATA E2E_HTTP_PORT=$HTTP_PORT E2E_TLS_PORT=$TLS_PORT E2E_DOMAIN=localhost
 
 # E2E_META_PG=postgresql://USER@HOST:PORT/ (scripts/pg.sh env): the metadata of every store the
-# suite makes is in a fresh PostgreSQL database, named in DIR/cofferd.conf (lib.use_pg_meta).
+# suite makes is in a fresh PostgreSQL database, named in DIR/cofferd.conf (lib.use_pg_meta);
+# with E2E_BLOBS_RADOS=rados://POOL?conf=FILE too, its object data in a namespace of that pool.
 META_ARGS=()
 if [ -n "${E2E_META_PG:-}" ]; then
     read -ra META_ARGS < <(cd "$HERE" && $PY -c 'import lib, sys; print(*lib.use_pg_meta(sys.argv[1]))' "$DATA") ||
         { result FAIL "setup.pg_database"; exit 1; }
     echo "metadata in PostgreSQL: $(grep '^meta' "$DATA/cofferd.conf")"
+    grep '^blobs' "$DATA/cofferd.conf" | sed 's/^blobs = /object data in /'
 fi
 
 "$BIN/cofferd" --data "$DATA" --listen "127.0.0.1:$HTTP_PORT" \
@@ -126,7 +130,8 @@ fi
 result PASS "setup.server_ready"
 
 # The PostgreSQL run adds a second gateway on the same store (the same database, object data in
-# the first one's DIR/blobs, its master key and TLS certificate, a data directory of its own):
+# the first one's DIR/blobs or the same RADOS namespace, its master key and TLS certificate, a
+# data directory of its own):
 # lib.client() then sends every other boto3 request to it (E2E_HTTP_PORT2, E2E_TLS_PORT2).
 if [ -n "${E2E_META_PG:-}" ] && [ "${E2E_GATEWAYS:-2}" = 2 ]; then
     read -r HTTP_PORT2 TLS_PORT2 < <($PY -c '
@@ -136,7 +141,9 @@ for s in ss:
     s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in ss])')
     mkdir -p "$TMP/data2"
-    "$BIN/cofferd" --data "$TMP/data2" --config "$DATA/cofferd.conf" --blobs "file:$DATA/blobs" \
+    BLOBS2=(--blobs "file:$DATA/blobs") # unless the store's data is in RADOS (lib.use_pg_meta)
+    grep -q '^blobs' "$DATA/cofferd.conf" && BLOBS2=()
+    "$BIN/cofferd" --data "$TMP/data2" --config "$DATA/cofferd.conf" "${BLOBS2[@]}" \
         --master-key "$DATA/master.key" --tls-cert "$DATA/tls/cert.pem" --tls-key "$DATA/tls/key.pem" \
         --listen "127.0.0.1:$HTTP_PORT2" --tls-listen "127.0.0.1:$TLS_PORT2" --domain localhost \
         --reclaim-grace 0 >"$TMP/cofferd2.log" 2>&1 </dev/null &
@@ -186,12 +193,61 @@ for m in "$HERE"/test_*.py; do
     fi
 done
 
+# With the second gateway, the CLI clients go through haproxy (Debian package haproxy), which
+# alternates between the two gateways: plain HTTP request by request, HTTPS (passed through,
+# so each gateway still sees TLS) connection by connection, and every CLI command makes its
+# own. Its configuration and log are in $TMP.
+if [ -z "${E2E_ONLY:-}" ] && [ -n "$SERVER2_PID" ] && command -v haproxy >/dev/null; then
+    read -r LB_HTTP LB_TLS < <($PY -c '
+import socket
+ss = [socket.socket() for _ in range(2)]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+    cat >"$TMP/haproxy.cfg" <<EOF
+defaults
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+frontend plain
+    mode http
+    option http-server-close
+    bind 127.0.0.1:$LB_HTTP
+    default_backend plain
+backend plain
+    mode http
+    balance roundrobin
+    server gw1 127.0.0.1:$HTTP_PORT
+    server gw2 127.0.0.1:$HTTP_PORT2
+frontend tls
+    mode tcp
+    bind 127.0.0.1:$LB_TLS
+    default_backend tls
+backend tls
+    mode tcp
+    balance roundrobin
+    server gw1 127.0.0.1:$TLS_PORT
+    server gw2 127.0.0.1:$TLS_PORT2
+EOF
+    haproxy -db -f "$TMP/haproxy.cfg" </dev/null >"$TMP/haproxy.log" 2>&1 &
+    LB_PID=$!
+    for _ in $(seq 1 100); do port_up "$LB_HTTP" && port_up "$LB_TLS" && break; sleep 0.1; done
+    if port_up "$LB_HTTP" && port_up "$LB_TLS"; then
+        result PASS "setup.haproxy_for_cli"
+        CLI_PORTS=(E2E_HTTP_PORT="$LB_HTTP" E2E_TLS_PORT="$LB_TLS")
+        cli_served0=$(grep -c '"status":' "$TMP/cofferd2.log")
+    else
+        cat "$TMP/haproxy.log"
+        result FAIL "setup.haproxy_for_cli"
+    fi
+fi
+
 # CLI clients
 if [ -z "${E2E_ONLY:-}" ]; then
     for s in "$HERE"/cli/*.sh; do
         [ "$(basename "$s")" = common.sh ] && continue
         section "cli/$(basename "$s")"
-        timeout -k 10 240 bash "$s"
+        env "${CLI_PORTS[@]}" timeout -k 10 240 bash "$s"
         rc=$?
         if [ $rc -ge 124 ]; then
             result FAIL "cli.$(basename "$s" .sh).timeout_rc$rc"
@@ -200,6 +256,14 @@ if [ -z "${E2E_ONLY:-}" ]; then
 fi
 
 section "stop"
+if [ -n "$LB_PID" ]; then
+    n2=$(($(grep -c '"status":' "$TMP/cofferd2.log") - cli_served0))
+    echo "through haproxy, the second gateway served $n2 CLI requests"
+    [ "$n2" -gt 0 ] && result PASS "server2.served_cli_requests" || result FAIL "server2.served_cli_requests"
+    kill -TERM "$LB_PID"
+    wait "$LB_PID" 2>/dev/null
+    LB_PID=
+fi
 if [ -n "$SERVER2_PID" ]; then
     # Half of the boto3 requests went to it (its access log: one JSON line a request).
     n2=$(grep -c '"status":' "$TMP/cofferd2.log")

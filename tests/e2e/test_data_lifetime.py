@@ -26,8 +26,8 @@ GRACE = 2  # seconds: --reclaim-grace of this file's server
 
 
 def blob_files(data_dir):
-    """Count of committed data files under DATA/blobs."""
-    return sum(len(files) for _, _, files in os.walk(os.path.join(data_dir, "blobs")))
+    """Count of the store's blobs (files, or RADOS on the PostgreSQL + RADOS run)."""
+    return lib.store_blobs(data_dir)[0]
 
 
 class DataLifetimeTest(lib.E2ETestCase):

@@ -64,17 +64,16 @@ def _body(n, seed):
 
 
 def _gateways(root, meta, n=2, admin_port=None):
-    """n gateways on one store: meta (a PostgreSQL URI), root/blobs, root/master.key."""
-    blobs = os.path.join(root, "blobs")
+    """n gateways on one store: meta (a PostgreSQL URI), lib.shared_blobs(root), root/master.key."""
+    blobs = lib.shared_blobs(root)
     key = os.path.join(root, "master.key")
-    os.makedirs(blobs, exist_ok=True)
     gw = []
     for i in range(n):
         data = os.path.join(root, "gw%d" % i)
         os.makedirs(data)
         conf = os.path.join(data, "cofferd.conf")
         with open(conf, "w") as f:
-            f.write("meta = %s\nblobs = file:%s\nmaster-key = %s\n" % (meta, blobs, key))
+            f.write("meta = %s\nblobs = %s\nmaster-key = %s\n" % (meta, blobs, key))
         args = ["--config", conf]
         if admin_port is not None and i == 0:
             args += ["--admin-listen", "127.0.0.1:%d" % admin_port]

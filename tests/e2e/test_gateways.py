@@ -50,9 +50,8 @@ class TwoGatewaysTest(unittest.TestCase):
     def setUpClass(cls):
         base = os.environ.get("E2E_TMP") or tempfile.gettempdir()
         cls.root = tempfile.mkdtemp(prefix="gateways.", dir=base)
-        blobs = os.path.join(cls.root, "blobs")
+        blobs = lib.shared_blobs(cls.root)
         key = os.path.join(cls.root, "master.key")
-        os.makedirs(blobs)
         meta = lib.pg_meta()
         cls.gw = []
         for i in range(2):
@@ -60,7 +59,7 @@ class TwoGatewaysTest(unittest.TestCase):
             os.makedirs(data)
             conf = os.path.join(data, "cofferd.conf")
             with open(conf, "w") as f:
-                f.write("meta = %s\nblobs = file:%s\nmaster-key = %s\n" % (meta, blobs, key))
+                f.write("meta = %s\nblobs = %s\nmaster-key = %s\n" % (meta, blobs, key))
             # Lifecycle days of 4 s, a pass every second (test_background_work_...).
             srv = lib.Server(data=data, log=os.path.join(cls.root, "gw%d.log" % i),
                              args=["--config", conf, "--lifecycle-day", "4",

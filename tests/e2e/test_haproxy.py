@@ -35,11 +35,10 @@ class HaproxyThreeGatewaysTest(unittest.TestCase):
         base = os.environ.get("E2E_TMP") or tempfile.gettempdir()
         self.root = tempfile.mkdtemp(prefix="haproxy.", dir=base)
         self.gwdir = os.path.join(self.root, "gw")
-        os.makedirs(os.path.join(self.root, "blobs"))
         self.conf = os.path.join(self.root, "coffer.conf")
         with open(self.conf, "w") as f:
-            f.write("meta = %s\nblobs = file:%s/blobs\nmaster-key = %s/master.key\n"
-                    % (lib.pg_meta(), self.root, self.root))
+            f.write("meta = %s\nblobs = %s\nmaster-key = %s/master.key\n"
+                    % (lib.pg_meta(), lib.shared_blobs(self.root), self.root))
         self.env = dict(os.environ, BIN=os.path.abspath(lib.env().bin), COFFER_GW_DIR=self.gwdir)
         out = subprocess.run(["bash", SCRIPT, "start", "3", self.conf], env=self.env,
                              capture_output=True, text=True, timeout=120)

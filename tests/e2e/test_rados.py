@@ -288,6 +288,38 @@ class RadosTest(lib.E2ETestCase):
             srv.kill()
             srv.close()
 
+    def test_namespace_keeps_stores_apart(self):
+        """ns= puts a second store's objects in a namespace of their own in the same pool: its
+        start-up sweep (an embedded store's: everything it does not reference) lists only
+        that namespace, so the first store's data survives it, and neither sees the other's."""
+        b = self.bucket("rns")
+        body = data(300 * 1024, 91)
+        self.c.put_object(Bucket=b, Key="k", Body=body)
+        ns = "store-" + lib.rand_suffix(6)
+        d = os.path.join(self.root, "ns-data")
+        os.makedirs(d)
+        srv = lib.Server(lib.env().bin, d, log=os.path.join(self.root, "ns.log"), args=[
+            "--meta", "sqlite:" + os.path.join(d, "meta.db"), "--blobs", self.url + "&ns=" + ns])
+        try:
+            srv.start(timeout=60)
+            self.assertEqual(self.get(b, "k"), body)
+            ak = srv.account("rns")
+            c = lib.client(ak=ak["access_key_id"], sk=ak["secret_access_key"], endpoint=srv.http)
+            c.create_bucket(Bucket="rns")
+            other = data(300 * 1024, 92)
+            c.put_object(Bucket="rns", Key="k", Body=other)
+            theirs = set(self.rados("-N", ns, "ls").decode().split())
+            self.assertEqual(len(theirs), 1)
+            self.assertFalse(theirs & self.objects())
+            srv.restart(timeout=60)  # its sweep again, now with data of its own
+            self.assertEqual(c.get_object(Bucket="rns", Key="k")["Body"].read(), other)
+            self.assertEqual(self.get(b, "k"), body)
+        finally:
+            srv.kill()
+            srv.close()
+            for o in self.rados("-N", ns, "ls").decode().split():
+                self.rados("-N", ns, "rm", o)
+
     @unittest.skipIf(os.environ.get("E2E_META_PG"),
                      "a shared store's start-up sweep removes only data a day old "
                      "(other gateways may be writing)")

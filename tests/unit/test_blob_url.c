@@ -55,6 +55,9 @@ test_rados(void **state)
     assert_string_equal(u.conf, "/etc/ceph/ceph.conf");
     assert_string_equal(u.id, "admin");
     assert_int_equal(u.timeout_s, BLOB_RADOS_TIMEOUT_DEFAULT_S);
+    assert_string_equal(u.ns, "");
+    assert_int_equal(parse("rados://coffer?ns=store_2.a-b&conf=/c", "/d"), 0);
+    assert_string_equal(u.ns, "store_2.a-b");
     assert_int_equal(parse("rados://data.pool-1?id=coffer&conf=/c%20d/ceph.conf&timeout=3", "/d"),
                      0);
     assert_string_equal(u.pool, "data.pool-1");
@@ -86,6 +89,9 @@ test_refused(void **state)
         {"rados://coffer?conf=/c&timeout=301", "timeout must be"},
         {"rados://coffer?conf=/c&timeout=5s", "timeout must be"},
         {"rados://coffer?conf=/c&id=client.admin", "without 'client.'"},
+        {"rados://coffer?conf=/c&ns=a/b", "namespace must be"},
+        {"rados://coffer?conf=/c&ns=", "'ns' has an empty or bad value"},
+        {"rados://coffer?conf=/c&ns=a&ns=b", "'ns' given twice"},
         {"s3://bucket", "unknown kind"},
         {"/srv/blobs", "unknown kind"},
         {"RADOS://coffer?conf=/c", "unknown kind"},
