@@ -31,7 +31,7 @@ import mfa_lib
 from lib import REGION
 
 PG = os.environ.get("E2E_META_PG")
-N_PUTS = 300
+N_PUTS = 500  # per gateway: 1,000 writes of one key
 
 
 def _client(service, srv, ak, sk, token=None, https=False, validate=True):
