@@ -36,9 +36,9 @@ drop_version(struct md_conn *c, const struct md_version *v, bool alone)
     return rc;
 }
 
-/* Removes the key's null version if there is one: *blob its data file
- * (or STR_NULL), *trashed (unless NULL) whether any of its data, a file or
- * a multipart version's extents, went to the trash. */
+/* Removes the key's null version if there is one: *blob (unless NULL) its
+ * data file (or STR_NULL), *trashed (unless NULL) whether any of its data,
+ * a file or a multipart version's extents, went to the trash. */
 static enum core_err
 drop_null(struct md_conn *c, const struct md_bucket *b, struct str key, struct arena *a,
           struct str *blob, bool *trashed)
@@ -46,7 +46,8 @@ drop_null(struct md_conn *c, const struct md_bucket *b, struct str key, struct a
     struct md_version old;
     int rc = md_version_get(c, b->id, key, STR_LIT("null"), a, &old);
 
-    *blob = STR_NULL;
+    if (blob != NULL)
+        *blob = STR_NULL;
     if (trashed != NULL)
         *trashed = false;
     if (rc == -ENOENT)
@@ -55,7 +56,7 @@ drop_null(struct md_conn *c, const struct md_bucket *b, struct str key, struct a
         rc = drop_version(c, &old, b->versioning == MD_VER_NONE);
     if (rc < 0)
         return core_store_err(rc);
-    if (old.blob_id.n > 0)
+    if (blob != NULL && old.blob_id.n > 0)
         *blob = old.blob_id;
     if (trashed != NULL)
         *trashed = old.blob_id.n > 0 || old.parts_count > 0;
@@ -66,7 +67,6 @@ enum core_err
 object_put(struct md_conn *c, const struct md_bucket *b, struct md_version *v, struct arena *a,
            bool *trashed)
 {
-    struct str old_blob;
     enum core_err err;
 
     *trashed = false;
@@ -77,7 +77,7 @@ object_put(struct md_conn *c, const struct md_bucket *b, struct md_version *v, s
     } else {
         /* AWS: unversioned and Suspended writes replace the null version in
          * place; other versions are untouched [spec §4.3]. */
-        err = drop_null(c, b, v->key, a, &old_blob, trashed);
+        err = drop_null(c, b, v->key, a, NULL, trashed);
         if (err != CORE_E_OK)
             return err;
         v->version_id = STR_LIT("null");
