@@ -136,11 +136,13 @@ version_reader_open(struct md *md, struct blob_reader *rd, const struct md_versi
     if (rc == 0 && r->n == 0)
         rc = -ENOENT;
     /* The first part's blob, opened now: a version deleted and reaped
-     * before this reader's lease began shows here, before any header. */
+     * before this reader's lease began shows here, before any header
+     * (RADOS trusts the metadata: there it shows at the first read). */
     if (rc == 0 && v->size > 0) {
         ssize_t i = reader_find(r, 0);
         rc = i < 0 ? (int)i
-                   : (int)blob_read(rd, str_make(r->ext[i].blob_id, BLOB_ID_LEN), 0, NULL, 0);
+                   : blob_read_expect(rd, str_make(r->ext[i].blob_id, BLOB_ID_LEN),
+                                      r->ext[i].size);
     }
     if (rc < 0) {
         version_reader_close(r);
@@ -164,7 +166,9 @@ version_reader_pread(struct version_reader *r, void *p, size_t n, int64_t off)
     e = &r->ext[i];
     if ((int64_t)n > e->first_byte + e->size - off)
         n = (size_t)(e->first_byte + e->size - off);
-    got = blob_read(r->rd, str_make(e->blob_id, BLOB_ID_LEN), off - e->first_byte, p, n);
+    got = blob_read_expect(r->rd, str_make(e->blob_id, BLOB_ID_LEN), e->size);
+    if (got == 0)
+        got = blob_read(r->rd, str_make(e->blob_id, BLOB_ID_LEN), off - e->first_byte, p, n);
     if (got < 0)
         return got == -ENOENT ? -ENOENT : -EIO;
     if (got == 0) {
@@ -207,7 +211,7 @@ version_open(struct md *md, struct blob_reader *rd, int64_t bucket_id, struct st
         if (v->parts_count > 0)
             rc = version_reader_open(md, rd, v, mpu);
         else if (v->blob_id.n > 0)
-            rc = (int)blob_read(rd, v->blob_id, 0, NULL, 0);
+            rc = blob_read_expect(rd, v->blob_id, v->size);
         else
             rc = 0;
     }

@@ -54,9 +54,9 @@ void version_reader_close(struct version_reader *r); /* NULL ok */
  * again, three tries in all. Each read ends the connection's read snapshot
  * (md_snapshot_end()), so that the next sees newer rows. On CORE_E_OK:
  * *mpu (owned) for a multipart version, *has_blob for a version in one
- * blob (probed), neither for inline data, a delete marker, or, with
- * rows_only (a loop thread, which reads no file), data in files: nothing
- * is opened. version_get()'s errors (with *v as it says), or
+ * blob (probed, unless the backend trusts the row: blob_read_expect()),
+ * neither for inline data, a delete marker, or, with rows_only (a loop
+ * thread, which reads no file), data in files: nothing is opened. version_get()'s errors (with *v as it says), or
  * CORE_E_INTERNAL when the data cannot be opened. */
 enum core_err version_open(struct md *md, struct blob_reader *rd, int64_t bucket_id,
                            struct str key, struct str vid, bool rows_only, struct arena *a,

@@ -235,6 +235,26 @@ blob_reader_oldest_ms(struct blob *b)
     return oldest;
 }
 
+/* Makes id the reader's current blob (size < 0: unknown, checked). */
+static int
+make_current(struct blob_reader *r, struct str id, int64_t size)
+{
+    int rc;
+
+    if (r->id[0] != '\0' && memcmp(r->id, id.p, BLOB_ID_LEN) == 0)
+        return 0;
+    if (r->id[0] != '\0')
+        r->b->be->read_close(r);
+    r->id[0] = '\0';
+    rc = size >= 0 && r->b->be->read_expect != NULL ? r->b->be->read_expect(r, id, size)
+                                                    : r->b->be->read_open(r, id);
+    if (rc < 0)
+        return rc;
+    memcpy(r->id, id.p, BLOB_ID_LEN);
+    r->id[BLOB_ID_LEN] = '\0';
+    return 0;
+}
+
 ssize_t
 blob_read(struct blob_reader *r, struct str id, int64_t off, void *p, size_t n)
 {
@@ -242,19 +262,20 @@ blob_read(struct blob_reader *r, struct str id, int64_t off, void *p, size_t n)
 
     if (!blob_id_valid(id) || off < 0)
         return -ENOENT;
-    if (r->id[0] == '\0' || memcmp(r->id, id.p, BLOB_ID_LEN) != 0) {
-        if (r->id[0] != '\0')
-            r->b->be->read_close(r);
-        r->id[0] = '\0';
-        rc = r->b->be->read_open(r, id);
-        if (rc < 0)
-            return rc;
-        memcpy(r->id, id.p, BLOB_ID_LEN);
-        r->id[BLOB_ID_LEN] = '\0';
-    }
+    rc = make_current(r, id, -1);
+    if (rc < 0)
+        return rc;
     if (n == 0)
         return 0;
     return r->b->be->read(r, off, p, n);
+}
+
+int
+blob_read_expect(struct blob_reader *r, struct str id, int64_t size)
+{
+    if (!blob_id_valid(id) || size < 0)
+        return -ENOENT;
+    return make_current(r, id, size);
 }
 
 int

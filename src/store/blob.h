@@ -104,6 +104,11 @@ void blob_reader_close(struct blob_reader *r);
  * last blob it read open, so reading one blob in order costs one open;
  * n == 0 only opens it (checks that it exists). */
 ssize_t blob_read(struct blob_reader *r, struct str id, int64_t off, void *p, size_t n);
+/* blob_read(r, id, 0, NULL, 0) for a blob that committed metadata names with
+ * size bytes: 0 or -errno. A backend whose check costs a round trip (RADOS)
+ * trusts that and skips it; a blob gone meanwhile then shows as -ENOENT from
+ * the first blob_read() instead. */
+int blob_read_expect(struct blob_reader *r, struct str id, int64_t size);
 /* When the oldest open reader started (blob_now_ms() scale), INT64_MAX if
  * none is open. */
 int64_t blob_reader_oldest_ms(struct blob *b);

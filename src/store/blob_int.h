@@ -34,6 +34,9 @@ struct blob_backend {
      * it does not exist), read() is pread(2) on it, read_close() drops it
      * (called only after a successful read_open()). */
     int (*read_open)(struct blob_reader *r, struct str id);
+    /* read_open() of a blob metadata says is size bytes, without checking
+     * (blob_read_expect()); NULL: read_open() is used. */
+    int (*read_expect)(struct blob_reader *r, struct str id, int64_t size);
     ssize_t (*read)(struct blob_reader *r, int64_t off, void *p, size_t n);
     void (*read_close)(struct blob_reader *r);
     /* An owned fd on the blob; NULL when the backend has no files. */

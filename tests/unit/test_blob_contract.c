@@ -205,6 +205,49 @@ test_large_ranges(void **state)
     fx_close(&f);
 }
 
+/* blob_read_expect(): the blob as committed metadata names it reads as
+ * blob_read() opens it, over chunk boundaries and in a stream; once it is
+ * gone, either the expect or the first read says -ENOENT. */
+static void
+test_read_expect(void **state)
+{
+    struct fx f;
+    char id[BLOB_ID_LEN + 1], buf[64];
+    const int64_t n = 5 * MIB + 77;
+    struct blob_reader *r;
+    char *all = malloc((size_t)n);
+    ssize_t k;
+    int rc;
+
+    assert_non_null(all);
+    fx_open(&f, state);
+    make_blob(&f, 4, n, 1 * MIB, id);
+    r = blob_reader_open(f.b);
+    assert_int_equal(blob_read_expect(r, str_c(id), n), 0);
+    for (int64_t got = 0; got < n; got += k) {
+        k = blob_read(r, str_c(id), got, all + got, (size_t)(n - got));
+        assert_true(k > 0);
+    }
+    for (int64_t i = 0; i < n; i++)
+        if (all[i] != pat(4, i))
+            fail_msg("%s: byte %lld differs", f.be->name, (long long)i);
+    assert_int_equal(blob_read(r, str_c(id), n - 2, buf, sizeof(buf)), 2);
+    assert_int_equal(blob_read(r, str_c(id), n, buf, sizeof(buf)), 0);
+    blob_reader_close(r);
+
+    assert_int_equal(blob_unlink(f.b, str_c(id)), 0);
+    r = blob_reader_open(f.b);
+    rc = blob_read_expect(r, str_c(id), n);
+    if (rc == 0)
+        assert_int_equal(blob_read(r, str_c(id), 0, buf, sizeof(buf)), -ENOENT);
+    else
+        assert_int_equal(rc, -ENOENT);
+    blob_reader_close(r);
+    assert_int_equal(blob_read_expect(NULL, str_c("not-an-id"), 1), -ENOENT);
+    free(all);
+    fx_close(&f);
+}
+
 /* One reader, len bytes of id at off in reads of step bytes (each read
  * asks for the rest of its step), checked against pattern s. */
 static void
@@ -420,6 +463,7 @@ main(void)
     const struct CMUnitTest files_tests[] = {
         cmocka_unit_test_prestate(test_small, &files),
         cmocka_unit_test_prestate(test_large_ranges, &files),
+        cmocka_unit_test_prestate(test_read_expect, &files),
         cmocka_unit_test_prestate(test_stream, &files),
         cmocka_unit_test_prestate(test_gc, &files),
         cmocka_unit_test_prestate(test_commit_as, &files),
@@ -428,6 +472,7 @@ main(void)
     const struct CMUnitTest rados_tests[] = {
         cmocka_unit_test_prestate(test_small, &rados),
         cmocka_unit_test_prestate(test_large_ranges, &rados),
+        cmocka_unit_test_prestate(test_read_expect, &rados),
         cmocka_unit_test_prestate(test_stream, &rados),
         cmocka_unit_test_prestate(test_gc, &rados),
         cmocka_unit_test_prestate(test_commit_as, &rados),
