@@ -477,8 +477,9 @@ rados_read_open(struct blob_reader *r, struct str id)
 /* Committed metadata names the blob: its head has the size attribute, with
  * this size and CHUNK (the only chunk size any writer used), so the
  * getxattr round trip is skipped. It was an OSD operation and a wait per
- * GET: 1 MiB GETs at 8 connections went from 1,004 to 1,190 MB/s. A blob
- * gone meanwhile makes the first read -ENOENT. */
+ * GET: 1 MiB GETs at 8 connections went from 1,004 to 1,048 MB/s (1.50x to
+ * 1.64x radosgw, bench/results/2026-12-07-rados-e210111.md). A blob gone
+ * meanwhile makes the first read -ENOENT. */
 static int
 rados_read_expect(struct blob_reader *r, struct str id, int64_t size)
 {
