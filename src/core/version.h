@@ -56,8 +56,9 @@ void version_reader_close(struct version_reader *r); /* NULL ok */
  * *mpu (owned) for a multipart version, *has_blob for a version in one
  * blob (probed, unless the backend trusts the row: blob_read_expect()),
  * neither for inline data, a delete marker, or, with rows_only (a loop
- * thread, which reads no file), data in files: nothing is opened. version_get()'s errors (with *v as it says), or
- * CORE_E_INTERNAL when the data cannot be opened. */
+ * thread, which reads no file), data in files: nothing is opened.
+ * version_get()'s errors (with *v as it says), or CORE_E_INTERNAL when the
+ * data cannot be opened. */
 enum core_err version_open(struct md *md, struct blob_reader *rd, int64_t bucket_id,
                            struct str key, struct str vid, bool rows_only, struct arena *a,
                            struct md_version *v, struct version_reader **mpu, bool *has_blob);

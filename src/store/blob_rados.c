@@ -1,6 +1,6 @@
 /* blob_rados.c -- the Ceph RADOS data backend (blob_int.h's blob_rados),
- * through librados, in one pool (and namespace, ns=) of the cluster --blobs rados://POOL?conf=
- * names (blob.h).
+ * through librados, in one pool (and namespace, ns=) of the cluster
+ * --blobs rados://POOL?conf= names (blob.h).
  *
  * Layout: a blob is cut into chunks of CHUNK bytes (4 MiB, as radosgw's own
  * stripes): chunk 0 is the RADOS object named by the blob id, chunk k > 0 is
