@@ -229,13 +229,13 @@ backend tls
     server gw1 127.0.0.1:$TLS_PORT
     server gw2 127.0.0.1:$TLS_PORT2
 EOF
+    cli_served0=$(grep -c '"status":' "$TMP/cofferd2.log")
     haproxy -db -f "$TMP/haproxy.cfg" </dev/null >"$TMP/haproxy.log" 2>&1 &
     LB_PID=$!
     for _ in $(seq 1 100); do port_up "$LB_HTTP" && port_up "$LB_TLS" && break; sleep 0.1; done
     if port_up "$LB_HTTP" && port_up "$LB_TLS"; then
         result PASS "setup.haproxy_for_cli"
         CLI_PORTS=(E2E_HTTP_PORT="$LB_HTTP" E2E_TLS_PORT="$LB_TLS")
-        cli_served0=$(grep -c '"status":' "$TMP/cofferd2.log")
     else
         cat "$TMP/haproxy.log"
         result FAIL "setup.haproxy_for_cli"
