@@ -285,31 +285,33 @@ conn_open(struct md *md, bool writer, struct md_conn **out)
 
 /* ---- the schema ----------------------------------------------------------------- */
 
+/* The one row's first column of sql, a count or a number >= 0, as an int,
+ * or -errno (what says what was being read). */
+static int
+pg_int(struct md_conn *c, const char *sql, const char *what)
+{
+    PGresult *r = md_libpq.PQexec(c->pg->conn, sql);
+    int v;
+
+    if (md_libpq.PQresultStatus(r) == PGRES_TUPLES_OK && md_libpq.PQntuples(r) == 1)
+        v = atoi(md_libpq.PQgetvalue(r, 0, 0));
+    else
+        v = pg_res_errno(c, r, what);
+    md_libpq.PQclear(r);
+    return v;
+}
+
 /* The schema version stored in the database: >= 0, or -1 for none yet, or
  * -errno. */
 static int
 schema_version(struct md_conn *c)
 {
-    PGresult *r = md_libpq.PQexec(c->pg->conn, "SELECT to_regclass('coffer_schema') IS NOT NULL");
-    int v = -1;
+    int v = pg_int(c, "SELECT (to_regclass('coffer_schema') IS NOT NULL)::int",
+                   "reading the schema version");
 
-    if (md_libpq.PQresultStatus(r) != PGRES_TUPLES_OK) {
-        v = pg_res_errno(c, r, "reading the schema version");
-        md_libpq.PQclear(r);
-        return v;
-    }
-    if (md_libpq.PQgetvalue(r, 0, 0)[0] != 't') {
-        md_libpq.PQclear(r);
-        return -1;
-    }
-    md_libpq.PQclear(r);
-    r = md_libpq.PQexec(c->pg->conn, "SELECT version FROM coffer_schema");
-    if (md_libpq.PQresultStatus(r) == PGRES_TUPLES_OK && md_libpq.PQntuples(r) == 1)
-        v = atoi(md_libpq.PQgetvalue(r, 0, 0));
-    else
-        v = pg_res_errno(c, r, "reading the schema version");
-    md_libpq.PQclear(r);
-    return v;
+    if (v <= 0)
+        return v < 0 ? v : -1;
+    return pg_int(c, "SELECT version FROM coffer_schema", "reading the schema version");
 }
 
 /* Runs a NULL-ended list of statements; 0 or -errno (logged). */
@@ -334,30 +336,15 @@ run_all(struct md_conn *c, const char *const *sql, const char *what)
 static int
 pg_steps_done(struct md_conn *c)
 {
-    PGresult *r;
-    int v, rc;
+    int v = pg_int(c, "SELECT count(*) FROM pg_attribute WHERE attrelid = "
+                      "'coffer_schema'::regclass AND attname = 'pg_step'",
+                   "reading the schema's steps");
 
-    r = md_libpq.PQexec(c->pg->conn, "SELECT 1 FROM pg_attribute WHERE attrelid = "
-                                     "'coffer_schema'::regclass AND attname = 'pg_step'");
-    if (md_libpq.PQresultStatus(r) != PGRES_TUPLES_OK) {
-        v = pg_res_errno(c, r, "reading the schema's steps");
-        md_libpq.PQclear(r);
+    if (v == 0)
+        v = pg_simple(c, "ALTER TABLE coffer_schema ADD COLUMN pg_step integer NOT NULL DEFAULT 0");
+    if (v < 0)
         return v;
-    }
-    v = md_libpq.PQntuples(r);
-    md_libpq.PQclear(r);
-    if (v == 0) {
-        rc = pg_simple(c, "ALTER TABLE coffer_schema ADD COLUMN pg_step integer NOT NULL DEFAULT 0");
-        if (rc < 0)
-            return rc;
-    }
-    r = md_libpq.PQexec(c->pg->conn, "SELECT pg_step FROM coffer_schema");
-    if (md_libpq.PQresultStatus(r) == PGRES_TUPLES_OK && md_libpq.PQntuples(r) == 1)
-        v = atoi(md_libpq.PQgetvalue(r, 0, 0));
-    else
-        v = pg_res_errno(c, r, "reading the schema's steps");
-    md_libpq.PQclear(r);
-    return v;
+    return pg_int(c, "SELECT pg_step FROM coffer_schema", "reading the schema's steps");
 }
 
 /* Creates the schema in an empty database, or brings a store's up to date
