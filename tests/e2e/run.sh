@@ -83,14 +83,15 @@ for b in cofferd coffer; do
     fi
 done
 
-read -r HTTP_PORT TLS_PORT < <($PY - <<'EOF'
+free_ports() { # two free loopback ports, on one line
+    $PY -c '
 import socket
 ss = [socket.socket() for _ in range(2)]
 for s in ss:
     s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])
-EOF
-)
+print(*[s.getsockname()[1] for s in ss])'
+}
+read -r HTTP_PORT TLS_PORT < <(free_ports)
 DATA=$TMP/data
 mkdir -p "$DATA"
 LOG=$TMP/cofferd.log
@@ -134,12 +135,7 @@ result PASS "setup.server_ready"
 # data directory of its own):
 # lib.client() then sends every other boto3 request to it (E2E_HTTP_PORT2, E2E_TLS_PORT2).
 if [ -n "${E2E_META_PG:-}" ] && [ "${E2E_GATEWAYS:-2}" = 2 ]; then
-    read -r HTTP_PORT2 TLS_PORT2 < <($PY -c '
-import socket
-ss = [socket.socket() for _ in range(2)]
-for s in ss:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')
+    read -r HTTP_PORT2 TLS_PORT2 < <(free_ports)
     mkdir -p "$TMP/data2"
     BLOBS2=(--blobs "file:$DATA/blobs") # unless the store's data is in RADOS (lib.use_pg_meta)
     grep -q '^blobs' "$DATA/cofferd.conf" && BLOBS2=()
@@ -198,12 +194,7 @@ done
 # so each gateway still sees TLS) connection by connection, and every CLI command makes its
 # own. Its configuration and log are in $TMP.
 if [ -z "${E2E_ONLY:-}" ] && [ -n "$SERVER2_PID" ] && command -v haproxy >/dev/null; then
-    read -r LB_HTTP LB_TLS < <($PY -c '
-import socket
-ss = [socket.socket() for _ in range(2)]
-for s in ss:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')
+    read -r LB_HTTP LB_TLS < <(free_ports)
     cat >"$TMP/haproxy.cfg" <<EOF
 defaults
     timeout connect 5s
