@@ -691,7 +691,14 @@ ph_authenticate(struct s3_req *q)
      * in it; GET and HEAD of an object go on with it for their version row
      * (s3_get_object ends it). */
     if (q->err == S3E_OK) {
-        (void)md_snapshot_begin(md_reader(q->srv->md));
+        struct md_conn *c = md_reader(q->srv->md);
+
+        (void)md_snapshot_begin(c);
+        /* Not routed yet: GET and HEAD of an object, and their
+         * sub-resources, most of which read the version too. */
+        if (q->key.p != NULL &&
+            (str_eq_c(q->http->method, "GET") || str_eq_c(q->http->method, "HEAD")))
+            md_version_prefetch(c, q->bucket, q->key, s3_param(q, "versionId", NULL));
         q->err = s3_auth_verify(q);
     }
     if (q->err == S3E_OK && q->auth.is_presigned)

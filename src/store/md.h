@@ -599,6 +599,14 @@ struct md_version {
  * 0 with *out filled (strings and inline data copied into a), -ENOENT. */
 int md_version_get(struct md_conn *c, int64_t bucket_id, struct str key, struct str version_id,
                    struct arena *a, struct md_version *out);
+/* A hint, right after md_snapshot_begin(): md_version_get() of key (and
+ * version_id, or the latest) in the bucket named bucket is coming. On
+ * PostgreSQL, with the bucket's row in the connection's row cache, that
+ * read is sent with the snapshot's first, so a GET of an object costs one
+ * round trip; a guess made from a stale bucket row only wastes a lookup.
+ * No effect elsewhere. */
+void md_version_prefetch(struct md_conn *c, struct str bucket, struct str key,
+                         struct str version_id);
 /* The version with sequence number seq, as md_version_get. 0, -ENOENT. */
 int md_version_get_seq(struct md_conn *c, int64_t seq, struct arena *a, struct md_version *out);
 /* Inserts v as the newest version of its key: assigns v->seq, and, when

@@ -244,6 +244,13 @@ md_version_get(struct md_conn *c, int64_t bucket_id, struct str key, struct str 
     return rc > 0 ? 0 : rc == 0 ? -ENOENT : rc;
 }
 
+void
+md_version_prefetch(struct md_conn *c, struct str bucket, struct str key, struct str version_id)
+{
+    if (c != NULL && c->in_snapshot && c->md->be->version_prefetch != NULL)
+        c->md->be->version_prefetch(c, bucket, key, version_id);
+}
+
 int
 md_version_get_seq(struct md_conn *c, int64_t seq, struct arena *a, struct md_version *out)
 {

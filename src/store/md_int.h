@@ -140,6 +140,9 @@ struct md_backend {
     struct stmt *(*prepare)(struct md_conn *c, enum st id);
     /* md_lease() for a shared store; NULL: always held. */
     bool (*lease)(struct md *md, enum md_lease which);
+    /* md_version_prefetch(); NULL: nothing to gain. */
+    void (*version_prefetch)(struct md_conn *c, struct str bucket, struct str key,
+                             struct str version_id);
 };
 
 extern const struct md_backend md_sqlite, md_pg;

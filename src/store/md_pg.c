@@ -443,7 +443,7 @@ pg_snapshot_begin(struct md_conn *c)
     rc = pg_conn_ready(c);
     if (rc < 0)
         return rc;
-    c->pg->begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+    c->pg->begin = PG_SNAPSHOT_BEGIN;
     c->in_snapshot = true;
     return 0;
 }
@@ -691,6 +691,7 @@ const struct md_backend md_pg = {
     .errmsg = pg_errmsg,
     .prepare = pg_prepare,
     .lease = pg_lease,
+    .version_prefetch = pg_version_prefetch,
 };
 
 /* ---- for md_migrate.c ---- */

@@ -86,7 +86,25 @@ struct pg_conn {
     /* The writer's statements sent without waiting (pgs_exec_nowait()):
      * queries in the open pipeline whose results are not read yet. */
     int deferred;
+    /* md_version_prefetch(): a reader's statement, bound, to send in the
+     * pipeline of its snapshot's first round trip; then its result, kept
+     * with the parameters it was sent with (cache_key()) until a run of
+     * the same statement with the same parameters takes it, or the
+     * snapshot ends. */
+    struct pg_stmt *pre;
+    PGresult *pre_res;
+    size_t pre_key_n;
+    char pre_key[1200]; /* an S3 key is 1,024 bytes at most */
+    /* pending_run() sends a COMMIT after the statements: the snapshot's
+     * first round trip also ends its transaction (snap_gen()). */
+    bool commit_after;
+    /* The snapshot's transaction ended that way: what it read stays valid
+     * for the snapshot; a statement that must still run opens another. */
+    bool committed;
+    int64_t last_gen; /* the policy generation the last snapshot read; 0: none */
 };
+
+#define PG_SNAPSHOT_BEGIN "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 /* One round trip of kind (md_round_trips' label: a static string). */
 static inline void
@@ -146,6 +164,9 @@ void pg_drain(struct md_conn *c);
  * and *res gets its result (the group's COMMIT: no round trip of its own). */
 int pg_deferred_sync(struct md_conn *c, const char *sql, PGresult **res);
 struct stmt *pg_prepare(struct md_conn *c, enum st id); /* struct md_backend's prepare */
+/* struct md_backend's version_prefetch */
+void pg_version_prefetch(struct md_conn *c, struct str bucket, struct str key,
+                         struct str version_id);
 void pg_stmts_unprepare(struct md_conn *c); /* after a reset: prepared again at next use */
 void pg_stmts_free(struct md_conn *c);
 /* At the end of a read snapshot: its policy generation is forgotten. */

@@ -415,20 +415,69 @@ pipeline_end(PGconn *k)
     (void)md_libpq.PQexitPipelineMode(k);
 }
 
-/* Sends the n control statements, then p (results in format fmt), in c's
- * pipeline, entering it unless deferred statements hold it open: false if
- * libpq refused one. */
+static bool
+send_prepared(PGconn *k, const struct pg_stmt *p, int fmt)
+{
+    return md_libpq.PQsendQueryPrepared(k, p->name, p->nparams, (const char *const *)p->val,
+                                        p->len, p->fmt, fmt) == 1;
+}
+
+static bool
+send_sql(PGconn *k, const char *sql)
+{
+    return md_libpq.PQsendQueryParams(k, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
+}
+
+/* Sends the n control statements, then p (results in format fmt), then pre
+ * if not NULL, then after if not NULL, in c's pipeline, entering it unless
+ * deferred statements hold it open: false if libpq refused one. */
 static bool
 pipeline_send(struct md_conn *c, const char *const *ctl, size_t n, const struct pg_stmt *p,
-              int fmt)
+              int fmt, const struct pg_stmt *pre, const char *after)
 {
     PGconn *k = c->pg->conn;
     bool ok = c->pg->deferred > 0 || md_libpq.PQenterPipelineMode(k) == 1;
 
     for (size_t i = 0; ok && i < n; i++)
-        ok = md_libpq.PQsendQueryParams(k, ctl[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
-    return ok && md_libpq.PQsendQueryPrepared(k, p->name, p->nparams, (const char *const *)p->val,
-                                              p->len, p->fmt, fmt) == 1;
+        ok = send_sql(k, ctl[i]);
+    return ok && send_prepared(k, p, fmt) && (pre == NULL || send_prepared(k, pre, pre->binary)) &&
+           (after == NULL || send_sql(k, after));
+}
+
+static bool cache_key(const struct pg_stmt *p, char *out, size_t cap, size_t *n);
+
+/* The prefetched statement's result (read next on c's connection), kept
+ * for pre_take() if it has rows to give. */
+static void
+pre_keep(struct md_conn *c, const struct pg_stmt *pre, bool ok)
+{
+    PGresult *r = take_result(c->pg->conn);
+
+    if (ok && md_libpq.PQresultStatus(r) == PGRES_TUPLES_OK &&
+        cache_key(pre, c->pg->pre_key, sizeof(c->pg->pre_key), &c->pg->pre_key_n)) {
+        c->pg->pre_res = r;
+        c->pg->pre = (struct pg_stmt *)pre;
+        return;
+    }
+    md_libpq.PQclear(r);
+}
+
+/* p answered by the prefetched result, if p is that statement with the
+ * parameters it was sent with. */
+static bool
+pre_take(struct md_conn *c, struct pg_stmt *p)
+{
+    char key[sizeof(c->pg->pre_key)];
+    size_t n;
+
+    if (c->pg->pre_res == NULL || c->pg->pre != p || !c->in_snapshot ||
+        !cache_key(p, key, sizeof(key), &n) || n != c->pg->pre_key_n ||
+        memcmp(key, c->pg->pre_key, n) != 0)
+        return false;
+    p->res = c->pg->pre_res;
+    c->pg->pre_res = NULL;
+    c->pg->pre = NULL;
+    return true;
 }
 
 /* The writer's pipeline, with statements whose jobs were told they
@@ -455,10 +504,16 @@ pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
     PGresult *res = NULL, *r;
     int deferred = c->pg->deferred;
     size_t n = take_control(c, ctl);
+    /* md_version_prefetch()'s statement goes along (unless it is p). */
+    struct pg_stmt *pre = c->pg->pre != p && c->pg->pre_res == NULL ? c->pg->pre : NULL;
+    const char *after = c->pg->commit_after ? "COMMIT" : NULL;
     bool ok;
 
     *rc = 0;
-    ok = pipeline_send(c, ctl, n, p, p->binary) && md_libpq.PQpipelineSync(k) == 1;
+    if (c->pg->pre_res == NULL)
+        c->pg->pre = NULL;
+    c->pg->commit_after = false;
+    ok = pipeline_send(c, ctl, n, p, p->binary, pre, after) && md_libpq.PQpipelineSync(k) == 1;
     c->pg->deferred = 0;
     if (!ok) {
         pg_set_err(c, "PostgreSQL pipeline", md_libpq.PQerrorMessage(k));
@@ -478,6 +533,14 @@ pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
     }
     if (ok) {
         res = take_result(k);
+        if (pre != NULL)
+            pre_keep(c, pre, *rc == 0);
+        if (after != NULL) {
+            r = take_result(k);
+            if (*rc == 0 && md_libpq.PQresultStatus(r) != PGRES_COMMAND_OK)
+                *rc = pg_res_errno(c, r, after);
+            md_libpq.PQclear(r);
+        }
         pipeline_end(k);
     } else {
         (void)md_libpq.PQexitPipelineMode(k);
@@ -536,7 +599,7 @@ pgs_exec_nowait(struct md_conn *c, struct pg_stmt *p)
     n = take_control(c, ctl);
     c->pg->sent_begin = NULL; /* nothing here to send again after a restart */
     /* On its way now: the server works while the job goes on. */
-    ok = pipeline_send(c, ctl, n, p, 0) && md_libpq.PQflush(k) == 0;
+    ok = pipeline_send(c, ctl, n, p, 0, NULL, NULL) && md_libpq.PQflush(k) == 0;
     pgs_done(p);
     if (!ok)
         return pipeline_failed(c);
@@ -662,21 +725,29 @@ cacheable(enum st id)
 }
 
 /* The snapshot's policy generation, read at its first cached statement: 0
- * or -errno. */
+ * or -errno. With a statement from md_version_prefetch() to send along,
+ * and the generation of the connection's last snapshot (its row cache's,
+ * most likely) to expect, the same round trip also ends the transaction:
+ * while the generation is the one expected, the row cache and that
+ * statement answer the rest of the snapshot, and a round trip is saved
+ * along with the COMMIT's own wake-up of the server. If it is not, the
+ * transaction read nothing anyone saw, and the snapshot starts again in
+ * a transaction left open (reopen() when a statement must run after all). */
 static int
-snap_gen(struct md_conn *c)
+snap_gen_read(struct md_conn *c, bool early)
 {
-    struct pg_stmt *g;
+    struct pg_stmt *g, *pre = c->pg->pre;
     struct stmt *s;
     int rc;
 
-    if (c->pg->gen_res != NULL)
-        return 0;
     s = get(c, ST_GEN_GET);
     if (s == NULL)
         return get_fail(c);
     g = s->pg;
+    early = early && pre != NULL && c->pg->begin != NULL && c->pg->last_gen > 0;
+    c->pg->commit_after = early;
     rc = stmt_exec(c, g);
+    c->pg->commit_after = false;
     if (rc < 0) {
         pgs_done(g);
         return rc;
@@ -690,18 +761,60 @@ snap_gen(struct md_conn *c)
         return rc;
     }
     c->pg->gen = res_i64(g->res, 0, 0);
+    if (early && c->pg->gen != c->pg->last_gen) {
+        pgs_done(g);
+        pg_snapshot_forget(c);
+        c->pg->begin = PG_SNAPSHOT_BEGIN;
+        c->pg->pre = pre; /* still bound */
+        c->pg->last_gen = c->pg->gen;
+        return snap_gen_read(c, false);
+    }
+    c->pg->committed = early;
+    c->pg->last_gen = c->pg->gen;
     c->pg->gen_res = g->res;
     g->res = NULL;
     return 0;
 }
 
+static int
+snap_gen(struct md_conn *c)
+{
+    return c->pg->gen_res != NULL ? 0 : snap_gen_read(c, true);
+}
+
+/* A statement must run in a snapshot whose transaction snap_gen() ended:
+ * another transaction, whose policy generation must be the first's, or
+ * the rows already answered may not go with what it reads (-EAGAIN: the
+ * client is told to slow down and try again). */
+static int
+reopen(struct md_conn *c)
+{
+    int64_t gen = c->pg->gen;
+    int rc;
+
+    md_libpq.PQclear(c->pg->gen_res);
+    c->pg->gen_res = NULL;
+    c->pg->committed = false;
+    c->pg->begin = PG_SNAPSHOT_BEGIN;
+    rc = snap_gen_read(c, false);
+    if (rc == 0 && c->pg->gen != gen) {
+        pg_set_err(c, "", "the policy generation changed during the request");
+        rc = -EAGAIN;
+    }
+    return rc;
+}
+
 void
 pg_snapshot_forget(struct md_conn *c)
 {
-    if (c->pg == NULL || c->pg->gen_res == NULL)
+    if (c->pg == NULL)
         return;
     md_libpq.PQclear(c->pg->gen_res);
     c->pg->gen_res = NULL;
+    md_libpq.PQclear(c->pg->pre_res);
+    c->pg->pre_res = NULL;
+    c->pg->pre = NULL;
+    c->pg->committed = false;
 }
 
 /* p's parameters as one key: a NULL flag, a length and the bytes of each.
@@ -807,8 +920,12 @@ pgs_step(struct md_conn *c, struct pg_stmt *p)
             p->row = -1;
             goto next_row;
         }
-        if (rc == 0)
-            rc = stmt_exec(c, p);
+        if (rc == 0 && !pre_take(c, p)) {
+            if (c->pg->committed && c->in_snapshot)
+                rc = reopen(c);
+            if (rc == 0)
+                rc = stmt_exec(c, p);
+        }
         if (rc == -EBUSY && once_more(c, p))
             rc = stmt_exec(c, p);
         if (rc < 0) {
@@ -923,3 +1040,38 @@ pgs_col_view(struct pg_stmt *p, int i)
     return str_make(p->decoded[i], (n - 2) / 2);
 }
 
+
+/* md_version_prefetch(): the version read is bound now, with the bucket id
+ * of the row cache's entry for the bucket (whatever generation it was read
+ * under), and sent with the snapshot's first statement (pending_run()).
+ * pre_take() hands its result only to the same statement with the same
+ * parameters, in the same snapshot: a wrong guess is never an answer. */
+void
+pg_version_prefetch(struct md_conn *c, struct str bucket, struct str key, struct str version_id)
+{
+    struct stmt *b, *v;
+    struct pg_cached *e = NULL;
+    char k[512];
+    size_t n;
+    int64_t id = 0;
+
+    if (c == c->md->wconn || c->pg->begin == NULL || c->pg->pre != NULL)
+        return; /* a writer, or the snapshot's first round trip is over */
+    b = get(c, ST_BKT_GET);
+    if (b == NULL)
+        return;
+    if (bind_str(b, 1, bucket) == 0 && cache_key(b->pg, k, sizeof(k), &n))
+        e = cache_find(b->pg, k, n);
+    if (e != NULL && md_libpq.PQntuples(e->res) == 1)
+        id = res_i64(e->res, 0, 0); /* BCOLS: id first */
+    done(b);
+    v = id > 0 ? get(c, version_id.p != NULL ? ST_V_GET_VID : ST_V_GET_LATEST) : NULL;
+    if (v == NULL || !v->pg->prepared)
+        return; /* prepared at its first run, outside a pipeline */
+    if (bind_i64(v, 1, id) | bind_str(v, 2, key) |
+        (version_id.p != NULL ? bind_str(v, 3, version_id) : 0)) {
+        done(v);
+        return;
+    }
+    c->pg->pre = v->pg;
+}

@@ -259,6 +259,63 @@ class TwoGatewaysTest(unittest.TestCase):
                 return e.response["ResponseMetadata"]["HTTPStatusCode"]
         self.assertEqual(set(self._on_many_workers(refused)), {403})
 
+    def test_reads_right_while_settings_change(self):
+        # A GET's version row is read with the first round trip of its snapshot, for the bucket
+        # the worker's kept row names, and that round trip also ends the transaction when the
+        # policy generation is the one the worker last saw (md_pg_stmt.c). Here gateway 0
+        # changes the bucket's row all the time (each change moves the generation), while
+        # gateway 1 serves GETs and HEADs with three access keys at once, so its workers keep
+        # meeting a generation that moved and keys they have not kept. Every answer must be the
+        # right object; 503 SlowDown (a change between two of the request's round trips) is
+        # the only refusal allowed.
+        b = lib.bucket_name("gw-churn")
+        self.s3[0].create_bucket(Bucket=b)
+        bodies = {"k%d" % i: b"body-%d-" % i * (i + 1) for i in range(8)}
+        for k, v in bodies.items():
+            self.s3[0].put_object(Bucket=b, Key=k, Body=v)
+        keys = [(self.acct["access_key_id"], self.acct["secret_access_key"])]
+        for n in range(2):
+            k = self._user_key("gw-r%d-" % n)[2]
+            keys.append((k["AccessKeyId"], k["SecretAccessKey"]))
+        clients = [[_client("s3", self.gw[1], ak, sk) for ak, sk in keys] for _ in range(8)]
+        stop = time.time() + 4
+        changes = [0]
+        wrong, right = [], [0]
+
+        def churn():
+            while time.time() < stop:
+                self.s3[0].put_bucket_tagging(Bucket=b, Tagging={"TagSet": [
+                    {"Key": "n", "Value": str(changes[0])}]})
+                changes[0] += 1
+
+        def reader(t):
+            i = t
+            while time.time() < stop:
+                i += 1
+                k, c = "k%d" % (i % 8), clients[t][i % 3]
+                try:
+                    if i % 4 == 0:
+                        got = c.head_object(Bucket=b, Key=k)["ContentLength"]
+                        want = len(bodies[k])
+                    else:
+                        got, want = c.get_object(Bucket=b, Key=k)["Body"].read(), bodies[k]
+                except ClientError as e:
+                    got, want = e.response["Error"]["Code"], "SlowDown"
+                if got != want:
+                    wrong.append((k, got))
+                elif got != "SlowDown":
+                    right[0] += 1
+
+        ts = [threading.Thread(target=churn)] + [
+            threading.Thread(target=reader, args=(t,)) for t in range(8)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.assertEqual(wrong, [])
+        self.assertGreater(changes[0], 20)
+        self.assertGreater(right[0], 200)
+
 
 if __name__ == "__main__":
     unittest.main()
