@@ -161,7 +161,8 @@ conn_close(struct md_conn *c)
  * another host within about 15 s; and the session settings, which every
  * reconnection (PQreset()) applies again: quiet notices, no statement
  * waiting forever on another gateway's lock, and read-only readers (as
- * SQLite's: a write outside md_write() fails loudly). */
+ * SQLite's: a write outside md_write() fails loudly) in REPEATABLE READ, so
+ * that a pipeline's implicit transaction is one snapshot (snap_gen()). */
 enum { CONN_KEYS = 8 };
 static const char *const conn_keys[CONN_KEYS + 1] = {
     "connect_timeout",  "keepalives_idle", "keepalives_interval", "keepalives_count",
@@ -176,7 +177,8 @@ conn_vals(const char *uri, bool writer, const char *vals[CONN_KEYS + 1])
     memcpy(vals, fixed, sizeof(fixed));
     vals[6] = writer ? "-c client_min_messages=warning -c lock_timeout=30s"
                      : "-c client_min_messages=warning -c lock_timeout=30s "
-                       "-c default_transaction_read_only=on";
+                       "-c default_transaction_read_only=on "
+                       "-c default_transaction_isolation=repeatable\\ read";
     vals[7] = uri;
     vals[8] = NULL;
     return vals;

@@ -95,11 +95,9 @@ struct pg_conn {
     PGresult *pre_res;
     size_t pre_key_n;
     char pre_key[1200]; /* an S3 key is 1,024 bytes at most */
-    /* pending_run() sends a COMMIT after the statements: the snapshot's
-     * first round trip also ends its transaction (snap_gen()). */
-    bool commit_after;
-    /* The snapshot's transaction ended that way: what it read stays valid
-     * for the snapshot; a statement that must still run opens another. */
+    /* The snapshot's first round trip was its whole transaction
+     * (snap_gen()): what it read stays valid for the snapshot; a statement
+     * that must still run opens another. */
     bool committed;
     int64_t last_gen; /* the policy generation the last snapshot read; 0: none */
 };

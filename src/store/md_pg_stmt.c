@@ -422,29 +422,29 @@ send_prepared(PGconn *k, const struct pg_stmt *p, int fmt)
                                         p->len, p->fmt, fmt) == 1;
 }
 
-static bool
-send_sql(PGconn *k, const char *sql)
-{
-    return md_libpq.PQsendQueryParams(k, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
-}
-
 /* Sends the n control statements, then p (results in format fmt), then pre
- * if not NULL, then after if not NULL, in c's pipeline, entering it unless
- * deferred statements hold it open: false if libpq refused one. */
+ * if not NULL, in c's pipeline, entering it unless deferred statements hold
+ * it open: false if libpq refused one. */
 static bool
 pipeline_send(struct md_conn *c, const char *const *ctl, size_t n, const struct pg_stmt *p,
-              int fmt, const struct pg_stmt *pre, const char *after)
+              int fmt, const struct pg_stmt *pre)
 {
     PGconn *k = c->pg->conn;
     bool ok = c->pg->deferred > 0 || md_libpq.PQenterPipelineMode(k) == 1;
 
     for (size_t i = 0; ok && i < n; i++)
-        ok = send_sql(k, ctl[i]);
-    return ok && send_prepared(k, p, fmt) && (pre == NULL || send_prepared(k, pre, pre->binary)) &&
-           (after == NULL || send_sql(k, after));
+        ok = md_libpq.PQsendQueryParams(k, ctl[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
+    return ok && send_prepared(k, p, fmt) && (pre == NULL || send_prepared(k, pre, pre->binary));
 }
 
 static bool cache_key(const struct pg_stmt *p, char *out, size_t cap, size_t *n);
+
+/* md_version_prefetch() left a statement to send with the next one. */
+static bool
+pre_pending(const struct md_conn *c)
+{
+    return c->pg->pre != NULL && c->pg->pre_res == NULL;
+}
 
 /* The prefetched statement's result (read next on c's connection), kept
  * for pre_take() if it has rows to give. */
@@ -505,15 +505,13 @@ pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
     int deferred = c->pg->deferred;
     size_t n = take_control(c, ctl);
     /* md_version_prefetch()'s statement goes along (unless it is p). */
-    struct pg_stmt *pre = c->pg->pre != p && c->pg->pre_res == NULL ? c->pg->pre : NULL;
-    const char *after = c->pg->commit_after ? "COMMIT" : NULL;
+    struct pg_stmt *pre = pre_pending(c) && c->pg->pre != p ? c->pg->pre : NULL;
     bool ok;
 
     *rc = 0;
     if (c->pg->pre_res == NULL)
         c->pg->pre = NULL;
-    c->pg->commit_after = false;
-    ok = pipeline_send(c, ctl, n, p, p->binary, pre, after) && md_libpq.PQpipelineSync(k) == 1;
+    ok = pipeline_send(c, ctl, n, p, p->binary, pre) && md_libpq.PQpipelineSync(k) == 1;
     c->pg->deferred = 0;
     if (!ok) {
         pg_set_err(c, "PostgreSQL pipeline", md_libpq.PQerrorMessage(k));
@@ -535,12 +533,6 @@ pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
         res = take_result(k);
         if (pre != NULL)
             pre_keep(c, pre, *rc == 0);
-        if (after != NULL) {
-            r = take_result(k);
-            if (*rc == 0 && md_libpq.PQresultStatus(r) != PGRES_COMMAND_OK)
-                *rc = pg_res_errno(c, r, after);
-            md_libpq.PQclear(r);
-        }
         pipeline_end(k);
     } else {
         (void)md_libpq.PQexitPipelineMode(k);
@@ -599,7 +591,7 @@ pgs_exec_nowait(struct md_conn *c, struct pg_stmt *p)
     n = take_control(c, ctl);
     c->pg->sent_begin = NULL; /* nothing here to send again after a restart */
     /* On its way now: the server works while the job goes on. */
-    ok = pipeline_send(c, ctl, n, p, 0, NULL, NULL) && md_libpq.PQflush(k) == 0;
+    ok = pipeline_send(c, ctl, n, p, 0, NULL) && md_libpq.PQflush(k) == 0;
     pgs_done(p);
     if (!ok)
         return pipeline_failed(c);
@@ -618,7 +610,8 @@ stmt_exec(struct md_conn *c, struct pg_stmt *p)
     if (rc < 0)
         return rc;
     trip("statement");
-    if (c->pg->begin != NULL || c->pg->release || c->pg->savepoint || c->pg->deferred > 0) {
+    if (c->pg->begin != NULL || c->pg->release || c->pg->savepoint || c->pg->deferred > 0 ||
+        pre_pending(c)) {
         p->res = pending_run(c, p, &rc);
         return rc;
     }
@@ -727,12 +720,14 @@ cacheable(enum st id)
 /* The snapshot's policy generation, read at its first cached statement: 0
  * or -errno. With a statement from md_version_prefetch() to send along,
  * and the generation of the connection's last snapshot (its row cache's,
- * most likely) to expect, the same round trip also ends the transaction:
- * while the generation is the one expected, the row cache and that
- * statement answer the rest of the snapshot, and a round trip is saved
- * along with the COMMIT's own wake-up of the server. If it is not, the
- * transaction read nothing anyone saw, and the snapshot starts again in
- * a transaction left open (reopen() when a statement must run after all). */
+ * most likely) to expect, the two go without a BEGIN: a pipeline's
+ * statements up to its sync point are one implicit transaction, of one
+ * snapshot since readers default to REPEATABLE READ (md_pg.c), which the
+ * sync point commits. While the generation is the one expected, the row
+ * cache and that statement answer the rest of the snapshot in that one
+ * round trip, and PostgreSQL runs no BEGIN and no COMMIT. If it is not, the
+ * transaction read nothing anyone saw, and the snapshot starts again in a
+ * transaction left open (reopen() when a statement must run after all). */
 static int
 snap_gen_read(struct md_conn *c, bool early)
 {
@@ -744,10 +739,10 @@ snap_gen_read(struct md_conn *c, bool early)
     if (s == NULL)
         return get_fail(c);
     g = s->pg;
-    early = early && pre != NULL && c->pg->begin != NULL && c->pg->last_gen > 0;
-    c->pg->commit_after = early;
+    early = early && pre_pending(c) && c->pg->begin != NULL && c->pg->last_gen > 0;
+    if (early)
+        c->pg->begin = NULL;
     rc = stmt_exec(c, g);
-    c->pg->commit_after = false;
     if (rc < 0) {
         pgs_done(g);
         return rc;
