@@ -220,6 +220,11 @@ put_txn(struct md_conn *c, void *arg)
 {
     struct put_ctx *p = arg;
 
+    /* Unless the bucket was Enabled when the request read it, the write
+     * looks for the key's null version right after the bucket's row: on
+     * PostgreSQL both go in one round trip. */
+    if (p->q->b.versioning != MD_VER_ENABLED)
+        md_version_prefetch(c, p->q->b.id, p->v.key, STR_LIT("null"));
     p->err = object_write(c, p->q->bucket, p->q->b.id, &p->cond, p->q->arena, &p->b, &p->v,
                           &p->trashed);
     if (p->err != CORE_E_OK)

@@ -698,7 +698,7 @@ ph_authenticate(struct s3_req *q)
          * sub-resources, most of which read the version too. */
         if (q->key.p != NULL &&
             (str_eq_c(q->http->method, "GET") || str_eq_c(q->http->method, "HEAD")))
-            md_version_prefetch(c, q->bucket, q->key, s3_param(q, "versionId", NULL));
+            md_version_prefetch_named(c, q->bucket, q->key, s3_param(q, "versionId", NULL));
         q->err = s3_auth_verify(q);
     }
     if (q->err == S3E_OK && q->auth.is_presigned)

@@ -599,20 +599,29 @@ struct md_version {
  * 0 with *out filled (strings and inline data copied into a), -ENOENT. */
 int md_version_get(struct md_conn *c, int64_t bucket_id, struct str key, struct str version_id,
                    struct arena *a, struct md_version *out);
-/* A hint, right after md_snapshot_begin(): md_version_get() of key (and
- * version_id, or the latest) in the bucket named bucket is coming. On
- * PostgreSQL, with the bucket's row in the connection's row cache, that
- * read is sent with the snapshot's first, so a GET of an object costs one
- * round trip; a guess made from a stale bucket row only wastes a lookup.
- * No effect elsewhere. */
-void md_version_prefetch(struct md_conn *c, struct str bucket, struct str key,
+/* Hints that md_version_get() of key (and version_id, or the latest) in
+ * bucket_id is coming on c: in a read snapshot before its first read, or
+ * in a write job (md_write()) before its next statement. On PostgreSQL the
+ * read is then sent in the same round trip as that statement, and answers
+ * only the same read in the same snapshot, or in the same job with no
+ * statement in between; a wrong guess wastes a lookup, never answers. No
+ * effect elsewhere. */
+void md_version_prefetch(struct md_conn *c, int64_t bucket_id, struct str key,
                          struct str version_id);
+/* The same right after md_snapshot_begin() for the bucket named bucket,
+ * when a reader keeps its row (PostgreSQL's row cache: whatever generation
+ * it was read under), so that a GET of an object costs one round trip. */
+void md_version_prefetch_named(struct md_conn *c, struct str bucket, struct str key,
+                               struct str version_id);
 /* The version with sequence number seq, as md_version_get. 0, -ENOENT. */
 int md_version_get_seq(struct md_conn *c, int64_t seq, struct arena *a, struct md_version *out);
 /* Inserts v as the newest version of its key: assigns v->seq, and, when
  * v->version_id.p == NULL, a fresh version id (MD_VID_LEN chars, copied into
  * a and stored in v->version_id). Clears is_latest on the previous newest row.
- * -EEXIST if (bucket, key, version_id) exists. */
+ * A given version_id must not be taken in the caller's transaction (the
+ * null version it just removed or found absent): on SQLite -EEXIST if it
+ * is; on PostgreSQL the insert is not waited for, and a row already there
+ * fails the whole group, which runs again (exec_nowait()). */
 int md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a);
 /* Stores the ACL of version seq (acl.p == NULL removes it). 0, -ENOENT. */
 int md_version_set_acl(struct md_conn *c, int64_t seq, struct str acl);

@@ -245,10 +245,23 @@ md_version_get(struct md_conn *c, int64_t bucket_id, struct str key, struct str 
 }
 
 void
-md_version_prefetch(struct md_conn *c, struct str bucket, struct str key, struct str version_id)
+md_version_prefetch(struct md_conn *c, int64_t bucket_id, struct str key, struct str version_id)
 {
-    if (c != NULL && c->in_snapshot && c->md->be->version_prefetch != NULL)
-        c->md->be->version_prefetch(c, bucket, key, version_id);
+    if (c != NULL && c->md->be->version_prefetch != NULL && (c->in_snapshot || c == c->md->wconn))
+        c->md->be->version_prefetch(c, bucket_id, key, version_id);
+}
+
+void
+md_version_prefetch_named(struct md_conn *c, struct str bucket, struct str key,
+                          struct str version_id)
+{
+    int64_t id;
+
+    if (c == NULL || !c->in_snapshot || c->md->be->kept_bucket_id == NULL)
+        return;
+    id = c->md->be->kept_bucket_id(c, bucket);
+    if (id > 0)
+        md_version_prefetch(c, id, key, version_id);
 }
 
 int
@@ -343,8 +356,10 @@ md_version_insert(struct md_conn *c, struct md_version *v, struct arena *a)
         bind_opt(s, 18, v->tags))
         return bind_fail(c, s);
     /* Insert first, then demote the previous newest: a duplicate version id
-     * then fails before anything changed. */
-    rc = exec(c, s);
+     * then fails before anything changed. Not waited for on PostgreSQL: the
+     * caller knows the id is not taken in its transaction (md.h), and a
+     * conflict with another one fails the group, which runs again. */
+    rc = exec_nowait(c, s);
     if (rc < 0)
         return rc;
     /* The demoted row became noncurrent when this one was made: lifecycle's

@@ -141,8 +141,11 @@ struct md_backend {
     /* md_lease() for a shared store; NULL: always held. */
     bool (*lease)(struct md *md, enum md_lease which);
     /* md_version_prefetch(); NULL: nothing to gain. */
-    void (*version_prefetch)(struct md_conn *c, struct str bucket, struct str key,
+    void (*version_prefetch)(struct md_conn *c, int64_t bucket_id, struct str key,
                              struct str version_id);
+    /* The id of the bucket named name as a reader keeps it, not checked
+     * against the store; 0: not kept (md_version_prefetch_named()). */
+    int64_t (*kept_bucket_id)(struct md_conn *c, struct str name);
 };
 
 extern const struct md_backend md_sqlite, md_pg;

@@ -241,6 +241,7 @@ pg_conn_ready(struct md_conn *c)
         return 0;
     pg_stmts_unprepare(c);
     c->pg->deferred = 0; /* their transaction went with the connection */
+    c->pg->deferred_inserts = 0;
     c->pg->begin = NULL;
     c->pg->release = c->pg->savepoint = false;
     a = attempt_begin(c->md);
@@ -501,6 +502,7 @@ pg_begin(struct md_conn *c, int wait_ms)
     c->seq_next = c->seq_last = 0;
     c->pg->begin = "BEGIN ISOLATION LEVEL SERIALIZABLE";
     c->pg->release = c->pg->savepoint = false;
+    pg_pre_forget(c);
     return 0;
 }
 
@@ -518,6 +520,7 @@ pg_in_txn(struct md_conn *c)
 static void
 pg_rollback(struct md_conn *c)
 {
+    pg_pre_forget(c);
     c->seq_next = c->seq_last = 0;
     c->pg->begin = NULL;
     c->pg->release = c->pg->savepoint = false;
@@ -531,6 +534,7 @@ pg_commit(struct md_conn *c, int wait_ms)
     int rc;
 
     (void)wait_ms;
+    pg_pre_forget(c);
     c->seq_next = c->seq_last = 0;
     c->pg->release = c->pg->savepoint = false; /* COMMIT releases them all */
     if (c->pg->begin != NULL) { /* no statement ran: nothing to commit */
@@ -560,6 +564,7 @@ pg_commit(struct md_conn *c, int wait_ms)
 static int
 pg_savepoint(struct md_conn *c)
 {
+    pg_pre_forget(c); /* a job's prefetch is its own */
     c->pg->savepoint = true;
     return 0;
 }
@@ -567,6 +572,7 @@ pg_savepoint(struct md_conn *c)
 static int
 pg_release(struct md_conn *c)
 {
+    pg_pre_forget(c);
     if (c->pg->savepoint) /* the job ran no statement: nothing to release */
         c->pg->savepoint = false;
     else
@@ -577,6 +583,7 @@ pg_release(struct md_conn *c)
 static int
 pg_rollback_to(struct md_conn *c)
 {
+    pg_pre_forget(c);
     c->seq_next = c->seq_last = 0; /* the job may have reserved them */
     if (c->pg->savepoint) { /* the job ran no statement: nothing to undo */
         c->pg->savepoint = false;
@@ -694,6 +701,7 @@ const struct md_backend md_pg = {
     .prepare = pg_prepare,
     .lease = pg_lease,
     .version_prefetch = pg_version_prefetch,
+    .kept_bucket_id = pg_kept_bucket_id,
 };
 
 /* ---- for md_migrate.c ---- */

@@ -84,13 +84,15 @@ struct pg_conn {
      * (pg_drain()). */
     bool commit_sent;
     /* The writer's statements sent without waiting (pgs_exec_nowait()):
-     * queries in the open pipeline whose results are not read yet. */
+     * queries in the open pipeline whose results are not read yet; bit i
+     * of deferred_inserts: the i-th is an INSERT that must insert a row. */
     int deferred;
-    /* md_version_prefetch(): a reader's statement, bound, to send in the
-     * pipeline of its snapshot's first round trip; then its result, kept
+    uint64_t deferred_inserts;
+    /* md_version_prefetch(): a statement, bound, to send in the pipeline
+     * of the next one (a reader's snapshot's first); then its result, kept
      * with the parameters it was sent with (cache_key()) until a run of
-     * the same statement with the same parameters takes it, or the
-     * snapshot ends. */
+     * the same statement with the same parameters takes it, the snapshot
+     * or write job ends, or (the writer) another statement runs. */
     struct pg_stmt *pre;
     PGresult *pre_res;
     size_t pre_key_n;
@@ -162,9 +164,12 @@ void pg_drain(struct md_conn *c);
  * and *res gets its result (the group's COMMIT: no round trip of its own). */
 int pg_deferred_sync(struct md_conn *c, const char *sql, PGresult **res);
 struct stmt *pg_prepare(struct md_conn *c, enum st id); /* struct md_backend's prepare */
-/* struct md_backend's version_prefetch */
-void pg_version_prefetch(struct md_conn *c, struct str bucket, struct str key,
+/* struct md_backend's version_prefetch and kept_bucket_id */
+void pg_version_prefetch(struct md_conn *c, int64_t bucket_id, struct str key,
                          struct str version_id);
+int64_t pg_kept_bucket_id(struct md_conn *c, struct str name);
+/* Drops what md_version_prefetch() left: at a write job's start and end. */
+void pg_pre_forget(struct md_conn *c);
 void pg_stmts_unprepare(struct md_conn *c); /* after a reset: prepared again at next use */
 void pg_stmts_free(struct md_conn *c);
 /* At the end of a read snapshot: its policy generation is forgotten. */

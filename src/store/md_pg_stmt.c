@@ -372,19 +372,29 @@ take_control(struct md_conn *c, const char *ctl[3])
 }
 
 /* The first error among the results of the n deferred statements sent
- * before (read and cleared): 0 or -errno, the transaction then doomed. */
+ * before (read and cleared): 0 or -errno, the transaction then doomed. An
+ * INSERT given ON CONFLICT DO NOTHING that inserted nothing is one too. */
 static int
 collect_deferred(struct md_conn *c, int n)
 {
+    uint64_t must_insert = c->pg->deferred_inserts;
     PGresult *r;
     int rc = 0;
 
+    c->pg->deferred_inserts = 0;
     for (int i = 0; i < n; i++) {
         ExecStatusType st;
+        bool none;
 
         r = take_result(c->pg->conn);
         st = md_libpq.PQresultStatus(r);
-        if (rc == 0 && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        none = st == PGRES_COMMAND_OK && i < 64 && (must_insert >> i & 1) &&
+               strtoll(md_libpq.PQcmdTuples(r), NULL, 10) == 0;
+        if (rc == 0 && none) {
+            pg_set_err(c, "", "a duplicate key (ON CONFLICT DO NOTHING inserted no row)");
+            c->retry = true;
+            rc = -EAGAIN;
+        } else if (rc == 0 && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
             rc = pg_res_errno(c, r, "a statement not waited for");
             /* Its job was told it succeeded: every job of the group runs
              * again. */
@@ -470,7 +480,7 @@ pre_take(struct md_conn *c, struct pg_stmt *p)
     char key[sizeof(c->pg->pre_key)];
     size_t n;
 
-    if (c->pg->pre_res == NULL || c->pg->pre != p || !c->in_snapshot ||
+    if (c->pg->pre_res == NULL || c->pg->pre != p || (!c->in_snapshot && c != c->md->wconn) ||
         !cache_key(p, key, sizeof(key), &n) || n != c->pg->pre_key_n ||
         memcmp(key, c->pg->pre_key, n) != 0)
         return false;
@@ -514,6 +524,7 @@ pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
     ok = pipeline_send(c, ctl, n, p, p->binary, pre) && md_libpq.PQpipelineSync(k) == 1;
     c->pg->deferred = 0;
     if (!ok) {
+        c->pg->deferred_inserts = 0;
         pg_set_err(c, "PostgreSQL pipeline", md_libpq.PQerrorMessage(k));
         *rc = md_libpq.PQstatus(k) == CONNECTION_OK ? -EIO : -EBUSY;
         c->gone = *rc == -EBUSY;
@@ -557,6 +568,7 @@ pg_deferred_sync(struct md_conn *c, const char *sql, PGresult **res)
     ok = sql == NULL || md_libpq.PQsendQueryParams(k, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
     ok = ok && md_libpq.PQpipelineSync(k) == 1;
     if (!ok) {
+        c->pg->deferred_inserts = 0;
         rc = pipeline_failed(c);
         (void)md_libpq.PQexitPipelineMode(k);
         return rc;
@@ -583,11 +595,16 @@ pgs_exec_nowait(struct md_conn *c, struct pg_stmt *p)
     bool ok;
     int rc;
 
-    if (c != c->md->wconn || !p->prepared || md_libpq.PQstatus(k) != CONNECTION_OK) {
+    /* An INSERT's "no row inserted" is checked by its place in the
+     * pipeline (collect_deferred()): 64 places. */
+    if (c != c->md->wconn || !p->prepared || md_libpq.PQstatus(k) != CONNECTION_OK ||
+        (p->dup_eexist && c->pg->deferred + 3 >= 64)) {
         rc = pgs_step(c, p);
         pgs_done(p);
         return rc > 0 ? 0 : rc;
     }
+    if (c->pg->pre_res != NULL)
+        pg_pre_forget(c); /* p may change what it read */
     n = take_control(c, ctl);
     c->pg->sent_begin = NULL; /* nothing here to send again after a restart */
     /* On its way now: the server works while the job goes on. */
@@ -595,6 +612,8 @@ pgs_exec_nowait(struct md_conn *c, struct pg_stmt *p)
     pgs_done(p);
     if (!ok)
         return pipeline_failed(c);
+    if (p->dup_eexist)
+        c->pg->deferred_inserts |= (uint64_t)1 << (c->pg->deferred + (int)n);
     c->pg->deferred += (int)n + 1;
     trip("deferred");
     return 0;
@@ -605,7 +624,11 @@ pgs_exec_nowait(struct md_conn *c, struct pg_stmt *p)
 static int
 stmt_exec(struct md_conn *c, struct pg_stmt *p)
 {
-    int rc = stmt_ready(c, p);
+    int rc;
+
+    if (c == c->md->wconn && c->pg->pre_res != NULL)
+        pg_pre_forget(c); /* the writer's statement may change what it read */
+    rc = stmt_ready(c, p);
 
     if (rc < 0)
         return rc;
@@ -800,15 +823,21 @@ reopen(struct md_conn *c)
 }
 
 void
+pg_pre_forget(struct md_conn *c)
+{
+    md_libpq.PQclear(c->pg->pre_res);
+    c->pg->pre_res = NULL;
+    c->pg->pre = NULL;
+}
+
+void
 pg_snapshot_forget(struct md_conn *c)
 {
     if (c->pg == NULL)
         return;
     md_libpq.PQclear(c->pg->gen_res);
     c->pg->gen_res = NULL;
-    md_libpq.PQclear(c->pg->pre_res);
-    c->pg->pre_res = NULL;
-    c->pg->pre = NULL;
+    pg_pre_forget(c);
     c->pg->committed = false;
 }
 
@@ -1036,37 +1065,46 @@ pgs_col_view(struct pg_stmt *p, int i)
 }
 
 
-/* md_version_prefetch(): the version read is bound now, with the bucket id
- * of the row cache's entry for the bucket (whatever generation it was read
- * under), and sent with the snapshot's first statement (pending_run()).
- * pre_take() hands its result only to the same statement with the same
- * parameters, in the same snapshot: a wrong guess is never an answer. */
+/* md_version_prefetch(): the version read is bound now and sent with the
+ * next statement (pending_run()). pre_take() hands its result only to the
+ * same statement with the same parameters, in the same snapshot or job
+ * with nothing run in between: a wrong guess is never an answer. */
 void
-pg_version_prefetch(struct md_conn *c, struct str bucket, struct str key, struct str version_id)
+pg_version_prefetch(struct md_conn *c, int64_t bucket_id, struct str key, struct str version_id)
 {
-    struct stmt *b, *v;
-    struct pg_cached *e = NULL;
-    char k[512];
-    size_t n;
-    int64_t id = 0;
+    struct stmt *v;
 
-    if (c == c->md->wconn || c->pg->begin == NULL || c->pg->pre != NULL)
-        return; /* a writer, or the snapshot's first round trip is over */
-    b = get(c, ST_BKT_GET);
-    if (b == NULL)
+    /* A reader's snapshot past its first round trip has nothing to gain. */
+    if (c->pg->pre != NULL || (c != c->md->wconn && c->pg->begin == NULL))
         return;
-    if (bind_str(b, 1, bucket) == 0 && cache_key(b->pg, k, sizeof(k), &n))
-        e = cache_find(b->pg, k, n);
-    if (e != NULL && md_libpq.PQntuples(e->res) == 1)
-        id = res_i64(e->res, 0, 0); /* BCOLS: id first */
-    done(b);
-    v = id > 0 ? get(c, version_id.p != NULL ? ST_V_GET_VID : ST_V_GET_LATEST) : NULL;
+    v = get(c, version_id.p != NULL ? ST_V_GET_VID : ST_V_GET_LATEST);
     if (v == NULL || !v->pg->prepared)
         return; /* prepared at its first run, outside a pipeline */
-    if (bind_i64(v, 1, id) | bind_str(v, 2, key) |
+    if (bind_i64(v, 1, bucket_id) | bind_str(v, 2, key) |
         (version_id.p != NULL ? bind_str(v, 3, version_id) : 0)) {
         done(v);
         return;
     }
     c->pg->pre = v->pg;
+}
+
+/* The row cache's entry for the bucket named name, whatever generation it
+ * was read under. */
+int64_t
+pg_kept_bucket_id(struct md_conn *c, struct str name)
+{
+    struct stmt *b = get(c, ST_BKT_GET);
+    struct pg_cached *e = NULL;
+    int64_t id = 0;
+    char k[512];
+    size_t n;
+
+    if (b == NULL)
+        return 0;
+    if (bind_str(b, 1, name) == 0 && cache_key(b->pg, k, sizeof(k), &n))
+        e = cache_find(b->pg, k, n);
+    if (e != NULL && md_libpq.PQntuples(e->res) == 1)
+        id = res_i64(e->res, 0, 0); /* BCOLS: id first */
+    done(b);
+    return id;
 }
