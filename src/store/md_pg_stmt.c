@@ -350,15 +350,29 @@ take_result(PGconn *k)
     return first;
 }
 
-/* The transaction control c has pending, in order, into ctl (3 at most),
- * remembered for once_more() and cleared: their number. */
+/* The transaction control c has pending, in order, into ctl (CTL_MAX at
+ * most), remembered for once_more() and cleared: their number.
+ *
+ * The writer's group takes the counters table's lock right after its
+ * BEGIN, before its snapshot (which the first query takes): every group
+ * that writes a version updates the one version_seq row and holds it to
+ * its commit, and under SERIALIZABLE a group of another gateway that met
+ * that row locked waited for the commit only to fail then, its snapshot
+ * older than the update, and run again. Now it waits at its start and
+ * goes on: two gateways' groups take turns instead of aborting.
+ * SHARE ROW EXCLUSIVE conflicts with itself and with the updates of the
+ * policy generation, not with reads. */
+enum { CTL_MAX = 4 };
 static size_t
-take_control(struct md_conn *c, const char *ctl[3])
+take_control(struct md_conn *c, const char *ctl[CTL_MAX])
 {
     size_t n = 0;
 
-    if (c->pg->begin != NULL)
+    if (c->pg->begin != NULL) {
         ctl[n++] = c->pg->begin;
+        if (c == c->md->wconn)
+            ctl[n++] = "LOCK TABLE counters IN SHARE ROW EXCLUSIVE MODE";
+    }
     if (c->pg->release)
         ctl[n++] = "RELEASE SAVEPOINT job";
     if (c->pg->savepoint)
@@ -509,7 +523,7 @@ pipeline_failed(struct md_conn *c)
 static PGresult *
 pending_run(struct md_conn *c, struct pg_stmt *p, int *rc)
 {
-    const char *ctl[3];
+    const char *ctl[CTL_MAX];
     PGconn *k = c->pg->conn;
     PGresult *res = NULL, *r;
     int deferred = c->pg->deferred;
@@ -589,7 +603,7 @@ pg_deferred_sync(struct md_conn *c, const char *sql, PGresult **res)
 int
 pgs_exec_nowait(struct md_conn *c, struct pg_stmt *p)
 {
-    const char *ctl[3];
+    const char *ctl[CTL_MAX];
     PGconn *k = c->pg->conn;
     size_t n;
     bool ok;
