@@ -35,31 +35,37 @@ http_post(struct loop *lp, enum ev_type type, struct rq *rq, struct buf *data, c
     loop_post(lp, &e->ev);
 }
 
-/* Writes what it can of wbuf straight to the socket and drops it from
- * wbuf, when nothing written earlier is still queued at the loop (so bytes
+/* Writes what it can of [p, p + n) straight to the socket and says how
+ * much, when nothing written earlier is still queued at the loop (so bytes
  * stay in order) and the connection is plain TCP; the caller hands the rest
  * to the loop. The loop thread is the server's serial bottleneck: a small
  * response is then sent without it, and a large one mostly so.
  * Called with rq->mu held: the loop marks rq's connection dead under that
  * mutex before it closes the socket, so fd is still this connection's. */
-static void
-write_direct(struct rq *rq)
+static size_t
+write_direct(struct rq *rq, const char *p, size_t n)
 {
     ssize_t k;
 
     if (rq->fd < 0 || rq->out_pending > 0)
-        return;
+        return 0;
     do
-        k = write(rq->fd, rq->wbuf.p, rq->wbuf.n);
+        k = write(rq->fd, p, n);
     while (k < 0 && errno == EINTR);
-    if (k > 0) {
-        buf_consume(&rq->wbuf, (size_t)k);
-    } else if (k < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+    if (k < 0 && (errno == EPIPE || errno == ECONNRESET)) {
         /* The peer is gone: let the handler stop (its writes now fail with
          * -EPIPE) and have the loop close the connection when it is done. */
         rq->conn_dead = true;
         rq->want_close = true;
     }
+    return k > 0 ? (size_t)k : 0;
+}
+
+/* write_direct() of wbuf. */
+static void
+write_wbuf(struct rq *rq)
+{
+    buf_consume(&rq->wbuf, write_direct(rq, rq->wbuf.p, rq->wbuf.n));
 }
 
 static int
@@ -73,7 +79,7 @@ flush_wbuf(struct rq *rq)
     if (rq->conn_dead) {
         rc = -EPIPE;
     } else {
-        write_direct(rq);
+        write_wbuf(rq);
         if (rq->wbuf.n > 0) {
             rq->out_pending += rq->wbuf.n;
             http_post(rq->lp, EV_OUT, rq, &rq->wbuf, NULL, 0);
@@ -182,19 +188,6 @@ http_date_now(char out[32])
     memcpy(out, cached, sizeof(cached));
 }
 
-/* Grows b to hold cap bytes at once, so a small response is built without
- * a chain of doubling reallocs. */
-static void
-buf_reserve(struct buf *b, size_t cap)
-{
-    if (cap <= b->cap || cap > b->max)
-        return;
-    b->p = xrealloc(b->p, cap);
-    if (b->cap == 0)
-        b->p[0] = '\0';
-    b->cap = cap;
-}
-
 /* Appends v >= 0 in decimal. */
 static void
 append_dec(struct buf *b, int64_t v)
@@ -274,7 +267,17 @@ http_resp_write(struct http_req *r, const void *p, size_t n)
     if (rc < 0)
         return rc;
     if (n >= OUT_FLUSH_BYTES) {
-        (void)buf_append(&rq->wbuf, p, n);
+        /* Straight from the caller's memory as far as the socket takes it;
+         * only the rest is copied, to go through the loop. */
+        size_t k = 0;
+
+        if (!r->on_loop) {
+            pthread_mutex_lock(&rq->mu);
+            if (!rq->conn_dead)
+                k = write_direct(rq, p, n);
+            pthread_mutex_unlock(&rq->mu);
+        }
+        (void)buf_append(&rq->wbuf, (const char *)p + k, n - k);
         return flush_wbuf(rq);
     }
     return buf_append(&rq->wbuf, p, n);
@@ -429,7 +432,7 @@ http_req_run(struct rq *rq)
      * rq as soon as it is posted. */
     pthread_mutex_lock(&rq->mu);
     if (!rq->conn_dead && rq->wbuf.n > 0)
-        write_direct(rq);
+        write_wbuf(rq);
     if (rq->conn_dead || rq->wbuf.n == 0) {
         pthread_mutex_unlock(&rq->mu);
         buf_reset(&rq->wbuf);

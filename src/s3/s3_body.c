@@ -248,6 +248,12 @@ account(struct s3_body *b, const void *p, size_t n)
         cksum_update(&b->ck, p, n);
 }
 
+int64_t
+s3_body_expected(const struct s3_body *b)
+{
+    return b->expect_size;
+}
+
 ssize_t
 s3_body_read(struct s3_body *b, void *p, size_t n, enum s3_err *err)
 {

@@ -214,6 +214,8 @@ struct s3_body_result {
 enum s3_err s3_body_open(struct s3_req *q, int want_algo, struct s3_body **out);
 /* Decoded payload bytes: > 0, 0 at end, or -1 with *err set. */
 ssize_t s3_body_read(struct s3_body *b, void *p, size_t n, enum s3_err *err);
+/* The decoded length the request declares, or -1 when it declares none. */
+int64_t s3_body_expected(const struct s3_body *b);
 /* After reading to the end: verifies sha256 / MD5 / checksums, decoded length. */
 enum s3_err s3_body_finish(struct s3_body *b, struct s3_body_result *res);
 void s3_body_free(struct s3_body *b);

@@ -310,6 +310,7 @@ s3_upload_part(struct s3_req *q)
         err = s3_err_from_errno(rc);
         goto out;
     }
+    blob_writer_expect(w, declared);
     chunk = xmalloc(IO_CHUNK);
     for (;;) {
         ssize_t got = s3_body_read(body, chunk, IO_CHUNK, &err);

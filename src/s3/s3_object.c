@@ -342,8 +342,10 @@ s3_put_object(struct s3_req *q)
         int rc = 0;
         if (w == NULL) {
             rc = blob_writer_open(q->srv->blob, &w);
-            if (rc == 0)
+            if (rc == 0) {
+                blob_writer_expect(w, s3_body_expected(body));
                 rc = blob_writer_write(w, mem, mem_n);
+            }
         }
         if (rc == 0)
             rc = blob_writer_write(w, chunk, (size_t)got);
@@ -549,14 +551,15 @@ send_data(struct s3_req *q, struct blob_reader *rd, const struct md_version *v, 
     chunk = xmalloc(IO_CHUNK);
     while (from <= to) {
         size_t want = (size_t)(to - from + 1) < IO_CHUNK ? (size_t)(to - from + 1) : IO_CHUNK;
-        ssize_t got = blob_read(rd, v->blob_id, from, chunk, want);
+        const void *data;
+        ssize_t got = blob_read_view(rd, v->blob_id, from, chunk, want, &data);
         if (got <= 0) {
             log_error("reading blob %.*s: %s", STR_FMT(v->blob_id),
                       got < 0 ? strerror((int)-got) : "short file");
             rc = -EIO;
             break;
         }
-        rc = http_resp_write(q->http, chunk, (size_t)got);
+        rc = http_resp_write(q->http, data, (size_t)got);
         if (rc < 0)
             break;
         from += got;

@@ -144,6 +144,12 @@ blob_writer_size(const struct blob_writer *w)
     return w->size;
 }
 
+void
+blob_writer_expect(struct blob_writer *w, int64_t size)
+{
+    w->expect = size;
+}
+
 int
 blob_writer_commit(struct blob_writer *w, char *id)
 {
@@ -268,6 +274,23 @@ blob_read(struct blob_reader *r, struct str id, int64_t off, void *p, size_t n)
     if (n == 0)
         return 0;
     return r->b->be->read(r, off, p, n);
+}
+
+ssize_t
+blob_read_view(struct blob_reader *r, struct str id, int64_t off, void *buf, size_t n,
+               const void **p)
+{
+    ssize_t got;
+
+    *p = buf;
+    if (r->b->be->read_view == NULL || n == 0)
+        return blob_read(r, id, off, buf, n);
+    if (!blob_id_valid(id) || off < 0)
+        return -ENOENT;
+    got = make_current(r, id, -1);
+    if (got == 0)
+        got = r->b->be->read_view(r, off, n, p);
+    return got != 0 ? got : r->b->be->read(r, off, buf, n);
 }
 
 int

@@ -83,6 +83,10 @@ void blob_set_space(struct blob *b, struct space *sp);
 int blob_writer_open(struct blob *b, struct blob_writer **out);
 int blob_writer_write(struct blob_writer *w, const void *p, size_t n); /* 0 or -errno */
 int64_t blob_writer_size(const struct blob_writer *w);
+/* The blob's size when known (a PUT's Content-Length), before the first
+ * write: a backend that buffers sizes its buffer once. A hint, not a
+ * limit. */
+void blob_writer_expect(struct blob_writer *w, int64_t size);
 /* Makes the blob durable under a new id, written into id (BLOB_ID_LEN + 1
  * bytes, NUL-terminated). Frees w in every case; on failure nothing of the
  * blob remains. */
@@ -104,6 +108,11 @@ void blob_reader_close(struct blob_reader *r);
  * last blob it read open, so reading one blob in order costs one open;
  * n == 0 only opens it (checks that it exists). */
 ssize_t blob_read(struct blob_reader *r, struct str id, int64_t off, void *p, size_t n);
+/* As blob_read() into buf, except that where the backend holds the bytes
+ * already (RADOS read-ahead) *p points at them there, valid until the next
+ * call on r, and nothing is copied; else *p is buf. */
+ssize_t blob_read_view(struct blob_reader *r, struct str id, int64_t off, void *buf, size_t n,
+                       const void **p);
 /* blob_read(r, id, 0, NULL, 0) for a blob that committed metadata names with
  * size bytes: 0 or -errno. A backend whose check costs a round trip (RADOS)
  * trusts that and skips it; a blob gone meanwhile then shows as -ENOENT from

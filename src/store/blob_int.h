@@ -38,6 +38,10 @@ struct blob_backend {
      * (blob_read_expect()); NULL: read_open() is used. */
     int (*read_expect)(struct blob_reader *r, struct str id, int64_t size);
     ssize_t (*read)(struct blob_reader *r, int64_t off, void *p, size_t n);
+    /* Up to n bytes at off where the backend holds them (blob_read_view()):
+     * the count and *p, 0 when it holds none (read() then), or -errno.
+     * NULL: always read(). */
+    ssize_t (*read_view)(struct blob_reader *r, int64_t off, size_t n, const void **p);
     void (*read_close)(struct blob_reader *r);
     /* An owned fd on the blob; NULL when the backend has no files. */
     int (*open_fd)(struct blob *b, struct str id, int *fd);
@@ -55,7 +59,7 @@ extern const struct blob_backend blob_rados;
 int blob_rados_load(char *err, size_t cap);
 
 #define BLOB_RADOS_MAX_INFLIGHT 2
-#define BLOB_RADOS_RA_DEPTH 8 /* read-ahead windows in flight per reader */
+#define BLOB_RADOS_RA_DEPTH 8 /* at most this many read-ahead windows in flight per reader */
 
 /* A read-ahead window: len bytes of the blob at off in buf; c, while the
  * read is in flight, its librados completion. */
@@ -84,6 +88,7 @@ struct blob {
 struct blob_writer {
     struct blob *b;
     int64_t size;
+    int64_t expect; /* blob_writer_expect()'s, else 0 */
     char want_id[BLOB_ID_LEN + 1]; /* "" = commit() picks a fresh id */
 
     /* The files backend's own. */
@@ -115,6 +120,8 @@ struct blob_reader {
      * windows in flight in order (a ring of ra_n from ra_head, each with
      * its librados completion) and the buffers free for the next ones. */
     int64_t size, chunk;
+    size_t ra_win;   /* this blob's window size */
+    int ra_depth;    /* and how many windows go ahead */
     struct blob_ra_win ra_cur, ra_q[BLOB_RADOS_RA_DEPTH];
     int ra_head, ra_n;
     char *ra_spare[BLOB_RADOS_RA_DEPTH + 1];

@@ -29,23 +29,24 @@
  * hangs it. No file descriptors: blob_open_fd() is -ENOTSUP.
  *
  * Read-ahead: a read of RA_MIN bytes or more is taken for a stream (a GET
- * sends 256 KiB at a time). It starts RA_DEPTH windows of RA_WIN bytes
- * (never past a chunk) with rados_aio_read() at once, the first from the
- * read's offset, and waits for that one only, so the OSD reads while the
- * caller sends; each window made current starts one more. Windows of
- * 512 KiB, 8 deep: a 1 MiB blob is two reads side by side, and a stream
- * keeps 4 MiB in flight (8 x 512 KiB gave 856 MB/s on one 256 MiB GET
- * where 4 x 1 MiB with the first read synchronous gave 686-779, and 1 MiB
- * GETs at 8 connections 1,082 against 1,022 MB/s; `rados bench seq` of
- * 1 MiB objects gives 1,257 MB/s at 8 in flight and 1,469 at 16). Without it every 256 KiB of a
- * GET waited for its own round trip (0.30x of the files backend,
- * bench/results/2026-12-07-blobs-bc0427f.md); with one window in flight a
- * single stream still waited for each OSD read (a 4 MiB read takes ~16 ms
- * on ceph-ref.sh's bluestore OSD here; `rados bench seq` gives 229 MB/s
- * with one read in flight, 496 with two). A read elsewhere (a range, a
- * seek) drops the windows in flight; small reads go to RADOS as asked.
- * Up to RA_DEPTH + 1 buffers of RA_WIN (or of the blob, if smaller) per
- * reader, freed with its blob.
+ * sends 256 KiB at a time). It starts the blob's windows (never past a
+ * chunk) with rados_aio_read() at once, the first from the read's offset,
+ * and waits for that one only, so the OSD reads while the caller sends;
+ * each window made current starts one more. A window is an eighth of the
+ * blob, a power of two from 512 KiB to the chunk, and as many go ahead as
+ * keep 16 MiB in flight, 8 at most (radosgw's own GET keeps a 16 MiB window
+ * of 4 MiB reads). A 1 MiB blob is two 512 KiB reads side by side (1 MiB
+ * GETs at 8 connections: 1,082 MB/s against 1,022 as one 1 MiB read); a
+ * blob of 32 MiB or more streams in whole chunks, 4 ahead: one 256 MiB GET
+ * went from 1,255-1,340 MB/s with 8 windows of 512 KiB to 1,390-1,540,
+ * with a third less OSD CPU per byte, as each read costs the OSD about as
+ * much whatever its size. Without read-ahead every 256 KiB of a GET waited
+ * for its own round trip (0.30x of the files backend,
+ * bench/results/2026-12-07-blobs-bc0427f.md). A read elsewhere (a range,
+ * a seek) drops the windows in flight; small reads go to RADOS as asked.
+ * Up to 9 buffers of a window (or of the blob, if smaller) per reader,
+ * 20 MiB at most, freed with its blob. blob_read_view() serves a window
+ * in place, with no copy out of it.
  *
  * librados (a C++ library, ~12 MB of RSS and ~6 ms of start-up with its
  * dependencies) is loaded with dlopen() on the first rados:// open, not
@@ -323,8 +324,12 @@ rados_writer_write(struct blob_writer *w, const void *p, size_t n)
                 if (rc < 0)
                     return rc;
             } else {
-                /* Grows by doubling: a small blob never costs a whole chunk. */
-                w->buf_cap = w->buf_cap == 0 ? 64 * 1024 : w->buf_cap * 2;
+                /* The expected size at once (a chunk at most), else grows
+                 * by doubling: a small blob never costs a whole chunk. */
+                if (w->buf_cap == 0 && w->expect > 0)
+                    w->buf_cap = w->expect < (int64_t)CHUNK ? (size_t)w->expect : CHUNK;
+                else
+                    w->buf_cap = w->buf_cap == 0 ? 64 * 1024 : w->buf_cap * 2;
                 if (w->buf_cap > CHUNK)
                     w->buf_cap = CHUNK;
                 w->buf = xrealloc(w->buf, w->buf_cap);
@@ -468,10 +473,33 @@ rados_writer_abort(struct blob_writer *w)
 
 /* ---- reading ------------------------------------------------------------ */
 
+#define RA_MIN ((size_t)64 * 1024)
+#define RA_WIN_MIN ((size_t)512 * 1024)
+#define RA_AHEAD ((size_t)16 * 1024 * 1024)
+
+/* The read-ahead of a blob of r->size bytes: windows of an eighth of it,
+ * as a power of two from RA_WIN_MIN to the chunk, and enough of them to
+ * keep RA_AHEAD bytes in flight, BLOB_RADOS_RA_DEPTH at most. */
+static void
+ra_size(struct blob_reader *r)
+{
+    size_t win = RA_WIN_MIN;
+
+    while (win < CHUNK && (int64_t)win * 2 * 8 <= r->size)
+        win *= 2;
+    r->ra_win = win;
+    r->ra_depth = RA_AHEAD / win < BLOB_RADOS_RA_DEPTH ? (int)(RA_AHEAD / win)
+                                                       : BLOB_RADOS_RA_DEPTH;
+}
+
 static int
 rados_read_open(struct blob_reader *r, struct str id)
 {
-    return head_info(r->b, id.p, &r->size, &r->chunk);
+    int rc = head_info(r->b, id.p, &r->size, &r->chunk);
+
+    if (rc == 0)
+        ra_size(r);
+    return rc;
 }
 
 /* Committed metadata names the blob: its head has the size attribute, with
@@ -486,12 +514,9 @@ rados_read_expect(struct blob_reader *r, struct str id, int64_t size)
     (void)id;
     r->size = size;
     r->chunk = (int64_t)CHUNK;
+    ra_size(r);
     return 0;
 }
-
-#define RA_WIN ((size_t)512 * 1024)
-#define RA_MIN ((size_t)64 * 1024)
-#define RA_DEPTH BLOB_RADOS_RA_DEPTH
 
 /* How much of [off, off + n) one read can take: up to the end of off's
  * chunk and of the blob. */
@@ -507,14 +532,15 @@ span(const struct blob_reader *r, int64_t off, size_t n)
     return n;
 }
 
-/* A free window buffer: RA_WIN bytes, or the whole blob when it is smaller
- * (no window is longer; the buffers live as long as the blob is current). */
+/* A free window buffer: r->ra_win bytes, or the whole blob when it is
+ * smaller (no window is longer; the buffers live as long as the blob is
+ * current). */
 static char *
 ra_get_buf(struct blob_reader *r)
 {
     if (r->ra_n_spare > 0)
         return r->ra_spare[--r->ra_n_spare];
-    return xmalloc(r->size < (int64_t)RA_WIN ? (size_t)r->size : RA_WIN);
+    return xmalloc(r->size < (int64_t)r->ra_win ? (size_t)r->size : r->ra_win);
 }
 
 static void
@@ -537,24 +563,24 @@ ra_wait(struct blob_reader *r)
     R.aio_release(w->c);
     ra_put_buf(r, r->ra_cur.buf);
     r->ra_cur = (struct blob_ra_win){.buf = w->buf, .off = w->off, .len = rc > 0 ? (size_t)rc : 0};
-    r->ra_head = (r->ra_head + 1) % RA_DEPTH;
+    r->ra_head = (r->ra_head + 1) % BLOB_RADOS_RA_DEPTH;
     r->ra_n--;
     return rc < 0 ? rc : 0;
 }
 
-/* Keeps RA_DEPTH windows in flight after the current one, up to the end of
+/* Keeps r->ra_depth windows in flight after the current one, up to the end of
  * the blob. A window that comes back short (a damaged chunk) is served as
  * far as it goes; the read after it finds no window and says -EIO. */
 static void
 ra_fill(struct blob_reader *r)
 {
     const struct blob_ra_win *last =
-        r->ra_n > 0 ? &r->ra_q[(r->ra_head + r->ra_n - 1) % RA_DEPTH] : &r->ra_cur;
+        r->ra_n > 0 ? &r->ra_q[(r->ra_head + r->ra_n - 1) % BLOB_RADOS_RA_DEPTH] : &r->ra_cur;
     int64_t off = last->off + (int64_t)last->len;
 
-    while (r->ra_n < RA_DEPTH && off < r->size) {
-        struct blob_ra_win *w = &r->ra_q[(r->ra_head + r->ra_n) % RA_DEPTH];
-        size_t len = span(r, off, RA_WIN);
+    while (r->ra_n < r->ra_depth && off < r->size) {
+        struct blob_ra_win *w = &r->ra_q[(r->ra_head + r->ra_n) % BLOB_RADOS_RA_DEPTH];
+        size_t len = span(r, off, r->ra_win);
         rados_completion_t c;
         char oid[OID_MAX], *buf;
 
@@ -583,6 +609,63 @@ ra_drop(struct blob_reader *r)
     r->ra_cur.len = 0;
 }
 
+/* Makes the window that holds off current, waiting for it or starting a
+ * stream there when a read of n bytes is one: 1, 0 when off is not in a
+ * window and a read of n is too small to start one, or -errno. */
+static int
+ra_at(struct blob_reader *r, int64_t off, size_t n)
+{
+    for (;;) {
+        const struct blob_ra_win *cur = &r->ra_cur, *head = &r->ra_q[r->ra_head];
+        int rc;
+
+        if (off >= cur->off && off < cur->off + (int64_t)cur->len)
+            return 1;
+        if (r->ra_n > 0 && off >= head->off && off < head->off + (int64_t)head->len) {
+            rc = ra_wait(r);
+        } else if (n >= RA_MIN) {
+            /* A stream starts (or moved): the windows from off all go out
+             * at once (a 1 MiB blob is two reads side by side), then the
+             * first is waited for. */
+            ra_drop(r);
+            ra_put_buf(r, r->ra_cur.buf);
+            r->ra_cur = (struct blob_ra_win){.off = off};
+            ra_fill(r);
+            if (r->ra_n == 0)
+                return -EIO;
+            rc = ra_wait(r);
+        } else {
+            return 0;
+        }
+        if (rc < 0)
+            return rc;
+        if (r->ra_cur.len == 0) /* a chunk shorter than the size says: damaged */
+            return -EIO;
+        ra_fill(r);
+    }
+}
+
+/* The bytes of the current window from off (ra_at() said 1): at most n. */
+static size_t
+ra_view(const struct blob_reader *r, int64_t off, size_t n, const void **p)
+{
+    size_t len = (size_t)(r->ra_cur.off + (int64_t)r->ra_cur.len - off);
+
+    *p = r->ra_cur.buf + (off - r->ra_cur.off);
+    return len < n ? len : n;
+}
+
+static ssize_t
+rados_read_view(struct blob_reader *r, int64_t off, size_t n, const void **p)
+{
+    int rc;
+
+    if (off >= r->size)
+        return 0;
+    rc = ra_at(r, off, n);
+    return rc > 0 ? (ssize_t)ra_view(r, off, n, p) : rc;
+}
+
 static ssize_t
 rados_read_be(struct blob_reader *r, int64_t off, void *p, size_t n)
 {
@@ -590,45 +673,18 @@ rados_read_be(struct blob_reader *r, int64_t off, void *p, size_t n)
     ssize_t done = 0;
 
     while (n > 0 && off < r->size) {
-        const struct blob_ra_win *cur = &r->ra_cur, *head = &r->ra_q[r->ra_head];
-        size_t len;
-        int got;
+        int got = ra_at(r, off, n);
 
-        if (off >= cur->off && off < cur->off + (int64_t)cur->len) {
-            len = (size_t)(cur->off + (int64_t)cur->len - off);
-            len = len < n ? len : n;
-            memcpy(q, cur->buf + (off - cur->off), len);
-            got = (int)len;
-        } else if (r->ra_n > 0 && off >= head->off && off < head->off + (int64_t)head->len) {
-            int rc = ra_wait(r);
+        if (got < 0)
+            return done > 0 ? done : got;
+        if (got > 0) {
+            const void *w;
 
-            if (rc < 0)
-                return done > 0 ? done : rc;
-            if (r->ra_cur.len == 0) /* a chunk shorter than the size says: damaged */
-                return done > 0 ? done : -EIO;
-            ra_fill(r);
-            continue;
-        } else if (n >= RA_MIN) {
-            /* A stream starts (or moved): the windows from off all go out
-             * at once (a 1 MiB blob is two reads side by side), then the
-             * first is waited for. */
-            int rc;
-
-            ra_drop(r);
-            ra_put_buf(r, r->ra_cur.buf);
-            r->ra_cur = (struct blob_ra_win){.off = off};
-            ra_fill(r);
-            if (r->ra_n == 0)
-                return done > 0 ? done : -EIO;
-            rc = ra_wait(r);
-            if (rc < 0)
-                return done > 0 ? done : rc;
-            if (r->ra_cur.len == 0)
-                return done > 0 ? done : -EIO;
-            ra_fill(r);
-            continue;
+            got = (int)ra_view(r, off, n, &w);
+            memcpy(q, w, (size_t)got);
         } else {
-            len = span(r, off, n);
+            size_t len = span(r, off, n);
+
             chunk_oid(r->id, (uint32_t)(off / r->chunk), oid);
             got = R.read(r->b->io, oid, q, len, (uint64_t)(off % r->chunk));
             if (got < 0)
@@ -806,6 +862,7 @@ const struct blob_backend blob_rados = {
     .read_open = rados_read_open,
     .read_expect = rados_read_expect,
     .read = rados_read_be,
+    .read_view = rados_read_view,
     .read_close = rados_read_close,
     .open_fd = NULL,
     .remove = rados_remove_be,

@@ -48,6 +48,17 @@ grow(struct buf *b, size_t extra)
     return 0;
 }
 
+void
+buf_reserve(struct buf *b, size_t cap)
+{
+    if (cap <= b->cap || cap > b->max)
+        return;
+    b->p = xrealloc(b->p, cap);
+    if (b->cap == 0)
+        b->p[0] = '\0';
+    b->cap = cap;
+}
+
 int
 buf_append(struct buf *b, const void *p, size_t n)
 {

@@ -250,53 +250,88 @@ test_read_expect(void **state)
 
 /* One reader, len bytes of id at off in reads of step bytes (each read
  * asks for the rest of its step), checked against pattern s. */
+/* How read_steps_as() reads: blob_read(), or blob_read_view() on a
+ * backend that copies into the caller's buffer (files) or on one whose
+ * stream reads (64 KiB or more) point into its own memory (RADOS). */
+enum view { NO_VIEW, VIEW_COPIED, VIEW_IN_PLACE };
+
+/* Reads [off, off + len) of id through r in steps of step bytes, as view
+ * says; a view may be shorter than asked (up to a window's end). */
 static void
-read_steps(struct blob_reader *r, const char *id, uint32_t s, int64_t off, int64_t len, size_t step)
+read_steps_as(struct blob_reader *r, const char *id, uint32_t s, int64_t off, int64_t len,
+              size_t step, enum view view)
 {
     char *buf = malloc(step);
 
     assert_non_null(buf);
     for (int64_t end = off + len; off < end;) {
         size_t want = (size_t)(end - off) < step ? (size_t)(end - off) : step;
-        ssize_t k = blob_read(r, str_make(id, BLOB_ID_LEN), off, buf, want);
+        const void *p = buf;
+        const char *q;
+        ssize_t k = view != NO_VIEW
+                        ? blob_read_view(r, str_make(id, BLOB_ID_LEN), off, buf, want, &p)
+                        : blob_read(r, str_make(id, BLOB_ID_LEN), off, buf, want);
 
         assert_true(k > 0 && (size_t)k <= want);
+        if (view != VIEW_IN_PLACE)
+            assert_ptr_equal(p, buf);
+        else if (want >= 64 * 1024)
+            assert_ptr_not_equal(p, buf);
+        q = p;
         for (ssize_t i = 0; i < k; i++)
-            if (buf[i] != pat(s, off + i))
+            if (q[i] != pat(s, off + i))
                 fail_msg("byte %lld differs", (long long)(off + i));
         off += k;
     }
     free(buf);
 }
 
+static void
+read_steps(struct blob_reader *r, const char *id, uint32_t s, int64_t off, int64_t len, size_t step)
+{
+    read_steps_as(r, id, s, off, len, step, NO_VIEW);
+}
+
 /* Reads as a GET does (256 KiB at a time through one reader), with jumps
  * back and forward, small reads between, a second blob on the same reader
  * and a reader closed mid-stream: RADOS reads ahead of a stream (windows of
- * 1 MiB, several in flight), and no window may serve wrong bytes. */
+ * 512 KiB to 4 MiB by the blob's size, several in flight), and no window
+ * may serve wrong bytes, whether copied out or viewed in place. */
 static void
 test_stream(void **state)
 {
     struct fx f;
-    char id[BLOB_ID_LEN + 1], id2[BLOB_ID_LEN + 1], buf[8];
-    const int64_t n = 6 * MIB + 777, n2 = 2 * MIB + 5;
+    char id[BLOB_ID_LEN + 1], id2[BLOB_ID_LEN + 1], id3[BLOB_ID_LEN + 1], buf[8];
+    const int64_t n = 6 * MIB + 777, n2 = 2 * MIB + 5, n3 = 32 * MIB + 999;
     struct blob_reader *r;
 
     fx_open(&f, state);
     make_blob(&f, 4, n, 300007, id);
     make_blob(&f, 5, n2, 65536, id2);
-    r = blob_reader_open(f.b);
-    read_steps(r, id, 4, 0, n, 256 * 1024);                /* the whole blob, over a chunk end */
-    read_steps(r, id, 4, MIB + 3, 100, 100);               /* a small read, back */
-    read_steps(r, id, 4, 5 * MIB + 1, n - 5 * MIB - 1, 200000); /* a stream elsewhere */
-    read_steps(r, id2, 5, 0, n2, 256 * 1024);              /* another blob */
-    read_steps(r, id, 4, 4 * MIB - 1000, 256 * 1024, 256 * 1024); /* across a chunk end */
-    read_steps(r, id, 4, 2 * MIB, MIB, 64 * 1024);         /* forward, smaller steps */
-    read_steps(r, id, 4, 512 * 1024, 1000, 1000);          /* a window dropped */
-    assert_int_equal(blob_read(r, str_c(id), n, buf, sizeof(buf)), 0);
-    read_steps(r, id, 4, 0, 256 * 1024, 256 * 1024);       /* closed with the next in flight */
-    blob_reader_close(r);
+    make_blob(&f, 6, n3, 1000003, id3); /* large enough for 4 MiB windows */
+    for (int i = 0; i < 2; i++) {
+        enum view view = i == 0                             ? NO_VIEW
+                         : strcmp(f.be->name, "rados") == 0 ? VIEW_IN_PLACE
+                                                            : VIEW_COPIED;
+
+        r = blob_reader_open(f.b);
+        read_steps_as(r, id, 4, 0, n, 256 * 1024, view);     /* the whole blob, over a chunk end */
+        read_steps(r, id, 4, MIB + 3, 100, 100);             /* a small read, back */
+        read_steps_as(r, id, 4, 5 * MIB + 1, n - 5 * MIB - 1, 200000, view); /* elsewhere */
+        read_steps_as(r, id2, 5, 0, n2, 256 * 1024, view);   /* another blob */
+        read_steps_as(r, id, 4, 4 * MIB - 1000, 256 * 1024, 256 * 1024, view); /* a chunk end */
+        read_steps_as(r, id, 4, 2 * MIB, MIB, 64 * 1024, view); /* forward, smaller steps */
+        read_steps(r, id, 4, 512 * 1024, 1000, 1000);        /* a window dropped */
+        assert_int_equal(blob_read(r, str_c(id), n, buf, sizeof(buf)), 0);
+        read_steps_as(r, id3, 6, 0, n3, 256 * 1024, view);   /* the large one, whole */
+        read_steps_as(r, id3, 6, 9 * MIB + 5, 9 * MIB, 256 * 1024, view); /* back, mid-window */
+        read_steps_as(r, id3, 6, n3 - 300000, 300000, 256 * 1024, view); /* its end */
+        read_steps_as(r, id, 4, 0, 256 * 1024, 256 * 1024, view); /* closed with more in flight */
+        blob_reader_close(r);
+    }
     assert_int_equal(blob_unlink(f.b, str_c(id)), 0);
     assert_int_equal(blob_unlink(f.b, str_c(id2)), 0);
+    assert_int_equal(blob_unlink(f.b, str_c(id3)), 0);
     fx_close(&f);
 }
 
