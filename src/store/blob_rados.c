@@ -38,9 +38,9 @@
  * of 4 MiB reads). A 1 MiB blob is two 512 KiB reads side by side (1 MiB
  * GETs at 8 connections: 1,082 MB/s against 1,022 as one 1 MiB read); a
  * blob of 32 MiB or more streams in whole chunks, 4 ahead: one 256 MiB GET
- * went from 1,255-1,340 MB/s with 8 windows of 512 KiB to 1,390-1,540,
- * with a third less OSD CPU per byte, as each read costs the OSD about as
- * much whatever its size. Without read-ahead every 256 KiB of a GET waited
+ * went from 1,255-1,337 MB/s with 8 windows of 512 KiB to 1,382-1,518,
+ * with a quarter less OSD CPU per byte, as each read costs the OSD about
+ * as much whatever its size. Without read-ahead every 256 KiB of a GET waited
  * for its own round trip (0.30x of the files backend,
  * bench/results/2026-12-07-blobs-bc0427f.md). A read elsewhere (a range,
  * a seek) drops the windows in flight; small reads go to RADOS as asked.
