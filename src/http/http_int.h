@@ -27,6 +27,7 @@
 #include "util/buf.h"
 
 #define BODY_HIGH_WATER (1024 * 1024) /* stop reading the socket above this */
+#define BODY_BUF_MAX (BODY_HIGH_WATER + 64 * 1024) /* what the buffer then holds: one read more */
 #define BODY_LOW_WATER (256 * 1024)   /* resume below this */
 #define BODY_COMPACT_MIN (64 * 1024)
 #define OUT_HIGH_WATER (4 * 1024 * 1024)

@@ -285,9 +285,7 @@ blob_read_view(struct blob_reader *r, struct str id, int64_t off, void *buf, siz
     *p = buf;
     if (r->b->be->read_view == NULL || n == 0)
         return blob_read(r, id, off, buf, n);
-    if (!blob_id_valid(id) || off < 0)
-        return -ENOENT;
-    got = make_current(r, id, -1);
+    got = blob_read(r, id, off, NULL, 0); /* checks id and off, makes id current */
     if (got == 0)
         got = r->b->be->read_view(r, off, n, p);
     return got != 0 ? got : r->b->be->read(r, off, buf, n);

@@ -248,14 +248,13 @@ test_read_expect(void **state)
     fx_close(&f);
 }
 
-/* One reader, len bytes of id at off in reads of step bytes (each read
- * asks for the rest of its step), checked against pattern s. */
 /* How read_steps_as() reads: blob_read(), or blob_read_view() on a
  * backend that copies into the caller's buffer (files) or on one whose
  * stream reads (64 KiB or more) point into its own memory (RADOS). */
 enum view { NO_VIEW, VIEW_COPIED, VIEW_IN_PLACE };
 
-/* Reads [off, off + len) of id through r in steps of step bytes, as view
+/* One reader, len bytes of id at off in reads of step bytes (each read
+ * asks for the rest of its step), checked against pattern s, read as view
  * says; a view may be shorter than asked (up to a window's end). */
 static void
 read_steps_as(struct blob_reader *r, const char *id, uint32_t s, int64_t off, int64_t len,
